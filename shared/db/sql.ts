@@ -1,0 +1,21 @@
+import mysql from "mysql2";
+import type { TableName } from "../model/rules.ts";
+
+/** Quotes an identifier with backticks, doubling any backtick inside it. */
+export function quoteId(name: string): string {
+	if (name.includes("\0")) throw new Error(`identifier ${JSON.stringify(name)} contains a NUL byte`);
+	return `\`${name.replaceAll("`", "``")}\``;
+}
+
+export function quoteTable(t: TableName): string {
+	return `${quoteId(t.database)}.${quoteId(t.table)}`;
+}
+
+/** Escapes a value the way the driver does, for the few places a statement is built as text. */
+export function escapeValue(value: unknown): string {
+	return mysql.escape(value);
+}
+
+export function describeTable(t: TableName): string {
+	return `${t.database}.${t.table}`;
+}
