@@ -99,15 +99,18 @@ JVM_SMALL="-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError 
 # fetch_classpath <dir>: copies the runtime closure of <dir>/pom.xml into <dir>/lib once
 fetch_classpath() {
   local dir="$1" sum
-  need "$MVN" "install Maven (apt-get install maven)"
   need "$JAVA" "install Java 17+ (apt-get install openjdk-17-jre-headless)"
   sum="$(sha256sum "$dir/pom.xml" | cut -c1-16)"
   if [[ -f "$dir/lib/.complete-$sum" ]]; then return 0; fi
+  need "$MVN" "install Maven (apt-get install maven); it is only needed until $dir/lib is filled"
   rm -rf "$dir/lib"; mkdir -p "$dir/lib"
   log "resolving $(basename "$dir") runtime classpath with Maven (first run only)"
-  "$MVN" -B -q -Dstyle.color=never -f "$dir/pom.xml" "$DEP_PLUGIN:copy-dependencies" \
-      -DoutputDirectory="$dir/lib" -DincludeScope=runtime \
-    || die "mvn copy-dependencies failed for $dir"
+  # output kept in <dir>/mvn.log and shown only on failure (mvn -q still prints ANSI resets)
+  if ! "$MVN" -B -q -Dstyle.color=never -f "$dir/pom.xml" "$DEP_PLUGIN:copy-dependencies" \
+      -DoutputDirectory="$dir/lib" -DincludeScope=runtime >"$dir/mvn.log" 2>&1; then
+    tail -n 30 "$dir/mvn.log" >&2
+    die "mvn copy-dependencies failed for $dir (full output: $dir/mvn.log)"
+  fi
   touch "$dir/lib/.complete-$sum"
 }
 

@@ -13,7 +13,7 @@ export function quoteTable(t: TableName): string {
 
 /** Escapes a value the way the driver does, for the few places a statement is built as text. */
 export function escapeValue(value: unknown): string {
-	return mysql.escape(value);
+	return mysql.escape(value as Parameters<typeof mysql.escape>[0]);
 }
 
 export function describeTable(t: TableName): string {

@@ -1,0 +1,73 @@
+import { Duration } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { METRICS_NAMESPACE } from "./config.ts";
+
+/** Name of the custom metric the replication task publishes (seconds behind the source). */
+export const REPLICATION_LATENCY_METRIC = "ReplicationLatencySeconds";
+
+export interface FerryAlarmsProps {
+	readonly deadLetterQueues: Record<string, sqs.IQueue>;
+	readonly functions: Record<string, lambda.IFunction>;
+}
+
+/** Alarms: a message in any DLQ, any function error, and replication latency over 60 s for 5 minutes. */
+export class FerryAlarms extends Construct {
+	readonly alarms: cloudwatch.Alarm[] = [];
+	readonly replicationDelay: cloudwatch.Alarm;
+
+	constructor(scope: Construct, id: string, props: FerryAlarmsProps) {
+		super(scope, id);
+		for (const [name, dlq] of Object.entries(props.deadLetterQueues)) {
+			this.alarms.push(
+				dlq
+					.metricApproximateNumberOfMessagesVisible({
+						period: Duration.minutes(1),
+						statistic: "Maximum",
+					})
+					.createAlarm(this, `${name}DlqNotEmpty`, {
+						alarmDescription: `Messages in the ${name} dead-letter queue: chunks failed 5 times`,
+						threshold: 0,
+						comparisonOperator:
+							cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+						evaluationPeriods: 1,
+						treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+					}),
+			);
+		}
+		for (const [name, fn] of Object.entries(props.functions)) {
+			this.alarms.push(
+				fn
+					.metricErrors({ period: Duration.minutes(5), statistic: "Sum" })
+					.createAlarm(this, `${name}Errors`, {
+						alarmDescription: `The ${name} function failed (errors, timeouts or crashes)`,
+						threshold: 0,
+						comparisonOperator:
+							cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+						evaluationPeriods: 1,
+						treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+					}),
+			);
+		}
+		// Metrics Insights takes the maximum over every dimension set (service, project, ...), so the alarm
+		// does not depend on which dimensions the publisher adds.
+		const latency = new cloudwatch.MathExpression({
+			expression: `SELECT MAX(${REPLICATION_LATENCY_METRIC}) FROM "${METRICS_NAMESPACE}"`,
+			label: "Replication latency (s), worst project",
+			period: Duration.minutes(1),
+			usingMetrics: {},
+		});
+		this.replicationDelay = latency.createAlarm(this, "ReplicationDelay", {
+			alarmDescription:
+				"Migration delay: replication is more than 60 s behind the source for 5 minutes",
+			threshold: 60,
+			comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+			evaluationPeriods: 5,
+			datapointsToAlarm: 5,
+			treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+		});
+		this.alarms.push(this.replicationDelay);
+	}
+}

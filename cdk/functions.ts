@@ -1,0 +1,115 @@
+import { join } from "node:path";
+import { Duration } from "aws-cdk-lib";
+import type * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import { acknowledge } from "./nag.ts";
+
+/**
+ * ESM bundles get a real `require`, or CommonJS dependencies (mysql2, kafkajs) fail at load with
+ * "Dynamic require of buffer is not supported".
+ */
+export const ESM_REQUIRE_BANNER =
+	"import { createRequire as __ferryCreateRequire } from 'node:module'; const require = __ferryCreateRequire(import.meta.url);";
+
+export interface FerryFunctionProps {
+	/** Directory holding package-lock.json and the entry files (the repo root). */
+	readonly sourceRoot: string;
+	/** Entry file relative to sourceRoot, e.g. functions/api/handler.ts. */
+	readonly entry: string;
+	readonly description: string;
+	readonly timeout: Duration;
+	readonly memorySize: number;
+	readonly environment: Record<string, string>;
+	readonly vpc: ec2.IVpc;
+	readonly subnets: ec2.SubnetSelection;
+	readonly securityGroup: ec2.ISecurityGroup;
+	readonly reservedConcurrency?: number;
+}
+
+/**
+ * A Node.js 24 arm64 Lambda function bundled locally by esbuild to ESM, in the VPC, traced, with its own
+ * log group and a role that holds only what the function needs (no AWS managed policies).
+ */
+export class FerryFunction extends Construct {
+	readonly fn: NodejsFunction;
+	readonly role: iam.Role;
+	readonly logGroup: logs.LogGroup;
+
+	constructor(scope: Construct, id: string, props: FerryFunctionProps) {
+		super(scope, id);
+		this.logGroup = new logs.LogGroup(this, "Logs", {
+			retention: logs.RetentionDays.ONE_MONTH,
+		});
+		this.role = new iam.Role(this, "Role", {
+			assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+			description: `Execution role of the Ferry ${id} function`,
+		});
+		this.logGroup.grantWrite(this.role);
+		// What AWSLambdaVPCAccessExecutionRole grants: Lambda manages the function's ENIs with the
+		// execution role, and these EC2 actions do not support resource-level scoping.
+		this.role.addToPrincipalPolicy(
+			new iam.PolicyStatement({
+				actions: [
+					"ec2:CreateNetworkInterface",
+					"ec2:DescribeNetworkInterfaces",
+					"ec2:DescribeSubnets",
+					"ec2:DeleteNetworkInterface",
+					"ec2:AssignPrivateIpAddresses",
+					"ec2:UnassignPrivateIpAddresses",
+				],
+				resources: ["*"],
+			}),
+		);
+		acknowledge(
+			this.role,
+			"AwsSolutions-IAM5[Resource::*]",
+			"Resource * only on actions AWS does not scope: the EC2 network-interface actions Lambda needs for VPC access and X-Ray PutTraceSegments/PutTelemetryRecords.",
+		);
+
+		this.fn = new NodejsFunction(this, "Function", {
+			entry: join(props.sourceRoot, props.entry),
+			projectRoot: props.sourceRoot,
+			depsLockFilePath: join(props.sourceRoot, "package-lock.json"),
+			handler: "handler",
+			description: props.description,
+			runtime: lambda.Runtime.NODEJS_24_X,
+			architecture: lambda.Architecture.ARM_64,
+			memorySize: props.memorySize,
+			timeout: props.timeout,
+			role: this.role,
+			logGroup: this.logGroup,
+			tracing: lambda.Tracing.ACTIVE,
+			reservedConcurrentExecutions: props.reservedConcurrency,
+			vpc: props.vpc,
+			vpcSubnets: props.subnets,
+			securityGroups: [props.securityGroup],
+			environment: {
+				...props.environment,
+				NODE_OPTIONS: "--enable-source-maps",
+			},
+			bundling: {
+				format: OutputFormat.ESM,
+				target: "node24",
+				mainFields: ["module", "main"],
+				banner: ESM_REQUIRE_BANNER,
+				// Bundle the AWS SDK too: package.json pins its version, the runtime's copy may differ.
+				externalModules: [],
+				minify: true,
+				sourceMap: true,
+				sourcesContent: false,
+				forceDockerBundling: false,
+			},
+		});
+	}
+}
+
+/** Default timeouts; queue visibility timeouts derive from the worker timeout. */
+export const TIMEOUTS = {
+	api: Duration.seconds(29),
+	scheduler: Duration.seconds(55),
+	worker: Duration.minutes(5),
+} as const;

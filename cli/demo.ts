@@ -1,0 +1,85 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { FerryClient } from "../shared/api/client.ts";
+import { ferryHome } from "../shared/config.ts";
+import type { ProjectStatus } from "../shared/control/status.ts";
+import { connect } from "../shared/db/connect.ts";
+import { quoteId } from "../shared/db/sql.ts";
+import type { Credentials } from "../shared/model/datasource.ts";
+import { compareDatabases } from "../shared/local/compare.ts";
+import { createSampleDatabase } from "../shared/local/sample.ts";
+import { startLocalStack } from "../shared/local/stack.ts";
+import { renderStatus } from "./render.ts";
+
+const DEMO_DB = "ferry_demo";
+
+/** The two MariaDB instances that scripts/services/mariadb.sh runs, with the password it made. */
+function localInstances(): { source: Credentials; destination: Credentials } {
+	const file = join(ferryHome(), "secrets", "mariadb.env");
+	const env = Object.fromEntries(
+		readFileSync(file, "utf8")
+			.split("\n")
+			.filter((l) => l.includes("="))
+			.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+	);
+	const login = { host: "127.0.0.1", user: env.FERRY_DB_USER ?? "ferry", password: env.FERRY_DB_PASSWORD ?? "", tls: false };
+	return {
+		source: { ...login, port: Number(process.env.FERRY_SOURCE_PORT ?? 33401) },
+		destination: { ...login, port: Number(process.env.FERRY_DESTINATION_PORT ?? 33402) },
+	};
+}
+
+/**
+ * The README's first command: generate a sample database on the local source, migrate it
+ * (schema + full) through Ferry's own API in local mode, and prove by query that the
+ * destination holds the same schema and rows.
+ */
+export async function runDemo(options: { scale: number }): Promise<boolean> {
+	const { source, destination } = localInstances();
+	console.log(`generating sample database ${DEMO_DB} on ${source.host}:${source.port} ...`);
+	const src = await connect(source);
+	const counts = await createSampleDatabase(src, DEMO_DB, options.scale);
+	await src.end();
+	const dst = await connect(destination);
+	await dst.query(`DROP DATABASE IF EXISTS ${quoteId(DEMO_DB)}`);
+	await dst.end();
+	console.log(`  ${Object.entries(counts).map(([t, n]) => `${t}: ${n.toLocaleString("en")}`).join(", ")}`);
+
+	const stack = await startLocalStack({ home: join(ferryHome(), "demo"), apiPort: 0, workers: 2 });
+	try {
+		const api = new FerryClient(stack.apiUrl, stack.token);
+		const engine = "mariadb";
+		const s = await api.post<{ id: string }>("/datasources", { name: "demo source", engine, ...source });
+		const d = await api.post<{ id: string }>("/datasources", { name: "demo destination", engine, ...destination });
+		const project = await api.post<{ id: string }>("/projects", {
+			name: "demo",
+			sourceId: s.id,
+			destinationId: d.id,
+			types: ["schema", "full"],
+			objects: [{ database: DEMO_DB, table: "*" }],
+			options: { parallelism: 4, chunkRows: 20_000 },
+			tags: ["demo"],
+		});
+		await api.post(`/projects/${project.id}/actions/start`);
+		const started = Date.now();
+		let status: ProjectStatus;
+		for (;;) {
+			status = await api.get<ProjectStatus>(`/projects/${project.id}/status`);
+			process.stdout.write(`${renderStatus(status)}\n\n`);
+			if (status.state !== "running") break;
+			await new Promise((r) => setTimeout(r, 2000));
+		}
+		const seconds = (Date.now() - started) / 1000;
+		if (status.state !== "completed") {
+			console.log(`migration stopped in state ${status.state}`);
+			return false;
+		}
+		console.log(`migration completed in ${seconds.toFixed(1)} s; checking the destination by query ...`);
+		const report = await compareDatabases(source, destination, DEMO_DB);
+		for (const line of report.lines) console.log(`  ${line}`);
+		console.log(report.identical ? "IDENTICAL: schema and rows match" : "DIFFERENT: see above");
+		return report.identical;
+	} finally {
+		await stack.stop();
+	}
+}

@@ -1,0 +1,125 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Command } from "commander";
+import { ApiError, FerryClient } from "../shared/api/client.ts";
+import { ferryHome } from "../shared/config.ts";
+import type { ProjectStatus } from "../shared/control/status.ts";
+import { localApiToken, startLocalStack } from "../shared/local/stack.ts";
+import { runDemo } from "./demo.ts";
+import { renderStatus } from "./render.ts";
+
+const DEFAULT_API = "http://127.0.0.1:7300";
+
+function client(): FerryClient {
+	const url = process.env.FERRY_API_URL ?? DEFAULT_API;
+	const token = process.env.FERRY_API_TOKEN ?? localApiToken(ferryHome());
+	return new FerryClient(url, token);
+}
+
+const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
+
+/** Reads a password without it ever appearing in argv or shell history: from a variable or a file. */
+function password(opts: { passwordEnv?: string; passwordFile?: string }): string | undefined {
+	if (opts.passwordEnv) {
+		const v = process.env[opts.passwordEnv];
+		if (v === undefined) throw new Error(`environment variable ${opts.passwordEnv} is not set`);
+		return v;
+	}
+	if (opts.passwordFile) return readFileSync(opts.passwordFile, "utf8").replace(/\n$/, "");
+	return undefined;
+}
+
+const program = new Command("ferry").description("Online migration of MySQL-compatible databases");
+
+const local = program.command("local").description("run Ferry on this machine");
+local
+	.command("up")
+	.description("run the API, scheduler and workers in the foreground on the embedded servers")
+	.option("--port <n>", "API port", "7300")
+	.option("--workers <n>", "copy worker processes", "2")
+	.action(async (o) => {
+		const stack = await startLocalStack({ home: ferryHome(), apiPort: Number(o.port), workers: Number(o.workers) });
+		console.log(`Ferry local mode: API on ${stack.apiUrl} (token in ${join(ferryHome(), "secrets", "api-token")})`);
+		const stop = () => stack.stop().then(() => process.exit(0));
+		process.on("SIGINT", stop);
+		process.on("SIGTERM", stop);
+	});
+
+program
+	.command("demo")
+	.description("migrate a generated sample database between the two local MariaDB instances and prove it")
+	.option("--scale <x>", "sample size factor (1 = about 365,000 rows)", "1")
+	.action(async (o) => {
+		process.exitCode = (await runDemo({ scale: Number(o.scale) })) ? 0 : 1;
+	});
+
+const ds = program.command("datasource").description("data sources (passwords go to the secret store)");
+ds.command("list").action(async () => print(await client().get("/datasources")));
+ds.command("show <id>").action(async (id) => print(await client().get(`/datasources/${encodeURIComponent(id)}`)));
+ds.command("add")
+	.requiredOption("--name <name>")
+	.requiredOption("--engine <engine>", "mysql | mariadb | oceanbase-mysql | tidb")
+	.requiredOption("--host <host>")
+	.requiredOption("--port <port>")
+	.requiredOption("--user <user>")
+	.option("--tls", "connect with TLS", false)
+	.option("--password-env <var>", "read the password from this environment variable")
+	.option("--password-file <file>", "read the password from this file")
+	.action(async (o) => {
+		const { name, engine, host, user, tls } = o;
+		print(await client().post("/datasources", { name, engine, host, user, tls, port: Number(o.port), password: password(o) ?? "" }));
+	});
+ds.command("copy <id> <name>").action(async (id, name) => print(await client().post(`/datasources/${id}/copy`, { name })));
+ds.command("edit <id>")
+	.option("--name <name>")
+	.option("--host <host>")
+	.option("--port <port>")
+	.option("--user <user>")
+	.option("--password-env <var>")
+	.option("--password-file <file>")
+	.action(async (id, o) => {
+		const patch = { name: o.name, host: o.host, user: o.user, port: o.port && Number(o.port), password: password(o) };
+		print(await client().patch(`/datasources/${id}`, JSON.parse(JSON.stringify(patch))));
+	});
+ds.command("delete <id>").action(async (id) => {
+	await client().delete(`/datasources/${id}`);
+	console.log(`deleted ${id}`);
+});
+
+const pr = program.command("project").description("migration projects");
+pr.command("list").option("--tag <tag>").action(async (o) => print(await client().get(`/projects${o.tag ? `?tag=${encodeURIComponent(o.tag)}` : ""}`)));
+pr.command("create <file>")
+	.description("create a project from a JSON file (see docs/openapi.json, createProject)")
+	.action(async (file) => print(await client().post("/projects", readFileSync(file, "utf8"))));
+pr.command("show <id>").action(async (id) => print(await client().get(`/projects/${id}`)));
+for (const action of ["start", "pause", "resume", "release"]) {
+	pr.command(`${action} <id>`).action(async (id) => print(await client().post(`/projects/${id}/actions/${action}`)));
+}
+pr.command("delete <id>").action(async (id) => {
+	await client().delete(`/projects/${id}`);
+	console.log(`deleted ${id}`);
+});
+pr.command("retry <id>").description("retry the failed step").action(async (id) => print(await client().post(`/projects/${id}/ticket`, { decision: "retry" })));
+pr.command("skip <id>").description("skip the failed step").action(async (id) => print(await client().post(`/projects/${id}/ticket`, { decision: "skip" })));
+pr.command("export-objects <id>").action(async (id) => print(await client().get(`/projects/${id}/objects`)));
+pr.command("import-objects <id> <file>").action(async (id, file) => print(await client().put(`/projects/${id}/objects`, readFileSync(file, "utf8"))));
+pr.command("status <id>")
+	.option("--watch", "refresh until the project stops running")
+	.option("--json", "print the raw status")
+	.action(async (id, o) => {
+		for (;;) {
+			const status = await client().get<ProjectStatus>(`/projects/${id}/status`);
+			if (o.json) print(status);
+			else process.stdout.write(`${o.watch ? "\x1b[2J\x1b[H" : ""}${renderStatus(status)}\n`);
+			if (!o.watch || status.state !== "running") break;
+			await new Promise((r) => setTimeout(r, 1000));
+		}
+	});
+
+program.parseAsync().catch((err) => {
+	if (err instanceof ApiError) console.error(`error ${err.status} ${err.code}: ${err.message}`);
+	else if ((err as { cause?: { code?: string } }).cause?.code === "ECONNREFUSED")
+		console.error(`Ferry's API is not reachable at ${process.env.FERRY_API_URL ?? DEFAULT_API}: start it with 'ferry local up'`);
+	else console.error(`error: ${(err as Error).message}`);
+	process.exit(1);
+});

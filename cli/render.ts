@@ -1,0 +1,27 @@
+import type { ProjectStatus } from "../shared/control/status.ts";
+
+const bar = (percent: number, width = 24) => {
+	const full = Math.round((percent / 100) * width);
+	return `[${"#".repeat(full)}${".".repeat(width - full)}]`;
+};
+
+/** The status as a DBA reads it in a terminal: steps, then one line per table. */
+export function renderStatus(s: ProjectStatus): string {
+	const lines = [`project ${s.name} (${s.id}): ${s.state}`];
+	lines.push(`steps: ${s.steps.map((st) => `${st.name}=${st.state}`).join("  ")}`);
+	if (s.ticket) lines.push(`TICKET ${s.ticket.id} on step ${s.ticket.step}: ${s.ticket.message}  (ferry project retry|skip ${s.id})`);
+	if (s.full) {
+		const f = s.full;
+		lines.push(
+			`full migration ${bar(f.percent)} ${f.percent}%  ${f.rowsCopied.toLocaleString("en")} rows  ${f.rowsPerSecond.toLocaleString("en")} rows/s  ${(f.bytesPerSecond / 1048576).toFixed(1)} MB/s`,
+		);
+		for (const t of f.tables) {
+			const pct = t.chunksTotal ? Math.floor((t.chunksDone / t.chunksTotal) * 100) : 0;
+			lines.push(
+				`  ${t.source} -> ${t.destination}  ${bar(pct, 12)} ${t.rowsCopied.toLocaleString("en")}/${t.rowsEstimate.toLocaleString("en")} rows  chunks ${t.chunksDone}/${t.chunksTotal}${t.planned ? "" : " (planning)"}`,
+			);
+			for (const e of t.errors.slice(0, 3)) lines.push(`    ! ${e}`);
+		}
+	}
+	return lines.join("\n");
+}

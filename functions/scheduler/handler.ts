@@ -1,0 +1,17 @@
+import middy from "@middy/core";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import { configFromEnv } from "../../shared/config.ts";
+import { contextFrom } from "../../shared/control/context.ts";
+import { advanceAll } from "../../shared/control/scheduler.ts";
+import { logger, metrics } from "../../shared/observability.ts";
+
+const ctx = contextFrom(configFromEnv());
+
+/** EventBridge tick (every minute): advance every running project's state machine. */
+export const handler = middy()
+	.use(injectLambdaContext(logger))
+	.use(logMetrics(metrics))
+	.handler(async () => {
+		await advanceAll(ctx);
+	});

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Apache Kafka 4.x for tests: one JVM in KRaft combined mode (broker + controller), loopback only,
+# empty on every start. Jars come from Maven Central (no tarball), cached under $FERRY_CACHE.
+#
+#   scripts/services/kafka.sh start|stop|status
+#
+#   FERRY_KAFKA_PORT             PLAINTEXT listener on 127.0.0.1 (default 19092)
+#   FERRY_KAFKA_CONTROLLER_PORT  KRaft controller listener on 127.0.0.1 (default 19093)
+#   FERRY_KAFKA_VERSION          org.apache.kafka:kafka_2.13 version (default 4.4.0)
+#   FERRY_KAFKA_HEAP             JVM heap flags (default -Xms64m -Xmx320m)
+#
+# Logging: the kafka_* POMs bring log4j-api/core but no SLF4J binding, and Kafka 4.x still uses
+# slf4j-api 1.7.36, so the binding is log4j-slf4j-impl (SLF4J 1.x), pinned to the log4j-core
+# version kafka-server declares. log4j-slf4j2-impl would be ignored by slf4j-api 1.7 (NOP logger:
+# no log at all, and the readiness line below would never appear).
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+NAME=kafka
+VERSION="${FERRY_KAFKA_VERSION:-4.4.0}"
+LOG4J_VERSION="${FERRY_KAFKA_LOG4J_VERSION:-2.25.5}"
+PORT="${FERRY_KAFKA_PORT:-19092}"
+CTRL_PORT="${FERRY_KAFKA_CONTROLLER_PORT:-19093}"
+HEAP="${FERRY_KAFKA_HEAP:--Xms64m -Xmx320m}"
+HOME_DIR="$FERRY_CACHE/$NAME-$VERSION"
+DATA="$FERRY_DATA/$NAME"
+LOGF="$FERRY_LOGS/$NAME.log"
+PIDF="$FERRY_RUN/$NAME.pid"
+MARK="-Dferry.service=$NAME"
+READY="Kafka Server started"   # KafkaRaftServer, once broker and controller are both up
+
+healthy() { port_open "$PORT" && port_open "$CTRL_PORT"; }
+
+write_pom() {
+  mkdir -p "$HOME_DIR"
+  cat >"$HOME_DIR/pom.xml.new" <<EOF
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>ferry.local</groupId><artifactId>kafka-runtime</artifactId><version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$VERSION</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId><version>$LOG4J_VERSION</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>$LOG4J_VERSION</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-api</artifactId><version>$LOG4J_VERSION</version></dependency>
+  </dependencies>
+</project>
+EOF
+  # only replace when changed, so fetch_classpath's checksum marker stays valid
+  if cmp -s "$HOME_DIR/pom.xml.new" "$HOME_DIR/pom.xml"; then rm -f "$HOME_DIR/pom.xml.new"
+  else mv -f "$HOME_DIR/pom.xml.new" "$HOME_DIR/pom.xml"; fi
+}
+
+write_config() {
+  mkdir -p "$DATA/kraft"
+  cat >"$DATA/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$CTRL_PORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CTRL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$DATA/kraft
+auto.create.topics.enable=true
+num.partitions=1
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+share.coordinator.state.topic.num.partitions=1
+group.initial.rebalance.delay.ms=0
+# small footprint for a shared 2-core box
+num.network.threads=2
+num.io.threads=2
+background.threads=2
+num.recovery.threads.per.data.dir=1
+num.replica.fetchers=1
+log.cleaner.threads=1
+log.cleaner.dedupe.buffer.size=8388608
+log.retention.hours=2
+EOF
+  cat >"$DATA/log4j2.properties" <<'EOF'
+status = warn
+appender.out.type = Console
+appender.out.name = OUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.out.ref = OUT
+logger.raftserver.name = kafka.server.KafkaRaftServer
+logger.raftserver.level = INFO
+logger.config.name = org.apache.kafka.common.config.AbstractConfig
+logger.config.level = ERROR
+EOF
+}
+
+start() {
+  service_lock "$NAME"
+  local pid cid t0=$SECONDS
+  if pid="$(service_pid "$PIDF" "$MARK")"; then
+    if healthy; then log "$NAME already running (pid $pid) on 127.0.0.1:$PORT"; return 0; fi
+    log "$NAME (pid $pid) does not answer on 127.0.0.1:$PORT/$CTRL_PORT; restarting it"
+    stop_pidfile "$PIDF" 20
+  fi
+  port_free "$PORT" "$NAME"
+  port_free "$CTRL_PORT" "$NAME controller"
+  need_java 17
+  write_pom
+  fetch_classpath "$HOME_DIR"
+
+  rm -rf "$DATA"            # tests expect an empty cluster
+  write_config
+  rotate_log "$LOGF"
+  local jcp="$HOME_DIR/lib/*" logopts="-Dlog4j2.configurationFile=$DATA/log4j2.properties"
+
+  # kafka-storage.sh format: cluster id = base64url of 16 random bytes (what random-uuid prints);
+  # avoid a leading '-', which argparse would read as an option
+  cid=-
+  while [[ "$cid" == -* ]]; do cid="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"; done
+  "$JAVA" $JVM_SMALL -Xmx128m $logopts -cp "$jcp" kafka.tools.StorageTool \
+      format -t "$cid" -c "$DATA/server.properties" </dev/null >>"$LOGF" 2>&1 9>&- \
+    || { tail -n 20 "$LOGF" >&2; die "$NAME: storage format failed (log: $LOGF)"; }
+
+  # kafka-server-start.sh == kafka.Kafka <server.properties>
+  nohup "$JAVA" $HEAP $JVM_SMALL -XX:MaxMetaspaceSize=160m "$MARK" $logopts \
+      -cp "$jcp" kafka.Kafka "$DATA/server.properties" </dev/null >>"$LOGF" 2>&1 9>&- &
+  pid=$!
+  echo "$pid" >"$PIDF"
+  trap 'stop_pidfile "$PIDF" 5' EXIT   # do not leave a half-started JVM behind on failure
+  wait_log "$LOGF" "$READY" 120 "$pid" "$NAME"
+  wait_port "$PORT" 10 "$pid" "$NAME" "$LOGF"
+  wait_port "$CTRL_PORT" 10 "$pid" "$NAME" "$LOGF"
+  trap - EXIT
+  log "$NAME $VERSION ready on 127.0.0.1:$PORT (controller $CTRL_PORT, pid $pid, $((SECONDS - t0))s, log $LOGF)"
+}
+
+stop() {
+  service_lock "$NAME"
+  local pid
+  if pid="$(service_pid "$PIDF" "$MARK")"; then
+    stop_pidfile "$PIDF" 30
+    log "$NAME stopped (pid $pid)"
+  else
+    log "$NAME not running"
+  fi
+}
+
+status() {
+  local pid
+  if ! pid="$(service_pid "$PIDF" "$MARK")"; then echo "$NAME: stopped"; return 3; fi
+  if healthy; then echo "$NAME: running (pid $pid) on 127.0.0.1:$PORT, controller $CTRL_PORT"; return 0; fi
+  echo "$NAME: pid $pid alive but 127.0.0.1:$PORT/$CTRL_PORT not answering (log: $LOGF)"; return 1
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,92 @@
+import { z } from "zod";
+import { ConnectError } from "../db/connect.ts";
+import type { Context } from "../control/context.ts";
+import { UserError } from "../control/errors.ts";
+import { logger } from "../observability.ts";
+import { ROUTES, type Route } from "./routes.ts";
+
+export interface HttpRequest {
+	method: string;
+	path: string;
+	query: Record<string, string | undefined>;
+	body: string | null;
+}
+
+export interface HttpResponse {
+	status: number;
+	body?: unknown;
+}
+
+interface CompiledRoute {
+	route: Route;
+	pattern: RegExp;
+	names: string[];
+}
+
+const COMPILED: CompiledRoute[] = ROUTES.map((route) => {
+	const names: string[] = [];
+	const source = route.path.replace(/\{(\w+)\}/g, (_m, name: string) => {
+		names.push(name);
+		return "([^/]+)";
+	});
+	return { route, pattern: new RegExp(`^${source}/?$`), names };
+});
+
+function match(method: string, path: string): { route: Route; params: Record<string, string> } | "method" | undefined {
+	let pathMatched = false;
+	for (const c of COMPILED) {
+		const m = c.pattern.exec(path);
+		if (!m) continue;
+		pathMatched = true;
+		if (c.route.method !== method) continue;
+		const params = Object.fromEntries(c.names.map((n, i) => [n, decodeURIComponent(m[i + 1] ?? "")]));
+		return { route: c.route, params };
+	}
+	return pathMatched ? "method" : undefined;
+}
+
+const error = (status: number, code: string, message: string, details?: unknown): HttpResponse => ({
+	status,
+	body: { error: { code, message, ...(details ? { details } : {}) } },
+});
+
+/**
+ * Routes one API request: finds the route, parses and validates the body, runs it, and turns
+ * every refusal into a 4xx with a code and a message that says what to do. Unexpected errors
+ * become a 500 whose details stay in the log.
+ */
+export async function dispatch(ctx: Context, req: HttpRequest): Promise<HttpResponse> {
+	const found = match(req.method.toUpperCase(), req.path);
+	if (found === undefined) return error(404, "NO_SUCH_ROUTE", `no route ${req.method} ${req.path}`);
+	if (found === "method") return error(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed on ${req.path}`);
+	const { route, params } = found;
+	let body: unknown;
+	if (route.body) {
+		try {
+			body = JSON.parse(req.body ?? "");
+		} catch {
+			return error(400, "MALFORMED_JSON", "the request body is not valid JSON");
+		}
+		const parsed = route.body.safeParse(body);
+		if (!parsed.success) {
+			const issues = parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+			return error(
+				400,
+				"INVALID_BODY",
+				`the request body is invalid: ${issues.map((i) => `${i.path || "(body)"}: ${i.message}`).join("; ")}`,
+				issues,
+			);
+		}
+		body = parsed.data;
+	}
+	try {
+		const result = await route.handle(ctx, { params, query: req.query, body });
+		return route.status === 204 ? { status: 204 } : { status: route.status, body: result };
+	} catch (err) {
+		if (err instanceof UserError) return error(err.status, err.code, err.message);
+		if (err instanceof ConnectError) return error(422, err.code, err.message);
+		if (err instanceof z.ZodError) return error(400, "INVALID", err.message);
+		logger.error("unexpected API error", { operation: route.operationId, error: (err as Error).stack ?? String(err) });
+		return error(500, "INTERNAL", "internal error; see the API function's log");
+	}
+}

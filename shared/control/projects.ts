@@ -1,0 +1,130 @@
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import {
+	IMPLEMENTED_TYPES,
+	type Project,
+	ProjectInput,
+	type ProjectState,
+	type StepName,
+	stepsFor,
+} from "../model/project.ts";
+import { ObjectRules } from "../model/rules.ts";
+import type { Context } from "./context.ts";
+import { getDataSource } from "./datasources.ts";
+import { conflict, invalid, notFound } from "./errors.ts";
+
+const key = (id: string) => ({ pk: "PROJECT", sk: id });
+
+export async function createProject(ctx: Context, input: ProjectInput): Promise<Project> {
+	const missing = input.types.filter((t) => !IMPLEMENTED_TYPES.includes(t));
+	if (missing.length > 0) {
+		throw invalid(
+			"TYPE_NOT_AVAILABLE",
+			`migration type(s) ${missing.join(", ")} are not available in this release; choose from ${IMPLEMENTED_TYPES.join(", ")}`,
+		);
+	}
+	if (input.sourceId === input.destinationId) {
+		throw invalid("SAME_DATASOURCE", "source and destination must be different data sources");
+	}
+	await getDataSource(ctx, input.sourceId);
+	await getDataSource(ctx, input.destinationId);
+	const now = new Date().toISOString();
+	const id = `pr-${randomUUID().slice(0, 8)}`;
+	const project: Omit<Project, "id"> = { ...input, state: "new", steps: stepsFor(input.types), createdAt: now, updatedAt: now };
+	await ctx.store.create(key(id), project);
+	return { ...project, id };
+}
+
+export async function getProject(ctx: Context, id: string): Promise<Project> {
+	const stored = await ctx.store.get<Project>(key(id));
+	if (!stored) throw notFound("project", id);
+	const { pk: _pk, sk: _sk, version: _v, ...project } = stored;
+	return { ...project, id };
+}
+
+export async function listProjects(ctx: Context, tag?: string): Promise<Project[]> {
+	const all = await ctx.store.list<Project>("PROJECT");
+	return all
+		.map(({ pk: _pk, sk, version: _v, ...p }) => ({ ...p, id: sk }))
+		.filter((p) => tag === undefined || p.tags.includes(tag));
+}
+
+/**
+ * Changes a project atomically (conditional write on its version). `change` sees the latest
+ * stored project and returns the new one, or throws to refuse.
+ */
+export async function updateProject(ctx: Context, id: string, change: (p: Project) => Project): Promise<Project> {
+	const saved = await ctx.store.modify<Project>(key(id), (cur) => {
+		const { pk: _pk, sk: _sk, version: _v, ...p } = cur;
+		return { ...change({ ...p, id }), updatedAt: new Date().toISOString() };
+	});
+	if (!saved) throw notFound("project", id);
+	const { pk: _pk, sk: _sk, version: _v, ...project } = saved;
+	return { ...project, id };
+}
+
+/** Which user actions each state allows; anything else is a 409 naming the state. */
+const TRANSITIONS: Record<string, { from: ProjectState[]; to: ProjectState }> = {
+	start: { from: ["new"], to: "running" },
+	pause: { from: ["running"], to: "paused" },
+	resume: { from: ["paused"], to: "running" },
+	release: { from: ["new", "paused", "failed", "completed"], to: "released" },
+};
+export type ProjectAction = keyof typeof TRANSITIONS;
+
+export async function actOnProject(ctx: Context, id: string, action: string): Promise<Project> {
+	const t = TRANSITIONS[action];
+	if (!t) throw invalid("UNKNOWN_ACTION", `unknown action '${action}': use ${Object.keys(TRANSITIONS).join(", ")}`);
+	return updateProject(ctx, id, (p) => {
+		if (!t.from.includes(p.state)) {
+			throw conflict("BAD_STATE", `cannot ${action} project '${p.name}' while it is ${p.state}`);
+		}
+		return { ...p, state: t.to };
+	});
+}
+
+/** Resolves an open ticket: `retry` runs the failed step again, `skip` marks it skipped. */
+export async function resolveTicket(ctx: Context, id: string, decision: "retry" | "skip"): Promise<Project> {
+	return updateProject(ctx, id, (p) => {
+		if (!p.ticket || p.state !== "failed") throw conflict("NO_TICKET", `project '${p.name}' has no open ticket`);
+		const step = p.ticket.step;
+		return {
+			...p,
+			state: "running",
+			ticket: undefined,
+			steps: p.steps.map((s) =>
+				s.name === step ? { ...s, state: decision === "retry" ? "pending" : "skipped", error: undefined } : s,
+			),
+		};
+	});
+}
+
+export async function deleteProject(ctx: Context, id: string): Promise<void> {
+	const p = await getProject(ctx, id);
+	if (p.state === "running" || p.state === "paused") {
+		throw conflict("BAD_STATE", `project '${p.name}' is ${p.state}: release it before deleting`);
+	}
+	for await (const item of ctx.store.query(`CHUNKS#${id}`)) await ctx.store.delete(item);
+	for await (const item of ctx.store.query(`TABLES#${id}`)) await ctx.store.delete(item);
+	await ctx.store.delete(key(id));
+}
+
+/** Object settings as a file a user can keep, edit and import into another project (OMS export/import). */
+export const ObjectSettings = z.object({ format: z.literal("ferry-objects/1"), objects: ObjectRules }).strict();
+export type ObjectSettings = z.infer<typeof ObjectSettings>;
+
+export async function exportObjects(ctx: Context, id: string): Promise<ObjectSettings> {
+	const p = await getProject(ctx, id);
+	return { format: "ferry-objects/1", objects: p.objects };
+}
+
+export async function importObjects(ctx: Context, id: string, settings: ObjectSettings): Promise<Project> {
+	return updateProject(ctx, id, (p) => {
+		if (p.state !== "new") throw conflict("BAD_STATE", `objects of project '${p.name}' can only change before it starts`);
+		return { ...p, objects: settings.objects };
+	});
+}
+
+export function markStep(p: Project, name: StepName, change: Partial<Project["steps"][number]>): Project {
+	return { ...p, steps: p.steps.map((s) => (s.name === name ? { ...s, ...change } : s)) };
+}

@@ -1,0 +1,90 @@
+import type { Project } from "../model/project.ts";
+import { describeTable } from "../db/sql.ts";
+import { listChunks, listTables, MAX_ATTEMPTS } from "./chunks.ts";
+import type { Context } from "./context.ts";
+import { getProject } from "./projects.ts";
+
+export interface TableProgress {
+	source: string;
+	destination: string;
+	rowsCopied: number;
+	rowsEstimate: number;
+	chunksDone: number;
+	chunksTotal: number;
+	planned: boolean;
+	errors: string[];
+}
+
+export interface ProjectStatus {
+	id: string;
+	name: string;
+	state: Project["state"];
+	steps: Project["steps"];
+	ticket?: Project["ticket"];
+	full?: {
+		rowsCopied: number;
+		bytesCopied: number;
+		rowsPerSecond: number;
+		bytesPerSecond: number;
+		percent: number;
+		tables: TableProgress[];
+	};
+}
+
+/** "Obtain the status of a migration project": what a DBA needs to see where it stands. */
+export async function projectStatus(ctx: Context, id: string): Promise<ProjectStatus> {
+	const project = await getProject(ctx, id);
+	const status: ProjectStatus = {
+		id,
+		name: project.name,
+		state: project.state,
+		steps: project.steps,
+		ticket: project.ticket,
+	};
+	const fullStep = project.steps.find((s) => s.name === "full");
+	if (!fullStep || fullStep.state === "pending") return status;
+
+	const [tables, chunks] = await Promise.all([listTables(ctx, id), listChunks(ctx, id)]);
+	const byTable = new Map<number, TableProgress>(
+		tables.map((t) => [
+			t.index,
+			{
+				source: describeTable(t.mapping.source),
+				destination: describeTable(t.mapping.destination),
+				rowsCopied: 0,
+				rowsEstimate: t.rowsEstimate,
+				chunksDone: 0,
+				chunksTotal: t.chunks,
+				planned: t.planned,
+				errors: [],
+			},
+		]),
+	);
+	let bytes = 0;
+	for (const c of chunks) {
+		const t = byTable.get(c.tableIndex);
+		if (!t) continue;
+		if (c.state === "done") {
+			t.chunksDone += 1;
+			t.rowsCopied += c.rows ?? 0;
+			bytes += c.bytes ?? 0;
+		} else if (c.lastError) {
+			t.errors.push(`chunk ${c.sk} (attempt ${c.attempts}/${MAX_ATTEMPTS}): ${c.lastError}`);
+		}
+	}
+	const list = [...byTable.values()];
+	const rows = list.reduce((n, t) => n + t.rowsCopied, 0);
+	const estimate = list.reduce((n, t) => n + Math.max(t.rowsEstimate, t.rowsCopied), 0);
+	const end = fullStep.finishedAt ? Date.parse(fullStep.finishedAt) : Date.now();
+	const seconds = Math.max(0.001, (end - Date.parse(fullStep.startedAt ?? project.updatedAt)) / 1000);
+	const allDone = list.every((t) => t.planned && t.chunksDone === t.chunksTotal);
+	status.full = {
+		rowsCopied: rows,
+		bytesCopied: bytes,
+		rowsPerSecond: Math.round(rows / seconds),
+		bytesPerSecond: Math.round(bytes / seconds),
+		percent: allDone ? 100 : estimate === 0 ? 0 : Math.min(99, Math.floor((rows / estimate) * 100)),
+		tables: list,
+	};
+	return status;
+}

@@ -1,0 +1,129 @@
+import { ConflictError } from "../aws/state-store.ts";
+import { planChunks } from "../copy/plan.ts";
+import { type Connection, connect } from "../db/connect.ts";
+import type { Project, StepName } from "../model/project.ts";
+import { type ChunkItem, type TableItem, MAX_ATTEMPTS, chunkSk, chunksPk, listChunks, listTables, stripKey, tableSk, tablesPk, topUpQueue } from "./chunks.ts";
+import type { Context } from "./context.ts";
+import { credentialsFor, getDataSource } from "./datasources.ts";
+import { updateProject } from "./projects.ts";
+import { checkSchemaPrerequisites, resolveObjects, schemaPlanFor, applySchemaPhase } from "./schema-steps.ts";
+
+export interface StepRunner {
+	/** Called once when the step starts (or restarts after a retry). */
+	begin?(ctx: Context, project: Project): Promise<void>;
+	/** Does what can be done now: "done" when the step is complete, "waiting" to be called again. */
+	run(ctx: Context, project: Project): Promise<"done" | "waiting">;
+}
+
+async function withConnections<T>(
+	ctx: Context,
+	project: Project,
+	work: (source: Connection, destination: Connection) => Promise<T>,
+): Promise<T> {
+	const [source, destination] = await Promise.all([
+		credentialsFor(ctx, project.sourceId).then(connect),
+		credentialsFor(ctx, project.destinationId).then(connect),
+	]);
+	try {
+		return await work(source, destination);
+	} finally {
+		await Promise.allSettled([source.end(), destination.end()]);
+	}
+}
+
+/** Resolves the objects, checks what would fail later, and records the tables to migrate. */
+const precheck: StepRunner = {
+	async run(ctx, project) {
+		const destinationEngine = (await getDataSource(ctx, project.destinationId)).engine;
+		return withConnections(ctx, project, async (source, destination) => {
+			const mappings = await resolveObjects(source, project.objects);
+			const findings = await checkSchemaPrerequisites(source, destination, mappings, {
+				destinationEngine,
+				createsSchema: project.types.includes("schema"),
+			});
+			await updateProject(ctx, project.id, (p) => ({ ...p, findings }));
+			const errors = findings.filter((f) => f.level === "error");
+			if (errors.length > 0) {
+				throw new Error(`precheck found ${errors.length} blocking problem(s): ${errors.map((f) => `${f.object}: ${f.message} (${f.fix})`).join("; ")}`);
+			}
+			for (const [index, mapping] of mappings.entries()) {
+				const [rows] = await source.query(
+					"SELECT COALESCE(TABLE_ROWS, 0) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+					[mapping.source.database, mapping.source.table],
+				);
+				const item: TableItem = { index, mapping, rowsEstimate: Number((rows as { n: string }[])[0]?.n ?? 0), planned: false, chunks: 0 };
+				await ctx.store.create({ pk: tablesPk(project.id), sk: tableSk(index) }, item).catch(ignoreConflict);
+			}
+			return "done" as const;
+		});
+	},
+};
+
+function ignoreConflict(err: unknown): void {
+	if (!(err instanceof ConflictError)) throw err;
+}
+
+function schemaPhase(phases: Parameters<typeof applySchemaPhase>[2][]): StepRunner {
+	return {
+		async run(ctx, project) {
+			const destinationEngine = (await getDataSource(ctx, project.destinationId)).engine;
+			const tables = await listTables(ctx, project.id);
+			return withConnections(ctx, project, async (source, destination) => {
+				const plan = await schemaPlanFor(source, tables.map((t) => t.mapping), project.objects, destinationEngine, project.options);
+				if (phases.includes("tables")) await updateProject(ctx, project.id, (p) => ({ ...p, schemaReport: plan.report }));
+				for (const phase of phases) await applySchemaPhase(destination, plan, phase);
+				return "done" as const;
+			});
+		},
+	};
+}
+
+/** Plans every table into chunks (resumably), keeps the queue topped up, and waits for the last chunk. */
+const full: StepRunner = {
+	async begin(ctx, project) {
+		// after a ticket's retry, chunks that ran out of attempts get a fresh set
+		for (const c of await listChunks(ctx, project.id)) {
+			if (c.state !== "done" && c.attempts >= MAX_ATTEMPTS) {
+				await ctx.store.replace<ChunkItem>(c, { ...stripKey(c), attempts: 0, deadline: undefined }, c.version).catch(ignoreConflict);
+			}
+		}
+	},
+	async run(ctx, project) {
+		const tables = await listTables(ctx, project.id);
+		const unplanned = tables.filter((t) => !t.planned);
+		if (unplanned.length > 0) {
+			const source = await connect(await credentialsFor(ctx, project.sourceId));
+			try {
+				for (const t of unplanned) {
+					let count = 0;
+					for await (const spec of planChunks(source, t.mapping, { chunkRows: project.options.chunkRows })) {
+						const item: ChunkItem = { tableIndex: t.index, spec, state: "pending", attempts: 0 };
+						await ctx.store.create({ pk: chunksPk(project.id), sk: chunkSk(t.index, count) }, item).catch(ignoreConflict);
+						count += 1;
+					}
+					await ctx.store.replace<TableItem>(t, { ...stripKey(t), planned: true, chunks: count }, t.version);
+				}
+			} finally {
+				await source.end();
+			}
+		}
+		const chunks = await listChunks(ctx, project.id);
+		const stuck = chunks.find((c) => c.state !== "done" && c.attempts >= MAX_ATTEMPTS);
+		if (stuck) {
+			const t = tables.find((x) => x.index === stuck.tableIndex);
+			const name = t ? `${t.mapping.source.database}.${t.mapping.source.table}` : `table #${stuck.tableIndex}`;
+			throw new Error(`copying ${name} failed ${stuck.attempts} times, last with: ${stuck.lastError}`);
+		}
+		if (chunks.every((c) => c.state === "done")) return "done";
+		await topUpQueue(ctx, project);
+		return "waiting";
+	},
+};
+
+export const STEPS: Record<StepName, StepRunner> = {
+	precheck,
+	schema: schemaPhase(["tables"]),
+	full,
+	indexes: schemaPhase(["indexes"]),
+	finalize: schemaPhase(["foreignKeys", "views"]),
+};

@@ -1,0 +1,25 @@
+// A local-mode copy worker: the copy-worker Lambda handler fed from the queue, as a child
+// process of `ferry local` (so it can be killed and restarted like a Lambda container).
+import { configFromEnv } from "../config.ts";
+import { sqsClient } from "../aws/clients.ts";
+import { handler } from "../../functions/copy-worker/handler.ts";
+import { closePools } from "../control/chunk-runner.ts";
+import { pollIntoHandler } from "./lambda-poller.ts";
+
+const config = configFromEnv();
+const stop = new AbortController();
+const quit = () => stop.abort();
+process.on("SIGTERM", quit);
+process.on("SIGINT", quit);
+process.on("disconnect", quit); // the parent died: don't linger
+
+await pollIntoHandler({
+	sqs: sqsClient(config.region, config.sqsEndpoint),
+	queueUrl: config.copyQueueUrl,
+	functionName: "copy-worker",
+	handler: (event, context) => handler(event, context),
+	batchSize: 1,
+	signal: stop.signal,
+});
+await closePools();
+process.exit(0);

@@ -1,0 +1,64 @@
+import type { Context as LambdaContext, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import { WorkQueue } from "../aws/work-queue.ts";
+
+type SqsHandler = (event: SQSEvent, context: LambdaContext) => Promise<SQSBatchResponse | undefined>;
+
+/** Enough of a Lambda context for Powertools; local mode has no AWS request ids. */
+function localContext(name: string): LambdaContext {
+	return {
+		callbackWaitsForEmptyEventLoop: false,
+		functionName: name,
+		functionVersion: "$LOCAL",
+		invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${name}`,
+		memoryLimitInMB: "1024",
+		awsRequestId: crypto.randomUUID(),
+		logGroupName: `/local/${name}`,
+		logStreamName: "local",
+		getRemainingTimeInMillis: () => 900_000,
+		done: () => {},
+		fail: () => {},
+		succeed: () => {},
+	};
+}
+
+/**
+ * What Lambda's SQS event source mapping does, for local mode: long-polls a queue, hands each
+ * batch to the function's handler, deletes the records it did not report as failed, and leaves
+ * the failed ones to come back after their visibility timeout.
+ */
+export async function pollIntoHandler(options: {
+	sqs: SQSClient;
+	queueUrl: string;
+	functionName: string;
+	handler: SqsHandler;
+	batchSize: number;
+	signal: AbortSignal;
+}): Promise<void> {
+	const queue = new WorkQueue<unknown>(options.sqs, options.queueUrl);
+	while (!options.signal.aborted) {
+		const items = await queue.receive({ max: options.batchSize, waitSeconds: 1 });
+		if (items.length === 0) continue;
+		const event: SQSEvent = {
+			Records: items.map((m) => ({
+				messageId: m.messageId,
+				receiptHandle: m.receiptHandle,
+				body: JSON.stringify(m.body),
+				attributes: {
+					ApproximateReceiveCount: String(m.receiveCount),
+					SentTimestamp: String(Date.now()),
+					SenderId: "local",
+					ApproximateFirstReceiveTimestamp: String(Date.now()),
+				},
+				messageAttributes: {},
+				md5OfBody: "",
+				eventSource: "aws:sqs",
+				eventSourceARN: `arn:aws:sqs:local:000000000000:${options.functionName}`,
+				awsRegion: "local",
+			})),
+		};
+		const result = await options.handler(event, localContext(options.functionName));
+		const failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+		for (const m of items) if (!failed.has(m.messageId)) await queue.ack(m);
+	}
+}

@@ -1,0 +1,157 @@
+import { type ChildProcess, fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { dispatch } from "../api/dispatch.ts";
+import { dynamoDocumentClient, sqsClient } from "../aws/clients.ts";
+import { ensureStateTable } from "../aws/state-store.ts";
+import { ensureQueueWithDeadLetter } from "../aws/work-queue.ts";
+import { configFromEnv } from "../config.ts";
+import { contextFrom } from "../control/context.ts";
+import { advanceAll } from "../control/scheduler.ts";
+import { logger } from "../observability.ts";
+import { type EmbeddedAws, startEmbeddedAws } from "./embedded-aws.ts";
+
+export interface LocalStackOptions {
+	/** Ferry's home on this machine (~/.ferry): data, secrets and logs of local mode live here. */
+	home: string;
+	apiPort: number;
+	workers: number;
+	schedulerIntervalMs?: number;
+	/** Use these servers instead of starting the embedded ones (tests use the emulators this way). */
+	dynamoEndpoint?: string;
+	sqsEndpoint?: string;
+}
+
+export interface LocalStack {
+	apiUrl: string;
+	token: string;
+	/** The copy worker processes, for tests that kill them. */
+	workers(): ChildProcess[];
+	stop(): Promise<void>;
+}
+
+const COPY_WORKER = fileURLToPath(new URL("./copy-worker-process.ts", import.meta.url));
+/** Children load TypeScript the way this process does, wherever they are started from. */
+const TSX_LOADER = import.meta.resolve("tsx");
+
+/** The API's bearer token in local mode: made once, kept in the secrets folder, never logged. */
+export function localApiToken(home: string): string {
+	const file = join(home, "secrets", "api-token");
+	if (!existsSync(file)) {
+		mkdirSync(join(home, "secrets"), { recursive: true, mode: 0o700 });
+		writeFileSync(file, randomBytes(24).toString("hex"), { mode: 0o600 });
+	}
+	return readFileSync(file, "utf8").trim();
+}
+
+/**
+ * Local mode: the same handlers as in AWS, on one machine. The API and the scheduler run in
+ * this process; copy workers run as child processes fed from the queue; state and queues live
+ * on the embedded servers (or on servers the caller names).
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+	let embedded: EmbeddedAws | undefined;
+	if (!options.dynamoEndpoint || !options.sqsEndpoint) {
+		embedded = await startEmbeddedAws({ dataDir: join(options.home, "local", "aws") });
+	}
+	const dynamoEndpoint = options.dynamoEndpoint ?? embedded?.dynamoEndpoint ?? "";
+	const sqsEndpoint = options.sqsEndpoint ?? embedded?.sqsEndpoint ?? "";
+	const region = "us-east-1";
+	const stateTable = "ferry-state";
+	await ensureStateTable(dynamoDocumentClient(region, dynamoEndpoint), stateTable);
+	const copy = await ensureQueueWithDeadLetter(sqsClient(region, sqsEndpoint), "ferry-copy-chunks", {
+		maxReceiveCount: 5,
+		visibilitySeconds: 900,
+	});
+
+	const env: Record<string, string> = {
+		AWS_REGION: region,
+		FERRY_STATE_TABLE: stateTable,
+		FERRY_COPY_QUEUE_URL: copy.url,
+		FERRY_DYNAMODB_ENDPOINT: dynamoEndpoint,
+		FERRY_SQS_ENDPOINT: sqsEndpoint,
+		FERRY_SECRET_FILE: join(options.home, "secrets", "datasources.json"),
+		POWERTOOLS_METRICS_DISABLED: "true",
+		POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
+	};
+	Object.assign(process.env, env);
+	const ctx = contextFrom(configFromEnv());
+	const token = localApiToken(options.home);
+
+	const server: Server = createServer((req, res) => {
+		const chunks: Buffer[] = [];
+		req.on("data", (c: Buffer) => chunks.push(c));
+		req.on("end", async () => {
+			if (req.headers.authorization !== `Bearer ${token}`) {
+				res.writeHead(401, { "content-type": "application/json" });
+				res.end(JSON.stringify({ error: { code: "UNAUTHENTICATED", message: "missing or wrong bearer token" } }));
+				return;
+			}
+			const url = new URL(req.url ?? "/", "http://local");
+			const out = await dispatch(ctx, {
+				method: req.method ?? "GET",
+				path: url.pathname,
+				query: Object.fromEntries(url.searchParams),
+				body: chunks.length ? Buffer.concat(chunks).toString("utf8") : null,
+			});
+			res.writeHead(out.status, { "content-type": "application/json" });
+			res.end(out.body === undefined ? "" : JSON.stringify(out.body));
+		});
+	});
+	server.listen(options.apiPort, "127.0.0.1");
+	await new Promise<void>((resolve, reject) => {
+		server.once("listening", resolve);
+		server.once("error", (err) =>
+			reject(new Error(`the local API could not listen on 127.0.0.1:${options.apiPort}: ${err.message}`)),
+		);
+	});
+	const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+	let stopping = false;
+	const children: ChildProcess[] = [];
+	const spawnWorker = (slot: number) => {
+		const child = fork(COPY_WORKER, [], {
+			env: { ...process.env, ...env },
+			execArgv: ["--import", TSX_LOADER],
+			stdio: ["ignore", "inherit", "inherit", "ipc"],
+		});
+		children[slot] = child;
+		child.on("exit", (code, signal) => {
+			if (stopping) return;
+			logger.warn("copy worker exited; starting another", { slot, code, signal });
+			spawnWorker(slot);
+		});
+	};
+	for (let i = 0; i < options.workers; i++) spawnWorker(i);
+
+	const tick = setInterval(() => {
+		advanceAll(ctx).catch((err) => logger.error("scheduler tick failed", { error: (err as Error).message }));
+	}, options.schedulerIntervalMs ?? 1000);
+
+	return {
+		apiUrl,
+		token,
+		workers: () => [...children],
+		async stop() {
+			stopping = true;
+			clearInterval(tick);
+			await Promise.all(
+				children.map(
+					(c) =>
+						new Promise<void>((resolve) => {
+							if (c.exitCode !== null || c.signalCode !== null) return resolve();
+							c.once("exit", () => resolve());
+							c.kill("SIGTERM");
+							setTimeout(() => c.kill("SIGKILL"), 5000).unref();
+						}),
+				),
+			);
+			await new Promise<void>((resolve) => server.close(() => resolve()));
+			await embedded?.stop();
+		},
+	};
+}

@@ -1,0 +1,178 @@
+/**
+ * A small lexer for the SQL fragments the server hands back (generation expressions, CHECK
+ * clauses, default expressions, view definitions) and for user row filters. It only has to tell
+ * apart what can hide an identifier or a statement boundary: string literals, backquoted
+ * identifiers and comments. Identifiers that matter in these fragments are always backquoted by
+ * the server (MariaDB and MySQL print column, table and database names quoted), so renaming works
+ * on quoted tokens only and never touches text inside a string literal.
+ */
+
+export type TokenKind = "string" | "quoted" | "word" | "comment" | "space" | "punct";
+
+export interface Token {
+	kind: TokenKind;
+	/** The token exactly as written. */
+	text: string;
+	/** For a quoted identifier: its name, with doubled backticks undone. */
+	name?: string;
+	/** Set when a string, quoted identifier or comment runs to the end of the text unclosed. */
+	unterminated?: boolean;
+}
+
+const WORD = /[\p{L}\p{N}_$@]/u;
+
+/** Splits SQL into tokens whose texts concatenate back to the input. */
+export function tokenize(sql: string): Token[] {
+	const tokens: Token[] = [];
+	let i = 0;
+	while (i < sql.length) {
+		const ch = sql[i] as string;
+		const next = sql[i + 1];
+		if (ch === "'" || ch === '"') {
+			const end = closingQuote(sql, i, ch);
+			tokens.push({ kind: "string", text: sql.slice(i, end.index), unterminated: end.unterminated || undefined });
+			i = end.index;
+		} else if (ch === "`") {
+			let j = i + 1;
+			let name = "";
+			let closed = false;
+			while (j < sql.length) {
+				if (sql[j] === "`") {
+					if (sql[j + 1] === "`") {
+						name += "`";
+						j += 2;
+						continue;
+					}
+					closed = true;
+					j += 1;
+					break;
+				}
+				name += sql[j];
+				j += 1;
+			}
+			tokens.push({ kind: "quoted", text: sql.slice(i, j), name, unterminated: closed ? undefined : true });
+			i = j;
+		} else if (ch === "#" || (ch === "-" && next === "-" && /[\s]/.test(sql[i + 2] ?? " "))) {
+			const end = sql.indexOf("\n", i);
+			const j = end === -1 ? sql.length : end;
+			tokens.push({ kind: "comment", text: sql.slice(i, j) });
+			i = j;
+		} else if (ch === "/" && next === "*") {
+			const end = sql.indexOf("*/", i + 2);
+			const j = end === -1 ? sql.length : end + 2;
+			tokens.push({ kind: "comment", text: sql.slice(i, j), unterminated: end === -1 || undefined });
+			i = j;
+		} else if (/\s/.test(ch)) {
+			let j = i + 1;
+			while (j < sql.length && /\s/.test(sql[j] as string)) j += 1;
+			tokens.push({ kind: "space", text: sql.slice(i, j) });
+			i = j;
+		} else if (WORD.test(ch)) {
+			let j = i + 1;
+			while (j < sql.length && WORD.test(sql[j] as string)) j += 1;
+			tokens.push({ kind: "word", text: sql.slice(i, j) });
+			i = j;
+		} else {
+			tokens.push({ kind: "punct", text: ch });
+			i += 1;
+		}
+	}
+	return tokens;
+}
+
+/** Strings allow both a doubled quote and a backslash escape (the default sql_mode). */
+function closingQuote(sql: string, start: number, quote: string): { index: number; unterminated: boolean } {
+	let j = start + 1;
+	while (j < sql.length) {
+		const c = sql[j];
+		if (c === "\\") {
+			j += 2;
+		} else if (c === quote) {
+			if (sql[j + 1] === quote) {
+				j += 2;
+			} else {
+				return { index: j + 1, unterminated: false };
+			}
+		} else {
+			j += 1;
+		}
+	}
+	return { index: sql.length, unterminated: true };
+}
+
+/** The names of every backquoted identifier in the text. */
+export function quotedNames(sql: string): Set<string> {
+	const names = new Set<string>();
+	for (const t of tokenize(sql)) if (t.kind === "quoted" && t.name !== undefined) names.add(t.name);
+	return names;
+}
+
+/** Rewrites backquoted identifiers: `rename` returns the new name, or undefined to keep it. */
+export function renameQuoted(sql: string, rename: (name: string) => string | undefined): string {
+	return tokenize(sql)
+		.map((t) => {
+			if (t.kind !== "quoted" || t.name === undefined) return t.text;
+			const to = rename(t.name);
+			return to === undefined ? t.text : backquote(to);
+		})
+		.join("");
+}
+
+export function backquote(name: string): string {
+	return `\`${name.replaceAll("`", "``")}\``;
+}
+
+/**
+ * Undoes the quoting of a string literal as MariaDB prints it in information_schema
+ * (COLUMN_DEFAULT): quotes doubled, and backslash escapes for NUL, newline, return, ^Z and
+ * backslash itself.
+ */
+export function unquoteStringLiteral(literal: string): string {
+	const body = literal.slice(1, -1);
+	let out = "";
+	for (let i = 0; i < body.length; i += 1) {
+		const c = body[i] as string;
+		if (c === "\\" && i + 1 < body.length) {
+			const e = body[i + 1] as string;
+			out += ESCAPES[e] ?? e;
+			i += 1;
+		} else if (c === "'" && body[i + 1] === "'") {
+			out += "'";
+			i += 1;
+		} else {
+			out += c;
+		}
+	}
+	return out;
+}
+
+const ESCAPES: Record<string, string> = { "0": "\0", n: "\n", r: "\r", t: "\t", Z: "\x1a", b: "\b" };
+
+/** A run of dot-separated quoted names, e.g. `db`.`t`.`c`, as token positions. */
+export interface NameChain {
+	parts: string[];
+	/** Index of the first and last token of the chain. */
+	first: number;
+	last: number;
+}
+
+/** Finds every dot-qualified or single quoted name, left to right. */
+export function nameChains(tokens: Token[]): NameChain[] {
+	const chains: NameChain[] = [];
+	let i = 0;
+	while (i < tokens.length) {
+		const t = tokens[i] as Token;
+		if (t.kind !== "quoted" || t.name === undefined) {
+			i += 1;
+			continue;
+		}
+		const chain: NameChain = { parts: [t.name], first: i, last: i };
+		while (tokens[chain.last + 1]?.text === "." && tokens[chain.last + 2]?.kind === "quoted") {
+			chain.parts.push(tokens[chain.last + 2]?.name as string);
+			chain.last += 2;
+		}
+		chains.push(chain);
+		i = chain.last + 1;
+	}
+	return chains;
+}

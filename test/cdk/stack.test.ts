@@ -1,0 +1,476 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App, Stack } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { Queue } from "aws-cdk-lib/aws-sqs";
+import { afterAll, describe, expect, it } from "vitest";
+import { FerryStack } from "../../cdk/ferry-stack.ts";
+import { addNagChecks } from "../../cdk/nag.ts";
+
+// Template tests do not need the real handlers: stub entries in a temporary source root, bundling skipped,
+// aws-cdk-lib's built-in (slow) CloudFormation validation off.
+const FUNCTIONS = ["api", "scheduler", "copy-worker", "verify-worker"];
+const sourceRoot = mkdtempSync(join(tmpdir(), "ferry-cdk-test-"));
+writeFileSync(join(sourceRoot, "package-lock.json"), "{}");
+for (const name of FUNCTIONS) {
+	mkdirSync(join(sourceRoot, "functions", name), { recursive: true });
+	writeFileSync(
+		join(sourceRoot, "functions", name, "handler.ts"),
+		"export const handler = async () => {};\n",
+	);
+}
+afterAll(() => rmSync(sourceRoot, { recursive: true, force: true }));
+
+function makeStack(context: Record<string, unknown> = {}): {
+	app: App;
+	stack: FerryStack;
+} {
+	const app = new App({
+		context: { "aws:cdk:bundling-stacks": [], ...context },
+		builtinCloudFormationValidation: false,
+	});
+	const stack = new FerryStack(app, "FerryStack", { sourceRoot });
+	return { app, stack };
+}
+
+const { stack } = makeStack();
+const template = Template.fromStack(stack);
+
+type Statement = {
+	Action: string | string[];
+	Resource: unknown;
+	Effect: string;
+	Condition?: unknown;
+};
+
+/** Every inline IAM statement in the template, with the logical id of the policy holding it. */
+function statements(): Array<Statement & { policy: string }> {
+	const out: Array<Statement & { policy: string }> = [];
+	for (const [id, policy] of Object.entries(
+		template.findResources("AWS::IAM::Policy"),
+	)) {
+		for (const s of policy.Properties.PolicyDocument.Statement as Statement[])
+			out.push({ ...s, policy: id });
+	}
+	for (const [id, role] of Object.entries(
+		template.findResources("AWS::IAM::Role"),
+	)) {
+		for (const p of (role.Properties.Policies ?? []) as Array<{
+			PolicyDocument: { Statement: Statement[] };
+		}>) {
+			for (const s of p.PolicyDocument.Statement)
+				out.push({ ...s, policy: id });
+		}
+	}
+	return out;
+}
+
+const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
+
+/**
+ * Runs the AwsSolutions pack the way cdk/app.ts does (a synth fails on any unacknowledged error), then
+ * lists every remaining finding, warnings included.
+ */
+function nagFindings(context: Record<string, unknown> = {}): string[] {
+	const { app } = makeStack(context);
+	const pack = addNagChecks(app);
+	app.synth();
+	return pack
+		.validateScope(app)
+		.violations.map(
+			(v) =>
+				`${v.severity} ${v.ruleName} ${v.violatingResources.map((r) => r.constructPath).join(" ")}`,
+		);
+}
+
+const ECR_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ferry:1";
+
+/** Logical id of the policy attached to the role of the function whose path contains `fnId`. */
+function policyOfFunction(fnId: string): string {
+	const policies = template.findResources("AWS::IAM::Policy");
+	const match = Object.keys(policies).filter((id) =>
+		id.startsWith(`${fnId}Role`),
+	);
+	expect(match, `policy of ${fnId}`).toHaveLength(1);
+	return match[0] as string;
+}
+
+describe("FerryStack", () => {
+	it("has the state table with pk/sk, on-demand, PITR, TTL and RETAIN", () => {
+		template.resourceCountIs("AWS::DynamoDB::Table", 1);
+		template.hasResource("AWS::DynamoDB::Table", {
+			DeletionPolicy: "Retain",
+			UpdateReplacePolicy: "Retain",
+			Properties: {
+				KeySchema: [
+					{ AttributeName: "pk", KeyType: "HASH" },
+					{ AttributeName: "sk", KeyType: "RANGE" },
+				],
+				AttributeDefinitions: Match.arrayWith([
+					{ AttributeName: "pk", AttributeType: "S" },
+					{ AttributeName: "sk", AttributeType: "S" },
+				]),
+				BillingMode: "PAY_PER_REQUEST",
+				PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+				TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+			},
+		});
+	});
+
+	it("gives each chunk queue an encrypted DLQ with maxReceiveCount 5 and a 6x visibility timeout", () => {
+		const queues = template.findResources("AWS::SQS::Queue");
+		const main = Object.entries(queues).filter(
+			([, q]) => q.Properties.RedrivePolicy,
+		);
+		expect(main.map(([id]) => id).sort()).toEqual([
+			expect.stringMatching(/^CopyChunksQueue/),
+			expect.stringMatching(/^VerifyChunksQueue/),
+		]);
+		const workerTimeouts = Object.values(
+			template.findResources("AWS::Lambda::Function"),
+		)
+			.filter((f) => f.Properties.Description?.includes("worker"))
+			.map((f) => f.Properties.Timeout as number);
+		for (const [, q] of main) {
+			expect(q.Properties.RedrivePolicy.maxReceiveCount).toBe(5);
+			const dlqId = q.Properties.RedrivePolicy.deadLetterTargetArn[
+				"Fn::GetAtt"
+			][0] as string;
+			expect(queues[dlqId]?.Properties.SqsManagedSseEnabled).toBe(true);
+			expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+			expect(q.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(
+				6 * Math.max(...workerTimeouts),
+			);
+		}
+		// enforceSSL: every queue has a deny-insecure-transport policy.
+		const denies = Object.values(
+			template.findResources("AWS::SQS::QueuePolicy"),
+		).filter((p) =>
+			(p.Properties.PolicyDocument.Statement as Statement[]).some(
+				(s) =>
+					s.Effect === "Deny" &&
+					JSON.stringify(s.Condition).includes("aws:SecureTransport"),
+			),
+		);
+		expect(denies).toHaveLength(4);
+	});
+
+	it("feeds the workers from their queues with partial batch failures", () => {
+		template.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
+		for (const queue of ["CopyChunksQueue", "VerifyChunksQueue"]) {
+			const worker = queue.startsWith("Copy")
+				? "CopyWorkerFn"
+				: "VerifyWorkerFn";
+			template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+				EventSourceArn: {
+					"Fn::GetAtt": [Match.stringLikeRegexp(`^${queue}`), "Arn"],
+				},
+				FunctionName: { Ref: Match.stringLikeRegexp(`^${worker}Function`) },
+				FunctionResponseTypes: ["ReportBatchItemFailures"],
+				BatchSize: 5,
+				ScalingConfig: { MaximumConcurrency: 10 },
+			});
+		}
+	});
+
+	it("takes worker batch size and concurrency from context", () => {
+		const { stack: tuned } = makeStack({
+			copyBatchSize: "10",
+			copyReservedConcurrency: "4",
+			verifyMaxConcurrency: 3,
+		});
+		const t = Template.fromStack(tuned);
+		t.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+			EventSourceArn: {
+				"Fn::GetAtt": [Match.stringLikeRegexp("^CopyChunksQueue"), "Arn"],
+			},
+			BatchSize: 10,
+			ScalingConfig: { MaximumConcurrency: 4 },
+		});
+		t.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+			EventSourceArn: {
+				"Fn::GetAtt": [Match.stringLikeRegexp("^VerifyChunksQueue"), "Arn"],
+			},
+			ScalingConfig: { MaximumConcurrency: 3 },
+		});
+		t.hasResourceProperties("AWS::Lambda::Function", {
+			Description: Match.stringLikeRegexp("copy worker"),
+			ReservedConcurrentExecutions: 4,
+		});
+		expect(() => makeStack({ copyBatchSize: 11 })).toThrow(/copyBatchSize/);
+	});
+
+	it("runs four Node.js 24 arm64 functions in the VPC with the shared environment", () => {
+		const fns = Object.values(template.findResources("AWS::Lambda::Function"));
+		expect(fns).toHaveLength(4);
+		for (const fn of fns) {
+			expect(fn.Properties.Runtime).toBe("nodejs24.x");
+			expect(fn.Properties.Architectures).toEqual(["arm64"]);
+			expect(fn.Properties.Handler).toBe("index.handler");
+			expect(fn.Properties.TracingConfig).toEqual({ Mode: "Active" });
+			expect(fn.Properties.VpcConfig.SubnetIds).toHaveLength(2);
+			expect(fn.Properties.VpcConfig.SecurityGroupIds).toHaveLength(1);
+			const env = fn.Properties.Environment.Variables;
+			for (const key of [
+				"FERRY_STATE_TABLE",
+				"FERRY_COPY_QUEUE_URL",
+				"FERRY_VERIFY_QUEUE_URL",
+			]) {
+				expect(env[key], key).toBeDefined();
+			}
+			expect(env.FERRY_SECRET_PREFIX).toBe("ferry/datasources/");
+			expect(env.POWERTOOLS_SERVICE_NAME).toBe("ferry");
+			expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe("Ferry");
+		}
+	});
+
+	it("puts every API method behind AWS_IAM with a Lambda proxy, access logs and tracing", () => {
+		const methods = Object.values(
+			template.findResources("AWS::ApiGateway::Method"),
+		);
+		expect(methods.length).toBeGreaterThanOrEqual(2); // ANY on / and on {proxy+}
+		for (const m of methods) {
+			expect(m.Properties.AuthorizationType).toBe("AWS_IAM");
+			expect(m.Properties.Integration.Type).toBe("AWS_PROXY");
+		}
+		template.hasResourceProperties("AWS::ApiGateway::Resource", {
+			PathPart: "{proxy+}",
+		});
+		template.hasResourceProperties("AWS::ApiGateway::Stage", {
+			TracingEnabled: true,
+			AccessLogSetting: {
+				DestinationArn: Match.anyValue(),
+				Format: Match.anyValue(),
+			},
+		});
+	});
+
+	it("runs the scheduler every minute", () => {
+		template.hasResourceProperties("AWS::Events::Rule", {
+			ScheduleExpression: "rate(1 minute)",
+			State: "ENABLED",
+			Targets: [
+				Match.objectLike({
+					Arn: {
+						"Fn::GetAtt": [
+							Match.stringLikeRegexp("^SchedulerFnFunction"),
+							"Arn",
+						],
+					},
+				}),
+			],
+		});
+	});
+
+	it("defines the capture-replay Fargate task on a cluster with container insights", () => {
+		template.hasResourceProperties("AWS::ECS::Cluster", {
+			ClusterSettings: [{ Name: "containerInsights", Value: "enabled" }],
+		});
+		template.hasResourceProperties("AWS::ECS::TaskDefinition", {
+			RequiresCompatibilities: ["FARGATE"],
+			RuntimePlatform: {
+				CpuArchitecture: "ARM64",
+				OperatingSystemFamily: "LINUX",
+			},
+			ContainerDefinitions: [
+				Match.objectLike({
+					Name: "capture-replay",
+					Image: "public.ecr.aws/ferry/capture-replay:placeholder",
+					Command: ["node", "tasks/replication/main.js"],
+					LogConfiguration: Match.objectLike({ LogDriver: "awslogs" }),
+				}),
+			],
+		});
+		const t = Template.fromStack(
+			makeStack({
+				taskImage: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ferry:1",
+			}).stack,
+		);
+		t.hasResourceProperties("AWS::ECS::TaskDefinition", {
+			ContainerDefinitions: [
+				Match.objectLike({
+					Image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ferry:1",
+				}),
+			],
+		});
+	});
+
+	it("alarms on DLQs, function errors and replication latency", () => {
+		for (const dlq of ["CopyChunksDlq", "VerifyChunksDlq"]) {
+			template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+				MetricName: "ApproximateNumberOfMessagesVisible",
+				Namespace: "AWS/SQS",
+				Dimensions: [
+					{
+						Name: "QueueName",
+						Value: {
+							"Fn::GetAtt": [Match.stringLikeRegexp(`^${dlq}`), "QueueName"],
+						},
+					},
+				],
+				Threshold: 0,
+				ComparisonOperator: "GreaterThanThreshold",
+			});
+		}
+		const errorAlarms = Object.values(
+			template.findResources("AWS::CloudWatch::Alarm"),
+		).filter((a) => a.Properties.MetricName === "Errors");
+		expect(errorAlarms).toHaveLength(4);
+		template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+			Metrics: [
+				Match.objectLike({
+					Expression: 'SELECT MAX(ReplicationLatencySeconds) FROM "Ferry"',
+					Period: 60,
+				}),
+			],
+			Threshold: 60,
+			ComparisonOperator: "GreaterThanThreshold",
+			EvaluationPeriods: 5,
+			DatapointsToAlarm: 5,
+		});
+	});
+
+	it("lets workers only read data-source secrets, under the prefix", () => {
+		const prefixArn = {
+			"Fn::Join": [
+				"",
+				[
+					"arn:",
+					{ Ref: "AWS::Partition" },
+					":secretsmanager:",
+					{ Ref: "AWS::Region" },
+					":",
+					{ Ref: "AWS::AccountId" },
+					":secret:ferry/datasources/*",
+				],
+			],
+		};
+		const all = statements();
+		for (const fnId of ["CopyWorkerFn", "VerifyWorkerFn", "SchedulerFn"]) {
+			const own = all.filter((s) => s.policy === policyOfFunction(fnId));
+			const secretActions = own
+				.flatMap((s) => list(s.Action))
+				.filter((a) => a.startsWith("secretsmanager:"));
+			expect(secretActions, fnId).toEqual(["secretsmanager:GetSecretValue"]);
+			expect(
+				own.find((s) =>
+					list(s.Action).includes("secretsmanager:GetSecretValue"),
+				)?.Resource,
+			).toEqual(prefixArn);
+			expect(JSON.stringify(own)).not.toContain("secretsmanager:CreateSecret");
+		}
+		const api = all.filter((s) => s.policy === policyOfFunction("ApiFn"));
+		const admin = api.find((s) =>
+			list(s.Action).includes("secretsmanager:CreateSecret"),
+		);
+		expect(admin?.Resource).toEqual(prefixArn);
+		expect(list(admin?.Action ?? [])).not.toContain(
+			"secretsmanager:GetSecretValue",
+		);
+	});
+
+	it("scopes the scheduler's ECS rights to the task definition, the cluster and the two task roles", () => {
+		const own = statements().filter(
+			(s) => s.policy === policyOfFunction("SchedulerFn"),
+		);
+		const run = own.find((s) => list(s.Action).includes("ecs:RunTask"));
+		expect(run?.Resource).toEqual({
+			Ref: expect.stringMatching(/^ReplicationCaptureReplay/),
+		});
+		const watch = own.find((s) => list(s.Action).includes("ecs:StopTask"));
+		expect(list(watch?.Action ?? [])).toContain("ecs:DescribeTasks");
+		expect(JSON.stringify(watch?.Resource)).toMatch(
+			/:task\/".*ReplicationCluster.*\/\*"/,
+		);
+		const pass = own.find((s) => list(s.Action).includes("iam:PassRole"));
+		expect(
+			list(pass?.Resource as string[]).map((r) => JSON.stringify(r)),
+		).toEqual([
+			expect.stringMatching(/ReplicationCaptureReplayTaskRole/),
+			expect.stringMatching(/ReplicationCaptureReplayExecutionRole/),
+		]);
+	});
+
+	it("has no wildcard IAM actions and Resource * only where AWS offers no resource scope", () => {
+		// Actions that AWS does not allow to scope to a resource ARN.
+		const allowedOnAnyResource = new Set([
+			"ec2:CreateNetworkInterface",
+			"ec2:DescribeNetworkInterfaces",
+			"ec2:DescribeSubnets",
+			"ec2:DeleteNetworkInterface",
+			"ec2:AssignPrivateIpAddresses",
+			"ec2:UnassignPrivateIpAddresses",
+			"xray:PutTraceSegments",
+			"xray:PutTelemetryRecords",
+			"cloudwatch:PutMetricData",
+			"ecr:GetAuthorizationToken",
+		]);
+		const offending: string[] = [];
+		for (const s of statements()) {
+			if (s.Effect !== "Allow") continue;
+			const actions = list(s.Action);
+			if (actions.some((a) => a === "*" || a.endsWith(":*")))
+				offending.push(`${s.policy}: ${actions.join(",")}`);
+			const resources = Array.isArray(s.Resource) ? s.Resource : [s.Resource];
+			if (resources.includes("*")) {
+				for (const a of actions)
+					if (!allowedOnAnyResource.has(a))
+						offending.push(`${s.policy}: ${a} on *`);
+			}
+		}
+		expect(offending).toEqual([]);
+		// PutMetricData is held to the Ferry namespace.
+		const put = statements().find((s) =>
+			list(s.Action).includes("cloudwatch:PutMetricData"),
+		);
+		expect(put?.Condition).toEqual({
+			StringEquals: { "cloudwatch:namespace": "Ferry" },
+		});
+	});
+
+	it("imports an existing VPC from context instead of creating one", () => {
+		const t = Template.fromStack(
+			makeStack({
+				vpcId: "vpc-0123",
+				privateSubnetIds: "subnet-a,subnet-b",
+				availabilityZones: ["eu-west-1a", "eu-west-1b"],
+			}).stack,
+		);
+		t.resourceCountIs("AWS::EC2::VPC", 0);
+		t.resourceCountIs("AWS::EC2::NatGateway", 0);
+		t.hasResourceProperties("AWS::Lambda::Function", {
+			VpcConfig: {
+				SubnetIds: ["subnet-a", "subnet-b"],
+				SecurityGroupIds: Match.anyValue(),
+			},
+		});
+		t.hasResourceProperties("AWS::EC2::SecurityGroup", { VpcId: "vpc-0123" });
+		template.resourceCountIs("AWS::EC2::VPC", 1);
+		template.resourceCountIs("AWS::EC2::NatGateway", 1);
+		template.resourceCountIs("AWS::EC2::FlowLog", 1);
+	});
+
+	it("leaves no unacknowledged cdk-nag AwsSolutions findings", () => {
+		expect(nagFindings()).toEqual([]);
+		// The other shape: imported VPC and a private ECR image (its pull grant needs a Resource * for the token).
+		expect(
+			nagFindings({
+				vpcId: "vpc-0123",
+				privateSubnetIds: "subnet-a,subnet-b",
+				availabilityZones: "eu-west-1a,eu-west-1b",
+				taskImage: ECR_IMAGE,
+			}),
+		).toEqual([]);
+	});
+
+	it("would report a finding nobody acknowledged", () => {
+		const app = new App({ builtinCloudFormationValidation: false });
+		new Queue(new Stack(app, "Bare"), "Queue");
+		const pack = addNagChecks(app);
+		expect(() => app.synth()).toThrow(/AwsSolutions-SQS3/);
+		expect(pack.validateScope(app).violations.map((v) => v.ruleName)).toContain(
+			"AwsSolutions-SQS4",
+		);
+	});
+});
