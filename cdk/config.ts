@@ -34,7 +34,6 @@ export interface FerryConfig {
 	/** Container image URI for the capture-replay Fargate task. */
 	readonly taskImage: string;
 	readonly copyWorker: WorkerConfig;
-	readonly verifyWorker: WorkerConfig;
 }
 
 /**
@@ -42,7 +41,7 @@ export interface FerryConfig {
  *
  * - `vpcId`, `privateSubnetIds`, `availabilityZones`: import an existing VPC (lists as JSON arrays or comma-separated).
  * - `taskImage`: image URI for the capture-replay task.
- * - `copyBatchSize`, `copyMaxConcurrency`, `copyReservedConcurrency` and the same with `verify`: worker tuning.
+ * - `copyBatchSize`, `copyMaxConcurrency`, `copyReservedConcurrency`: copy worker tuning.
  */
 export function readConfig(node: Node): FerryConfig {
 	const vpcId = optionalString(node, "vpcId");
@@ -66,7 +65,6 @@ export function readConfig(node: Node): FerryConfig {
 		vpc,
 		taskImage: optionalString(node, "taskImage") ?? PLACEHOLDER_TASK_IMAGE,
 		copyWorker: workerConfig(node, "copy"),
-		verifyWorker: workerConfig(node, "verify"),
 	};
 }
 

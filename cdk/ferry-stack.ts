@@ -45,7 +45,7 @@ export interface FerryStackProps extends StackProps {
 	readonly sourceRoot?: string;
 }
 
-/** Ferry on AWS: API, scheduler, chunk workers, replication tasks, state table, queues and alarms. */
+/** Ferry on AWS: API, scheduler, copy worker, replication tasks, state table, copy-chunks queue and alarms. */
 export class FerryStack extends Stack {
 	constructor(scope: Construct, id: string, props: FerryStackProps = {}) {
 		super(scope, id, props);
@@ -57,9 +57,6 @@ export class FerryStack extends Stack {
 		const copyChunks = new ChunkQueue(this, "CopyChunks", {
 			consumerTimeout: TIMEOUTS.worker,
 		});
-		const verifyChunks = new ChunkQueue(this, "VerifyChunks", {
-			consumerTimeout: TIMEOUTS.worker,
-		});
 
 		// Secret ARNs end in a random 6-character suffix, so a prefix wildcard is the narrowest scope.
 		// Pseudo parameters keep the ARN (and the cdk-nag finding id) the same in every environment.
@@ -67,7 +64,6 @@ export class FerryStack extends Stack {
 		const environment: Record<string, string> = {
 			FERRY_STATE_TABLE: state.table.tableName,
 			FERRY_COPY_QUEUE_URL: copyChunks.queue.queueUrl,
-			FERRY_VERIFY_QUEUE_URL: verifyChunks.queue.queueUrl,
 			FERRY_SECRET_PREFIX: SECRET_PREFIX,
 			POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
 			POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
@@ -119,21 +115,14 @@ export class FerryStack extends Stack {
 			queue: copyChunks,
 			config: config.copyWorker,
 		});
-		const verifyWorker = this.worker("VerifyWorkerFn", {
-			...fnCommon,
-			entry: "functions/verify-worker/handler.ts",
-			description: "Ferry verify worker: compares (and corrects) one chunk",
-			environment,
-			queue: verifyChunks,
-			config: config.verifyWorker,
-		});
 
 		// Data access.
-		for (const fn of [api, scheduler, copyWorker, verifyWorker])
+		for (const fn of [api, scheduler, copyWorker])
 			state.table.grantReadWriteData(fn.role);
 		state.table.grantReadWriteData(replication.taskDefinition.taskRole);
 		copyChunks.queue.grantSendMessages(scheduler.role);
-		verifyChunks.queue.grantSendMessages(scheduler.role);
+		// A copy worker that finishes a chunk queues the next ones itself.
+		copyChunks.queue.grantSendMessages(copyWorker.role);
 		replication.grantLaunch(scheduler.role);
 
 		// Data-source secrets: the API manages them, everything else only reads them.
@@ -149,7 +138,6 @@ export class FerryStack extends Stack {
 		for (const reader of [
 			scheduler.role,
 			copyWorker.role,
-			verifyWorker.role,
 			replication.taskDefinition.taskRole,
 		]) {
 			reader.addToPrincipalPolicy(
@@ -177,13 +165,11 @@ export class FerryStack extends Stack {
 		new FerryAlarms(this, "Alarms", {
 			deadLetterQueues: {
 				CopyChunks: copyChunks.deadLetterQueue,
-				VerifyChunks: verifyChunks.deadLetterQueue,
 			},
 			functions: {
 				Api: api.fn,
 				Scheduler: scheduler.fn,
 				CopyWorker: copyWorker.fn,
-				VerifyWorker: verifyWorker.fn,
 			},
 		});
 

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { FerryClient } from "../shared/api/client.ts";
 import { ferryHome } from "../shared/config.ts";
@@ -45,7 +45,10 @@ export async function runDemo(options: { scale: number }): Promise<boolean> {
 	await dst.end();
 	console.log(`  ${Object.entries(counts).map(([t, n]) => `${t}: ${n.toLocaleString("en")}`).join(", ")}`);
 
-	const stack = await startLocalStack({ home: join(ferryHome(), "demo"), apiPort: 0, workers: 2 });
+	// the demo's own state starts empty each time; `ferry local up` keeps its state in ~/.ferry/local
+	const home = join(ferryHome(), "demo");
+	rmSync(join(home, "local"), { recursive: true, force: true });
+	const stack = await startLocalStack({ home, apiPort: 0, workers: 2 });
 	try {
 		const api = new FerryClient(stack.apiUrl, stack.token);
 		const engine = "mariadb";

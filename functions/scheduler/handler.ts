@@ -13,5 +13,6 @@ export const handler = middy()
 	.use(injectLambdaContext(logger))
 	.use(logMetrics(metrics))
 	.handler(async () => {
-		await advanceAll(ctx);
+		const advanced = await advanceAll(ctx);
+		metrics.addMetric("ProjectsAdvanced", "Count", advanced);
 	});

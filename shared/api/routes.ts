@@ -22,6 +22,7 @@ import {
 	listProjects,
 	resolveTicket,
 } from "../control/projects.ts";
+import { schemaReport } from "../control/reports.ts";
 import { projectStatus } from "../control/status.ts";
 import { Endpoint } from "../model/datasource.ts";
 import { ProjectInput } from "../model/project.ts";
@@ -170,6 +171,14 @@ export const ROUTES: Route[] = [
 		body: TicketDecision,
 		status: 200,
 		handle: (ctx, req) => resolveTicket(ctx, req.params.id ?? "", req.body.decision),
+	}),
+	route({
+		method: "GET",
+		path: "/projects/{id}/schema-report",
+		operationId: "getSchemaReport",
+		summary: "Every schema object converted, changed or refused at the destination, and why",
+		status: 200,
+		handle: (ctx, req) => schemaReport(ctx, req.params.id ?? ""),
 	}),
 	route({
 		method: "GET",

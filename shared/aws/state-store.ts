@@ -14,6 +14,11 @@ export interface Key {
 }
 export type Stored<T> = T & Key & { version: number };
 
+/** Only the key attributes: callers often pass a whole stored item as its own key. */
+function keyOf(key: Key): Key {
+	return { pk: key.pk, sk: key.sk };
+}
+
 /** A write lost a race: someone else created or changed the item first. */
 export class ConflictError extends Error {
 	constructor(key: Key) {
@@ -35,13 +40,13 @@ export class StateStore {
 	) {}
 
 	async get<T extends object>(key: Key): Promise<Stored<T> | undefined> {
-		const out = await this.db.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+		const out = await this.db.send(new GetCommand({ TableName: this.table, Key: keyOf(key), ConsistentRead: true }));
 		return out.Item as Stored<T> | undefined;
 	}
 
 	/** Writes a new item; throws ConflictError when one with the same key exists. */
 	async create<T extends object>(key: Key, value: T): Promise<Stored<T>> {
-		const item = { ...value, ...key, version: 1 };
+		const item = { ...value, ...keyOf(key), version: 1 };
 		await this.conditional(key, () =>
 			this.db.send(
 				new PutCommand({ TableName: this.table, Item: item, ConditionExpression: "attribute_not_exists(pk)" }),
@@ -52,7 +57,7 @@ export class StateStore {
 
 	/** Replaces an item if it still has `expectedVersion`; returns the stored item. */
 	async replace<T extends object>(key: Key, value: T, expectedVersion: number): Promise<Stored<T>> {
-		const item = { ...value, ...key, version: expectedVersion + 1 };
+		const item = { ...value, ...keyOf(key), version: expectedVersion + 1 };
 		await this.conditional(key, () =>
 			this.db.send(
 				new PutCommand({
@@ -92,7 +97,7 @@ export class StateStore {
 			this.db.send(
 				new DeleteCommand({
 					TableName: this.table,
-					Key: key,
+					Key: keyOf(key),
 					...(expectedVersion === undefined
 						? {}
 						: { ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": expectedVersion } }),

@@ -69,33 +69,62 @@ export async function runChunk(
 	const table = await ctx.store.get<TableItem>({ pk: tablesPk(project.id), sk: tableSk(chunk.tableIndex) });
 	if (!table) throw new Error(`table ${chunk.tableIndex} of project ${project.id} has no plan`);
 	const parallelism = project.options.parallelism;
+	const lease = new Lease(ctx, leased, now);
 	try {
 		const [source, destination] = await Promise.all([poolFor(ctx, project.sourceId), poolFor(ctx, project.destinationId)]);
 		const result = await copyChunk(source, destination, table.mapping, chunk.spec, {
 			maxRowsPerSecond: project.options.maxRowsPerSecond && project.options.maxRowsPerSecond / parallelism,
 			maxBytesPerSecond: project.options.maxBytesPerSecond && project.options.maxBytesPerSecond / parallelism,
 		});
-		await ctx.store.replace<ChunkItem>(
-			key,
-			{ ...stripKey(leased), state: "done", deadline: undefined, rows: result.rows, bytes: result.bytes, lastError: undefined },
-			leased.version,
-		);
+		await lease.finish((c) => ({ ...c, state: "done", deadline: undefined, rows: result.rows, bytes: result.bytes, lastError: undefined }));
 		metrics.addMetric("RowsCopied", "Count", result.rows);
 		metrics.addMetric("BytesCopied", "Bytes", result.bytes);
 	} catch (err) {
-		const message_ = (err as Error).message;
-		logger.warn("chunk failed", { projectId: project.id, chunk: message.sk, error: message_ });
+		const reason = (err as Error).message;
+		logger.warn("chunk failed", { projectId: project.id, chunk: message.sk, error: reason });
 		// Back to pending with a growing pause, so a later top-up retries it; after MAX_ATTEMPTS the
 		// scheduler opens a ticket naming the table and this error. The message itself is done.
-		await ctx.store
-			.replace<ChunkItem>(
-				key,
-				{ ...stripKey(leased), state: "pending", deadline: now() + leased.attempts * RETRY_PAUSE_MS, lastError: message_ },
-				leased.version,
-			)
+		await lease
+			.finish((c) => ({ ...c, state: "pending", deadline: now() + c.attempts * RETRY_PAUSE_MS, lastError: reason }))
 			.catch(() => {});
 		return "failed";
 	}
 	await topUpQueue(ctx, await getProject(ctx, project.id));
 	return "done";
+}
+
+/**
+ * Keeps a chunk's lease alive while it is copied (a write every third of LEASE_MS), so a
+ * long chunk is never handed to a second worker while a killed worker's chunk is freed soon.
+ */
+class Lease {
+	private current: Stored<ChunkItem>;
+	private beat: Promise<void> = Promise.resolve();
+	private readonly timer: NodeJS.Timeout;
+
+	constructor(
+		private readonly ctx: Context,
+		leased: Stored<ChunkItem>,
+		private readonly now: () => number,
+	) {
+		this.current = leased;
+		this.timer = setInterval(() => {
+			this.beat = this.beat.then(() => this.renew()).catch(() => {});
+		}, LEASE_MS / 3);
+	}
+
+	private async renew(): Promise<void> {
+		this.current = await this.ctx.store.replace<ChunkItem>(
+			this.current,
+			{ ...stripKey(this.current), deadline: this.now() + LEASE_MS },
+			this.current.version,
+		);
+	}
+
+	/** Stops the heartbeat and writes the chunk's outcome; a ConflictError means the lease was lost. */
+	async finish(change: (c: ChunkItem) => ChunkItem): Promise<void> {
+		clearInterval(this.timer);
+		await this.beat;
+		await this.ctx.store.replace<ChunkItem>(this.current, change(stripKey(this.current)), this.current.version);
+	}
 }

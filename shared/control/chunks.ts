@@ -45,8 +45,11 @@ export const tableSk = (index: number) => String(index).padStart(6, "0");
 export const chunkSk = (tableIndex: number, chunkIndex: number) =>
 	`${tableSk(tableIndex)}#${String(chunkIndex).padStart(9, "0")}`;
 
-/** How long a worker may hold a chunk before it is handed to another worker. */
-export const LEASE_MS = 10 * 60 * 1000;
+/**
+ * How long a chunk's lease lasts without a heartbeat: a killed worker's chunk goes to another
+ * worker after at most this long. Workers renew it every third of it while they copy.
+ */
+export const LEASE_MS = Number(process.env.FERRY_CHUNK_LEASE_MS ?? 60_000);
 /** How long a queued message may take to reach a worker before the chunk is queued again. */
 export const QUEUED_MS = 15 * 60 * 1000;
 /** Attempts after which a chunk stops the project with a ticket instead of being retried. */

@@ -105,7 +105,9 @@ export async function deleteProject(ctx: Context, id: string): Promise<void> {
 		throw conflict("BAD_STATE", `project '${p.name}' is ${p.state}: release it before deleting`);
 	}
 	for await (const item of ctx.store.query(`CHUNKS#${id}`)) await ctx.store.delete(item);
-	for await (const item of ctx.store.query(`TABLES#${id}`)) await ctx.store.delete(item);
+	for (const pk of [`TABLES#${id}`, `REPORT#${id}`]) {
+		for await (const item of ctx.store.query(pk)) await ctx.store.delete(item);
+	}
 	await ctx.store.delete(key(id));
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { ConflictError } from "../aws/state-store.ts";
 import type { Project } from "../model/project.ts";
 import { logger, metrics } from "../observability.ts";
 import type { Context } from "./context.ts";
@@ -25,6 +26,11 @@ export async function advanceProject(ctx: Context, id: string): Promise<Project>
 		try {
 			outcome = await STEPS[step.name].run(ctx, project);
 		} catch (err) {
+			// another scheduler changed the same item first: it is on it, try again next tick
+			if (err instanceof ConflictError) {
+				logger.info("step met a concurrent change; retrying next tick", { projectId: id, step: step.name, error: err.message });
+				return project;
+			}
 			const message = (err as Error).message;
 			logger.error("step failed", { projectId: id, step: step.name, error: message });
 			metrics.addMetric("MigrationFailed", "Count", 1);
@@ -43,7 +49,7 @@ export async function advanceProject(ctx: Context, id: string): Promise<Project>
 }
 
 /** The scheduler's tick: every running project gets a turn; one project's trouble never stops the others. */
-export async function advanceAll(ctx: Context): Promise<void> {
+export async function advanceAll(ctx: Context): Promise<number> {
 	const running = (await listProjects(ctx)).filter((p) => p.state === "running");
 	await Promise.all(
 		running.map((p) =>
@@ -52,4 +58,5 @@ export async function advanceAll(ctx: Context): Promise<void> {
 			),
 		),
 	);
+	return running.length;
 }

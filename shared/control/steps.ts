@@ -1,12 +1,20 @@
 import { ConflictError } from "../aws/state-store.ts";
 import { planChunks } from "../copy/plan.ts";
 import { type Connection, connect } from "../db/connect.ts";
-import type { Project, StepName } from "../model/project.ts";
+import type { Engine } from "../model/datasource.ts";
+import type { Finding, Project, StepName } from "../model/project.ts";
+import type { TableMapping } from "../model/rules.ts";
+import { applySchemaPhase } from "../schema/apply.ts";
+import { describeRows, existingObjects } from "../schema/inspect.ts";
+import { type SchemaPhase, planSchema } from "../schema/plan.ts";
+import { checkSchemaPrerequisites } from "../schema/precheck.ts";
+import { describeServer, readSchema } from "../schema/read.ts";
+import { resolveObjects, resolveViews } from "../schema/resolve.ts";
 import { type ChunkItem, type TableItem, MAX_ATTEMPTS, chunkSk, chunksPk, listChunks, listTables, stripKey, tableSk, tablesPk, topUpQueue } from "./chunks.ts";
 import type { Context } from "./context.ts";
 import { credentialsFor, getDataSource } from "./datasources.ts";
 import { updateProject } from "./projects.ts";
-import { checkSchemaPrerequisites, resolveObjects, schemaPlanFor, applySchemaPhase } from "./schema-steps.ts";
+import { saveSchemaReport } from "./reports.ts";
 
 export interface StepRunner {
 	/** Called once when the step starts (or restarts after a retry). */
@@ -31,20 +39,61 @@ async function withConnections<T>(
 	}
 }
 
+/**
+ * The destination schema plan for a project: recomputed from the source each time a schema
+ * phase runs (reading information_schema is cheap, and the plan is too large for one item).
+ */
+async function schemaPlan(source: Connection, destination: Connection, project: Project, mappings: TableMapping[], engine: Engine) {
+	const views = await resolveViews(source, project.objects);
+	const snapshot = await readSchema(
+		source,
+		mappings.map((m) => m.source),
+		views.map((v) => v.source),
+	);
+	const server = await describeServer(destination);
+	const plan = planSchema(snapshot, mappings, engine, {
+		deferSecondaryIndexes: project.options.deferSecondaryIndexes,
+		destinationVersion: server.version,
+		views,
+	});
+	return { snapshot, plan };
+}
+
+/** Without schema migration the tables must already exist at the destination, empty. */
+async function checkExistingTables(destination: Connection, mappings: TableMapping[]): Promise<Finding[]> {
+	const findings: Finding[] = [];
+	for (const m of mappings) {
+		const object = `${m.destination.database}.${m.destination.table}`;
+		const type = (await existingObjects(destination, m.destination.database)).get(m.destination.table);
+		if (type !== "BASE TABLE") {
+			findings.push({ level: "error", object, message: "does not exist at the destination", fix: "tick schema migration, or create the table first" });
+			continue;
+		}
+		const rows = await describeRows(destination, m.destination);
+		if (rows !== null) findings.push({ level: "error", object, message: `destination table ${object} already has ${rows}`, fix: "empty it, exclude it or rename it" });
+	}
+	return findings;
+}
+
 /** Resolves the objects, checks what would fail later, and records the tables to migrate. */
 const precheck: StepRunner = {
 	async run(ctx, project) {
-		const destinationEngine = (await getDataSource(ctx, project.destinationId)).engine;
+		const engine = (await getDataSource(ctx, project.destinationId)).engine;
 		return withConnections(ctx, project, async (source, destination) => {
 			const mappings = await resolveObjects(source, project.objects);
-			const findings = await checkSchemaPrerequisites(source, destination, mappings, {
-				destinationEngine,
-				createsSchema: project.types.includes("schema"),
-			});
+			let findings: Finding[];
+			if (project.types.includes("schema")) {
+				const { snapshot, plan } = await schemaPlan(source, destination, project, mappings, engine);
+				findings = await checkSchemaPrerequisites(destination, snapshot, plan);
+			} else {
+				findings = await checkExistingTables(destination, mappings);
+			}
 			await updateProject(ctx, project.id, (p) => ({ ...p, findings }));
 			const errors = findings.filter((f) => f.level === "error");
 			if (errors.length > 0) {
-				throw new Error(`precheck found ${errors.length} blocking problem(s): ${errors.map((f) => `${f.object}: ${f.message} (${f.fix})`).join("; ")}`);
+				throw new Error(
+					`precheck found ${errors.length} blocking problem(s): ${errors.map((f) => `${f.object}: ${f.message} (${f.fix})`).join("; ")}`,
+				);
 			}
 			for (const [index, mapping] of mappings.entries()) {
 				const [rows] = await source.query(
@@ -63,14 +112,15 @@ function ignoreConflict(err: unknown): void {
 	if (!(err instanceof ConflictError)) throw err;
 }
 
-function schemaPhase(phases: Parameters<typeof applySchemaPhase>[2][]): StepRunner {
+/** Applies schema phases; each phase skips what already exists, so a retry is harmless. */
+function schemaPhases(phases: SchemaPhase[]): StepRunner {
 	return {
 		async run(ctx, project) {
-			const destinationEngine = (await getDataSource(ctx, project.destinationId)).engine;
-			const tables = await listTables(ctx, project.id);
+			const engine = (await getDataSource(ctx, project.destinationId)).engine;
+			const mappings = (await listTables(ctx, project.id)).map((t) => t.mapping);
 			return withConnections(ctx, project, async (source, destination) => {
-				const plan = await schemaPlanFor(source, tables.map((t) => t.mapping), project.objects, destinationEngine, project.options);
-				if (phases.includes("tables")) await updateProject(ctx, project.id, (p) => ({ ...p, schemaReport: plan.report }));
+				const { plan } = await schemaPlan(source, destination, project, mappings, engine);
+				if (phases.includes("tables")) await saveSchemaReport(ctx, project.id, plan.report);
 				for (const phase of phases) await applySchemaPhase(destination, plan, phase);
 				return "done" as const;
 			});
@@ -122,8 +172,8 @@ const full: StepRunner = {
 
 export const STEPS: Record<StepName, StepRunner> = {
 	precheck,
-	schema: schemaPhase(["tables"]),
+	schema: schemaPhases(["tables"]),
 	full,
-	indexes: schemaPhase(["indexes"]),
-	finalize: schemaPhase(["foreignKeys", "views"]),
+	indexes: schemaPhases(["indexes"]),
+	finalize: schemaPhases(["foreignKeys", "views"]),
 };

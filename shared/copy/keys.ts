@@ -19,6 +19,7 @@ export interface ColumnInfo {
 	numericScale: number | null;
 	/** A generated (virtual or stored) column: never written, the server computes it. */
 	generated: boolean;
+	autoIncrement: boolean;
 }
 
 /**
@@ -84,6 +85,7 @@ export async function describeColumns(
 			r.numericPrecision == null ? null : Number(r.numericPrecision),
 		numericScale: r.numericScale == null ? null : Number(r.numericScale),
 		generated: /\b(VIRTUAL|STORED|PERSISTENT)\b/i.test(String(r.extra ?? "")),
+		autoIncrement: /\bauto_increment\b/i.test(String(r.extra ?? "")),
 	}));
 }
 

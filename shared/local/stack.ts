@@ -128,8 +128,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 	};
 	for (let i = 0; i < options.workers; i++) spawnWorker(i);
 
+	// Like EventBridge's schedule, but a tick never overlaps the previous one in this process.
+	let ticking = false;
 	const tick = setInterval(() => {
-		advanceAll(ctx).catch((err) => logger.error("scheduler tick failed", { error: (err as Error).message }));
+		if (ticking) return;
+		ticking = true;
+		advanceAll(ctx)
+			.catch((err) => logger.error("scheduler tick failed", { error: (err as Error).message }))
+			.finally(() => {
+				ticking = false;
+			});
 	}, options.schedulerIntervalMs ?? 1000);
 
 	return {

@@ -58,11 +58,20 @@ export interface Ticket {
 	openedAt: string;
 }
 
+/** A precheck result: errors block the project, warnings are kept for the user to read. */
+export interface Finding {
+	level: "error" | "warning";
+	object: string;
+	message: string;
+	fix: string;
+}
+
 export interface Project extends ProjectInput {
 	id: string;
 	state: ProjectState;
 	steps: Step[];
 	ticket?: Ticket;
+	findings?: Finding[];
 	createdAt: string;
 	updatedAt: string;
 }

@@ -11,7 +11,8 @@ export class SchemaError extends Error {
 		/** What the user can do about it. */
 		readonly fix: string,
 	) {
-		super(`${object}: ${problem}; ${fix}`);
+		// The object leads the message unless the problem already names it.
+		super(`${problem.includes(object) ? "" : `${object}: `}${problem}: ${fix}`);
 		this.name = "SchemaError";
 	}
 }

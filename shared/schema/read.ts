@@ -9,6 +9,7 @@ import {
 	type DatabaseSchema,
 	type ForeignKeySchema,
 	type IndexSchema,
+	isCurrentTimestamp,
 	type SchemaSnapshot,
 	type ServerInfo,
 	type TableOption,
@@ -36,9 +37,18 @@ export async function describeServer(conn: Connection): Promise<ServerInfo> {
 	const [rows] = await conn.query("SELECT VERSION() AS v");
 	const versionText = String((rows as Row[])[0]?.v ?? "");
 	const numbers = (re: RegExp) => versionText.match(re)?.[1] ?? "0.0.0";
-	if (/TiDB/i.test(versionText)) return { flavor: "tidb", version: numbers(/TiDB-v(\d+\.\d+\.\d+)/i), versionText };
+	if (/TiDB/i.test(versionText))
+		return {
+			flavor: "tidb",
+			version: numbers(/TiDB-v(\d+\.\d+\.\d+)/i),
+			versionText,
+		};
 	if (/OceanBase/i.test(versionText)) {
-		return { flavor: "oceanbase", version: numbers(/OceanBase[\w-]*?-v(\d+\.\d+\.\d+)/i), versionText };
+		return {
+			flavor: "oceanbase",
+			version: numbers(/OceanBase[\w-]*?-v(\d+\.\d+\.\d+)/i),
+			versionText,
+		};
 	}
 	const flavor = /MariaDB/i.test(versionText) ? "mariadb" : "mysql";
 	return { flavor, version: numbers(/^(\d+\.\d+\.\d+)/), versionText };
@@ -51,42 +61,74 @@ export async function readSchema(
 ): Promise<SchemaSnapshot> {
 	const server = await describeServer(conn);
 	const databases = [...new Set([...tables, ...views].map((t) => t.database))];
-	const snapshot: SchemaSnapshot = { server, databases: [], tables: [], views: [] };
+	const snapshot: SchemaSnapshot = {
+		server,
+		databases: [],
+		tables: [],
+		views: [],
+	};
 	for (const database of databases) {
-		const wantedTables = new Set(tables.filter((t) => t.database === database).map((t) => t.table));
-		const wantedViews = new Set(views.filter((t) => t.database === database).map((t) => t.table));
+		const wantedTables = new Set(
+			tables.filter((t) => t.database === database).map((t) => t.table),
+		);
+		const wantedViews = new Set(
+			views.filter((t) => t.database === database).map((t) => t.table),
+		);
 		snapshot.databases.push(await readDatabase(conn, database));
-		if (wantedTables.size > 0) snapshot.tables.push(...(await readTables(conn, server, database, wantedTables)));
-		if (wantedViews.size > 0) snapshot.views.push(...(await readViews(conn, database, wantedViews)));
+		if (wantedTables.size > 0)
+			snapshot.tables.push(
+				...(await readTables(conn, server, database, wantedTables)),
+			);
+		if (wantedViews.size > 0)
+			snapshot.views.push(...(await readViews(conn, database, wantedViews)));
 	}
-	const found = new Set([...snapshot.tables, ...snapshot.views].map((t) => tableKey(t.name)));
+	const found = new Set(
+		[...snapshot.tables, ...snapshot.views].map((t) => tableKey(t.name)),
+	);
 	for (const t of [...tables, ...views]) {
 		if (!found.has(tableKey(t))) {
-			throw new SchemaError(describeTable(t), "no longer exists on the source", "resolve the object rules again");
+			throw new SchemaError(
+				describeTable(t),
+				"no longer exists on the source",
+				"resolve the object rules again",
+			);
 		}
 	}
 	return snapshot;
 }
 
-async function query(conn: Connection, sql: string, params: unknown[]): Promise<Row[]> {
+async function query(
+	conn: Connection,
+	sql: string,
+	params: unknown[],
+): Promise<Row[]> {
 	const [rows] = await conn.query(sql, params);
 	return rows as Row[];
 }
 
-const text = (v: unknown): string => (v === null || v === undefined ? "" : String(v));
+const text = (v: unknown): string =>
+	v === null || v === undefined ? "" : String(v);
 
 /** Every collation name starts with its character set's name (`utf8mb4_general_ci`, `binary`). */
 function charsetOf(collation: string): string {
 	return collation.split("_")[0] as string;
 }
 
-async function readDatabase(conn: Connection, database: string): Promise<DatabaseSchema> {
+async function readDatabase(
+	conn: Connection,
+	database: string,
+): Promise<DatabaseSchema> {
 	const [row] = await query(
 		conn,
 		"SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
 		[database],
 	);
-	if (!row) throw new SchemaError(database, "database no longer exists on the source", "resolve the object rules again");
+	if (!row)
+		throw new SchemaError(
+			database,
+			"database no longer exists on the source",
+			"resolve the object rules again",
+		);
 	return { name: database, charset: text(row.cs), collation: text(row.co) };
 }
 
@@ -139,13 +181,21 @@ function parseCreateOptions(options: string): TableOption[] {
 		.filter(Boolean)
 		.map((o) => {
 			const eq = o.indexOf("=");
-			return eq === -1 ? { name: o.toLowerCase(), value: "" } : { name: o.slice(0, eq).toLowerCase(), value: o.slice(eq + 1) };
+			return eq === -1
+				? { name: o.toLowerCase(), value: "" }
+				: { name: o.slice(0, eq).toLowerCase(), value: o.slice(eq + 1) };
 		});
 }
 
-const BINARY_STRING_TYPES = new Set(["binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"]);
+const BINARY_STRING_TYPES = new Set([
+	"binary",
+	"varbinary",
+	"tinyblob",
+	"blob",
+	"mediumblob",
+	"longblob",
+]);
 const NUMERIC_LITERAL = /^(-?\d+(\.\d+)?(e[+-]?\d+)?|b'[01]*'|0x[0-9a-f]+)$/i;
-const TIMESTAMP_FUNCTION = /^(current_timestamp|now|localtimestamp|localtime)(\(\d*\))?$/i;
 
 async function readColumns(
 	conn: Connection,
@@ -165,10 +215,13 @@ async function readColumns(
 		const table = tables.get(text(r.t));
 		if (!table) continue;
 		const extra = text(r.extra);
-		const generatedKind = /\b(VIRTUAL|STORED|PERSISTENT) GENERATED\b/i.exec(extra)?.[1]?.toUpperCase();
+		const generatedKind = /\b(VIRTUAL|STORED|PERSISTENT) GENERATED\b/i
+			.exec(extra)?.[1]
+			?.toUpperCase();
 		let generation = text(r.generation);
 		// MySQL prints quotes inside GENERATION_EXPRESSION backslash-escaped (`_utf8mb4\'x\'`).
-		if (server.flavor === "mysql") generation = generation.replaceAll("\\'", "'");
+		if (server.flavor === "mysql")
+			generation = generation.replaceAll("\\'", "'");
 		const column: ColumnSchema = {
 			name: text(r.name),
 			dataType: text(r.dataType).toLowerCase(),
@@ -178,13 +231,23 @@ async function readColumns(
 			charset: r.cs ? text(r.cs) : null,
 			collation: r.co ? text(r.co) : null,
 			comment: text(r.comment),
-			generated: generatedKind ? { kind: generatedKind === "VIRTUAL" ? "virtual" : "stored", expression: generation } : null,
+			generated: generatedKind
+				? {
+						kind: generatedKind === "VIRTUAL" ? "virtual" : "stored",
+						expression: generation,
+					}
+				: null,
 			autoIncrement: /\bauto_increment\b/i.test(extra),
 			onUpdate: /\bon update (\w+(?:\(\d*\))?)/i.exec(extra)?.[1] ?? null,
 			invisible: /\bINVISIBLE\b/i.test(extra),
 			check: null,
 		};
-		column.default = parseDefault(r.dflt === null || r.dflt === undefined ? null : text(r.dflt), column, server, extra);
+		column.default = parseDefault(
+			r.dflt === null || r.dflt === undefined ? null : text(r.dflt),
+			column,
+			server,
+			extra,
+		);
 		table.columns.push(column);
 	}
 }
@@ -194,7 +257,12 @@ async function readColumns(
  * leaves numbers and expressions bare. MySQL prints literals bare and marks expression defaults
  * DEFAULT_GENERATED in EXTRA (8.0.13+; before that only CURRENT_TIMESTAMP could be one).
  */
-function parseDefault(raw: string | null, column: ColumnSchema, server: ServerInfo, extra: string): ColumnDefault {
+function parseDefault(
+	raw: string | null,
+	column: ColumnSchema,
+	server: ServerInfo,
+	extra: string,
+): ColumnDefault {
 	if (column.generated || column.autoIncrement) return { kind: "none" };
 	const binary = BINARY_STRING_TYPES.has(column.dataType);
 	if (server.flavor === "mariadb") {
@@ -203,34 +271,62 @@ function parseDefault(raw: string | null, column: ColumnSchema, server: ServerIn
 		if (raw.startsWith("'")) {
 			const value = unquoteStringLiteral(raw);
 			// information_schema is utf8, so bytes that are not text come out mangled: read them again (readBinaryDefaults).
-			return binary ? { kind: "bytes", hex: Buffer.from(value).toString("hex") } : { kind: "string", value };
+			return binary
+				? { kind: "bytes", hex: Buffer.from(value).toString("hex") }
+				: { kind: "string", value };
 		}
-		return NUMERIC_LITERAL.test(raw) ? { kind: "number", text: raw } : { kind: "expression", sql: raw };
+		return NUMERIC_LITERAL.test(raw)
+			? { kind: "number", text: raw }
+			: { kind: "expression", sql: raw };
 	}
-	if (raw === null) return column.nullable ? { kind: "null" } : { kind: "none" };
-	if (/\bDEFAULT_GENERATED\b/i.test(extra) || TIMESTAMP_FUNCTION.test(raw)) return { kind: "expression", sql: raw };
+	if (raw === null)
+		return column.nullable ? { kind: "null" } : { kind: "none" };
+	if (/\bDEFAULT_GENERATED\b/i.test(extra) || isCurrentTimestamp(raw))
+		return { kind: "expression", sql: raw };
 	if (binary) return { kind: "bytes", hex: Buffer.from(raw).toString("hex") };
 	if (column.charset !== null) return { kind: "string", value: raw };
-	return NUMERIC_LITERAL.test(raw) ? { kind: "number", text: raw } : { kind: "string", value: raw };
+	return NUMERIC_LITERAL.test(raw)
+		? { kind: "number", text: raw }
+		: { kind: "string", value: raw };
 }
 
 /** Reads literal defaults of binary-string columns as bytes, through DEFAULT() on a row-less join. */
-async function readBinaryDefaults(conn: Connection, tables: Map<string, TableSchema>): Promise<void> {
+async function readBinaryDefaults(
+	conn: Connection,
+	tables: Map<string, TableSchema>,
+): Promise<void> {
 	for (const table of tables.values()) {
 		const columns = table.columns.filter((c) => c.default.kind === "bytes");
 		if (columns.length === 0) continue;
-		const list = columns.map((c, i) => `HEX(DEFAULT(t.${quoteId(c.name)})) AS c${i}`).join(", ");
-		const [row] = await query(conn, `SELECT ${list} FROM (SELECT 1) AS one LEFT JOIN ${quoteTable(table.name)} AS t ON FALSE`, []);
+		const list = columns
+			.map((c, i) => `HEX(DEFAULT(t.${quoteId(c.name)})) AS c${i}`)
+			.join(", ");
+		const [row] = await query(
+			conn,
+			`SELECT ${list} FROM (SELECT 1) AS one LEFT JOIN ${quoteTable(table.name)} AS t ON FALSE`,
+			[],
+		);
 		columns.forEach((c, i) => {
 			c.default = { kind: "bytes", hex: text(row?.[`c${i}`]).toLowerCase() };
 		});
 	}
 }
 
-async function readIndexes(conn: Connection, database: string, tables: Map<string, TableSchema>): Promise<void> {
+async function readIndexes(
+	conn: Connection,
+	database: string,
+	tables: Map<string, TableSchema>,
+): Promise<void> {
 	// SELECT *: IGNORED exists on MariaDB 10.6+, IS_VISIBLE and EXPRESSION on MySQL 8.
-	const rows = await query(conn, "SELECT * FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ?", [database]);
-	const byTable = new Map<string, Map<string, { index: IndexSchema; seq: number[] }>>();
+	const rows = await query(
+		conn,
+		"SELECT * FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ?",
+		[database],
+	);
+	const byTable = new Map<
+		string,
+		Map<string, { index: IndexSchema; seq: number[] }>
+	>();
 	for (const r of rows) {
 		const tableName = text(r.TABLE_NAME);
 		if (!tables.has(tableName)) continue;
@@ -263,7 +359,8 @@ async function readIndexes(conn: Connection, database: string, tables: Map<strin
 			};
 			indexes.set(name, entry);
 		}
-		const wholeColumn = entry.index.kind === "fulltext" || entry.index.kind === "spatial";
+		const wholeColumn =
+			entry.index.kind === "fulltext" || entry.index.kind === "spatial";
 		entry.index.parts.push({
 			column: text(r.COLUMN_NAME),
 			length: wholeColumn || r.SUB_PART === null ? null : Number(r.SUB_PART),
@@ -272,11 +369,20 @@ async function readIndexes(conn: Connection, database: string, tables: Map<strin
 		});
 		entry.seq.push(Number(r.SEQ_IN_INDEX));
 	}
-	const rank = { primary: 0, unique: 1, index: 2, fulltext: 2, spatial: 2 } as const;
+	const rank = {
+		primary: 0,
+		unique: 1,
+		index: 2,
+		fulltext: 2,
+		spatial: 2,
+	} as const;
 	for (const [tableName, indexes] of byTable) {
 		const table = tables.get(tableName) as TableSchema;
 		const list = [...indexes.values()].map(({ index, seq }) => {
-			const order = seq.map((s, i) => ({ s, part: index.parts[i] as IndexSchema["parts"][number] }));
+			const order = seq.map((s, i) => ({
+				s,
+				part: index.parts[i] as IndexSchema["parts"][number],
+			}));
 			order.sort((a, b) => a.s - b.s);
 			return { ...index, parts: order.map((o) => o.part) };
 		});
@@ -285,7 +391,11 @@ async function readIndexes(conn: Connection, database: string, tables: Map<strin
 	}
 }
 
-async function readForeignKeys(conn: Connection, database: string, tables: Map<string, TableSchema>): Promise<void> {
+async function readForeignKeys(
+	conn: Connection,
+	database: string,
+	tables: Map<string, TableSchema>,
+): Promise<void> {
 	const constraints = await query(
 		conn,
 		`SELECT TABLE_NAME AS t, CONSTRAINT_NAME AS name, UPDATE_RULE AS onUpdate, DELETE_RULE AS onDelete
@@ -357,15 +467,26 @@ async function readChecks(
 		const table = tables.get(text(r.t));
 		if (!table) continue;
 		const check: CheckSchema = { name: text(r.name), clause: text(r.clause) };
-		const column = r.level === "Column" ? table.columns.find((c) => c.name === check.name) : undefined;
+		const column =
+			r.level === "Column"
+				? table.columns.find((c) => c.name === check.name)
+				: undefined;
 		if (column) column.check = check.clause;
 		else table.checks.push(check);
 	}
 }
 
-async function readViews(conn: Connection, database: string, wanted: Set<string>): Promise<ViewSchema[]> {
+async function readViews(
+	conn: Connection,
+	database: string,
+	wanted: Set<string>,
+): Promise<ViewSchema[]> {
 	// ALGORITHM is MariaDB's; MySQL does not list it, and UNDEFINED is what it means there.
-	const rows = await query(conn, "SELECT * FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ?", [database]);
+	const rows = await query(
+		conn,
+		"SELECT * FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ?",
+		[database],
+	);
 	const views: ViewSchema[] = [];
 	for (const r of rows) {
 		const name = text(r.TABLE_NAME);
@@ -381,7 +502,8 @@ async function readViews(conn: Connection, database: string, wanted: Set<string>
 		views.push({
 			name: { database, table: name },
 			definition,
-			checkOption: (text(r.CHECK_OPTION) || "NONE") as ViewSchema["checkOption"],
+			checkOption: (text(r.CHECK_OPTION) ||
+				"NONE") as ViewSchema["checkOption"],
 			algorithm: text(r.ALGORITHM) || "UNDEFINED",
 			references: [],
 		});
@@ -394,11 +516,17 @@ async function readViews(conn: Connection, database: string, wanted: Set<string>
  * The server stores view definitions with every table qualified by its database
  * (`db`.`t`), so a pair of quoted names that exists as a table or view is a reference.
  */
-async function findViewReferences(conn: Connection, views: ViewSchema[]): Promise<void> {
+async function findViewReferences(
+	conn: Connection,
+	views: ViewSchema[],
+): Promise<void> {
 	const candidates = views.map((v) =>
 		nameChains(tokenize(v.definition))
 			.filter((c) => c.parts.length >= 2)
-			.map((c) => ({ database: c.parts[0] as string, table: c.parts[1] as string })),
+			.map((c) => ({
+				database: c.parts[0] as string,
+				table: c.parts[1] as string,
+			})),
 	);
 	const databases = [...new Set(candidates.flat().map((c) => c.database))];
 	if (databases.length === 0) return;

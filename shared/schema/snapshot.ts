@@ -60,6 +60,8 @@ export interface IndexPart {
 	/** The prefix length in characters (bytes for binary strings), or null for the whole column. */
 	length: number | null;
 	descending: boolean;
+	/** A MySQL 8 functional key part, e.g. `(lower(`email`))`; `column` is empty then. */
+	expression?: string;
 }
 
 export interface IndexSchema {
@@ -134,6 +136,13 @@ export interface SchemaSnapshot {
 	views: ViewSchema[];
 }
 
+/** CURRENT_TIMESTAMP and its synonyms: the only expression defaults every MySQL-compatible server takes unparenthesised. */
+export function isCurrentTimestamp(sql: string): boolean {
+	return /^(current_timestamp|now|localtimestamp|localtime)(\(\d*\))?$/i.test(
+		sql,
+	);
+}
+
 export function tableKey(t: TableName): string {
 	return `${t.database}\u0000${t.table}`;
 }
@@ -142,7 +151,12 @@ export function tableKey(t: TableName): string {
  * The mapped columns a copy writes: every mapped column except generated ones, whose values the
  * destination computes (writing them is an error in strict mode).
  */
-export function insertableColumns(mapping: TableMapping, table: TableSchema): ColumnMapping[] {
-	const generated = new Set(table.columns.filter((c) => c.generated).map((c) => c.name));
+export function insertableColumns(
+	mapping: TableMapping,
+	table: TableSchema,
+): ColumnMapping[] {
+	const generated = new Set(
+		table.columns.filter((c) => c.generated).map((c) => c.name),
+	);
 	return mapping.columns.filter((c) => !generated.has(c.source));
 }

@@ -7,7 +7,13 @@
  * on quoted tokens only and never touches text inside a string literal.
  */
 
-export type TokenKind = "string" | "quoted" | "word" | "comment" | "space" | "punct";
+export type TokenKind =
+	| "string"
+	| "quoted"
+	| "word"
+	| "comment"
+	| "space"
+	| "punct";
 
 export interface Token {
 	kind: TokenKind;
@@ -30,7 +36,11 @@ export function tokenize(sql: string): Token[] {
 		const next = sql[i + 1];
 		if (ch === "'" || ch === '"') {
 			const end = closingQuote(sql, i, ch);
-			tokens.push({ kind: "string", text: sql.slice(i, end.index), unterminated: end.unterminated || undefined });
+			tokens.push({
+				kind: "string",
+				text: sql.slice(i, end.index),
+				unterminated: end.unterminated || undefined,
+			});
 			i = end.index;
 		} else if (ch === "`") {
 			let j = i + 1;
@@ -50,9 +60,17 @@ export function tokenize(sql: string): Token[] {
 				name += sql[j];
 				j += 1;
 			}
-			tokens.push({ kind: "quoted", text: sql.slice(i, j), name, unterminated: closed ? undefined : true });
+			tokens.push({
+				kind: "quoted",
+				text: sql.slice(i, j),
+				name,
+				unterminated: closed ? undefined : true,
+			});
 			i = j;
-		} else if (ch === "#" || (ch === "-" && next === "-" && /[\s]/.test(sql[i + 2] ?? " "))) {
+		} else if (
+			ch === "#" ||
+			(ch === "-" && next === "-" && /[\s]/.test(sql[i + 2] ?? " "))
+		) {
 			const end = sql.indexOf("\n", i);
 			const j = end === -1 ? sql.length : end;
 			tokens.push({ kind: "comment", text: sql.slice(i, j) });
@@ -60,7 +78,11 @@ export function tokenize(sql: string): Token[] {
 		} else if (ch === "/" && next === "*") {
 			const end = sql.indexOf("*/", i + 2);
 			const j = end === -1 ? sql.length : end + 2;
-			tokens.push({ kind: "comment", text: sql.slice(i, j), unterminated: end === -1 || undefined });
+			tokens.push({
+				kind: "comment",
+				text: sql.slice(i, j),
+				unterminated: end === -1 || undefined,
+			});
 			i = j;
 		} else if (/\s/.test(ch)) {
 			let j = i + 1;
@@ -81,7 +103,11 @@ export function tokenize(sql: string): Token[] {
 }
 
 /** Strings allow both a doubled quote and a backslash escape (the default sql_mode). */
-function closingQuote(sql: string, start: number, quote: string): { index: number; unterminated: boolean } {
+function closingQuote(
+	sql: string,
+	start: number,
+	quote: string,
+): { index: number; unterminated: boolean } {
 	let j = start + 1;
 	while (j < sql.length) {
 		const c = sql[j];
@@ -103,12 +129,16 @@ function closingQuote(sql: string, start: number, quote: string): { index: numbe
 /** The names of every backquoted identifier in the text. */
 export function quotedNames(sql: string): Set<string> {
 	const names = new Set<string>();
-	for (const t of tokenize(sql)) if (t.kind === "quoted" && t.name !== undefined) names.add(t.name);
+	for (const t of tokenize(sql))
+		if (t.kind === "quoted" && t.name !== undefined) names.add(t.name);
 	return names;
 }
 
 /** Rewrites backquoted identifiers: `rename` returns the new name, or undefined to keep it. */
-export function renameQuoted(sql: string, rename: (name: string) => string | undefined): string {
+export function renameQuoted(
+	sql: string,
+	rename: (name: string) => string | undefined,
+): string {
 	return tokenize(sql)
 		.map((t) => {
 			if (t.kind !== "quoted" || t.name === undefined) return t.text;
@@ -146,7 +176,14 @@ export function unquoteStringLiteral(literal: string): string {
 	return out;
 }
 
-const ESCAPES: Record<string, string> = { "0": "\0", n: "\n", r: "\r", t: "\t", Z: "\x1a", b: "\b" };
+const ESCAPES: Record<string, string> = {
+	"0": "\0",
+	n: "\n",
+	r: "\r",
+	t: "\t",
+	Z: "\x1a",
+	b: "\b",
+};
 
 /** A run of dot-separated quoted names, e.g. `db`.`t`.`c`, as token positions. */
 export interface NameChain {
@@ -167,7 +204,10 @@ export function nameChains(tokens: Token[]): NameChain[] {
 			continue;
 		}
 		const chain: NameChain = { parts: [t.name], first: i, last: i };
-		while (tokens[chain.last + 1]?.text === "." && tokens[chain.last + 2]?.kind === "quoted") {
+		while (
+			tokens[chain.last + 1]?.text === "." &&
+			tokens[chain.last + 2]?.kind === "quoted"
+		) {
 			chain.parts.push(tokens[chain.last + 2]?.name as string);
 			chain.last += 2;
 		}

@@ -29,6 +29,12 @@ describe.each(awsBackends())("state store on $name", (backend) => {
 		expect((await store.get<{ state: string }>(key))?.state).toBe("running");
 	});
 
+	it("takes only pk and sk from a stored item passed as its own key", async () => {
+		const stored = await store.create({ pk: "TABLES#p", sk: "000001" }, { planned: false, chunks: 0 });
+		await store.replace(stored, { planned: true, chunks: 7 }, stored.version);
+		expect(await store.get<{ planned: boolean; chunks: number }>(stored)).toMatchObject({ planned: true, chunks: 7, version: 2 });
+	});
+
 	it("modify retries until its change lands on the latest version", async () => {
 		const key = { pk: "COUNTER", sk: "c" };
 		await store.create(key, { n: 0 });

@@ -10,7 +10,7 @@ import { addNagChecks } from "../../cdk/nag.ts";
 
 // Template tests do not need the real handlers: stub entries in a temporary source root, bundling skipped,
 // aws-cdk-lib's built-in (slow) CloudFormation validation off.
-const FUNCTIONS = ["api", "scheduler", "copy-worker", "verify-worker"];
+const FUNCTIONS = ["api", "scheduler", "copy-worker"];
 const sourceRoot = mkdtempSync(join(tmpdir(), "ferry-cdk-test-"));
 writeFileSync(join(sourceRoot, "package-lock.json"), "{}");
 for (const name of FUNCTIONS) {
@@ -118,15 +118,16 @@ describe("FerryStack", () => {
 		});
 	});
 
-	it("gives each chunk queue an encrypted DLQ with maxReceiveCount 5 and a 6x visibility timeout", () => {
+	it("has only the copy-chunks queue, with an encrypted DLQ, maxReceiveCount 5 and a 6x visibility timeout", () => {
 		const queues = template.findResources("AWS::SQS::Queue");
 		const main = Object.entries(queues).filter(
 			([, q]) => q.Properties.RedrivePolicy,
 		);
-		expect(main.map(([id]) => id).sort()).toEqual([
+		expect(main.map(([id]) => id)).toEqual([
 			expect.stringMatching(/^CopyChunksQueue/),
-			expect.stringMatching(/^VerifyChunksQueue/),
 		]);
+		// The queue and its DLQ, nothing else (no consumer-less verify queue).
+		expect(Object.keys(queues)).toHaveLength(2);
 		const workerTimeouts = Object.values(
 			template.findResources("AWS::Lambda::Function"),
 		)
@@ -153,32 +154,50 @@ describe("FerryStack", () => {
 					JSON.stringify(s.Condition).includes("aws:SecureTransport"),
 			),
 		);
-		expect(denies).toHaveLength(4);
+		expect(denies).toHaveLength(2);
 	});
 
-	it("feeds the workers from their queues with partial batch failures", () => {
-		template.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
-		for (const queue of ["CopyChunksQueue", "VerifyChunksQueue"]) {
-			const worker = queue.startsWith("Copy")
-				? "CopyWorkerFn"
-				: "VerifyWorkerFn";
-			template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
-				EventSourceArn: {
-					"Fn::GetAtt": [Match.stringLikeRegexp(`^${queue}`), "Arn"],
-				},
-				FunctionName: { Ref: Match.stringLikeRegexp(`^${worker}Function`) },
-				FunctionResponseTypes: ["ReportBatchItemFailures"],
-				BatchSize: 5,
-				ScalingConfig: { MaximumConcurrency: 10 },
+	it("feeds the copy worker from the copy-chunks queue with partial batch failures", () => {
+		template.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
+		template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+			EventSourceArn: {
+				"Fn::GetAtt": [Match.stringLikeRegexp("^CopyChunksQueue"), "Arn"],
+			},
+			FunctionName: { Ref: Match.stringLikeRegexp("^CopyWorkerFnFunction") },
+			FunctionResponseTypes: ["ReportBatchItemFailures"],
+			BatchSize: 5,
+			ScalingConfig: { MaximumConcurrency: 10 },
+		});
+	});
+
+	it("lets the scheduler and the copy worker send to the copy-chunks queue", () => {
+		const all = statements();
+		for (const fnId of ["SchedulerFn", "CopyWorkerFn"]) {
+			const send = all
+				.filter((s) => s.policy === policyOfFunction(fnId))
+				.find((s) => list(s.Action).includes("sqs:SendMessage"));
+			expect(send?.Effect, fnId).toBe("Allow");
+			expect(send?.Resource, fnId).toEqual({
+				"Fn::GetAtt": [expect.stringMatching(/^CopyChunksQueue/), "Arn"],
 			});
 		}
+		// Only those two: the API does not enqueue chunks.
+		const senders = all
+			.filter((s) => list(s.Action).includes("sqs:SendMessage"))
+			.map((s) => s.policy)
+			.sort();
+		expect(senders).toEqual(
+			[
+				policyOfFunction("CopyWorkerFn"),
+				policyOfFunction("SchedulerFn"),
+			].sort(),
+		);
 	});
 
 	it("takes worker batch size and concurrency from context", () => {
 		const { stack: tuned } = makeStack({
 			copyBatchSize: "10",
 			copyReservedConcurrency: "4",
-			verifyMaxConcurrency: 3,
 		});
 		const t = Template.fromStack(tuned);
 		t.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
@@ -188,22 +207,19 @@ describe("FerryStack", () => {
 			BatchSize: 10,
 			ScalingConfig: { MaximumConcurrency: 4 },
 		});
-		t.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
-			EventSourceArn: {
-				"Fn::GetAtt": [Match.stringLikeRegexp("^VerifyChunksQueue"), "Arn"],
-			},
-			ScalingConfig: { MaximumConcurrency: 3 },
-		});
 		t.hasResourceProperties("AWS::Lambda::Function", {
 			Description: Match.stringLikeRegexp("copy worker"),
 			ReservedConcurrentExecutions: 4,
 		});
 		expect(() => makeStack({ copyBatchSize: 11 })).toThrow(/copyBatchSize/);
+		expect(() =>
+			makeStack({ copyReservedConcurrency: 2, copyMaxConcurrency: 3 }),
+		).toThrow(/copyMaxConcurrency/);
 	});
 
-	it("runs four Node.js 24 arm64 functions in the VPC with the shared environment", () => {
+	it("runs three Node.js 24 arm64 functions in the VPC with the shared environment", () => {
 		const fns = Object.values(template.findResources("AWS::Lambda::Function"));
-		expect(fns).toHaveLength(4);
+		expect(fns).toHaveLength(3);
 		for (const fn of fns) {
 			expect(fn.Properties.Runtime).toBe("nodejs24.x");
 			expect(fn.Properties.Architectures).toEqual(["arm64"]);
@@ -212,13 +228,10 @@ describe("FerryStack", () => {
 			expect(fn.Properties.VpcConfig.SubnetIds).toHaveLength(2);
 			expect(fn.Properties.VpcConfig.SecurityGroupIds).toHaveLength(1);
 			const env = fn.Properties.Environment.Variables;
-			for (const key of [
-				"FERRY_STATE_TABLE",
-				"FERRY_COPY_QUEUE_URL",
-				"FERRY_VERIFY_QUEUE_URL",
-			]) {
+			for (const key of ["FERRY_STATE_TABLE", "FERRY_COPY_QUEUE_URL"]) {
 				expect(env[key], key).toBeDefined();
 			}
+			expect(env.FERRY_VERIFY_QUEUE_URL).toBeUndefined();
 			expect(env.FERRY_SECRET_PREFIX).toBe("ferry/datasources/");
 			expect(env.POWERTOOLS_SERVICE_NAME).toBe("ferry");
 			expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe("Ferry");
@@ -297,26 +310,34 @@ describe("FerryStack", () => {
 	});
 
 	it("alarms on DLQs, function errors and replication latency", () => {
-		for (const dlq of ["CopyChunksDlq", "VerifyChunksDlq"]) {
-			template.hasResourceProperties("AWS::CloudWatch::Alarm", {
-				MetricName: "ApproximateNumberOfMessagesVisible",
-				Namespace: "AWS/SQS",
-				Dimensions: [
-					{
-						Name: "QueueName",
-						Value: {
-							"Fn::GetAtt": [Match.stringLikeRegexp(`^${dlq}`), "QueueName"],
-						},
+		template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+			MetricName: "ApproximateNumberOfMessagesVisible",
+			Namespace: "AWS/SQS",
+			Dimensions: [
+				{
+					Name: "QueueName",
+					Value: {
+						"Fn::GetAtt": [
+							Match.stringLikeRegexp("^CopyChunksDlq"),
+							"QueueName",
+						],
 					},
-				],
-				Threshold: 0,
-				ComparisonOperator: "GreaterThanThreshold",
-			});
-		}
-		const errorAlarms = Object.values(
+				},
+			],
+			Threshold: 0,
+			ComparisonOperator: "GreaterThanThreshold",
+		});
+		const alarms = Object.values(
 			template.findResources("AWS::CloudWatch::Alarm"),
-		).filter((a) => a.Properties.MetricName === "Errors");
-		expect(errorAlarms).toHaveLength(4);
+		);
+		expect(
+			alarms.filter(
+				(a) => a.Properties.MetricName === "ApproximateNumberOfMessagesVisible",
+			),
+		).toHaveLength(1);
+		expect(
+			alarms.filter((a) => a.Properties.MetricName === "Errors"),
+		).toHaveLength(3);
 		template.hasResourceProperties("AWS::CloudWatch::Alarm", {
 			Metrics: [
 				Match.objectLike({
@@ -347,7 +368,7 @@ describe("FerryStack", () => {
 			],
 		};
 		const all = statements();
-		for (const fnId of ["CopyWorkerFn", "VerifyWorkerFn", "SchedulerFn"]) {
+		for (const fnId of ["CopyWorkerFn", "SchedulerFn"]) {
 			const own = all.filter((s) => s.policy === policyOfFunction(fnId));
 			const secretActions = own
 				.flatMap((s) => list(s.Action))

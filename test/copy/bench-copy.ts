@@ -8,18 +8,31 @@
  * The source table is kept between runs (database ferry_copybench); the destination is recreated.
  */
 import type { RowDataPacket } from "mysql2";
-import { connect, createPool } from "../../shared/db/connect.ts";
-import { copyChunk } from "../../shared/copy/chunk.ts";
+import { copyChunk, type WriteMethod } from "../../shared/copy/chunk.ts";
 import { type ChunkSpec, planChunks } from "../../shared/copy/plan.ts";
+import { connect, createPool } from "../../shared/db/connect.ts";
 import type { TableMapping } from "../../shared/model/rules.ts";
-import { destinationCredentials, sourceCredentials } from "../support/databases.ts";
+import {
+	destinationCredentials,
+	sourceCredentials,
+} from "../support/databases.ts";
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const PARALLEL = Number(process.env.PARALLEL ?? 2);
 const CHUNK_ROWS = Number(process.env.CHUNK_ROWS ?? 100_000);
-const BATCH_BYTES = process.env.BATCH_BYTES ? Number(process.env.BATCH_BYTES) : undefined;
+const copyOptions = {
+	...(process.env.BATCH_BYTES
+		? { batchBytes: Number(process.env.BATCH_BYTES) }
+		: {}),
+	...(process.env.COMMIT_BYTES
+		? { commitBytes: Number(process.env.COMMIT_BYTES) }
+		: {}),
+	...(process.env.BULK ? { bulkInsert: true } : {}),
+	...(process.env.METHOD ? { method: process.env.METHOD as WriteMethod } : {}),
+};
 const DB = "ferry_copybench";
-const DDL = "(id INT NOT NULL AUTO_INCREMENT, k INT NOT NULL DEFAULT 0, c CHAR(120) NOT NULL DEFAULT '', pad CHAR(60) NOT NULL DEFAULT '', PRIMARY KEY (id))";
+const DDL =
+	"(id INT NOT NULL AUTO_INCREMENT, k INT NOT NULL DEFAULT 0, c CHAR(120) NOT NULL DEFAULT '', pad CHAR(60) NOT NULL DEFAULT '', PRIMARY KEY (id))";
 
 const src = await connect(sourceCredentials);
 await src.query(`CREATE DATABASE IF NOT EXISTS ${DB}`);
@@ -28,7 +41,9 @@ const [[have]] = await src.query<RowDataPacket[]>(
 );
 let count = 0;
 if (Number(have?.n) > 0) {
-	const [[c]] = await src.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${DB}.sbtest1`);
+	const [[c]] = await src.query<RowDataPacket[]>(
+		`SELECT COUNT(*) AS n FROM ${DB}.sbtest1`,
+	);
 	count = Number(c?.n);
 }
 if (count !== ROWS) {
@@ -36,7 +51,8 @@ if (count !== ROWS) {
 	await src.query(`DROP TABLE IF EXISTS ${DB}.sbtest1`);
 	await src.query(`CREATE TABLE ${DB}.sbtest1 ${DDL}`);
 	const digits = "LPAD(FLOOR(RAND() * 99999999999), 11, '0')";
-	const groups = (n: number) => `CONCAT_WS('-', ${Array.from({ length: n }, () => digits).join(", ")})`;
+	const groups = (n: number) =>
+		`CONCAT_WS('-', ${Array.from({ length: n }, () => digits).join(", ")})`;
 	for (let start = 1; start <= ROWS; start += 100_000) {
 		const end = Math.min(ROWS, start + 99_999);
 		await src.query(
@@ -64,16 +80,25 @@ const destinationPool = createPool(destinationCredentials, PARALLEL);
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 const chunks: ChunkSpec[] = [];
-for await (const c of planChunks(src, mapping, { chunkRows: CHUNK_ROWS })) chunks.push(c);
+for await (const c of planChunks(src, mapping, { chunkRows: CHUNK_ROWS }))
+	chunks.push(c);
 const tPlan = performance.now();
 let next = 0;
 let copied = 0;
+let method = "";
 await Promise.all(
 	Array.from({ length: PARALLEL }, async () => {
 		while (next < chunks.length) {
 			const chunk = chunks[next++] as ChunkSpec;
-			const r = await copyChunk(sourcePool, destinationPool, mapping, chunk, BATCH_BYTES ? { batchBytes: BATCH_BYTES } : {});
+			const r = await copyChunk(
+				sourcePool,
+				destinationPool,
+				mapping,
+				chunk,
+				copyOptions,
+			);
 			copied += r.rows;
+			method = r.method;
 		}
 	}),
 );
@@ -86,6 +111,11 @@ const [[a]] = await src.query<RowDataPacket[]>(`CHECKSUM TABLE ${DB}.sbtest1`);
 const [[b]] = await dst.query<RowDataPacket[]>(`CHECKSUM TABLE ${DB}.sbtest1`);
 const s = (ms: number) => (ms / 1000).toFixed(2);
 console.log(
-	`${copied} rows, ${chunks.length} chunks, ${PARALLEL} parallel: plan ${s(tPlan - t0)} s, copy ${s(tCopy - tPlan)} s, index ${s(tIndex - tCopy)} s, total ${s(tIndex - t0)} s = ${Math.round(copied / ((tIndex - t0) / 1000))} rows/s (copy alone ${Math.round(copied / ((tCopy - tPlan) / 1000))} rows/s); client CPU ${s((cpu.user + cpu.system) / 1000)} s; checksums ${a?.Checksum} ${b?.Checksum} ${a?.Checksum === b?.Checksum ? "match" : "DIFFER"}`,
+	`${method}: ${copied} rows, ${chunks.length} chunks, ${PARALLEL} parallel: plan ${s(tPlan - t0)} s, copy ${s(tCopy - tPlan)} s, index ${s(tIndex - tCopy)} s, total ${s(tIndex - t0)} s = ${Math.round(copied / ((tIndex - t0) / 1000))} rows/s (copy alone ${Math.round(copied / ((tCopy - tPlan) / 1000))} rows/s); client CPU ${s((cpu.user + cpu.system) / 1000)} s; checksums ${a?.Checksum} ${b?.Checksum} ${a?.Checksum === b?.Checksum ? "match" : "DIFFER"}`,
 );
-await Promise.all([sourcePool.end(), destinationPool.end(), src.end(), dst.end()]);
+await Promise.all([
+	sourcePool.end(),
+	destinationPool.end(),
+	src.end(),
+	dst.end(),
+]);

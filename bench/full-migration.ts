@@ -1,0 +1,658 @@
+/**
+ * Full migration, side by side: copies the sysbench tables of database `sbtest` from the local
+ * source (127.0.0.1:33401) to the local destination (127.0.0.1:33402) once per tool, in one run
+ * on the same data, checks every copy with CHECKSUM TABLE and SHOW CREATE TABLE against the
+ * source, and prints and writes the figures (bench/results/full-migration-<date>.md).
+ *
+ *   npx tsx bench/full-migration.ts [--tables 4] [--rows 1000000] [--threads 2]
+ *                                   [--only mariadb-dump,mydumper,floor,ferry]
+ *
+ * See bench/README.md for what each tool runs and how the figures are taken.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, homedir, loadavg, tmpdir, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import mysql, { type Connection, type RowDataPacket } from "mysql2/promise";
+
+// ---------------------------------------------------------------- settings
+
+const TOOLS = ["mariadb-dump", "mydumper", "floor", "ferry"] as const;
+type Tool = (typeof TOOLS)[number];
+
+const { values: args } = parseArgs({
+	options: {
+		tables: { type: "string", default: "4" },
+		rows: { type: "string", default: "1000000" },
+		threads: { type: "string", default: "2" },
+		only: { type: "string", default: TOOLS.join(",") },
+	},
+});
+const TABLES = positive("tables", args.tables);
+const ROWS = positive("rows", args.rows);
+const THREADS = positive("threads", args.threads);
+const ONLY = args.only.split(",").map((s) => s.trim()) as Tool[];
+for (const t of ONLY) if (!TOOLS.includes(t)) fail(`--only: unknown tool "${t}" (known: ${TOOLS.join(", ")})`);
+
+const DB = "sbtest";
+const TABLE_NAMES = Array.from({ length: TABLES }, (_, i) => `sbtest${i + 1}`);
+const FERRY_HOME = process.env.FERRY_HOME ?? join(homedir(), ".ferry");
+const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), "results");
+const FERRY_TIMEOUT_S = 3600;
+
+interface Server {
+	name: "source" | "destination";
+	host: string;
+	port: number;
+	user: string;
+	password: string;
+	/** Option file with the login, readable by this user only: keeps the password off command lines. */
+	cnf: string;
+}
+
+const WORK = mkdtempSync(join(tmpdir(), "ferry-bench-"));
+const login = readLogin();
+const source = server("source", Number(process.env.FERRY_SOURCE_PORT ?? 33401));
+const destination = server("destination", Number(process.env.FERRY_DESTINATION_PORT ?? 33402));
+
+function positive(name: string, v: string): number {
+	const n = Number(v);
+	if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer, got "${v}"`);
+	return n;
+}
+
+function fail(message: string): never {
+	console.error(`full-migration: ${message}`);
+	process.exit(2);
+}
+
+function readLogin(): { user: string; password: string } {
+	const file = join(FERRY_HOME, "secrets", "mariadb.env");
+	let text: string;
+	try {
+		text = readFileSync(file, "utf8");
+	} catch {
+		fail(`${file} is missing: start the databases with scripts/services/mariadb.sh start`);
+	}
+	const env = Object.fromEntries(
+		text
+			.split("\n")
+			.filter((l) => l.includes("="))
+			.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+	);
+	return { user: env.FERRY_DB_USER ?? "ferry", password: env.FERRY_DB_PASSWORD ?? "" };
+}
+
+function server(name: Server["name"], port: number): Server {
+	const cnf = join(WORK, `${name}.cnf`);
+	const text = `[client]\nhost=127.0.0.1\nport=${port}\nuser=${login.user}\npassword=${login.password}\n`;
+	writeFileSync(cnf, text, { mode: 0o600 });
+	return { name, host: "127.0.0.1", port, ...login, cnf };
+}
+
+// ---------------------------------------------------------------- helpers
+
+const quoteId = (name: string) => `\`${name.replaceAll("`", "``")}\``;
+const table = (t: string) => `${quoteId(DB)}.${quoteId(t)}`;
+const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+function connect(s: Server): Promise<Connection> {
+	return mysql.createConnection({ host: s.host, port: s.port, user: s.user, password: s.password });
+}
+
+async function query<T = RowDataPacket>(conn: Connection, sql: string): Promise<T[]> {
+	const [rows] = await conn.query<RowDataPacket[]>(sql);
+	return rows as T[];
+}
+
+/** Runs a shell command line (pipes allowed, pipefail on); fails with the tail of its stderr. */
+function sh(command: string): Promise<void> {
+	return new Promise((resolve, reject) => {
+		const child = spawn("bash", ["-o", "pipefail", "-c", command], { stdio: ["ignore", "ignore", "pipe"] });
+		let stderr = "";
+		child.stderr.on("data", (d: Buffer) => {
+			stderr = (stderr + d.toString()).slice(-2000);
+		});
+		child.on("error", reject);
+		child.on("close", (code) =>
+			code === 0 ? resolve() : reject(new Error(`\`${command}\` exited with ${code}: ${stderr.trim()}`)),
+		);
+	});
+}
+
+/** First line of a command's output, or "" when it cannot run. */
+function firstLine(command: string): string {
+	const r = spawnSync("bash", ["-c", command], { encoding: "utf8" });
+	return (r.stdout || r.stderr || "").split("\n")[0]?.trim() ?? "";
+}
+
+// CPU seconds from /proc: this process with its reaped children (the client tools), any extra
+// live pids (Ferry's workers), and the two mariadbd processes (pid files of mariadb.sh).
+const TICKS = Number(firstLine("getconf CLK_TCK")) || 100;
+
+interface Cpu {
+	client: number;
+	source: number;
+	destination: number;
+}
+
+function procTicks(pid: number | "self", withChildren = false): number {
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+		const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+		// fields 14-17 of proc(5): utime stime cutime cstime; f[0] is field 3
+		return (f[11] ?? 0) + (f[12] ?? 0) + (withChildren ? (f[13] ?? 0) + (f[14] ?? 0) : 0);
+	} catch {
+		return Number.NaN; // no such process (or not Linux): the figure shows as "?"
+	}
+}
+
+function serverPid(s: Server): number {
+	try {
+		return Number(readFileSync(join(FERRY_HOME, "run", `mariadb-${s.name}.pid`), "utf8").trim());
+	} catch {
+		return -1;
+	}
+}
+
+function cpuNow(extraPids: number[] = []): Cpu {
+	const extra = extraPids.reduce((n, pid) => n + (procTicks(pid) || 0), 0);
+	return {
+		client: (procTicks("self", true) + extra) / TICKS,
+		source: procTicks(serverPid(source)) / TICKS,
+		destination: procTicks(serverPid(destination)) / TICKS,
+	};
+}
+
+function cpuSince(before: Cpu, after: Cpu): Cpu {
+	return {
+		client: after.client - before.client,
+		source: after.source - before.source,
+		destination: after.destination - before.destination,
+	};
+}
+
+/** Runs fn and returns its wall seconds and the CPU seconds spent meanwhile. */
+async function timed(fn: () => Promise<void>): Promise<{ seconds: number; cpu: Cpu }> {
+	const cpu0 = cpuNow();
+	const t0 = performance.now();
+	await fn();
+	const seconds = (performance.now() - t0) / 1000;
+	return { seconds, cpu: cpuSince(cpu0, cpuNow()) };
+}
+
+/** Runs fn over items with at most `limit` at once. */
+async function eachLimit<T>(items: T[], limit: number, fn: (item: T, slot: number) => Promise<void>): Promise<void> {
+	let next = 0;
+	await Promise.all(
+		Array.from({ length: Math.min(limit, items.length) }, async (_, slot) => {
+			while (next < items.length) await fn(items[next++] as T, slot);
+		}),
+	);
+}
+
+const stripAutoIncrement = (ddl: string) => ddl.replace(/ AUTO_INCREMENT=\d+/, "");
+
+/** CHECKSUM TABLE and SHOW CREATE TABLE per table on both sides: the list of differences. */
+async function checkDestination(): Promise<string[]> {
+	const [src, dst] = await Promise.all([connect(source), connect(destination)]);
+	try {
+		const list = TABLE_NAMES.map(table).join(", ");
+		const [a, b, have] = await Promise.all([
+			query<{ Table: string; Checksum: string | null }>(src, `CHECKSUM TABLE ${list}`),
+			query<{ Table: string; Checksum: string | null }>(dst, `CHECKSUM TABLE ${list}`),
+			query<{ n: string }>(
+				dst,
+				`SELECT TABLE_NAME AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${dst.escape(DB)}`,
+			),
+		]);
+		const problems: string[] = [];
+		const extra = have.map((r) => r.n).filter((n) => !TABLE_NAMES.includes(n));
+		if (extra.length) problems.push(`unexpected tables at the destination: ${extra.join(", ")}`);
+		for (const [i, t] of TABLE_NAMES.entries()) {
+			const want = a[i]?.Checksum;
+			const got = b[i]?.Checksum;
+			if (got === null || got === undefined) problems.push(`${t}: missing at the destination`);
+			else if (String(want) !== String(got)) problems.push(`${t}: CHECKSUM TABLE ${got} != source ${want}`);
+			else {
+				const [[s], [d]] = await Promise.all([
+					query<{ "Create Table": string }>(src, `SHOW CREATE TABLE ${table(t)}`),
+					query<{ "Create Table": string }>(dst, `SHOW CREATE TABLE ${table(t)}`),
+				]);
+				if (stripAutoIncrement(s?.["Create Table"] ?? "") !== stripAutoIncrement(d?.["Create Table"] ?? "")) {
+					problems.push(`${t}: SHOW CREATE TABLE differs:\n${d?.["Create Table"]}`);
+				}
+			}
+		}
+		return problems;
+	} finally {
+		await Promise.all([src.end(), dst.end()]);
+	}
+}
+
+async function dropDestination(): Promise<void> {
+	const dst = await connect(destination);
+	try {
+		await dst.query(`DROP DATABASE IF EXISTS ${quoteId(DB)}`);
+		// Let the destination settle: wait (at most 30 s) while its count of dirty pages still falls.
+		let before = Number.POSITIVE_INFINITY;
+		for (let i = 0; i < 30; i++) {
+			const [r] = await query<{ Value: string }>(dst, "SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'");
+			const dirty = Number(r?.Value);
+			if (!(dirty < before)) break;
+			before = dirty;
+			await new Promise((res) => setTimeout(res, 1000));
+		}
+	} finally {
+		await dst.end();
+	}
+}
+
+// ---------------------------------------------------------------- prepare
+
+function ensureTools(): void {
+	const missing = [
+		["sysbench", "sysbench"],
+		["mydumper", "mydumper"],
+		["myloader", "mydumper"],
+		["mariadb-dump", "mariadb-client"],
+		["mariadb", "mariadb-client"],
+	].filter(([cmd]) => spawnSync("bash", ["-c", `command -v ${cmd}`]).status !== 0);
+	if (!missing.length) return;
+	const packages = [...new Set(missing.map(([, pkg]) => pkg))].join(" ");
+	log(`installing ${packages} with apt-get ...`);
+	const r = spawnSync(
+		"bash",
+		["-c", `(apt-get install -y -qq ${packages} || (apt-get update -qq && apt-get install -y -qq ${packages}))`],
+		{ stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } },
+	);
+	if (r.status !== 0) {
+		fail(`could not install ${packages} (apt-get exited with ${r.status}); install them by hand and run again`);
+	}
+}
+
+const SYSBENCH_PREPARE = `sysbench oltp_read_write --mysql-host=127.0.0.1 --mysql-port=${source.port} --mysql-user=${source.user} --mysql-db=${DB} --tables=${TABLES} --table-size=${ROWS} --threads=${Math.min(TABLES, 2)} prepare`;
+
+/** sysbench prepare on the source, unless it already holds exactly these tables and rows. */
+async function prepareSource(): Promise<void> {
+	const src = await connect(source);
+	try {
+		const have = await query<{ n: string }>(
+			src,
+			`SELECT TABLE_NAME AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${src.escape(DB)} ORDER BY 1`,
+		);
+		let ready = have.length === TABLES && TABLE_NAMES.every((t) => have.some((r) => r.n === t));
+		for (const t of ready ? TABLE_NAMES : []) {
+			const [c] = await query<{ n: number }>(src, `SELECT COUNT(*) AS n FROM ${table(t)}`);
+			if (Number(c?.n) !== ROWS) ready = false;
+		}
+		if (ready) {
+			log(`source already holds ${TABLES} x ${ROWS} rows in ${DB}`);
+			return;
+		}
+		log(`preparing ${TABLES} x ${ROWS} rows on the source with sysbench ...`);
+		await src.query(`DROP DATABASE IF EXISTS ${quoteId(DB)}`);
+		await src.query(`CREATE DATABASE ${quoteId(DB)}`);
+		await new Promise<void>((resolve, reject) => {
+			const child = spawn("bash", ["-c", SYSBENCH_PREPARE], {
+				stdio: ["ignore", "ignore", "inherit"],
+				env: { ...process.env, MYSQL_PWD: source.password },
+			});
+			child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`sysbench prepare exited with ${code}`))));
+		});
+	} finally {
+		await src.end();
+	}
+}
+
+async function warmSource(): Promise<void> {
+	const src = await connect(source);
+	await src.query(`CHECKSUM TABLE ${TABLE_NAMES.map(table).join(", ")}`);
+	await src.end();
+}
+
+// ---------------------------------------------------------------- the tools
+
+interface Run {
+	seconds: number;
+	cpu: Cpu;
+	/** Sub-times, e.g. "dump 2.1 + load 32.0". */
+	parts?: string;
+	peakRss?: string;
+}
+
+interface Result extends Partial<Run> {
+	tool: Tool;
+	label: string;
+	commands: string[];
+	problems: string[];
+}
+
+const DUMP_CMD = `mariadb-dump --defaults-file=${source.cnf} --single-transaction --quick --databases ${DB} | mariadb --defaults-file=${destination.cnf}`;
+
+async function mariadbDump(): Promise<Run> {
+	return timed(() => sh(DUMP_CMD));
+}
+
+const DUMP_DIR = join(WORK, "mydumper");
+const MYDUMPER_CMD = `mydumper --defaults-file=${source.cnf} -B ${DB} -t ${THREADS} -o ${DUMP_DIR}`;
+const MYLOADER_CMD = `myloader --defaults-file=${destination.cnf} -d ${DUMP_DIR} -t ${THREADS}`;
+
+async function mydumper(): Promise<Run> {
+	rmSync(DUMP_DIR, { recursive: true, force: true });
+	try {
+		const dump = await timed(() => sh(MYDUMPER_CMD));
+		const load = await timed(() => sh(MYLOADER_CMD));
+		return {
+			seconds: dump.seconds + load.seconds,
+			cpu: {
+				client: dump.cpu.client + load.cpu.client,
+				source: dump.cpu.source + load.cpu.source,
+				destination: dump.cpu.destination + load.cpu.destination,
+			},
+			parts: `dump ${dump.seconds.toFixed(1)} + load ${load.seconds.toFixed(1)}`,
+		};
+	} finally {
+		rmSync(DUMP_DIR, { recursive: true, force: true });
+	}
+}
+
+/** Splits CREATE TABLE into the table without its secondary (non-unique) keys and the ADDs for them. */
+function withoutSecondaryKeys(ddl: string): { create: string; addKeys: string } {
+	const lines = ddl.split("\n");
+	const body = lines.slice(1, -1).map((l) => l.trim().replace(/,$/, ""));
+	const keys = body.filter((l) => l.startsWith("KEY "));
+	const kept = body.filter((l) => !l.startsWith("KEY "));
+	return {
+		create: [lines[0], kept.map((l) => `  ${l}`).join(",\n"), lines.at(-1)].join("\n"),
+		addKeys: keys.map((k) => `ADD ${k}`).join(", "),
+	};
+}
+
+// Under the servers' secure_file_priv; both servers run as this user, so each reads the other's files.
+const FLOOR_DIR = join(FERRY_HOME, "data", "bench-floor");
+const floorFile = (t: string) => join(FLOOR_DIR, `${t}.tsv`);
+
+const FLOOR_SQL = [
+	`source:      SELECT * INTO OUTFILE '${floorFile("sbtest1")}' FROM ${table("sbtest1")}`,
+	`destination: CREATE DATABASE ${quoteId(DB)} (charset from SHOW CREATE DATABASE on the source)`,
+	"destination: CREATE TABLE (SHOW CREATE TABLE of the source without its KEY lines)",
+	`destination: LOAD DATA INFILE '${floorFile("sbtest1")}' INTO TABLE ${table("sbtest1")} CHARACTER SET binary`,
+	`destination: ALTER TABLE ${table("sbtest1")} ADD KEY \`k_1\` (\`k\`)`,
+	`(${THREADS} tables at a time, each with its own source and destination connection)`,
+];
+
+async function floor(): Promise<Run> {
+	rmSync(FLOOR_DIR, { recursive: true, force: true });
+	mkdirSync(FLOOR_DIR, { recursive: true });
+	const conns = await Promise.all(
+		Array.from({ length: THREADS }, async () => ({ src: await connect(source), dst: await connect(destination) })),
+	);
+	try {
+		return await timed(async () => {
+			const first = conns[0] as (typeof conns)[number];
+			const [db] = await query<{ "Create Database": string }>(first.src, `SHOW CREATE DATABASE ${quoteId(DB)}`);
+			await first.dst.query(db?.["Create Database"] ?? `CREATE DATABASE ${quoteId(DB)}`);
+			await eachLimit(TABLE_NAMES, THREADS, async (t, slot) => {
+				const { src, dst } = conns[slot] as (typeof conns)[number];
+				const file = src.escape(floorFile(t));
+				const [ddl] = await query<{ "Create Table": string }>(src, `SHOW CREATE TABLE ${table(t)}`);
+				const { create, addKeys } = withoutSecondaryKeys(ddl?.["Create Table"] ?? "");
+				await src.query(`SELECT * INTO OUTFILE ${file} FROM ${table(t)}`);
+				await dst.query(`USE ${quoteId(DB)}`);
+				await dst.query(create);
+				await dst.query(`LOAD DATA INFILE ${file} INTO TABLE ${table(t)} CHARACTER SET binary`);
+				if (addKeys) await dst.query(`ALTER TABLE ${table(t)} ${addKeys}`);
+			});
+		});
+	} finally {
+		await Promise.all(conns.flatMap(({ src, dst }) => [src.end(), dst.end()]));
+		rmSync(FLOOR_DIR, { recursive: true, force: true });
+	}
+}
+
+const FERRY_FLOW = [
+	`startLocalStack({ home: <temp dir>, apiPort: 0, workers: ${THREADS} })`,
+	'POST /datasources {name, engine: "mariadb", host: "127.0.0.1", port: 33401|33402, user, password, tls: false} (x2)',
+	`POST /projects {types: ["schema", "full"], objects: [{database: "${DB}", table: "*"}], options: {parallelism: ${THREADS}, chunkRows: 20000}}`,
+	"POST /projects/{id}/actions/start, then GET /projects/{id}/status every 0.5 s until state != running",
+];
+
+/** Ferry's own product path: local mode, through its REST API, as cli/demo.ts does it. */
+async function ferry(): Promise<Run> {
+	// Loaded here, not at the top: the peers still run when Ferry's code does not load.
+	const { startLocalStack } = await import("../shared/local/stack.ts");
+	const { FerryClient } = await import("../shared/api/client.ts");
+	type Status = import("../shared/control/status.ts").ProjectStatus;
+
+	const home = mkdtempSync(join(WORK, "ferry-home-"));
+	const stack = await startLocalStack({ home, apiPort: 0, workers: THREADS });
+	try {
+		const api = new FerryClient(stack.apiUrl, stack.token);
+		const login = { engine: "mariadb", host: "127.0.0.1", user: source.user, password: source.password, tls: false };
+		const s = await api.post<{ id: string }>("/datasources", { name: "bench source", ...login, port: source.port });
+		const d = await api.post<{ id: string }>("/datasources", { name: "bench destination", ...login, port: destination.port });
+		const project = await api.post<{ id: string }>("/projects", {
+			name: "bench full migration",
+			sourceId: s.id,
+			destinationId: d.id,
+			types: ["schema", "full"],
+			objects: [{ database: DB, table: "*" }],
+			options: { parallelism: THREADS, chunkRows: 20_000 },
+		});
+
+		const pids = () => stack.workers().flatMap((w) => (w.pid ? [w.pid] : []));
+		const workerPids = new Set(pids());
+		const cpu0 = cpuNow([...workerPids]);
+		const t0 = performance.now();
+		await api.post(`/projects/${project.id}/actions/start`);
+		let status: Status;
+		let lastLog = 0;
+		for (;;) {
+			status = await api.get<Status>(`/projects/${project.id}/status`);
+			for (const pid of pids()) workerPids.add(pid);
+			if (status.state !== "running") break;
+			const elapsed = (performance.now() - t0) / 1000;
+			if (elapsed > FERRY_TIMEOUT_S) throw new Error(`still running after ${FERRY_TIMEOUT_S} s`);
+			if (elapsed - lastLog >= 10) {
+				lastLog = elapsed;
+				const step = status.steps.find((st) => st.state === "running")?.name ?? "?";
+				log(`  ferry: ${step}, ${status.full?.percent ?? 0}% (${status.full?.rowsCopied ?? 0} rows)`);
+			}
+			await new Promise((r) => setTimeout(r, 500));
+		}
+		const seconds = (performance.now() - t0) / 1000;
+		const cpu = cpuSince(cpu0, cpuNow([...workerPids]));
+		const hwm = [...workerPids].map((pid) => {
+			const m = /VmHWM:\s+(\d+) kB/.exec(readFileSafe(`/proc/${pid}/status`));
+			return m ? Number(m[1]) / 1024 : 0;
+		});
+		const peakRss =
+			`workers ${hwm.map((mb) => mb.toFixed(0)).join("/")} MiB, ` +
+			`coordinator ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`;
+		const parts = status.steps
+			.filter((st) => st.startedAt && st.finishedAt)
+			.map((st) => `${st.name} ${((Date.parse(st.finishedAt ?? "") - Date.parse(st.startedAt ?? "")) / 1000).toFixed(1)}`)
+			.join(" + ");
+		if (status.state !== "completed") {
+			const why = status.ticket ? `${status.ticket.step}: ${status.ticket.message}` : "no ticket";
+			throw new Error(`project ended in state ${status.state} (${why})`);
+		}
+		return { seconds, cpu, parts, peakRss };
+	} finally {
+		await stack.stop();
+		rmSync(home, { recursive: true, force: true });
+	}
+}
+
+function readFileSafe(path: string): string {
+	try {
+		return readFileSync(path, "utf8");
+	} catch {
+		return "";
+	}
+}
+
+const RUNNERS: Record<Tool, { label: string; run: () => Promise<Run>; commands: string[] }> = {
+	"mariadb-dump": {
+		label: "mariadb-dump --single-transaction --quick | mariadb",
+		run: mariadbDump,
+		commands: [DUMP_CMD],
+	},
+	mydumper: {
+		label: `mydumper -t ${THREADS} + myloader -t ${THREADS}`,
+		run: mydumper,
+		commands: [MYDUMPER_CMD, MYLOADER_CMD],
+	},
+	floor: {
+		label: "INTO OUTFILE + LOAD DATA INFILE, index after (floor)",
+		run: floor,
+		commands: FLOOR_SQL,
+	},
+	ferry: {
+		label: `Ferry local mode, ${THREADS} workers`,
+		run: ferry,
+		commands: FERRY_FLOW,
+	},
+};
+
+// ---------------------------------------------------------------- report
+
+const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? "?" : n.toFixed(digits));
+
+function rows(results: Result[]): string[][] {
+	const ferrySeconds = results.find((r) => r.tool === "ferry" && !r.problems.length)?.seconds;
+	return results.map((r) => {
+		const ok = !r.problems.length && r.seconds !== undefined;
+		return [
+			r.label,
+			ok ? "ok" : "FAILED",
+			fmt(r.seconds),
+			ok && r.seconds ? `${Math.round((TABLES * ROWS) / r.seconds / 1000)}k` : "-",
+			r.cpu ? `${fmt(r.cpu.client)} / ${fmt(r.cpu.source)} / ${fmt(r.cpu.destination)}` : "-",
+			ok && ferrySeconds ? fmt((r.seconds ?? 0) / ferrySeconds, 2) : "-",
+			[r.parts, r.peakRss].filter(Boolean).join("; ") || "",
+		];
+	});
+}
+
+const HEADER = ["tool", "result", "seconds", "rows/s", "CPU s client/src/dst", "time / Ferry", "detail"];
+
+function textTable(body: string[][]): string {
+	const all = [HEADER, ...body];
+	const widths = HEADER.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
+	return all.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd()).join("\n");
+}
+
+function markdownTable(body: string[][]): string {
+	const line = (r: string[]) => `| ${r.map((c) => c.replaceAll("|", "\\|")).join(" | ")} |`;
+	return [line(HEADER), line(HEADER.map(() => "---")), ...body.map(line)].join("\n");
+}
+
+function ferryOverFloor(results: Result[]): string {
+	const ok = (t: Tool) => results.find((r) => r.tool === t && !r.problems.length)?.seconds;
+	const f = ok("ferry");
+	const fl = ok("floor");
+	return f && fl ? `Ferry / floor = ${(f / fl).toFixed(2)}` : "Ferry / floor: n/a (one of them did not run or failed)";
+}
+
+async function machineFacts(): Promise<string[]> {
+	const [src, dst] = await Promise.all([connect(source), connect(destination)]);
+	const vars = async (c: Connection) => {
+		const [v] = await query<Record<string, string>>(
+			c,
+			"SELECT VERSION() AS version, @@innodb_buffer_pool_size DIV 1048576 AS bp, @@log_bin AS log_bin, @@binlog_format AS fmt, @@innodb_flush_log_at_trx_commit AS flush, @@sync_binlog AS sync_binlog",
+		);
+		return v ?? {};
+	};
+	const [s, d, [size]] = await Promise.all([
+		vars(src),
+		vars(dst),
+		query<{ mib: string }>(
+			src,
+			`SELECT ROUND(SUM(DATA_LENGTH + INDEX_LENGTH) / 1048576, 1) AS mib FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${src.escape(DB)}`,
+		),
+	]);
+	await Promise.all([src.end(), dst.end()]);
+	const srv = (v: Record<string, string>) =>
+		`MariaDB ${v.version}, buffer pool ${v.bp} MiB, log_bin=${v.log_bin} ${v.fmt}, flush_log_at_trx_commit=${v.flush}, sync_binlog=${v.sync_binlog}`;
+	return [
+		`- Machine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, load average at start ${loadavg()
+			.map((n) => n.toFixed(2))
+			.join(" ")}. Client tools, Ferry and both servers share these cores with other work on the machine.`,
+		`- Source 127.0.0.1:${source.port}: ${srv(s)}`,
+		`- Destination 127.0.0.1:${destination.port}: ${srv(d)}`,
+		`- Data: sysbench \`--tables=${TABLES} --table-size=${ROWS}\` (${TABLES * ROWS} rows, ${size?.mib ?? "?"} MiB data+index), database \`${DB}\``,
+		`- Threads: ${THREADS} (mydumper/myloader -t, floor tables at once, Ferry workers and parallelism)`,
+		`- Tools: ${firstLine("sysbench --version")}; ${firstLine("mydumper --version")}; ${firstLine("mariadb-dump --version")}; Node ${process.version}`,
+	];
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+	ensureTools();
+	await prepareSource();
+	log("warming the source buffer pool (CHECKSUM TABLE) ...");
+	await warmSource();
+	const facts = await machineFacts();
+
+	const results: Result[] = [];
+	for (const tool of ONLY) {
+		const { label, run, commands } = RUNNERS[tool];
+		await dropDestination();
+		log(`${tool}: copying ...`);
+		let result: Result;
+		try {
+			result = { tool, label, commands, problems: [], ...(await run()) };
+		} catch (err) {
+			result = { tool, label, commands, problems: [`did not finish: ${(err as Error).message}`] };
+		}
+		if (!result.problems.length) result.problems = await checkDestination();
+		log(
+			`${tool}: ${result.problems.length ? `FAILED: ${result.problems.join("; ")}` : "identical to the source"}` +
+				(result.seconds !== undefined ? ` in ${result.seconds.toFixed(1)} s` : ""),
+		);
+		results.push(result);
+	}
+	await dropDestination();
+
+	const body = rows(results);
+	console.log(`\n${textTable(body)}\n${ferryOverFloor(results)}\n`);
+
+	const stamp = new Date().toISOString().slice(0, 16).replace("T", "-").replace(":", "");
+	const file = join(RESULTS_DIR, `full-migration-${stamp}.md`);
+	const hide = (s: string) => s.replaceAll(WORK, "$TMP");
+	const md = [
+		`# Full migration, ${TABLES} x ${ROWS} rows, ${THREADS} threads (${new Date().toISOString()})`,
+		"",
+		...facts,
+		"",
+		markdownTable(body),
+		"",
+		ferryOverFloor(results),
+		"",
+		"rows/s = all rows / wall seconds. CPU s = user+system seconds from /proc over the timed window: client = this process, its children and Ferry's workers; src/dst = the two mariadbd processes. Every copy was checked with CHECKSUM TABLE and SHOW CREATE TABLE (AUTO_INCREMENT aside) against the source.",
+		"",
+		...results.flatMap((r) => (r.problems.length ? [`**${r.label} FAILED**: ${r.problems.join("; ")}`, ""] : [])),
+		"## Commands",
+		"",
+		`Prepare (once, not timed; password in MYSQL_PWD): \`${SYSBENCH_PREPARE}\``,
+		"",
+		"`$TMP/source.cnf` and `$TMP/destination.cnf` are option files ([client] host, port, user, password) in a temporary directory, mode 0600.",
+		"",
+		...results.flatMap((r) => [`${r.label}:`, "", "```", ...r.commands.map(hide), "```", ""]),
+	].join("\n");
+	mkdirSync(RESULTS_DIR, { recursive: true });
+	writeFileSync(file, md);
+	console.log(`results written to ${file}`);
+	if (results.some((r) => r.problems.length)) process.exitCode = 1;
+}
+
+try {
+	await main();
+} finally {
+	rmSync(WORK, { recursive: true, force: true });
+}

@@ -1,0 +1,57 @@
+import { z } from "zod";
+import { ROUTES } from "./routes.ts";
+
+const ERROR = {
+	type: "object",
+	required: ["error"],
+	properties: {
+		error: {
+			type: "object",
+			required: ["code", "message"],
+			properties: { code: { type: "string" }, message: { type: "string" }, details: {} },
+		},
+	},
+};
+
+/**
+ * The OpenAPI document of Ferry's API, built from the route table so the two cannot drift;
+ * docs/openapi.json is this document, and a test checks the file is current.
+ */
+export function openApiDocument(): Record<string, unknown> {
+	const paths: Record<string, Record<string, unknown>> = {};
+	for (const r of ROUTES) {
+		const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+			name: m[1],
+			in: "path",
+			required: true,
+			schema: { type: "string" },
+		}));
+		const op: Record<string, unknown> = {
+			operationId: r.operationId,
+			summary: r.summary,
+			parameters: params.length ? params : undefined,
+			requestBody: r.body
+				? { required: true, content: { "application/json": { schema: z.toJSONSchema(r.body, { io: "input" }) } } }
+				: undefined,
+			responses: {
+				[String(r.status)]: { description: r.status === 204 ? "done" : "success" },
+				"400": { description: "malformed or invalid request", content: { "application/json": { schema: ERROR } } },
+				"404": { description: "no such object", content: { "application/json": { schema: ERROR } } },
+				"409": { description: "conflicts with the object's state", content: { "application/json": { schema: ERROR } } },
+				"422": { description: "refused: the message says what to do", content: { "application/json": { schema: ERROR } } },
+			},
+		};
+		paths[r.path] = { ...paths[r.path], [r.method.toLowerCase()]: JSON.parse(JSON.stringify(op)) };
+	}
+	return {
+		openapi: "3.1.0",
+		info: { title: "Ferry API", version: "1" },
+		security: [{ sigv4: [] }],
+		components: {
+			securitySchemes: {
+				sigv4: { type: "apiKey", name: "Authorization", in: "header", description: "AWS SigV4 (IAM) in the cloud; `Bearer <token>` in local mode" },
+			},
+		},
+		paths,
+	};
+}

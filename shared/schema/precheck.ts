@@ -1,0 +1,123 @@
+import type { Connection } from "../db/connect.ts";
+import { describeTable } from "../db/sql.ts";
+import { describeRows, existingObjects } from "./inspect.ts";
+import type { ReportEntry, SchemaPlan } from "./plan.ts";
+import type { SchemaSnapshot } from "./snapshot.ts";
+
+/**
+ * Schema prechecks, run before a project starts: what will fail (errors) and what will work
+ * differently than the user may expect (warnings), each with what to do about it.
+ */
+
+export interface SchemaFinding {
+	level: "error" | "warning";
+	object: string;
+	message: string;
+	fix: string;
+}
+
+const REFUSED_FIX: Record<ReportEntry["kind"], string> = {
+	database: "choose another destination",
+	table:
+		"leave the column out with the rule's columns, exclude the table, or migrate to a destination that can hold it",
+	index:
+		"recreate an equivalent index at the destination after the migration if queries need it",
+	foreignKey:
+		"include the referenced table, or recreate the constraint after the migration",
+	check: "recreate the constraint after the migration if it still applies",
+	view: "include what the view reads, or recreate the view after the migration",
+};
+
+export async function checkSchemaPrerequisites(
+	destination: Connection,
+	snapshot: SchemaSnapshot,
+	plan: SchemaPlan,
+): Promise<SchemaFinding[]> {
+	const findings: SchemaFinding[] = [];
+
+	for (const entry of plan.report) {
+		if (entry.status !== "refused") continue;
+		findings.push({
+			// A table the destination cannot hold would lose data: that stops the project.
+			level: entry.kind === "table" ? "error" : "warning",
+			object: entry.source,
+			message: `cannot be created at the destination: ${entry.reason}`,
+			fix: REFUSED_FIX[entry.kind],
+		});
+	}
+
+	const planned = new Set(plan.tables.map((t) => describeTable(t.source)));
+	for (const table of snapshot.tables) {
+		if (
+			!planned.has(describeTable(table.name)) ||
+			table.indexes.some((i) => i.kind === "primary")
+		)
+			continue;
+		findings.push({
+			level: "warning",
+			object: describeTable(table.name),
+			message:
+				"has no primary key: it is copied as one chunk, verified as a multiset of rows, and incremental replay needs the full row image (binlog_row_image=FULL) to find the rows it changes",
+			fix: "add a primary key at the source before migrating if the table is large or busy",
+		});
+	}
+
+	const databases = new Set([
+		...plan.tables.map((t) => t.table.database),
+		...plan.views.map((v) => v.view.database),
+	]);
+	for (const database of databases) {
+		const objects = await existingObjects(destination, database);
+		for (const t of plan.tables.filter((p) => p.table.database === database)) {
+			const type = objects.get(t.table.table);
+			const object = describeTable(t.table);
+			if (type === undefined) continue;
+			if (type !== "BASE TABLE") {
+				findings.push({
+					level: "error",
+					object,
+					message: `the destination already has a ${type.toLowerCase()} of this name`,
+					fix: "drop it, or rename the table with a rule",
+				});
+				continue;
+			}
+			const rows = await describeRows(destination, t.table);
+			findings.push(
+				rows === null
+					? {
+							level: "warning",
+							object,
+							message:
+								"the destination table already exists and is empty: it is reused if its columns match, otherwise the schema migration stops",
+							fix: "drop it if it is not meant for this migration",
+						}
+					: {
+							level: "error",
+							object,
+							message: `destination table ${object} already has ${rows}`,
+							fix: "empty it, exclude it or rename it",
+						},
+			);
+		}
+		for (const v of plan.views.filter((p) => p.view.database === database)) {
+			const type = objects.get(v.view.table);
+			if (type === "BASE TABLE") {
+				findings.push({
+					level: "error",
+					object: describeTable(v.view),
+					message: "the destination has a table where the view is to go",
+					fix: "drop or rename that table, or rename the view with a rule",
+				});
+			} else if (type === "VIEW") {
+				findings.push({
+					level: "warning",
+					object: describeTable(v.view),
+					message:
+						"the destination already has a view of this name: it is replaced",
+					fix: "rename the view with a rule to keep the existing one",
+				});
+			}
+		}
+	}
+	return findings;
+}

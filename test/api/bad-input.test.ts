@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ApiError } from "../../shared/api/client.ts";
+import { connect } from "../../shared/db/connect.ts";
+import { quoteId } from "../../shared/db/sql.ts";
+import { compareDatabases } from "../../shared/local/compare.ts";
+import { destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { addLocalDataSources, startTestStack, waitForProject } from "../support/stack.ts";
+
+async function refusal(p: Promise<unknown>): Promise<ApiError> {
+	try {
+		await p;
+	} catch (err) {
+		if (err instanceof ApiError) return err;
+		throw err;
+	}
+	throw new Error("the call was accepted");
+}
+
+describe("bad input gets a clear error and corrupts nothing", () => {
+	let t: Awaited<ReturnType<typeof startTestStack>>;
+	let ids: { sourceId: string; destinationId: string };
+	const db = uniqueDatabase("bad");
+	const hostileDb = `${uniqueDatabase("h")}\`'"ß✓`;
+
+	beforeAll(async () => {
+		t = await startTestStack(1);
+		ids = await addLocalDataSources(t.api);
+	});
+
+	afterAll(async () => {
+		await t?.close();
+		for (const creds of [sourceCredentials, destinationCredentials]) {
+			const c = await connect(creds);
+			await c.query(`DROP DATABASE IF EXISTS ${quoteId(db)}`);
+			await c.query(`DROP DATABASE IF EXISTS ${quoteId(hostileDb)}`);
+			await c.end();
+		}
+	});
+
+	it("refuses malformed JSON, invalid bodies and unknown routes with 4xx", async () => {
+		const raw = await fetch(`${t.stack.apiUrl}/projects`, {
+			method: "POST",
+			headers: { authorization: `Bearer ${t.stack.token}` },
+			body: "{not json",
+		});
+		expect(raw.status).toBe(400);
+		expect(((await raw.json()) as { error: { code: string } }).error.code).toBe("MALFORMED_JSON");
+		const invalid = await refusal(t.api.post("/projects", { name: "", sourceId: 3, types: ["teleport"], objects: [] }));
+		expect(invalid.status).toBe(400);
+		expect(invalid.message).toMatch(/name/);
+		expect(invalid.message).toMatch(/types/);
+		const extra = await refusal(t.api.post("/datasources", { ...sourceCredentials, name: "x", engine: "mariadb", admin: true }));
+		expect(extra.status).toBe(400);
+		expect((await refusal(t.api.get("/nothing-here"))).status).toBe(404);
+		expect((await refusal(t.api.get("/projects/pr-missing"))).code).toBe("NOT_FOUND");
+		const unauth = await fetch(`${t.stack.apiUrl}/projects`);
+		expect(unauth.status).toBe(401);
+	});
+
+	it("tests the connection before saving: wrong password, unreachable host", async () => {
+		const wrong = await refusal(
+			t.api.post("/datasources", { ...sourceCredentials, name: "bad pw", engine: "mariadb", password: "not-the-password" }),
+		);
+		expect(wrong.status).toBe(422);
+		expect(wrong.message).toMatch(/refused: check the user name and password/);
+		expect(wrong.message).not.toContain("not-the-password");
+		const unreachable = await refusal(
+			t.api.post("/datasources", { ...sourceCredentials, port: 1, name: "nowhere", engine: "mariadb" }),
+		);
+		expect(unreachable.message).toMatch(/nothing listens on 127.0.0.1:1/);
+		const names = (await t.api.get<{ name: string }[]>("/datasources")).map((d) => d.name);
+		expect(names).not.toContain("bad pw");
+	});
+
+	it("never returns or stores a password outside the secret store", async () => {
+		const listed = JSON.stringify(await t.api.get("/datasources"));
+		expect(listed).not.toContain(sourceCredentials.password);
+		const shown = await t.api.get<Record<string, unknown>>(`/datasources/${ids.sourceId}`);
+		expect(shown).not.toHaveProperty("password");
+	});
+
+	it("refuses migration types this release cannot run, and deleting a data source in use", async () => {
+		const early = await refusal(
+			t.api.post("/projects", { name: "inc", ...ids, types: ["full", "incremental"], objects: [{ database: db }] }),
+		);
+		expect(early.code).toBe("TYPE_NOT_AVAILABLE");
+		const p = await t.api.post<{ id: string }>("/projects", { name: "holds", ...ids, types: ["full"], objects: [{ database: "nope_db" }] });
+		await t.api.post(`/projects/${p.id}/actions/start`);
+		await t.api.post(`/projects/${p.id}/actions/pause`).catch(() => {});
+		const inUse = await refusal(t.api.delete(`/datasources/${ids.sourceId}`));
+		expect(inUse.status).toBe(409);
+		expect(inUse.message).toMatch(/holds/);
+	});
+
+	it("a rule matching nothing stops the project at precheck with a ticket naming the rule", async () => {
+		const p = await t.api.post<{ id: string }>("/projects", {
+			name: "unknown db",
+			...ids,
+			types: ["schema", "full"],
+			objects: [{ database: "no_such_database_here", table: "*" }],
+		});
+		await t.api.post(`/projects/${p.id}/actions/start`);
+		const status = await waitForProject(t.api, p.id, 30_000);
+		expect(status.state).toBe("failed");
+		expect(status.ticket?.step).toBe("precheck");
+		expect(status.ticket?.message).toMatch(/no_such_database_here/);
+	});
+
+	it("a destination table that already has rows blocks the project and keeps its rows", async () => {
+		const src = await connect(sourceCredentials);
+		await src.query(`CREATE DATABASE ${quoteId(db)}`);
+		await src.query(`CREATE TABLE ${quoteId(db)}.t (id INT PRIMARY KEY, v VARCHAR(10))`);
+		await src.query(`INSERT INTO ${quoteId(db)}.t VALUES (1, 'source')`);
+		await src.end();
+		const dst = await connect(destinationCredentials);
+		await dst.query(`CREATE DATABASE ${quoteId(db)}`);
+		await dst.query(`CREATE TABLE ${quoteId(db)}.t (id INT PRIMARY KEY, v VARCHAR(10))`);
+		await dst.query(`INSERT INTO ${quoteId(db)}.t VALUES (1, 'precious'), (2, 'precious')`);
+		const p = await t.api.post<{ id: string }>("/projects", { name: "occupied", ...ids, types: ["schema", "full"], objects: [{ database: db }] });
+		await t.api.post(`/projects/${p.id}/actions/start`);
+		const status = await waitForProject(t.api, p.id, 30_000);
+		expect(status.state).toBe("failed");
+		expect(status.ticket?.message).toMatch(new RegExp(`${db}.*t.*rows`));
+		const [rows] = await dst.query(`SELECT v FROM ${quoteId(db)}.t ORDER BY id`);
+		expect(rows).toEqual([{ v: "precious" }, { v: "precious" }]);
+		await dst.end();
+	});
+
+	it("migrates hostile identifiers (quotes, backticks, unicode) intact", async () => {
+		const src = await connect(sourceCredentials);
+		const table = "we\"ird`tab'le ✓";
+		const column = "col`\"'ü";
+		await src.query(`CREATE DATABASE ${quoteId(hostileDb)}`);
+		await src.query(`CREATE TABLE ${quoteId(hostileDb)}.${quoteId(table)} (${quoteId(column)} INT PRIMARY KEY, \`x y\` TEXT)`);
+		await src.query(`INSERT INTO ${quoteId(hostileDb)}.${quoteId(table)} VALUES (1, 'a'), (2, '\\'; DROP TABLE x; --'), (3, NULL)`);
+		await src.end();
+		const p = await t.api.post<{ id: string }>("/projects", {
+			name: "hostile",
+			...ids,
+			types: ["schema", "full"],
+			objects: [{ database: hostileDb }],
+		});
+		await t.api.post(`/projects/${p.id}/actions/start`);
+		const status = await waitForProject(t.api, p.id, 60_000);
+		expect(status.state, JSON.stringify(status.ticket)).toBe("completed");
+		const report = await compareDatabases(sourceCredentials, destinationCredentials, hostileDb);
+		expect(report.identical, report.lines.join("\n")).toBe(true);
+	});
+});

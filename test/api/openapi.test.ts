@@ -1,0 +1,25 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { openApiDocument } from "../../shared/api/openapi.ts";
+import { ROUTES } from "../../shared/api/routes.ts";
+
+describe("the OpenAPI document in docs/openapi.json", () => {
+	const committed = JSON.parse(readFileSync(new URL("../../docs/openapi.json", import.meta.url), "utf8"));
+
+	it("is the one the route table generates (run `npx tsx scripts/openapi.ts` after changing a route)", () => {
+		expect(committed).toEqual(openApiDocument());
+	});
+
+	it("documents every route once, with a request schema wherever the route validates a body", () => {
+		const documented = Object.entries(committed.paths as Record<string, Record<string, { operationId: string; requestBody?: unknown }>>).flatMap(
+			([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method: method.toUpperCase(), op })),
+		);
+		expect(documented).toHaveLength(ROUTES.length);
+		for (const r of ROUTES) {
+			const doc = documented.find((d) => d.path === r.path && d.method === r.method);
+			expect(doc?.op.operationId, `${r.method} ${r.path}`).toBe(r.operationId);
+			expect(Boolean(doc?.op.requestBody), `${r.method} ${r.path} body`).toBe(Boolean(r.body));
+		}
+		expect(new Set(ROUTES.map((r) => r.operationId)).size).toBe(ROUTES.length);
+	});
+});
