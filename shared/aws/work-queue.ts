@@ -70,12 +70,17 @@ export class WorkQueue<T> {
 
 	/** Hands the item back at once (or after `delaySeconds`) instead of waiting for its visibility to lapse. */
 	async release(item: WorkItem<T>, delaySeconds = 0): Promise<void> {
+		await this.setVisibility(item, delaySeconds);
+	}
+
+	/** Keeps an item hidden from other consumers for `seconds` more, while it is still being worked on. */
+	async extend(item: WorkItem<T>, seconds: number): Promise<void> {
+		await this.setVisibility(item, seconds);
+	}
+
+	private async setVisibility(item: WorkItem<T>, seconds: number): Promise<void> {
 		await this.sqs.send(
-			new ChangeMessageVisibilityCommand({
-				QueueUrl: this.url,
-				ReceiptHandle: item.receiptHandle,
-				VisibilityTimeout: delaySeconds,
-			}),
+			new ChangeMessageVisibilityCommand({ QueueUrl: this.url, ReceiptHandle: item.receiptHandle, VisibilityTimeout: seconds }),
 		);
 	}
 

@@ -2,7 +2,7 @@ import { ConflictError, type Stored } from "../aws/state-store.ts";
 import { copyChunk } from "../copy/chunk.ts";
 import { type Pool, createPool } from "../db/connect.ts";
 import { logger, metrics } from "../observability.ts";
-import { type ChunkItem, type ChunkMessage, LEASE_MS, type TableItem, chunksPk, stripKey, tableSk, tablesPk, topUpQueue } from "./chunks.ts";
+import { type ChunkItem, type ChunkMessage, chunkTimings, type TableItem, chunksPk, stripKey, tableSk, tablesPk, topUpQueue } from "./chunks.ts";
 import type { Context } from "./context.ts";
 import { credentialsFor } from "./datasources.ts";
 import { getProject } from "./projects.ts";
@@ -58,7 +58,7 @@ export async function runChunk(
 	try {
 		leased = await ctx.store.replace<ChunkItem>(
 			key,
-			{ ...stripKey(chunk), state: "leased", deadline: now() + LEASE_MS, attempts: chunk.attempts + 1 },
+			{ ...stripKey(chunk), state: "leased", deadline: now() + chunkTimings, attempts: chunk.attempts + 1 },
 			chunk.version,
 		);
 	} catch (err) {
@@ -94,7 +94,7 @@ export async function runChunk(
 }
 
 /**
- * Keeps a chunk's lease alive while it is copied (a write every third of LEASE_MS), so a
+ * Keeps a chunk's lease alive while it is copied (a write every third of the lease), so a
  * long chunk is never handed to a second worker while a killed worker's chunk is freed soon.
  */
 class Lease {
@@ -110,13 +110,13 @@ class Lease {
 		this.current = leased;
 		this.timer = setInterval(() => {
 			this.beat = this.beat.then(() => this.renew()).catch(() => {});
-		}, LEASE_MS / 3);
+		}, chunkTimings().leaseMs / 3);
 	}
 
 	private async renew(): Promise<void> {
 		this.current = await this.ctx.store.replace<ChunkItem>(
 			this.current,
-			{ ...stripKey(this.current), deadline: this.now() + LEASE_MS },
+			{ ...stripKey(this.current), deadline: this.now() + chunkTimings().leaseMs },
 			this.current.version,
 		);
 	}

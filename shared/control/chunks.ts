@@ -46,12 +46,18 @@ export const chunkSk = (tableIndex: number, chunkIndex: number) =>
 	`${tableSk(tableIndex)}#${String(chunkIndex).padStart(9, "0")}`;
 
 /**
- * How long a chunk's lease lasts without a heartbeat: a killed worker's chunk goes to another
- * worker after at most this long. Workers renew it every third of it while they copy.
+ * How long a chunk's lease lasts without a heartbeat (a killed worker's chunk goes to another
+ * worker after at most this long; workers renew it every third of it while they copy), and how
+ * long a queued chunk may wait for a worker before it is queued again (a message lost with a
+ * killed worker). A duplicate message is harmless: the lease lets one worker copy the chunk.
+ * Read at each use so a test can shorten them.
  */
-export const LEASE_MS = Number(process.env.FERRY_CHUNK_LEASE_MS ?? 60_000);
-/** How long a queued message may take to reach a worker before the chunk is queued again. */
-export const QUEUED_MS = 15 * 60 * 1000;
+export function chunkTimings(): { leaseMs: number; queuedMs: number } {
+	return {
+		leaseMs: Number(process.env.FERRY_CHUNK_LEASE_MS ?? 60_000),
+		queuedMs: Number(process.env.FERRY_CHUNK_QUEUED_MS ?? 120_000),
+	};
+}
 /** Attempts after which a chunk stops the project with a ticket instead of being retried. */
 export const MAX_ATTEMPTS = 5;
 
@@ -86,7 +92,7 @@ export async function topUpQueue(ctx: Context, project: Project, now = Date.now(
 		try {
 			await ctx.store.replace<ChunkItem>(
 				{ pk: c.pk, sk: c.sk },
-				{ ...stripKey(c), state: "queued", deadline: now + QUEUED_MS },
+				{ ...stripKey(c), state: "queued", deadline: now + chunkTimings().queuedMs },
 				c.version,
 			);
 			sent.push({ projectId: project.id, sk: c.sk });

@@ -18,7 +18,8 @@ export type CopyErrorCode =
 	| "BAD_CHUNK"
 	| "SOURCE_FAILED"
 	| "DESTINATION_FAILED"
-	| "ABORTED";
+	| "ABORTED"
+	| "CHUNK_BUSY";
 
 /** The server's error code and message of a driver error, if it is one. */
 export function serverError(err: unknown): {

@@ -187,6 +187,13 @@ export class TsvBuilder {
 	}
 }
 
+const PIECE = 256 * 1024;
+
+function* pieces(data: Buffer): Generator<Buffer> {
+	for (let i = 0; i < data.length; i += PIECE)
+		yield data.subarray(i, i + PIECE);
+}
+
 /**
  * Sends one batch file. LOAD DATA LOCAL turns errors (bad values, duplicate keys) into warnings
  * and skipped rows, so any warning or missing row fails the batch, quoting the first warnings.
@@ -199,7 +206,9 @@ export async function sendBatch(
 ): Promise<void> {
 	const [res] = await dst.query<ResultSetHeader>({
 		sql,
-		infileStreamFactory: () => Readable.from([data]),
+		// In pieces: each becomes one protocol packet, which must stay under max_allowed_packet
+		// even when a single row (a large BLOB, doubled as hex) is bigger than that.
+		infileStreamFactory: () => Readable.from(pieces(data)),
 	});
 	if (res.affectedRows === rows && !res.warningStatus) return;
 	let detail = "";

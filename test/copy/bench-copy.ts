@@ -27,7 +27,7 @@ const copyOptions = {
 	...(process.env.COMMIT_BYTES
 		? { commitBytes: Number(process.env.COMMIT_BYTES) }
 		: {}),
-	...(process.env.BULK ? { bulkInsert: true } : {}),
+	...(process.env.BULK ? { disableUniqueChecks: true } : {}),
 	...(process.env.METHOD ? { method: process.env.METHOD as WriteMethod } : {}),
 };
 const DB = "ferry_copybench";

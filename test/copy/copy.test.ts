@@ -168,6 +168,49 @@ describe("copying chunks", () => {
 		);
 	});
 
+	it("lets one attempt at a chunk run at a time", async () => {
+		const mapping = await identity(pair.source, t("items"));
+		const [chunk] = await planAllChunks(pair.source, mapping, {
+			chunkRows: 100_000,
+		});
+		if (!chunk) throw new Error("no chunk");
+		let release = () => {};
+		const paused = new Promise<void>((resolve) => {
+			release = resolve;
+		});
+		let started = () => {};
+		const running = new Promise<void>((resolve) => {
+			started = resolve;
+		});
+		const first = copyChunk(pair.source, pair.destination, mapping, chunk, {
+			batchBytes: 5000,
+			onBatch: async () => {
+				started();
+				await paused;
+			},
+		});
+		await running;
+		const src = await connect(sourceCredentials);
+		const dst = await connect(destinationCredentials);
+		const second = await copyChunk(src, dst, mapping, chunk, {
+			lockWaitSeconds: 0,
+		}).catch((e: unknown) => e);
+		expect(second).toMatchObject({ code: "CHUNK_BUSY" });
+		release();
+		expect((await first).rows).toBe(3000);
+		// The lock went with the first attempt: the chunk can run again.
+		expect(
+			(
+				await copyChunk(pair.source, pair.destination, mapping, chunk, {
+					lockWaitSeconds: 0,
+				})
+			).rows,
+		).toBe(3000);
+		expect(await dump(pair.destination, t("items"), "id")).toEqual(
+			await dump(pair.source, t("items"), "id"),
+		);
+	});
+
 	it("copies chunks of one table in parallel through pools", async () => {
 		const mapping = await identity(pair.source, t("items"));
 		await pair.destination.query(`TRUNCATE TABLE ${quoteTable(t("items"))}`);
@@ -251,6 +294,30 @@ describe("copying chunks", () => {
 			expect(await count(pair.destination, t("heap"))).toBe(500);
 			expect(await dump(pair.destination, t("heap"), "a, b")).toEqual(
 				await dump(pair.source, t("heap"), "a, b"),
+			);
+		}
+	});
+
+	it("copies rows larger than a batch", async () => {
+		await createBoth(
+			pair,
+			"big",
+			"(id INT PRIMARY KEY, b LONGBLOB, t LONGTEXT)",
+		);
+		await pair.source.query(
+			`INSERT INTO ${quoteTable(t("big"))} VALUES (1, RANDOM_BYTES(1024), 'x'), (2, REPEAT(UNHEX('5C09'), 1500000), REPEAT('\\\t€', 400000)), (3, NULL, '')`,
+		);
+		const mapping = await identity(pair.source, t("big"));
+		for (const method of METHODS) {
+			const { results } = await copyAll(
+				pair,
+				mapping,
+				{ chunkRows: 2 },
+				{ method, batchBytes: 100_000 },
+			);
+			expect(results.reduce((a, r) => a + r.rows, 0)).toBe(3);
+			expect(await dump(pair.destination, t("big"), "id")).toEqual(
+				await dump(pair.source, t("big"), "id"),
 			);
 		}
 	});

@@ -11,7 +11,9 @@ describe("full migration while copy workers are killed with SIGKILL", () => {
 	let t: Awaited<ReturnType<typeof startTestStack>>;
 
 	beforeAll(async () => {
-		process.env.FERRY_CHUNK_LEASE_MS = "3000"; // a killed worker's chunk is freed within 3 s
+		// a killed worker's chunk is freed within 3 s, a message lost with it is replaced after 3 s
+		process.env.FERRY_CHUNK_LEASE_MS = "3000";
+		process.env.FERRY_CHUNK_QUEUED_MS = "3000";
 		const src = await connect(sourceCredentials);
 		await createSampleDatabase(src, db, 0.1);
 		await src.end();
@@ -21,6 +23,7 @@ describe("full migration while copy workers are killed with SIGKILL", () => {
 	afterAll(async () => {
 		await t?.close();
 		delete process.env.FERRY_CHUNK_LEASE_MS;
+		delete process.env.FERRY_CHUNK_QUEUED_MS;
 		for (const creds of [sourceCredentials, destinationCredentials]) {
 			const c = await connect(creds);
 			await c.query(`DROP DATABASE IF EXISTS ${quoteId(db)}`);
