@@ -10,13 +10,7 @@
  * See bench/README.md for what each tool runs and how the figures are taken.
  */
 import { spawn, spawnSync } from "node:child_process";
-import {
-	mkdirSync,
-	mkdtempSync,
-	readFileSync,
-	rmSync,
-	writeFileSync,
-} from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, homedir, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,9 +36,7 @@ const TABLES = positive("tables", args.tables);
 const ROWS = positive("rows", args.rows);
 const THREADS = positive("threads", args.threads);
 const ONLY = args.only.split(",").map((s) => s.trim()) as Tool[];
-for (const t of ONLY)
-	if (!TOOLS.includes(t))
-		fail(`--only: unknown tool "${t}" (known: ${TOOLS.join(", ")})`);
+for (const t of ONLY) if (!TOOLS.includes(t)) fail(`--only: unknown tool "${t}" (known: ${TOOLS.join(", ")})`);
 
 const DB = "sbtest";
 const TABLE_NAMES = Array.from({ length: TABLES }, (_, i) => `sbtest${i + 1}`);
@@ -65,15 +57,11 @@ interface Server {
 const WORK = mkdtempSync(join(tmpdir(), "ferry-bench-"));
 const login = readLogin();
 const source = server("source", Number(process.env.FERRY_SOURCE_PORT ?? 33401));
-const destination = server(
-	"destination",
-	Number(process.env.FERRY_DESTINATION_PORT ?? 33402),
-);
+const destination = server("destination", Number(process.env.FERRY_DESTINATION_PORT ?? 33402));
 
 function positive(name: string, v: string): number {
 	const n = Number(v);
-	if (!Number.isInteger(n) || n < 1)
-		fail(`--${name} must be a positive integer, got "${v}"`);
+	if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer, got "${v}"`);
 	return n;
 }
 
@@ -88,9 +76,7 @@ function readLogin(): { user: string; password: string } {
 	try {
 		text = readFileSync(file, "utf8");
 	} catch {
-		fail(
-			`${file} is missing: start the databases with scripts/services/mariadb.sh start`,
-		);
+		fail(`${file} is missing: start the databases with scripts/services/mariadb.sh start`);
 	}
 	const env = Object.fromEntries(
 		text
@@ -115,8 +101,7 @@ function server(name: Server["name"], port: number): Server {
 
 const quoteId = (name: string) => `\`${name.replaceAll("`", "``")}\``;
 const table = (t: string) => `${quoteId(DB)}.${quoteId(t)}`;
-const log = (line: string) =>
-	console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 function connect(s: Server): Promise<Connection> {
 	return mysql.createConnection({
@@ -127,10 +112,7 @@ function connect(s: Server): Promise<Connection> {
 	});
 }
 
-async function query<T = RowDataPacket>(
-	conn: Connection,
-	sql: string,
-): Promise<T[]> {
+async function query<T = RowDataPacket>(conn: Connection, sql: string): Promise<T[]> {
 	const [rows] = await conn.query<RowDataPacket[]>(sql);
 	return rows as T[];
 }
@@ -147,11 +129,7 @@ function sh(command: string): Promise<void> {
 		});
 		child.on("error", reject);
 		child.on("close", (code) =>
-			code === 0
-				? resolve()
-				: reject(
-						new Error(`\`${command}\` exited with ${code}: ${stderr.trim()}`),
-					),
+			code === 0 ? resolve() : reject(new Error(`\`${command}\` exited with ${code}: ${stderr.trim()}`)),
 		);
 	});
 }
@@ -159,9 +137,7 @@ function sh(command: string): Promise<void> {
 /** First line of a command's output, or "" when it cannot run. */
 function firstLine(command: string): string {
 	const r = spawnSync("bash", ["-c", command], { encoding: "utf8" });
-	return ((r.stdout || r.stderr || "").split("\n")[0] ?? "")
-		.replace(/\s+/g, " ")
-		.trim();
+	return ((r.stdout || r.stderr || "").split("\n")[0] ?? "").replace(/\s+/g, " ").trim();
 }
 
 // CPU seconds from /proc: this process with its reaped children (the client tools), any extra
@@ -182,11 +158,7 @@ function procTicks(pid: number | "self", withChildren = false): number {
 			.split(" ")
 			.map(Number);
 		// fields 14-17 of proc(5): utime stime cutime cstime; f[0] is field 3
-		return (
-			(f[11] ?? 0) +
-			(f[12] ?? 0) +
-			(withChildren ? (f[13] ?? 0) + (f[14] ?? 0) : 0)
-		);
+		return (f[11] ?? 0) + (f[12] ?? 0) + (withChildren ? (f[13] ?? 0) + (f[14] ?? 0) : 0);
 	} catch {
 		return Number.NaN; // no such process (or not Linux): the figure shows as "?"
 	}
@@ -194,12 +166,7 @@ function procTicks(pid: number | "self", withChildren = false): number {
 
 function serverPid(s: Server): number {
 	try {
-		return Number(
-			readFileSync(
-				join(FERRY_HOME, "run", `mariadb-${s.name}.pid`),
-				"utf8",
-			).trim(),
-		);
+		return Number(readFileSync(join(FERRY_HOME, "run", `mariadb-${s.name}.pid`), "utf8").trim());
 	} catch {
 		return -1;
 	}
@@ -223,9 +190,7 @@ function cpuSince(before: Cpu, after: Cpu): Cpu {
 }
 
 /** Runs fn and returns its wall seconds and the CPU seconds spent meanwhile. */
-async function timed(
-	fn: () => Promise<void>,
-): Promise<{ seconds: number; cpu: Cpu }> {
+async function timed(fn: () => Promise<void>): Promise<{ seconds: number; cpu: Cpu }> {
 	const cpu0 = cpuNow();
 	const t0 = performance.now();
 	await fn();
@@ -234,11 +199,7 @@ async function timed(
 }
 
 /** Runs fn over items with at most `limit` at once. */
-async function eachLimit<T>(
-	items: T[],
-	limit: number,
-	fn: (item: T, slot: number) => Promise<void>,
-): Promise<void> {
+async function eachLimit<T>(items: T[], limit: number, fn: (item: T, slot: number) => Promise<void>): Promise<void> {
 	let next = 0;
 	await Promise.all(
 		Array.from({ length: Math.min(limit, items.length) }, async (_, slot) => {
@@ -247,8 +208,7 @@ async function eachLimit<T>(
 	);
 }
 
-const stripAutoIncrement = (ddl: string) =>
-	ddl.replace(/ AUTO_INCREMENT=\d+/, "");
+const stripAutoIncrement = (ddl: string) => ddl.replace(/ AUTO_INCREMENT=\d+/, "");
 
 /** CHECKSUM TABLE and SHOW CREATE TABLE per table on both sides: the list of differences. */
 async function checkDestination(): Promise<string[]> {
@@ -256,14 +216,8 @@ async function checkDestination(): Promise<string[]> {
 	try {
 		const list = TABLE_NAMES.map(table).join(", ");
 		const [a, b, have] = await Promise.all([
-			query<{ Table: string; Checksum: string | null }>(
-				src,
-				`CHECKSUM TABLE ${list}`,
-			),
-			query<{ Table: string; Checksum: string | null }>(
-				dst,
-				`CHECKSUM TABLE ${list}`,
-			),
+			query<{ Table: string; Checksum: string | null }>(src, `CHECKSUM TABLE ${list}`),
+			query<{ Table: string; Checksum: string | null }>(dst, `CHECKSUM TABLE ${list}`),
 			query<{ n: string }>(
 				dst,
 				`SELECT TABLE_NAME AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${dst.escape(DB)}`,
@@ -271,35 +225,19 @@ async function checkDestination(): Promise<string[]> {
 		]);
 		const problems: string[] = [];
 		const extra = have.map((r) => r.n).filter((n) => !TABLE_NAMES.includes(n));
-		if (extra.length)
-			problems.push(
-				`unexpected tables at the destination: ${extra.join(", ")}`,
-			);
+		if (extra.length) problems.push(`unexpected tables at the destination: ${extra.join(", ")}`);
 		for (const [i, t] of TABLE_NAMES.entries()) {
 			const want = a[i]?.Checksum;
 			const got = b[i]?.Checksum;
-			if (got === null || got === undefined)
-				problems.push(`${t}: missing at the destination`);
-			else if (String(want) !== String(got))
-				problems.push(`${t}: CHECKSUM TABLE ${got} != source ${want}`);
+			if (got === null || got === undefined) problems.push(`${t}: missing at the destination`);
+			else if (String(want) !== String(got)) problems.push(`${t}: CHECKSUM TABLE ${got} != source ${want}`);
 			else {
 				const [[s], [d]] = await Promise.all([
-					query<{ "Create Table": string }>(
-						src,
-						`SHOW CREATE TABLE ${table(t)}`,
-					),
-					query<{ "Create Table": string }>(
-						dst,
-						`SHOW CREATE TABLE ${table(t)}`,
-					),
+					query<{ "Create Table": string }>(src, `SHOW CREATE TABLE ${table(t)}`),
+					query<{ "Create Table": string }>(dst, `SHOW CREATE TABLE ${table(t)}`),
 				]);
-				if (
-					stripAutoIncrement(s?.["Create Table"] ?? "") !==
-					stripAutoIncrement(d?.["Create Table"] ?? "")
-				) {
-					problems.push(
-						`${t}: SHOW CREATE TABLE differs:\n${d?.["Create Table"]}`,
-					);
+				if (stripAutoIncrement(s?.["Create Table"] ?? "") !== stripAutoIncrement(d?.["Create Table"] ?? "")) {
+					problems.push(`${t}: SHOW CREATE TABLE differs:\n${d?.["Create Table"]}`);
 				}
 			}
 		}
@@ -316,10 +254,7 @@ async function dropDestination(): Promise<void> {
 		// Let the destination settle: wait (at most 30 s) while its count of dirty pages still falls.
 		let before = Number.POSITIVE_INFINITY;
 		for (let i = 0; i < 30; i++) {
-			const [r] = await query<{ Value: string }>(
-				dst,
-				"SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'",
-			);
+			const [r] = await query<{ Value: string }>(dst, "SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'");
 			const dirty = Number(r?.Value);
 			if (!(dirty < before)) break;
 			before = dirty;
@@ -339,27 +274,20 @@ function ensureTools(): void {
 		["myloader", "mydumper"],
 		["mariadb-dump", "mariadb-client"],
 		["mariadb", "mariadb-client"],
-	].filter(
-		([cmd]) => spawnSync("bash", ["-c", `command -v ${cmd}`]).status !== 0,
-	);
+	].filter(([cmd]) => spawnSync("bash", ["-c", `command -v ${cmd}`]).status !== 0);
 	if (!missing.length) return;
 	const packages = [...new Set(missing.map(([, pkg]) => pkg))].join(" ");
 	log(`installing ${packages} with apt-get ...`);
 	const r = spawnSync(
 		"bash",
-		[
-			"-c",
-			`(apt-get install -y -qq ${packages} || (apt-get update -qq && apt-get install -y -qq ${packages}))`,
-		],
+		["-c", `(apt-get install -y -qq ${packages} || (apt-get update -qq && apt-get install -y -qq ${packages}))`],
 		{
 			stdio: "inherit",
 			env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
 		},
 	);
 	if (r.status !== 0) {
-		fail(
-			`could not install ${packages} (apt-get exited with ${r.status}); install them by hand and run again`,
-		);
+		fail(`could not install ${packages} (apt-get exited with ${r.status}); install them by hand and run again`);
 	}
 }
 
@@ -373,14 +301,9 @@ async function prepareSource(): Promise<void> {
 			src,
 			`SELECT TABLE_NAME AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${src.escape(DB)} ORDER BY 1`,
 		);
-		let ready =
-			have.length === TABLES &&
-			TABLE_NAMES.every((t) => have.some((r) => r.n === t));
+		let ready = have.length === TABLES && TABLE_NAMES.every((t) => have.some((r) => r.n === t));
 		for (const t of ready ? TABLE_NAMES : []) {
-			const [c] = await query<{ n: number }>(
-				src,
-				`SELECT COUNT(*) AS n FROM ${table(t)}`,
-			);
+			const [c] = await query<{ n: number }>(src, `SELECT COUNT(*) AS n FROM ${table(t)}`);
 			if (Number(c?.n) !== ROWS) ready = false;
 		}
 		if (ready) {
@@ -395,11 +318,7 @@ async function prepareSource(): Promise<void> {
 				stdio: ["ignore", "ignore", "inherit"],
 				env: { ...process.env, MYSQL_PWD: source.password },
 			});
-			child.on("close", (code) =>
-				code === 0
-					? resolve()
-					: reject(new Error(`sysbench prepare exited with ${code}`)),
-			);
+			child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`sysbench prepare exited with ${code}`))));
 		});
 	} finally {
 		await src.end();
@@ -468,11 +387,7 @@ function withoutSecondaryKeys(ddl: string): {
 	const keys = body.filter((l) => l.startsWith("KEY "));
 	const kept = body.filter((l) => !l.startsWith("KEY "));
 	return {
-		create: [
-			lines[0],
-			kept.map((l) => `  ${l}`).join(",\n"),
-			lines.at(-1),
-		].join("\n"),
+		create: [lines[0], kept.map((l) => `  ${l}`).join(",\n"), lines.at(-1)].join("\n"),
 		addKeys: keys.map((k) => `ADD ${k}`).join(", "),
 	};
 }
@@ -502,29 +417,17 @@ async function floor(): Promise<Run> {
 	try {
 		return await timed(async () => {
 			const first = conns[0] as (typeof conns)[number];
-			const [db] = await query<{ "Create Database": string }>(
-				first.src,
-				`SHOW CREATE DATABASE ${quoteId(DB)}`,
-			);
-			await first.dst.query(
-				db?.["Create Database"] ?? `CREATE DATABASE ${quoteId(DB)}`,
-			);
+			const [db] = await query<{ "Create Database": string }>(first.src, `SHOW CREATE DATABASE ${quoteId(DB)}`);
+			await first.dst.query(db?.["Create Database"] ?? `CREATE DATABASE ${quoteId(DB)}`);
 			await eachLimit(TABLE_NAMES, THREADS, async (t, slot) => {
 				const { src, dst } = conns[slot] as (typeof conns)[number];
 				const file = src.escape(floorFile(t));
-				const [ddl] = await query<{ "Create Table": string }>(
-					src,
-					`SHOW CREATE TABLE ${table(t)}`,
-				);
-				const { create, addKeys } = withoutSecondaryKeys(
-					ddl?.["Create Table"] ?? "",
-				);
+				const [ddl] = await query<{ "Create Table": string }>(src, `SHOW CREATE TABLE ${table(t)}`);
+				const { create, addKeys } = withoutSecondaryKeys(ddl?.["Create Table"] ?? "");
 				await src.query(`SELECT * INTO OUTFILE ${file} FROM ${table(t)}`);
 				await dst.query(`USE ${quoteId(DB)}`);
 				await dst.query(create);
-				await dst.query(
-					`LOAD DATA INFILE ${file} INTO TABLE ${table(t)} CHARACTER SET binary`,
-				);
+				await dst.query(`LOAD DATA INFILE ${file} INTO TABLE ${table(t)} CHARACTER SET binary`);
 				if (addKeys) await dst.query(`ALTER TABLE ${table(t)} ${addKeys}`);
 			});
 		});
@@ -590,15 +493,11 @@ async function ferry(): Promise<Run> {
 			for (const pid of pids()) workerPids.add(pid);
 			if (status.state !== "running") break;
 			const elapsed = (performance.now() - t0) / 1000;
-			if (elapsed > FERRY_TIMEOUT_S)
-				throw new Error(`still running after ${FERRY_TIMEOUT_S} s`);
+			if (elapsed > FERRY_TIMEOUT_S) throw new Error(`still running after ${FERRY_TIMEOUT_S} s`);
 			if (elapsed - lastLog >= 10) {
 				lastLog = elapsed;
-				const step =
-					status.steps.find((st) => st.state === "running")?.name ?? "?";
-				log(
-					`  ferry: ${step}, ${status.full?.percent ?? 0}% (${status.full?.rowsCopied ?? 0} rows)`,
-				);
+				const step = status.steps.find((st) => st.state === "running")?.name ?? "?";
+				log(`  ferry: ${step}, ${status.full?.percent ?? 0}% (${status.full?.rowsCopied ?? 0} rows)`);
 			}
 			await new Promise((r) => setTimeout(r, 500));
 		}
@@ -614,14 +513,11 @@ async function ferry(): Promise<Run> {
 		const parts = status.steps
 			.filter((st) => st.startedAt && st.finishedAt)
 			.map(
-				(st) =>
-					`${st.name} ${((Date.parse(st.finishedAt ?? "") - Date.parse(st.startedAt ?? "")) / 1000).toFixed(1)}`,
+				(st) => `${st.name} ${((Date.parse(st.finishedAt ?? "") - Date.parse(st.startedAt ?? "")) / 1000).toFixed(1)}`,
 			)
 			.join(" + ");
 		if (status.state !== "completed") {
-			const why = status.ticket
-				? `${status.ticket.step}: ${status.ticket.message}`
-				: "no ticket";
+			const why = status.ticket ? `${status.ticket.step}: ${status.ticket.message}` : "no ticket";
 			throw new Error(`project ended in state ${status.state} (${why})`);
 		}
 		return { seconds, cpu, parts, peakRss };
@@ -639,10 +535,7 @@ function readFileSafe(path: string): string {
 	}
 }
 
-const RUNNERS: Record<
-	Tool,
-	{ label: string; run: () => Promise<Run>; commands: string[] }
-> = {
+const RUNNERS: Record<Tool, { label: string; run: () => Promise<Run>; commands: string[] }> = {
 	"mariadb-dump": {
 		label: "mariadb-dump --single-transaction --quick | mariadb",
 		run: mariadbDump,
@@ -672,46 +565,29 @@ const RUNNERS: Record<
 
 // ---------------------------------------------------------------- report
 
-const fmt = (n: number | undefined, digits = 1) =>
-	n === undefined || Number.isNaN(n) ? "?" : n.toFixed(digits);
+const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? "?" : n.toFixed(digits));
 
 function rows(results: Result[]): string[][] {
-	const ferrySeconds = results.find(
-		(r) => r.tool === "ferry" && !r.problems.length,
-	)?.seconds;
+	const ferrySeconds = results.find((r) => r.tool === "ferry" && !r.problems.length)?.seconds;
 	return results.map((r) => {
 		const ok = !r.problems.length && r.seconds !== undefined;
 		return [
 			r.label,
 			ok ? "ok" : "FAILED",
 			fmt(r.seconds),
-			ok && r.seconds
-				? `${Math.round((TABLES * ROWS) / r.seconds / 1000)}k`
-				: "-",
-			r.cpu
-				? `${fmt(r.cpu.client)} / ${fmt(r.cpu.source)} / ${fmt(r.cpu.destination)}`
-				: "-",
+			ok && r.seconds ? `${Math.round((TABLES * ROWS) / r.seconds / 1000)}k` : "-",
+			r.cpu ? `${fmt(r.cpu.client)} / ${fmt(r.cpu.source)} / ${fmt(r.cpu.destination)}` : "-",
 			ok && ferrySeconds ? fmt((r.seconds ?? 0) / ferrySeconds, 2) : "-",
 			[r.parts, r.peakRss].filter(Boolean).join("; ") || "",
 		];
 	});
 }
 
-const HEADER = [
-	"tool",
-	"result",
-	"seconds",
-	"rows/s",
-	"CPU s client/src/dst",
-	"time / Ferry",
-	"detail",
-];
+const HEADER = ["tool", "result", "seconds", "rows/s", "CPU s client/src/dst", "time / Ferry", "detail"];
 
 function textTable(body: string[][]): string {
 	const all = [HEADER, ...body];
-	const widths = HEADER.map((_, i) =>
-		Math.max(...all.map((r) => (r[i] ?? "").length)),
-	);
+	const widths = HEADER.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
 	return all
 		.map((r) =>
 			r
@@ -723,26 +599,18 @@ function textTable(body: string[][]): string {
 }
 
 function markdownTable(body: string[][]): string {
-	const all = [HEADER, ...body].map((r) =>
-		r.map((c) => c.replaceAll("|", "\\|")),
-	);
-	const widths = HEADER.map((_, i) =>
-		Math.max(3, ...all.map((r) => (r[i] ?? "").length)),
-	);
-	const line = (r: string[]) =>
-		`| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
+	const all = [HEADER, ...body].map((r) => r.map((c) => c.replaceAll("|", "\\|")));
+	const widths = HEADER.map((_, i) => Math.max(3, ...all.map((r) => (r[i] ?? "").length)));
+	const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
 	const rule = `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`;
 	return [line(all[0] ?? []), rule, ...all.slice(1).map(line)].join("\n");
 }
 
 function ferryOverFloor(results: Result[]): string {
-	const ok = (t: Tool) =>
-		results.find((r) => r.tool === t && !r.problems.length)?.seconds;
+	const ok = (t: Tool) => results.find((r) => r.tool === t && !r.problems.length)?.seconds;
 	const f = ok("ferry");
 	const fl = ok("floor");
-	return f && fl
-		? `Ferry / floor = ${(f / fl).toFixed(2)}`
-		: "Ferry / floor: n/a (one of them did not run or failed)";
+	return f && fl ? `Ferry / floor = ${(f / fl).toFixed(2)}` : "Ferry / floor: n/a (one of them did not run or failed)";
 }
 
 async function machineFacts(): Promise<string[]> {
@@ -768,9 +636,7 @@ async function machineFacts(): Promise<string[]> {
 	return [
 		`- Machine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, load average at start ${loadavg()
 			.map((n) => n.toFixed(2))
-			.join(
-				" ",
-			)}. Client tools, Ferry and both servers share these cores with other work on the machine.`,
+			.join(" ")}. Client tools, Ferry and both servers share these cores with other work on the machine.`,
 		`- Source 127.0.0.1:${source.port}: ${srv(s)}`,
 		`- Destination 127.0.0.1:${destination.port}: ${srv(d)}`,
 		`- Data: sysbench \`--tables=${TABLES} --table-size=${ROWS}\` (${TABLES * ROWS} rows, ${size?.mib ?? "?"} MiB data+index), database \`${DB}\``,
@@ -807,9 +673,7 @@ async function main(): Promise<void> {
 		if (!result.problems.length) result.problems = await checkDestination();
 		log(
 			`${tool}: ${result.problems.length ? `FAILED: ${result.problems.join("; ")}` : "identical to the source"}` +
-				(result.seconds !== undefined
-					? ` in ${result.seconds.toFixed(1)} s`
-					: ""),
+				(result.seconds !== undefined ? ` in ${result.seconds.toFixed(1)} s` : ""),
 		);
 		results.push(result);
 	}
@@ -818,11 +682,7 @@ async function main(): Promise<void> {
 	const body = rows(results);
 	console.log(`\n${textTable(body)}\n${ferryOverFloor(results)}\n`);
 
-	const stamp = new Date()
-		.toISOString()
-		.slice(0, 16)
-		.replace("T", "-")
-		.replace(":", "");
+	const stamp = new Date().toISOString().slice(0, 16).replace("T", "-").replace(":", "");
 	const file = join(RESULTS_DIR, `full-migration-${stamp}.md`);
 	const hide = (s: string) => s.replaceAll(WORK, "$TMP");
 	const md = [
@@ -836,25 +696,14 @@ async function main(): Promise<void> {
 		"",
 		"rows/s = all rows / wall seconds. CPU s = user+system seconds from /proc over the timed window: client = this process, its children and Ferry's workers; src/dst = the two mariadbd processes. Every copy was checked with CHECKSUM TABLE and SHOW CREATE TABLE (AUTO_INCREMENT aside) against the source.",
 		"",
-		...results.flatMap((r) =>
-			r.problems.length
-				? [`**${r.label} FAILED**: ${r.problems.join("; ")}`, ""]
-				: [],
-		),
+		...results.flatMap((r) => (r.problems.length ? [`**${r.label} FAILED**: ${r.problems.join("; ")}`, ""] : [])),
 		"## Commands",
 		"",
 		`Prepare (once, not timed; password in MYSQL_PWD): \`${SYSBENCH_PREPARE}\``,
 		"",
 		"`$TMP/source.cnf` and `$TMP/destination.cnf` are option files ([client] host, port, user, password) in a temporary directory, mode 0600.",
 		"",
-		...results.flatMap((r) => [
-			`${r.label}:`,
-			"",
-			"```",
-			...r.commands.map(hide),
-			"```",
-			"",
-		]),
+		...results.flatMap((r) => [`${r.label}:`, "", "```", ...r.commands.map(hide), "```", ""]),
 	].join("\n");
 	mkdirSync(RESULTS_DIR, { recursive: true });
 	writeFileSync(file, md);

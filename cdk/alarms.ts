@@ -30,8 +30,7 @@ export class FerryAlarms extends Construct {
 					.createAlarm(this, `${name}DlqNotEmpty`, {
 						alarmDescription: `Messages in the ${name} dead-letter queue: chunks failed 5 times`,
 						threshold: 0,
-						comparisonOperator:
-							cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+						comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
 						evaluationPeriods: 1,
 						treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
 					}),
@@ -39,16 +38,13 @@ export class FerryAlarms extends Construct {
 		}
 		for (const [name, fn] of Object.entries(props.functions)) {
 			this.alarms.push(
-				fn
-					.metricErrors({ period: Duration.minutes(5), statistic: "Sum" })
-					.createAlarm(this, `${name}Errors`, {
-						alarmDescription: `The ${name} function failed (errors, timeouts or crashes)`,
-						threshold: 0,
-						comparisonOperator:
-							cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-						evaluationPeriods: 1,
-						treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-					}),
+				fn.metricErrors({ period: Duration.minutes(5), statistic: "Sum" }).createAlarm(this, `${name}Errors`, {
+					alarmDescription: `The ${name} function failed (errors, timeouts or crashes)`,
+					threshold: 0,
+					comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+					evaluationPeriods: 1,
+					treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+				}),
 			);
 		}
 		// Metrics Insights takes the maximum over every dimension set (service, project, ...), so the alarm
@@ -60,8 +56,7 @@ export class FerryAlarms extends Construct {
 			usingMetrics: {},
 		});
 		this.replicationDelay = latency.createAlarm(this, "ReplicationDelay", {
-			alarmDescription:
-				"Migration delay: replication is more than 60 s behind the source for 5 minutes",
+			alarmDescription: "Migration delay: replication is more than 60 s behind the source for 5 minutes",
 			threshold: 60,
 			comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
 			evaluationPeriods: 5,

@@ -1,8 +1,7 @@
 import type { Node } from "constructs";
 
 /** Placeholder image for the capture-replay task until the repo has a Dockerfile; override with `-c taskImage=<uri>`. */
-export const PLACEHOLDER_TASK_IMAGE =
-	"public.ecr.aws/ferry/capture-replay:placeholder";
+export const PLACEHOLDER_TASK_IMAGE = "public.ecr.aws/ferry/capture-replay:placeholder";
 
 /** Secrets Manager name prefix for data-source passwords: `ferry/datasources/<id>`. */
 export const SECRET_PREFIX = "ferry/datasources/";
@@ -70,24 +69,13 @@ export function readConfig(node: Node): FerryConfig {
 
 function workerConfig(node: Node, prefix: string): WorkerConfig {
 	const batchSize = optionalInt(node, `${prefix}BatchSize`, 1, 10) ?? 5;
-	const reservedConcurrency = optionalInt(
-		node,
-		`${prefix}ReservedConcurrency`,
-		1,
-		1000,
-	);
+	const reservedConcurrency = optionalInt(node, `${prefix}ReservedConcurrency`, 1, 1000);
 	let maxConcurrency = optionalInt(node, `${prefix}MaxConcurrency`, 2, 1000);
 	if (maxConcurrency === undefined) {
 		// Above the reserved concurrency the poller would only get throttled; the event source minimum is 2.
-		const wanted = Math.min(
-			DEFAULT_MAX_CONCURRENCY,
-			reservedConcurrency ?? DEFAULT_MAX_CONCURRENCY,
-		);
+		const wanted = Math.min(DEFAULT_MAX_CONCURRENCY, reservedConcurrency ?? DEFAULT_MAX_CONCURRENCY);
 		maxConcurrency = wanted >= 2 ? wanted : undefined;
-	} else if (
-		reservedConcurrency !== undefined &&
-		maxConcurrency > reservedConcurrency
-	) {
+	} else if (reservedConcurrency !== undefined && maxConcurrency > reservedConcurrency) {
 		throw new Error(
 			`context ${prefix}MaxConcurrency (${maxConcurrency}) must not exceed ${prefix}ReservedConcurrency (${reservedConcurrency})`,
 		);
@@ -101,16 +89,14 @@ const DEFAULT_MAX_CONCURRENCY = 10;
 function optionalString(node: Node, key: string): string | undefined {
 	const value: unknown = node.tryGetContext(key);
 	if (value === undefined || value === null || value === "") return undefined;
-	if (typeof value !== "string")
-		throw new Error(`context ${key} must be a string`);
+	if (typeof value !== "string") throw new Error(`context ${key} must be a string`);
 	return value;
 }
 
 function stringList(node: Node, key: string): string[] {
 	const value: unknown = node.tryGetContext(key);
 	if (value === undefined || value === null || value === "") return [];
-	if (Array.isArray(value) && value.every((v) => typeof v === "string"))
-		return value;
+	if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value;
 	if (typeof value === "string") {
 		const text = value.trim();
 		if (text.startsWith("[")) return stringListFromJson(key, text);
@@ -119,31 +105,21 @@ function stringList(node: Node, key: string): string[] {
 			.map((s) => s.trim())
 			.filter((s) => s !== "");
 	}
-	throw new Error(
-		`context ${key} must be a list of strings or a comma-separated string`,
-	);
+	throw new Error(`context ${key} must be a list of strings or a comma-separated string`);
 }
 
 function stringListFromJson(key: string, text: string): string[] {
 	const parsed: unknown = JSON.parse(text);
-	if (Array.isArray(parsed) && parsed.every((v) => typeof v === "string"))
-		return parsed;
+	if (Array.isArray(parsed) && parsed.every((v) => typeof v === "string")) return parsed;
 	throw new Error(`context ${key} must be a JSON array of strings`);
 }
 
-function optionalInt(
-	node: Node,
-	key: string,
-	min: number,
-	max: number,
-): number | undefined {
+function optionalInt(node: Node, key: string, min: number, max: number): number | undefined {
 	const value: unknown = node.tryGetContext(key);
 	if (value === undefined || value === null || value === "") return undefined;
 	const n = typeof value === "number" ? value : Number(value);
 	if (!Number.isInteger(n) || n < min || n > max) {
-		throw new Error(
-			`context ${key} must be an integer from ${min} to ${max}, got ${String(value)}`,
-		);
+		throw new Error(`context ${key} must be an integer from ${min} to ${max}, got ${String(value)}`);
 	}
 	return n;
 }

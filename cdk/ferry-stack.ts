@@ -7,18 +7,8 @@ import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { Construct } from "constructs";
 import { FerryAlarms } from "./alarms.ts";
 import { FerryApi } from "./api.ts";
-import {
-	METRICS_NAMESPACE,
-	readConfig,
-	SECRET_PREFIX,
-	SERVICE_NAME,
-	type WorkerConfig,
-} from "./config.ts";
-import {
-	FerryFunction,
-	type FerryFunctionProps,
-	TIMEOUTS,
-} from "./functions.ts";
+import { METRICS_NAMESPACE, readConfig, SECRET_PREFIX, SERVICE_NAME, type WorkerConfig } from "./config.ts";
+import { FerryFunction, type FerryFunctionProps, TIMEOUTS } from "./functions.ts";
 import { acknowledgeWildcardResource } from "./nag.ts";
 import { Network } from "./network.ts";
 import { ChunkQueue } from "./queues.ts";
@@ -92,8 +82,7 @@ export class FerryStack extends Stack {
 		const scheduler = new FerryFunction(this, "SchedulerFn", {
 			...fnCommon,
 			entry: "functions/scheduler/handler.ts",
-			description:
-				"Ferry scheduler: advances project state machines, enqueues chunks, launches tasks",
+			description: "Ferry scheduler: advances project state machines, enqueues chunks, launches tasks",
 			timeout: TIMEOUTS.scheduler,
 			memorySize: 512,
 			environment: {
@@ -101,9 +90,7 @@ export class FerryStack extends Stack {
 				FERRY_CLUSTER_ARN: replication.cluster.clusterArn,
 				FERRY_TASK_DEFINITION_ARN: replication.taskDefinition.taskDefinitionArn,
 				FERRY_TASK_CONTAINER: CAPTURE_REPLAY_CONTAINER,
-				FERRY_TASK_SUBNETS: network.vpc
-					.selectSubnets(network.subnets)
-					.subnetIds.join(","),
+				FERRY_TASK_SUBNETS: network.vpc.selectSubnets(network.subnets).subnetIds.join(","),
 				FERRY_TASK_SECURITY_GROUP: network.securityGroup.securityGroupId,
 			},
 		});
@@ -117,8 +104,7 @@ export class FerryStack extends Stack {
 		});
 
 		// Data access.
-		for (const fn of [api, scheduler, copyWorker])
-			state.table.grantReadWriteData(fn.role);
+		for (const fn of [api, scheduler, copyWorker]) state.table.grantReadWriteData(fn.role);
 		state.table.grantReadWriteData(replication.taskDefinition.taskRole);
 		copyChunks.queue.grantSendMessages(scheduler.role);
 		// A copy worker that finishes a chunk queues the next ones itself.
@@ -135,11 +121,7 @@ export class FerryStack extends Stack {
 			}),
 		);
 		acknowledgeWildcardResource(api.role, secretsArn, secretReason);
-		for (const reader of [
-			scheduler.role,
-			copyWorker.role,
-			replication.taskDefinition.taskRole,
-		]) {
+		for (const reader of [scheduler.role, copyWorker.role, replication.taskDefinition.taskRole]) {
 			reader.addToPrincipalPolicy(
 				new iam.PolicyStatement({
 					actions: ["secretsmanager:GetSecretValue"],
@@ -182,10 +164,7 @@ export class FerryStack extends Stack {
 
 	private worker(
 		id: string,
-		props: Omit<
-			FerryFunctionProps,
-			"timeout" | "memorySize" | "reservedConcurrency"
-		> & {
+		props: Omit<FerryFunctionProps, "timeout" | "memorySize" | "reservedConcurrency"> & {
 			queue: ChunkQueue;
 			config: WorkerConfig;
 		},

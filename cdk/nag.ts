@@ -10,11 +10,7 @@ export function addNagChecks(app: IConstruct): AwsSolutionsChecks {
 }
 
 /** Acknowledges one cdk-nag finding (e.g. `AwsSolutions-APIG2`) on a construct and everything below it. */
-export function acknowledge(
-	scope: IConstruct,
-	id: string,
-	reason: string,
-): void {
+export function acknowledge(scope: IConstruct, id: string, reason: string): void {
 	Validations.of(scope).acknowledge({ id, reason });
 }
 
@@ -23,29 +19,20 @@ export function acknowledge(
  * cdk-nag does (tokens flattened to `<LogicalId>` / `<AWS::Region>`), so the id survives logical-id
  * and environment changes.
  */
-export function acknowledgeWildcardResource(
-	scope: IConstruct,
-	arn: string,
-	reason: string,
-): void {
+export function acknowledgeWildcardResource(scope: IConstruct, arn: string, reason: string): void {
 	const flat = flattenCfn(Stack.of(scope).resolve(arn));
 	acknowledge(scope, `AwsSolutions-IAM5[Resource::${flat}]`, reason);
 }
 
 /** Acknowledges AwsSolutions-IAM5 for one wildcard action such as `ec2:Describe*`. */
-export function acknowledgeWildcardAction(
-	scope: IConstruct,
-	action: string,
-	reason: string,
-): void {
+export function acknowledgeWildcardAction(scope: IConstruct, action: string, reason: string): void {
 	acknowledge(scope, `AwsSolutions-IAM5[Action::${action}]`, reason);
 }
 
 /** Same flattening as cdk-nag's utils/flatten-cfn-reference (not exported by the package). */
 function flattenCfn(node: unknown): string {
 	if (node === undefined) return "";
-	if (typeof node === "string")
-		return node.replace(/\$\{/g, "<").replace(/\}/g, ">");
+	if (typeof node === "string") return node.replace(/\$\{/g, "<").replace(/\}/g, ">");
 	if (typeof node === "object" && node !== null) {
 		const o = node as Record<string, unknown>;
 		if (Array.isArray(o["Fn::Join"])) {

@@ -58,8 +58,7 @@ export class Network extends Construct {
 		}
 		this.securityGroup = new ec2.SecurityGroup(this, "Workloads", {
 			vpc: this.vpc,
-			description:
-				"Ferry functions and tasks: no inbound, outbound to databases, brokers and AWS APIs",
+			description: "Ferry functions and tasks: no inbound, outbound to databases, brokers and AWS APIs",
 			allowAllOutbound: true,
 		});
 	}

@@ -24,9 +24,7 @@ export class ChunkQueue extends Construct {
 		this.queue = new sqs.Queue(this, "Queue", {
 			encryption: sqs.QueueEncryption.SQS_MANAGED,
 			enforceSSL: true,
-			visibilityTimeout: Duration.seconds(
-				props.consumerTimeout.toSeconds() * 6,
-			),
+			visibilityTimeout: Duration.seconds(props.consumerTimeout.toSeconds() * 6),
 			retentionPeriod: Duration.days(4),
 			deadLetterQueue: {
 				queue: this.deadLetterQueue,

@@ -11,8 +11,7 @@ import { acknowledge, acknowledgeWildcardResource } from "./nag.ts";
 export const CAPTURE_REPLAY_CONTAINER = "capture-replay";
 
 /** `<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]` */
-const ECR_IMAGE =
-	/^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.(amazonaws\.com(?:\.cn)?)\/([^:@]+)(?:[:@].*)?$/;
+const ECR_IMAGE = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.(amazonaws\.com(?:\.cn)?)\/([^:@]+)(?:[:@].*)?$/;
 
 export interface ReplicationTasksProps {
 	readonly vpc: ec2.IVpc;
@@ -90,22 +89,12 @@ export class ReplicationTasks extends Construct {
 	private grantPrivateEcrPull(image: string): void {
 		const m = ECR_IMAGE.exec(image);
 		if (!m) return;
-		const [, account, region, suffix, name] = m as unknown as [
-			string,
-			string,
-			string,
-			string,
-			string,
-		];
+		const [, account, region, suffix, name] = m as unknown as [string, string, string, string, string];
 		const partition = suffix.endsWith(".cn") ? "aws-cn" : "aws";
-		const repository = ecr.Repository.fromRepositoryAttributes(
-			this,
-			"ImageRepository",
-			{
-				repositoryArn: `arn:${partition}:ecr:${region}:${account}:repository/${name}`,
-				repositoryName: name,
-			},
-		);
+		const repository = ecr.Repository.fromRepositoryAttributes(this, "ImageRepository", {
+			repositoryArn: `arn:${partition}:ecr:${region}:${account}:repository/${name}`,
+			repositoryName: name,
+		});
 		const executionRole = this.taskDefinition.obtainExecutionRole();
 		repository.grantPull(executionRole);
 		acknowledge(

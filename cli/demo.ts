@@ -5,10 +5,10 @@ import { ferryHome } from "../shared/config.ts";
 import type { ProjectStatus } from "../shared/control/status.ts";
 import { connect } from "../shared/db/connect.ts";
 import { quoteId } from "../shared/db/sql.ts";
-import type { Credentials } from "../shared/model/datasource.ts";
 import { compareDatabases } from "../shared/local/compare.ts";
 import { createSampleDatabase } from "../shared/local/sample.ts";
 import { startLocalStack } from "../shared/local/stack.ts";
+import type { Credentials } from "../shared/model/datasource.ts";
 import { renderStatus } from "./render.ts";
 
 const DEMO_DB = "ferry_demo";
@@ -22,10 +22,18 @@ function localInstances(): { source: Credentials; destination: Credentials } {
 			.filter((l) => l.includes("="))
 			.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
 	);
-	const login = { host: "127.0.0.1", user: env.FERRY_DB_USER ?? "ferry", password: env.FERRY_DB_PASSWORD ?? "", tls: false };
+	const login = {
+		host: "127.0.0.1",
+		user: env.FERRY_DB_USER ?? "ferry",
+		password: env.FERRY_DB_PASSWORD ?? "",
+		tls: false,
+	};
 	return {
 		source: { ...login, port: Number(process.env.FERRY_SOURCE_PORT ?? 33401) },
-		destination: { ...login, port: Number(process.env.FERRY_DESTINATION_PORT ?? 33402) },
+		destination: {
+			...login,
+			port: Number(process.env.FERRY_DESTINATION_PORT ?? 33402),
+		},
 	};
 }
 
@@ -43,7 +51,11 @@ export async function runDemo(options: { scale: number }): Promise<boolean> {
 	const dst = await connect(destination);
 	await dst.query(`DROP DATABASE IF EXISTS ${quoteId(DEMO_DB)}`);
 	await dst.end();
-	console.log(`  ${Object.entries(counts).map(([t, n]) => `${t}: ${n.toLocaleString("en")}`).join(", ")}`);
+	console.log(
+		`  ${Object.entries(counts)
+			.map(([t, n]) => `${t}: ${n.toLocaleString("en")}`)
+			.join(", ")}`,
+	);
 
 	// the demo's own state starts empty each time; `ferry local up` keeps its state in ~/.ferry/local
 	const home = join(ferryHome(), "demo");
@@ -52,8 +64,16 @@ export async function runDemo(options: { scale: number }): Promise<boolean> {
 	try {
 		const api = new FerryClient(stack.apiUrl, stack.token);
 		const engine = "mariadb";
-		const s = await api.post<{ id: string }>("/datasources", { name: "demo source", engine, ...source });
-		const d = await api.post<{ id: string }>("/datasources", { name: "demo destination", engine, ...destination });
+		const s = await api.post<{ id: string }>("/datasources", {
+			name: "demo source",
+			engine,
+			...source,
+		});
+		const d = await api.post<{ id: string }>("/datasources", {
+			name: "demo destination",
+			engine,
+			...destination,
+		});
 		const project = await api.post<{ id: string }>("/projects", {
 			name: "demo",
 			sourceId: s.id,

@@ -38,7 +38,11 @@ local
 	.option("--port <n>", "API port", "7300")
 	.option("--workers <n>", "copy worker processes", "2")
 	.action(async (o) => {
-		const stack = await startLocalStack({ home: ferryHome(), apiPort: Number(o.port), workers: Number(o.workers) });
+		const stack = await startLocalStack({
+			home: ferryHome(),
+			apiPort: Number(o.port),
+			workers: Number(o.workers),
+		});
 		console.log(`Ferry local mode: API on ${stack.apiUrl} (token in ${join(ferryHome(), "secrets", "api-token")})`);
 		const stop = () => stack.stop().then(() => process.exit(0));
 		process.on("SIGINT", stop);
@@ -67,9 +71,21 @@ ds.command("add")
 	.option("--password-file <file>", "read the password from this file")
 	.action(async (o) => {
 		const { name, engine, host, user, tls } = o;
-		print(await client().post("/datasources", { name, engine, host, user, tls, port: Number(o.port), password: password(o) ?? "" }));
+		print(
+			await client().post("/datasources", {
+				name,
+				engine,
+				host,
+				user,
+				tls,
+				port: Number(o.port),
+				password: password(o) ?? "",
+			}),
+		);
 	});
-ds.command("copy <id> <name>").action(async (id, name) => print(await client().post(`/datasources/${id}/copy`, { name })));
+ds.command("copy <id> <name>").action(async (id, name) =>
+	print(await client().post(`/datasources/${id}/copy`, { name })),
+);
 ds.command("edit <id>")
 	.option("--name <name>")
 	.option("--host <host>")
@@ -78,7 +94,13 @@ ds.command("edit <id>")
 	.option("--password-env <var>")
 	.option("--password-file <file>")
 	.action(async (id, o) => {
-		const patch = { name: o.name, host: o.host, user: o.user, port: o.port && Number(o.port), password: password(o) };
+		const patch = {
+			name: o.name,
+			host: o.host,
+			user: o.user,
+			port: o.port && Number(o.port),
+			password: password(o),
+		};
 		print(await client().patch(`/datasources/${id}`, JSON.parse(JSON.stringify(patch))));
 	});
 ds.command("delete <id>").action(async (id) => {
@@ -87,7 +109,9 @@ ds.command("delete <id>").action(async (id) => {
 });
 
 const pr = program.command("project").description("migration projects");
-pr.command("list").option("--tag <tag>").action(async (o) => print(await client().get(`/projects${o.tag ? `?tag=${encodeURIComponent(o.tag)}` : ""}`)));
+pr.command("list")
+	.option("--tag <tag>")
+	.action(async (o) => print(await client().get(`/projects${o.tag ? `?tag=${encodeURIComponent(o.tag)}` : ""}`)));
 pr.command("create <file>")
 	.description("create a project from a JSON file (see docs/openapi.json, createProject)")
 	.action(async (file) => print(await client().post("/projects", readFileSync(file, "utf8"))));
@@ -99,10 +123,16 @@ pr.command("delete <id>").action(async (id) => {
 	await client().delete(`/projects/${id}`);
 	console.log(`deleted ${id}`);
 });
-pr.command("retry <id>").description("retry the failed step").action(async (id) => print(await client().post(`/projects/${id}/ticket`, { decision: "retry" })));
-pr.command("skip <id>").description("skip the failed step").action(async (id) => print(await client().post(`/projects/${id}/ticket`, { decision: "skip" })));
+pr.command("retry <id>")
+	.description("retry the failed step")
+	.action(async (id) => print(await client().post(`/projects/${id}/ticket`, { decision: "retry" })));
+pr.command("skip <id>")
+	.description("skip the failed step")
+	.action(async (id) => print(await client().post(`/projects/${id}/ticket`, { decision: "skip" })));
 pr.command("export-objects <id>").action(async (id) => print(await client().get(`/projects/${id}/objects`)));
-pr.command("import-objects <id> <file>").action(async (id, file) => print(await client().put(`/projects/${id}/objects`, readFileSync(file, "utf8"))));
+pr.command("import-objects <id> <file>").action(async (id, file) =>
+	print(await client().put(`/projects/${id}/objects`, readFileSync(file, "utf8"))),
+);
 pr.command("status <id>")
 	.option("--watch", "refresh until the project stops running")
 	.option("--json", "print the raw status")
@@ -119,7 +149,9 @@ pr.command("status <id>")
 program.parseAsync().catch((err) => {
 	if (err instanceof ApiError) console.error(`error ${err.status} ${err.code}: ${err.message}`);
 	else if ((err as { cause?: { code?: string } }).cause?.code === "ECONNREFUSED")
-		console.error(`Ferry's API is not reachable at ${process.env.FERRY_API_URL ?? DEFAULT_API}: start it with 'ferry local up'`);
+		console.error(
+			`Ferry's API is not reachable at ${process.env.FERRY_API_URL ?? DEFAULT_API}: start it with 'ferry local up'`,
+		);
 	else console.error(`error: ${(err as Error).message}`);
 	process.exit(1);
 });

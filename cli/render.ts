@@ -9,7 +9,10 @@ const bar = (percent: number, width = 24) => {
 export function renderStatus(s: ProjectStatus): string {
 	const lines = [`project ${s.name} (${s.id}): ${s.state}`];
 	lines.push(`steps: ${s.steps.map((st) => `${st.name}=${st.state}`).join("  ")}`);
-	if (s.ticket) lines.push(`TICKET ${s.ticket.id} on step ${s.ticket.step}: ${s.ticket.message}  (ferry project retry|skip ${s.id})`);
+	if (s.ticket)
+		lines.push(
+			`TICKET ${s.ticket.id} on step ${s.ticket.step}: ${s.ticket.message}  (ferry project retry|skip ${s.id})`,
+		);
 	if (s.full) {
 		const f = s.full;
 		lines.push(

@@ -1,6 +1,6 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { dispatch } from "../../shared/api/dispatch.ts";
 import { configFromEnv } from "../../shared/config.ts";
 import { contextFrom } from "../../shared/control/context.ts";
@@ -14,7 +14,12 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
 	.handler(async (event) => {
 		const query = Object.fromEntries(Object.entries(event.queryStringParameters ?? {}));
 		const body = event.body && event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
-		const res = await dispatch(ctx, { method: event.httpMethod, path: event.path, query, body });
+		const res = await dispatch(ctx, {
+			method: event.httpMethod,
+			path: event.path,
+			query,
+			body,
+		});
 		return {
 			statusCode: res.status,
 			headers: { "content-type": "application/json" },

@@ -16,7 +16,11 @@ async function record(r: SQSRecord): Promise<void> {
 	const message = JSON.parse(r.body) as ChunkMessage;
 	const outcome = await runChunk(ctx, message);
 	metrics.addMetric(outcome === "failed" ? "ChunksFailed" : "ChunksProcessed", "Count", 1);
-	logger.info("chunk processed", { projectId: message.projectId, chunk: message.sk, outcome });
+	logger.info("chunk processed", {
+		projectId: message.projectId,
+		chunk: message.sk,
+		outcome,
+	});
 }
 
 /**

@@ -1,6 +1,6 @@
-import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import middy from "@middy/core";
 import { configFromEnv } from "../../shared/config.ts";
 import { contextFrom } from "../../shared/control/context.ts";
 import { advanceAll } from "../../shared/control/scheduler.ts";

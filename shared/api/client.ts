@@ -20,7 +20,10 @@ export class FerryClient {
 	async call<T>(method: string, path: string, body?: unknown): Promise<T> {
 		const res = await fetch(this.baseUrl + path, {
 			method,
-			headers: { authorization: `Bearer ${this.token}`, "content-type": "application/json" },
+			headers: {
+				authorization: `Bearer ${this.token}`,
+				"content-type": "application/json",
+			},
 			body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
 		});
 		const text = await res.text();

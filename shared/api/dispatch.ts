@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { ConnectError } from "../db/connect.ts";
 import type { Context } from "../control/context.ts";
 import { UserError } from "../control/errors.ts";
+import { ConnectError } from "../db/connect.ts";
 import { logger } from "../observability.ts";
 import { ROUTES, type Route } from "./routes.ts";
 
@@ -69,7 +69,10 @@ export async function dispatch(ctx: Context, req: HttpRequest): Promise<HttpResp
 		}
 		const parsed = route.body.safeParse(body);
 		if (!parsed.success) {
-			const issues = parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+			const issues = parsed.error.issues.map((i) => ({
+				path: i.path.join("."),
+				message: i.message,
+			}));
 			return error(
 				400,
 				"INVALID_BODY",
@@ -86,7 +89,10 @@ export async function dispatch(ctx: Context, req: HttpRequest): Promise<HttpResp
 		if (err instanceof UserError) return error(err.status, err.code, err.message);
 		if (err instanceof ConnectError) return error(422, err.code, err.message);
 		if (err instanceof z.ZodError) return error(400, "INVALID", err.message);
-		logger.error("unexpected API error", { operation: route.operationId, error: (err as Error).stack ?? String(err) });
+		logger.error("unexpected API error", {
+			operation: route.operationId,
+			error: (err as Error).stack ?? String(err),
+		});
 		return error(500, "INTERNAL", "internal error; see the API function's log");
 	}
 }

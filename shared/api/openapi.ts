@@ -8,7 +8,11 @@ const ERROR = {
 		error: {
 			type: "object",
 			required: ["code", "message"],
-			properties: { code: { type: "string" }, message: { type: "string" }, details: {} },
+			properties: {
+				code: { type: "string" },
+				message: { type: "string" },
+				details: {},
+			},
 		},
 	},
 };
@@ -31,17 +35,41 @@ export function openApiDocument(): Record<string, unknown> {
 			summary: r.summary,
 			parameters: params.length ? params : undefined,
 			requestBody: r.body
-				? { required: true, content: { "application/json": { schema: z.toJSONSchema(r.body, { io: "input" }) } } }
+				? {
+						required: true,
+						content: {
+							"application/json": {
+								schema: z.toJSONSchema(r.body, { io: "input" }),
+							},
+						},
+					}
 				: undefined,
 			responses: {
-				[String(r.status)]: { description: r.status === 204 ? "done" : "success" },
-				"400": { description: "malformed or invalid request", content: { "application/json": { schema: ERROR } } },
-				"404": { description: "no such object", content: { "application/json": { schema: ERROR } } },
-				"409": { description: "conflicts with the object's state", content: { "application/json": { schema: ERROR } } },
-				"422": { description: "refused: the message says what to do", content: { "application/json": { schema: ERROR } } },
+				[String(r.status)]: {
+					description: r.status === 204 ? "done" : "success",
+				},
+				"400": {
+					description: "malformed or invalid request",
+					content: { "application/json": { schema: ERROR } },
+				},
+				"404": {
+					description: "no such object",
+					content: { "application/json": { schema: ERROR } },
+				},
+				"409": {
+					description: "conflicts with the object's state",
+					content: { "application/json": { schema: ERROR } },
+				},
+				"422": {
+					description: "refused: the message says what to do",
+					content: { "application/json": { schema: ERROR } },
+				},
 			},
 		};
-		paths[r.path] = { ...paths[r.path], [r.method.toLowerCase()]: JSON.parse(JSON.stringify(op)) };
+		paths[r.path] = {
+			...paths[r.path],
+			[r.method.toLowerCase()]: JSON.parse(JSON.stringify(op)),
+		};
 	}
 	return {
 		openapi: "3.1.0",
@@ -49,7 +77,12 @@ export function openApiDocument(): Record<string, unknown> {
 		security: [{ sigv4: [] }],
 		components: {
 			securitySchemes: {
-				sigv4: { type: "apiKey", name: "Authorization", in: "header", description: "AWS SigV4 (IAM) in the cloud; `Bearer <token>` in local mode" },
+				sigv4: {
+					type: "apiKey",
+					name: "Authorization",
+					in: "header",
+					description: "AWS SigV4 (IAM) in the cloud; `Bearer <token>` in local mode",
+				},
 			},
 		},
 		paths,

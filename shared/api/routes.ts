@@ -1,10 +1,10 @@
 import { z } from "zod";
 import type { Context } from "../control/context.ts";
 import {
-	DataSourceInput,
-	DataSourcePatch,
 	addDataSource,
 	copyDataSource,
+	DataSourceInput,
+	DataSourcePatch,
 	deleteDataSource,
 	getDataSource,
 	listDataSources,
@@ -12,7 +12,6 @@ import {
 	updateDataSource,
 } from "../control/datasources.ts";
 import {
-	ObjectSettings,
 	actOnProject,
 	createProject,
 	deleteProject,
@@ -20,6 +19,7 @@ import {
 	getProject,
 	importObjects,
 	listProjects,
+	ObjectSettings,
 	resolveTicket,
 } from "../control/projects.ts";
 import { schemaReport } from "../control/reports.ts";
@@ -50,7 +50,9 @@ function route<B>(r: Route<B>): Route<unknown> {
 
 const CopyRequest = z.object({ name: z.string().min(1).max(128) }).strict();
 const TicketDecision = z.object({ decision: z.enum(["retry", "skip"]) }).strict();
-const ConnectionTest = Endpoint.extend({ password: z.string().max(1024) }).strict();
+const ConnectionTest = Endpoint.extend({
+	password: z.string().max(1024),
+}).strict();
 
 /** Every route of Ferry's REST API; docs/openapi.json is generated from this table. */
 export const ROUTES: Route[] = [

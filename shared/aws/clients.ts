@@ -1,6 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
 /** Off AWS the local servers accept any credentials; the SDK still insists on having some. */
 const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
@@ -12,7 +12,10 @@ function local(endpoint: string | undefined) {
 export function dynamoDocumentClient(region: string, endpoint?: string): DynamoDBDocumentClient {
 	const client = new DynamoDBClient({ region, ...local(endpoint) });
 	return DynamoDBDocumentClient.from(client, {
-		marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+		marshallOptions: {
+			removeUndefinedValues: true,
+			convertClassInstanceToMap: false,
+		},
 	});
 }
 

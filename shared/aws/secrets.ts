@@ -42,7 +42,10 @@ export class SecretsManagerStore implements SecretStore {
 	async delete(id: string): Promise<void> {
 		try {
 			await this.client.send(
-				new DeleteSecretCommand({ SecretId: this.prefix + id, RecoveryWindowInDays: 7 }),
+				new DeleteSecretCommand({
+					SecretId: this.prefix + id,
+					RecoveryWindowInDays: 7,
+				}),
 			);
 		} catch (err) {
 			if (!(err instanceof ResourceNotFoundException)) throw err;

@@ -1,4 +1,9 @@
-import { ConditionalCheckFailedException, CreateTableCommand, DescribeTableCommand, ResourceNotFoundException } from "@aws-sdk/client-dynamodb";
+import {
+	ConditionalCheckFailedException,
+	CreateTableCommand,
+	DescribeTableCommand,
+	ResourceNotFoundException,
+} from "@aws-sdk/client-dynamodb";
 import {
 	DeleteCommand,
 	type DynamoDBDocumentClient,
@@ -40,7 +45,13 @@ export class StateStore {
 	) {}
 
 	async get<T extends object>(key: Key): Promise<Stored<T> | undefined> {
-		const out = await this.db.send(new GetCommand({ TableName: this.table, Key: keyOf(key), ConsistentRead: true }));
+		const out = await this.db.send(
+			new GetCommand({
+				TableName: this.table,
+				Key: keyOf(key),
+				ConsistentRead: true,
+			}),
+		);
 		return out.Item as Stored<T> | undefined;
 	}
 
@@ -49,7 +60,11 @@ export class StateStore {
 		const item = { ...value, ...keyOf(key), version: 1 };
 		await this.conditional(key, () =>
 			this.db.send(
-				new PutCommand({ TableName: this.table, Item: item, ConditionExpression: "attribute_not_exists(pk)" }),
+				new PutCommand({
+					TableName: this.table,
+					Item: item,
+					ConditionExpression: "attribute_not_exists(pk)",
+				}),
 			),
 		);
 		return item;
@@ -100,7 +115,10 @@ export class StateStore {
 					Key: keyOf(key),
 					...(expectedVersion === undefined
 						? {}
-						: { ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": expectedVersion } }),
+						: {
+								ConditionExpression: "version = :v",
+								ExpressionAttributeValues: { ":v": expectedVersion },
+							}),
 				}),
 			),
 		);

@@ -36,17 +36,24 @@ export class WorkQueue<T> {
 			const out = await this.sqs.send(
 				new SendMessageBatchCommand({
 					QueueUrl: this.url,
-					Entries: slice.map((item, j) => ({ Id: String(j), MessageBody: JSON.stringify(item) })),
+					Entries: slice.map((item, j) => ({
+						Id: String(j),
+						MessageBody: JSON.stringify(item),
+					})),
 				}),
 			);
 			if (out.Failed?.length) {
 				const first = out.Failed[0];
-				throw new Error(`could not enqueue ${out.Failed.length} item(s) on ${this.url}: ${first?.Code} ${first?.Message}`);
+				throw new Error(
+					`could not enqueue ${out.Failed.length} item(s) on ${this.url}: ${first?.Code} ${first?.Message}`,
+				);
 			}
 		}
 	}
 
-	async receive(options: { max?: number; waitSeconds?: number; visibilitySeconds?: number } = {}): Promise<WorkItem<T>[]> {
+	async receive(
+		options: { max?: number; waitSeconds?: number; visibilitySeconds?: number } = {},
+	): Promise<WorkItem<T>[]> {
 		const out = await this.sqs.send(
 			new ReceiveMessageCommand({
 				QueueUrl: this.url,
@@ -65,7 +72,12 @@ export class WorkQueue<T> {
 	}
 
 	async ack(item: WorkItem<T>): Promise<void> {
-		await this.sqs.send(new DeleteMessageCommand({ QueueUrl: this.url, ReceiptHandle: item.receiptHandle }));
+		await this.sqs.send(
+			new DeleteMessageCommand({
+				QueueUrl: this.url,
+				ReceiptHandle: item.receiptHandle,
+			}),
+		);
 	}
 
 	/** Hands the item back at once (or after `delaySeconds`) instead of waiting for its visibility to lapse. */
@@ -80,7 +92,11 @@ export class WorkQueue<T> {
 
 	private async setVisibility(item: WorkItem<T>, seconds: number): Promise<void> {
 		await this.sqs.send(
-			new ChangeMessageVisibilityCommand({ QueueUrl: this.url, ReceiptHandle: item.receiptHandle, VisibilityTimeout: seconds }),
+			new ChangeMessageVisibilityCommand({
+				QueueUrl: this.url,
+				ReceiptHandle: item.receiptHandle,
+				VisibilityTimeout: seconds,
+			}),
 		);
 	}
 
@@ -110,7 +126,12 @@ export async function ensureQueueWithDeadLetter(
 ): Promise<{ url: string; deadLetterUrl: string }> {
 	const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
 	const deadLetterUrl = dlq.QueueUrl ?? "";
-	const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: deadLetterUrl, AttributeNames: ["QueueArn"] }));
+	const attrs = await sqs.send(
+		new GetQueueAttributesCommand({
+			QueueUrl: deadLetterUrl,
+			AttributeNames: ["QueueArn"],
+		}),
+	);
 	const main = await sqs.send(
 		new CreateQueueCommand({
 			QueueName: name,

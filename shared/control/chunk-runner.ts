@@ -1,8 +1,18 @@
 import { ConflictError, type Stored } from "../aws/state-store.ts";
 import { copyChunk } from "../copy/chunk.ts";
-import { type Pool, createPool } from "../db/connect.ts";
+import { createPool, type Pool } from "../db/connect.ts";
 import { logger, metrics } from "../observability.ts";
-import { type ChunkItem, type ChunkMessage, chunkTimings, type TableItem, chunksPk, stripKey, tableSk, tablesPk, topUpQueue } from "./chunks.ts";
+import {
+	type ChunkItem,
+	type ChunkMessage,
+	chunksPk,
+	chunkTimings,
+	stripKey,
+	type TableItem,
+	tableSk,
+	tablesPk,
+	topUpQueue,
+} from "./chunks.ts";
 import type { Context } from "./context.ts";
 import { credentialsFor } from "./datasources.ts";
 import { getProject } from "./projects.ts";
@@ -50,7 +60,9 @@ export async function runChunk(
 	const project = await getProject(ctx, message.projectId);
 	if (project.state !== "running") {
 		// paused or released: the scheduler queues it again on resume
-		await ctx.store.replace<ChunkItem>(key, { ...stripKey(chunk), state: "pending", deadline: undefined }, chunk.version).catch(() => {});
+		await ctx.store
+			.replace<ChunkItem>(key, { ...stripKey(chunk), state: "pending", deadline: undefined }, chunk.version)
+			.catch(() => {});
 		return "skipped";
 	}
 	if (chunk.state === "leased" && (chunk.deadline ?? 0) > now()) throw new ChunkBusyError(message.sk);
@@ -58,7 +70,12 @@ export async function runChunk(
 	try {
 		leased = await ctx.store.replace<ChunkItem>(
 			key,
-			{ ...stripKey(chunk), state: "leased", deadline: now() + chunkTimings, attempts: chunk.attempts + 1 },
+			{
+				...stripKey(chunk),
+				state: "leased",
+				deadline: now() + chunkTimings().leaseMs,
+				attempts: chunk.attempts + 1,
+			},
 			chunk.version,
 		);
 	} catch (err) {
@@ -66,26 +83,48 @@ export async function runChunk(
 		throw err;
 	}
 
-	const table = await ctx.store.get<TableItem>({ pk: tablesPk(project.id), sk: tableSk(chunk.tableIndex) });
+	const table = await ctx.store.get<TableItem>({
+		pk: tablesPk(project.id),
+		sk: tableSk(chunk.tableIndex),
+	});
 	if (!table) throw new Error(`table ${chunk.tableIndex} of project ${project.id} has no plan`);
 	const parallelism = project.options.parallelism;
 	const lease = new Lease(ctx, leased, now);
 	try {
-		const [source, destination] = await Promise.all([poolFor(ctx, project.sourceId), poolFor(ctx, project.destinationId)]);
+		const [source, destination] = await Promise.all([
+			poolFor(ctx, project.sourceId),
+			poolFor(ctx, project.destinationId),
+		]);
 		const result = await copyChunk(source, destination, table.mapping, chunk.spec, {
 			maxRowsPerSecond: project.options.maxRowsPerSecond && project.options.maxRowsPerSecond / parallelism,
 			maxBytesPerSecond: project.options.maxBytesPerSecond && project.options.maxBytesPerSecond / parallelism,
 		});
-		await lease.finish((c) => ({ ...c, state: "done", deadline: undefined, rows: result.rows, bytes: result.bytes, lastError: undefined }));
+		await lease.finish((c) => ({
+			...c,
+			state: "done",
+			deadline: undefined,
+			rows: result.rows,
+			bytes: result.bytes,
+			lastError: undefined,
+		}));
 		metrics.addMetric("RowsCopied", "Count", result.rows);
 		metrics.addMetric("BytesCopied", "Bytes", result.bytes);
 	} catch (err) {
 		const reason = (err as Error).message;
-		logger.warn("chunk failed", { projectId: project.id, chunk: message.sk, error: reason });
+		logger.warn("chunk failed", {
+			projectId: project.id,
+			chunk: message.sk,
+			error: reason,
+		});
 		// Back to pending with a growing pause, so a later top-up retries it; after MAX_ATTEMPTS the
 		// scheduler opens a ticket naming the table and this error. The message itself is done.
 		await lease
-			.finish((c) => ({ ...c, state: "pending", deadline: now() + c.attempts * RETRY_PAUSE_MS, lastError: reason }))
+			.finish((c) => ({
+				...c,
+				state: "pending",
+				deadline: now() + c.attempts * RETRY_PAUSE_MS,
+				lastError: reason,
+			}))
 			.catch(() => {});
 		return "failed";
 	}
@@ -116,7 +155,10 @@ class Lease {
 	private async renew(): Promise<void> {
 		this.current = await this.ctx.store.replace<ChunkItem>(
 			this.current,
-			{ ...stripKey(this.current), deadline: this.now() + chunkTimings().leaseMs },
+			{
+				...stripKey(this.current),
+				deadline: this.now() + chunkTimings().leaseMs,
+			},
 			this.current.version,
 		);
 	}

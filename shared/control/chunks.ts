@@ -80,19 +80,18 @@ export async function topUpQueue(ctx: Context, project: Project, now = Date.now(
 	const active = chunks.filter(
 		(c) => (c.state === "queued" || c.state === "leased") && (c.deadline ?? 0) > now && c.attempts < MAX_ATTEMPTS,
 	).length;
-	const candidates = chunks.filter(
-		(c) =>
-			c.attempts < MAX_ATTEMPTS &&
-			c.state !== "done" &&
-			(c.deadline ?? 0) <= now,
-	);
+	const candidates = chunks.filter((c) => c.attempts < MAX_ATTEMPTS && c.state !== "done" && (c.deadline ?? 0) <= now);
 	const room = project.options.parallelism - active;
 	const sent: ChunkMessage[] = [];
 	for (const c of candidates.slice(0, Math.max(0, room))) {
 		try {
 			await ctx.store.replace<ChunkItem>(
 				{ pk: c.pk, sk: c.sk },
-				{ ...stripKey(c), state: "queued", deadline: now + chunkTimings().queuedMs },
+				{
+					...stripKey(c),
+					state: "queued",
+					deadline: now + chunkTimings().queuedMs,
+				},
 				c.version,
 			);
 			sent.push({ projectId: project.id, sk: c.sk });

@@ -30,7 +30,9 @@ export async function testConnection(creds: Credentials): Promise<{ version: str
 	}
 	try {
 		const [rows] = await conn.query("SELECT VERSION() AS version");
-		return { version: (rows as { version: string }[])[0]?.version ?? "unknown" };
+		return {
+			version: (rows as { version: string }[])[0]?.version ?? "unknown",
+		};
 	} finally {
 		await conn.end();
 	}
@@ -38,16 +40,34 @@ export async function testConnection(creds: Credentials): Promise<{ version: str
 
 function publicView(stored: DataSource): DataSource {
 	const { id, name, engine, description, host, port, user, tls, createdAt, updatedAt } = stored;
-	return { id, name, engine, description, host, port, user, tls, createdAt, updatedAt };
+	return {
+		id,
+		name,
+		engine,
+		description,
+		host,
+		port,
+		user,
+		tls,
+		createdAt,
+		updatedAt,
+	};
 }
 
-export async function addDataSource(ctx: Context, input: DataSourceInput): Promise<DataSource & { serverVersion: string }> {
+export async function addDataSource(
+	ctx: Context,
+	input: DataSourceInput,
+): Promise<DataSource & { serverVersion: string }> {
 	const { password, ...endpoint } = input;
 	const { version } = await testConnection({ ...endpoint, password });
 	const now = new Date().toISOString();
 	const id = `ds-${randomUUID().slice(0, 8)}`;
 	await ctx.secrets.put(id, password);
-	const stored = await ctx.store.create<Omit<DataSource, "id">>(key(id), { ...endpoint, createdAt: now, updatedAt: now });
+	const stored = await ctx.store.create<Omit<DataSource, "id">>(key(id), {
+		...endpoint,
+		createdAt: now,
+		updatedAt: now,
+	});
 	return { ...publicView({ ...stored, id }), serverVersion: version };
 }
 
@@ -65,16 +85,29 @@ export async function listDataSources(ctx: Context): Promise<DataSource[]> {
 /** The password is read from the secret store at connect time only. */
 export async function credentialsFor(ctx: Context, id: string): Promise<Credentials> {
 	const ds = await getDataSource(ctx, id);
-	return { host: ds.host, port: ds.port, user: ds.user, tls: ds.tls, password: await ctx.secrets.get(id) };
+	return {
+		host: ds.host,
+		port: ds.port,
+		user: ds.user,
+		tls: ds.tls,
+		password: await ctx.secrets.get(id),
+	};
 }
 
 export async function updateDataSource(ctx: Context, id: string, patch: DataSourcePatch): Promise<DataSource> {
 	const current = await getDataSource(ctx, id);
 	const { password, ...fields } = patch;
 	const next = { ...current, ...fields, updatedAt: new Date().toISOString() };
-	await testConnection({ ...next, password: password ?? (await ctx.secrets.get(id)) });
+	await testConnection({
+		...next,
+		password: password ?? (await ctx.secrets.get(id)),
+	});
 	if (password !== undefined) await ctx.secrets.put(id, password);
-	const saved = await ctx.store.modify<DataSource>(key(id), (cur) => ({ ...cur, ...fields, updatedAt: next.updatedAt }));
+	const saved = await ctx.store.modify<DataSource>(key(id), (cur) => ({
+		...cur,
+		...fields,
+		updatedAt: next.updatedAt,
+	}));
 	if (!saved) throw notFound("data source", id);
 	return publicView({ ...saved, id });
 }
@@ -94,9 +127,7 @@ const ACTIVE_STATES = new Set(["running", "paused", "failed"]);
 export async function deleteDataSource(ctx: Context, id: string): Promise<void> {
 	await getDataSource(ctx, id);
 	const projects = await ctx.store.list<Project>("PROJECT");
-	const users = projects.filter(
-		(p) => (p.sourceId === id || p.destinationId === id) && ACTIVE_STATES.has(p.state),
-	);
+	const users = projects.filter((p) => (p.sourceId === id || p.destinationId === id) && ACTIVE_STATES.has(p.state));
 	if (users.length > 0) {
 		throw conflict(
 			"DATASOURCE_IN_USE",

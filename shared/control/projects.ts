@@ -3,7 +3,7 @@ import { z } from "zod";
 import {
 	IMPLEMENTED_TYPES,
 	type Project,
-	ProjectInput,
+	type ProjectInput,
 	type ProjectState,
 	type StepName,
 	stepsFor,
@@ -30,7 +30,13 @@ export async function createProject(ctx: Context, input: ProjectInput): Promise<
 	await getDataSource(ctx, input.destinationId);
 	const now = new Date().toISOString();
 	const id = `pr-${randomUUID().slice(0, 8)}`;
-	const project: Omit<Project, "id"> = { ...input, state: "new", steps: stepsFor(input.types), createdAt: now, updatedAt: now };
+	const project: Omit<Project, "id"> = {
+		...input,
+		state: "new",
+		steps: stepsFor(input.types),
+		createdAt: now,
+		updatedAt: now,
+	};
 	await ctx.store.create(key(id), project);
 	return { ...project, id };
 }
@@ -93,7 +99,13 @@ export async function resolveTicket(ctx: Context, id: string, decision: "retry" 
 			state: "running",
 			ticket: undefined,
 			steps: p.steps.map((s) =>
-				s.name === step ? { ...s, state: decision === "retry" ? "pending" : "skipped", error: undefined } : s,
+				s.name === step
+					? {
+							...s,
+							state: decision === "retry" ? "pending" : "skipped",
+							error: undefined,
+						}
+					: s,
 			),
 		};
 	});
@@ -122,11 +134,15 @@ export async function exportObjects(ctx: Context, id: string): Promise<ObjectSet
 
 export async function importObjects(ctx: Context, id: string, settings: ObjectSettings): Promise<Project> {
 	return updateProject(ctx, id, (p) => {
-		if (p.state !== "new") throw conflict("BAD_STATE", `objects of project '${p.name}' can only change before it starts`);
+		if (p.state !== "new")
+			throw conflict("BAD_STATE", `objects of project '${p.name}' can only change before it starts`);
 		return { ...p, objects: settings.objects };
 	});
 }
 
 export function markStep(p: Project, name: StepName, change: Partial<Project["steps"][number]>): Project {
-	return { ...p, steps: p.steps.map((s) => (s.name === name ? { ...s, ...change } : s)) };
+	return {
+		...p,
+		steps: p.steps.map((s) => (s.name === name ? { ...s, ...change } : s)),
+	};
 }

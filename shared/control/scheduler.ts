@@ -19,7 +19,12 @@ export async function advanceProject(ctx: Context, id: string): Promise<Project>
 			return updateProject(ctx, id, (p) => (p.state === "running" ? { ...p, state: "completed" } : p));
 		}
 		if (step.state === "pending") {
-			project = await updateProject(ctx, id, (p) => markStep(p, step.name, { state: "running", startedAt: new Date().toISOString() }));
+			project = await updateProject(ctx, id, (p) =>
+				markStep(p, step.name, {
+					state: "running",
+					startedAt: new Date().toISOString(),
+				}),
+			);
 			await STEPS[step.name].begin?.(ctx, project);
 		}
 		let outcome: "done" | "waiting";
@@ -28,22 +33,44 @@ export async function advanceProject(ctx: Context, id: string): Promise<Project>
 		} catch (err) {
 			// another scheduler changed the same item first: it is on it, try again next tick
 			if (err instanceof ConflictError) {
-				logger.info("step met a concurrent change; retrying next tick", { projectId: id, step: step.name, error: err.message });
+				logger.info("step met a concurrent change; retrying next tick", {
+					projectId: id,
+					step: step.name,
+					error: err.message,
+				});
 				return project;
 			}
 			const message = (err as Error).message;
-			logger.error("step failed", { projectId: id, step: step.name, error: message });
+			logger.error("step failed", {
+				projectId: id,
+				step: step.name,
+				error: message,
+			});
 			metrics.addMetric("MigrationFailed", "Count", 1);
 			return updateProject(ctx, id, (p) =>
 				markStep(
-					{ ...p, state: "failed", ticket: { id: `tk-${randomUUID().slice(0, 8)}`, step: step.name, message, openedAt: new Date().toISOString() } },
+					{
+						...p,
+						state: "failed",
+						ticket: {
+							id: `tk-${randomUUID().slice(0, 8)}`,
+							step: step.name,
+							message,
+							openedAt: new Date().toISOString(),
+						},
+					},
 					step.name,
 					{ state: "failed", error: message },
 				),
 			);
 		}
 		if (outcome === "waiting") return project;
-		project = await updateProject(ctx, id, (p) => markStep(p, step.name, { state: "done", finishedAt: new Date().toISOString() }));
+		project = await updateProject(ctx, id, (p) =>
+			markStep(p, step.name, {
+				state: "done",
+				finishedAt: new Date().toISOString(),
+			}),
+		);
 	}
 	return project;
 }
@@ -54,7 +81,10 @@ export async function advanceAll(ctx: Context): Promise<number> {
 	await Promise.all(
 		running.map((p) =>
 			advanceProject(ctx, p.id).catch((err) =>
-				logger.error("scheduler could not advance project", { projectId: p.id, error: (err as Error).message }),
+				logger.error("scheduler could not advance project", {
+					projectId: p.id,
+					error: (err as Error).message,
+				}),
 			),
 		),
 	);

@@ -1,5 +1,5 @@
-import type { Project } from "../model/project.ts";
 import { describeTable } from "../db/sql.ts";
+import type { Project } from "../model/project.ts";
 import { listChunks, listTables, MAX_ATTEMPTS } from "./chunks.ts";
 import type { Context } from "./context.ts";
 import { getProject } from "./projects.ts";

@@ -6,11 +6,23 @@ import type { Finding, Project, StepName } from "../model/project.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { applySchemaPhase } from "../schema/apply.ts";
 import { describeRows, existingObjects } from "../schema/inspect.ts";
-import { type SchemaPhase, planSchema } from "../schema/plan.ts";
+import { planSchema, type SchemaPhase } from "../schema/plan.ts";
 import { checkSchemaPrerequisites } from "../schema/precheck.ts";
 import { describeServer, readSchema } from "../schema/read.ts";
 import { resolveObjects, resolveViews } from "../schema/resolve.ts";
-import { type ChunkItem, type TableItem, MAX_ATTEMPTS, chunkSk, chunksPk, listChunks, listTables, stripKey, tableSk, tablesPk, topUpQueue } from "./chunks.ts";
+import {
+	type ChunkItem,
+	chunkSk,
+	chunksPk,
+	listChunks,
+	listTables,
+	MAX_ATTEMPTS,
+	stripKey,
+	type TableItem,
+	tableSk,
+	tablesPk,
+	topUpQueue,
+} from "./chunks.ts";
 import type { Context } from "./context.ts";
 import { credentialsFor, getDataSource } from "./datasources.ts";
 import { updateProject } from "./projects.ts";
@@ -43,7 +55,13 @@ async function withConnections<T>(
  * The destination schema plan for a project: recomputed from the source each time a schema
  * phase runs (reading information_schema is cheap, and the plan is too large for one item).
  */
-async function schemaPlan(source: Connection, destination: Connection, project: Project, mappings: TableMapping[], engine: Engine) {
+async function schemaPlan(
+	source: Connection,
+	destination: Connection,
+	project: Project,
+	mappings: TableMapping[],
+	engine: Engine,
+) {
 	const views = await resolveViews(source, project.objects);
 	const snapshot = await readSchema(
 		source,
@@ -66,11 +84,22 @@ async function checkExistingTables(destination: Connection, mappings: TableMappi
 		const object = `${m.destination.database}.${m.destination.table}`;
 		const type = (await existingObjects(destination, m.destination.database)).get(m.destination.table);
 		if (type !== "BASE TABLE") {
-			findings.push({ level: "error", object, message: "does not exist at the destination", fix: "tick schema migration, or create the table first" });
+			findings.push({
+				level: "error",
+				object,
+				message: "does not exist at the destination",
+				fix: "tick schema migration, or create the table first",
+			});
 			continue;
 		}
 		const rows = await describeRows(destination, m.destination);
-		if (rows !== null) findings.push({ level: "error", object, message: `destination table ${object} already has ${rows}`, fix: "empty it, exclude it or rename it" });
+		if (rows !== null)
+			findings.push({
+				level: "error",
+				object,
+				message: `destination table ${object} already has ${rows}`,
+				fix: "empty it, exclude it or rename it",
+			});
 	}
 	return findings;
 }
@@ -100,7 +129,13 @@ const precheck: StepRunner = {
 					"SELECT COALESCE(TABLE_ROWS, 0) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
 					[mapping.source.database, mapping.source.table],
 				);
-				const item: TableItem = { index, mapping, rowsEstimate: Number((rows as { n: string }[])[0]?.n ?? 0), planned: false, chunks: 0 };
+				const item: TableItem = {
+					index,
+					mapping,
+					rowsEstimate: Number((rows as { n: string }[])[0]?.n ?? 0),
+					planned: false,
+					chunks: 0,
+				};
 				await ctx.store.create({ pk: tablesPk(project.id), sk: tableSk(index) }, item).catch(ignoreConflict);
 			}
 			return "done" as const;
@@ -134,7 +169,9 @@ const full: StepRunner = {
 		// after a ticket's retry, chunks that ran out of attempts get a fresh set
 		for (const c of await listChunks(ctx, project.id)) {
 			if (c.state !== "done" && c.attempts >= MAX_ATTEMPTS) {
-				await ctx.store.replace<ChunkItem>(c, { ...stripKey(c), attempts: 0, deadline: undefined }, c.version).catch(ignoreConflict);
+				await ctx.store
+					.replace<ChunkItem>(c, { ...stripKey(c), attempts: 0, deadline: undefined }, c.version)
+					.catch(ignoreConflict);
 			}
 		}
 	},
@@ -146,9 +183,18 @@ const full: StepRunner = {
 			try {
 				for (const t of unplanned) {
 					let count = 0;
-					for await (const spec of planChunks(source, t.mapping, { chunkRows: project.options.chunkRows })) {
-						const item: ChunkItem = { tableIndex: t.index, spec, state: "pending", attempts: 0 };
-						await ctx.store.create({ pk: chunksPk(project.id), sk: chunkSk(t.index, count) }, item).catch(ignoreConflict);
+					for await (const spec of planChunks(source, t.mapping, {
+						chunkRows: project.options.chunkRows,
+					})) {
+						const item: ChunkItem = {
+							tableIndex: t.index,
+							spec,
+							state: "pending",
+							attempts: 0,
+						};
+						await ctx.store
+							.create({ pk: chunksPk(project.id), sk: chunkSk(t.index, count) }, item)
+							.catch(ignoreConflict);
 						count += 1;
 					}
 					await ctx.store.replace<TableItem>(t, { ...stripKey(t), planned: true, chunks: count }, t.version);

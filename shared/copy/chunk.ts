@@ -1,22 +1,12 @@
 import { createHash } from "node:crypto";
-import type {
-	Connection as CoreConnection,
-	ResultSetHeader,
-	RowDataPacket,
-	TypeCastField,
-} from "mysql2";
+import type { Connection as CoreConnection, ResultSetHeader, RowDataPacket, TypeCastField } from "mysql2";
 import type { PoolConnection } from "mysql2/promise";
 import type { Connection, Pool } from "../db/connect.ts";
 import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { CopyError, serverError } from "./errors.ts";
 import { type ColumnInfo, describeColumns, type KeyColumn } from "./keys.ts";
-import {
-	isBinaryType,
-	loadDataSql,
-	sendBatch,
-	TsvBuilder,
-} from "./loaddata.ts";
+import { isBinaryType, loadDataSql, sendBatch, TsvBuilder } from "./loaddata.ts";
 import type { ChunkSpec } from "./plan.ts";
 import { keyOrder, rangeCondition, whereClause } from "./range.ts";
 import { Throttle } from "./throttle.ts";
@@ -192,9 +182,7 @@ function insertBatcher(sql: string): Batcher {
 				send: async (dst) => {
 					const [res] = await dst.query<ResultSetHeader>(sql, [batch]);
 					if (res.affectedRows !== batch.length) {
-						throw new Error(
-							`the destination took ${res.affectedRows} of ${batch.length} rows (${res.info ?? ""})`,
-						);
+						throw new Error(`the destination took ${res.affectedRows} of ${batch.length} rows (${res.info ?? ""})`);
 					}
 				},
 			};
@@ -202,12 +190,7 @@ function insertBatcher(sql: string): Batcher {
 	};
 }
 
-function loadBatcher(
-	sql: string,
-	capacity: number,
-	plain: boolean[],
-	binary: boolean[],
-): Batcher {
+function loadBatcher(sql: string, capacity: number, plain: boolean[], binary: boolean[]): Batcher {
 	const tsv = new TsvBuilder(capacity, plain, binary);
 	return {
 		add: (row) => tsv.add(row),
@@ -296,10 +279,7 @@ export async function copyChunk(
 		chunk.destination.database !== mapping.destination.database ||
 		chunk.destination.table !== mapping.destination.table
 	) {
-		throw new CopyError(
-			`${what}: the chunk was planned for another table`,
-			"BAD_CHUNK",
-		);
+		throw new CopyError(`${what}: the chunk was planned for another table`, "BAD_CHUNK");
 	}
 	options.signal?.throwIfAborted();
 	const src = await hold(source);
@@ -313,15 +293,7 @@ export async function copyChunk(
 	let healthy = false;
 	const state = { touched: false };
 	try {
-		const result = await run(
-			src.conn,
-			dst.conn,
-			mapping,
-			chunk,
-			options,
-			what,
-			state,
-		);
+		const result = await run(src.conn, dst.conn, mapping, chunk, options, what, state);
 		healthy = true;
 		return result;
 	} finally {
@@ -372,9 +344,7 @@ async function run(
 
 	// --- What to read and where to write it.
 	const [sourceColumns, destinationColumns] = await Promise.all([
-		options.sourceColumns
-			? Promise.resolve(options.sourceColumns)
-			: onSource(describeColumns(src, mapping.source)),
+		options.sourceColumns ? Promise.resolve(options.sourceColumns) : onSource(describeColumns(src, mapping.source)),
 		options.destinationColumns
 			? Promise.resolve(options.destinationColumns)
 			: onDestination(describeColumns(dst, mapping.destination)),
@@ -391,12 +361,8 @@ async function run(
 			"DESTINATION_TABLE_MISSING",
 		);
 	}
-	const sourceByName = new Map(
-		sourceColumns.map((c) => [c.name.toLowerCase(), c]),
-	);
-	const destinationByName = new Map(
-		destinationColumns.map((c) => [c.name.toLowerCase(), c]),
-	);
+	const sourceByName = new Map(sourceColumns.map((c) => [c.name.toLowerCase(), c]));
+	const destinationByName = new Map(destinationColumns.map((c) => [c.name.toLowerCase(), c]));
 	const selected: string[] = [];
 	const inserted: string[] = [];
 	const plain: boolean[] = [];
@@ -404,10 +370,7 @@ async function run(
 	for (const m of mapping.columns) {
 		const s = sourceByName.get(m.source.toLowerCase());
 		if (!s) {
-			throw new CopyError(
-				`${what}: source column ${m.source} does not exist`,
-				"SOURCE_COLUMN_MISSING",
-			);
+			throw new CopyError(`${what}: source column ${m.source} does not exist`, "SOURCE_COLUMN_MISSING");
 		}
 		const d = destinationByName.get(m.destination.toLowerCase());
 		if (!d) {
@@ -420,9 +383,7 @@ async function run(
 		if (d.generated) continue;
 		// MariaDB prints FLOAT with 6 significant digits; as a double its value is exact, and the
 		// destination rounds that double back to the very same float.
-		selected.push(
-			s.dataType === "float" ? `${quoteId(s.name)} * 1e0` : quoteId(s.name),
-		);
+		selected.push(s.dataType === "float" ? `${quoteId(s.name)} * 1e0` : quoteId(s.name));
 		inserted.push(d.name);
 		plain.push(PLAIN_TYPES.has(s.dataType));
 		binary.push(isBinaryType(s.dataType));
@@ -431,9 +392,7 @@ async function run(
 		throw new CopyError(`${what}: no column to copy`, "BAD_CHUNK");
 	}
 
-	const toKey = (
-		name: (c: { source: string; destination: string }) => string,
-	): KeyColumn[] =>
+	const toKey = (name: (c: { source: string; destination: string }) => string): KeyColumn[] =>
 		chunk.kind === "range"
 			? chunk.key.columns.map((c) => ({
 					name: name(c),
@@ -441,20 +400,30 @@ async function run(
 					...(c.cast ? { cast: c.cast } : {}),
 				}))
 			: [];
+	// The destination finds a chunk's rows by comparing keys under its own collation; under a
+	// different one than the source's (which cut the ranges), a re-run would delete rows of a
+	// neighbouring chunk or leave some of its own behind.
+	if (chunk.kind === "range") {
+		for (const c of chunk.key.columns) {
+			if (c.kind !== "string") continue;
+			const s = sourceByName.get(c.source.toLowerCase());
+			const d = destinationByName.get(c.destination.toLowerCase());
+			if (s?.collation?.toLowerCase() !== d?.collation?.toLowerCase()) {
+				throw new CopyError(
+					`${what}: key column ${c.destination} of destination table ${describeTable(mapping.destination)} has collation ${d?.collation ?? "none"}, but the source's is ${s?.collation ?? "none"}: chunk ranges would not match; give the destination key the source's collation`,
+					"KEY_COLLATION_MISMATCH",
+				);
+			}
+		}
+	}
 	const sourceKey = toKey((c) => c.source);
 	const destinationKey = toKey((c) => c.destination);
-	const range =
-		chunk.kind === "range"
-			? rangeCondition(sourceKey, chunk.lower, chunk.upper)
-			: null;
+	const range = chunk.kind === "range" ? rangeCondition(sourceKey, chunk.lower, chunk.upper) : null;
 	const sourceWhere = whereClause(mapping.where, range);
 	const selectSql =
 		`SELECT ${selected.join(", ")} FROM ${quoteTable(mapping.source)}${sourceWhere.sql}` +
 		(chunk.kind === "range" ? ` ORDER BY ${keyOrder(sourceKey)}` : "");
-	const destinationRange =
-		chunk.kind === "range"
-			? rangeCondition(destinationKey, chunk.lower, chunk.upper)
-			: null;
+	const destinationRange = chunk.kind === "range" ? rangeCondition(destinationKey, chunk.lower, chunk.upper) : null;
 	const deleteSql = `DELETE FROM ${quoteTable(mapping.destination)}${destinationRange ? ` WHERE ${destinationRange.sql}` : ""}`;
 
 	// --- Destination session. foreign_key_checks=0: chunks of parent and child tables load in any
@@ -473,11 +442,7 @@ async function run(
 			"SELECT @@session.foreign_key_checks AS fk, @@session.unique_checks AS uc, @@session.sql_mode AS mode, @@max_allowed_packet AS maxPacket",
 		),
 	);
-	if (!dstState)
-		throw new CopyError(
-			`${what}: cannot read the destination session`,
-			"DESTINATION_FAILED",
-		);
+	if (!dstState) throw new CopyError(`${what}: cannot read the destination session`, "DESTINATION_FAILED");
 	const variable = async (name: string): Promise<string | null> => {
 		try {
 			const [[row]] = await dst.query<RowDataPacket[]>(`SELECT @@${name} AS v`);
@@ -487,14 +452,11 @@ async function run(
 		}
 	};
 	// With statement-based binary logging InnoDB refuses writes under READ COMMITTED.
-	const readCommitted =
-		(await variable("binlog_format"))?.toUpperCase() !== "STATEMENT";
-	let method: "insert" | "load-data" =
-		options.method === "load-data" ? "load-data" : "insert";
+	const readCommitted = (await variable("binlog_format"))?.toUpperCase() !== "STATEMENT";
+	let method: "insert" | "load-data" = options.method === "load-data" ? "load-data" : "insert";
 	if ((options.method ?? "auto") === "auto") {
 		const localInfile = (await variable("local_infile"))?.toUpperCase();
-		method =
-			localInfile === "1" || localInfile === "ON" ? "load-data" : "insert";
+		method = localInfile === "1" || localInfile === "ON" ? "load-data" : "insert";
 	}
 	const loadMode = [
 		...removeModes(String(dstState.mode ?? ""), [
@@ -519,33 +481,20 @@ async function run(
 	].join(",");
 	state.touched = true;
 	await onDestination(
-		dst.query(
-			"SET SESSION foreign_key_checks = 0, unique_checks = ?, time_zone = '+00:00', sql_mode = ?",
-			[options.disableUniqueChecks ? 0 : 1, loadMode],
-		),
+		dst.query("SET SESSION foreign_key_checks = 0, unique_checks = ?, time_zone = '+00:00', sql_mode = ?", [
+			options.disableUniqueChecks ? 0 : 1,
+			loadMode,
+		]),
 	);
 	const maxPacket = Number(dstState.maxPacket ?? 4 * 1024 * 1024);
 	// A statement's characters may take up to 3 bytes each in UTF-8, hence the quarter.
-	const batchLimit = Math.max(
-		1,
-		Math.min(
-			options.batchBytes ?? DEFAULT_BATCH_BYTES,
-			Math.floor(maxPacket / 4),
-		),
-	);
+	const batchLimit = Math.max(1, Math.min(options.batchBytes ?? DEFAULT_BATCH_BYTES, Math.floor(maxPacket / 4)));
 	const commitLimit = Math.max(1, options.commitBytes ?? 1);
 	const batcher =
 		method === "insert"
-			? insertBatcher(
-					`INSERT INTO ${quoteTable(mapping.destination)} (${inserted.map(quoteId).join(", ")}) VALUES ?`,
-				)
+			? insertBatcher(`INSERT INTO ${quoteTable(mapping.destination)} (${inserted.map(quoteId).join(", ")}) VALUES ?`)
 			: loadBatcher(
-					loadDataSql(
-						mapping.destination,
-						inserted,
-						binary,
-						destinationColumns.find((c) => c.autoIncrement)?.name,
-					),
+					loadDataSql(mapping.destination, inserted, binary, destinationColumns.find((c) => c.autoIncrement)?.name),
 					batchLimit,
 					plain,
 					binary,
@@ -554,24 +503,13 @@ async function run(
 	// --- Source session: a consistent snapshot, read only; a long net_write_timeout because the
 	// stream pauses (backpressure, throttle) while the destination catches up.
 	const [[srcState]] = await onSource(
-		src.query<RowDataPacket[]>(
-			"SELECT @@session.sql_mode AS mode, @@session.net_write_timeout AS nwt",
-		),
+		src.query<RowDataPacket[]>("SELECT @@session.sql_mode AS mode, @@session.net_write_timeout AS nwt"),
 	);
 	const sourceMode = String(srcState?.mode ?? "");
-	const readMode = removeModes(sourceMode, ["PAD_CHAR_TO_FULL_LENGTH"]).join(
-		",",
-	);
-	await onSource(
-		src.query(
-			"SET SESSION time_zone = '+00:00', net_write_timeout = 3600, sql_mode = ?",
-			[readMode],
-		),
-	);
+	const readMode = removeModes(sourceMode, ["PAD_CHAR_TO_FULL_LENGTH"]).join(",");
+	await onSource(src.query("SET SESSION time_zone = '+00:00', net_write_timeout = 3600, sql_mode = ?", [readMode]));
 	await onSource(src.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"));
-	await onSource(
-		src.query("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"),
-	);
+	await onSource(src.query("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"));
 
 	const throttle = options.throttle ?? Throttle.of(options);
 	const progress: CopyProgress = { rows: 0, bytes: 0, committedRows: 0 };
@@ -579,8 +517,7 @@ async function run(
 	let transactionBytes = 0;
 
 	const begin = async () => {
-		if (readCommitted)
-			await dst.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
+		if (readCommitted) await dst.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
 		await dst.query("START TRANSACTION");
 		transactionOpen = true;
 		transactionBytes = 0;
@@ -615,10 +552,10 @@ async function run(
 	const lockName = chunkLockName(chunk);
 	let lock: number | null;
 	try {
-		const [[row]] = await dst.query<RowDataPacket[]>(
-			"SELECT GET_LOCK(?, ?) AS ok",
-			[lockName, options.lockWaitSeconds ?? 10],
-		);
+		const [[row]] = await dst.query<RowDataPacket[]>("SELECT GET_LOCK(?, ?) AS ok", [
+			lockName,
+			options.lockWaitSeconds ?? 10,
+		]);
 		lock = Number(row?.ok);
 	} catch (err) {
 		// A server without named locks (ER_SP_DOES_NOT_EXIST, ER_NOT_SUPPORTED_YET) goes without.
@@ -708,16 +645,14 @@ async function run(
 	}
 	await onSource(src.query("COMMIT"));
 	await onDestination(
-		dst.query(
-			"SET SESSION foreign_key_checks = ?, unique_checks = ?, sql_mode = ?",
-			[Number(dstState.fk), Number(dstState.uc), String(dstState.mode ?? "")],
-		),
+		dst.query("SET SESSION foreign_key_checks = ?, unique_checks = ?, sql_mode = ?", [
+			Number(dstState.fk),
+			Number(dstState.uc),
+			String(dstState.mode ?? ""),
+		]),
 	);
 	await onSource(
-		src.query("SET SESSION net_write_timeout = ?, sql_mode = ?", [
-			Number(srcState?.nwt ?? 60),
-			sourceMode,
-		]),
+		src.query("SET SESSION net_write_timeout = ?, sql_mode = ?", [Number(srcState?.nwt ?? 60), sourceMode]),
 	);
 	return { rows: progress.rows, bytes: progress.bytes, method };
 }

@@ -19,7 +19,8 @@ export type CopyErrorCode =
 	| "SOURCE_FAILED"
 	| "DESTINATION_FAILED"
 	| "ABORTED"
-	| "CHUNK_BUSY";
+	| "CHUNK_BUSY"
+	| "KEY_COLLATION_MISMATCH";
 
 /** The server's error code and message of a driver error, if it is one. */
 export function serverError(err: unknown): {

@@ -33,13 +33,7 @@ export interface ColumnInfo {
  *   stronger coercibility than a literal), so case-insensitive and accent rules match ORDER BY;
  * - binary: base64 of the bytes, bound as a binary string.
  */
-export type KeyKind =
-	| "integer"
-	| "decimal"
-	| "double"
-	| "temporal"
-	| "string"
-	| "binary";
+export type KeyKind = "integer" | "decimal" | "double" | "temporal" | "string" | "binary";
 
 export interface KeyColumn {
 	name: string;
@@ -63,10 +57,7 @@ export interface UnusableKey {
 }
 
 /** Columns of a table in ordinal order; empty if the table does not exist. */
-export async function describeColumns(
-	conn: Queryable,
-	table: TableName,
-): Promise<ColumnInfo[]> {
+export async function describeColumns(conn: Queryable, table: TableName): Promise<ColumnInfo[]> {
 	const [rows] = await conn.query<RowDataPacket[]>(
 		`SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType, IS_NULLABLE AS nullable,
 			CHARACTER_SET_NAME AS charset, COLLATION_NAME AS collation, NUMERIC_PRECISION AS numericPrecision,
@@ -81,23 +72,14 @@ export async function describeColumns(
 		nullable: r.nullable === "YES",
 		charset: r.charset == null ? null : String(r.charset),
 		collation: r.collation == null ? null : String(r.collation),
-		numericPrecision:
-			r.numericPrecision == null ? null : Number(r.numericPrecision),
+		numericPrecision: r.numericPrecision == null ? null : Number(r.numericPrecision),
 		numericScale: r.numericScale == null ? null : Number(r.numericScale),
 		generated: /\b(VIRTUAL|STORED|PERSISTENT)\b/i.test(String(r.extra ?? "")),
 		autoIncrement: /\bauto_increment\b/i.test(String(r.extra ?? "")),
 	}));
 }
 
-const INTEGER_TYPES = new Set([
-	"tinyint",
-	"smallint",
-	"mediumint",
-	"int",
-	"integer",
-	"bigint",
-	"year",
-]);
+const INTEGER_TYPES = new Set(["tinyint", "smallint", "mediumint", "int", "integer", "bigint", "year"]);
 const TEMPORAL_TYPES = new Set(["date", "datetime", "timestamp", "time"]);
 const STRING_TYPES = new Set(["char", "varchar", "uuid", "inet4", "inet6"]);
 const BINARY_TYPES = new Set(["binary", "varbinary"]);
@@ -116,8 +98,7 @@ export function keyColumnOf(column: ColumnInfo): KeyColumn | string {
 		const s = column.numericScale ?? 0;
 		return { name: column.name, kind: "decimal", cast: `DECIMAL(${p},${s})` };
 	}
-	if (t === "double" || t === "real" || t === "double precision")
-		return { name: column.name, kind: "double" };
+	if (t === "double" || t === "real" || t === "double precision") return { name: column.name, kind: "double" };
 	if (TEMPORAL_TYPES.has(t)) return { name: column.name, kind: "temporal" };
 	if (STRING_TYPES.has(t)) return { name: column.name, kind: "string" };
 	if (BINARY_TYPES.has(t)) return { name: column.name, kind: "binary" };
@@ -138,19 +119,14 @@ export async function findCopyKey(
 ): Promise<{ key: CopyKey | null; unusable: UnusableKey[] }> {
 	const columns = options.columns ?? (await describeColumns(conn, table));
 	const byName = new Map(columns.map((c) => [c.name.toLowerCase(), c]));
-	const usable = options.usableColumns
-		? new Set([...options.usableColumns].map((c) => c.toLowerCase()))
-		: null;
+	const usable = options.usableColumns ? new Set([...options.usableColumns].map((c) => c.toLowerCase())) : null;
 	const [rows] = await conn.query<RowDataPacket[]>(
 		`SELECT INDEX_NAME AS indexName, SEQ_IN_INDEX AS seq, COLUMN_NAME AS columnName, NON_UNIQUE AS nonUnique,
 			SUB_PART AS subPart
 		FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
 		[table.database, table.table],
 	);
-	const indexes = new Map<
-		string,
-		{ seq: number; column: string; subPart: unknown }[]
-	>();
+	const indexes = new Map<string, { seq: number; column: string; subPart: unknown }[]>();
 	for (const r of rows) {
 		if (Number(r.nonUnique) !== 0) continue;
 		const name = String(r.indexName);
@@ -176,10 +152,8 @@ export async function findCopyKey(
 			const column = byName.get(part.column.toLowerCase());
 			if (!column) reason = `column ${part.column} is not described`;
 			else if (column.nullable) reason = `column ${column.name} is nullable`;
-			else if (part.subPart != null)
-				reason = `column ${column.name} is indexed by a prefix`;
-			else if (usable && !usable.has(column.name.toLowerCase()))
-				reason = `column ${column.name} is not copied`;
+			else if (part.subPart != null) reason = `column ${column.name} is indexed by a prefix`;
+			else if (usable && !usable.has(column.name.toLowerCase())) reason = `column ${column.name} is not copied`;
 			else {
 				const k = keyColumnOf(column);
 				if (typeof k === "string") reason = k;

@@ -46,12 +46,7 @@ export function isBinaryType(dataType: string): boolean {
  * NO_AUTO_VALUE_ON_ZERO for a column loaded directly when the statement has a SET clause, and
  * turns a 0 into the next sequence value; going through a variable keeps the 0.
  */
-export function loadDataSql(
-	table: TableName,
-	columns: string[],
-	binary: boolean[],
-	autoIncrement?: string,
-): string {
+export function loadDataSql(table: TableName, columns: string[], binary: boolean[], autoIncrement?: string): string {
 	const targets: string[] = [];
 	const sets: string[] = [];
 	const viaVariable = binary.some(Boolean);
@@ -119,9 +114,7 @@ export class TsvBuilder {
 
 	private reserve(n: number): void {
 		if (this.len + n <= this.buf.length) return;
-		const next = Buffer.allocUnsafe(
-			Math.max(this.buf.length * 2, this.len + n + 1024),
-		);
+		const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n + 1024));
 		this.buf.copy(next, 0, 0, this.len);
 		this.buf = next;
 	}
@@ -190,20 +183,14 @@ export class TsvBuilder {
 const PIECE = 256 * 1024;
 
 function* pieces(data: Buffer): Generator<Buffer> {
-	for (let i = 0; i < data.length; i += PIECE)
-		yield data.subarray(i, i + PIECE);
+	for (let i = 0; i < data.length; i += PIECE) yield data.subarray(i, i + PIECE);
 }
 
 /**
  * Sends one batch file. LOAD DATA LOCAL turns errors (bad values, duplicate keys) into warnings
  * and skipped rows, so any warning or missing row fails the batch, quoting the first warnings.
  */
-export async function sendBatch(
-	dst: Connection,
-	sql: string,
-	data: Buffer,
-	rows: number,
-): Promise<void> {
+export async function sendBatch(dst: Connection, sql: string, data: Buffer, rows: number): Promise<void> {
 	const [res] = await dst.query<ResultSetHeader>({
 		sql,
 		// In pieces: each becomes one protocol packet, which must stay under max_allowed_packet
@@ -213,12 +200,8 @@ export async function sendBatch(
 	if (res.affectedRows === rows && !res.warningStatus) return;
 	let detail = "";
 	try {
-		const [warnings] = await dst.query<RowDataPacket[]>(
-			"SHOW WARNINGS LIMIT 3",
-		);
-		detail = warnings
-			.map((w) => `${w.Level} ${w.Code}: ${w.Message}`)
-			.join("; ");
+		const [warnings] = await dst.query<RowDataPacket[]>("SHOW WARNINGS LIMIT 3");
+		detail = warnings.map((w) => `${w.Level} ${w.Code}: ${w.Message}`).join("; ");
 	} catch {
 		// Keep the counts alone.
 	}

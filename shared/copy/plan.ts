@@ -2,21 +2,8 @@ import type { RowDataPacket } from "mysql2";
 import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { CopyError } from "./errors.ts";
-import {
-	type ColumnInfo,
-	type CopyKey,
-	describeColumns,
-	findCopyKey,
-	type KeyKind,
-	type Queryable,
-} from "./keys.ts";
-import {
-	encodeKeyValue,
-	type KeyValue,
-	keyOrder,
-	rangeCondition,
-	whereClause,
-} from "./range.ts";
+import { type ColumnInfo, type CopyKey, describeColumns, findCopyKey, type KeyKind, type Queryable } from "./keys.ts";
+import { encodeKeyValue, type KeyValue, keyOrder, rangeCondition, whereClause } from "./range.ts";
 
 /** A copy-key column as a chunk carries it: its name on both sides and how its values compare. */
 export interface ChunkKeyColumn {
@@ -88,14 +75,9 @@ export interface TablePlan {
 	estimatedRows: number;
 }
 
-function chunkKeyColumns(
-	key: CopyKey,
-	mapping: TableMapping,
-): ChunkKeyColumn[] {
+function chunkKeyColumns(key: CopyKey, mapping: TableMapping): ChunkKeyColumn[] {
 	return key.columns.map((c) => {
-		const m = mapping.columns.find(
-			(x) => x.source.toLowerCase() === c.name.toLowerCase(),
-		);
+		const m = mapping.columns.find((x) => x.source.toLowerCase() === c.name.toLowerCase());
 		const out: ChunkKeyColumn = {
 			source: c.name,
 			destination: m?.destination ?? c.name,
@@ -106,10 +88,7 @@ function chunkKeyColumns(
 	});
 }
 
-async function estimatedRows(
-	conn: Queryable,
-	table: TableName,
-): Promise<number> {
+async function estimatedRows(conn: Queryable, table: TableName): Promise<number> {
 	const [rows] = await conn.query<RowDataPacket[]>(
 		"SELECT TABLE_ROWS AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
 		[table.database, table.table],
@@ -118,18 +97,10 @@ async function estimatedRows(
 }
 
 /** Picks the copy key of a mapped table and how it will be cut into chunks. */
-export async function describePlan(
-	conn: Queryable,
-	mapping: TableMapping,
-	options: PlanOptions,
-): Promise<TablePlan> {
-	const columns =
-		options.columns ?? (await describeColumns(conn, mapping.source));
+export async function describePlan(conn: Queryable, mapping: TableMapping, options: PlanOptions): Promise<TablePlan> {
+	const columns = options.columns ?? (await describeColumns(conn, mapping.source));
 	if (columns.length === 0) {
-		throw new CopyError(
-			`source table ${describeTable(mapping.source)} does not exist`,
-			"SOURCE_TABLE_MISSING",
-		);
+		throw new CopyError(`source table ${describeTable(mapping.source)} does not exist`, "SOURCE_TABLE_MISSING");
 	}
 	const { key, unusable } = await findCopyKey(conn, mapping.source, {
 		columns,
@@ -143,8 +114,7 @@ export async function describePlan(
 		return { key: null, reason, strategy: "whole", estimatedRows: estimate };
 	}
 	const strategy = options.strategy ?? "auto";
-	const steppable =
-		key.columns.length === 1 && key.columns[0]?.kind === "integer";
+	const steppable = key.columns.length === 1 && key.columns[0]?.kind === "integer";
 	if (strategy === "step" && !steppable) {
 		throw new CopyError(
 			`table ${describeTable(mapping.source)} cannot be stepped: its copy key ${key.index} is not a single integer column`,
@@ -171,10 +141,7 @@ export async function* planChunks(
 ): AsyncGenerator<ChunkSpec, void, undefined> {
 	const chunkRows = Math.floor(options.chunkRows);
 	if (!(chunkRows >= 1))
-		throw new CopyError(
-			`chunkRows must be a positive integer, not ${options.chunkRows}`,
-			"BAD_CHUNK",
-		);
+		throw new CopyError(`chunkRows must be a positive integer, not ${options.chunkRows}`, "BAD_CHUNK");
 	const plan = await describePlan(conn, mapping, options);
 	const base = { source: mapping.source, destination: mapping.destination };
 	if (!plan.key) {
@@ -188,11 +155,7 @@ export async function* planChunks(
 	}
 	const key = plan.key;
 	const keyColumns = chunkKeyColumns(key, mapping);
-	const chunk = (
-		index: number,
-		lower: KeyValue[] | null,
-		upper: KeyValue[] | null,
-	): RangeChunk => ({
+	const chunk = (index: number, lower: KeyValue[] | null, upper: KeyValue[] | null): RangeChunk => ({
 		...base,
 		index,
 		kind: "range",
@@ -217,15 +180,12 @@ export async function* planChunks(
 		const max = BigInt(String(hi));
 		const span = max - min + 1n;
 		const step = BigInt(chunkRows);
-		const dense =
-			span <= step || span <= 2n * BigInt(Math.max(plan.estimatedRows, 0));
+		const dense = span <= step || span <= 2n * BigInt(Math.max(plan.estimatedRows, 0));
 		if (options.strategy === "step" || dense) {
 			let index = 0;
 			let lower: bigint | null = null;
 			for (let next = min + step; next <= max; next += step) {
-				yield chunk(index++, lower === null ? null : [lower.toString()], [
-					next.toString(),
-				]);
+				yield chunk(index++, lower === null ? null : [lower.toString()], [next.toString()]);
 				lower = next;
 			}
 			yield chunk(index, lower === null ? null : [lower.toString()], null);
@@ -240,10 +200,7 @@ export async function* planChunks(
 	let lower: KeyValue[] | null = null;
 	let index = 0;
 	for (;;) {
-		const where = whereClause(
-			mapping.where,
-			rangeCondition(key.columns, lower, null),
-		);
+		const where = whereClause(mapping.where, rangeCondition(key.columns, lower, null));
 		const [rows] = await conn.query<RowDataPacket[]>({
 			sql: `SELECT ${select} FROM ${table}${where.sql} ORDER BY ${order} LIMIT 1 OFFSET ${chunkRows}`,
 			values: where.values,

@@ -7,14 +7,9 @@ export type KeyValue = string;
 
 /** Turns a key value as the driver returned it into its JSON-safe form. */
 export function encodeKeyValue(kind: KeyKind, value: unknown): KeyValue {
-	if (value === null || value === undefined)
-		throw new CopyError("a copy key value is NULL", "BAD_CHUNK");
-	if (Buffer.isBuffer(value))
-		return kind === "binary"
-			? value.toString("base64")
-			: value.toString("utf8");
-	if (kind === "binary")
-		return Buffer.from(String(value), "utf8").toString("base64");
+	if (value === null || value === undefined) throw new CopyError("a copy key value is NULL", "BAD_CHUNK");
+	if (Buffer.isBuffer(value)) return kind === "binary" ? value.toString("base64") : value.toString("utf8");
+	if (kind === "binary") return Buffer.from(String(value), "utf8").toString("base64");
 	return String(value);
 }
 
@@ -23,10 +18,7 @@ export function bindKeyValue(kind: KeyKind, value: KeyValue): unknown {
 	switch (kind) {
 		case "integer":
 			if (!/^-?\d+$/.test(value))
-				throw new CopyError(
-					`integer key boundary ${JSON.stringify(value)} is not an integer`,
-					"BAD_CHUNK",
-				);
+				throw new CopyError(`integer key boundary ${JSON.stringify(value)} is not an integer`, "BAD_CHUNK");
 			return BigInt(value);
 		case "binary":
 			return Buffer.from(value, "base64");
@@ -36,9 +28,7 @@ export function bindKeyValue(kind: KeyKind, value: KeyValue): unknown {
 }
 
 function placeholder(column: KeyColumn): string {
-	return column.kind === "decimal" && column.cast
-		? `CAST(? AS ${column.cast})`
-		: "?";
+	return column.kind === "decimal" && column.cast ? `CAST(? AS ${column.cast})` : "?";
 }
 
 /**
@@ -55,10 +45,7 @@ function lexicographic(
 	out: unknown[],
 ): string {
 	if (values.length !== columns.length) {
-		throw new CopyError(
-			`a boundary has ${values.length} values for a key of ${columns.length} columns`,
-			"BAD_CHUNK",
-		);
+		throw new CopyError(`a boundary has ${values.length} values for a key of ${columns.length} columns`, "BAD_CHUNK");
 	}
 	const disjuncts: string[] = [];
 	for (let i = 0; i < columns.length; i++) {
@@ -69,15 +56,9 @@ function lexicographic(
 			conjuncts.push(`${quoteId(column.name)} ${op} ${placeholder(column)}`);
 			out.push(bindKeyValue(column.kind, values[j] as KeyValue));
 		}
-		disjuncts.push(
-			conjuncts.length === 1
-				? (conjuncts[0] as string)
-				: `(${conjuncts.join(" AND ")})`,
-		);
+		disjuncts.push(conjuncts.length === 1 ? (conjuncts[0] as string) : `(${conjuncts.join(" AND ")})`);
 	}
-	return disjuncts.length === 1
-		? (disjuncts[0] as string)
-		: `(${disjuncts.join(" OR ")})`;
+	return disjuncts.length === 1 ? (disjuncts[0] as string) : `(${disjuncts.join(" OR ")})`;
 }
 
 /**

@@ -20,10 +20,7 @@ class Bucket {
 	/** Takes `n` tokens, going into debt if needed; returns how long to sleep (ms) to repay it. */
 	take(n: number): number {
 		const now = performance.now();
-		this.tokens = Math.min(
-			this.capacity,
-			this.tokens + ((now - this.last) / 1000) * this.rate,
-		);
+		this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.rate);
 		this.last = now;
 		this.tokens -= n;
 		return this.tokens >= 0 ? 0 : (-this.tokens / this.rate) * 1000;
@@ -45,8 +42,7 @@ export class Throttle {
 		const burst = limits.burstSeconds ?? 1;
 		const bucket = (rate: number | undefined, name: string) => {
 			if (rate === undefined) return null;
-			if (!(rate > 0) || !Number.isFinite(rate))
-				throw new Error(`${name} must be a positive number, not ${rate}`);
+			if (!(rate > 0) || !Number.isFinite(rate)) throw new Error(`${name} must be a positive number, not ${rate}`);
 			return new Bucket(rate, rate * burst);
 		};
 		this.rows = bucket(limits.maxRowsPerSecond, "maxRowsPerSecond");
@@ -55,18 +51,14 @@ export class Throttle {
 
 	/** A throttle for the given limits, or null when there are none. */
 	static of(limits: ThrottleLimits): Throttle | null {
-		return limits.maxRowsPerSecond === undefined &&
-			limits.maxBytesPerSecond === undefined
+		return limits.maxRowsPerSecond === undefined && limits.maxBytesPerSecond === undefined
 			? null
 			: new Throttle(limits);
 	}
 
 	/** Accounts for `rows` rows of `bytes` bytes and sleeps as long as the limits require. */
 	async take(rows: number, bytes: number, signal?: AbortSignal): Promise<void> {
-		const wait = Math.max(
-			this.rows?.take(rows) ?? 0,
-			this.bytes?.take(bytes) ?? 0,
-		);
+		const wait = Math.max(this.rows?.take(rows) ?? 0, this.bytes?.take(bytes) ?? 0);
 		if (wait > 0) await sleep(wait, undefined, { signal });
 	}
 }

@@ -51,7 +51,11 @@ export async function connect(c: Credentials): Promise<Connection> {
 
 /** A pool whose every connection has Ferry's session settings. */
 export function createPool(c: Credentials, size: number): Pool {
-	const pool = mysql.createPool({ ...options(c), connectionLimit: size, waitForConnections: true });
+	const pool = mysql.createPool({
+		...options(c),
+		connectionLimit: size,
+		waitForConnections: true,
+	});
 	pool.on("connection", (conn) => {
 		conn.query(SESSION_SETUP);
 	});
@@ -82,7 +86,10 @@ export function explainConnectError(err: unknown, c: Pick<Credentials, "host" | 
 				"UNREACHABLE",
 			);
 		case "HANDSHAKE_NO_SSL_SUPPORT":
-			return new ConnectError(`${where} does not offer TLS: turn TLS off for this data source or enable it on the server`, "TLS");
+			return new ConnectError(
+				`${where} does not offer TLS: turn TLS off for this data source or enable it on the server`,
+				"TLS",
+			);
 		default:
 			return new ConnectError(`cannot connect to ${where}: ${e.message ?? String(err)}`, e.code ?? "CONNECT_FAILED");
 	}

@@ -45,22 +45,29 @@ export async function compareDatabases(
 }
 
 async function objects(conn: Connection, database: string): Promise<Map<string, { kind: string; ddl: string }>> {
-	const [rows] = await conn.query("SELECT TABLE_NAME AS name, TABLE_TYPE AS kind FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", [
-		database,
-	]);
+	const [rows] = await conn.query(
+		"SELECT TABLE_NAME AS name, TABLE_TYPE AS kind FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
+		[database],
+	);
 	const out = new Map<string, { kind: string; ddl: string }>();
 	for (const r of rows as { name: string; kind: string }[]) {
 		const kind = r.kind === "VIEW" ? "VIEW" : "TABLE";
 		const [ddl] = await conn.query(`SHOW CREATE ${kind} ${quoteId(database)}.${quoteId(r.name)}`);
 		const row = (ddl as Record<string, string>[])[0] ?? {};
-		out.set(r.name, { kind, ddl: row["Create Table"] ?? row["Create View"] ?? "" });
+		out.set(r.name, {
+			kind,
+			ddl: row["Create Table"] ?? row["Create View"] ?? "",
+		});
 	}
 	return out;
 }
 
 /** AUTO_INCREMENT counters and view definers legitimately differ after a copy. */
 function normaliseDdl(ddl: string): string {
-	return ddl.replace(/ AUTO_INCREMENT=\d+/, "").replace(/DEFINER=`[^`]*`@`[^`]*` /, "").replace(/SQL SECURITY \w+ /, "");
+	return ddl
+		.replace(/ AUTO_INCREMENT=\d+/, "")
+		.replace(/DEFINER=`[^`]*`@`[^`]*` /, "")
+		.replace(/SQL SECURITY \w+ /, "");
 }
 
 async function stats(conn: Connection, database: string, table: string): Promise<{ count: number; checksum: string }> {

@@ -1,8 +1,9 @@
 // A local-mode copy worker: the copy-worker Lambda handler fed from the queue, as a child
 // process of `ferry local` (so it can be killed and restarted like a Lambda container).
-import { configFromEnv } from "../config.ts";
-import { sqsClient } from "../aws/clients.ts";
+
 import { handler } from "../../functions/copy-worker/handler.ts";
+import { sqsClient } from "../aws/clients.ts";
+import { configFromEnv } from "../config.ts";
 import { closePools } from "../control/chunk-runner.ts";
 import { pollIntoHandler } from "./lambda-poller.ts";
 

@@ -8,7 +8,11 @@ if (!dataDir || !dynamoPort || !sqsPort) {
 	process.exit(2);
 }
 try {
-	const aws = await startEmbeddedAws({ dataDir, dynamoPort: Number(dynamoPort), sqsPort: Number(sqsPort) });
+	const aws = await startEmbeddedAws({
+		dataDir,
+		dynamoPort: Number(dynamoPort),
+		sqsPort: Number(sqsPort),
+	});
 	console.log(`embedded AWS ready: dynamodb ${aws.dynamoEndpoint} sqs ${aws.sqsEndpoint}`);
 	for (const signal of ["SIGTERM", "SIGINT"] as const) {
 		process.on(signal, () => {

@@ -1,6 +1,6 @@
 import { once } from "node:events";
-import type { Server } from "node:http";
 import { mkdirSync } from "node:fs";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import dynalite from "dynalite";
@@ -27,12 +27,18 @@ export async function startEmbeddedAws(options: {
 	sqsPort?: number;
 }): Promise<EmbeddedAws> {
 	mkdirSync(join(options.dataDir, "dynamodb"), { recursive: true });
-	const dynamo: Server = dynalite({ path: join(options.dataDir, "dynamodb"), createTableMs: 0, deleteTableMs: 0 });
+	const dynamo: Server = dynalite({
+		path: join(options.dataDir, "dynamodb"),
+		createTableMs: 0,
+		deleteTableMs: 0,
+	});
 	dynamo.listen(options.dynamoPort ?? 0, "127.0.0.1");
 	await Promise.race([
 		once(dynamo, "listening"),
 		once(dynamo, "error").then(([err]) => {
-			throw new Error(`embedded DynamoDB could not listen on 127.0.0.1:${options.dynamoPort}: ${(err as Error).message}`);
+			throw new Error(
+				`embedded DynamoDB could not listen on 127.0.0.1:${options.dynamoPort}: ${(err as Error).message}`,
+			);
 		}),
 	]);
 	let sqs: Awaited<ReturnType<typeof startFauxqs>>;

@@ -1,5 +1,5 @@
-import type { Context as LambdaContext, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { Context as LambdaContext, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { WorkQueue } from "../aws/work-queue.ts";
 
 const VISIBILITY_SECONDS = 30;
@@ -39,7 +39,11 @@ export async function pollIntoHandler(options: {
 }): Promise<void> {
 	const queue = new WorkQueue<unknown>(options.sqs, options.queueUrl);
 	while (!options.signal.aborted) {
-		const items = await queue.receive({ max: options.batchSize, waitSeconds: 1, visibilitySeconds: VISIBILITY_SECONDS });
+		const items = await queue.receive({
+			max: options.batchSize,
+			waitSeconds: 1,
+			visibilitySeconds: VISIBILITY_SECONDS,
+		});
 		if (items.length === 0) continue;
 		const event: SQSEvent = {
 			Records: items.map((m) => ({
@@ -61,10 +65,15 @@ export async function pollIntoHandler(options: {
 		};
 		// Unlike Lambda, keep the batch hidden only while this process lives: a killed worker's
 		// messages come back within VISIBILITY_SECONDS instead of the queue's long timeout.
-		const heartbeat = setInterval(() => {
-			for (const m of items) queue.extend(m, VISIBILITY_SECONDS).catch(() => {});
-		}, (VISIBILITY_SECONDS * 1000) / 3);
-		const result = await options.handler(event, localContext(options.functionName)).finally(() => clearInterval(heartbeat));
+		const heartbeat = setInterval(
+			() => {
+				for (const m of items) queue.extend(m, VISIBILITY_SECONDS).catch(() => {});
+			},
+			(VISIBILITY_SECONDS * 1000) / 3,
+		);
+		const result = await options
+			.handler(event, localContext(options.functionName))
+			.finally(() => clearInterval(heartbeat));
 		const failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
 		for (const m of items) if (!failed.has(m.messageId)) await queue.ack(m);
 	}

@@ -56,7 +56,9 @@ export function localApiToken(home: string): string {
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
 	let embedded: EmbeddedAws | undefined;
 	if (!options.dynamoEndpoint || !options.sqsEndpoint) {
-		embedded = await startEmbeddedAws({ dataDir: join(options.home, "local", "aws") });
+		embedded = await startEmbeddedAws({
+			dataDir: join(options.home, "local", "aws"),
+		});
 	}
 	const dynamoEndpoint = options.dynamoEndpoint ?? embedded?.dynamoEndpoint ?? "";
 	const sqsEndpoint = options.sqsEndpoint ?? embedded?.sqsEndpoint ?? "";
@@ -88,7 +90,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 		req.on("end", async () => {
 			if (req.headers.authorization !== `Bearer ${token}`) {
 				res.writeHead(401, { "content-type": "application/json" });
-				res.end(JSON.stringify({ error: { code: "UNAUTHENTICATED", message: "missing or wrong bearer token" } }));
+				res.end(
+					JSON.stringify({
+						error: {
+							code: "UNAUTHENTICATED",
+							message: "missing or wrong bearer token",
+						},
+					}),
+				);
 				return;
 			}
 			const url = new URL(req.url ?? "/", "http://local");
@@ -122,7 +131,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 		children[slot] = child;
 		child.on("exit", (code, signal) => {
 			if (stopping) return;
-			logger.warn("copy worker exited; starting another", { slot, code, signal });
+			logger.warn("copy worker exited; starting another", {
+				slot,
+				code,
+				signal,
+			});
 			spawnWorker(slot);
 		});
 	};
@@ -134,7 +147,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 		if (ticking) return;
 		ticking = true;
 		advanceAll(ctx)
-			.catch((err) => logger.error("scheduler tick failed", { error: (err as Error).message }))
+			.catch((err) =>
+				logger.error("scheduler tick failed", {
+					error: (err as Error).message,
+				}),
+			)
 			.finally(() => {
 				ticking = false;
 			});

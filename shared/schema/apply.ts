@@ -2,12 +2,7 @@ import type { Connection } from "../db/connect.ts";
 import { describeTable, quoteTable } from "../db/sql.ts";
 import type { TableName } from "../model/rules.ts";
 import { SchemaApplyError } from "./errors.ts";
-import {
-	describeRows,
-	existingColumns,
-	existingObjects,
-	sameColumns,
-} from "./inspect.ts";
+import { describeRows, existingColumns, existingObjects, sameColumns } from "./inspect.ts";
 import type { PlannedIndex, SchemaPhase, SchemaPlan } from "./plan.ts";
 
 /**
@@ -26,11 +21,7 @@ export interface ApplyResult {
 	skipped: string[];
 }
 
-export async function applySchemaPhase(
-	conn: Connection,
-	plan: SchemaPlan,
-	phase: SchemaPhase,
-): Promise<ApplyResult> {
+export async function applySchemaPhase(conn: Connection, plan: SchemaPlan, phase: SchemaPhase): Promise<ApplyResult> {
 	const result: ApplyResult = { phase, created: [], skipped: [] };
 	await withDdlSession(conn, async () => {
 		await ensureDatabases(conn, plan, result);
@@ -57,19 +48,10 @@ export async function applySchemaPhase(
  * carries the source's defaults (zero dates included): run it without the sql_mode flags that
  * would read it differently, then give the caller's session its mode back.
  */
-async function withDdlSession(
-	conn: Connection,
-	work: () => Promise<void>,
-): Promise<void> {
+async function withDdlSession(conn: Connection, work: () => Promise<void>): Promise<void> {
 	const [rows] = await conn.query("SELECT @@SESSION.sql_mode AS mode");
 	const mode = String((rows as { mode: string }[])[0]?.mode ?? "");
-	const unwanted = new Set([
-		"NO_BACKSLASH_ESCAPES",
-		"ANSI_QUOTES",
-		"ANSI",
-		"NO_ZERO_DATE",
-		"NO_ZERO_IN_DATE",
-	]);
+	const unwanted = new Set(["NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "ANSI", "NO_ZERO_DATE", "NO_ZERO_IN_DATE"]);
 	const ddlMode = mode
 		.split(",")
 		.filter((m) => m && !unwanted.has(m))
@@ -82,12 +64,7 @@ async function withDdlSession(
 	}
 }
 
-async function run(
-	conn: Connection,
-	sql: string,
-	object: string,
-	what: string,
-): Promise<void> {
+async function run(conn: Connection, sql: string, object: string, what: string): Promise<void> {
 	try {
 		await conn.query(sql);
 	} catch (err) {
@@ -99,11 +76,7 @@ async function run(
 	}
 }
 
-async function ensureDatabases(
-	conn: Connection,
-	plan: SchemaPlan,
-	result: ApplyResult,
-): Promise<void> {
+async function ensureDatabases(conn: Connection, plan: SchemaPlan, result: ApplyResult): Promise<void> {
 	if (plan.databases.length === 0) return;
 	const [rows] = await conn.query(
 		"SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (?)",
@@ -118,10 +91,7 @@ async function ensureDatabases(
 }
 
 /** Objects per destination database, read once per phase. */
-async function objectsByDatabase(
-	conn: Connection,
-	tables: TableName[],
-): Promise<Map<string, Map<string, string>>> {
+async function objectsByDatabase(conn: Connection, tables: TableName[]): Promise<Map<string, Map<string, string>>> {
 	const byDatabase = new Map<string, Map<string, string>>();
 	for (const database of new Set(tables.map((t) => t.database))) {
 		byDatabase.set(database, await existingObjects(conn, database));
@@ -129,19 +99,12 @@ async function objectsByDatabase(
 	return byDatabase;
 }
 
-async function applyTables(
-	conn: Connection,
-	plan: SchemaPlan,
-	result: ApplyResult,
-): Promise<void> {
+async function applyTables(conn: Connection, plan: SchemaPlan, result: ApplyResult): Promise<void> {
 	const objects = await objectsByDatabase(
 		conn,
 		plan.tables.map((t) => t.table),
 	);
-	const columnsByDatabase = new Map<
-		string,
-		Map<string, { name: string; type: string }[]>
-	>();
+	const columnsByDatabase = new Map<string, Map<string, { name: string; type: string }[]>>();
 	for (const planned of plan.tables) {
 		const object = describeTable(planned.table);
 		const type = objects.get(planned.table.database)?.get(planned.table.table);
@@ -182,11 +145,7 @@ async function applyTables(
 	}
 }
 
-async function applyIndexes(
-	conn: Connection,
-	plan: SchemaPlan,
-	result: ApplyResult,
-): Promise<void> {
+async function applyIndexes(conn: Connection, plan: SchemaPlan, result: ApplyResult): Promise<void> {
 	const byTable = new Map<string, PlannedIndex[]>();
 	for (const index of plan.indexes) {
 		const key = quoteTable(index.table);
@@ -200,13 +159,9 @@ async function applyIndexes(
 			[table.database, table.table],
 		);
 		// Index names are case-insensitive.
-		const existing = new Set(
-			(rows as { name: string }[]).map((r) => r.name.toLowerCase()),
-		);
+		const existing = new Set((rows as { name: string }[]).map((r) => r.name.toLowerCase()));
 		const missing = indexes.filter((i) => !existing.has(i.name.toLowerCase()));
-		for (const i of indexes)
-			if (existing.has(i.name.toLowerCase()))
-				result.skipped.push(`index ${object}.${i.name}`);
+		for (const i of indexes) if (existing.has(i.name.toLowerCase())) result.skipped.push(`index ${object}.${i.name}`);
 		// One ALTER builds all ordinary indexes in one pass over the rows; InnoDB adds FULLTEXT one at a time.
 		const ordinary = missing.filter((i) => !i.fulltext);
 		if (ordinary.length > 0) {
@@ -217,17 +172,12 @@ async function applyIndexes(
 				`add indexes ${ordinary.map((i) => i.name).join(", ")}`,
 			);
 		}
-		for (const i of missing.filter((i) => i.fulltext))
-			await run(conn, i.sql, object, `add index ${i.name}`);
+		for (const i of missing.filter((i) => i.fulltext)) await run(conn, i.sql, object, `add index ${i.name}`);
 		for (const i of missing) result.created.push(`index ${object}.${i.name}`);
 	}
 }
 
-async function applyForeignKeys(
-	conn: Connection,
-	plan: SchemaPlan,
-	result: ApplyResult,
-): Promise<void> {
+async function applyForeignKeys(conn: Connection, plan: SchemaPlan, result: ApplyResult): Promise<void> {
 	const existing = new Map<string, Set<string>>();
 	for (const fk of plan.foreignKeys) {
 		const object = describeTable(fk.table);
@@ -238,9 +188,7 @@ async function applyForeignKeys(
 				 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_TYPE = 'FOREIGN KEY'`,
 				[fk.table.database, fk.table.table],
 			);
-			names = new Set(
-				(rows as { name: string }[]).map((r) => r.name.toLowerCase()),
-			);
+			names = new Set((rows as { name: string }[]).map((r) => r.name.toLowerCase()));
 			existing.set(object, names);
 		}
 		if (names.has(fk.name.toLowerCase())) {
@@ -253,21 +201,14 @@ async function applyForeignKeys(
 	}
 }
 
-async function applyViews(
-	conn: Connection,
-	plan: SchemaPlan,
-	result: ApplyResult,
-): Promise<void> {
+async function applyViews(conn: Connection, plan: SchemaPlan, result: ApplyResult): Promise<void> {
 	const objects = await objectsByDatabase(
 		conn,
 		plan.views.map((v) => v.view),
 	);
 	for (const planned of plan.views) {
 		const object = describeTable(planned.view);
-		if (
-			objects.get(planned.view.database)?.get(planned.view.table) ===
-			"BASE TABLE"
-		) {
+		if (objects.get(planned.view.database)?.get(planned.view.table) === "BASE TABLE") {
 			throw new SchemaApplyError(
 				object,
 				"the destination has a table of this name",

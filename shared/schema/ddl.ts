@@ -53,9 +53,7 @@ function defaultClause(d: ColumnDefault): string {
 			return "";
 		case "expression":
 			// MySQL wants expression defaults in parentheses, except the CURRENT_TIMESTAMP family.
-			return isCurrentTimestamp(d.sql)
-				? ` DEFAULT ${d.sql}`
-				: ` DEFAULT (${d.sql})`;
+			return isCurrentTimestamp(d.sql) ? ` DEFAULT ${d.sql}` : ` DEFAULT (${d.sql})`;
 		default:
 			return ` DEFAULT ${literalSql(d)}`;
 	}
@@ -63,8 +61,7 @@ function defaultClause(d: ColumnDefault): string {
 
 export function columnDefinition(c: ColumnSchema): string {
 	let sql = `${quoteId(c.name)} ${c.columnType}`;
-	if (c.charset !== null && c.collation !== null)
-		sql += ` CHARACTER SET ${c.charset} COLLATE ${c.collation}`;
+	if (c.charset !== null && c.collation !== null) sql += ` CHARACTER SET ${c.charset} COLLATE ${c.collation}`;
 	if (c.generated) {
 		sql += ` GENERATED ALWAYS AS (${c.generated.expression}) ${c.generated.kind === "virtual" ? "VIRTUAL" : "STORED"}`;
 		// MariaDB's generated columns are always nullable; MySQL's may be declared NOT NULL.
@@ -92,15 +89,11 @@ const INDEX_KEYWORD: Record<IndexSchema["kind"], string> = {
 export function indexDefinition(i: IndexSchema, traits: DialectTraits): string {
 	const parts = i.parts
 		.map((p) => {
-			const target =
-				p.expression !== undefined ? `(${p.expression})` : quoteId(p.column);
+			const target = p.expression !== undefined ? `(${p.expression})` : quoteId(p.column);
 			return `${target}${p.length !== null ? `(${p.length})` : ""}${p.descending ? " DESC" : ""}`;
 		})
 		.join(",");
-	let sql =
-		i.kind === "primary"
-			? `PRIMARY KEY (${parts})`
-			: `${INDEX_KEYWORD[i.kind]} ${quoteId(i.name)} (${parts})`;
+	let sql = i.kind === "primary" ? `PRIMARY KEY (${parts})` : `${INDEX_KEYWORD[i.kind]} ${quoteId(i.name)} (${parts})`;
 	if (i.hash) sql += " USING HASH";
 	if (i.comment) sql += ` COMMENT ${escapeValue(i.comment)}`;
 	if (i.invisible) sql += ` ${traits.invisibleIndex}`;
@@ -115,24 +108,16 @@ export function foreignKeyDefinition(fk: ForeignKeySchema): string {
 	const list = (cols: string[]) => cols.map(quoteId).join(",");
 	let sql = `CONSTRAINT ${quoteId(fk.name)} FOREIGN KEY (${list(fk.columns)}) REFERENCES ${quoteTable(fk.referenced)} (${list(fk.referencedColumns)})`;
 	// RESTRICT is what an omitted clause means; naming it would only add noise.
-	if (fk.onDelete && fk.onDelete !== "RESTRICT")
-		sql += ` ON DELETE ${fk.onDelete}`;
-	if (fk.onUpdate && fk.onUpdate !== "RESTRICT")
-		sql += ` ON UPDATE ${fk.onUpdate}`;
+	if (fk.onDelete && fk.onDelete !== "RESTRICT") sql += ` ON DELETE ${fk.onDelete}`;
+	if (fk.onUpdate && fk.onUpdate !== "RESTRICT") sql += ` ON UPDATE ${fk.onUpdate}`;
 	return sql;
 }
 
-export function createTable(
-	name: TableName,
-	definitions: string[],
-	table: TableSchema,
-): string {
+export function createTable(name: TableName, definitions: string[], table: TableSchema): string {
 	let options = table.engine ? `ENGINE=${table.engine}` : "";
 	options += ` DEFAULT CHARSET=${table.charset} COLLATE=${table.collation}`;
-	if (table.autoIncrement !== null)
-		options += ` AUTO_INCREMENT=${table.autoIncrement}`;
-	for (const o of table.options)
-		options += ` ${o.name.toUpperCase()}=${o.value}`;
+	if (table.autoIncrement !== null) options += ` AUTO_INCREMENT=${table.autoIncrement}`;
+	for (const o of table.options) options += ` ${o.name.toUpperCase()}=${o.value}`;
 	if (table.comment) options += ` COMMENT=${escapeValue(table.comment)}`;
 	return `CREATE TABLE ${quoteTable(name)} (\n  ${definitions.join(",\n  ")}\n) ${options.trim()}`;
 }

@@ -120,11 +120,7 @@ function compareVersions(a: string, b: string): number {
 	return 0;
 }
 
-function applyRules<T>(
-	rules: readonly Rule<T>[],
-	subject: T,
-	ctx: DialectContext,
-): Verdict<T> {
+function applyRules<T>(rules: readonly Rule<T>[], subject: T, ctx: DialectContext): Verdict<T> {
 	const verdict: Verdict<T> = {
 		value: subject,
 		changes: [],
@@ -133,18 +129,11 @@ function applyRules<T>(
 	};
 	const { engine, version } = ctx.destination;
 	for (const rule of rules) {
-		if (!rule.engines.includes(engine) || !rule.when(verdict.value, ctx))
-			continue;
-		if (
-			rule.below &&
-			version !== undefined &&
-			compareVersions(version, rule.below) >= 0
-		)
-			continue;
+		if (!rule.engines.includes(engine) || !rule.when(verdict.value, ctx)) continue;
+		if (rule.below && version !== undefined && compareVersions(version, rule.below) >= 0) continue;
 		const uncertain = rule.below !== undefined && version === undefined;
 		const effect = rule.effect;
-		const maybe = (s: string) =>
-			uncertain ? `if ${LABEL[engine]} is older than ${rule.below}: ${s}` : s;
+		const maybe = (s: string) => (uncertain ? `if ${LABEL[engine]} is older than ${rule.below}: ${s}` : s);
 		if ("refuse" in effect) {
 			if (uncertain) verdict.warnings.push(maybe(effect.refuse));
 			else verdict.refusal ??= effect.refuse;
@@ -169,14 +158,7 @@ export interface CharsetPair {
 	collation: string;
 }
 
-const TIDB_CHARSETS = new Set([
-	"ascii",
-	"latin1",
-	"binary",
-	"utf8",
-	"utf8mb4",
-	"gbk",
-]);
+const TIDB_CHARSETS = new Set(["ascii", "latin1", "binary", "utf8", "utf8mb4", "gbk"]);
 const TIDB_COLLATIONS = new Set([
 	"ascii_bin",
 	"binary",
@@ -192,14 +174,7 @@ const TIDB_COLLATIONS = new Set([
 	"utf8mb4_0900_ai_ci",
 	"utf8mb4_0900_bin",
 ]);
-const OCEANBASE_CHARSETS = new Set([
-	"binary",
-	"utf8mb4",
-	"gbk",
-	"gb18030",
-	"utf16",
-	"latin1",
-]);
+const OCEANBASE_CHARSETS = new Set(["binary", "utf8mb4", "gbk", "gb18030", "utf16", "latin1"]);
 const OCEANBASE_COLLATIONS = new Set([
 	"binary",
 	"utf8mb4_general_ci",
@@ -217,15 +192,9 @@ const OCEANBASE_COLLATIONS = new Set([
 ]);
 
 /** The collation a closed list falls back to: binary stays binary, case-insensitive goes to the charset's default. */
-function closest(
-	pair: CharsetPair,
-	supported: Set<string>,
-	defaults: Record<string, string>,
-): string {
-	const binary =
-		/_(bin|cs)$/.test(pair.collation) || pair.collation === "binary";
-	if (binary && supported.has(`${pair.charset}_bin`))
-		return `${pair.charset}_bin`;
+function closest(pair: CharsetPair, supported: Set<string>, defaults: Record<string, string>): string {
+	const binary = /_(bin|cs)$/.test(pair.collation) || pair.collation === "binary";
+	if (binary && supported.has(`${pair.charset}_bin`)) return `${pair.charset}_bin`;
 	return defaults[pair.charset] ?? `${pair.charset}_bin`;
 }
 
@@ -257,8 +226,7 @@ const UCA1400 = /^(utf8mb[34])_uca1400_(?:[a-z]+_)?(?:nopad_)?(ai|as)_(ci|cs)$/;
 function toMysql0900(pair: CharsetPair): CharsetPair {
 	const m = UCA1400.exec(pair.collation);
 	if (!m) return pair;
-	if (m[1] === "utf8mb3")
-		return { charset: "utf8mb3", collation: "utf8mb3_unicode_520_ci" };
+	if (m[1] === "utf8mb3") return { charset: "utf8mb3", collation: "utf8mb3_unicode_520_ci" };
 	// MySQL has no accent-insensitive, case-sensitive 0900 collation; as_cs is the closest.
 	const accent = m[3] === "cs" ? "as" : m[2];
 	return { charset: "utf8mb4", collation: `utf8mb4_0900_${accent}_${m[3]}` };
@@ -283,11 +251,7 @@ const CHARSET_RULES: readonly Rule<CharsetPair>[] = [
 		effect: {
 			rewrite: (p) => ({
 				charset: "utf8mb4",
-				collation: closest(
-					{ ...p, charset: "utf8mb4" },
-					TIDB_COLLATIONS,
-					TIDB_DEFAULTS,
-				),
+				collation: closest({ ...p, charset: "utf8mb4" }, TIDB_COLLATIONS, TIDB_DEFAULTS),
 			}),
 			what: describePair,
 			why: "TiDB stores only ascii, latin1, binary, utf8, utf8mb4 and gbk; the values are converted to utf8mb4 when copied, which holds every character",
@@ -300,11 +264,7 @@ const CHARSET_RULES: readonly Rule<CharsetPair>[] = [
 		effect: {
 			rewrite: (p) => ({
 				charset: "utf8mb4",
-				collation: closest(
-					{ ...p, charset: "utf8mb4" },
-					OCEANBASE_COLLATIONS,
-					OCEANBASE_DEFAULTS,
-				),
+				collation: closest({ ...p, charset: "utf8mb4" }, OCEANBASE_COLLATIONS, OCEANBASE_DEFAULTS),
 			}),
 			what: describePair,
 			why: "OceanBase before V4.0 stores only utf8mb4 and binary; the values are converted to utf8mb4 when copied",
@@ -316,11 +276,7 @@ const CHARSET_RULES: readonly Rule<CharsetPair>[] = [
 		effect: {
 			rewrite: (p) => ({
 				charset: "utf8mb4",
-				collation: closest(
-					{ ...p, charset: "utf8mb4" },
-					OCEANBASE_COLLATIONS,
-					OCEANBASE_DEFAULTS,
-				),
+				collation: closest({ ...p, charset: "utf8mb4" }, OCEANBASE_COLLATIONS, OCEANBASE_DEFAULTS),
 			}),
 			what: describePair,
 			why: "OceanBase stores only utf8mb4, gbk, gb18030, utf16, latin1 and binary; the values are converted to utf8mb4 when copied, which holds every character",
@@ -400,10 +356,7 @@ const CHARSET_RULES: readonly Rule<CharsetPair>[] = [
 		effect: {
 			rewrite: (p) => ({
 				...p,
-				collation:
-					p.collation === "utf8mb4_0900_bin"
-						? "utf8mb4_bin"
-						: "utf8mb4_unicode_520_ci",
+				collation: p.collation === "utf8mb4_0900_bin" ? "utf8mb4_bin" : "utf8mb4_unicode_520_ci",
 			}),
 			what: describePair,
 			why: "MySQL before 8.0 has no utf8mb4_0900 collations; utf8mb4_unicode_520_ci is the newest UCA collation it has",
@@ -418,10 +371,7 @@ const CHARSET_RULES: readonly Rule<CharsetPair>[] = [
 				collation:
 					p.collation === "utf8mb4_0900_bin"
 						? "utf8mb4_nopad_bin"
-						: p.collation.replace(
-								/^utf8mb4_(?:[a-z]+_)?0900_(a[is])_(c[is])$/,
-								"utf8mb4_uca1400_nopad_$1_$2",
-							),
+						: p.collation.replace(/^utf8mb4_(?:[a-z]+_)?0900_(a[is])_(c[is])$/, "utf8mb4_uca1400_nopad_$1_$2"),
 			}),
 			what: describePair,
 			why: "MariaDB has no utf8mb4_0900 collations; its uca1400 NO PAD collations compare the same way on a newer Unicode version (language tailoring is dropped)",
@@ -434,9 +384,7 @@ const CHARSET_RULES: readonly Rule<CharsetPair>[] = [
 		effect: {
 			rewrite: (p) => ({
 				...p,
-				collation: /_nopad_/.test(p.collation)
-					? `${p.charset}_unicode_520_nopad_ci`
-					: `${p.charset}_unicode_520_ci`,
+				collation: /_nopad_/.test(p.collation) ? `${p.charset}_unicode_520_nopad_ci` : `${p.charset}_unicode_520_ci`,
 			}),
 			what: describePair,
 			why: "MariaDB before 10.10 has no uca1400 collations; unicode_520 is the newest it has",
@@ -444,10 +392,7 @@ const CHARSET_RULES: readonly Rule<CharsetPair>[] = [
 	},
 ];
 
-export function convertCharset(
-	pair: CharsetPair,
-	ctx: DialectContext,
-): Verdict<CharsetPair> {
+export function convertCharset(pair: CharsetPair, ctx: DialectContext): Verdict<CharsetPair> {
 	return applyRules(CHARSET_RULES, pair, ctx);
 }
 
@@ -476,12 +421,9 @@ const LOB_TYPES = new Set([
 ]);
 const MARIADB_COMPRESSED = /\s*\/\*M!\d+ COMPRESSED\*\//;
 
-const isExpressionDefault = (c: ColumnSchema) =>
-	c.default.kind === "expression" && !isCurrentTimestamp(c.default.sql);
-const isLiteralDefault = (c: ColumnSchema) =>
-	["string", "bytes", "number"].includes(c.default.kind);
-const isMariadbJson = (c: ColumnSchema) =>
-	c.dataType === "longtext" && c.check === `json_valid(${backquote(c.name)})`;
+const isExpressionDefault = (c: ColumnSchema) => c.default.kind === "expression" && !isCurrentTimestamp(c.default.sql);
+const isLiteralDefault = (c: ColumnSchema) => ["string", "bytes", "number"].includes(c.default.kind);
+const isMariadbJson = (c: ColumnSchema) => c.dataType === "longtext" && c.check === `json_valid(${backquote(c.name)})`;
 
 function retype(columnType: string, dataType: string) {
 	return (c: ColumnSchema): ColumnSchema => ({
@@ -492,8 +434,7 @@ function retype(columnType: string, dataType: string) {
 		collation: null,
 	});
 }
-const typeChange = (before: ColumnSchema, after: ColumnSchema) =>
-	`type ${before.columnType} -> ${after.columnType}`;
+const typeChange = (before: ColumnSchema, after: ColumnSchema) => `type ${before.columnType} -> ${after.columnType}`;
 
 const COLUMN_RULES: readonly Rule<ColumnSchema>[] = [
 	{
@@ -570,26 +511,20 @@ const COLUMN_RULES: readonly Rule<ColumnSchema>[] = [
 		below: "4.1.0",
 		when: (c) => SPATIAL_TYPES.has(c.dataType),
 		effect: {
-			refuse:
-				"OceanBase supports spatial (GEOMETRY) types from V4.1.0 (MySQL mode)",
+			refuse: "OceanBase supports spatial (GEOMETRY) types from V4.1.0 (MySQL mode)",
 		},
 	},
 	{
 		engines: ["mysql"],
 		below: "8.0.13",
-		when: (c) =>
-			isExpressionDefault(c) ||
-			(LOB_TYPES.has(c.dataType) && isLiteralDefault(c)),
+		when: (c) => isExpressionDefault(c) || (LOB_TYPES.has(c.dataType) && isLiteralDefault(c)),
 		effect: {
-			refuse:
-				"MySQL before 8.0.13 accepts no expression defaults and no defaults on BLOB, TEXT or JSON columns",
+			refuse: "MySQL before 8.0.13 accepts no expression defaults and no defaults on BLOB, TEXT or JSON columns",
 		},
 	},
 	{
 		engines: ["mysql"],
-		when: (c) =>
-			(LOB_TYPES.has(c.dataType) || SPATIAL_TYPES.has(c.dataType)) &&
-			isLiteralDefault(c),
+		when: (c) => (LOB_TYPES.has(c.dataType) || SPATIAL_TYPES.has(c.dataType)) && isLiteralDefault(c),
 		effect: {
 			rewrite: (c) => ({
 				...c,
@@ -608,8 +543,7 @@ const COLUMN_RULES: readonly Rule<ColumnSchema>[] = [
 				...c,
 				default: c.nullable ? { kind: "null" } : { kind: "none" },
 			}),
-			what: (before) =>
-				`default ${before.default.kind === "none" ? "" : literalSql(before.default)} dropped`,
+			what: (before) => `default ${before.default.kind === "none" ? "" : literalSql(before.default)} dropped`,
 			why: "TiDB accepts no default on BLOB, TEXT and JSON columns: rows are copied with their values, but inserts that omit the column no longer get the default",
 		},
 	},
@@ -642,10 +576,7 @@ const COLUMN_RULES: readonly Rule<ColumnSchema>[] = [
 ];
 
 /** Converts a column's type, default and attributes, then its character set and collation. */
-export function convertColumn(
-	column: ColumnSchema,
-	ctx: DialectContext,
-): Verdict<ColumnSchema> {
+export function convertColumn(column: ColumnSchema, ctx: DialectContext): Verdict<ColumnSchema> {
 	const verdict = applyRules(COLUMN_RULES, column, ctx);
 	const { charset, collation } = verdict.value;
 	if (charset !== null && collation !== null) {
@@ -665,8 +596,7 @@ const INDEX_RULES: readonly Rule<IndexSchema>[] = [
 		engines: ["tidb"],
 		when: (i) => i.kind === "fulltext",
 		effect: {
-			refuse:
-				"TiDB has no FULLTEXT indexes (it parses the syntax and rejects the index)",
+			refuse: "TiDB has no FULLTEXT indexes (it parses the syntax and rejects the index)",
 		},
 	},
 	{
@@ -705,8 +635,7 @@ const INDEX_RULES: readonly Rule<IndexSchema>[] = [
 		engines: ["mariadb"],
 		when: (i) => i.parts.some((p) => p.expression !== undefined),
 		effect: {
-			refuse:
-				"MariaDB has no functional key parts: index a generated column instead",
+			refuse: "MariaDB has no functional key parts: index a generated column instead",
 		},
 	},
 	{
@@ -754,25 +683,13 @@ function ascending(i: IndexSchema): IndexSchema {
 	return { ...i, parts: i.parts.map((p) => ({ ...p, descending: false })) };
 }
 
-export function convertIndex(
-	index: IndexSchema,
-	ctx: DialectContext,
-): Verdict<IndexSchema> {
+export function convertIndex(index: IndexSchema, ctx: DialectContext): Verdict<IndexSchema> {
 	return applyRules(INDEX_RULES, index, ctx);
 }
 
 // ---------------------------------------------------------------- tables
 
-const MYSQL_ENGINES = new Set([
-	"innodb",
-	"myisam",
-	"memory",
-	"csv",
-	"archive",
-	"blackhole",
-	"mrg_myisam",
-	"federated",
-]);
+const MYSQL_ENGINES = new Set(["innodb", "myisam", "memory", "csv", "archive", "blackhole", "mrg_myisam", "federated"]);
 /** Table options every MySQL-compatible destination that keeps options understands. */
 const PORTABLE_OPTIONS = new Set([
 	"row_format",
@@ -794,8 +711,7 @@ const SOURCE_FAMILY: Record<ServerFlavor, Engine> = {
 	oceanbase: "oceanbase-mysql",
 };
 
-const listOptions = (options: TableOption[]) =>
-	options.map((o) => `${o.name.toUpperCase()}=${o.value}`).join(" ");
+const listOptions = (options: TableOption[]) => options.map((o) => `${o.name.toUpperCase()}=${o.value}`).join(" ");
 
 const TABLE_RULES: readonly Rule<TableSchema>[] = [
 	{
@@ -809,8 +725,7 @@ const TABLE_RULES: readonly Rule<TableSchema>[] = [
 	},
 	{
 		engines: ["mysql"],
-		when: (t) =>
-			t.engine !== null && !MYSQL_ENGINES.has(t.engine.toLowerCase()),
+		when: (t) => t.engine !== null && !MYSQL_ENGINES.has(t.engine.toLowerCase()),
 		effect: {
 			rewrite: (t) => ({ ...t, engine: "InnoDB" }),
 			what: (before) => `ENGINE=${before.engine} -> InnoDB`,
@@ -829,8 +744,7 @@ const TABLE_RULES: readonly Rule<TableSchema>[] = [
 	{
 		engines: ["mysql", "mariadb"],
 		when: (t, ctx) =>
-			SOURCE_FAMILY[ctx.source] !== ctx.destination.engine &&
-			t.options.some((o) => !PORTABLE_OPTIONS.has(o.name)),
+			SOURCE_FAMILY[ctx.source] !== ctx.destination.engine && t.options.some((o) => !PORTABLE_OPTIONS.has(o.name)),
 		effect: {
 			rewrite: (t) => ({
 				...t,
@@ -860,19 +774,11 @@ const TABLE_RULES: readonly Rule<TableSchema>[] = [
 ];
 
 /** Converts table-level properties: engine, options, partitioning, default character set. */
-export function convertTable(
-	table: TableSchema,
-	ctx: DialectContext,
-): Verdict<TableSchema> {
+export function convertTable(table: TableSchema, ctx: DialectContext): Verdict<TableSchema> {
 	const verdict = applyRules(TABLE_RULES, table, ctx);
-	const cs = convertCharset(
-		{ charset: table.charset, collation: table.collation },
-		ctx,
-	);
+	const cs = convertCharset({ charset: table.charset, collation: table.collation }, ctx);
 	verdict.value = { ...verdict.value, ...cs.value };
-	verdict.changes.push(
-		...cs.changes.map((c) => ({ ...c, what: `default ${c.what}` })),
-	);
+	verdict.changes.push(...cs.changes.map((c) => ({ ...c, what: `default ${c.what}` })));
 	verdict.warnings.push(...cs.warnings);
 	return verdict;
 }
@@ -890,10 +796,7 @@ const FOREIGN_KEY_RULES: readonly Rule<ForeignKeySchema>[] = [
 	},
 ];
 
-export function convertForeignKey(
-	fk: ForeignKeySchema,
-	ctx: DialectContext,
-): Verdict<ForeignKeySchema> {
+export function convertForeignKey(fk: ForeignKeySchema, ctx: DialectContext): Verdict<ForeignKeySchema> {
 	return applyRules(FOREIGN_KEY_RULES, fk, ctx);
 }
 
@@ -915,9 +818,6 @@ const CHECK_RULES: readonly Rule<CheckSchema>[] = [
 	},
 ];
 
-export function convertCheck(
-	check: CheckSchema,
-	ctx: DialectContext,
-): Verdict<CheckSchema> {
+export function convertCheck(check: CheckSchema, ctx: DialectContext): Verdict<CheckSchema> {
 	return applyRules(CHECK_RULES, check, ctx);
 }

@@ -5,17 +5,12 @@ import type { TableName } from "../model/rules.ts";
 /** What already exists at the destination, read from information_schema before touching anything. */
 
 /** Name -> TABLE_TYPE of everything in a database (empty when the database does not exist). */
-export async function existingObjects(
-	conn: Connection,
-	database: string,
-): Promise<Map<string, string>> {
+export async function existingObjects(conn: Connection, database: string): Promise<Map<string, string>> {
 	const [rows] = await conn.query(
 		"SELECT TABLE_NAME AS name, TABLE_TYPE AS type FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
 		[database],
 	);
-	return new Map(
-		(rows as { name: string; type: string }[]).map((r) => [r.name, r.type]),
-	);
+	return new Map((rows as { name: string; type: string }[]).map((r) => [r.name, r.type]));
 }
 
 /** Columns (name and COLUMN_TYPE, in order) of every table in a database, keyed by table name. */
@@ -30,10 +25,7 @@ export async function existingColumns(
 	);
 	const byTable = new Map<string, { name: string; type: string }[]>();
 	for (const r of rows as { t: string; name: string; type: string }[]) {
-		byTable.set(r.t, [
-			...(byTable.get(r.t) ?? []),
-			{ name: r.name, type: r.type },
-		]);
+		byTable.set(r.t, [...(byTable.get(r.t) ?? []), { name: r.name, type: r.type }]);
 	}
 	return byTable;
 }
@@ -42,10 +34,7 @@ export async function existingColumns(
 const COUNT_CAP = 1_000_000;
 
 /** Rows in the table as a phrase ("3 rows", "more than 1000000 rows"), or null when it is empty. */
-export async function describeRows(
-	conn: Connection,
-	table: TableName,
-): Promise<string | null> {
+export async function describeRows(conn: Connection, table: TableName): Promise<string | null> {
 	const [rows] = await conn.query(
 		`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${quoteTable(table)} LIMIT ${COUNT_CAP + 1}) AS capped`,
 	);
@@ -71,11 +60,7 @@ export function sameColumns(
 		planned.length === found.length &&
 		planned.every((p, i) => {
 			const f = found[i];
-			return (
-				f !== undefined &&
-				p.name.toLowerCase() === f.name.toLowerCase() &&
-				norm(p.type) === norm(f.type)
-			);
+			return f !== undefined && p.name.toLowerCase() === f.name.toLowerCase() && norm(p.type) === norm(f.type);
 		})
 	);
 }

@@ -1,13 +1,7 @@
 import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
 import type { Engine } from "../model/datasource.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
-import {
-	checkDefinition,
-	columnDefinition,
-	createTable,
-	foreignKeyDefinition,
-	indexDefinition,
-} from "./ddl.ts";
+import { checkDefinition, columnDefinition, createTable, foreignKeyDefinition, indexDefinition } from "./ddl.ts";
 import {
 	type Change,
 	convertCharset,
@@ -23,21 +17,9 @@ import {
 } from "./dialect.ts";
 import { SchemaError, SchemaRuleError } from "./errors.ts";
 import type { ViewMapping } from "./resolve.ts";
-import type {
-	ColumnSchema,
-	IndexSchema,
-	SchemaSnapshot,
-	TableSchema,
-	ViewSchema,
-} from "./snapshot.ts";
+import type { ColumnSchema, IndexSchema, SchemaSnapshot, TableSchema, ViewSchema } from "./snapshot.ts";
 import { tableKey } from "./snapshot.ts";
-import {
-	backquote,
-	nameChains,
-	quotedNames,
-	renameQuoted,
-	tokenize,
-} from "./sqltext.ts";
+import { backquote, nameChains, quotedNames, renameQuoted, tokenize } from "./sqltext.ts";
 
 /**
  * Turns a source snapshot and the resolved mappings into destination DDL, in the order a
@@ -51,12 +33,7 @@ import {
  */
 
 export type SchemaPhase = "tables" | "indexes" | "foreignKeys" | "views";
-export const SCHEMA_PHASES: readonly SchemaPhase[] = [
-	"tables",
-	"indexes",
-	"foreignKeys",
-	"views",
-];
+export const SCHEMA_PHASES: readonly SchemaPhase[] = ["tables", "indexes", "foreignKeys", "views"];
 
 export interface PlannedDatabase {
 	name: string;
@@ -135,9 +112,7 @@ export function planSchema(
 ): SchemaPlan {
 	const destination: Destination = {
 		engine: destinationEngine,
-		...(options.destinationVersion
-			? { version: options.destinationVersion }
-			: {}),
+		...(options.destinationVersion ? { version: options.destinationVersion } : {}),
 	};
 	const planner = new Planner(snapshot, mappings, options.views ?? [], {
 		source: snapshot.server.flavor,
@@ -191,10 +166,7 @@ class Planner {
 
 	private assertDistinctDestinations(): void {
 		const taken = new Map<string, TableName>();
-		for (const m of [
-			...this.tableMappings.values(),
-			...this.viewMappings.values(),
-		]) {
+		for (const m of [...this.tableMappings.values(), ...this.viewMappings.values()]) {
 			const other = taken.get(tableKey(m.destination));
 			if (other) {
 				throw new SchemaRuleError(
@@ -219,11 +191,7 @@ class Planner {
 		return table;
 	}
 
-	private entry(
-		kind: ReportEntry["kind"],
-		object: string,
-		source: string,
-	): ReportEntry {
+	private entry(kind: ReportEntry["kind"], object: string, source: string): ReportEntry {
 		const e: ReportEntry = {
 			kind,
 			object,
@@ -238,9 +206,7 @@ class Planner {
 
 	planTable(m: TableMapping, deferSecondaryIndexes: boolean): void {
 		const table = this.sourceTable(m);
-		const columnMap = new Map(
-			m.columns.map((c) => [lower(c.source), c.destination]),
-		);
+		const columnMap = new Map(m.columns.map((c) => [lower(c.source), c.destination]));
 		const rename = (name: string) => columnMap.get(lower(name));
 		const report = this.entry("table", label(m.destination), label(m.source));
 		const converted = convertTable(table, this.ctx);
@@ -274,8 +240,7 @@ class Planner {
 				v.changes.map((c) => ({ what: `${prefix}: ${c.what}`, why: c.why })),
 				v.warnings.map((w) => `${prefix}: ${w}`),
 			);
-			if (v.refusal)
-				refusals.push(`${prefix} (${source.columnType}): ${v.refusal}`);
+			if (v.refusal) refusals.push(`${prefix} (${source.columnType}): ${v.refusal}`);
 			columns.push(v.value);
 		}
 		if (refusals.length > 0) {
@@ -291,9 +256,7 @@ class Planner {
 			const planned = this.planIndex(m, index, rename);
 			if (!planned) continue;
 			// InnoDB needs an AUTO_INCREMENT column to lead some index from the start.
-			const leadsAutoIncrement =
-				autoIncrement !== undefined &&
-				planned.parts[0]?.column === autoIncrement;
+			const leadsAutoIncrement = autoIncrement !== undefined && planned.parts[0]?.column === autoIncrement;
 			const inCreate =
 				!deferSecondaryIndexes ||
 				index.kind === "primary" ||
@@ -314,13 +277,7 @@ class Planner {
 			}
 		}
 		for (const check of table.checks) {
-			const clause = this.planCheck(
-				m,
-				check.name,
-				check.clause,
-				columnMap,
-				rename,
-			);
+			const clause = this.planCheck(m, check.name, check.clause, columnMap, rename);
 			if (clause) definitions.push(clause);
 		}
 		const sql = createTable(m.destination, definitions, converted.value);
@@ -337,34 +294,21 @@ class Planner {
 		index: IndexSchema,
 		rename: (n: string) => string | undefined,
 	): IndexSchema | null {
-		const name =
-			index.kind === "primary" ? "primary key" : `index ${index.name}`;
-		const report = this.entry(
-			"index",
-			`${label(m.destination)} ${name}`,
-			`${label(m.source)} ${name}`,
-		);
+		const name = index.kind === "primary" ? "primary key" : `index ${index.name}`;
+		const report = this.entry("index", `${label(m.destination)} ${name}`, `${label(m.source)} ${name}`);
 		const missing = index.parts
-			.filter(
-				(p) => p.expression === undefined && rename(p.column) === undefined,
-			)
+			.filter((p) => p.expression === undefined && rename(p.column) === undefined)
 			.map((p) => p.column);
 		if (missing.length > 0) {
-			refuse(
-				report,
-				`it covers column(s) ${missing.join(", ")}, which the object rules leave out`,
-			);
+			refuse(report, `it covers column(s) ${missing.join(", ")}, which the object rules leave out`);
 			return null;
 		}
 		const renamed: IndexSchema = {
 			...index,
 			parts: index.parts.map((p) => ({
 				...p,
-				column:
-					p.expression === undefined ? (rename(p.column) as string) : p.column,
-				...(p.expression !== undefined
-					? { expression: renameQuoted(p.expression, rename) }
-					: {}),
+				column: p.expression === undefined ? (rename(p.column) as string) : p.column,
+				...(p.expression !== undefined ? { expression: renameQuoted(p.expression, rename) } : {}),
 			})),
 		};
 		const v = convertIndex(renamed, this.ctx);
@@ -383,34 +327,21 @@ class Planner {
 		columnMap: Map<string, string>,
 		rename: (n: string) => string | undefined,
 	): string | null {
-		const report = this.entry(
-			"check",
-			`${label(m.destination)} check ${name}`,
-			`${label(m.source)} check ${name}`,
-		);
-		const sourceColumns = new Set(
-			this.sourceTable(m).columns.map((c) => lower(c.name)),
-		);
-		const left = [...quotedNames(sourceClause)].filter(
-			(n) => sourceColumns.has(lower(n)) && !columnMap.has(lower(n)),
-		);
+		const report = this.entry("check", `${label(m.destination)} check ${name}`, `${label(m.source)} check ${name}`);
+		const sourceColumns = new Set(this.sourceTable(m).columns.map((c) => lower(c.name)));
+		const left = [...quotedNames(sourceClause)].filter((n) => sourceColumns.has(lower(n)) && !columnMap.has(lower(n)));
 		if (left.length > 0) {
-			refuse(
-				report,
-				`it reads column(s) ${left.join(", ")}, which the object rules leave out`,
-			);
+			refuse(report, `it reads column(s) ${left.join(", ")}, which the object rules leave out`);
 			return null;
 		}
 		let destinationName = name;
 		if (this.traits.checkNamesPerDatabase) {
-			const taken =
-				this.checkNames.get(m.destination.database) ?? new Set<string>();
+			const taken = this.checkNames.get(m.destination.database) ?? new Set<string>();
 			this.checkNames.set(m.destination.database, taken);
 			if (taken.has(lower(destinationName))) {
 				const base = `${m.destination.table}_${name}`.slice(0, 60);
 				destinationName = base;
-				for (let n = 2; taken.has(lower(destinationName)); n += 1)
-					destinationName = `${base}_${n}`;
+				for (let n = 2; taken.has(lower(destinationName)); n += 1) destinationName = `${base}_${n}`;
 				report.changes.push({
 					what: `renamed to ${destinationName}`,
 					why: `${this.traits.label} needs CHECK constraint names to be unique in a database, and another table uses ${name}`,
@@ -419,10 +350,7 @@ class Planner {
 			}
 			taken.add(lower(destinationName));
 		}
-		const v = convertCheck(
-			{ name: destinationName, clause: renameQuoted(sourceClause, rename) },
-			this.ctx,
-		);
+		const v = convertCheck({ name: destinationName, clause: renameQuoted(sourceClause, rename) }, this.ctx);
 		record(report, v.changes, v.warnings);
 		return checkDefinition(v.value);
 	}
@@ -430,9 +358,7 @@ class Planner {
 	planForeignKeys(m: TableMapping): void {
 		if (this.refused.has(tableKey(m.source))) return;
 		const table = this.sourceTable(m);
-		const columnMap = new Map(
-			m.columns.map((c) => [lower(c.source), c.destination]),
-		);
+		const columnMap = new Map(m.columns.map((c) => [lower(c.source), c.destination]));
 		for (const fk of table.foreignKeys) {
 			const report = this.entry(
 				"foreignKey",
@@ -440,28 +366,18 @@ class Planner {
 				`${label(m.source)} foreign key ${fk.name}`,
 			);
 			const target = this.tableMappings.get(tableKey(fk.referenced));
-			const targetColumns = new Map(
-				target?.columns.map((c) => [lower(c.source), c.destination]),
-			);
+			const targetColumns = new Map(target?.columns.map((c) => [lower(c.source), c.destination]));
 			const missing = fk.columns.filter((c) => !columnMap.has(lower(c)));
-			const missingTarget = fk.referencedColumns.filter(
-				(c) => !targetColumns.has(lower(c)),
-			);
+			const missingTarget = fk.referencedColumns.filter((c) => !targetColumns.has(lower(c)));
 			if (missing.length > 0) {
-				refuse(
-					report,
-					`it covers column(s) ${missing.join(", ")}, which the object rules leave out`,
-				);
+				refuse(report, `it covers column(s) ${missing.join(", ")}, which the object rules leave out`);
 			} else if (!target) {
 				refuse(
 					report,
 					`it references ${label(fk.referenced)}, which is not migrated: include that table in the object rules`,
 				);
 			} else if (this.refused.has(tableKey(fk.referenced))) {
-				refuse(
-					report,
-					`it references ${label(fk.referenced)}, which is refused`,
-				);
+				refuse(report, `it references ${label(fk.referenced)}, which is refused`);
 			} else if (missingTarget.length > 0) {
 				refuse(
 					report,
@@ -473,9 +389,7 @@ class Planner {
 						...fk,
 						columns: fk.columns.map((c) => columnMap.get(lower(c)) as string),
 						referenced: target.destination,
-						referencedColumns: fk.referencedColumns.map(
-							(c) => targetColumns.get(lower(c)) as string,
-						),
+						referencedColumns: fk.referencedColumns.map((c) => targetColumns.get(lower(c)) as string),
 					},
 					this.ctx,
 				);
@@ -492,11 +406,7 @@ class Planner {
 	planViews(): void {
 		for (const mapping of this.viewsInDependencyOrder()) {
 			const view = this.views.get(tableKey(mapping.source));
-			const report = this.entry(
-				"view",
-				label(mapping.destination),
-				label(mapping.source),
-			);
+			const report = this.entry("view", label(mapping.destination), label(mapping.source));
 			if (!view) {
 				throw new SchemaError(
 					label(mapping.source),
@@ -510,10 +420,7 @@ class Planner {
 				this.refused.add(tableKey(mapping.source));
 				continue;
 			}
-			const checkOption =
-				view.checkOption === "NONE"
-					? ""
-					: ` WITH ${view.checkOption} CHECK OPTION`;
+			const checkOption = view.checkOption === "NONE" ? "" : ` WITH ${view.checkOption} CHECK OPTION`;
 			report.changes.push({
 				what: "DEFINER dropped, SQL SECURITY INVOKER",
 				why: "the source's definer account need not exist at the destination; the view runs with the rights of whoever queries it",
@@ -535,8 +442,7 @@ class Planner {
 			const mapping = this.viewMappings.get(key);
 			if (!mapping || state.get(key)) return;
 			state.set(key, "visiting");
-			for (const ref of this.views.get(key)?.references ?? [])
-				visit(tableKey(ref));
+			for (const ref of this.views.get(key)?.references ?? []) visit(tableKey(ref));
 			state.set(key, "done");
 			ordered.push(mapping);
 		};
@@ -554,10 +460,7 @@ class Planner {
 		const chains = nameChains(tokens);
 		const references = new Map(view.references.map((r) => [tableKey(r), r]));
 		const isReference = (parts: string[]) =>
-			parts.length >= 2 &&
-			references.has(
-				tableKey({ database: parts[0] as string, table: parts[1] as string }),
-			);
+			parts.length >= 2 && references.has(tableKey({ database: parts[0] as string, table: parts[1] as string }));
 		for (const ref of view.references) {
 			const key = tableKey(ref);
 			if (!this.tableMappings.has(key) && !this.viewMappings.has(key)) {
@@ -565,8 +468,7 @@ class Planner {
 					refusal: `it reads ${label(ref)}, which is not migrated: include it in the object rules`,
 				};
 			}
-			if (this.refused.has(key))
-				return { refusal: `it reads ${label(ref)}, which is refused` };
+			if (this.refused.has(key)) return { refusal: `it reads ${label(ref)}, which is refused` };
 		}
 		// Qualifiers (table names and aliases) -> the source table they stand for; null when ambiguous.
 		const qualifiers = new Map<string, string | null>();
@@ -607,10 +509,7 @@ class Planner {
 			}
 			let text = prefix;
 			if (column !== undefined) {
-				const columns =
-					tableSource === null
-						? undefined
-						: this.tableMappings.get(tableSource)?.columns;
+				const columns = tableSource === null ? undefined : this.tableMappings.get(tableSource)?.columns;
 				if (tableSource === null && this.renamesColumns()) {
 					return {
 						refusal: `Ferry cannot tell which table ${parts[0]}.${column} reads, so it cannot rename its columns`,
@@ -645,40 +544,25 @@ class Planner {
 	}
 
 	private renamesColumns(): boolean {
-		return this.mappings.some((m) =>
-			m.columns.some((c) => c.source !== c.destination),
-		);
+		return this.mappings.some((m) => m.columns.some((c) => c.source !== c.destination));
 	}
 
 	private destinationOf(sourceKey: string): TableName {
-		const mapping =
-			this.tableMappings.get(sourceKey) ?? this.viewMappings.get(sourceKey);
+		const mapping = this.tableMappings.get(sourceKey) ?? this.viewMappings.get(sourceKey);
 		return (mapping as { destination: TableName }).destination;
 	}
 
 	/** One CREATE DATABASE per destination database, with the character set of its (first) source database. */
 	planDatabases(): void {
 		const sources = new Map<string, string>();
-		for (const m of [
-			...this.tableMappings.values(),
-			...this.viewMappings.values(),
-		]) {
-			if (!sources.has(m.destination.database))
-				sources.set(m.destination.database, m.source.database);
+		for (const m of [...this.tableMappings.values(), ...this.viewMappings.values()]) {
+			if (!sources.has(m.destination.database)) sources.set(m.destination.database, m.source.database);
 		}
 		for (const [name, sourceName] of sources) {
 			const source = this.snapshot.databases.find((d) => d.name === sourceName);
-			if (!source)
-				throw new SchemaError(
-					sourceName,
-					"is missing from the schema snapshot",
-					"read the schema again",
-				);
+			if (!source) throw new SchemaError(sourceName, "is missing from the schema snapshot", "read the schema again");
 			const report = this.entry("database", name, sourceName);
-			const cs = convertCharset(
-				{ charset: source.charset, collation: source.collation },
-				this.ctx,
-			);
+			const cs = convertCharset({ charset: source.charset, collation: source.collation }, this.ctx);
 			record(report, cs.changes, cs.warnings);
 			this.plan.databases.push({
 				name,
@@ -689,10 +573,7 @@ class Planner {
 }
 
 /** The alias after a table reference: `db`.`t` `a` or `db`.`t` AS `a`. */
-function aliasAfter(
-	tokens: ReturnType<typeof tokenize>,
-	last: number,
-): string | undefined {
+function aliasAfter(tokens: ReturnType<typeof tokenize>, last: number): string | undefined {
 	let i = last + 1;
 	const skipSpace = () => {
 		while (tokens[i]?.kind === "space") i += 1;
@@ -703,20 +584,13 @@ function aliasAfter(
 		skipSpace();
 	}
 	const t = tokens[i];
-	return t?.kind === "quoted" && tokens[i + 1]?.text !== "."
-		? t.name
-		: undefined;
+	return t?.kind === "quoted" && tokens[i + 1]?.text !== "." ? t.name : undefined;
 }
 
-function record(
-	entry: ReportEntry,
-	changes: Change[],
-	warnings: string[],
-): void {
+function record(entry: ReportEntry, changes: Change[], warnings: string[]): void {
 	entry.changes.push(...changes);
 	entry.warnings.push(...warnings);
-	if (changes.length > 0 && entry.status === "converted")
-		entry.status = "changed";
+	if (changes.length > 0 && entry.status === "converted") entry.status = "changed";
 }
 
 function refuse(entry: ReportEntry, reason: string): void {

@@ -20,10 +20,8 @@ const REFUSED_FIX: Record<ReportEntry["kind"], string> = {
 	database: "choose another destination",
 	table:
 		"leave the column out with the rule's columns, exclude the table, or migrate to a destination that can hold it",
-	index:
-		"recreate an equivalent index at the destination after the migration if queries need it",
-	foreignKey:
-		"include the referenced table, or recreate the constraint after the migration",
+	index: "recreate an equivalent index at the destination after the migration if queries need it",
+	foreignKey: "include the referenced table, or recreate the constraint after the migration",
 	check: "recreate the constraint after the migration if it still applies",
 	view: "include what the view reads, or recreate the view after the migration",
 };
@@ -48,11 +46,7 @@ export async function checkSchemaPrerequisites(
 
 	const planned = new Set(plan.tables.map((t) => describeTable(t.source)));
 	for (const table of snapshot.tables) {
-		if (
-			!planned.has(describeTable(table.name)) ||
-			table.indexes.some((i) => i.kind === "primary")
-		)
-			continue;
+		if (!planned.has(describeTable(table.name)) || table.indexes.some((i) => i.kind === "primary")) continue;
 		findings.push({
 			level: "warning",
 			object: describeTable(table.name),
@@ -62,10 +56,7 @@ export async function checkSchemaPrerequisites(
 		});
 	}
 
-	const databases = new Set([
-		...plan.tables.map((t) => t.table.database),
-		...plan.views.map((v) => v.view.database),
-	]);
+	const databases = new Set([...plan.tables.map((t) => t.table.database), ...plan.views.map((v) => v.view.database)]);
 	for (const database of databases) {
 		const objects = await existingObjects(destination, database);
 		for (const t of plan.tables.filter((p) => p.table.database === database)) {
@@ -112,8 +103,7 @@ export async function checkSchemaPrerequisites(
 				findings.push({
 					level: "warning",
 					object: describeTable(v.view),
-					message:
-						"the destination already has a view of this name: it is replaced",
+					message: "the destination already has a view of this name: it is replaced",
 					fix: "rename the view with a rule to keep the existing one",
 				});
 			}

@@ -68,67 +68,41 @@ export async function readSchema(
 		views: [],
 	};
 	for (const database of databases) {
-		const wantedTables = new Set(
-			tables.filter((t) => t.database === database).map((t) => t.table),
-		);
-		const wantedViews = new Set(
-			views.filter((t) => t.database === database).map((t) => t.table),
-		);
+		const wantedTables = new Set(tables.filter((t) => t.database === database).map((t) => t.table));
+		const wantedViews = new Set(views.filter((t) => t.database === database).map((t) => t.table));
 		snapshot.databases.push(await readDatabase(conn, database));
-		if (wantedTables.size > 0)
-			snapshot.tables.push(
-				...(await readTables(conn, server, database, wantedTables)),
-			);
-		if (wantedViews.size > 0)
-			snapshot.views.push(...(await readViews(conn, database, wantedViews)));
+		if (wantedTables.size > 0) snapshot.tables.push(...(await readTables(conn, server, database, wantedTables)));
+		if (wantedViews.size > 0) snapshot.views.push(...(await readViews(conn, database, wantedViews)));
 	}
-	const found = new Set(
-		[...snapshot.tables, ...snapshot.views].map((t) => tableKey(t.name)),
-	);
+	const found = new Set([...snapshot.tables, ...snapshot.views].map((t) => tableKey(t.name)));
 	for (const t of [...tables, ...views]) {
 		if (!found.has(tableKey(t))) {
-			throw new SchemaError(
-				describeTable(t),
-				"no longer exists on the source",
-				"resolve the object rules again",
-			);
+			throw new SchemaError(describeTable(t), "no longer exists on the source", "resolve the object rules again");
 		}
 	}
 	return snapshot;
 }
 
-async function query(
-	conn: Connection,
-	sql: string,
-	params: unknown[],
-): Promise<Row[]> {
+async function query(conn: Connection, sql: string, params: unknown[]): Promise<Row[]> {
 	const [rows] = await conn.query(sql, params);
 	return rows as Row[];
 }
 
-const text = (v: unknown): string =>
-	v === null || v === undefined ? "" : String(v);
+const text = (v: unknown): string => (v === null || v === undefined ? "" : String(v));
 
 /** Every collation name starts with its character set's name (`utf8mb4_general_ci`, `binary`). */
 function charsetOf(collation: string): string {
 	return collation.split("_")[0] as string;
 }
 
-async function readDatabase(
-	conn: Connection,
-	database: string,
-): Promise<DatabaseSchema> {
+async function readDatabase(conn: Connection, database: string): Promise<DatabaseSchema> {
 	const [row] = await query(
 		conn,
 		"SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
 		[database],
 	);
 	if (!row)
-		throw new SchemaError(
-			database,
-			"database no longer exists on the source",
-			"resolve the object rules again",
-		);
+		throw new SchemaError(database, "database no longer exists on the source", "resolve the object rules again");
 	return { name: database, charset: text(row.cs), collation: text(row.co) };
 }
 
@@ -187,14 +161,7 @@ function parseCreateOptions(options: string): TableOption[] {
 		});
 }
 
-const BINARY_STRING_TYPES = new Set([
-	"binary",
-	"varbinary",
-	"tinyblob",
-	"blob",
-	"mediumblob",
-	"longblob",
-]);
+const BINARY_STRING_TYPES = new Set(["binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"]);
 const NUMERIC_LITERAL = /^(-?\d+(\.\d+)?(e[+-]?\d+)?|b'[01]*'|0x[0-9a-f]+)$/i;
 
 async function readColumns(
@@ -215,13 +182,10 @@ async function readColumns(
 		const table = tables.get(text(r.t));
 		if (!table) continue;
 		const extra = text(r.extra);
-		const generatedKind = /\b(VIRTUAL|STORED|PERSISTENT) GENERATED\b/i
-			.exec(extra)?.[1]
-			?.toUpperCase();
+		const generatedKind = /\b(VIRTUAL|STORED|PERSISTENT) GENERATED\b/i.exec(extra)?.[1]?.toUpperCase();
 		let generation = text(r.generation);
 		// MySQL prints quotes inside GENERATION_EXPRESSION backslash-escaped (`_utf8mb4\'x\'`).
-		if (server.flavor === "mysql")
-			generation = generation.replaceAll("\\'", "'");
+		if (server.flavor === "mysql") generation = generation.replaceAll("\\'", "'");
 		const column: ColumnSchema = {
 			name: text(r.name),
 			dataType: text(r.dataType).toLowerCase(),
@@ -242,12 +206,7 @@ async function readColumns(
 			invisible: /\bINVISIBLE\b/i.test(extra),
 			check: null,
 		};
-		column.default = parseDefault(
-			r.dflt === null || r.dflt === undefined ? null : text(r.dflt),
-			column,
-			server,
-			extra,
-		);
+		column.default = parseDefault(r.dflt === null || r.dflt === undefined ? null : text(r.dflt), column, server, extra);
 		table.columns.push(column);
 	}
 }
@@ -257,12 +216,7 @@ async function readColumns(
  * leaves numbers and expressions bare. MySQL prints literals bare and marks expression defaults
  * DEFAULT_GENERATED in EXTRA (8.0.13+; before that only CURRENT_TIMESTAMP could be one).
  */
-function parseDefault(
-	raw: string | null,
-	column: ColumnSchema,
-	server: ServerInfo,
-	extra: string,
-): ColumnDefault {
+function parseDefault(raw: string | null, column: ColumnSchema, server: ServerInfo, extra: string): ColumnDefault {
 	if (column.generated || column.autoIncrement) return { kind: "none" };
 	const binary = BINARY_STRING_TYPES.has(column.dataType);
 	if (server.flavor === "mariadb") {
@@ -271,36 +225,23 @@ function parseDefault(
 		if (raw.startsWith("'")) {
 			const value = unquoteStringLiteral(raw);
 			// information_schema is utf8, so bytes that are not text come out mangled: read them again (readBinaryDefaults).
-			return binary
-				? { kind: "bytes", hex: Buffer.from(value).toString("hex") }
-				: { kind: "string", value };
+			return binary ? { kind: "bytes", hex: Buffer.from(value).toString("hex") } : { kind: "string", value };
 		}
-		return NUMERIC_LITERAL.test(raw)
-			? { kind: "number", text: raw }
-			: { kind: "expression", sql: raw };
+		return NUMERIC_LITERAL.test(raw) ? { kind: "number", text: raw } : { kind: "expression", sql: raw };
 	}
-	if (raw === null)
-		return column.nullable ? { kind: "null" } : { kind: "none" };
-	if (/\bDEFAULT_GENERATED\b/i.test(extra) || isCurrentTimestamp(raw))
-		return { kind: "expression", sql: raw };
+	if (raw === null) return column.nullable ? { kind: "null" } : { kind: "none" };
+	if (/\bDEFAULT_GENERATED\b/i.test(extra) || isCurrentTimestamp(raw)) return { kind: "expression", sql: raw };
 	if (binary) return { kind: "bytes", hex: Buffer.from(raw).toString("hex") };
 	if (column.charset !== null) return { kind: "string", value: raw };
-	return NUMERIC_LITERAL.test(raw)
-		? { kind: "number", text: raw }
-		: { kind: "string", value: raw };
+	return NUMERIC_LITERAL.test(raw) ? { kind: "number", text: raw } : { kind: "string", value: raw };
 }
 
 /** Reads literal defaults of binary-string columns as bytes, through DEFAULT() on a row-less join. */
-async function readBinaryDefaults(
-	conn: Connection,
-	tables: Map<string, TableSchema>,
-): Promise<void> {
+async function readBinaryDefaults(conn: Connection, tables: Map<string, TableSchema>): Promise<void> {
 	for (const table of tables.values()) {
 		const columns = table.columns.filter((c) => c.default.kind === "bytes");
 		if (columns.length === 0) continue;
-		const list = columns
-			.map((c, i) => `HEX(DEFAULT(t.${quoteId(c.name)})) AS c${i}`)
-			.join(", ");
+		const list = columns.map((c, i) => `HEX(DEFAULT(t.${quoteId(c.name)})) AS c${i}`).join(", ");
 		const [row] = await query(
 			conn,
 			`SELECT ${list} FROM (SELECT 1) AS one LEFT JOIN ${quoteTable(table.name)} AS t ON FALSE`,
@@ -312,21 +253,10 @@ async function readBinaryDefaults(
 	}
 }
 
-async function readIndexes(
-	conn: Connection,
-	database: string,
-	tables: Map<string, TableSchema>,
-): Promise<void> {
+async function readIndexes(conn: Connection, database: string, tables: Map<string, TableSchema>): Promise<void> {
 	// SELECT *: IGNORED exists on MariaDB 10.6+, IS_VISIBLE and EXPRESSION on MySQL 8.
-	const rows = await query(
-		conn,
-		"SELECT * FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ?",
-		[database],
-	);
-	const byTable = new Map<
-		string,
-		Map<string, { index: IndexSchema; seq: number[] }>
-	>();
+	const rows = await query(conn, "SELECT * FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ?", [database]);
+	const byTable = new Map<string, Map<string, { index: IndexSchema; seq: number[] }>>();
 	for (const r of rows) {
 		const tableName = text(r.TABLE_NAME);
 		if (!tables.has(tableName)) continue;
@@ -359,8 +289,7 @@ async function readIndexes(
 			};
 			indexes.set(name, entry);
 		}
-		const wholeColumn =
-			entry.index.kind === "fulltext" || entry.index.kind === "spatial";
+		const wholeColumn = entry.index.kind === "fulltext" || entry.index.kind === "spatial";
 		entry.index.parts.push({
 			column: text(r.COLUMN_NAME),
 			length: wholeColumn || r.SUB_PART === null ? null : Number(r.SUB_PART),
@@ -391,11 +320,7 @@ async function readIndexes(
 	}
 }
 
-async function readForeignKeys(
-	conn: Connection,
-	database: string,
-	tables: Map<string, TableSchema>,
-): Promise<void> {
+async function readForeignKeys(conn: Connection, database: string, tables: Map<string, TableSchema>): Promise<void> {
 	const constraints = await query(
 		conn,
 		`SELECT TABLE_NAME AS t, CONSTRAINT_NAME AS name, UPDATE_RULE AS onUpdate, DELETE_RULE AS onDelete
@@ -467,26 +392,15 @@ async function readChecks(
 		const table = tables.get(text(r.t));
 		if (!table) continue;
 		const check: CheckSchema = { name: text(r.name), clause: text(r.clause) };
-		const column =
-			r.level === "Column"
-				? table.columns.find((c) => c.name === check.name)
-				: undefined;
+		const column = r.level === "Column" ? table.columns.find((c) => c.name === check.name) : undefined;
 		if (column) column.check = check.clause;
 		else table.checks.push(check);
 	}
 }
 
-async function readViews(
-	conn: Connection,
-	database: string,
-	wanted: Set<string>,
-): Promise<ViewSchema[]> {
+async function readViews(conn: Connection, database: string, wanted: Set<string>): Promise<ViewSchema[]> {
 	// ALGORITHM is MariaDB's; MySQL does not list it, and UNDEFINED is what it means there.
-	const rows = await query(
-		conn,
-		"SELECT * FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ?",
-		[database],
-	);
+	const rows = await query(conn, "SELECT * FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ?", [database]);
 	const views: ViewSchema[] = [];
 	for (const r of rows) {
 		const name = text(r.TABLE_NAME);
@@ -502,8 +416,7 @@ async function readViews(
 		views.push({
 			name: { database, table: name },
 			definition,
-			checkOption: (text(r.CHECK_OPTION) ||
-				"NONE") as ViewSchema["checkOption"],
+			checkOption: (text(r.CHECK_OPTION) || "NONE") as ViewSchema["checkOption"],
 			algorithm: text(r.ALGORITHM) || "UNDEFINED",
 			references: [],
 		});
@@ -516,10 +429,7 @@ async function readViews(
  * The server stores view definitions with every table qualified by its database
  * (`db`.`t`), so a pair of quoted names that exists as a table or view is a reference.
  */
-async function findViewReferences(
-	conn: Connection,
-	views: ViewSchema[],
-): Promise<void> {
+async function findViewReferences(conn: Connection, views: ViewSchema[]): Promise<void> {
 	const candidates = views.map((v) =>
 		nameChains(tokenize(v.definition))
 			.filter((c) => c.parts.length >= 2)

@@ -1,12 +1,6 @@
 import type { Connection } from "../db/connect.ts";
 import { describeTable, quoteTable } from "../db/sql.ts";
-import type {
-	ColumnMapping,
-	ObjectRules,
-	TableMapping,
-	TableName,
-	TableRule,
-} from "../model/rules.ts";
+import type { ColumnMapping, ObjectRules, TableMapping, TableName, TableRule } from "../model/rules.ts";
 import { SchemaRuleError } from "./errors.ts";
 import { tableKey } from "./snapshot.ts";
 import { quotedNames, tokenize } from "./sqltext.ts";
@@ -23,12 +17,7 @@ import { quotedNames, tokenize } from "./sqltext.ts";
  */
 
 /** Schemas that belong to the server itself and are never migrated. */
-const SYSTEM_SCHEMAS = [
-	"mysql",
-	"information_schema",
-	"performance_schema",
-	"sys",
-] as const;
+const SYSTEM_SCHEMAS = ["mysql", "information_schema", "performance_schema", "sys"] as const;
 
 /** A source view resolved against the rules: views follow renames but not columns or filters. */
 export interface ViewMapping {
@@ -53,17 +42,13 @@ interface SourceColumn {
  * because information_schema does not list them (MariaDB 11.2+ lists only the session's own,
  * as TEMPORARY, which the BASE TABLE filter drops).
  */
-export async function resolveObjects(
-	conn: Connection,
-	rules: ObjectRules,
-): Promise<TableMapping[]> {
+export async function resolveObjects(conn: Connection, rules: ObjectRules): Promise<TableMapping[]> {
 	const objects = await listSourceObjects(conn);
 	const used = new Set<number>();
 	const chosen: { name: TableName; rule: TableRule; index: number }[] = [];
 	for (const object of objects) {
 		const match = lastMatchingRule(rules, object.name, used);
-		if (object.kind === "table" && match && !match.rule.exclude)
-			chosen.push({ name: object.name, ...match });
+		if (object.kind === "table" && match && !match.rule.exclude) chosen.push({ name: object.name, ...match });
 	}
 	rules.forEach((rule, index) => {
 		if (!used.has(index)) {
@@ -79,16 +64,11 @@ export async function resolveObjects(
 		conn,
 		chosen.map((c) => c.name),
 	);
-	const mappings = chosen.map((c) =>
-		mapTable(c.name, c.rule, c.index, columns.get(tableKey(c.name)) ?? []),
-	);
-	assertDistinctDestinations(
-		mappings.map((m) => ({ source: m.source, destination: m.destination })),
-	);
+	const mappings = chosen.map((c) => mapTable(c.name, c.rule, c.index, columns.get(tableKey(c.name)) ?? []));
+	assertDistinctDestinations(mappings.map((m) => ({ source: m.source, destination: m.destination })));
 	for (const [i, m] of mappings.entries()) {
 		const chosenRule = chosen[i];
-		if (m.where !== undefined && chosenRule)
-			await checkRowFilter(conn, m.source, m.where, chosenRule.index);
+		if (m.where !== undefined && chosenRule) await checkRowFilter(conn, m.source, m.where, chosenRule.index);
 	}
 	return mappings;
 }
@@ -98,10 +78,7 @@ export async function resolveObjects(
  * a whole database takes its views along) and follows renameDatabase/renameTable; `columns`,
  * `renameColumns` and `where` do not apply to views.
  */
-export async function resolveViews(
-	conn: Connection,
-	rules: ObjectRules,
-): Promise<ViewMapping[]> {
+export async function resolveViews(conn: Connection, rules: ObjectRules): Promise<ViewMapping[]> {
 	const objects = await listSourceObjects(conn);
 	const views: ViewMapping[] = [];
 	for (const object of objects) {
@@ -141,18 +118,14 @@ export async function checkRowFilter(
 	let depth = 0;
 	let previous = "";
 	for (const token of tokenize(where)) {
-		if (token.unterminated)
-			throw reject(
-				`a ${token.kind === "quoted" ? "quoted name" : token.kind} is not closed`,
-			);
+		if (token.unterminated) throw reject(`a ${token.kind === "quoted" ? "quoted name" : token.kind} is not closed`);
 		if (token.kind === "comment") throw reject("it contains a comment");
 		if (token.kind !== "punct") {
 			previous = "";
 			continue;
 		}
 		if (token.text === ";") throw reject('it contains ";"');
-		if (token.text === "-" && previous === "-")
-			throw reject('it contains "--" (write "- -" for a double minus)');
+		if (token.text === "-" && previous === "-") throw reject('it contains "--" (write "- -" for a double minus)');
 		if (token.text === "(") depth += 1;
 		if (token.text === ")") depth -= 1;
 		if (depth < 0) throw reject('a ")" closes more than was opened');
@@ -160,9 +133,7 @@ export async function checkRowFilter(
 	}
 	if (depth !== 0) throw reject('a "(" is not closed');
 	try {
-		await conn.query(
-			`SELECT 1 FROM ${quoteTable(table)} WHERE (${where}) LIMIT 0`,
-		);
+		await conn.query(`SELECT 1 FROM ${quoteTable(table)} WHERE (${where}) LIMIT 0`);
 	} catch (err) {
 		throw reject(`the source server refused it: ${(err as Error).message}`);
 	}
@@ -181,10 +152,7 @@ async function listSourceObjects(conn: Connection): Promise<SourceObject[]> {
 	}));
 }
 
-async function readColumns(
-	conn: Connection,
-	tables: TableName[],
-): Promise<Map<string, SourceColumn[]>> {
+async function readColumns(conn: Connection, tables: TableName[]): Promise<Map<string, SourceColumn[]>> {
 	const byTable = new Map<string, SourceColumn[]>();
 	const wanted = new Set(tables.map(tableKey));
 	// One query per database: information_schema answers `TABLE_SCHEMA = ?` without opening other databases.
@@ -199,9 +167,7 @@ async function readColumns(
 			 WHERE TABLE_SCHEMA = ? AND INDEX_NAME = 'PRIMARY'`,
 			[database],
 		);
-		const primary = new Set(
-			(pk as { t: string; name: string }[]).map((r) => `${r.t}\u0000${r.name}`),
-		);
+		const primary = new Set((pk as { t: string; name: string }[]).map((r) => `${r.t}\u0000${r.name}`));
 		for (const c of cols as {
 			t: string;
 			name: string;
@@ -221,12 +187,7 @@ async function readColumns(
 	return byTable;
 }
 
-function mapTable(
-	name: TableName,
-	rule: TableRule,
-	index: number,
-	columns: SourceColumn[],
-): TableMapping {
+function mapTable(name: TableName, rule: TableRule, index: number, columns: SourceColumn[]): TableMapping {
 	const object = describeTable(name);
 	const label = `rule #${index + 1}`;
 	const byLowerName = new Map(columns.map((c) => [c.name.toLowerCase(), c]));
@@ -242,11 +203,7 @@ function mapTable(
 		return column;
 	};
 
-	const selected = new Set(
-		(rule.columns ?? columns.map((c) => c.name)).map(
-			(c) => find(c, "selects").name,
-		),
-	);
+	const selected = new Set((rule.columns ?? columns.map((c) => c.name)).map((c) => find(c, "selects").name));
 	for (const c of columns) {
 		if (c.primary && !selected.has(c.name)) {
 			throw new SchemaRuleError(
@@ -313,9 +270,7 @@ function mapTable(
 	};
 }
 
-function assertDistinctDestinations(
-	mappings: { source: TableName; destination: TableName }[],
-): void {
+function assertDistinctDestinations(mappings: { source: TableName; destination: TableName }[]): void {
 	const taken = new Map<string, TableName>();
 	for (const m of mappings) {
 		const other = taken.get(tableKey(m.destination));
@@ -337,10 +292,7 @@ function lastMatchingRule(
 ): { rule: TableRule; index: number } | undefined {
 	let found: { rule: TableRule; index: number } | undefined;
 	rules.forEach((rule, index) => {
-		if (
-			wildcard(rule.database).test(name.database) &&
-			wildcard(rule.table).test(name.table)
-		) {
+		if (wildcard(rule.database).test(name.database) && wildcard(rule.table).test(name.table)) {
 			used.add(index);
 			found = { rule, index };
 		}
@@ -353,13 +305,7 @@ function wildcard(pattern: string): RegExp {
 	let re = patterns.get(pattern);
 	if (!re) {
 		const body = [...pattern]
-			.map((ch) =>
-				ch === "*"
-					? ".*"
-					: ch === "?"
-						? "."
-						: ch.replace(/[\\^$.|+()[\]{}]/g, "\\$&"),
-			)
+			.map((ch) => (ch === "*" ? ".*" : ch === "?" ? "." : ch.replace(/[\\^$.|+()[\]{}]/g, "\\$&")))
 			.join("");
 		re = new RegExp(`^${body}$`, "su");
 		patterns.set(pattern, re);

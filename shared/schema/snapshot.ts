@@ -138,9 +138,7 @@ export interface SchemaSnapshot {
 
 /** CURRENT_TIMESTAMP and its synonyms: the only expression defaults every MySQL-compatible server takes unparenthesised. */
 export function isCurrentTimestamp(sql: string): boolean {
-	return /^(current_timestamp|now|localtimestamp|localtime)(\(\d*\))?$/i.test(
-		sql,
-	);
+	return /^(current_timestamp|now|localtimestamp|localtime)(\(\d*\))?$/i.test(sql);
 }
 
 export function tableKey(t: TableName): string {
@@ -151,12 +149,7 @@ export function tableKey(t: TableName): string {
  * The mapped columns a copy writes: every mapped column except generated ones, whose values the
  * destination computes (writing them is an error in strict mode).
  */
-export function insertableColumns(
-	mapping: TableMapping,
-	table: TableSchema,
-): ColumnMapping[] {
-	const generated = new Set(
-		table.columns.filter((c) => c.generated).map((c) => c.name),
-	);
+export function insertableColumns(mapping: TableMapping, table: TableSchema): ColumnMapping[] {
+	const generated = new Set(table.columns.filter((c) => c.generated).map((c) => c.name));
 	return mapping.columns.filter((c) => !generated.has(c.source));
 }

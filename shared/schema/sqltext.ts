@@ -7,13 +7,7 @@
  * on quoted tokens only and never touches text inside a string literal.
  */
 
-export type TokenKind =
-	| "string"
-	| "quoted"
-	| "word"
-	| "comment"
-	| "space"
-	| "punct";
+export type TokenKind = "string" | "quoted" | "word" | "comment" | "space" | "punct";
 
 export interface Token {
 	kind: TokenKind;
@@ -67,10 +61,7 @@ export function tokenize(sql: string): Token[] {
 				unterminated: closed ? undefined : true,
 			});
 			i = j;
-		} else if (
-			ch === "#" ||
-			(ch === "-" && next === "-" && /[\s]/.test(sql[i + 2] ?? " "))
-		) {
+		} else if (ch === "#" || (ch === "-" && next === "-" && /[\s]/.test(sql[i + 2] ?? " "))) {
 			const end = sql.indexOf("\n", i);
 			const j = end === -1 ? sql.length : end;
 			tokens.push({ kind: "comment", text: sql.slice(i, j) });
@@ -103,11 +94,7 @@ export function tokenize(sql: string): Token[] {
 }
 
 /** Strings allow both a doubled quote and a backslash escape (the default sql_mode). */
-function closingQuote(
-	sql: string,
-	start: number,
-	quote: string,
-): { index: number; unterminated: boolean } {
+function closingQuote(sql: string, start: number, quote: string): { index: number; unterminated: boolean } {
 	let j = start + 1;
 	while (j < sql.length) {
 		const c = sql[j];
@@ -129,16 +116,12 @@ function closingQuote(
 /** The names of every backquoted identifier in the text. */
 export function quotedNames(sql: string): Set<string> {
 	const names = new Set<string>();
-	for (const t of tokenize(sql))
-		if (t.kind === "quoted" && t.name !== undefined) names.add(t.name);
+	for (const t of tokenize(sql)) if (t.kind === "quoted" && t.name !== undefined) names.add(t.name);
 	return names;
 }
 
 /** Rewrites backquoted identifiers: `rename` returns the new name, or undefined to keep it. */
-export function renameQuoted(
-	sql: string,
-	rename: (name: string) => string | undefined,
-): string {
+export function renameQuoted(sql: string, rename: (name: string) => string | undefined): string {
 	return tokenize(sql)
 		.map((t) => {
 			if (t.kind !== "quoted" || t.name === undefined) return t.text;
@@ -204,10 +187,7 @@ export function nameChains(tokens: Token[]): NameChain[] {
 			continue;
 		}
 		const chain: NameChain = { parts: [t.name], first: i, last: i };
-		while (
-			tokens[chain.last + 1]?.text === "." &&
-			tokens[chain.last + 2]?.kind === "quoted"
-		) {
+		while (tokens[chain.last + 1]?.text === "." && tokens[chain.last + 2]?.kind === "quoted") {
 			chain.parts.push(tokens[chain.last + 2]?.name as string);
 			chain.last += 2;
 		}

@@ -45,11 +45,25 @@ describe("bad input gets a clear error and corrupts nothing", () => {
 		});
 		expect(raw.status).toBe(400);
 		expect(((await raw.json()) as { error: { code: string } }).error.code).toBe("MALFORMED_JSON");
-		const invalid = await refusal(t.api.post("/projects", { name: "", sourceId: 3, types: ["teleport"], objects: [] }));
+		const invalid = await refusal(
+			t.api.post("/projects", {
+				name: "",
+				sourceId: 3,
+				types: ["teleport"],
+				objects: [],
+			}),
+		);
 		expect(invalid.status).toBe(400);
 		expect(invalid.message).toMatch(/name/);
 		expect(invalid.message).toMatch(/types/);
-		const extra = await refusal(t.api.post("/datasources", { ...sourceCredentials, name: "x", engine: "mariadb", admin: true }));
+		const extra = await refusal(
+			t.api.post("/datasources", {
+				...sourceCredentials,
+				name: "x",
+				engine: "mariadb",
+				admin: true,
+			}),
+		);
 		expect(extra.status).toBe(400);
 		expect((await refusal(t.api.get("/nothing-here"))).status).toBe(404);
 		expect((await refusal(t.api.get("/projects/pr-missing"))).code).toBe("NOT_FOUND");
@@ -59,13 +73,23 @@ describe("bad input gets a clear error and corrupts nothing", () => {
 
 	it("tests the connection before saving: wrong password, unreachable host", async () => {
 		const wrong = await refusal(
-			t.api.post("/datasources", { ...sourceCredentials, name: "bad pw", engine: "mariadb", password: "not-the-password" }),
+			t.api.post("/datasources", {
+				...sourceCredentials,
+				name: "bad pw",
+				engine: "mariadb",
+				password: "not-the-password",
+			}),
 		);
 		expect(wrong.status).toBe(422);
 		expect(wrong.message).toMatch(/refused: check the user name and password/);
 		expect(wrong.message).not.toContain("not-the-password");
 		const unreachable = await refusal(
-			t.api.post("/datasources", { ...sourceCredentials, port: 1, name: "nowhere", engine: "mariadb" }),
+			t.api.post("/datasources", {
+				...sourceCredentials,
+				port: 1,
+				name: "nowhere",
+				engine: "mariadb",
+			}),
 		);
 		expect(unreachable.message).toMatch(/nothing listens on 127.0.0.1:1/);
 		const names = (await t.api.get<{ name: string }[]>("/datasources")).map((d) => d.name);
@@ -81,10 +105,20 @@ describe("bad input gets a clear error and corrupts nothing", () => {
 
 	it("refuses migration types this release cannot run, and deleting a data source in use", async () => {
 		const early = await refusal(
-			t.api.post("/projects", { name: "inc", ...ids, types: ["full", "incremental"], objects: [{ database: db }] }),
+			t.api.post("/projects", {
+				name: "inc",
+				...ids,
+				types: ["full", "incremental"],
+				objects: [{ database: db }],
+			}),
 		);
 		expect(early.code).toBe("TYPE_NOT_AVAILABLE");
-		const p = await t.api.post<{ id: string }>("/projects", { name: "holds", ...ids, types: ["full"], objects: [{ database: "nope_db" }] });
+		const p = await t.api.post<{ id: string }>("/projects", {
+			name: "holds",
+			...ids,
+			types: ["full"],
+			objects: [{ database: "nope_db" }],
+		});
 		await t.api.post(`/projects/${p.id}/actions/start`);
 		await t.api.post(`/projects/${p.id}/actions/pause`).catch(() => {});
 		const inUse = await refusal(t.api.delete(`/datasources/${ids.sourceId}`));
@@ -116,7 +150,12 @@ describe("bad input gets a clear error and corrupts nothing", () => {
 		await dst.query(`CREATE DATABASE ${quoteId(db)}`);
 		await dst.query(`CREATE TABLE ${quoteId(db)}.t (id INT PRIMARY KEY, v VARCHAR(10))`);
 		await dst.query(`INSERT INTO ${quoteId(db)}.t VALUES (1, 'precious'), (2, 'precious')`);
-		const p = await t.api.post<{ id: string }>("/projects", { name: "occupied", ...ids, types: ["schema", "full"], objects: [{ database: db }] });
+		const p = await t.api.post<{ id: string }>("/projects", {
+			name: "occupied",
+			...ids,
+			types: ["schema", "full"],
+			objects: [{ database: db }],
+		});
 		await t.api.post(`/projects/${p.id}/actions/start`);
 		const status = await waitForProject(t.api, p.id, 30_000);
 		expect(status.state).toBe("failed");
@@ -131,8 +170,12 @@ describe("bad input gets a clear error and corrupts nothing", () => {
 		const table = "we\"ird`tab'le ✓";
 		const column = "col`\"'ü";
 		await src.query(`CREATE DATABASE ${quoteId(hostileDb)}`);
-		await src.query(`CREATE TABLE ${quoteId(hostileDb)}.${quoteId(table)} (${quoteId(column)} INT PRIMARY KEY, \`x y\` TEXT)`);
-		await src.query(`INSERT INTO ${quoteId(hostileDb)}.${quoteId(table)} VALUES (1, 'a'), (2, '\\'; DROP TABLE x; --'), (3, NULL)`);
+		await src.query(
+			`CREATE TABLE ${quoteId(hostileDb)}.${quoteId(table)} (${quoteId(column)} INT PRIMARY KEY, \`x y\` TEXT)`,
+		);
+		await src.query(
+			`INSERT INTO ${quoteId(hostileDb)}.${quoteId(table)} VALUES (1, 'a'), (2, '\\'; DROP TABLE x; --'), (3, NULL)`,
+		);
 		await src.end();
 		const p = await t.api.post<{ id: string }>("/projects", {
 			name: "hostile",

@@ -11,8 +11,14 @@ describe("the OpenAPI document in docs/openapi.json", () => {
 	});
 
 	it("documents every route once, with a request schema wherever the route validates a body", () => {
-		const documented = Object.entries(committed.paths as Record<string, Record<string, { operationId: string; requestBody?: unknown }>>).flatMap(
-			([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method: method.toUpperCase(), op })),
+		const documented = Object.entries(
+			committed.paths as Record<string, Record<string, { operationId: string; requestBody?: unknown }>>,
+		).flatMap(([path, ops]) =>
+			Object.entries(ops).map(([method, op]) => ({
+				path,
+				method: method.toUpperCase(),
+				op,
+			})),
 		);
 		expect(documented).toHaveLength(ROUTES.length);
 		for (const r of ROUTES) {

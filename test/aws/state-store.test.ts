@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { ConflictError, StateStore, ensureStateTable } from "../../shared/aws/state-store.ts";
+import { ConflictError, ensureStateTable, StateStore } from "../../shared/aws/state-store.ts";
 import { awsBackends, clientsFor, uniqueName } from "../support/aws.ts";
 
 describe.each(awsBackends())("state store on $name", (backend) => {
@@ -32,7 +32,11 @@ describe.each(awsBackends())("state store on $name", (backend) => {
 	it("takes only pk and sk from a stored item passed as its own key", async () => {
 		const stored = await store.create({ pk: "TABLES#p", sk: "000001" }, { planned: false, chunks: 0 });
 		await store.replace(stored, { planned: true, chunks: 7 }, stored.version);
-		expect(await store.get<{ planned: boolean; chunks: number }>(stored)).toMatchObject({ planned: true, chunks: 7, version: 2 });
+		expect(await store.get<{ planned: boolean; chunks: number }>(stored)).toMatchObject({
+			planned: true,
+			chunks: 7,
+			version: 2,
+		});
 	});
 
 	it("modify retries until its change lands on the latest version", async () => {

@@ -1,12 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { WorkQueue, ensureQueueWithDeadLetter } from "../../shared/aws/work-queue.ts";
+import { ensureQueueWithDeadLetter, WorkQueue } from "../../shared/aws/work-queue.ts";
 import { awsBackends, clientsFor, uniqueName } from "../support/aws.ts";
 
 describe.each(awsBackends())("work queue on $name", (backend) => {
 	const { sqs } = clientsFor(backend);
 
 	it("delivers items in batches larger than one SQS call and acknowledges them", async () => {
-		const { url } = await ensureQueueWithDeadLetter(sqs, uniqueName("q"), { maxReceiveCount: 3, visibilitySeconds: 30 });
+		const { url } = await ensureQueueWithDeadLetter(sqs, uniqueName("q"), {
+			maxReceiveCount: 3,
+			visibilitySeconds: 30,
+		});
 		const queue = new WorkQueue<{ n: number }>(sqs, url);
 		await queue.send(Array.from({ length: 23 }, (_, n) => ({ n })));
 		const seen = new Set<number>();

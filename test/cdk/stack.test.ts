@@ -15,10 +15,7 @@ const sourceRoot = mkdtempSync(join(tmpdir(), "ferry-cdk-test-"));
 writeFileSync(join(sourceRoot, "package-lock.json"), "{}");
 for (const name of FUNCTIONS) {
 	mkdirSync(join(sourceRoot, "functions", name), { recursive: true });
-	writeFileSync(
-		join(sourceRoot, "functions", name, "handler.ts"),
-		"export const handler = async () => {};\n",
-	);
+	writeFileSync(join(sourceRoot, "functions", name, "handler.ts"), "export const handler = async () => {};\n");
 }
 afterAll(() => rmSync(sourceRoot, { recursive: true, force: true }));
 
@@ -47,20 +44,14 @@ type Statement = {
 /** Every inline IAM statement in the template, with the logical id of the policy holding it. */
 function statements(): Array<Statement & { policy: string }> {
 	const out: Array<Statement & { policy: string }> = [];
-	for (const [id, policy] of Object.entries(
-		template.findResources("AWS::IAM::Policy"),
-	)) {
-		for (const s of policy.Properties.PolicyDocument.Statement as Statement[])
-			out.push({ ...s, policy: id });
+	for (const [id, policy] of Object.entries(template.findResources("AWS::IAM::Policy"))) {
+		for (const s of policy.Properties.PolicyDocument.Statement as Statement[]) out.push({ ...s, policy: id });
 	}
-	for (const [id, role] of Object.entries(
-		template.findResources("AWS::IAM::Role"),
-	)) {
+	for (const [id, role] of Object.entries(template.findResources("AWS::IAM::Role"))) {
 		for (const p of (role.Properties.Policies ?? []) as Array<{
 			PolicyDocument: { Statement: Statement[] };
 		}>) {
-			for (const s of p.PolicyDocument.Statement)
-				out.push({ ...s, policy: id });
+			for (const s of p.PolicyDocument.Statement) out.push({ ...s, policy: id });
 		}
 	}
 	return out;
@@ -78,10 +69,7 @@ function nagFindings(context: Record<string, unknown> = {}): string[] {
 	app.synth();
 	return pack
 		.validateScope(app)
-		.violations.map(
-			(v) =>
-				`${v.severity} ${v.ruleName} ${v.violatingResources.map((r) => r.constructPath).join(" ")}`,
-		);
+		.violations.map((v) => `${v.severity} ${v.ruleName} ${v.violatingResources.map((r) => r.constructPath).join(" ")}`);
 }
 
 const ECR_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ferry:1";
@@ -89,9 +77,7 @@ const ECR_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ferry:1";
 /** Logical id of the policy attached to the role of the function whose path contains `fnId`. */
 function policyOfFunction(fnId: string): string {
 	const policies = template.findResources("AWS::IAM::Policy");
-	const match = Object.keys(policies).filter((id) =>
-		id.startsWith(`${fnId}Role`),
-	);
+	const match = Object.keys(policies).filter((id) => id.startsWith(`${fnId}Role`));
 	expect(match, `policy of ${fnId}`).toHaveLength(1);
 	return match[0] as string;
 }
@@ -120,38 +106,24 @@ describe("FerryStack", () => {
 
 	it("has only the copy-chunks queue, with an encrypted DLQ, maxReceiveCount 5 and a 6x visibility timeout", () => {
 		const queues = template.findResources("AWS::SQS::Queue");
-		const main = Object.entries(queues).filter(
-			([, q]) => q.Properties.RedrivePolicy,
-		);
-		expect(main.map(([id]) => id)).toEqual([
-			expect.stringMatching(/^CopyChunksQueue/),
-		]);
+		const main = Object.entries(queues).filter(([, q]) => q.Properties.RedrivePolicy);
+		expect(main.map(([id]) => id)).toEqual([expect.stringMatching(/^CopyChunksQueue/)]);
 		// The queue and its DLQ, nothing else (no consumer-less verify queue).
 		expect(Object.keys(queues)).toHaveLength(2);
-		const workerTimeouts = Object.values(
-			template.findResources("AWS::Lambda::Function"),
-		)
+		const workerTimeouts = Object.values(template.findResources("AWS::Lambda::Function"))
 			.filter((f) => f.Properties.Description?.includes("worker"))
 			.map((f) => f.Properties.Timeout as number);
 		for (const [, q] of main) {
 			expect(q.Properties.RedrivePolicy.maxReceiveCount).toBe(5);
-			const dlqId = q.Properties.RedrivePolicy.deadLetterTargetArn[
-				"Fn::GetAtt"
-			][0] as string;
+			const dlqId = q.Properties.RedrivePolicy.deadLetterTargetArn["Fn::GetAtt"][0] as string;
 			expect(queues[dlqId]?.Properties.SqsManagedSseEnabled).toBe(true);
 			expect(q.Properties.SqsManagedSseEnabled).toBe(true);
-			expect(q.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(
-				6 * Math.max(...workerTimeouts),
-			);
+			expect(q.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * Math.max(...workerTimeouts));
 		}
 		// enforceSSL: every queue has a deny-insecure-transport policy.
-		const denies = Object.values(
-			template.findResources("AWS::SQS::QueuePolicy"),
-		).filter((p) =>
+		const denies = Object.values(template.findResources("AWS::SQS::QueuePolicy")).filter((p) =>
 			(p.Properties.PolicyDocument.Statement as Statement[]).some(
-				(s) =>
-					s.Effect === "Deny" &&
-					JSON.stringify(s.Condition).includes("aws:SecureTransport"),
+				(s) => s.Effect === "Deny" && JSON.stringify(s.Condition).includes("aws:SecureTransport"),
 			),
 		);
 		expect(denies).toHaveLength(2);
@@ -186,12 +158,7 @@ describe("FerryStack", () => {
 			.filter((s) => list(s.Action).includes("sqs:SendMessage"))
 			.map((s) => s.policy)
 			.sort();
-		expect(senders).toEqual(
-			[
-				policyOfFunction("CopyWorkerFn"),
-				policyOfFunction("SchedulerFn"),
-			].sort(),
-		);
+		expect(senders).toEqual([policyOfFunction("CopyWorkerFn"), policyOfFunction("SchedulerFn")].sort());
 	});
 
 	it("takes worker batch size and concurrency from context", () => {
@@ -212,9 +179,7 @@ describe("FerryStack", () => {
 			ReservedConcurrentExecutions: 4,
 		});
 		expect(() => makeStack({ copyBatchSize: 11 })).toThrow(/copyBatchSize/);
-		expect(() =>
-			makeStack({ copyReservedConcurrency: 2, copyMaxConcurrency: 3 }),
-		).toThrow(/copyMaxConcurrency/);
+		expect(() => makeStack({ copyReservedConcurrency: 2, copyMaxConcurrency: 3 })).toThrow(/copyMaxConcurrency/);
 	});
 
 	it("runs three Node.js 24 arm64 functions in the VPC with the shared environment", () => {
@@ -239,9 +204,7 @@ describe("FerryStack", () => {
 	});
 
 	it("puts every API method behind AWS_IAM with a Lambda proxy, access logs and tracing", () => {
-		const methods = Object.values(
-			template.findResources("AWS::ApiGateway::Method"),
-		);
+		const methods = Object.values(template.findResources("AWS::ApiGateway::Method"));
 		expect(methods.length).toBeGreaterThanOrEqual(2); // ANY on / and on {proxy+}
 		for (const m of methods) {
 			expect(m.Properties.AuthorizationType).toBe("AWS_IAM");
@@ -266,10 +229,7 @@ describe("FerryStack", () => {
 			Targets: [
 				Match.objectLike({
 					Arn: {
-						"Fn::GetAtt": [
-							Match.stringLikeRegexp("^SchedulerFnFunction"),
-							"Arn",
-						],
+						"Fn::GetAtt": [Match.stringLikeRegexp("^SchedulerFnFunction"), "Arn"],
 					},
 				}),
 			],
@@ -317,27 +277,16 @@ describe("FerryStack", () => {
 				{
 					Name: "QueueName",
 					Value: {
-						"Fn::GetAtt": [
-							Match.stringLikeRegexp("^CopyChunksDlq"),
-							"QueueName",
-						],
+						"Fn::GetAtt": [Match.stringLikeRegexp("^CopyChunksDlq"), "QueueName"],
 					},
 				},
 			],
 			Threshold: 0,
 			ComparisonOperator: "GreaterThanThreshold",
 		});
-		const alarms = Object.values(
-			template.findResources("AWS::CloudWatch::Alarm"),
-		);
-		expect(
-			alarms.filter(
-				(a) => a.Properties.MetricName === "ApproximateNumberOfMessagesVisible",
-			),
-		).toHaveLength(1);
-		expect(
-			alarms.filter((a) => a.Properties.MetricName === "Errors"),
-		).toHaveLength(3);
+		const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm"));
+		expect(alarms.filter((a) => a.Properties.MetricName === "ApproximateNumberOfMessagesVisible")).toHaveLength(1);
+		expect(alarms.filter((a) => a.Properties.MetricName === "Errors")).toHaveLength(3);
 		template.hasResourceProperties("AWS::CloudWatch::Alarm", {
 			Metrics: [
 				Match.objectLike({
@@ -370,44 +319,28 @@ describe("FerryStack", () => {
 		const all = statements();
 		for (const fnId of ["CopyWorkerFn", "SchedulerFn"]) {
 			const own = all.filter((s) => s.policy === policyOfFunction(fnId));
-			const secretActions = own
-				.flatMap((s) => list(s.Action))
-				.filter((a) => a.startsWith("secretsmanager:"));
+			const secretActions = own.flatMap((s) => list(s.Action)).filter((a) => a.startsWith("secretsmanager:"));
 			expect(secretActions, fnId).toEqual(["secretsmanager:GetSecretValue"]);
-			expect(
-				own.find((s) =>
-					list(s.Action).includes("secretsmanager:GetSecretValue"),
-				)?.Resource,
-			).toEqual(prefixArn);
+			expect(own.find((s) => list(s.Action).includes("secretsmanager:GetSecretValue"))?.Resource).toEqual(prefixArn);
 			expect(JSON.stringify(own)).not.toContain("secretsmanager:CreateSecret");
 		}
 		const api = all.filter((s) => s.policy === policyOfFunction("ApiFn"));
-		const admin = api.find((s) =>
-			list(s.Action).includes("secretsmanager:CreateSecret"),
-		);
+		const admin = api.find((s) => list(s.Action).includes("secretsmanager:CreateSecret"));
 		expect(admin?.Resource).toEqual(prefixArn);
-		expect(list(admin?.Action ?? [])).not.toContain(
-			"secretsmanager:GetSecretValue",
-		);
+		expect(list(admin?.Action ?? [])).not.toContain("secretsmanager:GetSecretValue");
 	});
 
 	it("scopes the scheduler's ECS rights to the task definition, the cluster and the two task roles", () => {
-		const own = statements().filter(
-			(s) => s.policy === policyOfFunction("SchedulerFn"),
-		);
+		const own = statements().filter((s) => s.policy === policyOfFunction("SchedulerFn"));
 		const run = own.find((s) => list(s.Action).includes("ecs:RunTask"));
 		expect(run?.Resource).toEqual({
 			Ref: expect.stringMatching(/^ReplicationCaptureReplay/),
 		});
 		const watch = own.find((s) => list(s.Action).includes("ecs:StopTask"));
 		expect(list(watch?.Action ?? [])).toContain("ecs:DescribeTasks");
-		expect(JSON.stringify(watch?.Resource)).toMatch(
-			/:task\/".*ReplicationCluster.*\/\*"/,
-		);
+		expect(JSON.stringify(watch?.Resource)).toMatch(/:task\/".*ReplicationCluster.*\/\*"/);
 		const pass = own.find((s) => list(s.Action).includes("iam:PassRole"));
-		expect(
-			list(pass?.Resource as string[]).map((r) => JSON.stringify(r)),
-		).toEqual([
+		expect(list(pass?.Resource as string[]).map((r) => JSON.stringify(r))).toEqual([
 			expect.stringMatching(/ReplicationCaptureReplayTaskRole/),
 			expect.stringMatching(/ReplicationCaptureReplayExecutionRole/),
 		]);
@@ -431,20 +364,15 @@ describe("FerryStack", () => {
 		for (const s of statements()) {
 			if (s.Effect !== "Allow") continue;
 			const actions = list(s.Action);
-			if (actions.some((a) => a === "*" || a.endsWith(":*")))
-				offending.push(`${s.policy}: ${actions.join(",")}`);
+			if (actions.some((a) => a === "*" || a.endsWith(":*"))) offending.push(`${s.policy}: ${actions.join(",")}`);
 			const resources = Array.isArray(s.Resource) ? s.Resource : [s.Resource];
 			if (resources.includes("*")) {
-				for (const a of actions)
-					if (!allowedOnAnyResource.has(a))
-						offending.push(`${s.policy}: ${a} on *`);
+				for (const a of actions) if (!allowedOnAnyResource.has(a)) offending.push(`${s.policy}: ${a} on *`);
 			}
 		}
 		expect(offending).toEqual([]);
 		// PutMetricData is held to the Ferry namespace.
-		const put = statements().find((s) =>
-			list(s.Action).includes("cloudwatch:PutMetricData"),
-		);
+		const put = statements().find((s) => list(s.Action).includes("cloudwatch:PutMetricData"));
 		expect(put?.Condition).toEqual({
 			StringEquals: { "cloudwatch:namespace": "Ferry" },
 		});
@@ -490,8 +418,6 @@ describe("FerryStack", () => {
 		new Queue(new Stack(app, "Bare"), "Queue");
 		const pack = addNagChecks(app);
 		expect(() => app.synth()).toThrow(/AwsSolutions-SQS3/);
-		expect(pack.validateScope(app).violations.map((v) => v.ruleName)).toContain(
-			"AwsSolutions-SQS4",
-		);
+		expect(pack.validateScope(app).violations.map((v) => v.ruleName)).toContain("AwsSolutions-SQS4");
 	});
 });

@@ -12,21 +12,14 @@ import { copyChunk, type WriteMethod } from "../../shared/copy/chunk.ts";
 import { type ChunkSpec, planChunks } from "../../shared/copy/plan.ts";
 import { connect, createPool } from "../../shared/db/connect.ts";
 import type { TableMapping } from "../../shared/model/rules.ts";
-import {
-	destinationCredentials,
-	sourceCredentials,
-} from "../support/databases.ts";
+import { destinationCredentials, sourceCredentials } from "../support/databases.ts";
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const PARALLEL = Number(process.env.PARALLEL ?? 2);
 const CHUNK_ROWS = Number(process.env.CHUNK_ROWS ?? 100_000);
 const copyOptions = {
-	...(process.env.BATCH_BYTES
-		? { batchBytes: Number(process.env.BATCH_BYTES) }
-		: {}),
-	...(process.env.COMMIT_BYTES
-		? { commitBytes: Number(process.env.COMMIT_BYTES) }
-		: {}),
+	...(process.env.BATCH_BYTES ? { batchBytes: Number(process.env.BATCH_BYTES) } : {}),
+	...(process.env.COMMIT_BYTES ? { commitBytes: Number(process.env.COMMIT_BYTES) } : {}),
 	...(process.env.BULK ? { disableUniqueChecks: true } : {}),
 	...(process.env.METHOD ? { method: process.env.METHOD as WriteMethod } : {}),
 };
@@ -41,9 +34,7 @@ const [[have]] = await src.query<RowDataPacket[]>(
 );
 let count = 0;
 if (Number(have?.n) > 0) {
-	const [[c]] = await src.query<RowDataPacket[]>(
-		`SELECT COUNT(*) AS n FROM ${DB}.sbtest1`,
-	);
+	const [[c]] = await src.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${DB}.sbtest1`);
 	count = Number(c?.n);
 }
 if (count !== ROWS) {
@@ -51,8 +42,7 @@ if (count !== ROWS) {
 	await src.query(`DROP TABLE IF EXISTS ${DB}.sbtest1`);
 	await src.query(`CREATE TABLE ${DB}.sbtest1 ${DDL}`);
 	const digits = "LPAD(FLOOR(RAND() * 99999999999), 11, '0')";
-	const groups = (n: number) =>
-		`CONCAT_WS('-', ${Array.from({ length: n }, () => digits).join(", ")})`;
+	const groups = (n: number) => `CONCAT_WS('-', ${Array.from({ length: n }, () => digits).join(", ")})`;
 	for (let start = 1; start <= ROWS; start += 100_000) {
 		const end = Math.min(ROWS, start + 99_999);
 		await src.query(
@@ -80,8 +70,7 @@ const destinationPool = createPool(destinationCredentials, PARALLEL);
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 const chunks: ChunkSpec[] = [];
-for await (const c of planChunks(src, mapping, { chunkRows: CHUNK_ROWS }))
-	chunks.push(c);
+for await (const c of planChunks(src, mapping, { chunkRows: CHUNK_ROWS })) chunks.push(c);
 const tPlan = performance.now();
 let next = 0;
 let copied = 0;
@@ -90,13 +79,7 @@ await Promise.all(
 	Array.from({ length: PARALLEL }, async () => {
 		while (next < chunks.length) {
 			const chunk = chunks[next++] as ChunkSpec;
-			const r = await copyChunk(
-				sourcePool,
-				destinationPool,
-				mapping,
-				chunk,
-				copyOptions,
-			);
+			const r = await copyChunk(sourcePool, destinationPool, mapping, chunk, copyOptions);
 			copied += r.rows;
 			method = r.method;
 		}
@@ -113,9 +96,4 @@ const s = (ms: number) => (ms / 1000).toFixed(2);
 console.log(
 	`${method}: ${copied} rows, ${chunks.length} chunks, ${PARALLEL} parallel: plan ${s(tPlan - t0)} s, copy ${s(tCopy - tPlan)} s, index ${s(tIndex - tCopy)} s, total ${s(tIndex - t0)} s = ${Math.round(copied / ((tIndex - t0) / 1000))} rows/s (copy alone ${Math.round(copied / ((tCopy - tPlan) / 1000))} rows/s); client CPU ${s((cpu.user + cpu.system) / 1000)} s; checksums ${a?.Checksum} ${b?.Checksum} ${a?.Checksum === b?.Checksum ? "match" : "DIFFER"}`,
 );
-await Promise.all([
-	sourcePool.end(),
-	destinationPool.end(),
-	src.end(),
-	dst.end(),
-]);
+await Promise.all([sourcePool.end(), destinationPool.end(), src.end(), dst.end()]);

@@ -29,11 +29,7 @@ describe("copying chunks", () => {
 
 	beforeAll(async () => {
 		pair = await openPair(uniqueDatabase("copy"));
-		await createBoth(
-			pair,
-			"items",
-			"(id INT PRIMARY KEY, k INT NOT NULL, c VARCHAR(100), pad CHAR(60), INDEX (k))",
-		);
+		await createBoth(pair, "items", "(id INT PRIMARY KEY, k INT NOT NULL, c VARCHAR(100), pad CHAR(60), INDEX (k))");
 		await pair.source.query(
 			`INSERT INTO ${quoteTable(t("items"))} SELECT seq, seq MOD 97, CONCAT('row ', seq, ' \\t\\n\\\\ ü'), REPEAT('p', seq MOD 60) FROM ${quoteId(pair.database)}.seq_1_to_3000`,
 		);
@@ -46,17 +42,10 @@ describe("copying chunks", () => {
 		const mapping = await identity(pair.source, t("items"));
 		for (const method of METHODS) {
 			for (let run = 0; run < 2; run++) {
-				await copyAll(
-					pair,
-					mapping,
-					{ chunkRows: 700 },
-					{ method, batchBytes: 4000 },
-				);
+				await copyAll(pair, mapping, { chunkRows: 700 }, { method, batchBytes: 4000 });
 				expect(await count(pair.destination, t("items"))).toBe(3000);
 			}
-			expect(await dump(pair.destination, t("items"), "id")).toEqual(
-				await dump(pair.source, t("items"), "id"),
-			);
+			expect(await dump(pair.destination, t("items"), "id")).toEqual(await dump(pair.source, t("items"), "id"));
 		}
 	});
 
@@ -68,19 +57,10 @@ describe("copying chunks", () => {
 		});
 		const d = quoteTable(t("items"));
 		// In chunk 1's range [1001, 2001): a changed row and a row the source does not have.
-		await pair.destination.query(
-			`UPDATE ${d} SET c = 'changed' WHERE id IN (500, 1500)`,
-		);
+		await pair.destination.query(`UPDATE ${d} SET c = 'changed' WHERE id IN (500, 1500)`);
 		await pair.destination.query(`DELETE FROM ${d} WHERE id = 1600`);
-		await pair.source.query(
-			`DELETE FROM ${quoteTable(t("items"))} WHERE id = 1700`,
-		);
-		const result = await copyChunk(
-			pair.source,
-			pair.destination,
-			mapping,
-			chunks[1] as (typeof chunks)[number],
-		);
+		await pair.source.query(`DELETE FROM ${quoteTable(t("items"))} WHERE id = 1700`);
+		const result = await copyChunk(pair.source, pair.destination, mapping, chunks[1] as (typeof chunks)[number]);
 		expect(result.rows).toBe(999);
 		const [rows] = await pair.destination.query<RowDataPacket[]>(
 			`SELECT id, c FROM ${d} WHERE id IN (500, 1500, 1600, 1700) ORDER BY id`,
@@ -120,17 +100,9 @@ describe("copying chunks", () => {
 			expect(partial).toBeGreaterThanOrEqual(300);
 			expect(partial).toBeLessThan(3000);
 			expect(batches).toBeGreaterThan(1);
-			const again = await copyChunk(
-				pair.source,
-				pair.destination,
-				mapping,
-				chunk,
-				{ method },
-			);
+			const again = await copyChunk(pair.source, pair.destination, mapping, chunk, { method });
 			expect(again.rows).toBe(3000);
-			expect(await dump(pair.destination, t("items"), "id")).toEqual(
-				await dump(pair.source, t("items"), "id"),
-			);
+			expect(await dump(pair.destination, t("items"), "id")).toEqual(await dump(pair.source, t("items"), "id"));
 		});
 	}
 
@@ -157,15 +129,11 @@ describe("copying chunks", () => {
 			code: "DESTINATION_FAILED",
 		});
 		// The DELETE and the batches were one uncommitted transaction: all rolled back.
-		const [[row]] = await pair.destination.query<RowDataPacket[]>(
-			`SELECT c FROM ${d} WHERE id = 42`,
-		);
+		const [[row]] = await pair.destination.query<RowDataPacket[]>(`SELECT c FROM ${d} WHERE id = 42`);
 		expect(row?.c).toBe("before");
 		expect(await count(pair.destination, t("items"))).toBe(3000);
 		await copyChunk(pair.source, pair.destination, mapping, chunk);
-		expect(await dump(pair.destination, t("items"), "id")).toEqual(
-			await dump(pair.source, t("items"), "id"),
-		);
+		expect(await dump(pair.destination, t("items"), "id")).toEqual(await dump(pair.source, t("items"), "id"));
 	});
 
 	it("lets one attempt at a chunk run at a time", async () => {
@@ -206,9 +174,7 @@ describe("copying chunks", () => {
 				})
 			).rows,
 		).toBe(3000);
-		expect(await dump(pair.destination, t("items"), "id")).toEqual(
-			await dump(pair.source, t("items"), "id"),
-		);
+		expect(await dump(pair.destination, t("items"), "id")).toEqual(await dump(pair.source, t("items"), "id"));
 	});
 
 	it("copies chunks of one table in parallel through pools", async () => {
@@ -228,9 +194,7 @@ describe("copying chunks", () => {
 					),
 				);
 				expect(results.reduce((a, r) => a + r.rows, 0)).toBe(3000);
-				expect(await dump(pair.destination, t("items"), "id")).toEqual(
-					await dump(pair.source, t("items"), "id"),
-				);
+				expect(await dump(pair.destination, t("items"), "id")).toEqual(await dump(pair.source, t("items"), "id"));
 			}
 		} finally {
 			await Promise.all([source.end(), destination.end()]);
@@ -253,13 +217,7 @@ describe("copying chunks", () => {
 				],
 				where: "k % 2 = 0 AND id <= 2500",
 			};
-			for (let run = 0; run < 2; run++)
-				await copyAll(
-					pair,
-					mapping,
-					{ chunkRows: 400 },
-					{ method, batchBytes: 3000 },
-				);
+			for (let run = 0; run < 2; run++) await copyAll(pair, mapping, { chunkRows: 400 }, { method, batchBytes: 3000 });
 			const [expected] = await pair.source.query<RowDataPacket[]>(
 				`SELECT id, k, c, 'x' AS extra, CONCAT(k * 2) AS twice FROM ${quoteTable(t("items"))} WHERE k % 2 = 0 AND id <= 2500 ORDER BY id`,
 			);
@@ -276,49 +234,29 @@ describe("copying chunks", () => {
 		await pair.source.query(
 			`INSERT INTO ${quoteTable(t("heap"))} SELECT seq MOD 10, 'dup' FROM ${quoteId(pair.database)}.seq_1_to_500`,
 		);
-		await pair.destination.query(
-			`INSERT INTO ${quoteTable(t("heap"))} VALUES (1, 'stale')`,
-		);
+		await pair.destination.query(`INSERT INTO ${quoteTable(t("heap"))} VALUES (1, 'stale')`);
 		const mapping = await identity(pair.source, t("heap"));
 		for (const method of METHODS) {
 			for (let run = 0; run < 2; run++) {
-				const { chunks } = await copyAll(
-					pair,
-					mapping,
-					{ chunkRows: 100 },
-					{ method, batchBytes: 1000 },
-				);
+				const { chunks } = await copyAll(pair, mapping, { chunkRows: 100 }, { method, batchBytes: 1000 });
 				expect(chunks).toHaveLength(1);
 				expect(chunks[0]?.kind).toBe("whole");
 			}
 			expect(await count(pair.destination, t("heap"))).toBe(500);
-			expect(await dump(pair.destination, t("heap"), "a, b")).toEqual(
-				await dump(pair.source, t("heap"), "a, b"),
-			);
+			expect(await dump(pair.destination, t("heap"), "a, b")).toEqual(await dump(pair.source, t("heap"), "a, b"));
 		}
 	});
 
 	it("copies rows larger than a batch", async () => {
-		await createBoth(
-			pair,
-			"big",
-			"(id INT PRIMARY KEY, b LONGBLOB, t LONGTEXT)",
-		);
+		await createBoth(pair, "big", "(id INT PRIMARY KEY, b LONGBLOB, t LONGTEXT)");
 		await pair.source.query(
-			`INSERT INTO ${quoteTable(t("big"))} VALUES (1, RANDOM_BYTES(1024), 'x'), (2, REPEAT(UNHEX('5C09'), 1500000), REPEAT('\\\t€', 400000)), (3, NULL, '')`,
+			`INSERT INTO ${quoteTable(t("big"))} VALUES (1, RANDOM_BYTES(1024), 'x'), (2, REPEAT(UNHEX('5C09'), 600000), REPEAT('\\\t€', 200000)), (3, NULL, '')`,
 		);
 		const mapping = await identity(pair.source, t("big"));
 		for (const method of METHODS) {
-			const { results } = await copyAll(
-				pair,
-				mapping,
-				{ chunkRows: 2 },
-				{ method, batchBytes: 100_000 },
-			);
+			const { results } = await copyAll(pair, mapping, { chunkRows: 2 }, { method, batchBytes: 100_000 });
 			expect(results.reduce((a, r) => a + r.rows, 0)).toBe(3);
-			expect(await dump(pair.destination, t("big"), "id")).toEqual(
-				await dump(pair.source, t("big"), "id"),
-			);
+			expect(await dump(pair.destination, t("big"), "id")).toEqual(await dump(pair.source, t("big"), "id"));
 		}
 	});
 
@@ -331,30 +269,34 @@ describe("copying chunks", () => {
 			chunkRows: 100_000,
 		});
 		if (!chunk) throw new Error("no chunk");
-		const error = await copyChunk(
-			pair.source,
-			pair.destination,
-			mapping,
-			chunk,
-		).catch((e: unknown) => e);
+		const error = await copyChunk(pair.source, pair.destination, mapping, chunk).catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(CopyError);
 		expect(error).toMatchObject({ code: "DESTINATION_TABLE_MISSING" });
-		expect((error as Error).message).toContain(
-			`destination table ${pair.database}.nowhere does not exist`,
-		);
+		expect((error as Error).message).toContain(`destination table ${pair.database}.nowhere does not exist`);
 
-		await pair.destination.query(
-			`CREATE TABLE ${quoteTable(t("narrow"))} (id INT PRIMARY KEY, k INT)`,
-		);
+		await pair.destination.query(`CREATE TABLE ${quoteTable(t("narrow"))} (id INT PRIMARY KEY, k INT)`);
 		const narrow = { ...mapping, destination: t("narrow") };
 		const missing = await copyChunk(pair.source, pair.destination, narrow, {
 			...chunk,
 			destination: t("narrow"),
 		}).catch((e: unknown) => e);
 		expect(missing).toMatchObject({ code: "DESTINATION_COLUMN_MISSING" });
-		expect((missing as Error).message).toContain(
-			`${pair.database}.narrow has no column c`,
+		expect((missing as Error).message).toContain(`${pair.database}.narrow has no column c`);
+
+		// A string key compared under another collation at the destination would not find the
+		// chunk's rows there.
+		await createBoth(
+			pair,
+			"coll",
+			"(k VARCHAR(10) COLLATE utf8mb4_general_ci PRIMARY KEY)",
+			"(k VARCHAR(10) COLLATE utf8mb4_bin PRIMARY KEY)",
 		);
+		const collMapping = await identity(pair.source, t("coll"));
+		const [collChunk] = await planAllChunks(pair.source, collMapping, { chunkRows: 10 });
+		if (!collChunk) throw new Error("no chunk");
+		const mismatch = await copyChunk(pair.source, pair.destination, collMapping, collChunk).catch((e: unknown) => e);
+		expect(mismatch).toMatchObject({ code: "KEY_COLLATION_MISMATCH" });
+		expect((mismatch as Error).message).toContain("utf8mb4_bin");
 	});
 
 	it("throttles rows per second by sleeping", async () => {
@@ -433,13 +375,9 @@ describe("hostile identifiers", () => {
 				kind: "range",
 				key: { columns: [{ source: "id`x" }, { source: "?" }] },
 			});
-			await pair.source.query(
-				`DELETE FROM ${quoteTable(name)} WHERE ${quoteId("-- c")} = 7`,
-			);
+			await pair.source.query(`DELETE FROM ${quoteTable(name)} WHERE ${quoteId("-- c")} = 7`);
 			expect(await count(pair.destination, name)).toBe(999);
-			expect(await dump(pair.destination, name, "`-- c`")).toEqual(
-				await dump(pair.source, name, "`-- c`"),
-			);
+			expect(await dump(pair.destination, name, "`-- c`")).toEqual(await dump(pair.source, name, "`-- c`"));
 			await pair.source.query(
 				`INSERT INTO ${quoteTable(name)} VALUES (2, '?1', 'it''s ?', UNHEX('5C3F27'), 7, '\\\\N')`,
 			);

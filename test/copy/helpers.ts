@@ -1,22 +1,11 @@
 import type { RowDataPacket } from "mysql2";
-import {
-	type CopyOptions,
-	type CopyResult,
-	copyChunk,
-} from "../../shared/copy/chunk.ts";
+import { type CopyOptions, type CopyResult, copyChunk } from "../../shared/copy/chunk.ts";
 import { describeColumns } from "../../shared/copy/keys.ts";
-import {
-	type ChunkSpec,
-	type PlanOptions,
-	planAllChunks,
-} from "../../shared/copy/plan.ts";
+import { type ChunkSpec, type PlanOptions, planAllChunks } from "../../shared/copy/plan.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId, quoteTable } from "../../shared/db/sql.ts";
 import type { TableMapping, TableName } from "../../shared/model/rules.ts";
-import {
-	destinationCredentials,
-	sourceCredentials,
-} from "../support/databases.ts";
+import { destinationCredentials, sourceCredentials } from "../support/databases.ts";
 
 /** A source and a destination database of the same name, and connections to both. */
 export interface Pair {
@@ -50,22 +39,14 @@ export async function openPair(database: string): Promise<Pair> {
 }
 
 /** Creates the same table on both sides (`destinationDdl` if the destination differs). */
-export async function createBoth(
-	pair: Pair,
-	table: string,
-	ddl: string,
-	destinationDdl = ddl,
-): Promise<void> {
+export async function createBoth(pair: Pair, table: string, ddl: string, destinationDdl = ddl): Promise<void> {
 	const t = quoteTable({ database: pair.database, table });
 	await pair.source.query(`CREATE TABLE ${t} ${ddl}`);
 	await pair.destination.query(`CREATE TABLE ${t} ${destinationDdl}`);
 }
 
 /** Maps every column of a source table to the same name, same database and table. */
-export async function identity(
-	conn: Connection,
-	table: TableName,
-): Promise<TableMapping> {
+export async function identity(conn: Connection, table: TableName): Promise<TableMapping> {
 	const columns = await describeColumns(conn, table);
 	return {
 		source: table,
@@ -82,10 +63,7 @@ export async function copyAll(
 ): Promise<{ chunks: ChunkSpec[]; results: CopyResult[] }> {
 	const chunks = await planAllChunks(pair.source, mapping, plan);
 	const results: CopyResult[] = [];
-	for (const chunk of chunks)
-		results.push(
-			await copyChunk(pair.source, pair.destination, mapping, chunk, options),
-		);
+	for (const chunk of chunks) results.push(await copyChunk(pair.source, pair.destination, mapping, chunk, options));
 	return { chunks, results };
 }
 
@@ -94,11 +72,7 @@ export async function copyAll(
  * binary, BIT, spatial and JSON columns; the server's text for numbers and temporal values, with
  * FLOAT widened to DOUBLE first (its own text is rounded to 6 digits). Ordered by `order`.
  */
-export async function dump(
-	conn: Connection,
-	table: TableName,
-	order: string,
-): Promise<unknown[][]> {
+export async function dump(conn: Connection, table: TableName, order: string): Promise<unknown[][]> {
 	const columns = await describeColumns(conn, table);
 	const numeric =
 		/^(tinyint|smallint|mediumint|int|integer|bigint|decimal|numeric|double|real|year|date|datetime|timestamp|time)$/;
@@ -115,11 +89,7 @@ export async function dump(
 	return rows as unknown as unknown[][];
 }
 
-export async function count(
-	conn: Connection,
-	table: TableName,
-	where = "",
-): Promise<number> {
+export async function count(conn: Connection, table: TableName, where = ""): Promise<number> {
 	const [[row]] = await conn.query<RowDataPacket[]>(
 		`SELECT COUNT(*) AS n FROM ${quoteTable(table)}${where ? ` WHERE ${where}` : ""}`,
 	);

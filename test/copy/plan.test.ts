@@ -1,30 +1,15 @@
 import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findCopyKey } from "../../shared/copy/keys.ts";
-import {
-	type ChunkSpec,
-	planAllChunks,
-	type RangeChunk,
-} from "../../shared/copy/plan.ts";
+import { type ChunkSpec, planAllChunks, type RangeChunk } from "../../shared/copy/plan.ts";
 import { rangeCondition, whereClause } from "../../shared/copy/range.ts";
 import { quoteTable } from "../../shared/db/sql.ts";
 import type { TableMapping, TableName } from "../../shared/model/rules.ts";
 import { uniqueDatabase } from "../support/databases.ts";
-import {
-	copyAll,
-	count,
-	dump,
-	identity,
-	openPair,
-	type Pair,
-} from "./helpers.ts";
+import { copyAll, count, dump, identity, openPair, type Pair } from "./helpers.ts";
 
 /** Rows of each chunk, counted by the server over the chunk's own range (and row filter). */
-async function countChunks(
-	pair: Pair,
-	mapping: TableMapping,
-	chunks: ChunkSpec[],
-): Promise<number[]> {
+async function countChunks(pair: Pair, mapping: TableMapping, chunks: ChunkSpec[]): Promise<number[]> {
 	const counts: number[] = [];
 	for (const chunk of chunks) {
 		const range =
@@ -55,8 +40,7 @@ function expectContiguous(chunks: ChunkSpec[]): void {
 	const ranges = chunks as RangeChunk[];
 	expect(ranges[0]?.lower).toBeNull();
 	expect(ranges.at(-1)?.upper).toBeNull();
-	for (let i = 1; i < ranges.length; i++)
-		expect(ranges[i]?.lower).toEqual(ranges[i - 1]?.upper);
+	for (let i = 1; i < ranges.length; i++) expect(ranges[i]?.lower).toEqual(ranges[i - 1]?.upper);
 	// A plan survives JSON (it is stored and sent through queues).
 	expect(JSON.parse(JSON.stringify(chunks))).toEqual(chunks);
 }
@@ -76,61 +60,28 @@ describe("chunk planning", () => {
 		await s.query(
 			"INSERT INTO sparse SELECT CAST(seq * seq * 1000003 AS SIGNED) - 9223372036854775807, seq FROM seq_1_to_3000 UNION ALL SELECT 9223372036854775807, 0",
 		);
-		await s.query(
-			"CREATE TABLE composite (a INT NOT NULL, b VARCHAR(20) NOT NULL, v INT, PRIMARY KEY (a, b))",
-		);
-		await s.query(
-			"INSERT INTO composite SELECT seq DIV 37, CONCAT('k', seq MOD 37), seq FROM seq_1_to_4000",
-		);
+		await s.query("CREATE TABLE composite (a INT NOT NULL, b VARCHAR(20) NOT NULL, v INT, PRIMARY KEY (a, b))");
+		await s.query("INSERT INTO composite SELECT seq DIV 37, CONCAT('k', seq MOD 37), seq FROM seq_1_to_4000");
 		await s.query(
 			"CREATE TABLE words (w VARCHAR(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci PRIMARY KEY, v INT)",
 		);
 		// Mixed case, accents (equal to their base letter in general_ci), CJK, Cyrillic, spaces:
 		// binary order differs from the collation's, so only server-side comparisons cut right.
-		const alphabet = [
-			"a",
-			"A",
-			"b",
-			"B",
-			"z",
-			"Z",
-			"ä",
-			"Ä",
-			"é",
-			"ß",
-			"日",
-			"本",
-			"ж",
-			"Ж",
-			" ",
-			"-",
-			"_",
-			"1",
-			"ø",
-		];
+		const alphabet = ["a", "A", "b", "B", "z", "Z", "ä", "Ä", "é", "ß", "日", "本", "ж", "Ж", " ", "-", "_", "1", "ø"];
 		let seed = 7;
 		const rand = () => {
 			seed = (seed * 1103515245 + 12345) & 0x7fffffff;
 			return seed;
 		};
 		const words = Array.from({ length: 4000 }, () =>
-			Array.from(
-				{ length: 1 + (rand() % 6) },
-				() => alphabet[rand() % alphabet.length],
-			).join(""),
+			Array.from({ length: 1 + (rand() % 6) }, () => alphabet[rand() % alphabet.length]).join(""),
 		);
-		await s.query("INSERT IGNORE INTO words (w, v) VALUES ?", [
-			words.map((w, i) => [w.trim() || "x", i]),
-		]);
+		await s.query("INSERT IGNORE INTO words (w, v) VALUES ?", [words.map((w, i) => [w.trim() || "x", i])]);
 		await s.query("CREATE TABLE nokey (a INT, b INT, UNIQUE KEY (a))");
 		await s.query("INSERT INTO nokey SELECT seq, seq FROM seq_1_to_600");
 		await s.query("INSERT INTO nokey VALUES (NULL, 1), (NULL, 1)");
-		await s.query(
-			"CREATE TABLE uniq (a INT NULL, b INT NOT NULL, c INT, UNIQUE KEY ua (a), UNIQUE KEY ub (b))",
-		);
-		await s.query(
-			"INSERT INTO uniq SELECT seq, seq * 2, seq FROM seq_1_to_1000",
-		);
+		await s.query("CREATE TABLE uniq (a INT NULL, b INT NOT NULL, c INT, UNIQUE KEY ua (a), UNIQUE KEY ub (b))");
+		await s.query("INSERT INTO uniq SELECT seq, seq * 2, seq FROM seq_1_to_1000");
 		await s.query("CREATE TABLE empty (id INT PRIMARY KEY)");
 		await s.query("CREATE TABLE dec_key (d DECIMAL(30,10) PRIMARY KEY)");
 		// Neighbours that a comparison as doubles would not tell apart.
@@ -149,20 +100,10 @@ describe("chunk planning", () => {
 			chunkRows: 1000,
 		});
 		expectContiguous(chunks);
-		expect(chunks.map((c) => (c as RangeChunk).upper)).toEqual([
-			["1001"],
-			["2001"],
-			["3001"],
-			["4001"],
-			null,
-		]);
-		expect(await countChunks(pair, mapping, chunks)).toEqual([
-			1000, 1000, 1000, 1000, 1000,
-		]);
+		expect(chunks.map((c) => (c as RangeChunk).upper)).toEqual([["1001"], ["2001"], ["3001"], ["4001"], null]);
+		expect(await countChunks(pair, mapping, chunks)).toEqual([1000, 1000, 1000, 1000, 1000]);
 		// Re-planning yields the same chunks (stable ids).
-		expect(
-			await planAllChunks(pair.source, mapping, { chunkRows: 1000 }),
-		).toEqual(chunks);
+		expect(await planAllChunks(pair.source, mapping, { chunkRows: 1000 })).toEqual(chunks);
 	});
 
 	it("walks a sparse integer key", async () => {
@@ -179,9 +120,7 @@ describe("chunk planning", () => {
 			strategy: "step",
 		});
 		expectContiguous(stepped);
-		expect(
-			(await countChunks(pair, mapping, stepped)).reduce((a, b) => a + b, 0),
-		).toBe(3001);
+		expect((await countChunks(pair, mapping, stepped)).reduce((a, b) => a + b, 0)).toBe(3001);
 	});
 
 	it("walks a composite key", async () => {
@@ -209,9 +148,7 @@ describe("chunk planning", () => {
 			`CREATE TABLE ${quoteTable(t("words"))} (w VARCHAR(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci PRIMARY KEY, v INT)`,
 		);
 		await copyAll(pair, mapping, { chunkRows: 97 }, { batchBytes: 500 });
-		expect(await dump(pair.destination, t("words"), "v")).toEqual(
-			await dump(pair.source, t("words"), "v"),
-		);
+		expect(await dump(pair.destination, t("words"), "v")).toEqual(await dump(pair.source, t("words"), "v"));
 	});
 
 	it("bounds decimal keys exactly", async () => {
@@ -220,9 +157,7 @@ describe("chunk planning", () => {
 			chunkRows: 300,
 		});
 		expectContiguous(chunks);
-		expect(await countChunks(pair, mapping, chunks)).toEqual([
-			300, 300, 300, 300, 300, 300, 200,
-		]);
+		expect(await countChunks(pair, mapping, chunks)).toEqual([300, 300, 300, 300, 300, 300, 200]);
 	});
 
 	it("applies the row filter when walking", async () => {
@@ -253,9 +188,7 @@ describe("chunk planning", () => {
 			chunkRows: 300,
 		});
 		expectContiguous(chunks);
-		expect(
-			(await countChunks(pair, mapping, chunks)).reduce((a, b) => a + b, 0),
-		).toBe(1000);
+		expect((await countChunks(pair, mapping, chunks)).reduce((a, b) => a + b, 0)).toBe(1000);
 		// A key whose column is not copied cannot find the chunk's rows at the destination.
 		const partial = {
 			...mapping,
@@ -293,18 +226,12 @@ describe("chunk planning", () => {
 		const chunks = await planAllChunks(pair.source, mapping, {
 			chunkRows: 100,
 		});
-		expect(chunks).toMatchObject([
-			{ index: 0, kind: "range", lower: null, upper: null },
-		]);
+		expect(chunks).toMatchObject([{ index: 0, kind: "range", lower: null, upper: null }]);
 	});
 
 	it("yields chunks one at a time", async () => {
 		const mapping = await identity(pair.source, t("sparse"));
-		const iterator = (await import("../../shared/copy/plan.ts")).planChunks(
-			pair.source,
-			mapping,
-			{ chunkRows: 10 },
-		);
+		const iterator = (await import("../../shared/copy/plan.ts")).planChunks(pair.source, mapping, { chunkRows: 10 });
 		const first = await iterator.next();
 		expect(first.value).toMatchObject({ index: 0, lower: null });
 		await iterator.return(undefined);

@@ -2,14 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { quoteTable } from "../../shared/db/sql.ts";
 import type { TableMapping } from "../../shared/model/rules.ts";
 import { uniqueDatabase } from "../support/databases.ts";
-import {
-	copyAll,
-	count,
-	dump,
-	identity,
-	openPair,
-	type Pair,
-} from "./helpers.ts";
+import { copyAll, count, dump, identity, openPair, type Pair } from "./helpers.ts";
 
 const DDL = `(
 	id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -26,9 +19,7 @@ const DDL = `(
 	u UUID, ip INET6
 ) CHARACTER SET utf8mb4`;
 
-const allBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i)).toString(
-	"hex",
-);
+const allBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i)).toString("hex");
 
 /** Literal rows, written as SQL so that the source content does not depend on the code under test. */
 const ROWS = [
@@ -68,15 +59,12 @@ function randomRows(n: number, first: number): string[] {
 		return seed / 0x7fffffff;
 	};
 	const bytes = (len: number) =>
-		Buffer.from(
-			Array.from({ length: len }, () => Math.floor(rand() * 256)),
-		).toString("hex");
+		Buffer.from(Array.from({ length: len }, () => Math.floor(rand() * 256))).toString("hex");
 	for (let k = 0; k < n; k++) {
 		const x = (rand() - 0.5) * 10 ** Math.floor(rand() * 60 - 30);
 		const text = Array.from({ length: Math.floor(rand() * 40) }, () =>
 			String.fromCodePoint(
-				[9, 10, 92, 39, 0, 0x263a, 0x1f600, 0xe9][Math.floor(rand() * 8)] ??
-					65 + Math.floor(rand() * 26),
+				[9, 10, 92, 39, 0, 0x263a, 0x1f600, 0xe9][Math.floor(rand() * 8)] ?? 65 + Math.floor(rand() * 26),
 			),
 		).join("");
 		out.push(
@@ -98,9 +86,7 @@ describe("every column type round-trips exactly", () => {
 		pair = await openPair(uniqueDatabase("copy"));
 		table.database = pair.database;
 		await pair.source.query(`CREATE TABLE ${quoteTable(table)} ${DDL}`);
-		await pair.source.query(
-			`INSERT INTO ${quoteTable(table)} VALUES ${[...ROWS, ...randomRows(300, 100)].join(", ")}`,
-		);
+		await pair.source.query(`INSERT INTO ${quoteTable(table)} VALUES ${[...ROWS, ...randomRows(300, 100)].join(", ")}`);
 		mapping = await identity(pair.source, table);
 	});
 	afterAll(async () => {
@@ -112,12 +98,7 @@ describe("every column type round-trips exactly", () => {
 			await pair.destination.query(`DROP TABLE IF EXISTS ${quoteTable(table)}`);
 			await pair.destination.query(`CREATE TABLE ${quoteTable(table)} ${DDL}`);
 			// Small batches and chunks, so that batching and chunk edges are exercised too.
-			const { results } = await copyAll(
-				pair,
-				mapping,
-				{ chunkRows: 70 },
-				{ method, batchBytes: 20_000 },
-			);
+			const { results } = await copyAll(pair, mapping, { chunkRows: 70 }, { method, batchBytes: 20_000 });
 			expect(results.every((r) => r.method === method)).toBe(true);
 			expect(results.reduce((a, r) => a + r.rows, 0)).toBe(305);
 			expect(await count(pair.destination, table)).toBe(305);

@@ -56,8 +56,21 @@ describe("schema + full migration through the API in local mode", () => {
 			...ids,
 			types: ["schema", "full"],
 			objects: [
-				{ database: db, table: "customers", renameDatabase: renamed, renameTable: "clients", where: "country = 'JP'", columns: ["id", "email", "country"], renameColumns: { email: "mail" } },
-				{ database: db, table: "products", renameDatabase: renamed, where: "price > 100" },
+				{
+					database: db,
+					table: "customers",
+					renameDatabase: renamed,
+					renameTable: "clients",
+					where: "country = 'JP'",
+					columns: ["id", "email", "country"],
+					renameColumns: { email: "mail" },
+				},
+				{
+					database: db,
+					table: "products",
+					renameDatabase: renamed,
+					where: "price > 100",
+				},
 			],
 			options: { parallelism: 2, chunkRows: 700 },
 		});
@@ -67,7 +80,9 @@ describe("schema + full migration through the API in local mode", () => {
 
 		const src = await connect(sourceCredentials);
 		const dst = await connect(destinationCredentials);
-		const [a] = await src.query(`SELECT id, email AS mail, country FROM ${quoteId(db)}.customers WHERE country = 'JP' ORDER BY id`);
+		const [a] = await src.query(
+			`SELECT id, email AS mail, country FROM ${quoteId(db)}.customers WHERE country = 'JP' ORDER BY id`,
+		);
 		const [b] = await dst.query(`SELECT id, mail, country FROM ${quoteId(renamed)}.clients ORDER BY id`);
 		expect(b).toEqual(a);
 		const [cols] = await dst.query(
@@ -75,7 +90,8 @@ describe("schema + full migration through the API in local mode", () => {
 			[renamed],
 		);
 		expect((cols as { c: string }[]).map((r) => r.c)).toEqual(["id", "mail", "country"]);
-		const sum = "SELECT COUNT(*) AS n, SUM(CRC32(CONCAT_WS('|', sku, title, price, weight, ratio, HEX(image), released, daily_at, flags + 0))) AS s";
+		const sum =
+			"SELECT COUNT(*) AS n, SUM(CRC32(CONCAT_WS('|', sku, title, price, weight, ratio, HEX(image), released, daily_at, flags + 0))) AS s";
 		const [oa] = await src.query(`${sum} FROM ${quoteId(db)}.products WHERE price > 100`);
 		const [ob] = await dst.query(`${sum} FROM ${quoteId(renamed)}.products`);
 		expect(ob).toEqual(oa);

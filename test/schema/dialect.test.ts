@@ -20,11 +20,7 @@ import type {
 
 /** Conversions of each destination dialect, from hand-made source objects. */
 
-function ctx(
-	engine: Engine,
-	version?: string,
-	source: ServerFlavor = "mariadb",
-): DialectContext {
+function ctx(engine: Engine, version?: string, source: ServerFlavor = "mariadb"): DialectContext {
 	return { source, destination: { engine, ...(version ? { version } : {}) } };
 }
 
@@ -77,9 +73,7 @@ function table(overrides: Partial<TableSchema> = {}): TableSchema {
 		autoIncrement: null,
 		options: [],
 		partitioned: false,
-		columns: [
-			column({ name: "id", nullable: false, default: { kind: "none" } }),
-		],
+		columns: [column({ name: "id", nullable: false, default: { kind: "none" } })],
 		indexes: [
 			{
 				name: "PRIMARY",
@@ -115,10 +109,7 @@ describe("to MySQL", () => {
 			["inet4", "varchar(15)"],
 		];
 		for (const [dataType, to] of conversions) {
-			const v = convertColumn(
-				column({ dataType, columnType: dataType }),
-				mysql,
-			);
+			const v = convertColumn(column({ dataType, columnType: dataType }), mysql);
 			expect(v.value.columnType).toBe(to);
 			expect(v.changes).toEqual([
 				{
@@ -150,9 +141,7 @@ describe("to MySQL", () => {
 			collation: null,
 			check: null,
 		});
-		expect(v.changes[0]?.why).toContain(
-			"MariaDB's JSON is LONGTEXT with a json_valid CHECK",
-		);
+		expect(v.changes[0]?.why).toContain("MariaDB's JSON is LONGTEXT with a json_valid CHECK");
 		// A LONGTEXT with some other CHECK stays LONGTEXT.
 		const plain = convertColumn(
 			column({
@@ -167,27 +156,17 @@ describe("to MySQL", () => {
 	});
 
 	it("maps collations MySQL lacks to its closest ones", () => {
-		expect(
-			convertColumn(text("utf8mb4_uca1400_ai_ci"), mysql).value.collation,
-		).toBe("utf8mb4_0900_ai_ci");
-		expect(
-			convertColumn(text("utf8mb4_uca1400_swedish_as_cs"), mysql).value
-				.collation,
-		).toBe("utf8mb4_0900_as_cs");
-		expect(
-			convertColumn(text("utf8mb3_uca1400_ai_ci"), mysql).value.collation,
-		).toBe("utf8mb3_unicode_520_ci");
-		expect(
-			convertColumn(text("utf8mb4_nopad_bin"), mysql).value.collation,
-		).toBe("utf8mb4_0900_bin");
+		expect(convertColumn(text("utf8mb4_uca1400_ai_ci"), mysql).value.collation).toBe("utf8mb4_0900_ai_ci");
+		expect(convertColumn(text("utf8mb4_uca1400_swedish_as_cs"), mysql).value.collation).toBe("utf8mb4_0900_as_cs");
+		expect(convertColumn(text("utf8mb3_uca1400_ai_ci"), mysql).value.collation).toBe("utf8mb3_unicode_520_ci");
+		expect(convertColumn(text("utf8mb4_nopad_bin"), mysql).value.collation).toBe("utf8mb4_0900_bin");
 		const nopad = convertColumn(text("utf8mb4_general_nopad_ci"), mysql);
 		expect(nopad.value.collation).toBe("utf8mb4_general_ci");
 		expect(nopad.changes[0]?.why).toContain("trailing spaces");
 		// Older MySQL has no 0900 collations at all.
-		expect(
-			convertColumn(text("utf8mb4_uca1400_ai_ci"), ctx("mysql", "5.7.44")).value
-				.collation,
-		).toBe("utf8mb4_unicode_520_ci");
+		expect(convertColumn(text("utf8mb4_uca1400_ai_ci"), ctx("mysql", "5.7.44")).value.collation).toBe(
+			"utf8mb4_unicode_520_ci",
+		);
 		// What MySQL has is left alone.
 		expect(convertColumn(text("latin1_german1_ci"), mysql).changes).toEqual([]);
 	});
@@ -206,9 +185,7 @@ describe("to MySQL", () => {
 		expect(old.refusal).toContain("before 8.0.13");
 		const unknown = convertColumn(col, ctx("mysql"));
 		expect(unknown.refusal).toBeNull();
-		expect(unknown.warnings).toEqual([
-			expect.stringContaining("if MySQL is older than 8.0.13"),
-		]);
+		expect(unknown.warnings).toEqual([expect.stringContaining("if MySQL is older than 8.0.13")]);
 	});
 
 	it("drops MariaDB column compression and refuses long unique keys", () => {
@@ -220,9 +197,9 @@ describe("to MySQL", () => {
 			mysql,
 		);
 		expect(v.value.columnType).toBe("varchar(100)");
-		expect(
-			convertIndex(index({ kind: "unique", hash: true }), mysql).refusal,
-		).toContain("only MariaDB enforces uniqueness of whole BLOB/TEXT values");
+		expect(convertIndex(index({ kind: "unique", hash: true }), mysql).refusal).toContain(
+			"only MariaDB enforces uniqueness of whole BLOB/TEXT values",
+		);
 	});
 
 	it("replaces engines MySQL lacks, and keeps portable table options only", () => {
@@ -238,24 +215,15 @@ describe("to MySQL", () => {
 		);
 		expect(v.value.engine).toBe("InnoDB");
 		expect(v.value.options).toEqual([{ name: "row_format", value: "PAGE" }]);
-		expect(v.changes.map((c) => c.what)).toEqual([
-			"ENGINE=Aria -> InnoDB",
-			"table options TRANSACTIONAL=1 dropped",
-		]);
-		expect(convertTable(table({ engine: "MyISAM" }), mysql).changes).toEqual(
-			[],
-		);
+		expect(v.changes.map((c) => c.what)).toEqual(["ENGINE=Aria -> InnoDB", "table options TRANSACTIONAL=1 dropped"]);
+		expect(convertTable(table({ engine: "MyISAM" }), mysql).changes).toEqual([]);
 	});
 
 	it("warns that CHECK constraints are ignored before 8.0.16", () => {
-		expect(
-			convertCheck({ name: "c", clause: "1" }, ctx("mysql", "8.0.15")).warnings,
-		).toEqual([
+		expect(convertCheck({ name: "c", clause: "1" }, ctx("mysql", "8.0.15")).warnings).toEqual([
 			"MySQL before 8.0.16 parses CHECK constraints and ignores them",
 		]);
-		expect(convertCheck({ name: "c", clause: "1" }, mysql).warnings).toEqual(
-			[],
-		);
+		expect(convertCheck({ name: "c", clause: "1" }, mysql).warnings).toEqual([]);
 	});
 });
 
@@ -266,49 +234,35 @@ describe("to TiDB", () => {
 		expect(convertIndex(index({ kind: "fulltext" }), tidb).refusal).toBe(
 			"TiDB has no FULLTEXT indexes (it parses the syntax and rejects the index)",
 		);
-		expect(convertIndex(index({ kind: "spatial" }), tidb).refusal).toBe(
-			"TiDB has no SPATIAL indexes",
+		expect(convertIndex(index({ kind: "spatial" }), tidb).refusal).toBe("TiDB has no SPATIAL indexes");
+		expect(convertColumn(column({ dataType: "point", columnType: "point" }), tidb).refusal).toBe(
+			"TiDB has no spatial (GEOMETRY) types",
 		);
-		expect(
-			convertColumn(column({ dataType: "point", columnType: "point" }), tidb)
-				.refusal,
-		).toBe("TiDB has no spatial (GEOMETRY) types");
 	});
 
 	it("warns that foreign keys are not enforced by older TiDB", () => {
-		expect(convertForeignKey(fk, ctx("tidb", "6.5.0")).warnings[0]).toContain(
-			"TiDB enforces foreign keys from v6.6.0",
-		);
-		expect(convertForeignKey(fk, ctx("tidb")).warnings[0]).toMatch(
-			/^if TiDB is older than 8.5.0: /,
-		);
+		expect(convertForeignKey(fk, ctx("tidb", "6.5.0")).warnings[0]).toContain("TiDB enforces foreign keys from v6.6.0");
+		expect(convertForeignKey(fk, ctx("tidb")).warnings[0]).toMatch(/^if TiDB is older than 8.5.0: /);
 		expect(convertForeignKey(fk, ctx("tidb", "8.5.0")).warnings).toEqual([]);
 	});
 
 	it("builds descending key parts ascending, and says so", () => {
-		const v = convertIndex(
-			index({ parts: [{ column: "c", length: null, descending: true }] }),
-			tidb,
-		);
+		const v = convertIndex(index({ parts: [{ column: "c", length: null, descending: true }] }), tidb);
 		expect(v.value.parts[0]?.descending).toBe(false);
 		expect(v.changes[0]?.why).toContain("builds ascending indexes");
 	});
 
 	it("keeps to TiDB's character sets and collations", () => {
-		expect(convertColumn(text("latin1_swedish_ci"), tidb).value.collation).toBe(
-			"latin1_bin",
-		);
-		expect(convertColumn(text("utf8mb3_general_ci"), tidb).value).toMatchObject(
-			{ charset: "utf8", collation: "utf8_general_ci" },
-		);
+		expect(convertColumn(text("latin1_swedish_ci"), tidb).value.collation).toBe("latin1_bin");
+		expect(convertColumn(text("utf8mb3_general_ci"), tidb).value).toMatchObject({
+			charset: "utf8",
+			collation: "utf8_general_ci",
+		});
 		expect(convertColumn(text("ucs2_general_ci"), tidb).value).toMatchObject({
 			charset: "utf8mb4",
 			collation: "utf8mb4_general_ci",
 		});
-		expect(
-			convertColumn(text("utf8mb4_0900_ai_ci"), ctx("tidb", "7.1.0")).value
-				.collation,
-		).toBe("utf8mb4_general_ci");
+		expect(convertColumn(text("utf8mb4_0900_ai_ci"), ctx("tidb", "7.1.0")).value.collation).toBe("utf8mb4_general_ci");
 		expect(convertColumn(text("utf8mb4_0900_ai_ci"), tidb).changes).toEqual([]);
 	});
 
@@ -323,47 +277,28 @@ describe("to TiDB", () => {
 		);
 		expect(t.value.default).toEqual({ kind: "null" });
 		expect(t.changes[0]?.what).toBe("default 'x' dropped");
-		expect(
-			convertColumn(column({ invisible: true }), tidb).value.invisible,
-		).toBe(false);
-		expect(
-			convertCheck({ name: "c", clause: "1" }, tidb).warnings[0],
-		).toContain("tidb_enable_check_constraint");
-		expect(
-			convertTable(table({ autoIncrement: "5" }), tidb).warnings[0],
-		).toContain("not consecutive");
+		expect(convertColumn(column({ invisible: true }), tidb).value.invisible).toBe(false);
+		expect(convertCheck({ name: "c", clause: "1" }, tidb).warnings[0]).toContain("tidb_enable_check_constraint");
+		expect(convertTable(table({ autoIncrement: "5" }), tidb).warnings[0]).toContain("not consecutive");
 	});
 });
 
 describe("to OceanBase (MySQL mode)", () => {
 	it("refuses spatial objects before V4.1 and warns when the version is unknown", () => {
 		const point = column({ dataType: "point", columnType: "point" });
-		expect(
-			convertColumn(point, ctx("oceanbase-mysql", "4.0.0")).refusal,
-		).toContain("from V4.1.0");
-		expect(
-			convertIndex(index({ kind: "spatial" }), ctx("oceanbase-mysql", "3.2.3"))
-				.refusal,
-		).toContain("from V4.1.0");
+		expect(convertColumn(point, ctx("oceanbase-mysql", "4.0.0")).refusal).toContain("from V4.1.0");
+		expect(convertIndex(index({ kind: "spatial" }), ctx("oceanbase-mysql", "3.2.3")).refusal).toContain("from V4.1.0");
 		const unknown = convertColumn(point, ctx("oceanbase-mysql"));
 		expect(unknown.refusal).toBeNull();
 		expect(unknown.warnings).toEqual([
 			"if OceanBase (MySQL mode) is older than 4.1.0: OceanBase supports spatial (GEOMETRY) types from V4.1.0 (MySQL mode)",
 		]);
-		expect(
-			convertColumn(point, ctx("oceanbase-mysql", "4.2.1")).warnings,
-		).toEqual([]);
+		expect(convertColumn(point, ctx("oceanbase-mysql", "4.2.1")).warnings).toEqual([]);
 	});
 
 	it("refuses FULLTEXT before V4.3.1 and warns about its limits after", () => {
-		expect(
-			convertIndex(index({ kind: "fulltext" }), ctx("oceanbase-mysql", "4.2.1"))
-				.refusal,
-		).toContain("from V4.3.1");
-		const v = convertIndex(
-			index({ kind: "fulltext" }),
-			ctx("oceanbase-mysql", "4.3.5"),
-		);
+		expect(convertIndex(index({ kind: "fulltext" }), ctx("oceanbase-mysql", "4.2.1")).refusal).toContain("from V4.3.1");
+		const v = convertIndex(index({ kind: "fulltext" }), ctx("oceanbase-mysql", "4.3.5"));
 		expect(v.refusal).toBeNull();
 		expect(v.warnings[0]).toContain("its own tokenizers");
 	});
@@ -386,20 +321,13 @@ describe("to OceanBase (MySQL mode)", () => {
 
 	it("keeps to OceanBase's character sets and collations", () => {
 		const ob = ctx("oceanbase-mysql", "4.2.1");
-		expect(
-			convertColumn(text("utf8mb4_uca1400_ai_ci"), ob).value.collation,
-		).toBe("utf8mb4_general_ci");
-		expect(convertColumn(text("latin1_german1_ci"), ob).value.collation).toBe(
-			"latin1_swedish_ci",
-		);
+		expect(convertColumn(text("utf8mb4_uca1400_ai_ci"), ob).value.collation).toBe("utf8mb4_general_ci");
+		expect(convertColumn(text("latin1_german1_ci"), ob).value.collation).toBe("latin1_swedish_ci");
 		expect(convertColumn(text("utf8mb3_bin"), ob).value).toMatchObject({
 			charset: "utf8mb4",
 			collation: "utf8mb4_bin",
 		});
-		expect(
-			convertColumn(text("latin1_swedish_ci"), ctx("oceanbase-mysql", "3.2.4"))
-				.value.charset,
-		).toBe("utf8mb4");
+		expect(convertColumn(text("latin1_swedish_ci"), ctx("oceanbase-mysql", "3.2.4")).value.charset).toBe("utf8mb4");
 	});
 });
 
@@ -407,10 +335,7 @@ describe("to MariaDB from MySQL", () => {
 	const mariadb = ctx("mariadb", "10.11.9", "mysql");
 
 	it("stores MySQL JSON as MariaDB's LONGTEXT with json_valid", () => {
-		const v = convertColumn(
-			column({ name: "doc", dataType: "json", columnType: "json" }),
-			mariadb,
-		);
+		const v = convertColumn(column({ name: "doc", dataType: "json", columnType: "json" }), mariadb);
 		expect(v.value).toMatchObject({
 			columnType: "longtext",
 			charset: "utf8mb4",
@@ -420,23 +345,15 @@ describe("to MariaDB from MySQL", () => {
 	});
 
 	it("maps utf8mb4_0900 collations to uca1400 NO PAD ones (unicode_520 before 10.10)", () => {
+		expect(convertCharset({ charset: "utf8mb4", collation: "utf8mb4_0900_ai_ci" }, mariadb).value.collation).toBe(
+			"utf8mb4_uca1400_nopad_ai_ci",
+		);
+		expect(convertCharset({ charset: "utf8mb4", collation: "utf8mb4_0900_bin" }, mariadb).value.collation).toBe(
+			"utf8mb4_nopad_bin",
+		);
 		expect(
-			convertCharset(
-				{ charset: "utf8mb4", collation: "utf8mb4_0900_ai_ci" },
-				mariadb,
-			).value.collation,
-		).toBe("utf8mb4_uca1400_nopad_ai_ci");
-		expect(
-			convertCharset(
-				{ charset: "utf8mb4", collation: "utf8mb4_0900_bin" },
-				mariadb,
-			).value.collation,
-		).toBe("utf8mb4_nopad_bin");
-		expect(
-			convertCharset(
-				{ charset: "utf8mb4", collation: "utf8mb4_0900_ai_ci" },
-				ctx("mariadb", "10.6.18", "mysql"),
-			).value.collation,
+			convertCharset({ charset: "utf8mb4", collation: "utf8mb4_0900_ai_ci" }, ctx("mariadb", "10.6.18", "mysql")).value
+				.collation,
 		).toBe("utf8mb4_unicode_520_nopad_ci");
 	});
 
@@ -451,15 +368,10 @@ describe("to MariaDB from MySQL", () => {
 				},
 			],
 		});
-		expect(convertIndex(functional, mariadb).refusal).toContain(
-			"no functional key parts",
+		expect(convertIndex(functional, mariadb).refusal).toContain("no functional key parts");
+		expect(convertTable(table({ options: [{ name: "compression", value: '"zlib"' }] }), mariadb).value.options).toEqual(
+			[],
 		);
-		expect(
-			convertTable(
-				table({ options: [{ name: "compression", value: '"zlib"' }] }),
-				mariadb,
-			).value.options,
-		).toEqual([]);
 	});
 });
 
@@ -470,9 +382,7 @@ describe("planning for another engine", () => {
 			version: "10.11.9",
 			versionText: "10.11.9-MariaDB",
 		},
-		databases: [
-			{ name: "shop", charset: "utf8mb4", collation: "utf8mb4_uca1400_ai_ci" },
-		],
+		databases: [{ name: "shop", charset: "utf8mb4", collation: "utf8mb4_uca1400_ai_ci" }],
 		tables: [
 			table({
 				name: { database: "shop", table: "doc" },
@@ -540,9 +450,7 @@ describe("planning for another engine", () => {
 		expect(plan.tables[0]?.sql).toBe(
 			"CREATE TABLE `shop`.`doc` (\n  `id` char(36) NOT NULL DEFAULT (uuid()),\n  `body` json NULL DEFAULT NULL,\n  `shape` geometry NOT NULL,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci",
 		);
-		expect(plan.indexes.map((i) => i.sql)).toEqual([
-			"ALTER TABLE `shop`.`doc` ADD SPATIAL KEY `sp` (`shape`)",
-		]);
+		expect(plan.indexes.map((i) => i.sql)).toEqual(["ALTER TABLE `shop`.`doc` ADD SPATIAL KEY `sp` (`shape`)"]);
 		expect(plan.report.find((e) => e.kind === "table")?.status).toBe("changed");
 	});
 

@@ -2,20 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId, quoteTable } from "../../shared/db/sql.ts";
 import { applySchemaPhase } from "../../shared/schema/apply.ts";
-import {
-	planSchema,
-	SCHEMA_PHASES,
-	type SchemaPlan,
-} from "../../shared/schema/plan.ts";
+import { planSchema, SCHEMA_PHASES, type SchemaPlan } from "../../shared/schema/plan.ts";
 import { checkSchemaPrerequisites } from "../../shared/schema/precheck.ts";
 import { describeServer, readSchema } from "../../shared/schema/read.ts";
 import { resolveObjects, resolveViews } from "../../shared/schema/resolve.ts";
-import {
-	destinationCredentials,
-	freshDatabase,
-	sourceCredentials,
-	uniqueDatabase,
-} from "../support/databases.ts";
+import { destinationCredentials, freshDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 
 /**
  * Migrates a schema that uses every MySQL/MariaDB column type and every kind of key and
@@ -164,23 +155,13 @@ afterAll(async () => {
 	await destination?.end();
 });
 
-async function rows(
-	conn: Connection,
-	sql: string,
-	params: unknown[] = [],
-): Promise<Record<string, unknown>[]> {
+async function rows(conn: Connection, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
 	const [result] = await conn.query(sql, params);
 	return result as Record<string, unknown>[];
 }
 
-async function showCreateTable(
-	conn: Connection,
-	table: string,
-): Promise<string> {
-	const [row] = await rows(
-		conn,
-		`SHOW CREATE TABLE ${quoteTable({ database: db, table })}`,
-	);
+async function showCreateTable(conn: Connection, table: string): Promise<string> {
+	const [row] = await rows(conn, `SHOW CREATE TABLE ${quoteTable({ database: db, table })}`);
 	return String(row?.["Create Table"]);
 }
 
@@ -189,9 +170,7 @@ describe("schema migration MariaDB -> MariaDB", () => {
 		const rules = [{ database: db, table: "*", exclude: false }];
 		const mappings = await resolveObjects(source, rules);
 		const views = await resolveViews(source, rules);
-		expect(mappings.map((m) => m.source.table).sort()).toEqual(
-			[...TABLES].sort(),
-		);
+		expect(mappings.map((m) => m.source.table).sort()).toEqual([...TABLES].sort());
 		expect(views.map((v) => v.source.table).sort()).toEqual([...VIEWS].sort());
 		const snapshot = await readSchema(
 			source,
@@ -205,9 +184,7 @@ describe("schema migration MariaDB -> MariaDB", () => {
 		});
 
 		const notConverted = plan.report.filter((e) => e.status !== "converted");
-		expect(
-			notConverted.every((e) => e.kind === "view" && e.status === "changed"),
-		).toBe(true);
+		expect(notConverted.every((e) => e.kind === "view" && e.status === "changed")).toBe(true);
 		expect(notConverted).toHaveLength(VIEWS.length);
 		// Views come after what they read.
 		const order = plan.views.map((v) => v.view.table);
@@ -215,34 +192,20 @@ describe("schema migration MariaDB -> MariaDB", () => {
 		expect(order.indexOf("v_child")).toBeLessThan(order.indexOf("v_top"));
 		// Secondary indexes wait for the load; primary and unique keys do not.
 		expect(plan.indexes.map((i) => i.name)).toContain("ft_text");
-		expect(
-			plan.tables.find((t) => t.table.table === "all_types")?.sql,
-		).toContain("UNIQUE KEY `uq_long`");
+		expect(plan.tables.find((t) => t.table.table === "all_types")?.sql).toContain("UNIQUE KEY `uq_long`");
 
-		const findings = await checkSchemaPrerequisites(
-			destination,
-			snapshot,
-			plan,
-		);
-		expect(findings).toEqual([
-			expect.objectContaining({ level: "warning", object: `${db}.no_pk` }),
-		]);
+		const findings = await checkSchemaPrerequisites(destination, snapshot, plan);
+		expect(findings).toEqual([expect.objectContaining({ level: "warning", object: `${db}.no_pk` })]);
 	});
 
 	it("applies every phase, and a second run changes nothing", async () => {
 		// A session whose sql_mode would misread escaped literals, quoted names and zero dates:
 		// apply must set its own mode for the DDL and give this one back.
-		const [{ m: ordinaryMode }] = (await rows(
-			destination,
-			"SELECT @@SESSION.sql_mode AS m",
-		)) as [{ m: string }];
+		const [{ m: ordinaryMode }] = (await rows(destination, "SELECT @@SESSION.sql_mode AS m")) as [{ m: string }];
 		await destination.query(
 			"SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES,ANSI_QUOTES,NO_ZERO_DATE,NO_ZERO_IN_DATE')",
 		);
-		const modeBefore = await rows(
-			destination,
-			"SELECT @@SESSION.sql_mode AS m",
-		);
+		const modeBefore = await rows(destination, "SELECT @@SESSION.sql_mode AS m");
 		for (const phase of SCHEMA_PHASES) {
 			const result = await applySchemaPhase(destination, plan, phase);
 			expect(result.created.length).toBeGreaterThan(0);
@@ -251,17 +214,13 @@ describe("schema migration MariaDB -> MariaDB", () => {
 			const again = await applySchemaPhase(destination, plan, phase);
 			expect(again.created).toEqual([]);
 		}
-		expect(await rows(destination, "SELECT @@SESSION.sql_mode AS m")).toEqual(
-			modeBefore,
-		);
+		expect(await rows(destination, "SELECT @@SESSION.sql_mode AS m")).toEqual(modeBefore);
 		await destination.query("SET SESSION sql_mode = ?", [ordinaryMode]);
 	});
 
 	it("gives identical SHOW CREATE TABLE output", async () => {
 		for (const table of TABLES) {
-			expect(await showCreateTable(destination, table), table).toBe(
-				await showCreateTable(source, table),
-			);
+			expect(await showCreateTable(destination, table), table).toBe(await showCreateTable(source, table));
 		}
 	});
 
@@ -287,9 +246,7 @@ describe("schema migration MariaDB -> MariaDB", () => {
 	it("gives identical view definitions, run with the invoker's rights", async () => {
 		const sql =
 			"SELECT TABLE_NAME, VIEW_DEFINITION, CHECK_OPTION, IS_UPDATABLE, ALGORITHM FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME";
-		expect(await rows(destination, sql, [db])).toEqual(
-			await rows(source, sql, [db]),
-		);
+		expect(await rows(destination, sql, [db])).toEqual(await rows(source, sql, [db]));
 		const security = await rows(
 			destination,
 			"SELECT DISTINCT SECURITY_TYPE AS s FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ?",
@@ -297,11 +254,8 @@ describe("schema migration MariaDB -> MariaDB", () => {
 		);
 		expect(security).toEqual([{ s: "INVOKER" }]);
 		// The views work: they read the (empty) destination tables.
-		await expect(
-			rows(
-				destination,
-				`SELECT * FROM ${quoteTable({ database: db, table: "v_top" })}`,
-			),
-		).resolves.toEqual([]);
+		await expect(rows(destination, `SELECT * FROM ${quoteTable({ database: db, table: "v_top" })}`)).resolves.toEqual(
+			[],
+		);
 	});
 });

@@ -3,25 +3,13 @@ import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId, quoteTable } from "../../shared/db/sql.ts";
 import type { ObjectRules, TableRule } from "../../shared/model/rules.ts";
 import { applySchemaPhase } from "../../shared/schema/apply.ts";
-import {
-	SchemaApplyError,
-	SchemaRuleError,
-} from "../../shared/schema/errors.ts";
-import {
-	planSchema,
-	SCHEMA_PHASES,
-	type SchemaPlan,
-} from "../../shared/schema/plan.ts";
+import { SchemaApplyError, SchemaRuleError } from "../../shared/schema/errors.ts";
+import { planSchema, SCHEMA_PHASES, type SchemaPlan } from "../../shared/schema/plan.ts";
 import { checkSchemaPrerequisites } from "../../shared/schema/precheck.ts";
 import { readSchema } from "../../shared/schema/read.ts";
 import { resolveObjects, resolveViews } from "../../shared/schema/resolve.ts";
 import { insertableColumns } from "../../shared/schema/snapshot.ts";
-import {
-	destinationCredentials,
-	freshDatabase,
-	sourceCredentials,
-	uniqueDatabase,
-} from "../support/databases.ts";
+import { destinationCredentials, freshDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 
 /** Object rules end to end: renames, column selection and row filters, and every way they can be wrong. */
 
@@ -65,23 +53,17 @@ beforeAll(async () => {
 		await source.query(sql);
 	}
 	destination = await connect(destinationCredentials);
-	for (const db of [renamed, occupied])
-		await destination.query(`DROP DATABASE IF EXISTS ${quoteId(db)}`);
+	for (const db of [renamed, occupied]) await destination.query(`DROP DATABASE IF EXISTS ${quoteId(db)}`);
 });
 
 afterAll(async () => {
 	await source?.query(`DROP DATABASE IF EXISTS ${quoteId(src)}`);
-	for (const db of [renamed, occupied])
-		await destination?.query(`DROP DATABASE IF EXISTS ${quoteId(db)}`);
+	for (const db of [renamed, occupied]) await destination?.query(`DROP DATABASE IF EXISTS ${quoteId(db)}`);
 	await source?.end();
 	await destination?.end();
 });
 
-async function rows(
-	conn: Connection,
-	sql: string,
-	params: unknown[] = [],
-): Promise<Record<string, unknown>[]> {
+async function rows(conn: Connection, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
 	const [result] = await conn.query(sql, params);
 	return result as Record<string, unknown>[];
 }
@@ -144,37 +126,24 @@ describe("renames, column selection and row filters", () => {
 		const orders = snapshot.tables.find((t) => t.name.table === "orders");
 		// The copy writes no generated column: the destination computes it.
 		expect(
-			insertableColumns(
-				mappings[1] as (typeof mappings)[number],
-				orders as NonNullable<typeof orders>,
-			).map((c) => c.source),
+			insertableColumns(mappings[1] as (typeof mappings)[number], orders as NonNullable<typeof orders>).map(
+				(c) => c.source,
+			),
 		).toEqual(["id", "customer_id", "amount", "note"]);
 	});
 
 	it("reports what the selection leaves behind", async () => {
 		plan = await planFor(rules);
-		const refused = plan.report
-			.filter((e) => e.status === "refused")
-			.map((e) => [e.source, e.reason]);
+		const refused = plan.report.filter((e) => e.status === "refused").map((e) => [e.source, e.reason]);
 		expect(refused).toEqual([
-			[
-				`${src}.orders index ix_secret`,
-				"it covers column(s) secret, which the object rules leave out",
-			],
-			[
-				`${src}.orders check chk_secret`,
-				"it reads column(s) secret, which the object rules leave out",
-			],
-			[
-				`${src}.secret_view`,
-				`it reads column secret of ${src}.orders, which the object rules leave out`,
-			],
+			[`${src}.orders index ix_secret`, "it covers column(s) secret, which the object rules leave out"],
+			[`${src}.orders check chk_secret`, "it reads column(s) secret, which the object rules leave out"],
+			[`${src}.secret_view`, `it reads column secret of ${src}.orders, which the object rules leave out`],
 		]);
 	});
 
 	it("creates the renamed objects, checked by query at the destination", async () => {
-		for (const phase of SCHEMA_PHASES)
-			await applySchemaPhase(destination, plan, phase);
+		for (const phase of SCHEMA_PHASES) await applySchemaPhase(destination, plan, phase);
 		const columns = await rows(
 			destination,
 			"SELECT COLUMN_NAME AS name, GENERATION_EXPRESSION AS gen FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'orders_v2' ORDER BY ORDINAL_POSITION",
@@ -216,11 +185,7 @@ describe("renames, column selection and row filters", () => {
 			"SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME",
 			[renamed],
 		);
-		expect(tables.map((r) => r.t)).toEqual([
-			"big_orders",
-			"customers",
-			"orders_v2",
-		]);
+		expect(tables.map((r) => r.t)).toEqual(["big_orders", "customers", "orders_v2"]);
 
 		const [view] = await rows(
 			destination,
@@ -237,12 +202,9 @@ describe("renames, column selection and row filters", () => {
 		await destination.query(
 			`INSERT INTO ${quoteTable({ database: renamed, table: "orders_v2" })} (customer_id, total) VALUES (1, 150)`,
 		);
-		expect(
-			await rows(
-				destination,
-				`SELECT * FROM ${quoteTable({ database: renamed, table: "big_orders" })}`,
-			),
-		).toEqual([{ id: 2, amount: "150.00", name: "Ann" }]);
+		expect(await rows(destination, `SELECT * FROM ${quoteTable({ database: renamed, table: "big_orders" })}`)).toEqual([
+			{ id: 2, amount: "150.00", name: "Ann" },
+		]);
 	});
 
 	it("stops re-running the tables phase once tables hold rows, naming the table", async () => {
@@ -251,21 +213,15 @@ describe("renames, column selection and row filters", () => {
 		);
 		// The later phases are idempotent whatever the data.
 		for (const phase of ["indexes", "foreignKeys", "views"] as const) {
-			expect(
-				(await applySchemaPhase(destination, plan, phase)).created.filter(
-					(c) => !c.startsWith("view"),
-				),
-			).toEqual([]);
+			expect((await applySchemaPhase(destination, plan, phase)).created.filter((c) => !c.startsWith("view"))).toEqual(
+				[],
+			);
 		}
 	});
 });
 
 describe("rule errors name the rule or object and say what to do", () => {
-	const expectRuleError = async (
-		rules: ObjectRules,
-		object: string,
-		...fragments: string[]
-	) => {
+	const expectRuleError = async (rules: ObjectRules, object: string, ...fragments: string[]) => {
 		const error = await resolveObjects(source, rules).then(
 			() => null,
 			(e: unknown) => e,
@@ -277,10 +233,7 @@ describe("rule errors name the rule or object and say what to do", () => {
 
 	it("a rule that matches nothing", async () => {
 		await expectRuleError(
-			[
-				rule({ database: src }),
-				rule({ database: src, table: "nope*", exclude: true }),
-			],
+			[rule({ database: src }), rule({ database: src, table: "nope*", exclude: true })],
 			`rule #2 (database "${src}", table "nope*", exclude)`,
 			"matches no table or view",
 		);
@@ -336,63 +289,23 @@ describe("rule errors name the rule or object and say what to do", () => {
 	});
 
 	it("row filters that are not one boolean expression", async () => {
-		const filter = (where: string) => [
-			rule({ database: src, table: "orders", where }),
-		];
-		await expectRuleError(
-			filter("1; DROP TABLE x"),
-			`${src}.orders`,
-			'it contains ";"',
-		);
-		await expectRuleError(
-			filter("amount = ("),
-			`${src}.orders`,
-			'a "(" is not closed',
-		);
-		await expectRuleError(
-			filter("1) OR (1"),
-			`${src}.orders`,
-			'a ")" closes more than was opened',
-		);
-		await expectRuleError(
-			filter("amount > 0 -- rest"),
-			`${src}.orders`,
-			"it contains a comment",
-		);
-		await expectRuleError(
-			filter("amount > 0 /* x */"),
-			`${src}.orders`,
-			"it contains a comment",
-		);
-		await expectRuleError(
-			filter("note = 'unclosed"),
-			`${src}.orders`,
-			"a string is not closed",
-		);
-		await expectRuleError(
-			filter("nope > 1"),
-			`${src}.orders`,
-			"the source server refused it",
-			"Unknown column 'nope'",
-		);
-		await expectRuleError(
-			filter("amount = = 1"),
-			`${src}.orders`,
-			"You have an error in your SQL syntax",
-		);
+		const filter = (where: string) => [rule({ database: src, table: "orders", where })];
+		await expectRuleError(filter("1; DROP TABLE x"), `${src}.orders`, 'it contains ";"');
+		await expectRuleError(filter("amount = ("), `${src}.orders`, 'a "(" is not closed');
+		await expectRuleError(filter("1) OR (1"), `${src}.orders`, 'a ")" closes more than was opened');
+		await expectRuleError(filter("amount > 0 -- rest"), `${src}.orders`, "it contains a comment");
+		await expectRuleError(filter("amount > 0 /* x */"), `${src}.orders`, "it contains a comment");
+		await expectRuleError(filter("note = 'unclosed"), `${src}.orders`, "a string is not closed");
+		await expectRuleError(filter("nope > 1"), `${src}.orders`, "the source server refused it", "Unknown column 'nope'");
+		await expectRuleError(filter("amount = = 1"), `${src}.orders`, "You have an error in your SQL syntax");
 		// Separators and comment markers inside strings are data, not syntax.
-		const ok = await resolveObjects(
-			source,
-			filter("note <> 'a;b -- c /* d */ #e'"),
-		);
+		const ok = await resolveObjects(source, filter("note <> 'a;b -- c /* d */ #e'"));
 		expect(ok[0]?.where).toBe("note <> 'a;b -- c /* d */ #e'");
 	});
 });
 
 describe("destination tables that already exist", () => {
-	const rules: ObjectRules = [
-		rule({ database: src, table: "customers", renameDatabase: occupied }),
-	];
+	const rules: ObjectRules = [rule({ database: src, table: "customers", renameDatabase: occupied })];
 	const customers = quoteTable({ database: occupied, table: "customers" });
 
 	it("an empty table with the same columns is reused, with a warning", async () => {
@@ -406,11 +319,7 @@ describe("destination tables that already exist", () => {
 			mappings.map((m) => m.source),
 		);
 		const plan = planSchema(snapshot, mappings, "mariadb");
-		const findings = await checkSchemaPrerequisites(
-			destination,
-			snapshot,
-			plan,
-		);
+		const findings = await checkSchemaPrerequisites(destination, snapshot, plan);
 		expect(findings).toEqual([
 			expect.objectContaining({
 				level: "warning",
@@ -418,29 +327,21 @@ describe("destination tables that already exist", () => {
 			}),
 		]);
 		const result = await applySchemaPhase(destination, plan, "tables");
-		expect(result.skipped).toEqual([
-			`table ${occupied}.customers (exists, empty, same columns)`,
+		expect(result.skipped).toEqual([`table ${occupied}.customers (exists, empty, same columns)`]);
+		expect((await applySchemaPhase(destination, plan, "indexes")).created).toEqual([
+			`index ${occupied}.customers.ix_email`,
 		]);
-		expect(
-			(await applySchemaPhase(destination, plan, "indexes")).created,
-		).toEqual([`index ${occupied}.customers.ix_email`]);
 	});
 
 	it("a table with rows is an error in the precheck and in apply", async () => {
-		await destination.query(
-			`INSERT INTO ${customers} VALUES (7, 'x', NULL), (8, 'y', NULL)`,
-		);
+		await destination.query(`INSERT INTO ${customers} VALUES (7, 'x', NULL), (8, 'y', NULL)`);
 		const plan = await planFor(rules);
 		const mappings = await resolveObjects(source, rules);
 		const snapshot = await readSchema(
 			source,
 			mappings.map((m) => m.source),
 		);
-		const findings = await checkSchemaPrerequisites(
-			destination,
-			snapshot,
-			plan,
-		);
+		const findings = await checkSchemaPrerequisites(destination, snapshot, plan);
 		expect(findings).toEqual([
 			{
 				level: "error",
@@ -449,18 +350,14 @@ describe("destination tables that already exist", () => {
 				fix: "empty it, exclude it or rename it",
 			},
 		]);
-		const error = await applySchemaPhase(destination, plan, "tables").catch(
-			(e: unknown) => e,
-		);
+		const error = await applySchemaPhase(destination, plan, "tables").catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(SchemaApplyError);
 		expect((error as SchemaApplyError).object).toBe(`${occupied}.customers`);
 	});
 
 	it("an empty table with other columns is an error", async () => {
 		await destination.query(`DROP TABLE ${customers}`);
-		await destination.query(
-			`CREATE TABLE ${customers} (id int PRIMARY KEY, name text)`,
-		);
+		await destination.query(`CREATE TABLE ${customers} (id int PRIMARY KEY, name text)`);
 		const plan = await planFor(rules);
 		await expect(applySchemaPhase(destination, plan, "tables")).rejects.toThrow(
 			/already exists with other columns \(id int\(11\), name text\): drop it/,

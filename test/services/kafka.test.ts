@@ -1,18 +1,10 @@
 // Smoke test for the local Kafka started by scripts/services/kafka.sh (KRaft, 127.0.0.1:19092).
 // FERRY_KAFKA_BROKERS=host:port[,host:port] points it at another cluster.
 import { randomUUID } from "node:crypto";
-import {
-	type Admin,
-	Kafka,
-	type KafkaMessage,
-	logLevel,
-	Partitioners,
-} from "kafkajs";
+import { type Admin, Kafka, type KafkaMessage, logLevel, Partitioners } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const brokers = (process.env.FERRY_KAFKA_BROKERS ?? "127.0.0.1:19092")
-	.split(",")
-	.map((b) => b.trim());
+const brokers = (process.env.FERRY_KAFKA_BROKERS ?? "127.0.0.1:19092").split(",").map((b) => b.trim());
 
 const kafka = new Kafka({
 	clientId: "ferry-services-test",
@@ -25,10 +17,7 @@ const kafka = new Kafka({
 
 type Received = { partition: number; message: KafkaMessage };
 
-async function createTopic(
-	admin: Admin,
-	numPartitions: number,
-): Promise<string> {
+async function createTopic(admin: Admin, numPartitions: number): Promise<string> {
 	const topic = `ferry-test-${randomUUID()}`;
 	await admin.createTopics({
 		topics: [{ topic, numPartitions, replicationFactor: 1 }],
@@ -38,11 +27,7 @@ async function createTopic(
 }
 
 /** Consumes `topic` from the beginning with a fresh group until `count` messages arrived. */
-async function consume(
-	topic: string,
-	count: number,
-	timeoutMs = 15_000,
-): Promise<Received[]> {
+async function consume(topic: string, count: number, timeoutMs = 15_000): Promise<Received[]> {
 	const consumer = kafka.consumer({
 		groupId: `ferry-test-${randomUUID()}`,
 		sessionTimeout: 10_000,
@@ -55,12 +40,7 @@ async function consume(
 		await consumer.subscribe({ topics: [topic], fromBeginning: true });
 		await new Promise<void>((resolve, reject) => {
 			const timer = setTimeout(
-				() =>
-					reject(
-						new Error(
-							`only ${received.length}/${count} messages from ${topic} within ${timeoutMs} ms`,
-						),
-					),
+				() => reject(new Error(`only ${received.length}/${count} messages from ${topic} within ${timeoutMs} ms`)),
 				timeoutMs,
 			);
 			consumer
@@ -147,14 +127,9 @@ describe(`kafka on ${brokers.join(",")}`, () => {
 		const got = await consume(topic, n);
 		expect(got).toHaveLength(n);
 		expect(new Set(got.map((r) => r.partition)).size).toBe(1);
-		expect(got.map((r) => Number(r.message.value?.toString()))).toEqual(
-			Array.from({ length: n }, (_, i) => i),
-		);
+		expect(got.map((r) => Number(r.message.value?.toString()))).toEqual(Array.from({ length: n }, (_, i) => i));
 		const offsets = got.map((r) => BigInt(r.message.offset));
-		for (let i = 1; i < offsets.length; i++)
-			expect(offsets[i]).toBe((offsets[i - 1] ?? 0n) + 1n);
-		expect(got.every((r) => r.message.key?.toString() === "table-orders")).toBe(
-			true,
-		);
+		for (let i = 1; i < offsets.length; i++) expect(offsets[i]).toBe((offsets[i - 1] ?? 0n) + 1n);
+		expect(got.every((r) => r.message.key?.toString() === "table-orders")).toBe(true);
 	}, 20_000);
 });

@@ -23,7 +23,15 @@ describe("the private MariaDB instances", () => {
 		);
 		await conn.end();
 		// bigNumberStrings: BIGINT system variables arrive as strings
-		expect(rows).toEqual([{ logBin: "1", format: "ROW", image: "FULL", metadata: "FULL", serverId: expect.stringMatching(/^[1-9]/) }]);
+		expect(rows).toEqual([
+			{
+				logBin: "1",
+				format: "ROW",
+				image: "FULL",
+				metadata: "FULL",
+				serverId: expect.stringMatching(/^[1-9]/),
+			},
+		]);
 	});
 
 	it("a row written at the source is read back from its binlog with column names and GTID", async () => {
@@ -37,17 +45,30 @@ describe("the private MariaDB instances", () => {
 			reader.on("error", reject);
 			reader.on("binlog", (event) => {
 				if (event.getEventName() === "writerows") {
-					resolve({ row: (event as { rows: unknown[] }).rows[0], gtid: event.gtid });
+					resolve({
+						row: (event as { rows: unknown[] }).rows[0],
+						gtid: event.gtid,
+					});
 				}
 			});
 		});
-		reader.start({ serverId: 9001, filename, position, includeEvents: ["tablemap", "writerows", "gtid"], includeSchema: { [db]: true } });
+		reader.start({
+			serverId: 9001,
+			filename,
+			position,
+			includeEvents: ["tablemap", "writerows", "gtid"],
+			includeSchema: { [db]: true },
+		});
 		await new Promise<void>((resolve) => reader.on("ready", () => resolve()));
 		await conn.query("INSERT INTO t VALUES (7, 'seven', 12345678901234.5678)");
 		const { row, gtid } = await seen;
 		reader.stop();
 		await conn.end();
-		expect(row).toEqual({ id: 7, note: "seven", amount: "12345678901234.5678" });
+		expect(row).toEqual({
+			id: 7,
+			note: "seven",
+			amount: "12345678901234.5678",
+		});
 		expect(gtid).toMatch(/^1-1-\d+$/);
 	});
 });

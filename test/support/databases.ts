@@ -21,7 +21,10 @@ function readLocalPassword(): { user: string; password: string } {
 			.filter((l) => l.includes("="))
 			.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
 	);
-	return { user: env.FERRY_DB_USER ?? "ferry", password: env.FERRY_DB_PASSWORD ?? "" };
+	return {
+		user: env.FERRY_DB_USER ?? "ferry",
+		password: env.FERRY_DB_PASSWORD ?? "",
+	};
 }
 
 const login = readLocalPassword();

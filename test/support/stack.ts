@@ -7,9 +7,16 @@ import { type LocalStack, startLocalStack } from "../../shared/local/stack.ts";
 import { destinationCredentials, sourceCredentials } from "./databases.ts";
 
 /** A local-mode Ferry (API, scheduler, copy worker processes) on embedded servers in a temp home. */
-export async function startTestStack(workers = 2): Promise<{ stack: LocalStack; api: FerryClient; close(): Promise<void> }> {
+export async function startTestStack(
+	workers = 2,
+): Promise<{ stack: LocalStack; api: FerryClient; close(): Promise<void> }> {
 	const home = mkdtempSync(join(tmpdir(), "ferry-test-"));
-	const stack = await startLocalStack({ home, apiPort: 0, workers, schedulerIntervalMs: 300 });
+	const stack = await startLocalStack({
+		home,
+		apiPort: 0,
+		workers,
+		schedulerIntervalMs: 300,
+	});
 	return {
 		stack,
 		api: new FerryClient(stack.apiUrl, stack.token),
@@ -22,8 +29,16 @@ export async function startTestStack(workers = 2): Promise<{ stack: LocalStack; 
 
 /** Registers the two local MariaDB instances as data sources. */
 export async function addLocalDataSources(api: FerryClient): Promise<{ sourceId: string; destinationId: string }> {
-	const s = await api.post<{ id: string }>("/datasources", { name: "src", engine: "mariadb", ...sourceCredentials });
-	const d = await api.post<{ id: string }>("/datasources", { name: "dst", engine: "mariadb", ...destinationCredentials });
+	const s = await api.post<{ id: string }>("/datasources", {
+		name: "src",
+		engine: "mariadb",
+		...sourceCredentials,
+	});
+	const d = await api.post<{ id: string }>("/datasources", {
+		name: "dst",
+		engine: "mariadb",
+		...destinationCredentials,
+	});
 	return { sourceId: s.id, destinationId: d.id };
 }
 
@@ -38,7 +53,8 @@ export async function waitForProject(
 	for (;;) {
 		const status = await api.get<ProjectStatus>(`/projects/${id}/status`);
 		if (status.state !== "running") return status;
-		if (Date.now() > deadline) throw new Error(`project ${id} still running after ${timeoutMs} ms: ${JSON.stringify(status.steps)}`);
+		if (Date.now() > deadline)
+			throw new Error(`project ${id} still running after ${timeoutMs} ms: ${JSON.stringify(status.steps)}`);
 		await onTick?.(status);
 		await new Promise((r) => setTimeout(r, 250));
 	}
