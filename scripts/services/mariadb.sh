@@ -3,8 +3,9 @@
 # FULL row image, FULL row metadata and GTIDs (the destination needs its binlog for reverse
 # replication). The machine's own MariaDB on 3306 is left alone: tests control binlog settings.
 #
-# Usage: mariadb.sh start|stop|status [source|destination]   (default: both)
-# Ports: FERRY_SOURCE_PORT (33401), FERRY_DESTINATION_PORT (33402).
+# Usage: mariadb.sh start|stop|status [source|destination|scratch]   (default: source and destination)
+# Ports: FERRY_SOURCE_PORT (33401), FERRY_DESTINATION_PORT (33402), FERRY_SCRATCH_PORT (33403).
+# `scratch` is a third instance for tests that restart or reconfigure a server.
 # The test user `ferry` gets a random password on first start, kept in
 # $FERRY_SECRETS/mariadb.env (outside the repo); tests and the demo read it from there.
 source "$(dirname "$0")/../lib.sh"
@@ -12,8 +13,14 @@ source "$(dirname "$0")/../lib.sh"
 MARIADBD="${MARIADBD:-$(command -v mariadbd || echo /usr/sbin/mariadbd)}"
 CREDS="$FERRY_SECRETS/mariadb.env"
 
-port_of() { if [[ $1 == source ]]; then echo "${FERRY_SOURCE_PORT:-33401}"; else echo "${FERRY_DESTINATION_PORT:-33402}"; fi; }
-server_id_of() { if [[ $1 == source ]]; then echo 1; else echo 2; fi; }
+port_of() {
+  case "$1" in
+    source) echo "${FERRY_SOURCE_PORT:-33401}" ;;
+    destination) echo "${FERRY_DESTINATION_PORT:-33402}" ;;
+    scratch) echo "${FERRY_SCRATCH_PORT:-33403}" ;;
+  esac
+}
+server_id_of() { case "$1" in source) echo 1 ;; destination) echo 2 ;; scratch) echo 3 ;; esac; }
 
 ensure_password() {
   if [[ ! -f "$CREDS" ]]; then
@@ -84,11 +91,11 @@ status_one() {
 cmd="${1:-start}"; shift || true
 names=("$@"); [[ ${#names[@]} -gt 0 ]] || names=(source destination)
 for n in "${names[@]}"; do
-  [[ $n == source || $n == destination ]] || die "unknown instance '$n' (source or destination)"
+  [[ $n == source || $n == destination || $n == scratch ]] || die "unknown instance '$n' (source, destination or scratch)"
   case "$cmd" in
     start) start_one "$n" ;;
     stop) stop_one "$n" ;;
     status) status_one "$n" ;;
-    *) die "usage: $0 start|stop|status [source|destination]" ;;
+    *) die "usage: $0 start|stop|status [source|destination|scratch]" ;;
   esac
 done

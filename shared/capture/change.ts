@@ -1,0 +1,60 @@
+import type { TableName } from "../model/rules.ts";
+
+/**
+ * The change stream between capture and replay: what a binlog transaction becomes once read.
+ * Values use the same representation the full copy writes (so a row captured and a row copied
+ * are byte-identical at the destination):
+ * - integers that fit a JS number as numbers; BIGINT beyond 2^53 and BIGINT UNSIGNED as decimal strings
+ * - DECIMAL as its exact decimal string; FLOAT and DOUBLE as JS numbers (exact for the stored binary value)
+ * - DATE 'YYYY-MM-DD', DATETIME/TIMESTAMP 'YYYY-MM-DD HH:MM:SS[.ffffff]' with the column's own
+ *   fraction digits, TIMESTAMP in UTC; TIME '[-]HHH:MM:SS[.ffffff]'; YEAR as a number; zero dates
+ *   as '0000-00-00' / '0000-00-00 00:00:00'
+ * - CHAR/VARCHAR/TEXT/ENUM/SET/JSON as JS strings (SET as 'a,b'); BINARY/VARBINARY/BLOB, BIT and
+ *   GEOMETRY as Buffers; NULL as null
+ */
+export type Value = string | number | Buffer | null;
+export type RowImage = Record<string, Value>;
+
+/** A position in the source's binlog: the GTID state after a transaction, and the file offset. */
+export interface SourcePosition {
+	/** MariaDB: a gtid_binlog_pos-style list ('0-1-100,1-2-7'); MySQL: an executed GTID set. Empty if GTIDs are off. */
+	gtid: string;
+	file: string;
+	pos: number;
+}
+
+export interface RowChange {
+	kind: "insert" | "update" | "delete";
+	table: TableName;
+	/** The row before the change (update, delete): the full row image. */
+	before?: RowImage;
+	/** The row after the change (insert, update). */
+	after?: RowImage;
+}
+
+export interface DdlChange {
+	kind: "ddl";
+	/** The default database the statement ran in (it may name others explicitly). */
+	database: string;
+	sql: string;
+}
+
+export type Change = RowChange | DdlChange;
+
+/**
+ * A slice of one source transaction. A large transaction arrives as several parts so neither
+ * capture nor replay holds it whole in memory; replay applies them in one destination
+ * transaction and commits on the `final` part, whose `position` is where to resume after it.
+ */
+export interface TransactionPart {
+	/** The transaction's GTID ('1-1-1234' on MariaDB, 'uuid:n' on MySQL), if any. */
+	gtid?: string;
+	changes: Change[];
+	final: boolean;
+	/** Set on the final part: the position right after the transaction's commit. */
+	position?: SourcePosition;
+	/** Source commit time, epoch milliseconds (for latency). */
+	commitTime: number;
+	/** Size of the transaction's events in the binlog so far (for throughput). */
+	bytes: number;
+}
