@@ -89,7 +89,9 @@ status_one() {
 }
 
 cmd="${1:-start}"; shift || true
-names=("$@"); [[ ${#names[@]} -gt 0 ]] || names=(source destination)
+names=("$@")
+# shellcheck disable=SC2206
+[[ ${#names[@]} -gt 0 ]] || names=(${FERRY_MARIADB_INSTANCES:-source destination})
 for n in "${names[@]}"; do
   [[ $n == source || $n == destination || $n == scratch ]] || die "unknown instance '$n' (source, destination or scratch)"
   case "$cmd" in

@@ -43,6 +43,14 @@ export const destinationCredentials: Credentials = {
 	...login,
 };
 
+/** A third instance that tests may restart or reconfigure (scripts/services/mariadb.sh start scratch). */
+export const scratchCredentials: Credentials = {
+	host: "127.0.0.1",
+	port: Number(process.env.FERRY_SCRATCH_PORT ?? 33403),
+	tls: false,
+	...login,
+};
+
 let counter = 0;
 /** A database name unique to this test run, so tests never see each other's tables. */
 export function uniqueDatabase(prefix: string): string {
