@@ -55,6 +55,14 @@ interface Server {
 }
 
 const WORK = mkdtempSync(join(tmpdir(), "ferry-bench-"));
+// The option files in WORK hold the password: remove them on Ctrl-C too, not only at the end.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+	process.once(signal, () => {
+		rmSync(WORK, { recursive: true, force: true });
+		rmSync(FLOOR_DIR, { recursive: true, force: true });
+		process.exit(130);
+	});
+}
 const login = readLogin();
 const source = server("source", Number(process.env.FERRY_SOURCE_PORT ?? 33401));
 const destination = server("destination", Number(process.env.FERRY_DESTINATION_PORT ?? 33402));
@@ -695,6 +703,8 @@ async function main(): Promise<void> {
 		ferryOverFloor(results),
 		"",
 		"rows/s = all rows / wall seconds. CPU s = user+system seconds from /proc over the timed window: client = this process, its children and Ferry's workers; src/dst = the two mariadbd processes. Every copy was checked with CHECKSUM TABLE and SHOW CREATE TABLE (AUTO_INCREMENT aside) against the source.",
+		"",
+		"One run, no repetitions, on a machine shared with other work: expect 10-20 % noise. myloader turns the binlog off for its sessions unless -e; every other tool writes the destination binlog. See bench/README.md (Caveats).",
 		"",
 		...results.flatMap((r) => (r.problems.length ? [`**${r.label} FAILED**: ${r.problems.join("; ")}`, ""] : [])),
 		"## Commands",

@@ -26,5 +26,12 @@ export function renderStatus(s: ProjectStatus): string {
 			for (const e of t.errors.slice(0, 3)) lines.push(`    ! ${e}`);
 		}
 	}
+	if (s.incremental) {
+		const i = s.incremental;
+		lines.push(
+			`incremental ${i.phase}: latency ${i.latencySeconds ?? "-"} s  ${i.rowsPerSecond.toLocaleString("en")} rows/s  ${(i.bytesPerSecond / 1024).toFixed(1)} KB/s  ${i.transactions.toLocaleString("en")} transactions  position ${i.position?.gtid || (i.position ? `${i.position.file}:${i.position.pos}` : "-")}${i.inconsistencies ? `  ${i.inconsistencies} inconsistencies` : ""}`,
+		);
+		if (i.lastError) lines.push(`    ! ${i.lastError}`);
+	}
 	return lines.join("\n");
 }

@@ -4,18 +4,30 @@ import { StateStore } from "../aws/state-store.ts";
 import { WorkQueue } from "../aws/work-queue.ts";
 import type { FerryConfig } from "../config.ts";
 import type { ChunkMessage } from "./chunks.ts";
+import { ecsLauncherFromEnv, type TaskLauncher } from "./tasks.ts";
 
 /** What the control plane and the workers need from the outside world, built once per process. */
 export interface Context {
 	store: StateStore;
 	copyQueue: WorkQueue<ChunkMessage>;
 	secrets: SecretStore;
+	tasks: TaskLauncher;
 }
 
-export function contextFrom(config: FerryConfig): Context {
+/** Where no launcher is configured (a bare API function): asking for a task is a configuration error. */
+const NO_TASKS: TaskLauncher = {
+	start: async () => {
+		throw new Error("no task launcher configured: set FERRY_CLUSTER_ARN (AWS) or run in local mode");
+	},
+	running: async () => false,
+	stop: async () => {},
+};
+
+export function contextFrom(config: FerryConfig, tasks: TaskLauncher = ecsLauncherFromEnv() ?? NO_TASKS): Context {
 	return {
 		store: new StateStore(dynamoDocumentClient(config.region, config.dynamoEndpoint), config.stateTable),
 		copyQueue: new WorkQueue(sqsClient(config.region, config.sqsEndpoint), config.copyQueueUrl),
 		secrets: secretStoreFor(config),
+		tasks,
 	};
 }

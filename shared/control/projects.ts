@@ -11,6 +11,7 @@ import {
 import { ObjectRules } from "../model/rules.ts";
 import type { Context } from "./context.ts";
 import { getDataSource } from "./datasources.ts";
+import { type ReplicationStatus, replicationKey, replicationStatus } from "./replication.ts";
 import { conflict, invalid, notFound } from "./errors.ts";
 
 const key = (id: string) => ({ pk: "PROJECT", sk: id });
@@ -89,11 +90,27 @@ export async function actOnProject(ctx: Context, id: string, action: string): Pr
 	});
 }
 
-/** Resolves an open ticket: `retry` runs the failed step again, `skip` marks it skipped. */
+/**
+ * Resolves an open ticket: `retry` runs the failed step again, `skip` marks it skipped. For the
+ * incremental step, `skip` passes over the one source transaction replay stopped on (an
+ * unsupported DDL) and replay goes on.
+ */
 export async function resolveTicket(ctx: Context, id: string, decision: "retry" | "skip"): Promise<Project> {
+	const fatal = (await replicationStatus(ctx, id))?.fatal;
+	if (fatal) await ctx.store.modify<ReplicationStatus>(replicationKey(id), (s) => ({ ...s, fatal: undefined }));
 	return updateProject(ctx, id, (p) => {
 		if (!p.ticket || p.state !== "failed") throw conflict("NO_TICKET", `project '${p.name}' has no open ticket`);
 		const step = p.ticket.step;
+		if (step === "incremental") {
+			const skipGtid = decision === "skip" ? fatal?.gtid : undefined;
+			return {
+				...p,
+				state: "running",
+				ticket: undefined,
+				incremental: { ...p.incremental, skipGtid },
+				steps: p.steps.map((s) => (s.name === step ? { ...s, state: "running", error: undefined } : s)),
+			};
+		}
 		return {
 			...p,
 			state: "running",

@@ -77,7 +77,12 @@ export async function advanceProject(ctx: Context, id: string): Promise<Project>
 
 /** The scheduler's tick: every running project gets a turn; one project's trouble never stops the others. */
 export async function advanceAll(ctx: Context): Promise<number> {
-	const running = (await listProjects(ctx)).filter((p) => p.state === "running");
+	const projects = await listProjects(ctx);
+	const running = projects.filter((p) => p.state === "running");
+	// a paused, failed or released project keeps no replication task (the task also notices by itself)
+	for (const p of projects.filter((x) => x.state !== "running" && x.types.includes("incremental"))) {
+		if (await ctx.tasks.running(p.id).catch(() => false)) await ctx.tasks.stop(p.id).catch(() => {});
+	}
 	await Promise.all(
 		running.map((p) =>
 			advanceProject(ctx, p.id).catch((err) =>

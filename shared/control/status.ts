@@ -3,6 +3,7 @@ import type { Project } from "../model/project.ts";
 import { listChunks, listTables, MAX_ATTEMPTS } from "./chunks.ts";
 import type { Context } from "./context.ts";
 import { getProject } from "./projects.ts";
+import { type ReplicationStatus, replicationStatus } from "./replication.ts";
 
 export interface TableProgress {
 	source: string;
@@ -21,6 +22,19 @@ export interface ProjectStatus {
 	state: Project["state"];
 	steps: Project["steps"];
 	ticket?: Project["ticket"];
+	incremental?: {
+		phase: ReplicationStatus["phase"] | "not started";
+		latencySeconds?: number;
+		rowsPerSecond: number;
+		bytesPerSecond: number;
+		transactions: number;
+		rows: number;
+		inconsistencies: number;
+		position?: ReplicationStatus["position"];
+		/** Seconds since the replication task last reported; large means it is down. */
+		heartbeatAgeSeconds?: number;
+		lastError?: string;
+	};
 	full?: {
 		rowsCopied: number;
 		bytesCopied: number;
@@ -41,6 +55,22 @@ export async function projectStatus(ctx: Context, id: string): Promise<ProjectSt
 		steps: project.steps,
 		ticket: project.ticket,
 	};
+	const incrementalStep = project.steps.find((s) => s.name === "incremental");
+	if (incrementalStep && incrementalStep.state !== "pending") {
+		const r = await replicationStatus(ctx, id);
+		status.incremental = {
+			phase: r?.phase ?? "not started",
+			latencySeconds: r?.latencySeconds,
+			rowsPerSecond: r?.rowsPerSecond ?? 0,
+			bytesPerSecond: r?.bytesPerSecond ?? 0,
+			transactions: r?.transactions ?? 0,
+			rows: r?.rows ?? 0,
+			inconsistencies: r?.inconsistencies ?? 0,
+			position: r?.position,
+			heartbeatAgeSeconds: r ? Math.round((Date.now() - r.heartbeatAt) / 1000) : undefined,
+			lastError: r?.fatal?.message ?? r?.lastError,
+		};
+	}
 	const fullStep = project.steps.find((s) => s.name === "full");
 	if (!fullStep || fullStep.state === "pending") return status;
 

@@ -1,4 +1,5 @@
 import { ConflictError } from "../aws/state-store.ts";
+import { currentPosition } from "../capture/reader.ts";
 import { planChunks } from "../copy/plan.ts";
 import { type Connection, connect } from "../db/connect.ts";
 import type { Engine } from "../model/datasource.ts";
@@ -26,6 +27,7 @@ import {
 import type { Context } from "./context.ts";
 import { credentialsFor, getDataSource } from "./datasources.ts";
 import { updateProject } from "./projects.ts";
+import { HEARTBEAT_TIMEOUT_MS, replicationStatus } from "./replication.ts";
 import { saveSchemaReport } from "./reports.ts";
 
 export interface StepRunner {
@@ -208,10 +210,49 @@ const full: StepRunner = {
 		if (stuck) {
 			const t = tables.find((x) => x.index === stuck.tableIndex);
 			const name = t ? `${t.mapping.source.database}.${t.mapping.source.table}` : `table #${stuck.tableIndex}`;
-			throw new Error(`copying ${name} failed ${stuck.attempts} times, last with: ${stuck.lastError}`);
+			const why = stuck.lastError ?? "no error recorded: the worker stopped while copying (see the copy worker's log)";
+			throw new Error(`copying ${name} failed ${stuck.attempts} times, last with: ${why}`);
 		}
-		if (chunks.every((c) => c.state === "done")) return "done";
+		if (chunks.every((c) => c.state === "done")) {
+			if (project.types.includes("incremental") && !project.incremental?.safeUntil) {
+				// every chunk's snapshot was read before this position: after it, replay can be exact
+				const source = await connect(await credentialsFor(ctx, project.sourceId));
+				const safeUntil = await currentPosition(source).finally(() => source.end());
+				await updateProject(ctx, project.id, (p) => ({ ...p, incremental: { ...p.incremental, safeUntil } }));
+			}
+			return "done";
+		}
 		await topUpQueue(ctx, project);
+		return "waiting";
+	},
+};
+
+/** Records where capture will start, before the first chunk is read. */
+const position: StepRunner = {
+	async run(ctx, project) {
+		if (project.incremental?.startPosition) return "done";
+		const source = await connect(await credentialsFor(ctx, project.sourceId));
+		try {
+			const startPosition = await currentPosition(source);
+			await updateProject(ctx, project.id, (p) => ({ ...p, incremental: { ...p.incremental, startPosition } }));
+		} finally {
+			await source.end();
+		}
+		return "done";
+	},
+};
+
+/**
+ * Keeps the replication task running: starts it, starts it again when its heartbeat stops,
+ * and turns a fatal stop (an unsupported DDL) into a ticket. Never done: replay keeps the
+ * destination in sync until switchover.
+ */
+const incremental: StepRunner = {
+	async run(ctx, project) {
+		const status = await replicationStatus(ctx, project.id);
+		if (status?.fatal) throw new Error(`replication stopped: ${status.fatal.message}`);
+		const alive = status !== undefined && Date.now() - status.heartbeatAt < HEARTBEAT_TIMEOUT_MS;
+		if (!alive && !(await ctx.tasks.running(project.id))) await ctx.tasks.start(project.id);
 		return "waiting";
 	},
 };
@@ -219,7 +260,9 @@ const full: StepRunner = {
 export const STEPS: Record<StepName, StepRunner> = {
 	precheck,
 	schema: schemaPhases(["tables"]),
+	position,
 	full,
+	incremental,
 	indexes: schemaPhases(["indexes"]),
 	finalize: schemaPhases(["foreignKeys", "views"]),
 };

@@ -69,10 +69,15 @@ export interface PlanOptions {
 /** How a table will be chunked, before any chunk is produced (for progress and logs). */
 export interface TablePlan {
 	key: CopyKey | null;
-	/** Why the key (or each candidate key) could not be used, when the table is not split. */
+	/** Why no key could be used, when the table is copied whole. */
 	reason?: string;
 	strategy: "step" | "walk" | "whole";
+	/** The server's row estimate (information_schema; InnoDB's is approximate). */
 	estimatedRows: number;
+	/** For `step`: the key's MIN and MAX (absent for an empty table) and the number of chunks. */
+	min?: string;
+	max?: string;
+	chunks?: number;
 }
 
 function chunkKeyColumns(key: CopyKey, mapping: TableMapping): ChunkKeyColumn[] {
@@ -96,8 +101,16 @@ async function estimatedRows(conn: Queryable, table: TableName): Promise<number>
 	return Number(rows[0]?.n ?? 0);
 }
 
-/** Picks the copy key of a mapped table and how it will be cut into chunks. */
+/**
+ * Picks the copy key of a mapped table and how it will be cut into chunks: for a single integer
+ * key, its MIN and MAX (instant, from the index) decide whether to step (the span is at most
+ * twice the estimated row count, or fits one chunk) or to walk.
+ */
 export async function describePlan(conn: Queryable, mapping: TableMapping, options: PlanOptions): Promise<TablePlan> {
+	const chunkRows = Math.floor(options.chunkRows);
+	if (!(chunkRows >= 1)) {
+		throw new CopyError(`chunkRows must be a positive integer, not ${options.chunkRows}`, "BAD_CHUNK");
+	}
 	const columns = options.columns ?? (await describeColumns(conn, mapping.source));
 	if (columns.length === 0) {
 		throw new CopyError(`source table ${describeTable(mapping.source)} does not exist`, "SOURCE_TABLE_MISSING");
@@ -114,18 +127,28 @@ export async function describePlan(conn: Queryable, mapping: TableMapping, optio
 		return { key: null, reason, strategy: "whole", estimatedRows: estimate };
 	}
 	const strategy = options.strategy ?? "auto";
-	const steppable = key.columns.length === 1 && key.columns[0]?.kind === "integer";
+	const first = key.columns[0];
+	const steppable = key.columns.length === 1 && first?.kind === "integer";
 	if (strategy === "step" && !steppable) {
 		throw new CopyError(
 			`table ${describeTable(mapping.source)} cannot be stepped: its copy key ${key.index} is not a single integer column`,
 			"BAD_CHUNK",
 		);
 	}
-	return {
-		key,
-		strategy: strategy === "walk" || !steppable ? "walk" : "step",
-		estimatedRows: estimate,
-	};
+	if (strategy === "walk" || !steppable || !first) return { key, strategy: "walk", estimatedRows: estimate };
+	const column = quoteId(first.name);
+	const [rows] = await conn.query<RowDataPacket[]>(
+		`SELECT CAST(MIN(${column}) AS CHAR) AS lo, CAST(MAX(${column}) AS CHAR) AS hi FROM ${quoteTable(mapping.source)}`,
+	);
+	const lo = rows[0]?.lo;
+	const hi = rows[0]?.hi;
+	if (lo == null || hi == null) return { key, strategy: "step", estimatedRows: estimate, chunks: 1 };
+	const span = BigInt(String(hi)) - BigInt(String(lo)) + 1n;
+	const step = BigInt(chunkRows);
+	const dense = span <= step || span <= 2n * BigInt(Math.max(estimate, 0));
+	if (strategy !== "step" && !dense) return { key, strategy: "walk", estimatedRows: estimate };
+	const chunks = Number((span + step - 1n) / step);
+	return { key, strategy: "step", estimatedRows: estimate, min: String(lo), max: String(hi), chunks };
 }
 
 /**
@@ -139,10 +162,8 @@ export async function* planChunks(
 	mapping: TableMapping,
 	options: PlanOptions,
 ): AsyncGenerator<ChunkSpec, void, undefined> {
-	const chunkRows = Math.floor(options.chunkRows);
-	if (!(chunkRows >= 1))
-		throw new CopyError(`chunkRows must be a positive integer, not ${options.chunkRows}`, "BAD_CHUNK");
 	const plan = await describePlan(conn, mapping, options);
+	const chunkRows = Math.floor(options.chunkRows);
 	const base = { source: mapping.source, destination: mapping.destination };
 	if (!plan.key) {
 		yield {
@@ -166,31 +187,21 @@ export async function* planChunks(
 	const table = quoteTable(mapping.source);
 
 	if (plan.strategy === "step") {
-		const column = quoteId((key.columns[0] as { name: string }).name);
-		const [rows] = await conn.query<RowDataPacket[]>({
-			sql: `SELECT CAST(MIN(${column}) AS CHAR) AS lo, CAST(MAX(${column}) AS CHAR) AS hi FROM ${table}`,
-		});
-		const lo = rows[0]?.lo;
-		const hi = rows[0]?.hi;
-		if (lo == null || hi == null) {
+		if (plan.min === undefined || plan.max === undefined) {
 			yield chunk(0, null, null);
 			return;
 		}
-		const min = BigInt(String(lo));
-		const max = BigInt(String(hi));
-		const span = max - min + 1n;
+		const min = BigInt(plan.min);
+		const max = BigInt(plan.max);
 		const step = BigInt(chunkRows);
-		const dense = span <= step || span <= 2n * BigInt(Math.max(plan.estimatedRows, 0));
-		if (options.strategy === "step" || dense) {
-			let index = 0;
-			let lower: bigint | null = null;
-			for (let next = min + step; next <= max; next += step) {
-				yield chunk(index++, lower === null ? null : [lower.toString()], [next.toString()]);
-				lower = next;
-			}
-			yield chunk(index, lower === null ? null : [lower.toString()], null);
-			return;
+		let index = 0;
+		let lower: bigint | null = null;
+		for (let next = min + step; next <= max; next += step) {
+			yield chunk(index++, lower === null ? null : [lower.toString()], [next.toString()]);
+			lower = next;
 		}
+		yield chunk(index, lower === null ? null : [lower.toString()], null);
+		return;
 	}
 
 	// Walk: each boundary is the key of the row `chunkRows` past the previous boundary, found and

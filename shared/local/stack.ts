@@ -14,6 +14,7 @@ import { contextFrom } from "../control/context.ts";
 import { advanceAll } from "../control/scheduler.ts";
 import { logger } from "../observability.ts";
 import { type EmbeddedAws, startEmbeddedAws } from "./embedded-aws.ts";
+import { LocalTaskLauncher } from "./task-launcher.ts";
 
 export interface LocalStackOptions {
 	/** Ferry's home on this machine (~/.ferry): data, secrets and logs of local mode live here. */
@@ -31,6 +32,8 @@ export interface LocalStack {
 	token: string;
 	/** The copy worker processes, for tests that kill them. */
 	workers(): ChildProcess[];
+	/** The replication task processes (one per project with incremental migration). */
+	tasks(): ChildProcess[];
 	stop(): Promise<void>;
 }
 
@@ -81,7 +84,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 		POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
 	};
 	Object.assign(process.env, env);
-	const ctx = contextFrom(configFromEnv());
+	const tasks = new LocalTaskLauncher(env);
+	const ctx = contextFrom(configFromEnv(), tasks);
 	const token = localApiToken(options.home);
 
 	const server: Server = createServer((req, res) => {
@@ -161,9 +165,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 		apiUrl,
 		token,
 		workers: () => [...children],
+		tasks: () => tasks.processes(),
 		async stop() {
 			stopping = true;
 			clearInterval(tick);
+			await ticking;
+			await tasks.stopAll();
 			await Promise.all(
 				children.map(
 					(c) =>

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { SourcePosition } from "../capture/change.ts";
 import { ObjectRules } from "./rules.ts";
 
 /** The migration types a user ticks per project, in OMS's terms. */
@@ -6,7 +7,7 @@ export const MigrationType = z.enum(["schema", "full", "incremental", "verificat
 export type MigrationType = z.infer<typeof MigrationType>;
 
 /** Migration types this release carries out; the others are accepted by the model but refused at create. */
-export const IMPLEMENTED_TYPES: readonly MigrationType[] = ["schema", "full"];
+export const IMPLEMENTED_TYPES: readonly MigrationType[] = ["schema", "full", "incremental"];
 
 export const ProjectOptions = z
 	.object({
@@ -39,7 +40,7 @@ export type ProjectInput = z.infer<typeof ProjectInput>;
 /** new -> running <-> paused; running -> completed | failed (a ticket is open); any but running -> released. */
 export type ProjectState = "new" | "running" | "paused" | "failed" | "completed" | "released";
 
-export type StepName = "precheck" | "schema" | "full" | "indexes" | "finalize";
+export type StepName = "precheck" | "schema" | "position" | "full" | "indexes" | "finalize" | "incremental";
 export type StepState = "pending" | "running" | "done" | "failed" | "skipped";
 
 export interface Step {
@@ -58,6 +59,16 @@ export interface Ticket {
 	openedAt: string;
 }
 
+/** Where incremental replay starts, and until where it must run in safe (idempotent) mode. */
+export interface IncrementalState {
+	/** The source position recorded before the full copy read its first row. */
+	startPosition?: SourcePosition;
+	/** The source position after the last chunk was copied: changes before it may already be at the destination. */
+	safeUntil?: SourcePosition;
+	/** A transaction the user chose to skip (ticket "skip" on an unsupported DDL). */
+	skipGtid?: string;
+}
+
 /** A precheck result: errors block the project, warnings are kept for the user to read. */
 export interface Finding {
 	level: "error" | "warning";
@@ -72,6 +83,7 @@ export interface Project extends ProjectInput {
 	steps: Step[];
 	ticket?: Ticket;
 	findings?: Finding[];
+	incremental?: IncrementalState;
 	createdAt: string;
 	updatedAt: string;
 }
@@ -80,7 +92,11 @@ export interface Project extends ProjectInput {
 export function stepsFor(types: readonly MigrationType[]): Step[] {
 	const names: StepName[] = ["precheck"];
 	if (types.includes("schema")) names.push("schema");
+	// the capture position is recorded before the first chunk is read, so no change made during the copy is missed
+	if (types.includes("incremental")) names.push("position");
 	if (types.includes("full")) names.push("full");
 	if (types.includes("schema")) names.push("indexes", "finalize");
+	// never "done": replay keeps the destination in sync until switchover
+	if (types.includes("incremental")) names.push("incremental");
 	return names.map((name) => ({ name, state: "pending" }));
 }

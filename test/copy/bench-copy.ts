@@ -5,7 +5,8 @@
  *
  *   ROWS=1000000 PARALLEL=2 CHUNK_ROWS=100000 npx tsx test/copy/bench-copy.ts
  *
- * The source table is kept between runs (database ferry_copybench); the destination is recreated.
+ * Both databases (ferry_copybench) are dropped at the end; KEEP_SOURCE=1 keeps the source table
+ * for the next run.
  */
 import type { RowDataPacket } from "mysql2";
 import { copyChunk, type WriteMethod } from "../../shared/copy/chunk.ts";
@@ -94,6 +95,8 @@ const [[a]] = await src.query<RowDataPacket[]>(`CHECKSUM TABLE ${DB}.sbtest1`);
 const [[b]] = await dst.query<RowDataPacket[]>(`CHECKSUM TABLE ${DB}.sbtest1`);
 const s = (ms: number) => (ms / 1000).toFixed(2);
 console.log(
-	`${method}: ${copied} rows, ${chunks.length} chunks, ${PARALLEL} parallel: plan ${s(tPlan - t0)} s, copy ${s(tCopy - tPlan)} s, index ${s(tIndex - tCopy)} s, total ${s(tIndex - t0)} s = ${Math.round(copied / ((tIndex - t0) / 1000))} rows/s (copy alone ${Math.round(copied / ((tCopy - tPlan) / 1000))} rows/s); client CPU ${s((cpu.user + cpu.system) / 1000)} s; checksums ${a?.Checksum} ${b?.Checksum} ${a?.Checksum === b?.Checksum ? "match" : "DIFFER"}`,
+	`${method}: ${copied} rows, ${chunks.length} chunks, ${PARALLEL} parallel: plan ${s(tPlan - t0)} s, copy ${s(tCopy - tPlan)} s, index ${s(tIndex - tCopy)} s, total ${s(tIndex - t0)} s = ${Math.round(copied / ((tIndex - t0) / 1000))} rows/s (copy alone ${Math.round(copied / ((tCopy - tPlan) / 1000))} rows/s); client CPU ${s((cpu.user + cpu.system) / 1000)} s; max RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB; checksums ${a?.Checksum} ${b?.Checksum} ${a?.Checksum === b?.Checksum ? "match" : "DIFFER"}`,
 );
+await dst.query(`DROP DATABASE ${DB}`);
+if (!process.env.KEEP_SOURCE) await src.query(`DROP DATABASE ${DB}`);
 await Promise.all([sourcePool.end(), destinationPool.end(), src.end(), dst.end()]);

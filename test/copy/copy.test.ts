@@ -247,6 +247,16 @@ describe("copying chunks", () => {
 		}
 	});
 
+	it("copies a one-column table holding an empty string and NULL", async () => {
+		await createBoth(pair, "single", "(v VARCHAR(10))");
+		await pair.source.query(`INSERT INTO ${quoteTable(t("single"))} VALUES (''), (NULL), (''), ('\\N'), (' ')`);
+		const mapping = await identity(pair.source, t("single"));
+		for (const method of METHODS) {
+			await copyAll(pair, mapping, { chunkRows: 10 }, { method });
+			expect(await dump(pair.destination, t("single"), "v")).toEqual(await dump(pair.source, t("single"), "v"));
+		}
+	});
+
 	it("copies rows larger than a batch", async () => {
 		await createBoth(pair, "big", "(id INT PRIMARY KEY, b LONGBLOB, t LONGTEXT)");
 		await pair.source.query(

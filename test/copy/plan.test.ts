@@ -1,7 +1,7 @@
 import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findCopyKey } from "../../shared/copy/keys.ts";
-import { type ChunkSpec, planAllChunks, type RangeChunk } from "../../shared/copy/plan.ts";
+import { type ChunkSpec, describePlan, planAllChunks, type RangeChunk } from "../../shared/copy/plan.ts";
 import { rangeCondition, whereClause } from "../../shared/copy/range.ts";
 import { quoteTable } from "../../shared/db/sql.ts";
 import type { TableMapping, TableName } from "../../shared/model/rules.ts";
@@ -102,6 +102,12 @@ describe("chunk planning", () => {
 		expectContiguous(chunks);
 		expect(chunks.map((c) => (c as RangeChunk).upper)).toEqual([["1001"], ["2001"], ["3001"], ["4001"], null]);
 		expect(await countChunks(pair, mapping, chunks)).toEqual([1000, 1000, 1000, 1000, 1000]);
+		expect(await describePlan(pair.source, mapping, { chunkRows: 1000 })).toMatchObject({
+			strategy: "step",
+			min: "1",
+			max: "5000",
+			chunks: 5,
+		});
 		// Re-planning yields the same chunks (stable ids).
 		expect(await planAllChunks(pair.source, mapping, { chunkRows: 1000 })).toEqual(chunks);
 	});
