@@ -5,8 +5,8 @@
 source "$(dirname "$0")/../lib.sh"
 D="$(cd "$(dirname "$0")" && pwd)"
 ALL=(mariadb embedded-aws dynamodb-local elasticmq kafka)
-# the tests also use the scratch instance (for restarts)
-export FERRY_MARIADB_INSTANCES="${FERRY_MARIADB_INSTANCES:-source destination scratch}"
+# the tests also use the scratch instances (servers they restart)
+export FERRY_MARIADB_INSTANCES="${FERRY_MARIADB_INSTANCES:-source destination scratch scratch2}"
 
 cmd="${1:-start}"; shift || true
 names=("$@"); [[ ${#names[@]} -gt 0 ]] || names=("${ALL[@]}")

@@ -3,9 +3,9 @@
 # FULL row image, FULL row metadata and GTIDs (the destination needs its binlog for reverse
 # replication). The machine's own MariaDB on 3306 is left alone: tests control binlog settings.
 #
-# Usage: mariadb.sh start|stop|status [source|destination|scratch]   (default: source and destination)
-# Ports: FERRY_SOURCE_PORT (33401), FERRY_DESTINATION_PORT (33402), FERRY_SCRATCH_PORT (33403).
-# `scratch` is a third instance for tests that restart or reconfigure a server.
+# Usage: mariadb.sh start|stop|status [source|destination|scratch|scratch2]   (default: source and destination)
+# Ports: FERRY_SOURCE_PORT (33401), FERRY_DESTINATION_PORT (33402), FERRY_SCRATCH_PORT (33403),
+# FERRY_SCRATCH2_PORT (33404). The scratch instances are for tests that restart a server.
 # The test user `ferry` gets a random password on first start, kept in
 # $FERRY_SECRETS/mariadb.env (outside the repo); tests and the demo read it from there.
 source "$(dirname "$0")/../lib.sh"
@@ -18,9 +18,10 @@ port_of() {
     source) echo "${FERRY_SOURCE_PORT:-33401}" ;;
     destination) echo "${FERRY_DESTINATION_PORT:-33402}" ;;
     scratch) echo "${FERRY_SCRATCH_PORT:-33403}" ;;
+    scratch2) echo "${FERRY_SCRATCH2_PORT:-33404}" ;;
   esac
 }
-server_id_of() { case "$1" in source) echo 1 ;; destination) echo 2 ;; scratch) echo 3 ;; esac; }
+server_id_of() { case "$1" in source) echo 1 ;; destination) echo 2 ;; scratch) echo 3 ;; scratch2) echo 4 ;; esac; }
 
 ensure_password() {
   if [[ ! -f "$CREDS" ]]; then
@@ -93,11 +94,11 @@ names=("$@")
 # shellcheck disable=SC2206
 [[ ${#names[@]} -gt 0 ]] || names=(${FERRY_MARIADB_INSTANCES:-source destination})
 for n in "${names[@]}"; do
-  [[ $n == source || $n == destination || $n == scratch ]] || die "unknown instance '$n' (source, destination or scratch)"
+  [[ $n =~ ^(source|destination|scratch|scratch2)$ ]] || die "unknown instance '$n' (source, destination, scratch or scratch2)"
   case "$cmd" in
     start) start_one "$n" ;;
     stop) stop_one "$n" ;;
     status) status_one "$n" ;;
-    *) die "usage: $0 start|stop|status [source|destination|scratch]" ;;
+    *) die "usage: $0 start|stop|status [source|destination|scratch|scratch2]" ;;
   esac
 done

@@ -158,11 +158,34 @@ function schemaPhases(phases: SchemaPhase[]): StepRunner {
 			return withConnections(ctx, project, async (source, destination) => {
 				const { plan } = await schemaPlan(source, destination, project, mappings, engine);
 				if (phases.includes("tables")) await saveSchemaReport(ctx, project.id, plan.report);
-				for (const phase of phases) await applySchemaPhase(destination, plan, phase);
+				for (const phase of phases) {
+					if (phase === "indexes") await applyIndexesInParallel(ctx, project, plan);
+					else await applySchemaPhase(destination, plan, phase);
+				}
 				return "done" as const;
 			});
 		},
 	};
+}
+
+/**
+ * Secondary indexes held back for the load, built one table per connection with up to
+ * `parallelism` tables at once: each build is one pass over a table, and the destination has
+ * idle cores while a single ALTER runs.
+ */
+async function applyIndexesInParallel(ctx: Context, project: Project, plan: SchemaPlan): Promise<void> {
+	const tables = [...new Set(plan.indexes.map((i) => `${i.table.database}.${i.table.table}`))];
+	const queue = tables.map((name) => ({ ...plan, indexes: plan.indexes.filter((i) => `${i.table.database}.${i.table.table}` === name) }));
+	const creds = await credentialsFor(ctx, project.destinationId);
+	const builders = Array.from({ length: Math.min(project.options.parallelism, queue.length) }, async () => {
+		const conn = await connect(creds);
+		try {
+			for (let next = queue.shift(); next; next = queue.shift()) await applySchemaPhase(conn, next, "indexes");
+		} finally {
+			await conn.end();
+		}
+	});
+	await Promise.all(builders);
 }
 
 /** Plans every table into chunks (resumably), keeps the queue topped up, and waits for the last chunk. */

@@ -51,6 +51,14 @@ export const scratchCredentials: Credentials = {
 	...login,
 };
 
+/** A fourth instance, the destination of tests that restart both ends. */
+export const scratch2Credentials: Credentials = {
+	host: "127.0.0.1",
+	port: Number(process.env.FERRY_SCRATCH2_PORT ?? 33404),
+	tls: false,
+	...login,
+};
+
 let counter = 0;
 /** A database name unique to this test run, so tests never see each other's tables. */
 export function uniqueDatabase(prefix: string): string {

@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { FerryClient } from "../../shared/api/client.ts";
 import type { ProjectStatus } from "../../shared/control/status.ts";
 import { type LocalStack, startLocalStack } from "../../shared/local/stack.ts";
+import { compareDatabases } from "../../shared/local/compare.ts";
+import type { Credentials } from "../../shared/model/datasource.ts";
 import { destinationCredentials, sourceCredentials } from "./databases.ts";
 
 /** A local-mode Ferry (API, scheduler, copy worker processes) on embedded servers in a temp home. */

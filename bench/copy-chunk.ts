@@ -3,17 +3,17 @@
  * copies a sysbench-like table of ROWS rows (id INT PK, k INT, c CHAR(120), pad CHAR(60)) with
  * PARALLEL chunks at once, creates the secondary index on k afterwards, checks CHECKSUM TABLE.
  *
- *   ROWS=1000000 PARALLEL=2 CHUNK_ROWS=100000 npx tsx test/copy/bench-copy.ts
+ *   ROWS=1000000 PARALLEL=2 CHUNK_ROWS=100000 npx tsx bench/copy-chunk.ts
  *
  * Both databases (ferry_copybench) are dropped at the end; KEEP_SOURCE=1 keeps the source table
  * for the next run.
  */
 import type { RowDataPacket } from "mysql2";
-import { copyChunk, type WriteMethod } from "../../shared/copy/chunk.ts";
-import { type ChunkSpec, planChunks } from "../../shared/copy/plan.ts";
-import { connect, createPool } from "../../shared/db/connect.ts";
-import type { TableMapping } from "../../shared/model/rules.ts";
-import { destinationCredentials, sourceCredentials } from "../support/databases.ts";
+import { copyChunk, type WriteMethod } from "../shared/copy/chunk.ts";
+import { type ChunkSpec, planChunks } from "../shared/copy/plan.ts";
+import { connect, createPool } from "../shared/db/connect.ts";
+import type { TableMapping } from "../shared/model/rules.ts";
+import { destinationCredentials, sourceCredentials } from "../test/support/databases.ts";
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const PARALLEL = Number(process.env.PARALLEL ?? 2);
