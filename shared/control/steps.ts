@@ -7,7 +7,7 @@ import type { Finding, Project, StepName } from "../model/project.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { applySchemaPhase } from "../schema/apply.ts";
 import { describeRows, existingObjects } from "../schema/inspect.ts";
-import { planSchema, type SchemaPhase } from "../schema/plan.ts";
+import { planSchema, type SchemaPhase, type SchemaPlan } from "../schema/plan.ts";
 import { checkSchemaPrerequisites } from "../schema/precheck.ts";
 import { describeServer, readSchema } from "../schema/read.ts";
 import { resolveObjects, resolveViews } from "../schema/resolve.ts";

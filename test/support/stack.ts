@@ -29,19 +29,30 @@ export async function startTestStack(
 	};
 }
 
-/** Registers the two local MariaDB instances as data sources. */
-export async function addLocalDataSources(api: FerryClient): Promise<{ sourceId: string; destinationId: string }> {
-	const s = await api.post<{ id: string }>("/datasources", {
-		name: "src",
-		engine: "mariadb",
-		...sourceCredentials,
-	});
-	const d = await api.post<{ id: string }>("/datasources", {
-		name: "dst",
-		engine: "mariadb",
-		...destinationCredentials,
-	});
+/** Registers two local MariaDB instances (by default the source and destination ones) as data sources. */
+export async function addLocalDataSources(
+	api: FerryClient,
+	source: Credentials = sourceCredentials,
+	destination: Credentials = destinationCredentials,
+): Promise<{ sourceId: string; destinationId: string }> {
+	const s = await api.post<{ id: string }>("/datasources", { name: "src", engine: "mariadb", ...source });
+	const d = await api.post<{ id: string }>("/datasources", { name: "dst", engine: "mariadb", ...destination });
 	return { sourceId: s.id, destinationId: d.id };
+}
+
+/** Polls a database comparison until source and destination match (replay caught up) or the deadline passes. */
+export async function waitForIdentical(
+	source: Credentials,
+	destination: Credentials,
+	database: string,
+	timeoutMs = 90_000,
+): Promise<{ identical: boolean; lines: string[] }> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const report = await compareDatabases(source, destination, database);
+		if (report.identical || Date.now() > deadline) return report;
+		await new Promise((r) => setTimeout(r, 1000));
+	}
 }
 
 /** Polls the status until the project leaves `running` (or the deadline passes). */

@@ -19,11 +19,24 @@ const z = new ZongJi({ ...creds, timezone: "Z", dateStrings: true, jsonStrings: 
 const got: any[] = [];
 z.on("error", (e: any) => console.error("ERR", e));
 z.on("binlog", (ev: any) => {
-  const n = ev.getEventName();
-  if (n === "tablemap") console.log("tablemap", ev.tableName, JSON.stringify(z.tableMap[ev.tableId].columnSchemas.map((c: any) => [c.COLUMN_NAME, c.COLUMN_TYPE, c.CHARACTER_SET_NAME])));
-  if (n === "writerows") got.push(...ev.rows);
+	const n = ev.getEventName();
+	if (n === "tablemap")
+		console.log(
+			"tablemap",
+			ev.tableName,
+			JSON.stringify(
+				z.tableMap[ev.tableId].columnSchemas.map((c: any) => [c.COLUMN_NAME, c.COLUMN_TYPE, c.CHARACTER_SET_NAME]),
+			),
+		);
+	if (n === "writerows") got.push(...ev.rows);
 });
-z.start({ serverId: 9101, filename, position, includeEvents: ["tablemap", "writerows"], includeSchema: { [db]: true } });
+z.start({
+	serverId: 9101,
+	filename,
+	position,
+	includeEvents: ["tablemap", "writerows"],
+	includeSchema: { [db]: true },
+});
 await new Promise((r) => z.on("ready", r));
 await conn.query(`INSERT INTO t VALUES
  (1, ST_GeomFromText('POINT(1 2)'), 'héllo😀', x'00ff10', 'café', 0, '', 'x,z', '-838:59:59.000000', '-00:00:01', '2024-01-02 03:04:05.123456', '2024-01-02 03:04:05.5', '1970-01-01 00:00:01', '0000-00-00',
@@ -34,9 +47,14 @@ await conn.query(`INSERT INTO t VALUES
 await new Promise((r) => setTimeout(r, 500));
 z.stop();
 const sel = await connect(creds);
-const [rows] = await sel.query({ sql: `SELECT * FROM ${db}.t ORDER BY id`, typeCast: (f: any, next: any) => f.type === "GEOMETRY" ? f.buffer() : next() } as any);
+const [rows] = await sel.query({
+	sql: `SELECT * FROM ${db}.t ORDER BY id`,
+	typeCast: (f: any, next: any) => (f.type === "GEOMETRY" ? f.buffer() : next()),
+} as any);
 for (let i = 0; i < got.length; i++) {
-  for (const k of Object.keys(got[i])) console.log(k.padEnd(6), JSON.stringify(got[i][k]), "|", JSON.stringify((rows as any)[i][k]));
-  console.log("---");
+	for (const k of Object.keys(got[i]))
+		console.log(k.padEnd(6), JSON.stringify(got[i][k]), "|", JSON.stringify((rows as any)[i][k]));
+	console.log("---");
 }
-await sel.end(); await conn.end();
+await sel.end();
+await conn.end();

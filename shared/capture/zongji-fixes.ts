@@ -1,0 +1,95 @@
+/**
+ * Fixes for bugs in @vlasky/zongji 0.9.0 (pinned in package.json) that cannot be worked around
+ * from outside the library, applied once when this module is imported (reader.ts imports it).
+ * Everything else zongji gets wrong is corrected in our own code (values.ts, reader.ts), which is
+ * where such fixes belong; this file patches only what information would otherwise be lost before
+ * our code sees it. Each patch names the upstream bug, keeps the original function, and has a
+ * test that shows the bug with the patch removed (test/capture/zongji-fixes.test.ts).
+ *
+ * How the patch reaches zongji's internals: the package's `exports` map exposes only its main
+ * module, so the event classes are loaded by file URL next to the resolved main module. Node keys
+ * ES modules by URL, so this is the very module instance zongji itself uses.
+ */
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+
+/** zongji's TableMap event class, as far as the patch needs it. */
+interface TableMapInternals {
+	columnTypes: number[];
+	_effectiveColumnType(this: TableMapInternals, index: number): number;
+	_readOptionalMetadata(this: TableMapInternals, parser: unknown, zongji: { isMariaDb?: boolean } | undefined): void;
+}
+
+const MYSQL_TYPE_BLOB = 252;
+const MYSQL_TYPE_GEOMETRY = 255;
+
+function zongjiLibUrl(file: string): string {
+	let main: string;
+	try {
+		main = import.meta.resolve("@vlasky/zongji");
+	} catch {
+		main = pathToFileURL(createRequire(import.meta.url).resolve("@vlasky/zongji")).href;
+	}
+	return new URL(`./lib/${file}`, main).href;
+}
+
+const events = (await import(zongjiLibUrl("binlog_event.js"))) as {
+	TableMap: { prototype: TableMapInternals };
+};
+const tableMapPrototype = events.TableMap.prototype;
+
+/**
+ * Bug: with binlog_row_metadata=FULL on MariaDB, a GEOMETRY column shifts the column character
+ * sets of every later string column by one (a VARCHAR arrives as a Buffer, a BLOB as a garbled
+ * string, a latin1 column as UTF-8), because MariaDB counts GEOMETRY among the "character"
+ * columns of the TABLE_MAP optional metadata (its Field_geom derives from Field_blob and carries
+ * a charset entry, binary), while zongji classifies columns the MySQL way, where GEOMETRY has
+ * no charset entry (lib/binlog_event.js, CHARACTER_METADATA_TYPES, used by
+ * TableMap#_readOptionalMetadata). Without the fix the charset list is mapped onto the wrong
+ * columns and the last column's entry is dropped, so it cannot be repaired afterwards.
+ *
+ * Fix: while a MariaDB TableMap's optional metadata is read, GEOMETRY columns are classified as
+ * BLOB (a character type), which is what MariaDB does. Their GEOMETRY_TYPE entries are then not
+ * mapped, which only changes zongji's cosmetic COLUMN_TYPE ('geometry' instead of 'point').
+ */
+const originalReadOptionalMetadata = tableMapPrototype._readOptionalMetadata;
+
+function readOptionalMetadataMariaDbGeometry(
+	this: TableMapInternals,
+	parser: unknown,
+	zongji: { isMariaDb?: boolean } | undefined,
+): void {
+	if (!zongji?.isMariaDb || !this.columnTypes.includes(MYSQL_TYPE_GEOMETRY)) {
+		originalReadOptionalMetadata.call(this, parser, zongji);
+		return;
+	}
+	const effectiveType = tableMapPrototype._effectiveColumnType;
+	this._effectiveColumnType = function (index: number): number {
+		const type = effectiveType.call(this, index);
+		return type === MYSQL_TYPE_GEOMETRY ? MYSQL_TYPE_BLOB : type;
+	};
+	try {
+		originalReadOptionalMetadata.call(this, parser, zongji);
+	} finally {
+		// back to the prototype's method (buildColumnSchemas must still see GEOMETRY)
+		delete (this as Partial<TableMapInternals>)._effectiveColumnType;
+	}
+}
+
+/** The patches, so a test can take one off to show the bug it fixes. */
+export const zongjiFixes = {
+	mariadbGeometryCharset: {
+		upstream: "@vlasky/zongji 0.9.0 lib/binlog_event.js: GEOMETRY not counted as a character column on MariaDB",
+		apply(): void {
+			tableMapPrototype._readOptionalMetadata = readOptionalMetadataMariaDbGeometry;
+		},
+		remove(): void {
+			tableMapPrototype._readOptionalMetadata = originalReadOptionalMetadata;
+		},
+		get applied(): boolean {
+			return tableMapPrototype._readOptionalMetadata === readOptionalMetadataMariaDbGeometry;
+		},
+	},
+};
+
+zongjiFixes.mariadbGeometryCharset.apply();

@@ -1,0 +1,125 @@
+import type { RowDataPacket } from "mysql2";
+import type { SourcePosition } from "../capture/change.ts";
+import type { Connection, Pool } from "../db/connect.ts";
+import { escapeValue, quoteId } from "../db/sql.ts";
+
+/**
+ * Ferry's helper schema at the destination. Every destination transaction that replay commits
+ * also writes its stream's row of `checkpoints`, in the same transaction, so the destination
+ * itself records which source transactions it holds: after any crash, replay resumes capture at
+ * the checkpoint and nothing is lost or applied twice.
+ *
+ * The write doubles as the mark of Ferry's own transactions in the destination's binlog (a row
+ * event on `ferry_meta.checkpoints`, and FERRY_MARKER in the annotated statement): two-way sync
+ * uses it to recognise, and not send back, what replay wrote. Both names live here only.
+ */
+export const META_DATABASE = "ferry_meta";
+export const CHECKPOINT_TABLE = "checkpoints";
+/** Starts every checkpoint statement (visible in MariaDB's annotate-rows events and in processlists). */
+export const FERRY_MARKER = "/* ferry:replay */";
+
+export type Queryable = Pool | Connection;
+
+export interface Checkpoint {
+	stream: string;
+	/** Where capture resumes: the position right after the last applied source transaction. */
+	position: SourcePosition;
+	/** When the destination committed it (UTC, 'YYYY-MM-DD HH:MM:SS.ffffff'). */
+	appliedAt: string | null;
+	/** When the source committed it (UTC), for latency. */
+	sourceCommitTime: string | null;
+}
+
+function checkDatabaseName(database: string): void {
+	if (!database || database.length > 64) throw new Error(`'${database}' is not a valid helper database name`);
+}
+
+export function checkpointTable(database: string = META_DATABASE): string {
+	checkDatabaseName(database);
+	return `${quoteId(database)}.${quoteId(CHECKPOINT_TABLE)}`;
+}
+
+/** Creates the helper database and the checkpoint table if they do not exist. */
+export async function ensureMetaSchema(conn: Queryable, database: string = META_DATABASE): Promise<void> {
+	checkDatabaseName(database);
+	await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+	await conn.query(
+		`CREATE TABLE IF NOT EXISTS ${checkpointTable(database)} (
+			stream VARCHAR(191) NOT NULL PRIMARY KEY,
+			gtid TEXT,
+			file VARCHAR(255),
+			pos BIGINT,
+			applied_at DATETIME(6),
+			source_commit_time DATETIME(6)
+		) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+	);
+}
+
+/** The stream's checkpoint, or null if it has none (or the helper schema does not exist yet). */
+export async function readCheckpoint(
+	conn: Queryable,
+	stream: string,
+	database: string = META_DATABASE,
+): Promise<Checkpoint | null> {
+	let rows: RowDataPacket[];
+	try {
+		[rows] = await conn.query<RowDataPacket[]>(
+			`SELECT gtid, file, pos, DATE_FORMAT(applied_at, '%Y-%m-%d %H:%i:%s.%f') AS appliedAt,
+				DATE_FORMAT(source_commit_time, '%Y-%m-%d %H:%i:%s.%f') AS sourceCommitTime
+			FROM ${checkpointTable(database)} WHERE stream = ?`,
+			[stream],
+		);
+	} catch (err) {
+		const errno = (err as { errno?: number }).errno;
+		// ER_NO_SUCH_TABLE, ER_BAD_DB_ERROR: nothing was ever applied.
+		if (errno === 1146 || errno === 1049) return null;
+		throw err;
+	}
+	const row = rows[0];
+	if (!row) return null;
+	return {
+		stream,
+		position: {
+			gtid: row.gtid == null ? "" : String(row.gtid),
+			file: row.file == null ? "" : String(row.file),
+			pos: row.pos == null ? 0 : Number(row.pos),
+		},
+		appliedAt: row.appliedAt == null ? null : String(row.appliedAt),
+		sourceCommitTime: row.sourceCommitTime == null ? null : String(row.sourceCommitTime),
+	};
+}
+
+/** Epoch milliseconds as a DATETIME(6) literal in UTC. */
+export function utcDatetime(epochMs: number): string {
+	const d = new Date(epochMs);
+	if (Number.isNaN(d.getTime())) return "NULL";
+	const iso = d.toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
+	return `'${iso.slice(0, 10)} ${iso.slice(11, 23)}000'`;
+}
+
+/**
+ * The statement that records `position` as the stream's checkpoint, as SQL text (it travels in
+ * the same multi-statement packet as the transaction's rows). `applied_at` is the destination's
+ * own clock at the time of the write.
+ */
+export function checkpointSql(
+	stream: string,
+	position: SourcePosition,
+	commitTime: number | null,
+	database: string = META_DATABASE,
+): string {
+	const values = [
+		escapeValue(stream),
+		escapeValue(position.gtid),
+		escapeValue(position.file),
+		String(Math.trunc(position.pos)),
+		"UTC_TIMESTAMP(6)",
+		commitTime == null ? "NULL" : utcDatetime(commitTime),
+	];
+	return (
+		`${FERRY_MARKER} INSERT INTO ${checkpointTable(database)} ` +
+		"(stream, gtid, file, pos, applied_at, source_commit_time) " +
+		`VALUES (${values.join(", ")}) ON DUPLICATE KEY UPDATE gtid = VALUES(gtid), file = VALUES(file), ` +
+		"pos = VALUES(pos), applied_at = VALUES(applied_at), source_commit_time = VALUES(source_commit_time)"
+	);
+}

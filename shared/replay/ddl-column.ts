@@ -1,0 +1,856 @@
+import { escapeValue, quoteId, quoteTable } from "../db/sql.ts";
+import type { Engine } from "../model/datasource.ts";
+import type { TableMapping, TableName } from "../model/rules.ts";
+import { literalSql } from "../schema/ddl.ts";
+import { convertColumn, convertIndex, type DialectContext } from "../schema/dialect.ts";
+import type { ColumnDefault, ColumnSchema, IndexKind, IndexSchema } from "../schema/snapshot.ts";
+import { isCurrentTimestamp } from "../schema/snapshot.ts";
+import { type Cursor, DdlSyntaxError, isKeyword, joinTokens, type Tok } from "./ddl-parse.ts";
+import { lower } from "./ddl-rules.ts";
+
+/**
+ * Column and index definitions of CREATE TABLE and ALTER TABLE: read into the structures the
+ * schema migration's dialect rules (shared/schema/dialect.ts) work on, converted by those rules,
+ * and written back. A definition the rules leave alone is written back as the source wrote it
+ * (names mapped), so nothing is lost to a re-rendering; only what a rule changed is rewritten.
+ */
+
+/** Source column name -> destination name, or undefined when the column is not migrated. */
+export type ColumnNames = (source: string) => string | undefined;
+
+// ---------------------------------------------------------------- expressions
+
+/**
+ * Rewrites the column names in an expression: quoted names, and bare words that are not
+ * function calls or qualified parts. Words that are not columns (keywords, functions) are
+ * returned as they are because `names` does not know them.
+ */
+export function renameInExpression(toks: readonly Tok[], names: ColumnNames): string {
+	return toks
+		.map((t, i) => {
+			const prefix = i > 0 && t.space ? " " : "";
+			const qualified = toks[i - 1]?.text === "." || toks[i + 1]?.text === ".";
+			if (t.kind === "quoted" && !qualified) {
+				const to = names(t.name as string);
+				return prefix + (to === undefined ? t.text : quoteId(to));
+			}
+			if (t.kind === "word" && !qualified && toks[i + 1]?.text !== "(") {
+				const to = names(t.text);
+				return prefix + (to === undefined || lower(to) === lower(t.text) ? t.text : quoteId(to));
+			}
+			return prefix + t.text;
+		})
+		.join("");
+}
+
+/** Names an expression may read: quoted names and bare words that are not function calls. */
+export function namesIn(toks: readonly Tok[]): string[] {
+	return toks.flatMap((t, i) => {
+		if (t.kind === "quoted") return [t.name as string];
+		if (t.kind === "word" && toks[i + 1]?.text !== "(" && !/^\d/.test(t.text)) return [t.text];
+		return [];
+	});
+}
+
+/** The text of a string literal token. */
+export function unquote(literal: string): string {
+	const q = literal[0] as string;
+	const body = literal.slice(1, -1);
+	let out = "";
+	for (let i = 0; i < body.length; i += 1) {
+		const c = body[i] as string;
+		if (c === "\\" && i + 1 < body.length) {
+			const e = body[i + 1] as string;
+			out += ESCAPES[e] ?? e;
+			i += 1;
+		} else if (c === q && body[i + 1] === q) {
+			out += q;
+			i += 1;
+		} else {
+			out += c;
+		}
+	}
+	return out;
+}
+
+const ESCAPES: Record<string, string> = { "0": "\0", n: "\n", r: "\r", t: "\t", Z: "\x1a", b: "\b" };
+
+// ---------------------------------------------------------------- columns
+
+type AttrKind =
+	| "null"
+	| "notnull"
+	| "default"
+	| "onupdate"
+	| "autoinc"
+	| "comment"
+	| "generated"
+	| "invisible"
+	| "visible"
+	| "check"
+	| "charset"
+	| "collate"
+	| "primary"
+	| "unique"
+	| "references"
+	| "compressed"
+	| "other";
+
+interface Attr {
+	kind: AttrKind;
+	toks: Tok[];
+}
+
+export type ColumnPosition = { first: true } | { after: string };
+
+export interface ParsedColumn {
+	name: string;
+	/** The column as the dialect rules see it. */
+	schema: ColumnSchema;
+	typeText: string;
+	attrs: Attr[];
+	/** PRIMARY KEY or UNIQUE written on the column. */
+	inlineKey: "primary" | "unique" | null;
+	/** Columns read by its generation expression and CHECK. */
+	reads: string[];
+	/** FIRST / AFTER, in ALTER TABLE. */
+	position?: ColumnPosition;
+	/** Inline REFERENCES: the table and columns. */
+	references?: { table: TableName; columns: string[] };
+}
+
+/** Words that start a column attribute, so a DEFAULT or ON UPDATE value ends before them. */
+const ATTRIBUTE_START = new Set([
+	"NOT",
+	"NULL",
+	"DEFAULT",
+	"ON",
+	"AUTO_INCREMENT",
+	"COMMENT",
+	"GENERATED",
+	"AS",
+	"INVISIBLE",
+	"VISIBLE",
+	"CONSTRAINT",
+	"CHECK",
+	"PRIMARY",
+	"KEY",
+	"UNIQUE",
+	"REFERENCES",
+	"CHARACTER",
+	"CHARSET",
+	"COLLATE",
+	"COLUMN_FORMAT",
+	"STORAGE",
+	"SRID",
+	"COMPRESSED",
+	"ENGINE_ATTRIBUTE",
+	"SECONDARY_ENGINE_ATTRIBUTE",
+	"WITH",
+	"WITHOUT",
+	"SERIAL",
+	"FIRST",
+	"AFTER",
+]);
+
+const TYPE_MODIFIERS = ["UNSIGNED", "SIGNED", "ZEROFILL", "BINARY", "ASCII", "UNICODE", "BYTE"];
+
+const TYPE_SYNONYMS: Record<string, string> = {
+	integer: "int",
+	int1: "tinyint",
+	int2: "smallint",
+	int3: "mediumint",
+	int4: "int",
+	int8: "bigint",
+	middleint: "mediumint",
+	bool: "tinyint",
+	boolean: "tinyint",
+	dec: "decimal",
+	numeric: "decimal",
+	fixed: "decimal",
+	real: "double",
+	float4: "float",
+	float8: "double",
+	serial: "bigint",
+	character: "char",
+	nchar: "char",
+	national: "char",
+	nvarchar: "varchar",
+	long: "mediumtext",
+};
+
+const DEFAULT_COLLATION: Record<string, string> = {
+	latin1: "latin1_swedish_ci",
+	binary: "binary",
+	ascii: "ascii_general_ci",
+	utf8: "utf8mb3_general_ci",
+	utf8mb3: "utf8mb3_general_ci",
+	utf8mb4: "utf8mb4_general_ci",
+	ucs2: "ucs2_general_ci",
+	utf16: "utf16_general_ci",
+	utf32: "utf32_general_ci",
+};
+
+/** A column name as written, which may have been a bare word for a multi-word type. */
+function charsetName(c: Cursor): string {
+	const t = c.next();
+	if (t.kind === "string") return unquote(t.text).toLowerCase();
+	if (t.kind === "quoted") return (t.name as string).toLowerCase();
+	if (t.kind === "word") return t.text.toLowerCase();
+	throw new DdlSyntaxError(`expected a character set or collation name ${c.where()}`);
+}
+
+/**
+ * Reads `name type attributes... [FIRST | AFTER col]` from the cursor to its end. `tableDb` is
+ * the database an inline REFERENCES table belongs to when unqualified.
+ */
+export function parseColumn(c: Cursor, tableDb: string): ParsedColumn {
+	const name = c.identifier("a column name");
+	const typeStart = c.i;
+	const first = c.next();
+	if (first.kind !== "word") throw new DdlSyntaxError(`expected the type of column ${name} ${c.where()}`);
+	let dataType = first.text.toLowerCase();
+	if (dataType === "double") c.accept("PRECISION");
+	if (dataType === "long") {
+		const next = c.acceptOneOf("VARCHAR", "VARBINARY", "VARCHARACTER");
+		if (next === "VARBINARY") dataType = "mediumblob";
+	}
+	if (dataType === "national") c.acceptOneOf("CHAR", "CHARACTER", "VARCHAR");
+	if (["char", "character", "national", "nchar"].includes(dataType) && c.accept("VARYING")) dataType = "varchar";
+	dataType = TYPE_SYNONYMS[dataType] ?? dataType;
+	if (c.isPunct("(")) c.group();
+	while (c.acceptOneOf(...TYPE_MODIFIERS));
+	const typeText = c.text([typeStart, c.i]);
+
+	const attrs: Attr[] = [];
+	const reads: string[] = [];
+	let charset: string | undefined;
+	let collation: string | undefined;
+	let defaultValue: ColumnDefault = { kind: "none" };
+	let comment = "";
+	let generated: ColumnSchema["generated"] = null;
+	let onUpdate: string | null = null;
+	let check: string | null = null;
+	let inlineKey: ParsedColumn["inlineKey"] = null;
+	let position: ColumnPosition | undefined;
+	let references: ParsedColumn["references"];
+	const flags = { notNull: false, autoIncrement: false, invisible: false };
+
+	/** A DEFAULT / ON UPDATE value: a group, or tokens up to the next attribute. */
+	const value = (): [number, number] => {
+		const from = c.i;
+		if (c.isPunct("(")) {
+			c.group();
+			return [from, c.i];
+		}
+		c.next();
+		if (c.isPunct("(")) c.group();
+		c.skipUntil((t) => t.kind === "word" && ATTRIBUTE_START.has(t.text.toUpperCase()));
+		return [from, c.i];
+	};
+
+	while (!c.done()) {
+		const from = c.i;
+		const push = (kind: AttrKind) => attrs.push({ kind, toks: c.toks.slice(from, c.i) as Tok[] });
+		if (c.accept("NOT", "NULL")) {
+			flags.notNull = true;
+			push("notnull");
+		} else if (c.accept("NULL")) {
+			push("null");
+		} else if (c.accept("DEFAULT")) {
+			const range = value();
+			defaultValue = readDefault(c.toks.slice(range[0], range[1]) as Tok[], dataType);
+			push("default");
+		} else if (c.accept("ON", "UPDATE")) {
+			onUpdate = c.text(value());
+			push("onupdate");
+		} else if (c.accept("AUTO_INCREMENT")) {
+			flags.autoIncrement = true;
+			push("autoinc");
+		} else if (c.accept("COMMENT")) {
+			const t = c.next();
+			if (t.kind !== "string") throw new DdlSyntaxError(`expected the comment of column ${name} as a string`);
+			comment = unquote(t.text);
+			push("comment");
+		} else if (c.at("GENERATED") || c.at("AS")) {
+			if (c.accept("GENERATED")) c.expect("ALWAYS");
+			c.expect("AS");
+			const inner = c.group();
+			const toks = c.toks.slice(inner[0], inner[1]) as Tok[];
+			reads.push(...namesIn(toks));
+			const kind = c.acceptOneOf("VIRTUAL", "STORED", "PERSISTENT");
+			generated = {
+				kind: kind === "STORED" || kind === "PERSISTENT" ? "stored" : "virtual",
+				expression: joinTokens(toks),
+			};
+			push("generated");
+		} else if (c.accept("INVISIBLE")) {
+			flags.invisible = true;
+			push("invisible");
+		} else if (c.accept("VISIBLE")) {
+			push("visible");
+		} else if (c.at("CONSTRAINT") || c.at("CHECK")) {
+			if (c.accept("CONSTRAINT") && !c.at("CHECK")) c.identifier("a constraint name");
+			c.expect("CHECK");
+			const inner = c.group();
+			check ??= c.text(inner);
+			if (!c.accept("NOT", "ENFORCED")) c.accept("ENFORCED");
+			push("check");
+		} else if (c.accept("PRIMARY", "KEY") || c.accept("KEY")) {
+			inlineKey = "primary";
+			push("primary");
+		} else if (c.accept("UNIQUE")) {
+			c.acceptOneOf("KEY");
+			inlineKey ??= "unique";
+			push("unique");
+		} else if (c.accept("REFERENCES")) {
+			const table = c.tableName(tableDb);
+			const columns: string[] = [];
+			if (c.isPunct("(")) {
+				const inner = c.sub(c.group());
+				for (const part of inner.splitCommas()) columns.push(inner.sub(part).identifier("a column name"));
+			}
+			skipReferenceTail(c);
+			references = { table, columns };
+			push("references");
+		} else if (c.accept("CHARACTER", "SET") || c.accept("CHARSET")) {
+			c.acceptEquals();
+			charset = charsetName(c);
+			push("charset");
+		} else if (c.accept("COLLATE")) {
+			c.acceptEquals();
+			collation = charsetName(c);
+			push("collate");
+		} else if (c.accept("COMPRESSED")) {
+			if (c.acceptPunct("=")) c.next();
+			push("compressed");
+		} else if (c.acceptOneOf("COLUMN_FORMAT", "STORAGE", "SRID")) {
+			c.next();
+			push("other");
+		} else if (c.acceptOneOf("ENGINE_ATTRIBUTE", "SECONDARY_ENGINE_ATTRIBUTE")) {
+			c.acceptEquals();
+			c.next();
+			push("other");
+		} else if (c.accept("WITH", "SYSTEM", "VERSIONING") || c.accept("WITHOUT", "SYSTEM", "VERSIONING")) {
+			push("other");
+		} else if (c.accept("SERIAL", "DEFAULT", "VALUE")) {
+			flags.notNull = true;
+			flags.autoIncrement = true;
+			inlineKey ??= "unique";
+			push("other");
+		} else if (c.accept("FIRST")) {
+			position = { first: true };
+		} else if (c.accept("AFTER")) {
+			position = { after: c.identifier("a column name") };
+		} else {
+			throw new DdlSyntaxError(`unknown attribute of column ${name} ${c.where()}`);
+		}
+	}
+	if (first.text.toLowerCase() === "serial") {
+		flags.notNull = true;
+		flags.autoIncrement = true;
+		inlineKey ??= "unique";
+	}
+
+	if (collation !== undefined && charset === undefined)
+		charset = collation === "binary" ? "binary" : collation.split("_")[0];
+	if (charset === "utf8") charset = "utf8mb3";
+	if (charset !== undefined && collation === undefined)
+		collation = DEFAULT_COLLATION[charset] ?? `${charset}_general_ci`;
+
+	const schema: ColumnSchema = {
+		name,
+		dataType,
+		columnType: typeText,
+		nullable: !flags.notNull && inlineKey !== "primary",
+		default: defaultValue,
+		charset: charset ?? null,
+		collation: collation ?? null,
+		comment,
+		generated,
+		autoIncrement: flags.autoIncrement,
+		onUpdate,
+		invisible: flags.invisible,
+		check,
+	};
+	return {
+		name,
+		schema,
+		typeText,
+		attrs,
+		inlineKey,
+		reads,
+		...(position ? { position } : {}),
+		...(references ? { references } : {}),
+	};
+}
+
+function skipReferenceTail(c: Cursor): void {
+	for (;;) {
+		if (c.accept("MATCH")) c.next();
+		else if (c.accept("ON", "DELETE") || c.accept("ON", "UPDATE")) {
+			if (!(c.accept("SET", "NULL") || c.accept("SET", "DEFAULT") || c.accept("NO", "ACTION"))) {
+				if (!c.acceptOneOf("RESTRICT", "CASCADE"))
+					throw new DdlSyntaxError(`expected a referential action ${c.where()}`);
+			}
+		} else return;
+	}
+}
+
+const BINARY_TYPES = new Set(["binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"]);
+
+function readDefault(toks: Tok[], dataType: string): ColumnDefault {
+	const text = joinTokens(toks);
+	const only = toks.length === 1 ? toks[0] : undefined;
+	if (only?.kind === "string") {
+		const value = unquote(only.text);
+		return BINARY_TYPES.has(dataType)
+			? { kind: "bytes", hex: Buffer.from(value, "utf8").toString("hex") }
+			: { kind: "string", value };
+	}
+	if (isKeyword(only, "NULL")) return { kind: "null" };
+	if (toks[0]?.text === "(" && toks.at(-1)?.text === ")")
+		return { kind: "expression", sql: joinTokens(toks.slice(1, -1)) };
+	if (isCurrentTimestamp(text.replaceAll(" ", "")) || toks.some((t) => t.text === "("))
+		return { kind: "expression", sql: text };
+	return { kind: "number", text };
+}
+
+function defaultClause(d: ColumnDefault): string {
+	if (d.kind === "none") return "";
+	if (d.kind === "expression") return isCurrentTimestamp(d.sql) ? `DEFAULT ${d.sql}` : `DEFAULT (${d.sql})`;
+	return `DEFAULT ${literalSql(d)}`;
+}
+
+export interface RenderedColumn {
+	sql: string;
+	changes: string[];
+	warnings: string[];
+	refusal: string | null;
+}
+
+export interface ColumnContext {
+	dialect: DialectContext;
+	names: ColumnNames;
+	/** The destination name of a referenced table with its column names, or undefined when not migrated. */
+	referenced: (table: TableName) => TableMapping | undefined;
+}
+
+/**
+ * The column definition for the destination: converted by the dialect rules, named `destName`,
+ * with the column names inside expressions mapped. Without the position clause.
+ */
+export function renderColumn(p: ParsedColumn, destName: string, ctx: ColumnContext): RenderedColumn {
+	const verdict = convertColumn(p.schema, ctx.dialect);
+	const v = verdict.value;
+	const before = p.schema;
+	const engine: Engine = ctx.dialect.destination.engine;
+	const warnings = [...verdict.warnings];
+	const changes = verdict.changes.map((c) => `${c.what} (${c.why})`);
+	let attrs = [...p.attrs];
+	const typeText = v.columnType !== before.columnType ? v.columnType : p.typeText;
+	let charsetClause = "";
+	if (v.charset !== before.charset || v.collation !== before.collation) {
+		attrs = attrs.filter((a) => a.kind !== "charset" && a.kind !== "collate");
+		if (v.charset !== null && v.collation !== null)
+			charsetClause = ` CHARACTER SET ${v.charset} COLLATE ${v.collation}`;
+	}
+	const rewritten = new Map<Attr, string>();
+	if (JSON.stringify(v.default) !== JSON.stringify(before.default)) {
+		const clause = defaultClause(v.default);
+		const at = attrs.findIndex((a) => a.kind === "default");
+		if (at >= 0) {
+			if (clause === "") attrs.splice(at, 1);
+			else rewritten.set(attrs[at] as Attr, clause);
+		} else if (clause !== "") {
+			const added: Attr = { kind: "default", toks: [] };
+			attrs.push(added);
+			rewritten.set(added, clause);
+		}
+	}
+	if (v.check !== before.check) {
+		const at = attrs.findIndex((a) => a.kind === "check");
+		if (at >= 0) attrs.splice(at, 1);
+		if (v.check !== null) {
+			const added: Attr = { kind: "check", toks: [] };
+			attrs.push(added);
+			rewritten.set(added, `CHECK (${v.check})`);
+		}
+	}
+	if (before.invisible && !v.invisible) attrs = attrs.filter((a) => a.kind !== "invisible");
+	if (engine !== "mariadb" && attrs.some((a) => a.kind === "compressed")) {
+		attrs = attrs.filter((a) => a.kind !== "compressed");
+		changes.push("COMPRESSED dropped (column compression is MariaDB's own)");
+	}
+	const parts = [`${quoteId(destName)} ${typeText}${charsetClause}`];
+	for (const a of attrs) {
+		const text = rewritten.get(a);
+		if (text !== undefined) {
+			parts.push(text);
+		} else if (a.kind === "default" || a.kind === "onupdate" || a.kind === "generated" || a.kind === "check") {
+			parts.push(renameInExpression(a.toks, ctx.names));
+		} else if (a.kind === "references" && p.references) {
+			const target = ctx.referenced(p.references.table);
+			const cols = p.references.columns.map((col) => target?.columns.find((m) => lower(m.source) === lower(col)));
+			if (!target || cols.some((col) => col === undefined)) {
+				warnings.push(
+					`the inline REFERENCES of column ${p.name} is not carried over: it references ${p.references.table.database}.${p.references.table.table}, whose table or columns are not migrated`,
+				);
+				continue;
+			}
+			const tail = a.toks.slice(referenceTailStart(a.toks));
+			const list = cols.length > 0 ? ` (${cols.map((col) => quoteId(col?.destination as string)).join(", ")})` : "";
+			parts.push(`REFERENCES ${quoteTable(target.destination)}${list}${tail.length ? ` ${joinTokens(tail)}` : ""}`);
+		} else {
+			parts.push(joinTokens(a.toks));
+		}
+	}
+	return { sql: parts.join(" "), changes, warnings, refusal: verdict.refusal };
+}
+
+function referenceTailStart(toks: Tok[]): number {
+	const i = toks.findIndex((t) => isKeyword(t, "MATCH", "ON"));
+	return i === -1 ? toks.length : i;
+}
+
+// ---------------------------------------------------------------- indexes and constraints
+
+export interface IndexPartDef {
+	column?: string;
+	/** A functional key part's expression tokens (without its parentheses). */
+	expression?: Tok[];
+	length: string | null;
+	order: "ASC" | "DESC" | null;
+}
+
+export type ParsedConstraint =
+	| {
+			kind: IndexKind;
+			name?: string;
+			/** Written after CONSTRAINT, for a primary or unique key. */
+			symbol?: string;
+			ifNotExists: boolean;
+			using?: string;
+			parts: IndexPartDef[];
+			comment?: string;
+			visibility?: "IGNORED" | "INVISIBLE" | "VISIBLE" | "NOT IGNORED";
+			/** Options passed through: KEY_BLOCK_SIZE, WITH PARSER, CLUSTERING, ENGINE_ATTRIBUTE... */
+			options: string[];
+	  }
+	| {
+			kind: "foreign";
+			symbol?: string;
+			name?: string;
+			ifNotExists: boolean;
+			columns: string[];
+			table: TableName;
+			referencedColumns: string[];
+			tail: string;
+	  }
+	| { kind: "check"; symbol?: string; expression: Tok[]; tail: string }
+	| { kind: "period" };
+
+/** Does the cursor stand at a table-level constraint rather than a column? */
+export function atConstraint(c: Cursor): boolean {
+	const t = c.peek();
+	if (t?.kind !== "word") return false;
+	if (c.at("PERIOD", "FOR")) return true;
+	if (isKeyword(t, "INDEX", "KEY", "FULLTEXT", "SPATIAL", "UNIQUE", "FOREIGN", "CHECK")) {
+		// `key int` is a column named key; a constraint is followed by a name, a "(" or a keyword.
+		return !(c.peek(1)?.kind === "word" && isTypeWord(c.peek(1) as Tok) && !isKeyword(t, "UNIQUE", "FOREIGN"));
+	}
+	return isKeyword(t, "CONSTRAINT") || (isKeyword(t, "PRIMARY") && isKeyword(c.peek(1), "KEY"));
+}
+
+function isTypeWord(t: Tok): boolean {
+	return /^(tiny|small|medium|big)?int|^(var)?char|^(tiny|medium|long)?(text|blob)$|^(decimal|float|double|date|datetime|timestamp|time|year|json|bit|enum|set)$/i.test(
+		t.text,
+	);
+}
+
+/** Reads a table-level index, key, foreign key or check to the cursor's end. */
+export function parseConstraint(c: Cursor, tableDb: string): ParsedConstraint {
+	if (c.accept("PERIOD", "FOR")) {
+		c.skipUntil(() => false);
+		return { kind: "period" };
+	}
+	let symbol: string | undefined;
+	if (c.accept("CONSTRAINT")) {
+		if (!c.at("PRIMARY") && !c.at("UNIQUE") && !c.at("FOREIGN") && !c.at("CHECK"))
+			symbol = c.identifier("a constraint name");
+	}
+	if (c.accept("CHECK")) {
+		const inner = c.group();
+		const expression = c.toks.slice(inner[0], inner[1]) as Tok[];
+		const tail = c.text(c.skipUntil(() => false));
+		return { kind: "check", ...(symbol !== undefined ? { symbol } : {}), expression, tail };
+	}
+	const ifNotExists = () => c.accept("IF", "NOT", "EXISTS");
+	const optionalName = (): string | undefined =>
+		c.isIdentifier() && !c.at("USING") && !c.at("TYPE") && !c.isPunct("(") ? c.identifier("an index name") : undefined;
+	if (c.accept("FOREIGN", "KEY")) {
+		const ine = ifNotExists();
+		const name = optionalName();
+		const cols = columnList(c);
+		c.expect("REFERENCES");
+		const table = c.tableName(tableDb);
+		const referencedColumns = columnList(c);
+		const tail = c.text(c.skipUntil(() => false));
+		return {
+			kind: "foreign",
+			...(symbol !== undefined ? { symbol } : {}),
+			...(name !== undefined ? { name } : {}),
+			ifNotExists: ine,
+			columns: cols,
+			table,
+			referencedColumns,
+			tail,
+		};
+	}
+	let kind: IndexKind;
+	if (c.accept("PRIMARY", "KEY")) kind = "primary";
+	else if (c.accept("UNIQUE")) {
+		c.acceptOneOf("INDEX", "KEY");
+		kind = "unique";
+	} else if (c.accept("FULLTEXT")) {
+		c.acceptOneOf("INDEX", "KEY");
+		kind = "fulltext";
+	} else if (c.accept("SPATIAL")) {
+		c.acceptOneOf("INDEX", "KEY");
+		kind = "spatial";
+	} else if (c.acceptOneOf("INDEX", "KEY")) kind = "index";
+	else throw new DdlSyntaxError(`expected an index or constraint ${c.where()}`);
+	const ine = ifNotExists();
+	const name = kind === "primary" ? undefined : optionalName();
+	let using: string | undefined;
+	if (c.accept("USING") || c.accept("TYPE")) using = c.identifier("an index type").toUpperCase();
+	const parts = keyParts(c);
+	const tail = indexOptions(c);
+	return {
+		kind,
+		...(name !== undefined ? { name } : {}),
+		...(symbol !== undefined ? { symbol } : {}),
+		ifNotExists: ine,
+		...((tail.using ?? using) ? { using: tail.using ?? using } : {}),
+		parts,
+		...(tail.comment !== undefined ? { comment: tail.comment } : {}),
+		...(tail.visibility ? { visibility: tail.visibility } : {}),
+		options: tail.options,
+	};
+}
+
+function columnList(c: Cursor): string[] {
+	const inner = c.sub(c.group());
+	return inner.splitCommas().map((part) => inner.sub(part).identifier("a column name"));
+}
+
+export function keyParts(c: Cursor): IndexPartDef[] {
+	const inner = c.sub(c.group());
+	return inner.splitCommas().map((range) => {
+		const p = inner.sub(range);
+		let part: IndexPartDef;
+		if (p.isPunct("(")) {
+			const expr = p.group();
+			part = { expression: p.toks.slice(expr[0], expr[1]) as Tok[], length: null, order: null };
+		} else {
+			const column = p.identifier("a key column");
+			let length: string | null = null;
+			if (p.isPunct("(")) length = p.text(p.group());
+			part = { column, length, order: null };
+		}
+		const order = p.acceptOneOf("ASC", "DESC");
+		if (order === "ASC" || order === "DESC") part.order = order;
+		if (!p.done()) throw new DdlSyntaxError(`unexpected text in a key part ${p.where()}`);
+		return part;
+	});
+}
+
+interface IndexTail {
+	using?: string;
+	comment?: string;
+	visibility?: "IGNORED" | "INVISIBLE" | "VISIBLE" | "NOT IGNORED";
+	options: string[];
+}
+
+/** Index options after the key parts; ALGORITHM and LOCK (of CREATE INDEX) are dropped. */
+export function indexOptions(c: Cursor): IndexTail {
+	const tail: IndexTail = { options: [] };
+	while (!c.done()) {
+		const from = c.i;
+		if (c.accept("USING")) tail.using = c.identifier("an index type").toUpperCase();
+		else if (c.accept("COMMENT")) {
+			c.acceptEquals();
+			const t = c.next();
+			if (t.kind !== "string") throw new DdlSyntaxError("expected the index comment as a string");
+			tail.comment = unquote(t.text);
+		} else if (c.accept("NOT", "IGNORED")) tail.visibility = "NOT IGNORED";
+		else if (c.accept("IGNORED")) tail.visibility = "IGNORED";
+		else if (c.accept("INVISIBLE")) tail.visibility = "INVISIBLE";
+		else if (c.accept("VISIBLE")) tail.visibility = "VISIBLE";
+		else if (c.accept("WITH", "PARSER")) {
+			c.next();
+			tail.options.push(c.text([from, c.i]));
+		} else if (c.acceptOneOf("KEY_BLOCK_SIZE", "CLUSTERING", "ENGINE_ATTRIBUTE", "SECONDARY_ENGINE_ATTRIBUTE")) {
+			c.acceptEquals();
+			c.next();
+			tail.options.push(c.text([from, c.i]));
+		} else if (c.acceptOneOf("ALGORITHM", "LOCK")) {
+			c.acceptEquals();
+			c.next();
+		} else if (c.acceptOneOf("ONLINE", "OFFLINE")) {
+			// MySQL NDB's leftovers: no meaning elsewhere.
+		} else {
+			throw new DdlSyntaxError(`unknown index option ${c.where()}`);
+		}
+	}
+	return tail;
+}
+
+export interface RenderedConstraint {
+	/** The definition, or null when it is not created at the destination (see `skipped`). */
+	sql: string | null;
+	skipped?: string;
+	refusal?: string;
+	changes: string[];
+	warnings: string[];
+}
+
+const KIND_KEYWORD: Record<IndexKind, string> = {
+	primary: "PRIMARY KEY",
+	unique: "UNIQUE KEY",
+	index: "KEY",
+	fulltext: "FULLTEXT KEY",
+	spatial: "SPATIAL KEY",
+};
+
+/**
+ * A constraint for the destination: key columns and referenced tables mapped, converted by the
+ * dialect rules. `ifNotExists` adds MariaDB's IF NOT EXISTS to keys and foreign keys.
+ */
+export function renderConstraint(def: ParsedConstraint, ctx: ColumnContext, ifNotExists: boolean): RenderedConstraint {
+	const engine = ctx.dialect.destination.engine;
+	const ine = ifNotExists && engine === "mariadb" ? " IF NOT EXISTS" : "";
+	if (def.kind === "period")
+		return { sql: null, refusal: "application-time periods are not migrated", changes: [], warnings: [] };
+	if (def.kind === "check") {
+		const missing = def.expression
+			.filter((t) => t.kind === "quoted" && ctx.names(t.name as string) === undefined)
+			.map((t) => t.name as string);
+		const symbol = def.symbol !== undefined ? `CONSTRAINT ${quoteId(def.symbol)} ` : "";
+		if (missing.length > 0) {
+			return {
+				sql: null,
+				skipped: `${`check ${def.symbol ?? ""}`.trim()} is not created: it reads column(s) ${missing.join(", ")}, which the object rules leave out`,
+				changes: [],
+				warnings: [],
+			};
+		}
+		return {
+			sql: `${symbol}CHECK (${renameInExpression(def.expression, ctx.names)})${def.tail ? ` ${def.tail}` : ""}`,
+			changes: [],
+			warnings: [],
+		};
+	}
+	if (def.kind === "foreign") {
+		const label = `foreign key ${def.symbol ?? def.name ?? ""}`.trim();
+		const cols = def.columns.map((c) => ctx.names(c));
+		const target = ctx.referenced(def.table);
+		const refCols = def.referencedColumns.map(
+			(c) => target?.columns.find((m) => lower(m.source) === lower(c))?.destination,
+		);
+		if (cols.some((c) => c === undefined)) {
+			return {
+				sql: null,
+				skipped: `${label} is not created: it covers a column the object rules leave out`,
+				changes: [],
+				warnings: [],
+			};
+		}
+		if (!target || refCols.some((c) => c === undefined)) {
+			return {
+				sql: null,
+				skipped: `${label} is not created: it references ${def.table.database}.${def.table.table}, whose table or columns are not migrated`,
+				changes: [],
+				warnings: [],
+			};
+		}
+		const symbol = def.symbol !== undefined ? `CONSTRAINT ${quoteId(def.symbol)} ` : "";
+		const name = def.name !== undefined ? ` ${quoteId(def.name)}` : "";
+		const list = (names: (string | undefined)[]) => names.map((n) => quoteId(n as string)).join(", ");
+		return {
+			sql: `${symbol}FOREIGN KEY${def.ifNotExists ? ine : ""}${name} (${list(cols)}) REFERENCES ${quoteTable(target.destination)} (${list(refCols)})${def.tail ? ` ${def.tail}` : ""}`,
+			changes: [],
+			warnings: [],
+		};
+	}
+	const label = def.kind === "primary" ? "the primary key" : `index ${def.name ?? "(unnamed)"}`;
+	const missing = def.parts
+		.filter((p) => p.column !== undefined && ctx.names(p.column) === undefined)
+		.map((p) => p.column);
+	if (missing.length > 0) {
+		const why = `it covers column(s) ${missing.join(", ")}, which the object rules leave out`;
+		return def.kind === "primary"
+			? { sql: null, refusal: `${label}: ${why}`, changes: [], warnings: [] }
+			: { sql: null, skipped: `${label} is not created: ${why}`, changes: [], warnings: [] };
+	}
+	const schema: IndexSchema = {
+		name: def.name ?? "",
+		kind: def.kind,
+		parts: def.parts.map((p) => ({
+			column: p.column ?? "",
+			length: p.length === null ? null : Number(p.length),
+			descending: p.order === "DESC",
+			...(p.expression ? { expression: joinTokens(p.expression) } : {}),
+		})),
+		hash: def.using === "HASH",
+		comment: def.comment ?? "",
+		invisible: def.visibility === "IGNORED" || def.visibility === "INVISIBLE",
+	};
+	const verdict = convertIndex(schema, ctx.dialect);
+	if (verdict.refusal) {
+		const text = `${label}: ${verdict.refusal}`;
+		return def.kind === "primary"
+			? { sql: null, refusal: text, changes: [], warnings: [] }
+			: { sql: null, skipped: `${label} is not created: ${verdict.refusal}`, changes: [], warnings: [] };
+	}
+	const v = verdict.value;
+	const parts = def.parts
+		.map((p, k) => {
+			const target = p.expression
+				? `(${renameInExpression(p.expression, ctx.names)})`
+				: quoteId(ctx.names(p.column as string) as string);
+			const order = v.parts[k]?.descending ? " DESC" : p.order === "ASC" ? " ASC" : "";
+			return `${target}${p.length !== null ? `(${p.length})` : ""}${order}`;
+		})
+		.join(", ");
+	let name = def.name;
+	// An unnamed key is named after its first column by the server: keep the source's name when that column is renamed.
+	const firstColumn = def.parts[0]?.column;
+	if (
+		name === undefined &&
+		def.kind !== "primary" &&
+		firstColumn !== undefined &&
+		ctx.names(firstColumn) !== firstColumn
+	) {
+		name = firstColumn;
+	}
+	let sql = def.kind === "primary" ? "PRIMARY KEY" : `${KIND_KEYWORD[def.kind]}${def.ifNotExists ? ine : ""}`;
+	if (name !== undefined) sql += ` ${quoteId(name)}`;
+	if (def.using) sql += ` USING ${def.using}`;
+	sql += ` (${parts})`;
+	if (def.comment !== undefined) sql += ` COMMENT ${escapeValue(def.comment)}`;
+	for (const o of def.options) sql += ` ${o}`;
+	if (v.invisible) sql += ` ${engine === "mariadb" ? "IGNORED" : "INVISIBLE"}`;
+	return {
+		sql,
+		changes: verdict.changes.map((c) => `${label}: ${c.what} (${c.why})`),
+		warnings: verdict.warnings.map((w) => `${label}: ${w}`),
+	};
+}
+
+/** The destination keyword for index visibility. */
+export function visibilityKeyword(v: "IGNORED" | "INVISIBLE" | "VISIBLE" | "NOT IGNORED", engine: Engine): string {
+	const hidden = v === "IGNORED" || v === "INVISIBLE";
+	if (engine === "mariadb") return hidden ? "IGNORED" : "NOT IGNORED";
+	return hidden ? "INVISIBLE" : "VISIBLE";
+}

@@ -1,0 +1,513 @@
+import type { DdlChange } from "../capture/change.ts";
+import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
+import type { TableMapping, TableName } from "../model/rules.ts";
+import { convertCharset } from "../schema/dialect.ts";
+import { Cursor, DdlSyntaxError, isKeyword, lex } from "./ddl-parse.ts";
+import {
+	describeRule,
+	includingRule,
+	MappingSet,
+	destinationOf as ruleDestination,
+	rulesForDatabase,
+} from "./ddl-rules.ts";
+import { type DdlContext, type DdlEffect, Ignored, Refusal, Work } from "./ddl-state.ts";
+import { type DdlForm, SUPPORTED_DDL } from "./ddl-support.ts";
+import {
+	alterTable,
+	createIndex,
+	createTable,
+	dropIndex,
+	dropTable,
+	noteOf,
+	renameTable,
+	truncateTable,
+} from "./ddl-table.ts";
+
+/**
+ * DDL during incremental replay: a statement from the source's binlog becomes the statements
+ * to run at the destination (converted to its dialect, names mapped by the project's rules) and
+ * the changes replay must make to its table mappings; or it is ignored, with the reason; or it
+ * is refused, naming the statement and why, so the project stops with a ticket that the user
+ * can skip once the destination is put right by hand.
+ *
+ * Only the statement and the mappings are consulted: nothing is read from either server. The
+ * statements are written to be harmless when run twice where the destination allows it
+ * (IF [NOT] EXISTS on tables and databases everywhere, on columns, indexes and constraints on
+ * MariaDB), since replay may repeat the last statement after a crash.
+ */
+
+export type { ColumnChange, DdlContext, DdlEffect } from "./ddl-state.ts";
+export type { DdlForm, DdlSupport, DdlSupportEntry } from "./ddl-support.ts";
+export { SUPPORTED_DDL } from "./ddl-support.ts";
+
+export type DdlDecision =
+	| {
+			action: "apply";
+			/** To run at the destination in order; names fully qualified and quoted. */
+			statements: string[];
+			/** To apply to the mappings once the statements ran (see applyDdlEffects). */
+			effects: DdlEffect[];
+			/** What was converted on the way and why (dialect changes), for the log. */
+			changes: string[];
+			/** What the user should know: parts not carried over, values that may differ. */
+			warnings: string[];
+			/** The statement forms found, keys of SUPPORTED_DDL. */
+			forms: DdlForm[];
+			/** Run the statements with this default database (a view definition may name tables without it). */
+			useDatabase?: string;
+	  }
+	| { action: "ignore"; reason: string; forms: DdlForm[] }
+	| {
+			action: "refuse";
+			/** Names the statement's object and says why and what to do. */
+			reason: string;
+			/** The statement as the source ran it. */
+			statement: string;
+			forms: DdlForm[];
+	  };
+
+export function translateDdl(change: DdlChange, ctx: DdlContext): DdlDecision {
+	const w = new Work(change, ctx);
+	const statement = change.sql.trim();
+	try {
+		const toks = lex(change.sql, ctx.source);
+		if (toks.length === 0) return { action: "ignore", reason: "the statement is empty (comments only)", forms: [] };
+		const c = new Cursor(toks);
+		dispatch(w, c);
+		if (!c.done()) throw new DdlSyntaxError(`unexpected text ${c.where()}`);
+		if (w.statements.length === 0 && w.effects.length === 0) {
+			return { action: "ignore", reason: "the statement changes nothing at the destination", forms: w.forms };
+		}
+		return {
+			action: "apply",
+			statements: w.statements,
+			effects: w.effects,
+			changes: w.changes,
+			warnings: w.warnings,
+			forms: w.forms,
+			...(w.useDatabase !== undefined ? { useDatabase: w.useDatabase } : {}),
+		};
+	} catch (err) {
+		if (err instanceof Refusal) return { action: "refuse", reason: err.detail, statement, forms: w.forms };
+		if (err instanceof Ignored) return { action: "ignore", reason: err.detail, forms: w.forms };
+		if (err instanceof DdlSyntaxError) {
+			const forms: DdlForm[] = w.forms.length > 0 ? w.forms : ["other statements"];
+			return {
+				action: "refuse",
+				reason: `Ferry cannot read the statement (${err.message}): apply what the destination needs by hand and skip the statement`,
+				statement,
+				forms,
+			};
+		}
+		throw err;
+	}
+}
+
+/** The mappings after a decision's effects. */
+export function applyDdlEffects(mappings: readonly TableMapping[], effects: readonly DdlEffect[]): TableMapping[] {
+	const set = new MappingSet(mappings);
+	for (const e of effects) {
+		if (e.kind === "table-created" || e.kind === "columns-changed") set.set(e.mapping);
+		else if (e.kind === "table-dropped") set.delete(e.source);
+		else {
+			set.delete(e.from);
+			set.set(e.mapping);
+		}
+	}
+	return set.all();
+}
+
+// ---------------------------------------------------------------- dispatch
+
+function rest(c: Cursor): void {
+	c.i = c.end;
+}
+
+function byForm(w: Work, c: Cursor, form: DdlForm, support: "ignore" | "refuse", subject: string): never {
+	rest(c);
+	if (support === "ignore") return w.ignore(form, `${subject}: ${noteOf(form)}`);
+	return w.refuse(form, `${subject}: ${noteOf(form)}`);
+}
+
+function dispatch(w: Work, c: Cursor): void {
+	const verb = c.acceptOneOf(
+		"CREATE",
+		"ALTER",
+		"DROP",
+		"RENAME",
+		"TRUNCATE",
+		"ANALYZE",
+		"OPTIMIZE",
+		"CHECK",
+		"REPAIR",
+		"CHECKSUM",
+		"FLUSH",
+		"GRANT",
+		"REVOKE",
+		"SET",
+		"INSTALL",
+		"UNINSTALL",
+	);
+	switch (verb) {
+		case "CREATE":
+			create(w, c);
+			return;
+		case "ALTER":
+			alter(w, c);
+			return;
+		case "DROP":
+			drop(w, c);
+			return;
+		case "RENAME":
+			if (c.acceptOneOf("TABLE", "TABLES")) {
+				renameTable(w, c);
+				return;
+			}
+			if (c.at("USER")) {
+				byForm(w, c, "CREATE / ALTER / DROP / RENAME USER and ROLE", "ignore", "RENAME USER");
+				return;
+			}
+			break;
+		case "TRUNCATE":
+			truncateTable(w, c);
+			return;
+		case "ANALYZE":
+		case "OPTIMIZE":
+		case "CHECK":
+		case "REPAIR":
+		case "CHECKSUM":
+			byForm(w, c, "ANALYZE / OPTIMIZE / CHECK / REPAIR TABLE", "ignore", `${verb} TABLE`);
+			return;
+		case "FLUSH":
+			byForm(w, c, "FLUSH", "ignore", "FLUSH");
+			return;
+		case "GRANT":
+		case "REVOKE":
+			byForm(w, c, "GRANT / REVOKE", "ignore", verb);
+			return;
+		case "SET":
+			if (c.at("PASSWORD") || c.at("DEFAULT", "ROLE") || c.at("ROLE")) {
+				byForm(w, c, "CREATE / ALTER / DROP / RENAME USER and ROLE", "ignore", `SET ${c.peek()?.text.toUpperCase()}`);
+				return;
+			}
+			break;
+		case "INSTALL":
+		case "UNINSTALL":
+			byForm(w, c, "INSTALL / UNINSTALL PLUGIN", "ignore", `${verb} PLUGIN`);
+			return;
+	}
+	byForm(w, c, "other statements", "refuse", describeStart(c));
+}
+
+function describeStart(c: Cursor): string {
+	const words = c.toks.slice(0, 3).filter((t) => t.kind === "word");
+	return words.map((t) => t.text.toUpperCase()).join(" ") || "the statement";
+}
+
+/** DEFINER = user, SQL SECURITY x, ALGORITHM = x and the like before the object keyword. */
+function skipObjectModifiers(c: Cursor): { algorithm?: string } {
+	const found: { algorithm?: string } = {};
+	for (;;) {
+		if (c.accept("DEFINER")) {
+			c.acceptEquals();
+			const t = c.next();
+			if (isKeyword(t, "CURRENT_USER", "CURRENT_ROLE")) {
+				if (c.isPunct("(")) c.group();
+			} else if (c.peek()?.text === "@") {
+				c.next();
+				c.next();
+			} else if (c.peek()?.kind === "word" && c.peek()?.text.startsWith("@")) {
+				c.next();
+			}
+		} else if (c.accept("SQL", "SECURITY")) {
+			c.next();
+		} else if (c.accept("ALGORITHM")) {
+			c.acceptEquals();
+			found.algorithm = c.next().text.toUpperCase();
+		} else if (!c.acceptOneOf("ONLINE", "OFFLINE", "AGGREGATE", "NONEDITIONABLE", "EDITIONABLE")) {
+			return found;
+		}
+	}
+}
+
+function create(w: Work, c: Cursor): void {
+	const orReplace = c.accept("OR", "REPLACE");
+	const modifiers = skipObjectModifiers(c);
+	const temporary = c.accept("TEMPORARY");
+	if (c.accept("TABLE")) {
+		createTable(w, c, { orReplace, temporary });
+		return;
+	}
+	const kindWord = c.acceptOneOf("UNIQUE", "FULLTEXT", "SPATIAL");
+	if (c.at("INDEX")) {
+		createIndex(w, c, kindWord, orReplace);
+		return;
+	}
+	if (c.acceptOneOf("DATABASE", "SCHEMA")) {
+		createDatabase(w, c);
+		return;
+	}
+	if (c.accept("VIEW")) {
+		createView(w, c, modifiers.algorithm, "CREATE VIEW");
+		return;
+	}
+	otherObject(w, c, "CREATE");
+}
+
+function alter(w: Work, c: Cursor): void {
+	c.acceptOneOf("ONLINE", "OFFLINE");
+	const ignoreDuplicates = c.accept("IGNORE");
+	if (c.accept("TABLE")) {
+		alterTable(w, c, ignoreDuplicates);
+		return;
+	}
+	if (c.acceptOneOf("DATABASE", "SCHEMA")) {
+		alterDatabase(w, c);
+		return;
+	}
+	const modifiers = skipObjectModifiers(c);
+	if (c.accept("VIEW")) {
+		createView(w, c, modifiers.algorithm, "ALTER VIEW");
+		return;
+	}
+	otherObject(w, c, "ALTER");
+}
+
+function drop(w: Work, c: Cursor): void {
+	const temporary = c.accept("TEMPORARY");
+	if (c.acceptOneOf("TABLE", "TABLES")) {
+		dropTable(w, c, temporary);
+		return;
+	}
+	c.acceptOneOf("ONLINE", "OFFLINE");
+	if (c.accept("INDEX")) {
+		dropIndex(w, c);
+		return;
+	}
+	if (c.acceptOneOf("DATABASE", "SCHEMA")) {
+		dropDatabase(w, c);
+		return;
+	}
+	if (c.accept("VIEW")) {
+		dropView(w, c);
+		return;
+	}
+	otherObject(w, c, "DROP");
+}
+
+/** Triggers, routines, events, sequences, accounts, servers, tablespaces. */
+function otherObject(w: Work, c: Cursor, verb: string): never {
+	const object = c.peek()?.text.toUpperCase() ?? "";
+	if (object === "TRIGGER") {
+		c.next();
+		c.accept("IF", "NOT", "EXISTS") || c.accept("IF", "EXISTS");
+		let name: TableName | undefined;
+		if (c.isIdentifier()) {
+			const first = c.identifier("a trigger name");
+			name = c.acceptPunct(".")
+				? { database: first, table: c.identifier("a trigger name") }
+				: { database: w.db, table: first };
+		}
+		if (name && /^pt_osc_/.test(name.table)) {
+			rest(c);
+			w.ignore(
+				"CREATE / DROP TRIGGER",
+				`${verb} TRIGGER ${describeTable(name)}: a trigger of pt-online-schema-change, whose effects arrive as row events`,
+			);
+		}
+		return byForm(w, c, "CREATE / DROP TRIGGER", "refuse", `${verb} TRIGGER${name ? ` ${describeTable(name)}` : ""}`);
+	}
+	if (object === "PROCEDURE" || object === "FUNCTION" || object === "PACKAGE") {
+		return byForm(w, c, "CREATE / ALTER / DROP PROCEDURE and FUNCTION", "refuse", `${verb} ${object}`);
+	}
+	if (object === "EVENT") return byForm(w, c, "CREATE / ALTER / DROP EVENT", "refuse", `${verb} EVENT`);
+	if (object === "SEQUENCE") return byForm(w, c, "CREATE / ALTER / DROP SEQUENCE", "refuse", `${verb} SEQUENCE`);
+	if (object === "USER" || object === "ROLE") {
+		return byForm(w, c, "CREATE / ALTER / DROP / RENAME USER and ROLE", "ignore", `${verb} ${object}`);
+	}
+	if (object === "SERVER" || object === "TABLESPACE" || object === "LOGFILE") {
+		return byForm(w, c, "CREATE / ALTER / DROP SERVER, TABLESPACE, LOGFILE GROUP", "ignore", `${verb} ${object}`);
+	}
+	return byForm(w, c, "other statements", "refuse", `${verb} ${object}`.trim());
+}
+
+// ---------------------------------------------------------------- databases
+
+interface DatabaseOptions {
+	charset?: string;
+	collation?: string;
+}
+
+function databaseOptions(c: Cursor): DatabaseOptions {
+	const o: DatabaseOptions = {};
+	while (!c.done()) {
+		c.accept("DEFAULT");
+		if (c.accept("CHARACTER", "SET") || c.accept("CHARSET")) {
+			c.acceptEquals();
+			o.charset = c.identifier("a character set").toLowerCase();
+			if (o.charset === "utf8") o.charset = "utf8mb3";
+		} else if (c.accept("COLLATE")) {
+			c.acceptEquals();
+			o.collation = c.identifier("a collation").toLowerCase();
+		} else if (c.acceptOneOf("COMMENT", "ENCRYPTION")) {
+			c.acceptEquals();
+			c.next();
+		} else if (c.accept("READ", "ONLY")) {
+			c.acceptEquals();
+			c.next();
+		} else if (c.accept("UPGRADE", "DATA", "DIRECTORY", "NAME")) {
+			// MariaDB's rename of #mysql50# directories: nothing to do.
+		} else {
+			throw new DdlSyntaxError(`unknown database option ${c.where()}`);
+		}
+	}
+	return o;
+}
+
+function charsetClause(w: Work, o: DatabaseOptions, object: string): string {
+	if (o.charset === undefined && o.collation === undefined) return "";
+	const charset = o.charset ?? (o.collation === "binary" ? "binary" : (o.collation?.split("_")[0] as string));
+	const cs = convertCharset({ charset, collation: o.collation ?? `${charset}_general_ci` }, w.dialect);
+	w.changes.push(...cs.changes.map((x) => `${object}: ${x.what} (${x.why})`));
+	w.warnings.push(...cs.warnings);
+	return ` CHARACTER SET ${cs.value.charset}${o.collation !== undefined || cs.changes.length > 0 ? ` COLLATE ${cs.value.collation}` : ""}`;
+}
+
+/** The destination databases the rules send a source database's tables to. */
+function destinationDatabases(w: Work, database: string): string[] {
+	const names = new Set<string>();
+	for (const match of rulesForDatabase(w.ctx.rules, database)) names.add(match.rule.renameDatabase ?? database);
+	return [...names];
+}
+
+function createDatabase(w: Work, c: Cursor): void {
+	w.form("CREATE DATABASE");
+	c.accept("IF", "NOT", "EXISTS");
+	const name = c.identifier("a database name");
+	const options = databaseOptions(c);
+	const targets = destinationDatabases(w, name);
+	if (targets.length === 0)
+		w.ignore("CREATE DATABASE", `CREATE DATABASE ${name}: no rule includes tables of the database`);
+	const clause = charsetClause(w, options, name);
+	for (const t of targets) w.statements.push(`CREATE DATABASE IF NOT EXISTS ${quoteId(t)}${clause}`);
+}
+
+function alterDatabase(w: Work, c: Cursor): void {
+	w.form("ALTER DATABASE");
+	const name =
+		c.isIdentifier() &&
+		!c.at("DEFAULT") &&
+		!c.at("CHARACTER") &&
+		!c.at("CHARSET") &&
+		!c.at("COLLATE") &&
+		!c.at("COMMENT") &&
+		!c.at("UPGRADE") &&
+		!c.at("READ") &&
+		!c.at("ENCRYPTION")
+			? c.identifier("a database name")
+			: w.db;
+	const options = databaseOptions(c);
+	const targets = destinationDatabases(w, name);
+	if (targets.length === 0)
+		w.ignore("ALTER DATABASE", `ALTER DATABASE ${name}: no rule includes tables of the database`);
+	const clause = charsetClause(w, options, name);
+	if (clause === "") w.ignore("ALTER DATABASE", `ALTER DATABASE ${name}: ${noteOf("ALTER DATABASE")}`);
+	for (const t of targets) w.statements.push(`ALTER DATABASE ${quoteId(t)}${clause}`);
+}
+
+function dropDatabase(w: Work, c: Cursor): void {
+	w.form("DROP DATABASE");
+	c.accept("IF", "EXISTS");
+	const name = c.identifier("a database name");
+	const mapped = w.mappings.all().filter((m) => m.source.database === name);
+	const targets = new Set([...destinationDatabases(w, name), ...mapped.map((m) => m.destination.database)]);
+	if (targets.size === 0) w.ignore("DROP DATABASE", `DROP DATABASE ${name}: the database is not migrated`);
+	for (const m of mapped) {
+		w.mappings.delete(m.source);
+		w.effects.push({ kind: "table-dropped", source: m.source });
+	}
+	for (const target of targets) {
+		const fedByOthers =
+			w.mappings.all().some((m) => m.destination.database === target) ||
+			w.ctx.rules.some((r) => !r.exclude && r.renameDatabase === target && r.database !== name);
+		if (!fedByOthers) {
+			w.statements.push(`DROP DATABASE IF EXISTS ${quoteId(target)}`);
+			continue;
+		}
+		const tables = mapped.filter((m) => m.destination.database === target).map((m) => quoteTable(m.destination));
+		if (tables.length > 0) w.statements.push(`DROP TABLE IF EXISTS ${tables.join(", ")}`);
+		w.warnings.push(
+			`destination database ${target} also receives tables from other source databases, so only the tables of ${name} are dropped from it`,
+		);
+	}
+}
+
+// ---------------------------------------------------------------- views
+
+/**
+ * CREATE / ALTER VIEW. User-written definitions may name tables without their database and
+ * columns without their table, so they are not rewritten: a view is replayed when no rule
+ * renames anything it could read, with the statement's default database.
+ */
+function createView(w: Work, c: Cursor, algorithm: string | undefined, verb: "CREATE VIEW" | "ALTER VIEW"): void {
+	w.form("CREATE VIEW");
+	c.accept("IF", "NOT", "EXISTS");
+	const name = c.tableName(w.db);
+	const subject = `${verb} ${describeTable(name)}`;
+	let columns = "";
+	if (c.isPunct("(")) columns = ` (${c.text(c.group())})`;
+	c.expect("AS");
+	const body = c.skipUntil(() => false);
+	const definition = c.text(body);
+	const match = includingRule(w.ctx.rules, name);
+	if (!match) w.ignore("CREATE VIEW", `${subject}: no rule includes the view, so it is not migrated`);
+	const databases = new Set([name.database, ...(w.db ? [w.db] : [])]);
+	const toks = c.toks.slice(body[0], body[1]);
+	toks.forEach((t, i) => {
+		if ((t.kind === "quoted" || t.kind === "word") && toks[i + 1]?.text === "." && toks[i - 1]?.text !== ".") {
+			databases.add(t.kind === "quoted" ? (t.name as string) : t.text);
+		}
+	});
+	const viewOwnRule = !/[*?]/.test(match.rule.table) && !match.rule.renameDatabase && !match.rule.renameColumns;
+	for (const database of databases) {
+		for (const r of rulesForDatabase(w.ctx.rules, database)) {
+			if (r.index === match.index && viewOwnRule) continue;
+			if (r.rule.renameDatabase || r.rule.renameTable || r.rule.renameColumns) {
+				w.refuse(
+					"CREATE VIEW",
+					`${subject}: ${describeRule(r)} renames objects of database ${database}, and Ferry does not rewrite user-written view definitions: create the view at the destination by hand and skip the statement`,
+				);
+			}
+		}
+	}
+	const destination = ruleDestination(match, name);
+	const algo = algorithm ? `ALGORITHM=${algorithm} ` : "";
+	w.statements.push(
+		`CREATE OR REPLACE ${algo}SQL SECURITY INVOKER VIEW ${quoteTable(destination)}${columns} AS ${definition}`,
+	);
+	w.changes.push(
+		`${describeTable(name)}: DEFINER dropped, SQL SECURITY INVOKER (the source's definer account need not exist at the destination)`,
+	);
+	if (w.db) w.useDatabase = w.db;
+}
+
+function dropView(w: Work, c: Cursor): void {
+	w.form("DROP VIEW");
+	c.accept("IF", "EXISTS");
+	const names: TableName[] = [];
+	do names.push(c.tableName(w.db));
+	while (c.acceptPunct(","));
+	c.acceptOneOf("RESTRICT", "CASCADE");
+	const targets = names.flatMap((n) => {
+		const match = includingRule(w.ctx.rules, n);
+		return match ? [ruleDestination(match, n)] : [];
+	});
+	if (targets.length === 0)
+		w.ignore("DROP VIEW", `DROP VIEW ${names.map(describeTable).join(", ")}: no rule includes the views`);
+	w.statements.push(`DROP VIEW IF EXISTS ${targets.map(quoteTable).join(", ")}`);
+}
+
+/** Every form's support, for a quick check in code: `supportOf("TRUNCATE TABLE")`. */
+export function supportOf(form: DdlForm): (typeof SUPPORTED_DDL)[DdlForm]["support"] {
+	return SUPPORTED_DDL[form].support;
+}

@@ -1,0 +1,125 @@
+import type { SourcePosition } from "../capture/change.ts";
+
+/**
+ * Ordering of source positions, for the switch from safe to exact mode and for skipping
+ * transactions a restart delivers again.
+ *
+ * Two GTID flavours are understood:
+ * - MariaDB: a gtid_binlog_pos-style list `domain-server-seq,...` (one entry per domain); a
+ *   position has reached another when, in every domain of the other, its sequence number is at
+ *   least as high (sequence numbers grow per domain whatever the server id);
+ * - MySQL: an executed GTID set `uuid:1-5:7,uuid2:1-3`; a position has reached another when its
+ *   set contains the other's.
+ * Without GTIDs the binlog file (by its numeric suffix) and offset are compared.
+ */
+
+type MariaGtids = Map<number, bigint>;
+type MysqlGtids = Map<string, [bigint, bigint][]>;
+
+function isMysqlSet(text: string): boolean {
+	return text.includes(":");
+}
+
+function parseMaria(text: string): MariaGtids {
+	const out: MariaGtids = new Map();
+	for (const raw of text.split(",")) {
+		const item = raw.trim();
+		if (!item) continue;
+		const m = /^(\d+)-(\d+)-(\d+)$/.exec(item);
+		if (!m) throw new Error(`'${item}' is not a MariaDB GTID (domain-server-sequence)`);
+		const domain = Number(m[1]);
+		const seq = BigInt(m[3] as string);
+		const prev = out.get(domain);
+		if (prev === undefined || seq > prev) out.set(domain, seq);
+	}
+	return out;
+}
+
+function parseMysql(text: string): MysqlGtids {
+	const out: MysqlGtids = new Map();
+	for (const raw of text.split(",")) {
+		const item = raw.trim();
+		if (!item) continue;
+		const [uuid, ...ranges] = item.split(":");
+		if (!uuid || ranges.length === 0) throw new Error(`'${item}' is not a MySQL GTID set entry (uuid:interval)`);
+		const key = uuid.toLowerCase();
+		const list = out.get(key) ?? [];
+		for (const r of ranges) {
+			const m = /^(\d+)(?:-(\d+))?$/.exec(r.trim());
+			if (!m) throw new Error(`'${item}' is not a MySQL GTID set entry (bad interval '${r}')`);
+			const lo = BigInt(m[1] as string);
+			list.push([lo, m[2] === undefined ? lo : BigInt(m[2])]);
+		}
+		out.set(key, list);
+	}
+	return out;
+}
+
+function mysqlContains(set: MysqlGtids, uuid: string, n: bigint): boolean {
+	return (set.get(uuid.toLowerCase()) ?? []).some(([lo, hi]) => n >= lo && n <= hi);
+}
+
+function fileNumber(file: string): [string, number] {
+	const m = /^(.*?)(\d+)$/.exec(file);
+	return m ? [m[1] as string, Number(m[2])] : [file, 0];
+}
+
+/** Compares binlog file positions: negative, zero or positive. */
+export function compareFilePositions(a: SourcePosition, b: SourcePosition): number {
+	const [ab, an] = fileNumber(a.file);
+	const [bb, bn] = fileNumber(b.file);
+	if (ab !== bb) return ab < bb ? -1 : 1;
+	if (an !== bn) return an - bn;
+	return a.pos - b.pos;
+}
+
+/**
+ * True when `position` is at or past `target`: every transaction up to `target` is at or before
+ * `position`. GTIDs decide when `target` has them; otherwise file and offset.
+ */
+export function hasReached(position: SourcePosition | null | undefined, target: SourcePosition): boolean {
+	if (!position) return false;
+	const goal = target.gtid.trim();
+	if (goal) {
+		const have = position.gtid.trim();
+		if (!have) return compareFilePositions(position, target) >= 0;
+		if (isMysqlSet(goal)) {
+			const set = parseMysql(have);
+			for (const [uuid, ranges] of parseMysql(goal)) {
+				for (const [lo, hi] of ranges) {
+					// Sets are small; intervals are checked at both ends and, for safety, every gap.
+					const mine = set.get(uuid) ?? [];
+					const covered = mine.some(([a, b]) => a <= lo && b >= hi);
+					if (!covered) return false;
+				}
+			}
+			return true;
+		}
+		const mine = parseMaria(have);
+		for (const [domain, seq] of parseMaria(goal)) {
+			const s = mine.get(domain);
+			if (s === undefined || s < seq) return false;
+		}
+		return true;
+	}
+	return compareFilePositions(position, target) >= 0;
+}
+
+/**
+ * True when the transaction with GTID `gtid` ('0-1-1234' or 'uuid:1234') is already included in
+ * the position `state` (a checkpoint): a restart delivered it again. False when unknown.
+ */
+export function includesTransaction(state: SourcePosition | null | undefined, gtid: string | undefined): boolean {
+	if (!state || !gtid || !state.gtid.trim()) return false;
+	const g = gtid.trim();
+	if (isMysqlSet(g)) {
+		if (!isMysqlSet(state.gtid)) return false;
+		const i = g.lastIndexOf(":");
+		const n = /^\d+$/.test(g.slice(i + 1)) ? BigInt(g.slice(i + 1)) : null;
+		return n !== null && mysqlContains(parseMysql(state.gtid), g.slice(0, i), n);
+	}
+	const m = /^(\d+)-(\d+)-(\d+)$/.exec(g);
+	if (!m || isMysqlSet(state.gtid)) return false;
+	const seq = parseMaria(state.gtid).get(Number(m[1]));
+	return seq !== undefined && seq >= BigInt(m[3] as string);
+}

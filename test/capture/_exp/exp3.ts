@@ -1,0 +1,21 @@
+import { execSync } from "node:child_process";
+import ZongJi from "@vlasky/zongji";
+import { scratchCredentials as creds } from "../../support/databases.ts";
+
+const z = new ZongJi({ ...creds, timezone: "Z", dateStrings: true } as any);
+z.on("error", (e: any) => console.error("ZERR", e.code, e.message));
+z.on("stopped", () => console.log("stopped"));
+z.start({ serverId: 9103, startAtEnd: true, includeEvents: ["heartbeat", "rotate", "query"] } as any);
+z.on("binlog", (e: any) => console.log("ev", e.getEventName(), e.binlogName ?? ""));
+await new Promise((r) => z.on("ready", r));
+const c: any = z.connection;
+for (const ev of ["end", "close", "error"]) c.on(ev, (x: any) => console.log("conn", ev, x?.code));
+c.stream.on("close", () => console.log("stream close"));
+c.stream.on("end", () => console.log("stream end"));
+await new Promise((r) => setTimeout(r, 1000));
+console.log("stopping server");
+execSync("bash scripts/services/mariadb.sh stop scratch", { stdio: "inherit" });
+await new Promise((r) => setTimeout(r, 2000));
+execSync("bash scripts/services/mariadb.sh start scratch", { stdio: "inherit" });
+z.stop();
+setTimeout(() => process.exit(0), 500);

@@ -1,0 +1,123 @@
+/**
+ * Replay throughput on synthetic sysbench oltp_write_only transactions (4 row changes each:
+ * update k, update c, delete, insert of the same id) over 4 sysbench-like tables.
+ *
+ *   npx tsx test/replay/bench-replay.ts [--transactions 100000] [--parallel 1] [--mode exact|safe] [--rows 100000]
+ *
+ * Prints rows/s (row changes applied per second) and the totals.
+ */
+import { parseArgs } from "node:util";
+import type { RowImage, TransactionPart } from "../../shared/capture/change.ts";
+import { connect } from "../../shared/db/connect.ts";
+import { quoteId } from "../../shared/db/sql.ts";
+import type { TableName } from "../../shared/model/rules.ts";
+import { Applier } from "../../shared/replay/applier.ts";
+import { destinationCredentials, freshDatabase, uniqueDatabase } from "../support/databases.ts";
+import { identity, Stream } from "./helpers.ts";
+
+const { values: args } = parseArgs({
+	options: {
+		transactions: { type: "string", default: "100000" },
+		parallel: { type: "string", default: "1" },
+		mode: { type: "string", default: "exact" },
+		rows: { type: "string", default: "100000" },
+		tables: { type: "string", default: "4" },
+		group: { type: "string", default: "1000" },
+	},
+});
+const TX = Number(args.transactions);
+const ROWS = Number(args.rows);
+const TABLES = Number(args.tables);
+
+const db = uniqueDatabase("replay_bench");
+const dst = await freshDatabase(destinationCredentials, db);
+const tables: TableName[] = [];
+for (let t = 1; t <= TABLES; t++) {
+	const name = { database: db, table: `sbtest${t}` };
+	tables.push(name);
+	await dst.query(
+		`CREATE TABLE ${quoteId(name.table)} (id INT NOT NULL AUTO_INCREMENT, k INT NOT NULL DEFAULT 0,
+		c CHAR(120) NOT NULL DEFAULT '', pad CHAR(60) NOT NULL DEFAULT '', PRIMARY KEY (id), KEY k_${t} (k)) ENGINE=InnoDB`,
+	);
+	await dst.query(
+		`INSERT INTO ${quoteId(name.table)} SELECT seq, seq * 7 % ${ROWS}, LPAD(seq, 119, 'c'), LPAD(seq, 59, 'p') FROM seq_1_to_${ROWS}`,
+	);
+}
+await dst.end();
+
+// The model of the source tables, to produce exact before images.
+const model = tables.map(() => new Map<number, RowImage>());
+const row = (t: number, id: number): RowImage => {
+	let r = model[t]?.get(id);
+	if (!r) {
+		r = { id, k: (id * 7) % ROWS, c: String(id).padStart(119, "c"), pad: String(id).padStart(59, "p") };
+		model[t]?.set(id, r);
+	}
+	return r;
+};
+let seed = 42;
+const rand = () => {
+	seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+	return seed;
+};
+const stream = new Stream();
+function* workload(): Generator<TransactionPart> {
+	for (let i = 0; i < TX; i++) {
+		const t = rand() % TABLES;
+		const table = tables[t] as TableName;
+		const a = (rand() % ROWS) + 1;
+		const b = (rand() % ROWS) + 1;
+		const d = (rand() % ROWS) + 1;
+		const ra = row(t, a);
+		const ra2 = { ...ra, k: Number(ra.k) + 1 };
+		model[t]?.set(a, ra2);
+		const rb = row(t, b);
+		const rb2 = {
+			...rb,
+			c: `${rand()}-${rand()}-${rand()}-${rand()}-${rand()}-${rand()}-${rand()}-${rand()}`.padEnd(119, "x"),
+		};
+		model[t]?.set(b, rb2);
+		const rd = row(t, d);
+		const rd2 = { id: d, k: rand() % ROWS, c: `${rand()}`.padEnd(119, "y"), pad: `${rand()}`.padEnd(59, "z") };
+		model[t]?.set(d, rd2);
+		yield stream.tx(
+			{ kind: "update", table, before: ra, after: ra2 },
+			{ kind: "update", table, before: rb, after: rb2 },
+			{ kind: "delete", table, before: rd },
+			{ kind: "insert", table, after: rd2 },
+		);
+	}
+}
+
+const applier = new Applier({
+	destination: destinationCredentials,
+	stream: `bench-${db}`,
+	metaDatabase: `${db}_meta`,
+	mapping: (t) => identity(t, ["id", "k", "c", "pad"]),
+	parallel: Number(args.parallel),
+	groupTransactions: Number(args.group),
+	safeUntil: args.mode === "safe" ? { gtid: `0-1-${TX + 10}`, file: "", pos: 0 } : null,
+});
+await applier.open();
+const started = performance.now();
+const stats = await applier.run(workload());
+const seconds = (performance.now() - started) / 1000;
+await applier.close();
+console.log((await import("../../shared/replay/applier.ts")).PROF);
+console.log(
+	JSON.stringify({
+		transactions: stats.transactions,
+		rows: stats.rows,
+		commits: stats.commits,
+		seconds: Number(seconds.toFixed(2)),
+		rowsPerSecond: Math.round(stats.rows / seconds),
+		parallel: Number(args.parallel),
+		mode: args.mode,
+		inconsistencies: stats.inconsistencies,
+		retries: stats.retries,
+	}),
+);
+const c = await connect(destinationCredentials);
+await c.query(`DROP DATABASE ${quoteId(db)}`);
+await c.query(`DROP DATABASE ${quoteId(`${db}_meta`)}`);
+await c.end();

@@ -1,0 +1,74 @@
+import type { RowDataPacket } from "mysql2";
+import type { RowChange, RowImage, SourcePosition, TransactionPart } from "../../shared/capture/change.ts";
+import type { Connection } from "../../shared/db/connect.ts";
+import { quoteId } from "../../shared/db/sql.ts";
+import type { TableMapping, TableName } from "../../shared/model/rules.ts";
+
+/** Builds TransactionParts by hand, with MariaDB-style GTID positions in domain 0. */
+export class Stream {
+	seq = 0;
+	time = Date.UTC(2026, 0, 1);
+
+	constructor(readonly domain = 0) {}
+
+	position(seq = this.seq): SourcePosition {
+		return { gtid: `${this.domain}-1-${seq}`, file: "binlog.000001", pos: 1000 + seq };
+	}
+
+	/** One source transaction in one part. */
+	tx(...changes: RowChange[]): TransactionPart {
+		this.seq += 1;
+		this.time += 1;
+		return {
+			gtid: `${this.domain}-1-${this.seq}`,
+			changes,
+			final: true,
+			position: this.position(),
+			commitTime: this.time,
+			bytes: 100 * changes.length,
+		};
+	}
+
+	/** One source transaction split into parts of `size` changes. */
+	*big(changes: RowChange[], size: number): Generator<TransactionPart> {
+		this.seq += 1;
+		this.time += 1;
+		for (let i = 0; i < changes.length; i += size) {
+			const final = i + size >= changes.length;
+			yield {
+				gtid: `${this.domain}-1-${this.seq}`,
+				changes: changes.slice(i, i + size),
+				final,
+				...(final ? { position: this.position() } : {}),
+				commitTime: this.time,
+				bytes: 100 * Math.min(changes.length, i + size),
+			};
+		}
+	}
+}
+
+export function ins(table: TableName, after: RowImage): RowChange {
+	return { kind: "insert", table, after };
+}
+export function upd(table: TableName, before: RowImage, after: RowImage): RowChange {
+	return { kind: "update", table, before, after };
+}
+export function del(table: TableName, before: RowImage): RowChange {
+	return { kind: "delete", table, before };
+}
+
+/** A mapping of every listed column to itself. */
+export function identity(source: TableName, columns: string[], destination: TableName = source): TableMapping {
+	return { source, destination, columns: columns.map((c) => ({ source: c, destination: c })) };
+}
+
+export async function rows(conn: Connection, table: TableName, order = "1"): Promise<RowDataPacket[]> {
+	const [r] = await conn.query<RowDataPacket[]>(
+		`SELECT * FROM ${quoteId(table.database)}.${quoteId(table.table)} ORDER BY ${order}`,
+	);
+	return r.map((x) => ({ ...x }));
+}
+
+export async function* asAsync<T>(items: Iterable<T>): AsyncGenerator<T> {
+	for (const x of items) yield x;
+}
