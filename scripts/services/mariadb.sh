@@ -68,6 +68,7 @@ start_one() {
   wait_port "$port" 60 "$(cat "$pidf")" "mariadb-$name" "$logf"
   ensure_password
   client "$name" <<SQL || die "could not create the ferry user on $name (log: $logf)"
+SET SESSION sql_log_bin = 0; -- keep the password out of the binlog (and out of replay)
 DROP USER IF EXISTS ''@'localhost';
 DROP USER IF EXISTS ''@'$(hostname)';
 CREATE USER IF NOT EXISTS 'ferry'@'127.0.0.1' IDENTIFIED BY '$FERRY_DB_PASSWORD';

@@ -753,9 +753,8 @@ class ZongjiBinlogReader implements BinlogReader {
 
 	private addChange(change: Change, timestamp: number): void {
 		const txn = this.txn as OpenTransaction;
-		txn.changes.push(change);
-		if (change.kind !== "ddl") this.stats.rows += 1;
-		if (timestamp > txn.timestamp) txn.timestamp = timestamp;
+		// A full part goes out when the next change arrives, so the final part is never empty
+		// for a transaction that has changes.
 		if (txn.changes.length >= this.maxPartChanges) {
 			this.push({
 				...(txn.gtid ? { gtid: txn.gtid } : {}),
@@ -767,6 +766,9 @@ class ZongjiBinlogReader implements BinlogReader {
 			txn.changes = [];
 			txn.partsSent += 1;
 		}
+		txn.changes.push(change);
+		if (change.kind !== "ddl") this.stats.rows += 1;
+		if (timestamp > txn.timestamp) txn.timestamp = timestamp;
 	}
 
 	private commit(pos: number, timestamp: number): void {

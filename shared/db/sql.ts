@@ -19,3 +19,15 @@ export function escapeValue(value: unknown): string {
 export function describeTable(t: TableName): string {
 	return `${t.database}.${t.table}`;
 }
+
+/**
+ * A statement as it may be logged or stored: account statements carry passwords
+ * (`IDENTIFIED BY '...'`, `PASSWORD('...')`, `IDENTIFIED VIA ... USING '...'`), which never
+ * leave the database.
+ */
+export function redactSql(sql: string): string {
+	return sql
+		.replace(/\b(IDENTIFIED\s+(?:WITH\s+\S+\s+)?(?:BY|AS|USING))\s+('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")/gi, "$1 '***'")
+		.replace(/\b(PASSWORD\s*\(\s*)('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")/gi, "$1'***'")
+		.replace(/\b(IDENTIFIED\s+VIA\s+\S+\s+USING)\s+(\S+)/gi, "$1 '***'");
+}

@@ -283,6 +283,11 @@ export class Applier {
 		this.filter = options.source ? new RowFilter(options.source) : null;
 	}
 
+	/** The destination session ids of the connections that write groups (for operators: KILL, processlist). */
+	get sessionIds(): number[] {
+		return this.workers.map((w) => w.conn.threadId ?? 0);
+	}
+
 	/** Running totals (a copy). */
 	get progress(): ApplyStats {
 		return { ...this.stats, position: this.stats.position ? { ...this.stats.position } : null };

@@ -778,7 +778,7 @@ export function renderConstraint(def: ParsedConstraint, ctx: ColumnContext, ifNo
 		const name = def.name !== undefined ? ` ${quoteId(def.name)}` : "";
 		const list = (names: (string | undefined)[]) => names.map((n) => quoteId(n as string)).join(", ");
 		return {
-			sql: `${symbol}FOREIGN KEY${def.ifNotExists ? ine : ""}${name} (${list(cols)}) REFERENCES ${quoteTable(target.destination)} (${list(refCols)})${def.tail ? ` ${def.tail}` : ""}`,
+			sql: `${symbol}FOREIGN KEY${ine}${name} (${list(cols)}) REFERENCES ${quoteTable(target.destination)} (${list(refCols)})${def.tail ? ` ${def.tail}` : ""}`,
 			changes: [],
 			warnings: [],
 		};
@@ -834,7 +834,7 @@ export function renderConstraint(def: ParsedConstraint, ctx: ColumnContext, ifNo
 	) {
 		name = firstColumn;
 	}
-	let sql = def.kind === "primary" ? "PRIMARY KEY" : `${KIND_KEYWORD[def.kind]}${def.ifNotExists ? ine : ""}`;
+	let sql = def.kind === "primary" ? "PRIMARY KEY" : `${KIND_KEYWORD[def.kind]}${ine}`;
 	if (name !== undefined) sql += ` ${quoteId(name)}`;
 	if (def.using) sql += ` USING ${def.using}`;
 	sql += ` (${parts})`;

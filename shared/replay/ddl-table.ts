@@ -405,7 +405,10 @@ export function truncateTable(w: Work, c: Cursor): void {
  * when neither name is migrated; refuses what would leave the destination out of step.
  */
 function renameOne(w: Work, form: DdlForm, from: TableName, to: TableName): [TableName, TableName] | null {
-	const subject = `${form === "RENAME TABLE" ? "RENAME TABLE" : "ALTER TABLE ... RENAME TO"} ${label(from)} TO ${label(to)}`;
+	const subject =
+		form === "RENAME TABLE"
+			? `RENAME TABLE ${label(from)} TO ${label(to)}`
+			: `ALTER TABLE ${label(from)} RENAME TO ${label(to)}`;
 	const old = w.mappings.get(from);
 	const match = includingRule(w.ctx.rules, to);
 	if (!old) {
@@ -464,7 +467,7 @@ export function renameTable(w: Work, c: Cursor): void {
 // ---------------------------------------------------------------- ALTER TABLE
 
 type Spec =
-	| { op: "addColumn"; column: ParsedColumn; ifNotExists: boolean }
+	| { op: "addColumn"; columns: ParsedColumn[]; ifNotExists: boolean }
 	| { op: "addConstraint"; def: ParsedConstraint }
 	| { op: "dropColumn"; name: string; ifExists: boolean }
 	| { op: "modifyColumn"; column: ParsedColumn; ifExists: boolean }
@@ -521,11 +524,10 @@ function parseSpec(c: Cursor, db: string): Spec {
 		const ifNotExists = c.accept("IF", "NOT", "EXISTS");
 		if (c.isPunct("(")) {
 			const inner = c.sub(c.group());
-			const specs = inner.splitCommas().map((r) => inner.sub(r));
-			if (specs.length !== 1) throw new DdlSyntaxError("ADD COLUMN (a, b, ...) is read one column at a time");
-			return { op: "addColumn", column: parseColumn(specs[0] as Cursor, db), ifNotExists };
+			const columns = inner.splitCommas().map((r) => parseColumn(inner.sub(r), db));
+			return { op: "addColumn", columns, ifNotExists };
 		}
-		return { op: "addColumn", column: parseColumn(c, db), ifNotExists };
+		return { op: "addColumn", columns: [parseColumn(c, db)], ifNotExists };
 	}
 	if (c.accept("DROP")) {
 		if (c.accept("PRIMARY", "KEY")) return { op: "dropPrimary" };
@@ -773,7 +775,7 @@ class AlterTable {
 				this.renameTo = spec.to;
 				return;
 			case "addColumn":
-				this.addColumn(spec.column, spec.ifNotExists);
+				for (const column of spec.columns) this.addColumn(column, spec.ifNotExists);
 				return;
 			case "dropColumn":
 				this.dropColumn(spec.name);
@@ -852,8 +854,12 @@ class AlterTable {
 		}
 	}
 
+	private readonly skippedColumns: string[] = [];
+
 	private noteSkipped(column: string): void {
-		this.noEffect ??= `column ${column} is not migrated`;
+		this.skippedColumns.push(column);
+		const list = this.skippedColumns;
+		this.noEffect = `${list.length === 1 ? "column" : "columns"} ${list.join(", ")} ${list.length === 1 ? "is" : "are"} not migrated (the column selection of ${describeRule(this.rule)} leaves ${list.length === 1 ? "it" : "them"} out)`;
 	}
 
 	private addColumn(col: ParsedColumn, ifNotExists: boolean): void {
@@ -988,7 +994,7 @@ class AlterTable {
 			this.w.form("ALTER IGNORE TABLE");
 			this.refuse(
 				"ALTER IGNORE TABLE",
-				`ALTER IGNORE TABLE ... ADD ${def.kind === "primary" ? "PRIMARY KEY" : "UNIQUE"}: ${noteOf("ALTER IGNORE TABLE")}`,
+				`ALTER IGNORE TABLE ... ADD ${def.kind === "primary" ? "PRIMARY KEY" : "UNIQUE"}: the source deletes the rows that duplicate a key value without row events, so the destination would keep them: add the key at the destination by hand after removing the same duplicates, and skip the statement`,
 			);
 		}
 		const r = renderConstraint(def, this.ctx(), true);

@@ -9,6 +9,7 @@ import { credentialsFor, getDataSource } from "../../shared/control/datasources.
 import { getProject } from "../../shared/control/projects.ts";
 import { type ReplicationStatus, replicationKey } from "../../shared/control/replication.ts";
 import { type Connection, connect, createPool } from "../../shared/db/connect.ts";
+import { redactSql } from "../../shared/db/sql.ts";
 import type { Engine } from "../../shared/model/datasource.ts";
 import type { Project } from "../../shared/model/project.ts";
 import type { TableMapping, TableName } from "../../shared/model/rules.ts";
@@ -103,7 +104,7 @@ async function session(ctx: Context, projectId: string, owner: string, signal: A
 		parallel: 1,
 		onDdl: async (change, { connection, part }) => {
 			if (part.gtid && part.gtid === project.incremental?.skipGtid) {
-				logger.warn("skipping the DDL the user chose to skip", { projectId, gtid: part.gtid, sql: change.sql });
+				logger.warn("skipping the DDL the user chose to skip", { projectId, gtid: part.gtid, sql: redactSql(change.sql) });
 				return;
 			}
 			await tables.applyDdl(change, part, connection, destination.engine, destinationVersion);
@@ -165,11 +166,12 @@ class Tables {
 		const mappings = [...this.byName.values()];
 		const decision = translateDdl(change, { rules: this.project.objects, mappings, destinationEngine: engine, destinationVersion });
 		if (decision.action === "ignore") {
-			logger.info("DDL ignored", { projectId: this.project.id, sql: change.sql, reason: decision.reason });
+			logger.info("DDL ignored", { projectId: this.project.id, sql: redactSql(change.sql), reason: redactSql(decision.reason) });
 			return;
 		}
 		if (decision.action === "refuse") {
-			throw new FatalReplicationError(`unsupported DDL: ${decision.reason}; statement: ${change.sql}`, part.gtid, change.sql);
+			const statement = redactSql(change.sql);
+			throw new FatalReplicationError(`unsupported DDL: ${redactSql(decision.reason)}; statement: ${statement}`, part.gtid, statement);
 		}
 		for (const sql of decision.statements) {
 			try {
@@ -177,11 +179,11 @@ class Tables {
 			} catch (err) {
 				// A session killed after the DDL but before its checkpoint meets its own work again.
 				if (!ALREADY_DONE.has((err as { errno?: number }).errno ?? 0)) throw err;
-				logger.warn("DDL already applied at the destination; going on", { sql, error: (err as Error).message });
+				logger.warn("DDL already applied at the destination; going on", { sql: redactSql(sql), error: (err as Error).message });
 			}
 		}
 		await this.save(applyDdlEffects(mappings, decision.effects));
-		logger.info("DDL replayed", { projectId: this.project.id, sql: change.sql, statements: decision.statements });
+		logger.info("DDL replayed", { projectId: this.project.id, sql: redactSql(change.sql), statements: decision.statements.map(redactSql) });
 	}
 
 	/** Writes the changed mappings back, so a restarted task replays with the tables as they are now. */

@@ -30,7 +30,10 @@ export async function readTransactions(
 		const result = await Promise.race([
 			reader.next(),
 			new Promise<never>((_, reject) => {
-				timer = setTimeout(() => reject(new Error(`only ${transactions.length} of ${count} transactions arrived`)), left);
+				timer = setTimeout(
+					() => reject(new Error(`only ${transactions.length} of ${count} transactions arrived`)),
+					left,
+				);
 			}),
 		]).finally(() => clearTimeout(timer));
 		if (result.done) throw new Error("reader ended");
@@ -74,7 +77,8 @@ export async function selectRows(conn: Connection, sql: string): Promise<Map<num
 
 /** Compares two row images column by column, naming the column that differs. */
 export function columnDiffs(actual: RowImage | undefined, expected: RowImage | undefined): string[] {
-	if (!actual || !expected) return [`row missing: actual ${actual ? "present" : "absent"}, expected ${expected ? "present" : "absent"}`];
+	if (!actual || !expected)
+		return [`row missing: actual ${actual ? "present" : "absent"}, expected ${expected ? "present" : "absent"}`];
 	const diffs: string[] = [];
 	const names = new Set([...Object.keys(actual), ...Object.keys(expected)]);
 	for (const name of names) {

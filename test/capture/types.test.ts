@@ -92,7 +92,9 @@ describe("capture of every column type", () => {
 		);
 		expect(cols).toHaveLength(57);
 		// MariaDB prints FLOAT with 6 digits; as a double its stored value is exact
-		selectList = cols.map((c) => (c.type === "float" ? `${quoteId(c.name)} * 1e0 AS ${quoteId(c.name)}` : quoteId(c.name))).join(", ");
+		selectList = cols
+			.map((c) => (c.type === "float" ? `${quoteId(c.name)} * 1e0 AS ${quoteId(c.name)}` : quoteId(c.name)))
+			.join(", ");
 		reader = await openBinlogReader(sourceCredentials, {
 			from: "now",
 			serverId: uniqueServerId(),

@@ -57,6 +57,8 @@ describe("zongji fixes", () => {
 		expect(fixed?.b).toEqual(Buffer.from("00ff10", "hex"));
 		expect(fixed?.x).toBe("text");
 		// SRID 0, then WKB: little-endian, type 1 (point), x = 1.0, y = 2.0
-		expect(fixed?.g).toEqual(Buffer.from("00000000" + "01" + "01000000" + "000000000000f03f" + "0000000000000040", "hex"));
+		expect(fixed?.g).toEqual(
+			Buffer.from("00000000" + "01" + "01000000" + "000000000000f03f" + "0000000000000040", "hex"),
+		);
 	});
 });

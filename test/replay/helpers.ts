@@ -1,5 +1,5 @@
 import type { RowDataPacket } from "mysql2";
-import type { RowChange, RowImage, SourcePosition, TransactionPart } from "../../shared/capture/change.ts";
+import type { Change, RowChange, RowImage, SourcePosition, TransactionPart } from "../../shared/capture/change.ts";
 import type { Connection } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import type { TableMapping, TableName } from "../../shared/model/rules.ts";
@@ -16,7 +16,7 @@ export class Stream {
 	}
 
 	/** One source transaction in one part. */
-	tx(...changes: RowChange[]): TransactionPart {
+	tx(...changes: Change[]): TransactionPart {
 		this.seq += 1;
 		this.time += 1;
 		return {

@@ -1,0 +1,280 @@
+import type { RowDataPacket } from "mysql2";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RowChange, RowImage, TransactionPart } from "../../shared/capture/change.ts";
+import { type Connection, connect } from "../../shared/db/connect.ts";
+import { quoteId } from "../../shared/db/sql.ts";
+import type { TableMapping, TableName } from "../../shared/model/rules.ts";
+import { Applier, type ApplierOptions } from "../../shared/replay/applier.ts";
+import { CHECKPOINT_TABLE, readCheckpoint } from "../../shared/replay/checkpoint.ts";
+import { destinationCredentials, freshDatabase, uniqueDatabase } from "../support/databases.ts";
+import { del, identity, ins, rows, Stream, upd } from "./helpers.ts";
+
+/** A random workload over a model of the source tables, so any prefix of it has a known state. */
+class Workload {
+	readonly model = new Map<string, Map<string, RowImage>>();
+	private seed: number;
+	readonly stream = new Stream();
+
+	constructor(
+		readonly tables: { name: TableName; key: string; make: (id: number, r: () => number) => RowImage }[],
+		seed = 7,
+	) {
+		this.seed = seed;
+		for (const t of tables) this.model.set(t.name.table, new Map());
+	}
+
+	rand(n: number): number {
+		this.seed = (this.seed * 1103515245 + 12345) & 0x7fffffff;
+		return this.seed % n;
+	}
+
+	/** A transaction of 1-4 changes on keys in [0, space). */
+	next(space: number): TransactionPart {
+		const changes: RowChange[] = [];
+		const n = 1 + this.rand(4);
+		for (let i = 0; i < n; i++) {
+			const t = this.tables[this.rand(this.tables.length)] as Workload["tables"][number];
+			const rows = this.model.get(t.name.table) as Map<string, RowImage>;
+			const id = this.rand(space);
+			const k = String(id);
+			const existing = rows.get(k);
+			const fresh = t.make(id, () => this.rand(1_000_000));
+			if (!existing) {
+				changes.push(ins(t.name, fresh));
+				rows.set(k, fresh);
+			} else if (this.rand(4) === 0) {
+				changes.push(del(t.name, existing));
+				rows.delete(k);
+			} else {
+				changes.push(upd(t.name, existing, fresh));
+				rows.set(k, fresh);
+			}
+		}
+		return this.stream.tx(...changes);
+	}
+}
+
+describe("the applier", () => {
+	const db = uniqueDatabase("replay_ap");
+	const meta = `${db}_meta`;
+	let dst: Connection;
+	const t = (table: string): TableName => ({ database: db, table });
+	const mappings = new Map<string, TableMapping>();
+	const options = (stream: string, extra: Partial<ApplierOptions> = {}): ApplierOptions => ({
+		destination: destinationCredentials,
+		stream,
+		metaDatabase: meta,
+		mapping: (name) => (name.database === db ? (mappings.get(name.table) ?? null) : null),
+		...extra,
+	});
+
+	beforeAll(async () => {
+		dst = await freshDatabase(destinationCredentials, db);
+	});
+	afterAll(async () => {
+		await dst?.query(`DROP DATABASE IF EXISTS ${quoteId(db)}`);
+		await dst?.query(`DROP DATABASE IF EXISTS ${quoteId(meta)}`);
+		await dst?.end();
+	});
+
+	it("after its connection is killed mid-stream, a restart from the checkpoint applies each transaction exactly once", async () => {
+		// `log` has no key: a transaction applied twice would leave a duplicate row.
+		await dst.query("CREATE TABLE log (seq INT, payload VARCHAR(40))");
+		await dst.query("CREATE TABLE counter (id INT PRIMARY KEY, n INT)");
+		await dst.query("INSERT INTO counter VALUES (1, 0)");
+		mappings.set("log", identity(t("log"), ["seq", "payload"]));
+		mappings.set("counter", identity(t("counter"), ["id", "n"]));
+		const TOTAL = 6000;
+		const s = new Stream();
+		const parts: TransactionPart[] = [];
+		for (let i = 1; i <= TOTAL; i++) {
+			parts.push(
+				s.tx(ins(t("log"), { seq: i, payload: `tx ${i}` }), upd(t("counter"), { id: 1, n: i - 1 }, { id: 1, n: i })),
+			);
+		}
+		const killer = await connect(destinationCredentials);
+		const first = new Applier(options("kill", { groupTransactions: 200 }));
+		await first.open();
+		let killed = false;
+		async function* feed(): AsyncGenerator<TransactionPart> {
+			for (const p of parts) {
+				// A trickle of input after a few commits, so that the kill lands inside a group.
+				if (first.progress.commits >= 3 && !killed) {
+					killed = true;
+					const ids = first.sessionIds;
+					await killer.query(`KILL CONNECTION ${Number(ids[0])}`);
+				}
+				yield p;
+			}
+		}
+		await expect(first.run(feed())).rejects.toThrow();
+		const cp = await readCheckpoint(killer, "kill", meta);
+		const applied = Number(cp?.position.gtid.split("-")[2]);
+		expect(applied).toBeGreaterThan(0);
+		expect(applied).toBeLessThan(TOTAL);
+		// The destination holds exactly the transactions the checkpoint names.
+		const [[state]] = await killer.query<RowDataPacket[]>(
+			`SELECT COUNT(*) AS c, COUNT(DISTINCT seq) AS d, MAX(seq) AS m, (SELECT n FROM ${quoteId(db)}.counter) AS n FROM ${quoteId(db)}.log`,
+		);
+		expect({ c: Number(state?.c), d: Number(state?.d), m: Number(state?.m), n: Number(state?.n) }).toEqual({
+			c: applied,
+			d: applied,
+			m: applied,
+			n: applied,
+		});
+		// Restart: capture resumes at the checkpoint; a few already applied ones come again too.
+		const second = new Applier(options("kill", { groupTransactions: 200 }));
+		const resume = await second.open();
+		expect(resume?.position).toEqual(cp?.position);
+		const stats = await second.run(parts.slice(Math.max(0, applied - 50)));
+		expect(stats.skipped).toBe(Math.min(50, applied));
+		await second.close();
+		const [[end]] = await killer.query<RowDataPacket[]>(
+			`SELECT COUNT(*) AS c, COUNT(DISTINCT seq) AS d, (SELECT n FROM ${quoteId(db)}.counter) AS n FROM ${quoteId(db)}.log`,
+		);
+		expect({ c: Number(end?.c), d: Number(end?.d), n: Number(end?.n) }).toEqual({ c: TOTAL, d: TOTAL, n: TOTAL });
+		await killer.end();
+	});
+
+	it("applies a 50,000-row transaction in parts atomically", async () => {
+		await dst.query("CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(30))");
+		mappings.set("big", identity(t("big"), ["id", "v"]));
+		const s = new Stream();
+		const changes: RowChange[] = [];
+		for (let i = 1; i <= 50_000; i++) changes.push(ins(t("big"), { id: i, v: `row ${i}` }));
+		const reader = await connect(destinationCredentials);
+		const seen: number[] = [];
+		const count = async () => {
+			const [[r]] = await reader.query<RowDataPacket[]>(`SELECT COUNT(*) AS c FROM ${quoteId(db)}.big`);
+			return Number(r?.c);
+		};
+		const applier = new Applier(options("big", { groupRows: 5000 }));
+		async function* feed(): AsyncGenerator<TransactionPart> {
+			let n = 0;
+			for (const p of s.big(changes, 2000)) {
+				n += 1;
+				if (n % 5 === 0) seen.push(await count());
+				yield p;
+			}
+		}
+		const stats = await applier.run(feed());
+		await applier.close();
+		expect(stats.transactions).toBe(1);
+		expect(stats.rows).toBe(50_000);
+		expect(seen.length).toBeGreaterThan(3);
+		expect(seen.every((c) => c === 0)).toBe(true);
+		expect(await count()).toBe(50_000);
+		await reader.end();
+	});
+
+	it("in parallel, ends in the same state as serially, with conflicting and independent transactions", async () => {
+		const sets = { serial: ["pa_s", "pb_s", "pc_s"], parallel: ["pa_p", "pb_p", "pc_p"] };
+		const U = 40;
+		for (const [a, b, c] of Object.values(sets) as string[][]) {
+			await dst.query(`CREATE TABLE ${a} (id INT PRIMARY KEY, v INT, w VARCHAR(20))`);
+			await dst.query(`CREATE TABLE ${b} (id INT PRIMARY KEY, u VARCHAR(20) NOT NULL, UNIQUE KEY (u))`);
+			await dst.query(`CREATE TABLE ${c} (id INT, v INT)`);
+			// Rows of the unique table exist from the start; transactions swap their values.
+			await dst.query(`INSERT INTO ${b} SELECT seq, CONCAT('u', seq) FROM seq_0_to_${U - 1}`);
+			mappings.set(a as string, identity(t(a as string), ["id", "v", "w"]));
+			mappings.set(b as string, identity(t(b as string), ["id", "u"]));
+			mappings.set(c as string, identity(t(c as string), ["id", "v"]));
+		}
+		const generate = (
+			[a, b, c]: string[],
+			count: number,
+			space: number,
+		): { parts: TransactionPart[]; model: Workload } => {
+			const w = new Workload([
+				{ name: t(a as string), key: "id", make: (id, r) => ({ id, v: r(), w: `w${r()}` }) },
+				{ name: t(c as string), key: "id", make: (id, r) => ({ id, v: r() % 3 }) },
+			]);
+			const uniq = new Map<number, string>();
+			for (let i = 0; i < U; i++) uniq.set(i, `u${i}`);
+			const parts: TransactionPart[] = [];
+			for (let i = 0; i < count; i++) {
+				if (w.rand(3) === 0) {
+					// Swap the unique values of two rows through a temporary one, in one transaction.
+					const x = w.rand(U);
+					const y = (x + 1 + w.rand(U - 1)) % U;
+					const ux = uniq.get(x) as string;
+					const uy = uniq.get(y) as string;
+					const B = t(b as string);
+					parts.push(
+						w.stream.tx(
+							upd(B, { id: x, u: ux }, { id: x, u: "tmp" }),
+							upd(B, { id: y, u: uy }, { id: y, u: ux }),
+							upd(B, { id: x, u: "tmp" }, { id: x, u: uy }),
+						),
+					);
+					uniq.set(x, uy);
+					uniq.set(y, ux);
+				} else {
+					parts.push(w.next(i < count / 2 ? space : 100_000));
+				}
+			}
+			return { parts, model: w };
+		};
+		const serial = generate(sets.serial, 3000, 30);
+		const parallel = generate(sets.parallel, 3000, 30);
+		const a = new Applier(options("serial", { groupTransactions: 40 }));
+		await a.run(serial.parts);
+		await a.close();
+		const b = new Applier(options("parallel", { groupTransactions: 40, parallel: 3, lockWaitTimeout: 2 }));
+		const stats = await b.run(parallel.parts);
+		await b.close();
+		expect(stats.transactions).toBe(3000);
+		for (let i = 0; i < 3; i++) {
+			const left = await rows(dst, t(sets.serial[i] as string), "1, 2");
+			const right = await rows(dst, t(sets.parallel[i] as string), "1, 2");
+			expect(right).toEqual(left);
+		}
+		// And the serial result is the model's.
+		const model = [...(serial.model.model.get("pa_s")?.values() ?? [])].sort((x, y) => Number(x.id) - Number(y.id));
+		expect(await rows(dst, t("pa_s"), "id")).toEqual(model);
+		expect((await readCheckpoint(dst, "parallel", meta))?.position).toEqual(parallel.model.stream.position());
+	});
+
+	it("runs DDL through the callback outside a transaction, then checkpoints it", async () => {
+		await dst.query("CREATE TABLE d1 (id INT PRIMARY KEY)");
+		mappings.set("d1", identity(t("d1"), ["id"]));
+		const s = new Stream();
+		const seen: { sql: string; inTransaction: number }[] = [];
+		const applier = new Applier(
+			options("ddl", {
+				onDdl: async (change, { connection }) => {
+					const [[r]] = await connection.query<RowDataPacket[]>("SELECT @@in_transaction AS t");
+					seen.push({ sql: change.sql, inTransaction: Number(r?.t) });
+					await connection.query(`ALTER TABLE ${quoteId(db)}.d1 ADD COLUMN v INT`);
+					mappings.set("d1", identity(t("d1"), ["id", "v"]));
+				},
+			}),
+		);
+		const stats = await applier.run([
+			s.tx(ins(t("d1"), { id: 1 })),
+			s.tx({ kind: "ddl", database: db, sql: "ALTER TABLE d1 ADD COLUMN v INT" }),
+			s.tx(ins(t("d1"), { id: 2, v: 5 })),
+		]);
+		await applier.close();
+		expect(seen).toEqual([{ sql: "ALTER TABLE d1 ADD COLUMN v INT", inTransaction: 0 }]);
+		expect(stats.ddl).toBe(1);
+		expect(await rows(dst, t("d1"), "id")).toEqual([
+			{ id: 1, v: null },
+			{ id: 2, v: 5 },
+		]);
+		expect((await readCheckpoint(dst, "ddl", meta))?.position).toEqual(s.position(3));
+		// Without a handler, DDL stops replay with an error that names it.
+		const bare = new Applier(options("ddl-bare"));
+		await expect(bare.run([s.tx({ kind: "ddl", database: db, sql: "DROP TABLE d1" })])).rejects.toThrow(
+			/DROP TABLE d1/,
+		);
+	});
+
+	it("keeps its checkpoint table where the marker says", async () => {
+		const [r] = await dst.query<RowDataPacket[]>(
+			"SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
+			[meta],
+		);
+		expect(r.map((x) => x.t)).toEqual([CHECKPOINT_TABLE]);
+	});
+});
