@@ -340,7 +340,12 @@ interface Waiter {
 	reject(err: unknown): void;
 }
 
-class ZongjiBinlogReader implements BinlogReader {
+/**
+ * The reader proper: assembles zongji's decoded events into parts. Exported for tests that feed
+ * it events decoded from byte fixtures (test/capture/mysql8-events.test.ts); `openBinlogReader`
+ * is the way to get one connected to a server.
+ */
+export class ZongjiBinlogReader implements BinlogReader {
 	readonly stats: CaptureStats = { rows: 0, transactions: 0, events: 0, pauses: 0 };
 	private readonly queue: TransactionPart[] = [];
 	private waiter: Waiter | null = null;
@@ -360,7 +365,6 @@ class ZongjiBinlogReader implements BinlogReader {
 	private backpressure = false;
 	private lastData = Date.now();
 	private watchdog: NodeJS.Timeout | null = null;
-	private headerBytes = 19;
 	private rawPause: (() => void) | null = null;
 	private rawResume: (() => void) | null = null;
 
@@ -370,7 +374,7 @@ class ZongjiBinlogReader implements BinlogReader {
 		readonly flavor: Flavor,
 		readonly startedAt: SourcePosition,
 		private readonly where: string,
-		options: BinlogReaderOptions,
+		options: Pick<BinlogReaderOptions, "maxPartChanges" | "maxBufferedParts" | "heartbeatSeconds" | "stallTimeoutMs">,
 	) {
 		this.file = startedAt.file;
 		this.lastEndPos = startedAt.pos;
@@ -434,7 +438,6 @@ class ZongjiBinlogReader implements BinlogReader {
 	}
 
 	onReady(heartbeatSeconds: number): void {
-		this.headerBytes = 19 + (this.zongji.useChecksum ? 4 : 0);
 		// Queued before zongji's dump command (it is added right after 'ready' is emitted).
 		const conn = this.zongji.connection;
 		if (conn && heartbeatSeconds > 0) {
@@ -498,7 +501,12 @@ class ZongjiBinlogReader implements BinlogReader {
 						resolve();
 					}
 				});
-				await this.ctrl.end().catch(() => this.ctrl.destroy());
+				// a dead network would hold end() forever
+				await Promise.race([
+					this.ctrl.end().catch(() => undefined),
+					new Promise((resolve) => setTimeout(resolve, 2_000).unref()),
+				]);
+				this.ctrl.destroy();
 			})();
 		}
 		return this.stopping;
@@ -588,8 +596,9 @@ class ZongjiBinlogReader implements BinlogReader {
 		}
 	}
 
+	/** The event's size in the binlog: zongji's `size` leaves out the header and the checksum. */
 	private eventBytes(event: AnyBinlogEvent): number {
-		return event.size + this.headerBytes;
+		return event.size + 19 + (this.zongji.useChecksum ? 4 : 0);
 	}
 
 	private handle(event: AnyBinlogEvent): void {
@@ -789,8 +798,8 @@ class ZongjiBinlogReader implements BinlogReader {
 	}
 
 	/**
-	 * Called for every TABLE_MAP event, synchronously, before the table's row events are decoded.
-	 * Returns a promise when the connection had to be paused for a metadata look-up.
+	 * Called for every TABLE_MAP event, synchronously, before the table's row events are decoded
+	 * (on MariaDB it may pause the connection for a metadata look-up, see values.ts).
 	 */
 	onTableMap(event: TableMapEvent): void {
 		if (this.closed || this.failure) return;

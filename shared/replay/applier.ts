@@ -130,7 +130,6 @@ export interface ApplyStats {
 	ddl: number;
 }
 
-export const PROF = { prepare: 0, execute: 0 };
 const IDLE = Symbol("idle");
 const RETRYABLE = new Set([1205, 1213, 1062, 1020]);
 const MAX_ATTEMPTS = 6;
@@ -533,14 +532,6 @@ export class Applier {
 
 	/** Routes changes through row filters, compacts them and builds the statements. */
 	private async prepare(changes: RowChange[], mode: ReplayMode, withKeys: boolean): Promise<Prepared> {
-		const t0 = performance.now();
-		try {
-			return await this.prepare2(changes, mode, withKeys);
-		} finally {
-			PROF.prepare += performance.now() - t0;
-		}
-	}
-	private async prepare2(changes: RowChange[], mode: ReplayMode, withKeys: boolean): Promise<Prepared> {
 		const resolved = new Map<string, ReplayTable | null>();
 		for (const c of changes) {
 			const k = tableKey(c.table);
@@ -648,9 +639,7 @@ export class Applier {
 				j++;
 			}
 			const packet = statements.slice(i, j);
-			const t0 = performance.now();
 			const [result] = await w.conn.query(packet.map((s) => s.sql).join(";\n"));
-			PROF.execute += performance.now() - t0;
 			const results = packet.length === 1 ? [result] : (result as unknown[]);
 			packet.forEach((s, n) => {
 				if (s.check) for (const x of s.check(results[n])) found.push(x);
@@ -736,7 +725,21 @@ export class Applier {
 
 	/** Writes the open group's changes into its destination transaction without committing (a large transaction). */
 	private async flushPart(): Promise<void> {
-		const g = this.group;
+		let g = this.group;
+		if (!g.streaming && g.boundaryIndex > 0) {
+			// Complete transactions ahead of the large one commit first, as a group of their own.
+			const rest = new Group();
+			rest.changes = g.changes.slice(g.boundaryIndex);
+			rest.rows = rest.changes.length;
+			rest.mode = g.mode;
+			rest.atBoundary = false;
+			rest.startedAt = g.startedAt;
+			g.changes = g.changes.slice(0, g.boundaryIndex);
+			g.rows = g.changes.length;
+			await this.flush();
+			this.group = rest;
+			g = rest;
+		}
 		let begin = false;
 		if (!g.streaming) {
 			await this.drain();

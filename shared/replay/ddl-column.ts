@@ -191,7 +191,7 @@ const DEFAULT_COLLATION: Record<string, string> = {
 	utf32: "utf32_general_ci",
 };
 
-/** A column name as written, which may have been a bare word for a multi-word type. */
+/** A character set or collation name, written bare, quoted or as a string. */
 function charsetName(c: Cursor): string {
 	const t = c.next();
 	if (t.kind === "string") return unquote(t.text).toLowerCase();
@@ -562,10 +562,50 @@ export function atConstraint(c: Cursor): boolean {
 	return isKeyword(t, "CONSTRAINT") || (isKeyword(t, "PRIMARY") && isKeyword(c.peek(1), "KEY"));
 }
 
+const TYPE_WORDS = new Set([
+	"tinyint",
+	"smallint",
+	"mediumint",
+	"int",
+	"integer",
+	"bigint",
+	"decimal",
+	"numeric",
+	"float",
+	"double",
+	"real",
+	"bit",
+	"bool",
+	"boolean",
+	"char",
+	"varchar",
+	"binary",
+	"varbinary",
+	"tinytext",
+	"text",
+	"mediumtext",
+	"longtext",
+	"tinyblob",
+	"blob",
+	"mediumblob",
+	"longblob",
+	"enum",
+	"set",
+	"json",
+	"date",
+	"time",
+	"datetime",
+	"timestamp",
+	"year",
+	"uuid",
+	"inet4",
+	"inet6",
+	"geometry",
+	"point",
+]);
+
 function isTypeWord(t: Tok): boolean {
-	return /^(tiny|small|medium|big)?int|^(var)?char|^(tiny|medium|long)?(text|blob)$|^(decimal|float|double|date|datetime|timestamp|time|year|json|bit|enum|set)$/i.test(
-		t.text,
-	);
+	return TYPE_WORDS.has(t.text.toLowerCase());
 }
 
 /** Reads a table-level index, key, foreign key or check to the cursor's end. */

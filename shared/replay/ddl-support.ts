@@ -255,7 +255,7 @@ export const SUPPORTED_DDL = {
 	},
 	"CREATE / DROP TRIGGER": {
 		support: "refused",
-		note: "while replay runs, what a trigger changes already arrives as row events, so a trigger at the destination would apply it twice: create it at the destination at switchover and skip the statement",
+		note: "while replay runs, what a trigger changes already arrives as row events, so a trigger at the destination would apply it twice: create it at the destination at switchover and skip the statement; the triggers pt-online-schema-change adds and removes (pt_osc_*) are ignored",
 		example: "CREATE TRIGGER shop.t_bi BEFORE INSERT ON shop.orders FOR EACH ROW SET NEW.note = 'x'",
 	},
 	"CREATE / ALTER / DROP PROCEDURE and FUNCTION": {

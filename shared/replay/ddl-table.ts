@@ -94,6 +94,15 @@ function optionValue(c: Cursor): string {
 	return t.text;
 }
 
+/** A character set or collation name, written bare, quoted or as a string. */
+function nameValue(c: Cursor): string {
+	const t = c.next();
+	if (t.kind === "string") return unquote(t.text).toLowerCase();
+	if (t.kind === "quoted") return (t.name as string).toLowerCase();
+	if (t.kind === "word") return t.text.toLowerCase();
+	throw new DdlSyntaxError(`expected a character set or collation name ${c.where()}`);
+}
+
 /** Table options up to the end, a partition clause or a SELECT. */
 function parseTableOptions(c: Cursor): TableOptions {
 	const o: TableOptions = { generic: [], dropped: [], versioning: false, partitioned: false };
@@ -108,11 +117,11 @@ function parseTableOptions(c: Cursor): TableOptions {
 		c.accept("DEFAULT");
 		if (c.accept("CHARACTER", "SET") || c.accept("CHARSET")) {
 			c.acceptEquals();
-			o.charset = optionValue(c).toLowerCase();
+			o.charset = nameValue(c);
 			if (o.charset === "utf8") o.charset = "utf8mb3";
 		} else if (c.accept("COLLATE")) {
 			c.acceptEquals();
-			o.collation = optionValue(c).toLowerCase();
+			o.collation = nameValue(c);
 		} else if (c.i > from) {
 			throw new DdlSyntaxError(`unknown table option ${c.where()}`);
 		} else if (c.acceptOneOf("ENGINE", "TYPE")) {
@@ -228,6 +237,8 @@ export function createTable(w: Work, c: Cursor, flags: { orReplace: boolean; tem
 	}
 	if (c.accept("START", "TRANSACTION")) {
 		// MySQL 8 logs CREATE TABLE ... SELECT this way in row format: the rows follow as row events.
+	} else if (!c.done() && !c.isPunct("(") && !OPTION_STOP.some((x) => c.at(x))) {
+		throw new DdlSyntaxError(`unexpected text after the table definition ${c.where()}`);
 	} else if (!c.done()) {
 		w.refuse("CREATE TABLE ... SELECT", `CREATE TABLE ${label(name)} ... SELECT: ${noteOf("CREATE TABLE ... SELECT")}`);
 	}
@@ -591,10 +602,10 @@ function parseSpec(c: Cursor, db: string): Spec {
 	if (c.accept("CONVERT", "TO")) {
 		if (!(c.accept("CHARACTER", "SET") || c.accept("CHARSET")))
 			throw new DdlSyntaxError(`expected CHARACTER SET ${c.where()}`);
-		let charset = optionValue(c).toLowerCase();
+		let charset = nameValue(c);
 		if (charset === "utf8") charset = "utf8mb3";
 		let collation: string | undefined;
-		if (c.accept("COLLATE")) collation = optionValue(c).toLowerCase();
+		if (c.accept("COLLATE")) collation = nameValue(c);
 		return { op: "convert", charset, ...(collation ? { collation } : {}) };
 	}
 	if (c.at("FORCE") || c.at("ENABLE", "KEYS") || c.at("DISABLE", "KEYS") || c.at("ORDER", "BY")) {

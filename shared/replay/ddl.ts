@@ -11,7 +11,7 @@ import {
 	rulesForDatabase,
 } from "./ddl-rules.ts";
 import { type DdlContext, type DdlEffect, Ignored, Refusal, Work } from "./ddl-state.ts";
-import { type DdlForm, SUPPORTED_DDL } from "./ddl-support.ts";
+import type { DdlForm } from "./ddl-support.ts";
 import {
 	alterTable,
 	createIndex,
@@ -505,9 +505,4 @@ function dropView(w: Work, c: Cursor): void {
 	if (targets.length === 0)
 		w.ignore("DROP VIEW", `DROP VIEW ${names.map(describeTable).join(", ")}: no rule includes the views`);
 	w.statements.push(`DROP VIEW IF EXISTS ${targets.map(quoteTable).join(", ")}`);
-}
-
-/** Every form's support, for a quick check in code: `supportOf("TRUNCATE TABLE")`. */
-export function supportOf(form: DdlForm): (typeof SUPPORTED_DDL)[DdlForm]["support"] {
-	return SUPPORTED_DDL[form].support;
 }

@@ -9,13 +9,12 @@ import { credentialsFor, getDataSource } from "../../shared/control/datasources.
 import { getProject } from "../../shared/control/projects.ts";
 import { type ReplicationStatus, replicationKey } from "../../shared/control/replication.ts";
 import { type Connection, connect, createPool } from "../../shared/db/connect.ts";
-import { redactSql } from "../../shared/db/sql.ts";
-import type { Engine } from "../../shared/model/datasource.ts";
+import { quoteId, redactSql } from "../../shared/db/sql.ts";
 import type { Project } from "../../shared/model/project.ts";
 import type { TableMapping, TableName } from "../../shared/model/rules.ts";
 import { logger, metrics } from "../../shared/observability.ts";
 import { Applier, type ApplyStats } from "../../shared/replay/applier.ts";
-import { applyDdlEffects, translateDdl } from "../../shared/replay/ddl.ts";
+import { applyDdlEffects, type DdlContext, translateDdl } from "../../shared/replay/ddl.ts";
 import { includingRule } from "../../shared/replay/ddl-rules.ts";
 import { describeServer } from "../../shared/schema/read.ts";
 
@@ -81,15 +80,20 @@ async function session(ctx: Context, projectId: string, owner: string, signal: A
 		credentialsFor(ctx, project.destinationId),
 		getDataSource(ctx, project.destinationId),
 	]);
-	const tables = new Tables(ctx, project, await listTables(ctx, projectId));
 	const sourcePool = createPool(sourceCreds, 2);
 	const control = await connect(sourceCreds);
-	const destinationVersion = await connect(destinationCreds).then(async (c) => {
+	const sourceServer = await describeServer(control);
+	const destinationServer = await connect(destinationCreds).then(async (c) => {
 		try {
-			return (await describeServer(c)).version;
+			return await describeServer(c);
 		} finally {
 			await c.end();
 		}
+	});
+	const tables = new Tables(ctx, project, await listTables(ctx, projectId), {
+		destinationEngine: destination.engine,
+		destinationVersion: destinationServer.version,
+		source: { flavor: sourceServer.flavor, version: sourceServer.version },
 	});
 	const stop = new AbortController();
 	const onAbort = () => stop.abort();
@@ -107,7 +111,7 @@ async function session(ctx: Context, projectId: string, owner: string, signal: A
 				logger.warn("skipping the DDL the user chose to skip", { projectId, gtid: part.gtid, sql: redactSql(change.sql) });
 				return;
 			}
-			await tables.applyDdl(change, part, connection, destination.engine, destinationVersion);
+			await tables.applyDdl(change, part, connection);
 		},
 	});
 	const reporter = new StatusReporter(ctx, project, owner, control, () => applier.progress, stop);
@@ -122,6 +126,8 @@ async function session(ctx: Context, projectId: string, owner: string, signal: A
 			include: (t) => tables.has(t) || includingRule(project.objects, t) !== undefined,
 		});
 		reporter.start();
+		// a stop must not wait for the next binlog event
+		stop.signal.addEventListener("abort", () => void reader.close().catch(() => {}));
 		try {
 			await applier.run(reader, stop.signal);
 		} finally {
@@ -144,6 +150,7 @@ class Tables {
 		private readonly ctx: Context,
 		private readonly project: Project,
 		private items: (TableItem & { pk: string; sk: string; version: number })[],
+		private readonly servers: Omit<DdlContext, "rules" | "mappings">,
 	) {
 		for (const t of items) this.byName.set(key(t.mapping.source), t.mapping);
 	}
@@ -156,15 +163,9 @@ class Tables {
 		return this.byName.get(key(t));
 	}
 
-	async applyDdl(
-		change: DdlChange,
-		part: TransactionPart,
-		conn: Connection,
-		engine: Engine,
-		destinationVersion: string,
-	): Promise<void> {
+	async applyDdl(change: DdlChange, part: TransactionPart, conn: Connection): Promise<void> {
 		const mappings = [...this.byName.values()];
-		const decision = translateDdl(change, { rules: this.project.objects, mappings, destinationEngine: engine, destinationVersion });
+		const decision = translateDdl(change, { rules: this.project.objects, mappings, ...this.servers });
 		if (decision.action === "ignore") {
 			logger.info("DDL ignored", { projectId: this.project.id, sql: redactSql(change.sql), reason: redactSql(decision.reason) });
 			return;
@@ -173,6 +174,8 @@ class Tables {
 			const statement = redactSql(change.sql);
 			throw new FatalReplicationError(`unsupported DDL: ${redactSql(decision.reason)}; statement: ${statement}`, part.gtid, statement);
 		}
+		// view definitions name their tables unqualified: they run in their database
+		if (decision.useDatabase) await conn.query(`USE ${quoteId(decision.useDatabase)}`);
 		for (const sql of decision.statements) {
 			try {
 				await conn.query(sql);
@@ -209,8 +212,11 @@ class Tables {
 	}
 }
 
-/** "Table exists", "duplicate column", "can't drop: doesn't exist", "unknown table", "duplicate key name". */
-const ALREADY_DONE = new Set([1050, 1060, 1091, 1051, 1061, 1826]);
+/**
+ * Errors a DDL statement meets when it already ran (table exists, duplicate column or key,
+ * can't drop what is gone, unknown table or column after a rename, multiple primary keys).
+ */
+const ALREADY_DONE = new Set([1050, 1060, 1091, 1051, 1061, 1826, 1054, 1146, 1068]);
 
 /**
  * Writes the task's status every second (heartbeat, lease, latency, throughput), and stops the

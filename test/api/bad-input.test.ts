@@ -108,7 +108,7 @@ describe("bad input gets a clear error and corrupts nothing", () => {
 			t.api.post("/projects", {
 				name: "inc",
 				...ids,
-				types: ["full", "incremental"],
+				types: ["full", "verification"],
 				objects: [{ database: db }],
 			}),
 		);

@@ -36,7 +36,7 @@ describe("zongji fixes", () => {
 				`INSERT INTO t VALUES (${id}, ST_GeomFromText('POINT(1 2)'), 'héllo', 'café', x'00ff10', 'text')`,
 			);
 			const [txn] = await readTransactions(reader, 1);
-			return (txn?.[0]?.changes[0] as RowChange).after;
+			return (txn?.[0]?.changes[0] as RowChange | undefined)?.after;
 		} finally {
 			await reader.close();
 		}

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -56,7 +56,7 @@ describe("full + incremental with SIGKILLs of every Ferry process and restarts o
 		await t.api.post(`/projects/${project.id}/actions/start`);
 
 		const status = () => t.api.get<ProjectStatus>(`/projects/${project.id}/status`);
-		const killSome = (procs: { kill(s: string): boolean; exitCode: number | null; signalCode: string | null }[]) => {
+		const killSome = (procs: ChildProcess[]) => {
 			const alive = procs.filter((p) => p.exitCode === null && p.signalCode === null);
 			const victim = alive[Math.floor(Math.random() * alive.length)];
 			return victim?.kill("SIGKILL") ?? false;

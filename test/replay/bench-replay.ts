@@ -6,7 +6,9 @@
  *
  * Prints rows/s (row changes applied per second) and the totals.
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import type { RowDataPacket } from "mysql2";
 import type { RowImage, TransactionPart } from "../../shared/capture/change.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
@@ -99,11 +101,27 @@ const applier = new Applier({
 	safeUntil: args.mode === "safe" ? { gtid: `0-1-${TX + 10}`, file: "", pos: 0 } : null,
 });
 await applier.open();
+// CPU time of the destination server (when it runs on this machine) and of this process.
+const probe = await connect(destinationCredentials);
+const [[pidRow]] = await probe.query<RowDataPacket[]>("SELECT @@pid_file AS f");
+await probe.end();
+const serverCpu = (): number => {
+	try {
+		const pid = readFileSync(String(pidRow?.f), "utf8").trim();
+		const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+		return (Number(fields[11]) + Number(fields[12])) / 100;
+	} catch {
+		return Number.NaN;
+	}
+};
+const cpu0 = process.cpuUsage();
+const server0 = serverCpu();
 const started = performance.now();
 const stats = await applier.run(workload());
 const seconds = (performance.now() - started) / 1000;
+const cpu = process.cpuUsage(cpu0);
+const serverSeconds = serverCpu() - server0;
 await applier.close();
-console.log((await import("../../shared/replay/applier.ts")).PROF);
 console.log(
 	JSON.stringify({
 		transactions: stats.transactions,
@@ -115,6 +133,9 @@ console.log(
 		mode: args.mode,
 		inconsistencies: stats.inconsistencies,
 		retries: stats.retries,
+		// CPU seconds spent by Ferry and by the destination server: load-independent cost.
+		ferryCpu: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
+		serverCpu: Number(serverSeconds.toFixed(2)),
 	}),
 );
 const c = await connect(destinationCredentials);

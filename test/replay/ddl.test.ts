@@ -210,6 +210,19 @@ describe("CREATE TABLE", () => {
 		expect(refused("CREATE TABLE s2 (id INT) SELECT 1 AS id").forms).toContain("CREATE TABLE ... SELECT");
 	});
 
+	it("tells keys from columns and reads quoted option values", () => {
+		const d = applied(
+			"CREATE TABLE k (id INT, `key` INT, KEY int_idx (id), INDEX (`key`)) DEFAULT CHARSET='utf8mb4' COLLATE `utf8mb4_bin`",
+		);
+		expect(d.statements[0]).toBe(
+			"CREATE TABLE IF NOT EXISTS `store`.`k` (\n  `id` INT,\n  `key` INT,\n  KEY `int_idx` (`id`),\n  KEY (`key`)\n) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+		);
+		expect(refused("CREATE TABLE k2 (id INT) ENGINE=InnoDB; SELECT 1").reason).toMatch(/more than one statement/);
+		expect(refused("CREATE TABLE k3 (id INT) ENGINE=InnoDB bogus").reason).toMatch(
+			/^Ferry cannot read the statement \(the statement ends too early\)/,
+		);
+	});
+
 	it("takes MySQL 8's row-format CREATE ... START TRANSACTION (the rows come as events)", () => {
 		expect(applied("CREATE TABLE s3 (id INT) START TRANSACTION").statements[0]).toContain("`store`.`s3`");
 	});

@@ -101,7 +101,7 @@ describe("replaying row changes", () => {
 		const s = new Stream();
 		const C = t("composite");
 		const S = t("strings");
-		await apply([
+		const { issues } = await apply([
 			s.tx(ins(C, { a: 1, b: "x", v: 1 }), ins(C, { a: 1, b: "y", v: 2 }), ins(C, { a: 2, b: "x", v: 3 })),
 			s.tx(upd(C, { a: 1, b: "y", v: 2 }, { a: 1, b: "z", v: 20 })), // key change
 			s.tx(del(C, { a: 2, b: "x", v: 3 })),
@@ -118,6 +118,7 @@ describe("replaying row changes", () => {
 			{ code: "ALPHA", v: 10 },
 			{ code: "gamma", v: 3 },
 		]);
+		expect(issues).toEqual([]);
 	});
 
 	it("keeps a unique secondary key right when values move between rows in one group", async () => {
