@@ -6,7 +6,7 @@ import { ROUTES } from "../../shared/api/routes.ts";
 describe("the OpenAPI document in docs/openapi.json", () => {
 	const committed = JSON.parse(readFileSync(new URL("../../docs/openapi.json", import.meta.url), "utf8"));
 
-	it("is the one the route table generates (run `npx tsx scripts/openapi.ts` after changing a route)", () => {
+	it("is the one the route table generates (run `npx tsx scripts/docs.ts` after changing a route)", () => {
 		expect(committed).toEqual(openApiDocument());
 	});
 
