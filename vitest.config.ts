@@ -1,12 +1,29 @@
 import { defineConfig } from "vitest/config";
 
+/** Tests that stop and start a database server run alone, after all the others. */
+const RESTARTS = ["test/e2e/incremental-chaos.test.ts", "test/capture/restart.test.ts"];
+
 export default defineConfig({
 	test: {
-		include: ["test/**/*.test.ts"],
 		testTimeout: 60_000,
 		hookTimeout: 60_000,
-		// Integration tests share two database servers and a 2-core machine.
-		maxWorkers: 2,
 		reporters: ["default"],
+		projects: [
+			{
+				extends: true,
+				test: {
+					name: "main",
+					include: ["test/**/*.test.ts"],
+					exclude: RESTARTS,
+					// integration tests share the database servers and a 2-core machine
+					maxWorkers: 2,
+					sequence: { groupOrder: 0 },
+				},
+			},
+			{
+				extends: true,
+				test: { name: "restarts", include: RESTARTS, fileParallelism: false, sequence: { groupOrder: 1 } },
+			},
+		],
 	},
 });

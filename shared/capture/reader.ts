@@ -14,7 +14,7 @@ import type { Connection } from "../db/connect.ts";
 import { connect } from "../db/connect.ts";
 import type { Credentials } from "../model/datasource.ts";
 import type { TableName } from "../model/rules.ts";
-import type { Change, SourcePosition, TransactionPart } from "./change.ts";
+import type { Change, DdlChange, SourcePosition, TransactionPart } from "./change.ts";
 import {
 	adaptTable,
 	type LogicalType,
@@ -47,6 +47,12 @@ export interface BinlogReaderOptions {
 	serverId: number;
 	/** Tables to capture (default: all). Applied before rows are decoded. */
 	include?: (t: TableName) => boolean;
+	/**
+	 * Statements to deliver (default: all). A statement's default database does not say which
+	 * tables it touches (`ALTER TABLE other.t` may run anywhere), so the caller decides, typically
+	 * after parsing it. A left-out statement still ends its transaction (an empty final part).
+	 */
+	includeDdl?: (ddl: DdlChange) => boolean;
 	/** Changes per part at most (default 1000). */
 	maxPartChanges?: number;
 	/** Parts waiting for the consumer before the connection is paused (default 8). */
@@ -361,6 +367,7 @@ export class ZongjiBinlogReader implements BinlogReader {
 	private readonly maxPartChanges: number;
 	private readonly maxBufferedParts: number;
 	private readonly stallTimeoutMs: number;
+	private readonly includeDdl: ((ddl: DdlChange) => boolean) | undefined;
 	private holds = 0;
 	private backpressure = false;
 	private lastData = Date.now();
@@ -374,8 +381,12 @@ export class ZongjiBinlogReader implements BinlogReader {
 		readonly flavor: Flavor,
 		readonly startedAt: SourcePosition,
 		private readonly where: string,
-		options: Pick<BinlogReaderOptions, "maxPartChanges" | "maxBufferedParts" | "heartbeatSeconds" | "stallTimeoutMs">,
+		options: Pick<
+			BinlogReaderOptions,
+			"maxPartChanges" | "maxBufferedParts" | "heartbeatSeconds" | "stallTimeoutMs" | "includeDdl"
+		>,
 	) {
+		this.includeDdl = options.includeDdl;
 		this.file = startedAt.file;
 		this.lastEndPos = startedAt.pos;
 		this.maxPartChanges = Math.max(1, options.maxPartChanges ?? 1000);
@@ -713,7 +724,9 @@ export class ZongjiBinlogReader implements BinlogReader {
 		if (!this.txn) this.begin({ standalone: false, began: false });
 		const txn = this.txn as OpenTransaction;
 		const opensGroup = txn.changes.length === 0 && txn.partsSent === 0 && !txn.began;
-		this.addChange({ kind: "ddl", database: event.schema, sql: event.query }, event.timestamp);
+		const ddl: DdlChange = { kind: "ddl", database: event.schema, sql: event.query };
+		if (!this.includeDdl || this.includeDdl(ddl)) this.addChange(ddl, event.timestamp);
+		else if (event.timestamp > txn.timestamp) txn.timestamp = event.timestamp;
 		if (!opensGroup) return;
 		if (txn.standalone) this.commit(event.nextPosition, event.timestamp);
 		else txn.ddlEnd = { pos: event.nextPosition, timestamp: event.timestamp };

@@ -1,5 +1,5 @@
 import { ConflictError } from "../aws/state-store.ts";
-import { currentPosition } from "../capture/reader.ts";
+import { checkCaptureSettings, currentPosition } from "../capture/reader.ts";
 import { planChunks } from "../copy/plan.ts";
 import { type Connection, connect } from "../db/connect.ts";
 import type { Engine } from "../model/datasource.ts";
@@ -119,6 +119,8 @@ const precheck: StepRunner = {
 			} else {
 				findings = await checkExistingTables(destination, mappings);
 			}
+			// binlog format, row image and metadata, GTIDs, retention, replication privileges
+			if (project.types.includes("incremental")) findings.push(...(await checkCaptureSettings(source)));
 			await updateProject(ctx, project.id, (p) => ({ ...p, findings }));
 			const errors = findings.filter((f) => f.level === "error");
 			if (errors.length > 0) {

@@ -74,28 +74,30 @@ describe("capture from a source that restarts or is misconfigured", () => {
 		await conn?.end().catch(() => undefined);
 	});
 
-	/** `transactions` transactions of 100 rows each, ids from `from` on (the rows are wide enough to fill TCP buffers). */
+	/** `transactions` transactions of 100 rows each, ids from `from` on (wide rows: 200 kB a transaction). */
 	async function writeBatch(c: Connection, from: number, transactions: number): Promise<void> {
 		for (let i = 0; i < transactions; i++) {
 			const first = from + 100 * i;
-			await c.query(`INSERT INTO seq SELECT seq, REPEAT('x', 200) FROM seq_${first}_to_${first + 99}`);
+			await c.query(`INSERT INTO seq SELECT seq, REPEAT('x', 2000) FROM seq_${first}_to_${first + 99}`);
 		}
 	}
 
 	it("throws when the source stops, and a reader opened at the last final position continues exactly", async () => {
-		await conn.query("CREATE TABLE seq (id INT PRIMARY KEY, v VARCHAR(200))");
+		await conn.query("CREATE TABLE seq (id INT PRIMARY KEY, v VARCHAR(2000))");
 		const consumer = new Consumer();
 		const include = (t: { database: string }) => t.database === db;
 		const first = await openBinlogReader(scratchCredentials, {
 			from: "now",
 			serverId: uniqueServerId(),
 			include,
+			includeDdl: (d) => d.database === db,
 			maxBufferedParts: 2,
 			maxPartChanges: 50,
 		});
 		let failure: unknown;
 		try {
-			await writeBatch(conn, 1, 40);
+			// 20 MB of binlog: more than the socket buffers hold, so the stop comes mid-stream
+			await writeBatch(conn, 1, 100);
 			// read part of it, then take the server away while the rest is in flight
 			await consumer.readUntil(first, () => consumer.ids.length >= 1000);
 			await conn.end();
@@ -106,23 +108,24 @@ describe("capture from a source that restarts or is misconfigured", () => {
 		}
 		expect(failure).toBeInstanceOf(CaptureError);
 		expect((failure as CaptureError).code).toBe("CAPTURE_DISCONNECTED");
-		expect(consumer.ids.length).toBeLessThan(4000);
+		expect(consumer.ids.length).toBeLessThan(10_000);
 
 		scratch("start");
 		conn = await connect(scratchCredentials);
 		await conn.query(`USE ${quoteId(db)}`);
-		await writeBatch(conn, 4001, 40);
+		await writeBatch(conn, 10_001, 10);
 		const second = await openBinlogReader(scratchCredentials, {
 			from: consumer.position as SourcePosition,
 			serverId: uniqueServerId(),
 			include,
+			includeDdl: (d) => d.database === db,
 		});
 		try {
-			expect(await consumer.readUntil(second, () => consumer.ids.length >= 8000)).toBeUndefined();
+			expect(await consumer.readUntil(second, () => consumer.ids.length >= 11_000)).toBeUndefined();
 		} finally {
 			await second.close();
 		}
-		expect(consumer.ids).toEqual(Array.from({ length: 8000 }, (_, i) => i + 1));
+		expect(consumer.ids).toEqual(Array.from({ length: 11_000 }, (_, i) => i + 1));
 		expect(new Set(consumer.gtids).size).toBe(consumer.gtids.length);
 	});
 
@@ -155,6 +158,7 @@ describe("capture from a source that restarts or is misconfigured", () => {
 			from: "now",
 			serverId: uniqueServerId(),
 			include: (t) => t.database === db,
+			includeDdl: (d) => d.database === db,
 		});
 		try {
 			await conn.query("SET GLOBAL binlog_row_metadata = MINIMAL");
@@ -176,6 +180,7 @@ describe("capture from a source that restarts or is misconfigured", () => {
 			from: "now",
 			serverId: uniqueServerId(),
 			include: (t) => t.database === db,
+			includeDdl: (d) => d.database === db,
 		});
 		try {
 			await conn.query("SET SESSION binlog_row_image = MINIMAL");

@@ -42,6 +42,7 @@ describe("capture of transactions", () => {
 			from: "now",
 			serverId: uniqueServerId(),
 			include: (t) => t.database === db && t.table !== "skipped",
+			includeDdl: (d) => d.database === db,
 		});
 		try {
 			await conn.query("BEGIN");
@@ -108,6 +109,7 @@ describe("capture of transactions", () => {
 			from: start,
 			serverId: uniqueServerId(),
 			include: (t) => t.database === db && t.table === "big",
+			includeDdl: (d) => d.database === db,
 			maxPartChanges: 1000,
 			maxBufferedParts: 2,
 		});
@@ -146,6 +148,7 @@ describe("capture of transactions", () => {
 			from: "now",
 			serverId: uniqueServerId(),
 			include: (t) => t.database === db && t.table === "r",
+			includeDdl: (d) => d.database === db,
 		});
 		let first: TransactionPart[][];
 		try {
@@ -169,6 +172,7 @@ describe("capture of transactions", () => {
 					from,
 					serverId: uniqueServerId(),
 					include: (t) => t.database === db && t.table === "r",
+					includeDdl: (d) => d.database === db,
 				}),
 			),
 		);

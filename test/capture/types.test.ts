@@ -99,6 +99,7 @@ describe("capture of every column type", () => {
 			from: "now",
 			serverId: uniqueServerId(),
 			include: (t) => t.database === db,
+			includeDdl: (d) => d.database === db,
 		});
 	});
 

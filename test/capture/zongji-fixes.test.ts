@@ -30,6 +30,7 @@ describe("zongji fixes", () => {
 			from: "now",
 			serverId: uniqueServerId(),
 			include: (t) => t.database === db,
+			includeDdl: (d) => d.database === db,
 		});
 		try {
 			await conn.query(
