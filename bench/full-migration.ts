@@ -9,13 +9,37 @@
  *
  * See bench/README.md for what each tool runs and how the figures are taken.
  */
-import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, homedir, loadavg, tmpdir, totalmem } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import mysql, { type Connection, type RowDataPacket } from "mysql2/promise";
+import {
+	type Cpu,
+	compareTables,
+	connect,
+	cpuMeter,
+	cpuSince,
+	ensureTools,
+	FERRY_HOME,
+	fail,
+	firstLine,
+	fmt,
+	localServers,
+	log,
+	machineFact,
+	markdownTable,
+	positive,
+	prepareSysbench,
+	query,
+	quoteId,
+	RESULTS_DIR,
+	serverFact,
+	settle,
+	sh,
+	stamp,
+	sysbench,
+	textTable,
+	workDir,
+} from "./support.ts";
 
 // ---------------------------------------------------------------- settings
 
@@ -40,171 +64,16 @@ for (const t of ONLY) if (!TOOLS.includes(t)) fail(`--only: unknown tool "${t}" 
 
 const DB = "sbtest";
 const TABLE_NAMES = Array.from({ length: TABLES }, (_, i) => `sbtest${i + 1}`);
-const FERRY_HOME = process.env.FERRY_HOME ?? join(homedir(), ".ferry");
-const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), "results");
 const FERRY_TIMEOUT_S = 3600;
 
-interface Server {
-	name: "source" | "destination";
-	host: string;
-	port: number;
-	user: string;
-	password: string;
-	/** Option file with the login, readable by this user only: keeps the password off command lines. */
-	cnf: string;
-}
-
-const WORK = mkdtempSync(join(tmpdir(), "ferry-bench-"));
-// The option files in WORK hold the password: remove them on Ctrl-C too, not only at the end.
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-	process.once(signal, () => {
-		rmSync(WORK, { recursive: true, force: true });
-		rmSync(FLOOR_DIR, { recursive: true, force: true });
-		process.exit(130);
-	});
-}
-const login = readLogin();
-const source = server("source", Number(process.env.FERRY_SOURCE_PORT ?? 33401));
-const destination = server("destination", Number(process.env.FERRY_DESTINATION_PORT ?? 33402));
-
-function positive(name: string, v: string): number {
-	const n = Number(v);
-	if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer, got "${v}"`);
-	return n;
-}
-
-function fail(message: string): never {
-	console.error(`full-migration: ${message}`);
-	process.exit(2);
-}
-
-function readLogin(): { user: string; password: string } {
-	const file = join(FERRY_HOME, "secrets", "mariadb.env");
-	let text: string;
-	try {
-		text = readFileSync(file, "utf8");
-	} catch {
-		fail(`${file} is missing: start the databases with scripts/services/mariadb.sh start`);
-	}
-	const env = Object.fromEntries(
-		text
-			.split("\n")
-			.filter((l) => l.includes("="))
-			.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-	);
-	return {
-		user: env.FERRY_DB_USER ?? "ferry",
-		password: env.FERRY_DB_PASSWORD ?? "",
-	};
-}
-
-function server(name: Server["name"], port: number): Server {
-	const cnf = join(WORK, `${name}.cnf`);
-	const text = `[client]\nhost=127.0.0.1\nport=${port}\nuser=${login.user}\npassword=${login.password}\n`;
-	writeFileSync(cnf, text, { mode: 0o600 });
-	return { name, host: "127.0.0.1", port, ...login, cnf };
-}
+// The option files in WORK hold the password: removed on Ctrl-C too, with the floor's files.
+const WORK = workDir(() => rmSync(FLOOR_DIR, { recursive: true, force: true }));
+const { source, destination } = localServers(WORK);
+const { now: cpuNow, timed } = cpuMeter(source, destination);
 
 // ---------------------------------------------------------------- helpers
 
-const quoteId = (name: string) => `\`${name.replaceAll("`", "``")}\``;
 const table = (t: string) => `${quoteId(DB)}.${quoteId(t)}`;
-const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
-
-function connect(s: Server): Promise<Connection> {
-	return mysql.createConnection({
-		host: s.host,
-		port: s.port,
-		user: s.user,
-		password: s.password,
-	});
-}
-
-async function query<T = RowDataPacket>(conn: Connection, sql: string): Promise<T[]> {
-	const [rows] = await conn.query<RowDataPacket[]>(sql);
-	return rows as T[];
-}
-
-/** Runs a shell command line (pipes allowed, pipefail on); fails with the tail of its stderr. */
-function sh(command: string): Promise<void> {
-	return new Promise((resolve, reject) => {
-		const child = spawn("bash", ["-o", "pipefail", "-c", command], {
-			stdio: ["ignore", "ignore", "pipe"],
-		});
-		let stderr = "";
-		child.stderr.on("data", (d: Buffer) => {
-			stderr = (stderr + d.toString()).slice(-2000);
-		});
-		child.on("error", reject);
-		child.on("close", (code) =>
-			code === 0 ? resolve() : reject(new Error(`\`${command}\` exited with ${code}: ${stderr.trim()}`)),
-		);
-	});
-}
-
-/** First line of a command's output, or "" when it cannot run. */
-function firstLine(command: string): string {
-	const r = spawnSync("bash", ["-c", command], { encoding: "utf8" });
-	return ((r.stdout || r.stderr || "").split("\n")[0] ?? "").replace(/\s+/g, " ").trim();
-}
-
-// CPU seconds from /proc: this process with its reaped children (the client tools), any extra
-// live pids (Ferry's workers), and the two mariadbd processes (pid files of mariadb.sh).
-const TICKS = Number(firstLine("getconf CLK_TCK")) || 100;
-
-interface Cpu {
-	client: number;
-	source: number;
-	destination: number;
-}
-
-function procTicks(pid: number | "self", withChildren = false): number {
-	try {
-		const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-		const f = stat
-			.slice(stat.lastIndexOf(")") + 2)
-			.split(" ")
-			.map(Number);
-		// fields 14-17 of proc(5): utime stime cutime cstime; f[0] is field 3
-		return (f[11] ?? 0) + (f[12] ?? 0) + (withChildren ? (f[13] ?? 0) + (f[14] ?? 0) : 0);
-	} catch {
-		return Number.NaN; // no such process (or not Linux): the figure shows as "?"
-	}
-}
-
-function serverPid(s: Server): number {
-	try {
-		return Number(readFileSync(join(FERRY_HOME, "run", `mariadb-${s.name}.pid`), "utf8").trim());
-	} catch {
-		return -1;
-	}
-}
-
-function cpuNow(extraPids: number[] = []): Cpu {
-	const extra = extraPids.reduce((n, pid) => n + (procTicks(pid) || 0), 0);
-	return {
-		client: (procTicks("self", true) + extra) / TICKS,
-		source: procTicks(serverPid(source)) / TICKS,
-		destination: procTicks(serverPid(destination)) / TICKS,
-	};
-}
-
-function cpuSince(before: Cpu, after: Cpu): Cpu {
-	return {
-		client: after.client - before.client,
-		source: after.source - before.source,
-		destination: after.destination - before.destination,
-	};
-}
-
-/** Runs fn and returns its wall seconds and the CPU seconds spent meanwhile. */
-async function timed(fn: () => Promise<void>): Promise<{ seconds: number; cpu: Cpu }> {
-	const cpu0 = cpuNow();
-	const t0 = performance.now();
-	await fn();
-	const seconds = (performance.now() - t0) / 1000;
-	return { seconds, cpu: cpuSince(cpu0, cpuNow()) };
-}
 
 /** Runs fn over items with at most `limit` at once. */
 async function eachLimit<T>(items: T[], limit: number, fn: (item: T, slot: number) => Promise<void>): Promise<void> {
@@ -216,58 +85,15 @@ async function eachLimit<T>(items: T[], limit: number, fn: (item: T, slot: numbe
 	);
 }
 
-const stripAutoIncrement = (ddl: string) => ddl.replace(/ AUTO_INCREMENT=\d+/, "");
-
 /** CHECKSUM TABLE and SHOW CREATE TABLE per table on both sides: the list of differences. */
-async function checkDestination(): Promise<string[]> {
-	const [src, dst] = await Promise.all([connect(source), connect(destination)]);
-	try {
-		const list = TABLE_NAMES.map(table).join(", ");
-		const [a, b, have] = await Promise.all([
-			query<{ Table: string; Checksum: string | null }>(src, `CHECKSUM TABLE ${list}`),
-			query<{ Table: string; Checksum: string | null }>(dst, `CHECKSUM TABLE ${list}`),
-			query<{ n: string }>(
-				dst,
-				`SELECT TABLE_NAME AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${dst.escape(DB)}`,
-			),
-		]);
-		const problems: string[] = [];
-		const extra = have.map((r) => r.n).filter((n) => !TABLE_NAMES.includes(n));
-		if (extra.length) problems.push(`unexpected tables at the destination: ${extra.join(", ")}`);
-		for (const [i, t] of TABLE_NAMES.entries()) {
-			const want = a[i]?.Checksum;
-			const got = b[i]?.Checksum;
-			if (got === null || got === undefined) problems.push(`${t}: missing at the destination`);
-			else if (String(want) !== String(got)) problems.push(`${t}: CHECKSUM TABLE ${got} != source ${want}`);
-			else {
-				const [[s], [d]] = await Promise.all([
-					query<{ "Create Table": string }>(src, `SHOW CREATE TABLE ${table(t)}`),
-					query<{ "Create Table": string }>(dst, `SHOW CREATE TABLE ${table(t)}`),
-				]);
-				if (stripAutoIncrement(s?.["Create Table"] ?? "") !== stripAutoIncrement(d?.["Create Table"] ?? "")) {
-					problems.push(`${t}: SHOW CREATE TABLE differs:\n${d?.["Create Table"]}`);
-				}
-			}
-		}
-		return problems;
-	} finally {
-		await Promise.all([src.end(), dst.end()]);
-	}
-}
+const checkDestination = () => compareTables(source, destination, DB, TABLE_NAMES);
 
 async function dropDestination(): Promise<void> {
 	const dst = await connect(destination);
 	try {
 		await dst.query(`DROP DATABASE IF EXISTS ${quoteId(DB)}`);
 		// Let the destination settle: wait (at most 30 s) while its count of dirty pages still falls.
-		let before = Number.POSITIVE_INFINITY;
-		for (let i = 0; i < 30; i++) {
-			const [r] = await query<{ Value: string }>(dst, "SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'");
-			const dirty = Number(r?.Value);
-			if (!(dirty < before)) break;
-			before = dirty;
-			await new Promise((res) => setTimeout(res, 1000));
-		}
+		await settle(dst);
 	} finally {
 		await dst.end();
 	}
@@ -275,63 +101,14 @@ async function dropDestination(): Promise<void> {
 
 // ---------------------------------------------------------------- prepare
 
-function ensureTools(): void {
-	const missing = [
-		["sysbench", "sysbench"],
-		["mydumper", "mydumper"],
-		["myloader", "mydumper"],
-		["mariadb-dump", "mariadb-client"],
-		["mariadb", "mariadb-client"],
-	].filter(([cmd]) => spawnSync("bash", ["-c", `command -v ${cmd}`]).status !== 0);
-	if (!missing.length) return;
-	const packages = [...new Set(missing.map(([, pkg]) => pkg))].join(" ");
-	log(`installing ${packages} with apt-get ...`);
-	const r = spawnSync(
-		"bash",
-		["-c", `(apt-get install -y -qq ${packages} || (apt-get update -qq && apt-get install -y -qq ${packages}))`],
-		{
-			stdio: "inherit",
-			env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-		},
-	);
-	if (r.status !== 0) {
-		fail(`could not install ${packages} (apt-get exited with ${r.status}); install them by hand and run again`);
-	}
-}
-
-const SYSBENCH_PREPARE = `sysbench oltp_read_write --mysql-host=127.0.0.1 --mysql-port=${source.port} --mysql-user=${source.user} --mysql-db=${DB} --tables=${TABLES} --table-size=${ROWS} --threads=${Math.min(TABLES, 2)} prepare`;
+const SYSBENCH_PREPARE = sysbench(
+	source,
+	DB,
+	`oltp_read_write --tables=${TABLES} --table-size=${ROWS} --threads=${Math.min(TABLES, 2)} prepare`,
+);
 
 /** sysbench prepare on the source, unless it already holds exactly these tables and rows. */
-async function prepareSource(): Promise<void> {
-	const src = await connect(source);
-	try {
-		const have = await query<{ n: string }>(
-			src,
-			`SELECT TABLE_NAME AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${src.escape(DB)} ORDER BY 1`,
-		);
-		let ready = have.length === TABLES && TABLE_NAMES.every((t) => have.some((r) => r.n === t));
-		for (const t of ready ? TABLE_NAMES : []) {
-			const [c] = await query<{ n: number }>(src, `SELECT COUNT(*) AS n FROM ${table(t)}`);
-			if (Number(c?.n) !== ROWS) ready = false;
-		}
-		if (ready) {
-			log(`source already holds ${TABLES} x ${ROWS} rows in ${DB}`);
-			return;
-		}
-		log(`preparing ${TABLES} x ${ROWS} rows on the source with sysbench ...`);
-		await src.query(`DROP DATABASE IF EXISTS ${quoteId(DB)}`);
-		await src.query(`CREATE DATABASE ${quoteId(DB)}`);
-		await new Promise<void>((resolve, reject) => {
-			const child = spawn("bash", ["-c", SYSBENCH_PREPARE], {
-				stdio: ["ignore", "ignore", "inherit"],
-				env: { ...process.env, MYSQL_PWD: source.password },
-			});
-			child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`sysbench prepare exited with ${code}`))));
-		});
-	} finally {
-		await src.end();
-	}
-}
+const prepareSource = () => prepareSysbench(source, DB, TABLE_NAMES, ROWS, SYSBENCH_PREPARE);
 
 async function warmSource(): Promise<void> {
 	const src = await connect(source);
@@ -573,8 +350,6 @@ const RUNNERS: Record<Tool, { label: string; run: () => Promise<Run>; commands: 
 
 // ---------------------------------------------------------------- report
 
-const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? "?" : n.toFixed(digits));
-
 function rows(results: Result[]): string[][] {
 	const ferrySeconds = results.find((r) => r.tool === "ferry" && !r.problems.length)?.seconds;
 	return results.map((r) => {
@@ -593,27 +368,6 @@ function rows(results: Result[]): string[][] {
 
 const HEADER = ["tool", "result", "seconds", "rows/s", "CPU s client/src/dst", "time / Ferry", "detail"];
 
-function textTable(body: string[][]): string {
-	const all = [HEADER, ...body];
-	const widths = HEADER.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
-	return all
-		.map((r) =>
-			r
-				.map((c, i) => c.padEnd(widths[i] ?? 0))
-				.join("  ")
-				.trimEnd(),
-		)
-		.join("\n");
-}
-
-function markdownTable(body: string[][]): string {
-	const all = [HEADER, ...body].map((r) => r.map((c) => c.replaceAll("|", "\\|")));
-	const widths = HEADER.map((_, i) => Math.max(3, ...all.map((r) => (r[i] ?? "").length)));
-	const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
-	const rule = `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`;
-	return [line(all[0] ?? []), rule, ...all.slice(1).map(line)].join("\n");
-}
-
 function ferryOverFloor(results: Result[]): string {
 	const ok = (t: Tool) => results.find((r) => r.tool === t && !r.problems.length)?.seconds;
 	const f = ok("ferry");
@@ -622,31 +376,16 @@ function ferryOverFloor(results: Result[]): string {
 }
 
 async function machineFacts(): Promise<string[]> {
-	const [src, dst] = await Promise.all([connect(source), connect(destination)]);
-	const vars = async (c: Connection) => {
-		const [v] = await query<Record<string, string>>(
-			c,
-			"SELECT VERSION() AS version, @@innodb_buffer_pool_size DIV 1048576 AS bp, @@log_bin AS log_bin, @@binlog_format AS fmt, @@innodb_flush_log_at_trx_commit AS flush, @@sync_binlog AS sync_binlog",
-		);
-		return v ?? {};
-	};
-	const [s, d, [size]] = await Promise.all([
-		vars(src),
-		vars(dst),
-		query<{ mib: string }>(
-			src,
-			`SELECT ROUND(SUM(DATA_LENGTH + INDEX_LENGTH) / 1048576, 1) AS mib FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${src.escape(DB)}`,
-		),
-	]);
-	await Promise.all([src.end(), dst.end()]);
-	const srv = (v: Record<string, string>) =>
-		`MariaDB ${v.version}, buffer pool ${v.bp} MiB, log_bin=${v.log_bin} ${v.fmt}, flush_log_at_trx_commit=${v.flush}, sync_binlog=${v.sync_binlog}`;
+	const src = await connect(source);
+	const [size] = await query<{ mib: string }>(
+		src,
+		`SELECT ROUND(SUM(DATA_LENGTH + INDEX_LENGTH) / 1048576, 1) AS mib FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${src.escape(DB)}`,
+	);
+	await src.end();
 	return [
-		`- Machine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, load average at start ${loadavg()
-			.map((n) => n.toFixed(2))
-			.join(" ")}. Client tools, Ferry and both servers share these cores with other work on the machine.`,
-		`- Source 127.0.0.1:${source.port}: ${srv(s)}`,
-		`- Destination 127.0.0.1:${destination.port}: ${srv(d)}`,
+		machineFact(),
+		await serverFact(source),
+		await serverFact(destination),
 		`- Data: sysbench \`--tables=${TABLES} --table-size=${ROWS}\` (${TABLES * ROWS} rows, ${size?.mib ?? "?"} MiB data+index), database \`${DB}\``,
 		`- Threads: ${THREADS} (mydumper/myloader -t, floor tables at once, Ferry workers and parallelism)`,
 		`- Tools: ${firstLine("sysbench --version")}; ${firstLine("mydumper --version")}; ${firstLine("mariadb-dump --version")}; Node ${process.version}`,
@@ -656,7 +395,13 @@ async function machineFacts(): Promise<string[]> {
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-	ensureTools();
+	ensureTools([
+		["sysbench", "sysbench"],
+		["mydumper", "mydumper"],
+		["myloader", "mydumper"],
+		["mariadb-dump", "mariadb-client"],
+		["mariadb", "mariadb-client"],
+	]);
 	await prepareSource();
 	log("warming the source buffer pool (CHECKSUM TABLE) ...");
 	await warmSource();
@@ -688,17 +433,16 @@ async function main(): Promise<void> {
 	await dropDestination();
 
 	const body = rows(results);
-	console.log(`\n${textTable(body)}\n${ferryOverFloor(results)}\n`);
+	console.log(`\n${textTable(HEADER, body)}\n${ferryOverFloor(results)}\n`);
 
-	const stamp = new Date().toISOString().slice(0, 16).replace("T", "-").replace(":", "");
-	const file = join(RESULTS_DIR, `full-migration-${stamp}.md`);
+	const file = join(RESULTS_DIR, `full-migration-${stamp()}.md`);
 	const hide = (s: string) => s.replaceAll(WORK, "$TMP");
 	const md = [
 		`# Full migration, ${TABLES} x ${ROWS} rows, ${THREADS} threads (${new Date().toISOString()})`,
 		"",
 		...facts,
 		"",
-		markdownTable(body),
+		markdownTable(HEADER, body),
 		"",
 		ferryOverFloor(results),
 		"",

@@ -148,7 +148,7 @@ pr.command("status <id>")
 
 program.parseAsync().catch((err) => {
 	if (err instanceof ApiError) console.error(`error ${err.status} ${err.code}: ${err.message}`);
-	else if ((err as { cause?: { code?: string } }).cause?.code === "ECONNREFUSED")
+	else if ((err as Error).message === "fetch failed")
 		console.error(
 			`Ferry's API is not reachable at ${process.env.FERRY_API_URL ?? DEFAULT_API}: start it with 'ferry local up'`,
 		);

@@ -452,7 +452,9 @@ export class ZongjiBinlogReader implements BinlogReader {
 		// Queued before zongji's dump command (it is added right after 'ready' is emitted).
 		const conn = this.zongji.connection;
 		if (conn && heartbeatSeconds > 0) {
-			conn.query(`SET @master_heartbeat_period = ${Math.round(heartbeatSeconds * 1e9)}`, (err: unknown) => {
+			// nanoseconds; MySQL 8.0.26+ also reads the newer name
+			const period = Math.round(heartbeatSeconds * 1e9);
+			conn.query(`SET @master_heartbeat_period = ${period}, @source_heartbeat_period = ${period}`, (err: unknown) => {
 				if (err) this.fail(this.explain(err));
 			});
 		}
@@ -579,6 +581,11 @@ export class ZongjiBinlogReader implements BinlogReader {
 				return new CaptureError(`nothing listens on ${this.where}: is the source running?`, "CAPTURE_DISCONNECTED", {
 					cause: err,
 				});
+		}
+		if (/TRANSACTION_PAYLOAD_EVENT|PARTIAL_UPDATE_ROWS_EVENT/.test(e.message ?? "")) {
+			return new CaptureError(`cannot capture from ${this.where}: ${e.message}`, "CAPTURE_UNSUPPORTED_EVENT", {
+				cause: err,
+			});
 		}
 		if (e.errno === 1236) {
 			return new CaptureError(

@@ -87,7 +87,7 @@ export interface ApplierOptions {
 	onDdl?: (change: DdlChange, context: DdlContext) => Promise<void>;
 	/** Destination connections applying groups at once (default 1). */
 	parallel?: number;
-	/** Source transactions per destination commit, at most (default 1000). */
+	/** Source transactions per destination commit, at most (default 1000; 200 with parallel apply). */
 	groupTransactions?: number;
 	/** Row changes written per round trip, at most (default 10000); also the part size inside a large transaction. */
 	groupRows?: number;
@@ -95,7 +95,7 @@ export interface ApplierOptions {
 	groupDelayMs?: number;
 	/** Target size of one multi-row statement (default 1 MiB). */
 	statementBytes?: number;
-	/** innodb_lock_wait_timeout of replay sessions, seconds (default 10; lower with parallel apply). */
+	/** innodb_lock_wait_timeout of replay sessions, seconds (default 10; 3 with parallel apply). */
 	lockWaitTimeout?: number;
 	/** Skip transactions whose GTID the checkpoint already covers (default true). */
 	skipApplied?: boolean;
@@ -110,7 +110,7 @@ export interface ApplyStats {
 	transactions: number;
 	/** Row changes of those transactions (before row filters). */
 	rows: number;
-	/** Their size in the source binlog. */
+	/** Their size in the source binlog (each transaction counted by its final part's `bytes`). */
 	bytes: number;
 	/** Destination commits. */
 	commits: number;
@@ -271,11 +271,13 @@ export class Applier {
 	constructor(private readonly options: ApplierOptions) {
 		this.opts = {
 			parallel: Math.max(1, Math.floor(options.parallel ?? 1)),
-			groupTransactions: Math.max(1, options.groupTransactions ?? 1000),
+			// With several connections, smaller groups meet fewer keys of the groups in flight.
+			groupTransactions: Math.max(1, options.groupTransactions ?? ((options.parallel ?? 1) > 1 ? 200 : 1000)),
 			groupRows: Math.max(1, options.groupRows ?? 10_000),
 			groupDelayMs: Math.max(0, options.groupDelayMs ?? 50),
 			statementBytes: Math.max(1024, options.statementBytes ?? 1024 * 1024),
-			lockWaitTimeout: Math.max(1, Math.floor(options.lockWaitTimeout ?? 10)),
+			// With parallel apply a lock wait can hide a conflict between groups (see runFlight): shorter.
+			lockWaitTimeout: Math.max(1, Math.floor(options.lockWaitTimeout ?? ((options.parallel ?? 1) > 1 ? 3 : 10))),
 			skipApplied: options.skipApplied ?? true,
 			metaDatabase: options.metaDatabase ?? META_DATABASE,
 		};
@@ -350,7 +352,9 @@ export class Applier {
 			"NO_AUTO_VALUE_ON_ZERO",
 			"ALLOW_INVALID_DATES",
 		].join(",");
-		this.packetBytes = Math.max(64 * 1024, Math.min(Number(state?.maxPacket ?? 4 * 1024 * 1024) / 2, 16 * 1024 * 1024));
+		// A JS character takes up to 3 bytes in UTF-8 (binary travels as hex): a quarter of the
+		// server's limit, in characters, always fits.
+		this.packetBytes = Math.max(64 * 1024, Math.min(Number(state?.maxPacket ?? 4 * 1024 * 1024) / 4, 16 * 1024 * 1024));
 		const setup = async (conn: mysql.Connection) => {
 			await conn.query(
 				"SET SESSION time_zone = '+00:00', sql_mode = ?, foreign_key_checks = 0, unique_checks = 1, innodb_lock_wait_timeout = ?",

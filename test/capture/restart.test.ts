@@ -173,6 +173,31 @@ describe("capture from a source that restarts or is misconfigured", () => {
 		}
 	});
 
+	it("names the missing replication privileges", async () => {
+		const user = `capture_np_${process.pid}`;
+		const password = `pw-${Date.now()}`;
+		await conn.query(`CREATE USER ?@'127.0.0.1' IDENTIFIED BY ?`, [user, password]);
+		try {
+			await conn.query(`GRANT SELECT ON *.* TO ?@'127.0.0.1'`, [user]);
+			const limited = await connect({ ...scratchCredentials, user, password });
+			try {
+				expect((await checkCaptureSettings(limited)).filter((f) => f.object === "privileges")).toEqual([
+					expect.objectContaining({
+						level: "error",
+						message: expect.stringMatching(/REPLICATION SLAVE and BINLOG MONITOR/),
+						fix: expect.stringContaining("GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.*"),
+					}),
+				]);
+				await conn.query(`GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO ?@'127.0.0.1'`, [user]);
+				expect((await checkCaptureSettings(limited)).filter((f) => f.object === "privileges")).toEqual([]);
+			} finally {
+				await limited.end();
+			}
+		} finally {
+			await conn.query(`DROP USER ?@'127.0.0.1'`, [user]);
+		}
+	});
+
 	it("stops on a row event without the full row image", async () => {
 		await conn.query("CREATE TABLE n (id INT PRIMARY KEY, v VARCHAR(10), w INT)");
 		await conn.query("INSERT INTO n VALUES (1, 'a', 1)");

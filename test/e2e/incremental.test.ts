@@ -61,7 +61,12 @@ describe("schema + full + incremental migration under a write load", () => {
 
 		const report = await waitForIdentical(sourceCredentials, destinationCredentials, db);
 		expect(report.identical, report.lines.join("\n")).toBe(true);
-		const final = await t.api.get<ProjectStatus>(`/projects/${project.id}/status`);
+		// other tests write to the same source server, so "caught up" is a moment: wait for it
+		let final = await t.api.get<ProjectStatus>(`/projects/${project.id}/status`);
+		for (let i = 0; i < 60 && final.incremental?.latencySeconds !== 0; i++) {
+			await new Promise((r) => setTimeout(r, 1000));
+			final = await t.api.get<ProjectStatus>(`/projects/${project.id}/status`);
+		}
 		expect(final.state).toBe("running");
 		expect(final.incremental?.phase).toBe("exact");
 		expect(final.incremental?.latencySeconds).toBe(0);

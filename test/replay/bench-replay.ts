@@ -3,6 +3,7 @@
  * update k, update c, delete, insert of the same id) over 4 sysbench-like tables.
  *
  *   npx tsx test/replay/bench-replay.ts [--transactions 100000] [--parallel 1] [--mode exact|safe] [--rows 100000]
+ *     [--tables 4] [--group N]
  *
  * Prints rows/s (row changes applied per second) and the totals.
  */
@@ -24,7 +25,7 @@ const { values: args } = parseArgs({
 		mode: { type: "string", default: "exact" },
 		rows: { type: "string", default: "100000" },
 		tables: { type: "string", default: "4" },
-		group: { type: "string", default: "1000" },
+		group: { type: "string" },
 	},
 });
 const TX = Number(args.transactions);
@@ -97,7 +98,7 @@ const applier = new Applier({
 	metaDatabase: `${db}_meta`,
 	mapping: (t) => identity(t, ["id", "k", "c", "pad"]),
 	parallel: Number(args.parallel),
-	groupTransactions: Number(args.group),
+	...(args.group ? { groupTransactions: Number(args.group) } : {}),
 	safeUntil: args.mode === "safe" ? { gtid: `0-1-${TX + 10}`, file: "", pos: 0 } : null,
 });
 await applier.open();
