@@ -6,6 +6,7 @@ import type { ProjectStatus } from "../shared/control/status.ts";
 import { connect } from "../shared/db/connect.ts";
 import { quoteId } from "../shared/db/sql.ts";
 import { compareDatabases } from "../shared/local/compare.ts";
+import { runWriteLoad } from "../shared/local/load.ts";
 import { createSampleDatabase } from "../shared/local/sample.ts";
 import { startLocalStack } from "../shared/local/stack.ts";
 import type { Credentials } from "../shared/model/datasource.ts";
@@ -39,10 +40,10 @@ function localInstances(): { source: Credentials; destination: Credentials } {
 
 /**
  * The README's first command: generate a sample database on the local source, migrate it
- * (schema + full) through Ferry's own API in local mode, and prove by query that the
- * destination holds the same schema and rows.
+ * through Ferry's own API in local mode (schema, full copy and incremental replay) while the
+ * source keeps taking writes, and prove by query that the destination ends identical.
  */
-export async function runDemo(options: { scale: number }): Promise<boolean> {
+export async function runDemo(options: { scale: number; writeSeconds: number }): Promise<boolean> {
 	const { source, destination } = localInstances();
 	console.log(`generating sample database ${DEMO_DB} on ${source.host}:${source.port} ...`);
 	const src = await connect(source);
@@ -61,48 +62,55 @@ export async function runDemo(options: { scale: number }): Promise<boolean> {
 	const home = join(ferryHome(), "demo");
 	rmSync(join(home, "local"), { recursive: true, force: true });
 	const stack = await startLocalStack({ home, apiPort: 0, workers: 2 });
+	const load = new AbortController();
+	let writes: Promise<{ transactions: number }> | undefined;
 	try {
 		const api = new FerryClient(stack.apiUrl, stack.token);
 		const engine = "mariadb";
-		const s = await api.post<{ id: string }>("/datasources", {
-			name: "demo source",
-			engine,
-			...source,
-		});
-		const d = await api.post<{ id: string }>("/datasources", {
-			name: "demo destination",
-			engine,
-			...destination,
-		});
+		const s = await api.post<{ id: string }>("/datasources", { name: "demo source", engine, ...source });
+		const d = await api.post<{ id: string }>("/datasources", { name: "demo destination", engine, ...destination });
 		const project = await api.post<{ id: string }>("/projects", {
 			name: "demo",
 			sourceId: s.id,
 			destinationId: d.id,
-			types: ["schema", "full"],
+			types: ["schema", "full", "incremental"],
 			objects: [{ database: DEMO_DB, table: "*" }],
 			options: { parallelism: 4, chunkRows: 20_000 },
 			tags: ["demo"],
 		});
+		console.log(`the source keeps taking writes for ${options.writeSeconds} s while Ferry migrates it`);
+		writes = runWriteLoad(source, DEMO_DB, { signal: load.signal, connections: 2, pauseMs: 10 });
+		const stopWrites = setTimeout(() => load.abort(), options.writeSeconds * 1000);
 		await api.post(`/projects/${project.id}/actions/start`);
 		const started = Date.now();
 		let status: ProjectStatus;
+		// running until the copy is done and replay has caught up with the stopped writes
 		for (;;) {
 			status = await api.get<ProjectStatus>(`/projects/${project.id}/status`);
 			process.stdout.write(`${renderStatus(status)}\n\n`);
 			if (status.state !== "running") break;
+			if (load.signal.aborted && status.incremental?.phase === "exact" && status.incremental.latencySeconds === 0) break;
 			await new Promise((r) => setTimeout(r, 2000));
 		}
+		clearTimeout(stopWrites);
+		load.abort();
+		const { transactions } = await writes;
 		const seconds = (Date.now() - started) / 1000;
-		if (status.state !== "completed") {
+		if (status.state !== "running") {
 			console.log(`migration stopped in state ${status.state}`);
 			return false;
 		}
-		console.log(`migration completed in ${seconds.toFixed(1)} s; checking the destination by query ...`);
+		console.log(
+			`copied and caught up with ${transactions.toLocaleString("en")} source transactions in ${seconds.toFixed(1)} s; checking the destination by query ...`,
+		);
 		const report = await compareDatabases(source, destination, DEMO_DB);
 		for (const line of report.lines) console.log(`  ${line}`);
 		console.log(report.identical ? "IDENTICAL: schema and rows match" : "DIFFERENT: see above");
+		await api.post(`/projects/${project.id}/actions/pause`);
 		return report.identical;
 	} finally {
+		load.abort();
+		await writes;
 		await stack.stop();
 	}
 }

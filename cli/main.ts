@@ -51,10 +51,11 @@ local
 
 program
 	.command("demo")
-	.description("migrate a generated sample database between the two local MariaDB instances and prove it")
+	.description("migrate a generated sample database (schema, full, incremental under writes) between the two local MariaDB instances and prove it")
 	.option("--scale <x>", "sample size factor (1 = about 365,000 rows)", "1")
+	.option("--write-seconds <n>", "how long the source keeps taking writes during the migration", "20")
 	.action(async (o) => {
-		process.exitCode = (await runDemo({ scale: Number(o.scale) })) ? 0 : 1;
+		process.exitCode = (await runDemo({ scale: Number(o.scale), writeSeconds: Number(o.writeSeconds) })) ? 0 : 1;
 	});
 
 const ds = program.command("datasource").description("data sources (passwords go to the secret store)");

@@ -18,7 +18,7 @@ import { readTransactions, uniqueServerId } from "./support.ts";
  */
 
 function scratch(action: "stop" | "start"): void {
-	execFileSync("bash", ["scripts/services/mariadb.sh", action, "scratch"], { stdio: "ignore", timeout: 60_000 });
+	execFileSync("bash", ["scripts/services/mariadb.sh", action, "scratch"], { stdio: "pipe", timeout: 60_000 });
 }
 
 /** What a consumer keeps: changes of transactions whose final part arrived, and the last position. */

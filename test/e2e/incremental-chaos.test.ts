@@ -7,7 +7,7 @@ import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { createSampleDatabase } from "../../shared/local/sample.ts";
 import { scratch2Credentials, scratchCredentials, uniqueDatabase } from "../support/databases.ts";
-import { runWriteLoad } from "../support/load.ts";
+import { runWriteLoad } from "../../shared/local/load.ts";
 import { addLocalDataSources, startTestStack, waitForIdentical } from "../support/stack.ts";
 
 const MARIADB_SH = fileURLToPath(new URL("../../scripts/services/mariadb.sh", import.meta.url));

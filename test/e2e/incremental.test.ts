@@ -4,7 +4,7 @@ import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { createSampleDatabase } from "../../shared/local/sample.ts";
 import { destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { runWriteLoad } from "../support/load.ts";
+import { runWriteLoad } from "../../shared/local/load.ts";
 import { addLocalDataSources, startTestStack, waitForIdentical } from "../support/stack.ts";
 
 describe("schema + full + incremental migration under a write load", () => {
