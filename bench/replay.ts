@@ -12,7 +12,7 @@
  *
  * See bench/README.md for what each contender runs and how the figures are taken.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { SourcePosition } from "../shared/capture/change.ts";
@@ -130,10 +130,18 @@ async function sourcePosition(): Promise<SourcePosition> {
 /** Dumps the source's database with the position P it was taken at (from the dump's own header). */
 async function takeBaseline(): Promise<SourcePosition> {
 	await sh(DUMP_CMD);
-	const head = readFileSync(BASELINE, "utf8").slice(0, 64 * 1024);
+	// CHANGE MASTER TO MASTER_LOG_FILE=... comes at the top, gtid_slave_pos=... at the end
+	const fd = openSync(BASELINE, "r");
+	const chunk = (at: number) => {
+		const buf = Buffer.alloc(64 * 1024);
+		return buf.subarray(0, readSync(fd, buf, 0, buf.length, Math.max(0, at))).toString("utf8");
+	};
+	const head = chunk(0);
+	const tail = chunk(fstatSync(fd).size - 64 * 1024);
+	closeSync(fd);
 	const file = /MASTER_LOG_FILE='([^']+)', MASTER_LOG_POS=(\d+)/.exec(head);
-	const gtid = /gtid_slave_pos='([^']*)'/.exec(head);
-	if (!file || !gtid) throw new Error(`no CHANGE MASTER / gtid_slave_pos comment at the top of ${BASELINE}`);
+	const gtid = /gtid_slave_pos='([^']*)'/.exec(tail);
+	if (!file || !gtid) throw new Error(`no MASTER_LOG_FILE / gtid_slave_pos comment in ${BASELINE}`);
 	return { gtid: gtid[1] as string, file: file[1] as string, pos: Number(file[2]) };
 }
 
@@ -219,7 +227,8 @@ async function startFerry(parallel: number, from: SourcePosition): Promise<Ferry
 		parallel,
 		onCommit: (stats) => {
 			const seq = domainSeq(stats.position?.gtid);
-			waiters = waiters.filter((w) => (seq >= w.seq ? (w.resolve(), false) : true));
+			for (const w of waiters.filter((w) => seq >= w.seq)) w.resolve();
+			waiters = waiters.filter((w) => seq < w.seq);
 		},
 	});
 	await applier.open();

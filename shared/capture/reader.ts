@@ -37,7 +37,17 @@ import {
  * - The include filter runs inside zongji's TABLE_MAP handling, so rows of other tables are never
  *   decoded.
  * - Any error or disconnect makes `next()` throw (after the parts already complete are taken);
- *   the caller opens a new reader from its last checkpoint. There is no reconnect in here.
+ *   the caller opens a new reader from its last checkpoint. There is no reconnect in here. A
+ *   connection that goes silent (no data, no heartbeat) for `stallTimeoutMs` counts as dead.
+ * - A statement logged as text (DDL and the like) is a DdlChange with its default database and,
+ *   when it opens a group, its own transaction. CREATE TABLE ... SELECT is one transaction: the
+ *   DdlChange, then the rows. On MySQL a DDL group has no commit event, so its part goes out when
+ *   the next event (at the latest the next heartbeat) shows that no rows follow.
+ * - Transactions of excluded tables come out as empty final parts (consecutive ones merged
+ *   while they wait), so the consumer's checkpoint keeps moving.
+ * - Not supported, with a CaptureError rather than silence: XA transactions, MySQL compressed
+ *   transactions and partial JSON updates, row events without the full image, TABLE_MAPs
+ *   without column names, a ROLLBACK group after some of its parts went out.
  */
 
 export interface BinlogReaderOptions {
