@@ -27,7 +27,7 @@ describe("schema + full + incremental migration under a write load", () => {
 		}
 	});
 
-	it("keeps the destination in sync through the copy, DDL and a write load; identical once caught up", async () => {
+	it("keeps the destination in sync through the copy, DDL and a write load; identical once caught up; pause and resume", async () => {
 		const load = new AbortController();
 		const writes = runWriteLoad(sourceCredentials, db, { signal: load.signal, connections: 2 });
 		const ids = await addLocalDataSources(t.api);
@@ -71,5 +71,22 @@ describe("schema + full + incremental migration under a write load", () => {
 		expect(final.incremental?.phase).toBe("exact");
 		expect(final.incremental?.latencySeconds).toBe(0);
 		expect(final.incremental?.inconsistencies).toBe(0);
+
+		// pause: the replication task stops and changes wait in the source's binlog; resume catches up
+		await t.api.post(`/projects/${project.id}/actions/pause`);
+		for (let i = 0; i < 40 && t.stack.tasks().some((p) => p.exitCode === null && p.signalCode === null); i++) {
+			await new Promise((r) => setTimeout(r, 500));
+		}
+		expect(t.stack.tasks().filter((p) => p.exitCode === null && p.signalCode === null)).toHaveLength(0);
+		const src = await connect(sourceCredentials);
+		await src.query(`UPDATE ${quoteId(db)}.customers SET name = 'paused write' WHERE id = 1`);
+		await new Promise((r) => setTimeout(r, 2000));
+		const dst = await connect(destinationCredentials);
+		const [before] = await dst.query(`SELECT name FROM ${quoteId(db)}.customers WHERE id = 1`);
+		expect(before).not.toEqual([{ name: "paused write" }]);
+		await t.api.post(`/projects/${project.id}/actions/resume`);
+		const resumed = await waitForIdentical(sourceCredentials, destinationCredentials, db, 60_000);
+		expect(resumed.identical, resumed.lines.join("\n")).toBe(true);
+		await Promise.all([src.end(), dst.end()]);
 	}, 240_000);
 });

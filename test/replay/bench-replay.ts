@@ -3,7 +3,7 @@
  * update k, update c, delete, insert of the same id) over 4 sysbench-like tables.
  *
  *   npx tsx test/replay/bench-replay.ts [--transactions 100000] [--parallel 1] [--mode exact|safe] [--rows 100000]
- *     [--tables 4] [--group N]
+ *     [--tables 4] [--group N] [--checks false]
  *
  * Prints rows/s (row changes applied per second) and the totals.
  */
@@ -26,6 +26,7 @@ const { values: args } = parseArgs({
 		rows: { type: "string", default: "100000" },
 		tables: { type: "string", default: "4" },
 		group: { type: "string" },
+		checks: { type: "string", default: "true" },
 	},
 });
 const TX = Number(args.transactions);
@@ -99,6 +100,7 @@ const applier = new Applier({
 	mapping: (t) => identity(t, ["id", "k", "c", "pad"]),
 	parallel: Number(args.parallel),
 	...(args.group ? { groupTransactions: Number(args.group) } : {}),
+	exactChecks: args.checks !== "false",
 	safeUntil: args.mode === "safe" ? { gtid: `0-1-${TX + 10}`, file: "", pos: 0 } : null,
 });
 await applier.open();
