@@ -28,7 +28,11 @@ cd "$REPO_ROOT"
 lock_sum="$(sha256sum package-lock.json | cut -c1-16)"
 if [[ ! -f node_modules/.ferry-installed-$lock_sum ]]; then
   log "installing npm dependencies"
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null || die "npm ci failed"
+  # npm ci refuses a lock file that lacks optional packages for other platforms (biome's), which
+  # this registry does not always list; npm install then installs the same locked versions
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1 \
+    || npm install --no-audit --no-fund --loglevel=error >/dev/null \
+    || die "npm install failed"
   touch "node_modules/.ferry-installed-$lock_sum"
 fi
 log "setup done: node $(node --version), $(mariadbd --version 2>/dev/null | awk '{print $3}' || echo mariadb)"
