@@ -2,7 +2,7 @@
  * Replay throughput on synthetic sysbench oltp_write_only transactions (4 row changes each:
  * update k, update c, delete, insert of the same id) over 4 sysbench-like tables.
  *
- *   npx tsx test/replay/bench-replay.ts [--transactions 100000] [--parallel 1] [--mode exact|safe] [--rows 100000]
+ *   npx tsx bench/replay-apply.ts [--transactions 100000] [--parallel 1] [--mode exact|safe] [--rows 100000]
  *     [--tables 4] [--group N] [--checks false]
  *
  * Prints rows/s (row changes applied per second) and the totals.
@@ -10,13 +10,13 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { RowDataPacket } from "mysql2";
-import type { RowImage, TransactionPart } from "../../shared/capture/change.ts";
-import { connect } from "../../shared/db/connect.ts";
-import { quoteId } from "../../shared/db/sql.ts";
-import type { TableName } from "../../shared/model/rules.ts";
-import { Applier } from "../../shared/replay/applier.ts";
-import { destinationCredentials, freshDatabase, uniqueDatabase } from "../support/databases.ts";
-import { identity, Stream } from "./helpers.ts";
+import type { RowImage, TransactionPart } from "../shared/capture/change.ts";
+import { connect } from "../shared/db/connect.ts";
+import { quoteId } from "../shared/db/sql.ts";
+import type { TableName } from "../shared/model/rules.ts";
+import { Applier } from "../shared/replay/applier.ts";
+import { destinationCredentials, freshDatabase, uniqueDatabase } from "../test/support/databases.ts";
+import { identity, Stream } from "../test/replay/helpers.ts";
 
 const { values: args } = parseArgs({
 	options: {
