@@ -15,8 +15,8 @@ import { connect } from "../shared/db/connect.ts";
 import { quoteId } from "../shared/db/sql.ts";
 import type { TableName } from "../shared/model/rules.ts";
 import { Applier } from "../shared/replay/applier.ts";
-import { destinationCredentials, freshDatabase, uniqueDatabase } from "../test/support/databases.ts";
 import { identity, Stream } from "../test/replay/helpers.ts";
+import { destinationCredentials, freshDatabase, uniqueDatabase } from "../test/support/databases.ts";
 
 const { values: args } = parseArgs({
 	options: {

@@ -89,7 +89,8 @@ export async function runDemo(options: { scale: number; writeSeconds: number }):
 			status = await api.get<ProjectStatus>(`/projects/${project.id}/status`);
 			process.stdout.write(`${renderStatus(status)}\n\n`);
 			if (status.state !== "running") break;
-			if (load.signal.aborted && status.incremental?.phase === "exact" && status.incremental.latencySeconds === 0) break;
+			if (load.signal.aborted && status.incremental?.phase === "exact" && status.incremental.latencySeconds === 0)
+				break;
 			await new Promise((r) => setTimeout(r, 2000));
 		}
 		clearTimeout(stopWrites);

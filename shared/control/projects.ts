@@ -11,8 +11,8 @@ import {
 import { ObjectRules } from "../model/rules.ts";
 import type { Context } from "./context.ts";
 import { getDataSource } from "./datasources.ts";
-import { type ReplicationStatus, replicationKey, replicationStatus } from "./replication.ts";
 import { conflict, invalid, notFound } from "./errors.ts";
+import { type ReplicationStatus, replicationKey, replicationStatus } from "./replication.ts";
 
 const key = (id: string) => ({ pk: "PROJECT", sk: id });
 

@@ -177,7 +177,10 @@ function schemaPhases(phases: SchemaPhase[]): StepRunner {
  */
 async function applyIndexesInParallel(ctx: Context, project: Project, plan: SchemaPlan): Promise<void> {
 	const tables = [...new Set(plan.indexes.map((i) => `${i.table.database}.${i.table.table}`))];
-	const queue = tables.map((name) => ({ ...plan, indexes: plan.indexes.filter((i) => `${i.table.database}.${i.table.table}` === name) }));
+	const queue = tables.map((name) => ({
+		...plan,
+		indexes: plan.indexes.filter((i) => `${i.table.database}.${i.table.table}` === name),
+	}));
 	const creds = await credentialsFor(ctx, project.destinationId);
 	const builders = Array.from({ length: Math.min(project.options.parallelism, queue.length) }, async () => {
 		const conn = await connect(creds);

@@ -1,4 +1,10 @@
-import { DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
+import {
+	DescribeTasksCommand,
+	ECSClient,
+	ListTasksCommand,
+	RunTaskCommand,
+	StopTaskCommand,
+} from "@aws-sdk/client-ecs";
 
 /**
  * Starts and watches the long-running replication task of a project (binlog capture and
@@ -47,18 +53,27 @@ export class EcsTaskLauncher implements TaskLauncher {
 					},
 				},
 				overrides: {
-					containerOverrides: [{ name: this.settings.container, environment: [{ name: "FERRY_PROJECT_ID", value: projectId }] }],
+					containerOverrides: [
+						{ name: this.settings.container, environment: [{ name: "FERRY_PROJECT_ID", value: projectId }] },
+					],
 				},
 				tags: [{ key: "ferry:project", value: projectId }],
 			}),
 		);
 		const failure = out.failures?.[0];
-		if (failure) throw new Error(`ECS could not start the replication task of ${projectId}: ${failure.reason} ${failure.detail ?? ""}`);
+		if (failure)
+			throw new Error(
+				`ECS could not start the replication task of ${projectId}: ${failure.reason} ${failure.detail ?? ""}`,
+			);
 	}
 
 	private async taskArns(projectId: string): Promise<string[]> {
 		const out = await this.ecs.send(
-			new ListTasksCommand({ cluster: this.settings.cluster, startedBy: startedBy(projectId), desiredStatus: "RUNNING" }),
+			new ListTasksCommand({
+				cluster: this.settings.cluster,
+				startedBy: startedBy(projectId),
+				desiredStatus: "RUNNING",
+			}),
 		);
 		return out.taskArns ?? [];
 	}
@@ -72,7 +87,9 @@ export class EcsTaskLauncher implements TaskLauncher {
 
 	async stop(projectId: string): Promise<void> {
 		for (const task of await this.taskArns(projectId)) {
-			await this.ecs.send(new StopTaskCommand({ cluster: this.settings.cluster, task, reason: "Ferry project paused or released" }));
+			await this.ecs.send(
+				new StopTaskCommand({ cluster: this.settings.cluster, task, reason: "Ferry project paused or released" }),
+			);
 		}
 	}
 }

@@ -27,7 +27,10 @@ export function describeTable(t: TableName): string {
  */
 export function redactSql(sql: string): string {
 	return sql
-		.replace(/\b(IDENTIFIED\s+(?:WITH\s+\S+\s+)?(?:BY|AS|USING))\s+('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")/gi, "$1 '***'")
+		.replace(
+			/\b(IDENTIFIED\s+(?:WITH\s+\S+\s+)?(?:BY|AS|USING))\s+('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")/gi,
+			"$1 '***'",
+		)
 		.replace(/\b(PASSWORD\s*\(\s*)('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")/gi, "$1'***'")
 		.replace(/\b(IDENTIFIED\s+VIA\s+\S+\s+USING)\s+(\S+)/gi, "$1 '***'");
 }

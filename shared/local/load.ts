@@ -52,13 +52,24 @@ async function oneTransaction(conn: Connection, session: number, i: number): Pro
 				);
 				break;
 			case 1:
-				await conn.query("UPDATE customers SET balance = balance + 1.25, notes = CONCAT(COALESCE(notes, ''), 'x') WHERE id = ?", [pick(500)]);
+				await conn.query(
+					"UPDATE customers SET balance = balance + 1.25, notes = CONCAT(COALESCE(notes, ''), 'x') WHERE id = ?",
+					[pick(500)],
+				);
 				break;
 			case 2: {
 				const order = 10 * newId;
-				await conn.query("INSERT INTO orders (id, customer_id, status, tags, amount) VALUES (?, ?, 'new', 'gift', 9.99)", [order, pick(500)]);
-				await conn.query("INSERT INTO order_items (order_id, line_no, sku, qty, unit_price) VALUES (?, 1, 'SKU-000001', 2, 4.5), (?, 2, 'SKU-000002', 1, 1)", [order, order]);
-				await conn.query("UPDATE products SET price = price + 0.01, flags = flags ^ 1 WHERE sku = ?", [`SKU-${String(pick(50)).padStart(6, "0")}`]);
+				await conn.query(
+					"INSERT INTO orders (id, customer_id, status, tags, amount) VALUES (?, ?, 'new', 'gift', 9.99)",
+					[order, pick(500)],
+				);
+				await conn.query(
+					"INSERT INTO order_items (order_id, line_no, sku, qty, unit_price) VALUES (?, 1, 'SKU-000001', 2, 4.5), (?, 2, 'SKU-000002', 1, 1)",
+					[order, order],
+				);
+				await conn.query("UPDATE products SET price = price + 0.01, flags = flags ^ 1 WHERE sku = ?", [
+					`SKU-${String(pick(50)).padStart(6, "0")}`,
+				]);
 				break;
 			}
 			case 3:
@@ -67,11 +78,19 @@ async function oneTransaction(conn: Connection, session: number, i: number): Pro
 				break;
 			case 4:
 				// a primary-key change
-				await conn.query("UPDATE order_items SET line_no = line_no + 100 WHERE order_id = ? AND line_no < 100", [10 * pick(1000)]);
+				await conn.query("UPDATE order_items SET line_no = line_no + 100 WHERE order_id = ? AND line_no < 100", [
+					10 * pick(1000),
+				]);
 				break;
 			default:
-				await conn.query("INSERT INTO audit_log (at, actor, message) VALUES (NOW(), ?, ?)", [`s${session}`, `load ${i}`]);
-				await conn.query("DELETE FROM audit_log WHERE actor = ? AND message = ? LIMIT 1", [`admin${i % 3}`, `event #${i % 500}`]);
+				await conn.query("INSERT INTO audit_log (at, actor, message) VALUES (NOW(), ?, ?)", [
+					`s${session}`,
+					`load ${i}`,
+				]);
+				await conn.query("DELETE FROM audit_log WHERE actor = ? AND message = ? LIMIT 1", [
+					`admin${i % 3}`,
+					`event #${i % 500}`,
+				]);
 		}
 		await conn.query("COMMIT");
 	} catch (err) {

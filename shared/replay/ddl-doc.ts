@@ -3,7 +3,8 @@ import { SUPPORTED_DDL } from "./ddl-support.ts";
 /** docs/ddl-support.md, rendered from SUPPORTED_DDL so the document cannot drift from the code. */
 export function ddlSupportMarkdown(): string {
 	const rows = Object.entries(SUPPORTED_DDL).map(
-		([form, e]) => `| ${form} | ${e.support} | ${e.note.replaceAll("|", "\\|")} | \`${e.example.replaceAll("|", "\\|")}\` |`,
+		([form, e]) =>
+			`| ${form} | ${e.support} | ${e.note.replaceAll("|", "\\|")} | \`${e.example.replaceAll("|", "\\|")}\` |`,
 	);
 	return [
 		"# DDL during incremental migration",

@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from "node:crypto";
-import { ConflictError } from "../../shared/aws/state-store.ts";
 import { hostname } from "node:os";
+import { ConflictError } from "../../shared/aws/state-store.ts";
 import type { DdlChange, SourcePosition, TransactionPart } from "../../shared/capture/change.ts";
 import { currentPosition, openBinlogReader } from "../../shared/capture/reader.ts";
-import { type TableItem, listTables, stripKey, tableSk, tablesPk } from "../../shared/control/chunks.ts";
+import { listTables, stripKey, type TableItem, tableSk, tablesPk } from "../../shared/control/chunks.ts";
 import type { Context } from "../../shared/control/context.ts";
 import { credentialsFor, getDataSource } from "../../shared/control/datasources.ts";
 import { getProject } from "../../shared/control/projects.ts";
@@ -45,7 +45,11 @@ function serverIdFor(projectId: string): number {
  * ends the session; the next session resumes from the checkpoint the destination holds, so
  * nothing is lost or applied twice. Only one task per project runs: it holds a lease.
  */
-export async function runReplication(ctx: Context, projectId: string, signal: AbortSignal): Promise<"stopped" | "fatal"> {
+export async function runReplication(
+	ctx: Context,
+	projectId: string,
+	signal: AbortSignal,
+): Promise<"stopped" | "fatal"> {
 	const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 	if (!(await renewLease(ctx, projectId, owner, {}))) {
 		logger.info("another replication task holds this project's lease", { projectId });
@@ -58,11 +62,17 @@ export async function runReplication(ctx: Context, projectId: string, signal: Ab
 			if (outcome === "stopped") return "stopped";
 		} catch (err) {
 			if (err instanceof FatalReplicationError) {
-				await renewLease(ctx, projectId, owner, { fatal: { message: err.message, gtid: err.gtid, statement: err.statement } });
+				await renewLease(ctx, projectId, owner, {
+					fatal: { message: err.message, gtid: err.gtid, statement: err.statement },
+				});
 				return "fatal";
 			}
 			const message = (err as Error).message;
-			logger.warn("replication session ended; resuming from the checkpoint", { projectId, error: message, retryInMs: backoffMs });
+			logger.warn("replication session ended; resuming from the checkpoint", {
+				projectId,
+				error: message,
+				retryInMs: backoffMs,
+			});
 			metrics.addMetric("ReplicationErrors", "Count", 1);
 			if (!(await renewLease(ctx, projectId, owner, { lastError: message }).catch(() => true))) return "stopped";
 			await sleep(backoffMs, signal);
@@ -72,7 +82,12 @@ export async function runReplication(ctx: Context, projectId: string, signal: Ab
 	return "stopped";
 }
 
-async function session(ctx: Context, projectId: string, owner: string, signal: AbortSignal): Promise<"stopped" | "ended"> {
+async function session(
+	ctx: Context,
+	projectId: string,
+	owner: string,
+	signal: AbortSignal,
+): Promise<"stopped" | "ended"> {
 	const project = await getProject(ctx, projectId);
 	if (project.state !== "running") return "stopped";
 	const [sourceCreds, destinationCreds, destination] = await Promise.all([
@@ -108,7 +123,11 @@ async function session(ctx: Context, projectId: string, owner: string, signal: A
 		parallel: 1,
 		onDdl: async (change, { connection, part }) => {
 			if (part.gtid && part.gtid === project.incremental?.skipGtid) {
-				logger.warn("skipping the DDL the user chose to skip", { projectId, gtid: part.gtid, sql: redactSql(change.sql) });
+				logger.warn("skipping the DDL the user chose to skip", {
+					projectId,
+					gtid: part.gtid,
+					sql: redactSql(change.sql),
+				});
 				return;
 			}
 			await tables.applyDdl(change, part, connection);
@@ -167,12 +186,20 @@ class Tables {
 		const mappings = [...this.byName.values()];
 		const decision = translateDdl(change, { rules: this.project.objects, mappings, ...this.servers });
 		if (decision.action === "ignore") {
-			logger.info("DDL ignored", { projectId: this.project.id, sql: redactSql(change.sql), reason: redactSql(decision.reason) });
+			logger.info("DDL ignored", {
+				projectId: this.project.id,
+				sql: redactSql(change.sql),
+				reason: redactSql(decision.reason),
+			});
 			return;
 		}
 		if (decision.action === "refuse") {
 			const statement = redactSql(change.sql);
-			throw new FatalReplicationError(`unsupported DDL: ${redactSql(decision.reason)}; statement: ${statement}`, part.gtid, statement);
+			throw new FatalReplicationError(
+				`unsupported DDL: ${redactSql(decision.reason)}; statement: ${statement}`,
+				part.gtid,
+				statement,
+			);
 		}
 		// view definitions name their tables unqualified: they run in their database
 		if (decision.useDatabase) await conn.query(`USE ${quoteId(decision.useDatabase)}`);
@@ -182,11 +209,18 @@ class Tables {
 			} catch (err) {
 				// A session killed after the DDL but before its checkpoint meets its own work again.
 				if (!ALREADY_DONE.has((err as { errno?: number }).errno ?? 0)) throw err;
-				logger.warn("DDL already applied at the destination; going on", { sql: redactSql(sql), error: (err as Error).message });
+				logger.warn("DDL already applied at the destination; going on", {
+					sql: redactSql(sql),
+					error: (err as Error).message,
+				});
 			}
 		}
 		await this.save(applyDdlEffects(mappings, decision.effects));
-		logger.info("DDL replayed", { projectId: this.project.id, sql: redactSql(change.sql), statements: decision.statements.map(redactSql) });
+		logger.info("DDL replayed", {
+			projectId: this.project.id,
+			sql: redactSql(change.sql),
+			statements: decision.statements.map(redactSql),
+		});
 	}
 
 	/** Writes the changed mappings back, so a restarted task replays with the tables as they are now. */
@@ -200,7 +234,9 @@ class Tables {
 		for (const mapping of next) {
 			const existing = this.items.find((t) => key(t.mapping.source) === key(mapping.source));
 			if (existing) {
-				kept.push(await this.ctx.store.replace<TableItem>(existing, { ...stripKey(existing), mapping }, existing.version));
+				kept.push(
+					await this.ctx.store.replace<TableItem>(existing, { ...stripKey(existing), mapping }, existing.version),
+				);
 			} else {
 				const item: TableItem = { index, mapping, rowsEstimate: 0, planned: true, chunks: 0 };
 				kept.push(await this.ctx.store.create({ pk: tablesPk(this.project.id), sk: tableSk(index) }, item));
@@ -262,7 +298,12 @@ class StatusReporter {
 		this.last = { at: now, rows: p.rows, bytes: p.bytes };
 		const sourceNow = await currentPosition(this.source);
 		const caughtUp = p.position !== null && samePosition(p.position, sourceNow);
-		const latencySeconds = caughtUp || p.lastCommitTime === null ? (caughtUp ? 0 : undefined) : Math.max(0, Math.round((now - p.lastCommitTime) / 1000));
+		const latencySeconds =
+			caughtUp || p.lastCommitTime === null
+				? caughtUp
+					? 0
+					: undefined
+				: Math.max(0, Math.round((now - p.lastCommitTime) / 1000));
 		if (latencySeconds !== undefined) metrics.addMetric("ReplicationLatencySeconds", "Seconds", latencySeconds);
 		metrics.addMetric("ReplicatedRows", "Count", rowsPerSecond);
 		metrics.publishStoredMetrics();
@@ -305,7 +346,12 @@ function normaliseGtid(gtid: string): string {
  * Takes or renews the project's replication lease and writes the status fields given. Returns
  * false when another live task holds it.
  */
-async function renewLease(ctx: Context, projectId: string, owner: string, fields: Partial<ReplicationStatus>): Promise<boolean> {
+async function renewLease(
+	ctx: Context,
+	projectId: string,
+	owner: string,
+	fields: Partial<ReplicationStatus>,
+): Promise<boolean> {
 	const now = Date.now();
 	const k = replicationKey(projectId);
 	const current = await ctx.store.get<ReplicationStatus>(k);
@@ -334,7 +380,11 @@ async function renewLease(ctx: Context, projectId: string, owner: string, fields
 	if (current.owner !== owner && current.leaseUntil > now) return false;
 	const { pk: _pk, sk: _sk, version, ...status } = current;
 	try {
-		await ctx.store.replace<ReplicationStatus>(k, { ...status, ...fields, owner, leaseUntil: now + LEASE_MS, heartbeatAt: now }, version);
+		await ctx.store.replace<ReplicationStatus>(
+			k,
+			{ ...status, ...fields, owner, leaseUntil: now + LEASE_MS, heartbeatAt: now },
+			version,
+		);
 		return true;
 	} catch (err) {
 		if (err instanceof ConflictError) return false;

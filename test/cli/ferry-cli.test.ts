@@ -14,14 +14,34 @@ describe("the ferry command line against a local API", () => {
 
 	beforeAll(async () => {
 		t = await startTestStack(1);
-		env = { ...process.env, FERRY_API_URL: t.stack.apiUrl, FERRY_API_TOKEN: t.stack.token, SRC_PW: sourceCredentials.password };
+		env = {
+			...process.env,
+			FERRY_API_URL: t.stack.apiUrl,
+			FERRY_API_TOKEN: t.stack.token,
+			SRC_PW: sourceCredentials.password,
+		};
 	});
 	afterAll(() => t?.close());
 
 	it("adds a data source with the password from a variable, lists it, and never prints the password", async () => {
 		const added = await run(
 			FERRY,
-			["datasource", "add", "--name", "cli src", "--engine", "mariadb", "--host", "127.0.0.1", "--port", String(sourceCredentials.port), "--user", sourceCredentials.user, "--password-env", "SRC_PW"],
+			[
+				"datasource",
+				"add",
+				"--name",
+				"cli src",
+				"--engine",
+				"mariadb",
+				"--host",
+				"127.0.0.1",
+				"--port",
+				String(sourceCredentials.port),
+				"--user",
+				sourceCredentials.user,
+				"--password-env",
+				"SRC_PW",
+			],
 			{ env },
 		);
 		const ds = JSON.parse(added.stdout) as { id: string; name: string };
@@ -32,15 +52,19 @@ describe("the ferry command line against a local API", () => {
 	});
 
 	it("explains an API refusal and exits non-zero", async () => {
-		const failed = await run(FERRY, ["project", "status", "pr-nope"], { env }).catch((e: { code: number; stderr: string }) => e);
+		const failed = await run(FERRY, ["project", "status", "pr-nope"], { env }).catch(
+			(e: { code: number; stderr: string }) => e,
+		);
 		expect((failed as { code: number }).code).toBe(1);
 		expect((failed as { stderr: string }).stderr).toMatch(/error 404 NOT_FOUND: project 'pr-nope' does not exist/);
 	});
 
 	it("tells the user to start the API when nothing listens", async () => {
-		const failed = await run(FERRY, ["project", "list"], { env: { ...env, FERRY_API_URL: "http://127.0.0.1:1" } }).catch(
-			(e: { stderr: string }) => e,
+		const failed = await run(FERRY, ["project", "list"], {
+			env: { ...env, FERRY_API_URL: "http://127.0.0.1:1" },
+		}).catch((e: { stderr: string }) => e);
+		expect((failed as { stderr: string }).stderr).toMatch(
+			/not reachable at http:\/\/127.0.0.1:1: start it with 'ferry local up'/,
 		);
-		expect((failed as { stderr: string }).stderr).toMatch(/not reachable at http:\/\/127.0.0.1:1: start it with 'ferry local up'/);
 	});
 });

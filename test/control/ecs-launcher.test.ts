@@ -36,14 +36,26 @@ describe("the ECS task launcher (recorded fake ECS client)", () => {
 			taskDefinition: settings.taskDefinition,
 			launchType: "FARGATE",
 			startedBy: "ferry-pr-1234",
-			networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-a", "subnet-b"], securityGroups: ["sg-1"], assignPublicIp: "DISABLED" } },
-			overrides: { containerOverrides: [{ name: "capture-replay", environment: [{ name: "FERRY_PROJECT_ID", value: "pr-1234" }] }] },
+			networkConfiguration: {
+				awsvpcConfiguration: {
+					subnets: ["subnet-a", "subnet-b"],
+					securityGroups: ["sg-1"],
+					assignPublicIp: "DISABLED",
+				},
+			},
+			overrides: {
+				containerOverrides: [{ name: "capture-replay", environment: [{ name: "FERRY_PROJECT_ID", value: "pr-1234" }] }],
+			},
 		});
 	});
 
 	it("reports an ECS refusal with its reason", async () => {
-		const ecs = recordedEcs({ RunTaskCommand: { tasks: [], failures: [{ reason: "RESOURCE:MEMORY", detail: "no capacity" }] } });
-		await expect(new EcsTaskLauncher(ecs.client as never, settings).start("pr-1")).rejects.toThrow(/RESOURCE:MEMORY no capacity/);
+		const ecs = recordedEcs({
+			RunTaskCommand: { tasks: [], failures: [{ reason: "RESOURCE:MEMORY", detail: "no capacity" }] },
+		});
+		await expect(new EcsTaskLauncher(ecs.client as never, settings).start("pr-1")).rejects.toThrow(
+			/RESOURCE:MEMORY no capacity/,
+		);
 	});
 
 	it("sees a running task, ignores a stopping one, and stops tasks of a project", async () => {
@@ -66,6 +78,9 @@ describe("the ECS task launcher (recorded fake ECS client)", () => {
 
 		const stop = recordedEcs({ ListTasksCommand: { taskArns: ["arn:task/1", "arn:task/2"] } });
 		await new EcsTaskLauncher(stop.client as never, settings).stop("pr-1");
-		expect(stop.calls.filter((c) => c.name === StopTaskCommand.name).map((c) => c.input.task)).toEqual(["arn:task/1", "arn:task/2"]);
+		expect(stop.calls.filter((c) => c.name === StopTaskCommand.name).map((c) => c.input.task)).toEqual([
+			"arn:task/1",
+			"arn:task/2",
+		]);
 	});
 });

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProjectStatus } from "../../shared/control/status.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
+import { runWriteLoad } from "../../shared/local/load.ts";
 import { createSampleDatabase } from "../../shared/local/sample.ts";
 import { destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { runWriteLoad } from "../../shared/local/load.ts";
 import { addLocalDataSources, startTestStack, waitForIdentical } from "../support/stack.ts";
 
 describe("schema + full + incremental migration under a write load", () => {
@@ -49,7 +49,9 @@ describe("schema + full + incremental migration under a write load", () => {
 		}
 		expect(status?.state, JSON.stringify(status?.ticket)).toBe("running");
 		const ddl = await connect(sourceCredentials);
-		await ddl.query(`ALTER TABLE ${quoteId(db)}.customers ADD COLUMN loyalty INT NOT NULL DEFAULT 7 COMMENT 'added during replay'`);
+		await ddl.query(
+			`ALTER TABLE ${quoteId(db)}.customers ADD COLUMN loyalty INT NOT NULL DEFAULT 7 COMMENT 'added during replay'`,
+		);
 		await ddl.query(`CREATE TABLE ${quoteId(db)}.coupons (code VARCHAR(20) PRIMARY KEY, pct TINYINT)`);
 		await ddl.query(`INSERT INTO ${quoteId(db)}.coupons VALUES ('HELLO', 10), ('BYE', 5)`);
 		await ddl.query(`UPDATE ${quoteId(db)}.customers SET loyalty = 3 WHERE id < 10`);

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FerryClient } from "../../shared/api/client.ts";
 import type { ProjectStatus } from "../../shared/control/status.ts";
-import { type LocalStack, startLocalStack } from "../../shared/local/stack.ts";
 import { compareDatabases } from "../../shared/local/compare.ts";
+import { type LocalStack, startLocalStack } from "../../shared/local/stack.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
 import { destinationCredentials, sourceCredentials } from "./databases.ts";
 
