@@ -5,12 +5,15 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, homedir, loadavg, tmpdir, totalmem } from "node:os";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import mysql, { type Connection, type RowDataPacket } from "mysql2/promise";
+import { ferryHome } from "../shared/config.ts";
+import { quoteId } from "../shared/db/sql.ts";
+import { localInstance } from "../shared/local/instances.ts";
 
-export const FERRY_HOME = process.env.FERRY_HOME ?? join(homedir(), ".ferry");
+export const FERRY_HOME = ferryHome();
 export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), "results");
 
 export interface Server {
@@ -52,44 +55,20 @@ export function workDir(onSignal?: () => void): string {
 	return dir;
 }
 
-function readLogin(): { user: string; password: string } {
-	const file = join(FERRY_HOME, "secrets", "mariadb.env");
-	let text: string;
-	try {
-		text = readFileSync(file, "utf8");
-	} catch {
-		fail(`${file} is missing: start the databases with scripts/services/mariadb.sh start`);
-	}
-	const env = Object.fromEntries(
-		text
-			.split("\n")
-			.filter((l) => l.includes("="))
-			.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-	);
-	return {
-		user: env.FERRY_DB_USER ?? "ferry",
-		password: env.FERRY_DB_PASSWORD ?? "",
-	};
-}
-
 /** The local source and destination (scripts/services/mariadb.sh), with option files in `work`. */
 export function localServers(work: string): { source: Server; destination: Server } {
-	const login = readLogin();
-	const server = (name: Server["name"], port: number): Server => {
+	const server = (name: Server["name"]): Server => {
+		const { host, port, user, password } = localInstance(name);
 		const cnf = join(work, `${name}.cnf`);
-		const text = `[client]\nhost=127.0.0.1\nport=${port}\nuser=${login.user}\npassword=${login.password}\n`;
-		writeFileSync(cnf, text, { mode: 0o600 });
-		return { name, host: "127.0.0.1", port, ...login, cnf };
+		writeFileSync(cnf, `[client]\nhost=${host}\nport=${port}\nuser=${user}\npassword=${password}\n`, { mode: 0o600 });
+		return { name, host, port, user, password, cnf };
 	};
-	return {
-		source: server("source", Number(process.env.FERRY_SOURCE_PORT ?? 33401)),
-		destination: server("destination", Number(process.env.FERRY_DESTINATION_PORT ?? 33402)),
-	};
+	return { source: server("source"), destination: server("destination") };
 }
 
 // ---------------------------------------------------------------- small helpers
 
-export const quoteId = (name: string) => `\`${name.replaceAll("`", "``")}\``;
+export { quoteId };
 export const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 export const fmt = (n: number | undefined, digits = 1) =>
 	n === undefined || Number.isNaN(n) ? "?" : n.toFixed(digits);

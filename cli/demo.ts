@@ -1,4 +1,4 @@
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { FerryClient } from "../shared/api/client.ts";
 import { ferryHome } from "../shared/config.ts";
@@ -6,37 +6,13 @@ import type { ProjectStatus } from "../shared/control/status.ts";
 import { connect } from "../shared/db/connect.ts";
 import { quoteId } from "../shared/db/sql.ts";
 import { compareDatabases } from "../shared/local/compare.ts";
+import { localInstance } from "../shared/local/instances.ts";
 import { runWriteLoad } from "../shared/local/load.ts";
 import { createSampleDatabase } from "../shared/local/sample.ts";
 import { startLocalStack } from "../shared/local/stack.ts";
-import type { Credentials } from "../shared/model/datasource.ts";
 import { renderStatus } from "./render.ts";
 
 const DEMO_DB = "ferry_demo";
-
-/** The two MariaDB instances that scripts/services/mariadb.sh runs, with the password it made. */
-function localInstances(): { source: Credentials; destination: Credentials } {
-	const file = join(ferryHome(), "secrets", "mariadb.env");
-	const env = Object.fromEntries(
-		readFileSync(file, "utf8")
-			.split("\n")
-			.filter((l) => l.includes("="))
-			.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-	);
-	const login = {
-		host: "127.0.0.1",
-		user: env.FERRY_DB_USER ?? "ferry",
-		password: env.FERRY_DB_PASSWORD ?? "",
-		tls: false,
-	};
-	return {
-		source: { ...login, port: Number(process.env.FERRY_SOURCE_PORT ?? 33401) },
-		destination: {
-			...login,
-			port: Number(process.env.FERRY_DESTINATION_PORT ?? 33402),
-		},
-	};
-}
 
 /**
  * The README's first command: generate a sample database on the local source, migrate it
@@ -44,7 +20,7 @@ function localInstances(): { source: Credentials; destination: Credentials } {
  * source keeps taking writes, and prove by query that the destination ends identical.
  */
 export async function runDemo(options: { scale: number; writeSeconds: number }): Promise<boolean> {
-	const { source, destination } = localInstances();
+	const [source, destination] = [localInstance("source"), localInstance("destination")];
 	console.log(`generating sample database ${DEMO_DB} on ${source.host}:${source.port} ...`);
 	const src = await connect(source);
 	const counts = await createSampleDatabase(src, DEMO_DB, options.scale);

@@ -15,7 +15,8 @@ export class ConnectError extends Error {
 	}
 }
 
-function options(c: Credentials): mysql.ConnectionOptions {
+/** The driver options every Ferry connection uses (replay adds multipleStatements for its group round trips). */
+export function connectionOptions(c: Credentials): mysql.ConnectionOptions {
 	return {
 		host: c.host,
 		port: c.port,
@@ -41,7 +42,7 @@ const SESSION_SETUP = "SET time_zone = '+00:00', sql_mode = CONCAT(@@sql_mode, '
 export async function connect(c: Credentials): Promise<Connection> {
 	let conn: Connection;
 	try {
-		conn = await mysql.createConnection(options(c));
+		conn = await mysql.createConnection(connectionOptions(c));
 	} catch (err) {
 		throw explainConnectError(err, c);
 	}
@@ -52,7 +53,7 @@ export async function connect(c: Credentials): Promise<Connection> {
 /** A pool whose every connection has Ferry's session settings. */
 export function createPool(c: Credentials, size: number): Pool {
 	const pool = mysql.createPool({
-		...options(c),
+		...connectionOptions(c),
 		connectionLimit: size,
 		waitForConnections: true,
 	});

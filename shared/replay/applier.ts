@@ -1,6 +1,6 @@
 import mysql, { type RowDataPacket } from "mysql2/promise";
 import type { Change, DdlChange, RowChange, SourcePosition, TransactionPart } from "../capture/change.ts";
-import { type Connection, explainConnectError, type Pool } from "../db/connect.ts";
+import { type Connection, connectionOptions, explainConnectError, type Pool } from "../db/connect.ts";
 import type { Credentials } from "../model/datasource.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { logger } from "../observability.ts";
@@ -307,21 +307,7 @@ export class Applier {
 		const c = this.options.destination;
 		const connect = async (multipleStatements: boolean) => {
 			try {
-				return await mysql.createConnection({
-					host: c.host,
-					port: c.port,
-					user: c.user,
-					password: c.password,
-					ssl: c.tls ? { rejectUnauthorized: true } : undefined,
-					charset: "utf8mb4",
-					supportBigNumbers: true,
-					bigNumberStrings: true,
-					decimalNumbers: false,
-					dateStrings: true,
-					timezone: "Z",
-					connectTimeout: 10_000,
-					multipleStatements,
-				});
+				return await mysql.createConnection({ ...connectionOptions(c), multipleStatements });
 			} catch (err) {
 				throw explainConnectError(err, c);
 			}

@@ -1,5 +1,6 @@
 import { describeTable } from "../db/sql.ts";
 import type { ColumnMapping, ObjectRules, TableMapping, TableName, TableRule } from "../model/rules.ts";
+import { wildcard } from "../schema/resolve.ts";
 import { tableKey } from "../schema/snapshot.ts";
 import { tokenize } from "../schema/sqltext.ts";
 
@@ -13,19 +14,6 @@ import { tokenize } from "../schema/sqltext.ts";
 export interface RuleMatch {
 	rule: TableRule;
 	index: number;
-}
-
-const patterns = new Map<string, RegExp>();
-function wildcard(pattern: string): RegExp {
-	let re = patterns.get(pattern);
-	if (!re) {
-		const body = [...pattern]
-			.map((ch) => (ch === "*" ? ".*" : ch === "?" ? "." : ch.replace(/[\\^$.|+()[\]{}]/g, "\\$&")))
-			.join("");
-		re = new RegExp(`^${body}$`, "su");
-		patterns.set(pattern, re);
-	}
-	return re;
 }
 
 /** The rule that decides about a table: the last one matching it, if it includes the table. */

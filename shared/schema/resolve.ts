@@ -301,7 +301,8 @@ function lastMatchingRule(
 }
 
 const patterns = new Map<string, RegExp>();
-function wildcard(pattern: string): RegExp {
+/** A rule pattern (`*` any run of characters, `?` one character) as an anchored RegExp. */
+export function wildcard(pattern: string): RegExp {
 	let re = patterns.get(pattern);
 	if (!re) {
 		const body = [...pattern]
