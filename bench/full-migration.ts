@@ -225,7 +225,7 @@ async function floor(): Promise<Run> {
 const FERRY_FLOW = [
 	`startLocalStack({ home: <temp dir>, apiPort: 0, workers: ${THREADS} })`,
 	'POST /datasources {name, engine: "mariadb", host: "127.0.0.1", port: 33401|33402, user, password, tls: false} (x2)',
-	`POST /projects {types: ["schema", "full"], objects: [{database: "${DB}", table: "*"}], options: {parallelism: ${THREADS}, chunkRows: 20000}}`,
+	`POST /projects {types: ["schema", "full"], objects: [{database: "${DB}", table: "*"}], options: {parallelism: ${THREADS}, chunkRows: 100000}}`,
 	"POST /projects/{id}/actions/start, then GET /projects/{id}/status every 0.5 s until state != running",
 ];
 
@@ -263,7 +263,7 @@ async function ferry(): Promise<Run> {
 			destinationId: d.id,
 			types: ["schema", "full"],
 			objects: [{ database: DB, table: "*" }],
-			options: { parallelism: THREADS, chunkRows: 20_000 },
+			options: { parallelism: THREADS, chunkRows: 100_000 },
 		});
 
 		const pids = () => stack.workers().flatMap((w) => (w.pid ? [w.pid] : []));

@@ -14,7 +14,7 @@ export const ProjectOptions = z
 		/** Chunks copied at once for this project. */
 		parallelism: z.number().int().min(1).max(64).default(4),
 		/** Rows per full-migration chunk. */
-		chunkRows: z.number().int().min(100).max(1_000_000).default(20_000),
+		chunkRows: z.number().int().min(100).max(1_000_000).default(100_000),
 		/** Throttle for the whole project; absent means as fast as the databases allow. */
 		maxRowsPerSecond: z.number().int().positive().optional(),
 		maxBytesPerSecond: z.number().int().positive().optional(),
