@@ -10,4 +10,9 @@ trap 'bash scripts/services/all.sh stop' EXIT
 bash scripts/services/all.sh start
 npm run --silent typecheck
 npm run --silent lint
-npx vitest run "$@"
+report="$FERRY_RUN/vitest-report.json"
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile="$report" "$@" || status=$?
+# one plain closing line for whoever reads the log
+node -e 'const r = require(process.argv[1]); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`)' "$report" || true
+exit $status
