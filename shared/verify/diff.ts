@@ -1,6 +1,6 @@
 import type { RowDataPacket } from "mysql2";
 import type { KeyColumn, KeyKind, Queryable } from "../copy/keys.ts";
-import type { ChunkSpec } from "../copy/plan.ts";
+import type { ChunkKeyColumn, ChunkSpec } from "../copy/plan.ts";
 import { bindKeyValue, encodeKeyValue, type KeyValue, whereClause } from "../copy/range.ts";
 import { quoteId } from "../db/sql.ts";
 import { chunkWhere, type Side, sideKeyColumns } from "./checksum.ts";
@@ -166,7 +166,7 @@ export async function diffChunk(
 		else if (d.hash !== s.hash) changed.push(s.key);
 	}
 	for (const [id, d] of b) if (!a.has(id)) out.push({ kind: "extra", key: d.key });
-	if (changed.length) out.push(...(await compareColumns(source, destination, table, chunk, changed)));
+	if (changed.length) out.push(...(await compareColumns(source, destination, table, chunk.key.columns, changed)));
 	return out;
 }
 
@@ -175,11 +175,16 @@ export async function compareColumns(
 	source: Queryable,
 	destination: Queryable,
 	table: PreparedTable,
-	chunk: ChunkSpec,
+	key: ChunkKeyColumn[],
 	rowKeys: KeyValue[][],
 ): Promise<RowDiff[]> {
-	const side = (s: Side) =>
-		columnDigests(s === "source" ? source : destination, table[s], sideKeyColumns(chunk, s), rowKeys);
+	const keys = (s: Side): KeyColumn[] =>
+		key.map((c) => {
+			const k: KeyColumn = { name: s === "source" ? c.source : c.destination, kind: c.kind };
+			if (c.cast) k.cast = c.cast;
+			return k;
+		});
+	const side = (s: Side) => columnDigests(s === "source" ? source : destination, table[s], keys(s), rowKeys);
 	const [a, b] = await Promise.all([side("source"), side("destination")]);
 	const out: RowDiff[] = [];
 	for (const key of rowKeys) {
@@ -195,4 +200,22 @@ export async function compareColumns(
 		}
 	}
 	return out;
+}
+
+/**
+ * Re-checks reported differences (e.g. after incremental replay has passed them) and returns
+ * only those that persist, as they are now: keyed rows are compared again by key, column by
+ * column; a table without a key is compared again as a multiset.
+ */
+export async function recheckDifferences(
+	source: Queryable,
+	destination: Queryable,
+	table: PreparedTable,
+	key: ChunkKeyColumn[] | null,
+	diffs: RowDiff[],
+): Promise<RowDiff[]> {
+	if (diffs.length === 0) return [];
+	if (!key) return diffKeyless(source, destination, table);
+	const rowKeys = diffs.filter((d) => d.key).map((d) => d.key as KeyValue[]);
+	return compareColumns(source, destination, table, key, rowKeys);
 }

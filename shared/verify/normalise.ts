@@ -132,7 +132,8 @@ export function normalisedExpr(kind: ValueKind, column: ColumnInfo, features: Se
 			return fraction(column) > 0 ? trimZeros(epoch) : epoch;
 		}
 		case "string":
-			return `CAST(CONVERT(${c} USING utf8mb4) AS BINARY)`;
+			// utf8mb4 text is already the bytes compared: skip the conversion (the row is binary anyway)
+			return column.charset === "utf8mb4" ? c : `CAST(CONVERT(${c} USING utf8mb4) AS BINARY)`;
 		case "binary":
 			return `CAST(${c} AS BINARY)`;
 		case "json": {
@@ -145,9 +146,13 @@ export function normalisedExpr(kind: ValueKind, column: ColumnInfo, features: Se
 }
 
 /** A column's normalised value framed unambiguously: `<bytes>:<value>`, or `N` for NULL. */
-export function itemExpr(normalised: string): string {
+export function itemExpr(normalised: string, kind?: ValueKind): string {
+	// Numbers and temporal text never contain '|': ending them with it frames them without a length.
+	if (kind && FIXED_TEXT.has(kind)) return `IFNULL(CONCAT(${normalised}, '|'), 'N')`;
 	return `IFNULL(CONCAT(LENGTH(${normalised}), ':', ${normalised}), 'N')`;
 }
+
+const FIXED_TEXT = new Set<ValueKind>(["integer", "bit", "decimal", "float", "double", "temporal", "timestamp"]);
 
 /** One column of a mapped table on one side. */
 export interface SideColumn {
@@ -248,7 +253,13 @@ function sideSql(
 			other.json.has(otherName.toLowerCase()) ||
 			otherInfo?.dataType === "json";
 		const kind = valueKind(info, json);
-		return { source: m.source, name: info.name, info, kind, item: itemExpr(normalisedExpr(kind, info, d.features)) };
+		return {
+			source: m.source,
+			name: info.name,
+			info,
+			kind,
+			item: itemExpr(normalisedExpr(kind, info, d.features), kind),
+		};
 	});
 	const out: SideSql = {
 		side,

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeColumns } from "../../shared/copy/keys.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { correctionScript } from "../../shared/verify/correct.ts";
+import { recheckDifferences } from "../../shared/verify/diff.ts";
+import { verifyTable } from "../../shared/verify/verify-table.ts";
 import { ALL_TYPES_ROW_1, ALL_TYPES_ROW_2, ALL_TYPES_ROW_3, ALL_TYPES_TABLE } from "../support/all-types.ts";
 import { counts, identity, openPair, type Pair, verifyCorrect } from "./helpers.ts";
 
@@ -144,5 +146,25 @@ describe("verification finds and corrects differences", () => {
 			]),
 		);
 		expect(counts(after)).toEqual(ZERO);
+	});
+});
+
+describe("re-checking suspect rows", () => {
+	it("drops differences that no longer persist and keeps those that do", async () => {
+		const pair = await openPair("verify_recheck");
+		try {
+			for (const c of [pair.source, pair.destination]) await c.query("CREATE TABLE r (id INT PRIMARY KEY, v INT)");
+			await pair.source.query("INSERT INTO r VALUES (1, 1), (2, 2), (3, 3)");
+			await pair.destination.query("INSERT INTO r VALUES (1, 1), (2, 20)");
+			const mapping = await identity(pair, "r");
+			const v = await verifyTable(pair.source, pair.destination, mapping);
+			expect(counts(v)).toEqual({ missing: 1, extra: 0, different: 1 });
+			// replay catches up on row 3; row 2 stays wrong
+			await pair.destination.query("INSERT INTO r VALUES (3, 3)");
+			const left = await recheckDifferences(pair.source, pair.destination, v.prepared, v.key, v.differences);
+			expect(left).toEqual([{ kind: "different", key: ["2"], columns: ["v"] }]);
+		} finally {
+			await pair.close();
+		}
 	});
 });
