@@ -3,7 +3,7 @@ import { ApiError } from "../../shared/api/client.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { compareDatabases } from "../../shared/local/compare.ts";
-import { destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { addLocalDataSources, startTestStack, waitForProject } from "../support/stack.ts";
 
 async function refusal(p: Promise<unknown>): Promise<ApiError> {
@@ -29,12 +29,8 @@ describe("bad input gets a clear error and corrupts nothing", () => {
 
 	afterAll(async () => {
 		await t?.close();
-		for (const creds of [sourceCredentials, destinationCredentials]) {
-			const c = await connect(creds);
-			await c.query(`DROP DATABASE IF EXISTS ${quoteId(db)}`);
-			await c.query(`DROP DATABASE IF EXISTS ${quoteId(hostileDb)}`);
-			await c.end();
-		}
+		await dropDatabase(db, sourceCredentials, destinationCredentials);
+		await dropDatabase(hostileDb, sourceCredentials, destinationCredentials);
 	});
 
 	it("refuses malformed JSON, invalid bodies and unknown routes with 4xx", async () => {

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiError } from "../../shared/api/client.ts";
 import { connect } from "../../shared/db/connect.ts";
-import { quoteId } from "../../shared/db/sql.ts";
 import { compareDatabases } from "../../shared/local/compare.ts";
 import { createSampleDatabase } from "../../shared/local/sample.ts";
 import type { Project } from "../../shared/model/project.ts";
-import { destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { addLocalDataSources, startTestStack, waitForProject } from "../support/stack.ts";
 
 describe("data source and project lifecycle through the API", () => {
@@ -18,11 +17,7 @@ describe("data source and project lifecycle through the API", () => {
 
 	afterAll(async () => {
 		await t?.close();
-		for (const creds of [sourceCredentials, destinationCredentials]) {
-			const c = await connect(creds);
-			await c.query(`DROP DATABASE IF EXISTS ${quoteId(db)}`);
-			await c.end();
-		}
+		await dropDatabase(db, sourceCredentials, destinationCredentials);
 	});
 
 	it("adds, views, copies, edits and deletes a data source; edits are connection-tested", async () => {

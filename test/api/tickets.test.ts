@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { compareDatabases } from "../../shared/local/compare.ts";
-import { destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { addLocalDataSources, startTestStack, waitForProject } from "../support/stack.ts";
 
 describe("a failed step becomes a ticket that can be retried or skipped", () => {
@@ -15,11 +15,7 @@ describe("a failed step becomes a ticket that can be retried or skipped", () => 
 
 	afterAll(async () => {
 		await t?.close();
-		for (const creds of [sourceCredentials, destinationCredentials]) {
-			const c = await connect(creds);
-			await c.query(`DROP DATABASE IF EXISTS ${quoteId(db)}`);
-			await c.end();
-		}
+		await dropDatabase(db, sourceCredentials, destinationCredentials);
 	});
 
 	it("retry after the cause is fixed completes the project; with no ticket open, retry or skip is refused", async () => {

@@ -3,7 +3,7 @@ import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { compareDatabases } from "../../shared/local/compare.ts";
 import { createSampleDatabase } from "../../shared/local/sample.ts";
-import { destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { addLocalDataSources, startTestStack, waitForProject } from "../support/stack.ts";
 
 describe("schema + full migration through the API in local mode", () => {
@@ -22,12 +22,8 @@ describe("schema + full migration through the API in local mode", () => {
 
 	afterAll(async () => {
 		await t?.close();
-		for (const creds of [sourceCredentials, destinationCredentials]) {
-			const c = await connect(creds);
-			await c.query(`DROP DATABASE IF EXISTS ${quoteId(db)}`);
-			await c.query(`DROP DATABASE IF EXISTS ${quoteId(renamed)}`);
-			await c.end();
-		}
+		await dropDatabase(db, sourceCredentials, destinationCredentials);
+		await dropDatabase(renamed, sourceCredentials, destinationCredentials);
 	});
 
 	it("migrates every table, index, key and view; the destination is identical by query", async () => {

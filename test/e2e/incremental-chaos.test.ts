@@ -4,10 +4,9 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProjectStatus } from "../../shared/control/status.ts";
 import { connect } from "../../shared/db/connect.ts";
-import { quoteId } from "../../shared/db/sql.ts";
 import { runWriteLoad } from "../../shared/local/load.ts";
 import { createSampleDatabase } from "../../shared/local/sample.ts";
-import { scratch2Credentials, scratchCredentials, uniqueDatabase } from "../support/databases.ts";
+import { dropDatabase, scratch2Credentials, scratchCredentials, uniqueDatabase } from "../support/databases.ts";
 import { addLocalDataSources, startTestStack, waitForIdentical } from "../support/stack.ts";
 
 const MARIADB_SH = fileURLToPath(new URL("../../scripts/services/mariadb.sh", import.meta.url));
@@ -36,11 +35,7 @@ describe("full + incremental with SIGKILLs of every Ferry process and restarts o
 		await t?.close();
 		for (const name of ["FERRY_CHUNK_LEASE_MS", "FERRY_CHUNK_QUEUED_MS", "FERRY_REPLICATION_HEARTBEAT_TIMEOUT_MS"])
 			delete process.env[name];
-		for (const creds of [scratchCredentials, scratch2Credentials]) {
-			const c = await connect(creds);
-			await c.query(`DROP DATABASE IF EXISTS ${quoteId(db)}`);
-			await c.end();
-		}
+		await dropDatabase(db, scratchCredentials, scratch2Credentials);
 	});
 
 	it("loses and doubles nothing", async () => {

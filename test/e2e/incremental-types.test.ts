@@ -3,7 +3,7 @@ import type { ProjectStatus } from "../../shared/control/status.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { ALL_TYPES_ROW_1, ALL_TYPES_ROW_2, ALL_TYPES_ROW_3, ALL_TYPES_TABLE } from "../support/all-types.ts";
-import { destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { addLocalDataSources, startTestStack } from "../support/stack.ts";
 
 /** Every column, as text the server prints (binary as hex, FLOAT as its double value): equal means byte-identical. */
@@ -40,11 +40,7 @@ describe("every column type through capture and replay", () => {
 
 	afterAll(async () => {
 		await t?.close();
-		for (const creds of [sourceCredentials, destinationCredentials]) {
-			const c = await connect(creds);
-			await c.query(`DROP DATABASE IF EXISTS ${quoteId(db)}`);
-			await c.end();
-		}
+		await dropDatabase(db, sourceCredentials, destinationCredentials);
 	});
 
 	it("inserts, updates and deletes arrive byte-identical", async () => {

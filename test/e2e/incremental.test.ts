@@ -4,7 +4,7 @@ import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { runWriteLoad } from "../../shared/local/load.ts";
 import { createSampleDatabase } from "../../shared/local/sample.ts";
-import { destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { addLocalDataSources, startTestStack, waitForIdentical } from "../support/stack.ts";
 
 describe("schema + full + incremental migration under a write load", () => {
@@ -20,11 +20,7 @@ describe("schema + full + incremental migration under a write load", () => {
 
 	afterAll(async () => {
 		await t?.close();
-		for (const creds of [sourceCredentials, destinationCredentials]) {
-			const c = await connect(creds);
-			await c.query(`DROP DATABASE IF EXISTS ${quoteId(db)}`);
-			await c.end();
-		}
+		await dropDatabase(db, sourceCredentials, destinationCredentials);
 	});
 
 	it("keeps the destination in sync through the copy, DDL and a write load; identical once caught up; pause and resume", async () => {

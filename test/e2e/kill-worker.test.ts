@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../../shared/db/connect.ts";
-import { quoteId } from "../../shared/db/sql.ts";
 import { compareDatabases } from "../../shared/local/compare.ts";
 import { createSampleDatabase } from "../../shared/local/sample.ts";
-import { destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { addLocalDataSources, startTestStack, waitForProject } from "../support/stack.ts";
 
 describe("full migration while copy workers are killed with SIGKILL", () => {
@@ -24,11 +23,7 @@ describe("full migration while copy workers are killed with SIGKILL", () => {
 		await t?.close();
 		delete process.env.FERRY_CHUNK_LEASE_MS;
 		delete process.env.FERRY_CHUNK_QUEUED_MS;
-		for (const creds of [sourceCredentials, destinationCredentials]) {
-			const c = await connect(creds);
-			await c.query(`DROP DATABASE IF EXISTS ${quoteId(db)}`);
-			await c.end();
-		}
+		await dropDatabase(db, sourceCredentials, destinationCredentials);
 	});
 
 	it("completes with identical data after several kills at random points", async () => {
