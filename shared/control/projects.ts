@@ -96,6 +96,11 @@ export async function actOnProject(ctx: Context, id: string, action: string): Pr
  * unsupported DDL) and replay goes on.
  */
 export async function resolveTicket(ctx: Context, id: string, decision: "retry" | "skip"): Promise<Project> {
+	const current = await getProject(ctx, id);
+	if (!current.ticket || current.state !== "failed") {
+		throw conflict("NO_TICKET", `project '${current.name}' has no open ticket`);
+	}
+	// the replication task's fatal stop is what the ticket was about: clear it before replay resumes
 	const fatal = (await replicationStatus(ctx, id))?.fatal;
 	if (fatal) await ctx.store.modify<ReplicationStatus>(replicationKey(id), (s) => ({ ...s, fatal: undefined }));
 	return updateProject(ctx, id, (p) => {

@@ -279,8 +279,10 @@ const incremental: StepRunner = {
 	async run(ctx, project) {
 		const status = await replicationStatus(ctx, project.id);
 		if (status?.fatal) throw new Error(`replication stopped: ${status.fatal.message}`);
+		// a task that exited, or one whose heartbeat stopped (hung, or on a lost host): start one;
+		// starting is harmless when one still holds the lease (the newcomer exits)
 		const alive = status !== undefined && Date.now() - status.heartbeatAt < HEARTBEAT_TIMEOUT_MS;
-		if (!alive && !(await ctx.tasks.running(project.id))) await ctx.tasks.start(project.id);
+		if (!alive || !(await ctx.tasks.running(project.id))) await ctx.tasks.start(project.id);
 		return "waiting";
 	},
 };

@@ -124,9 +124,24 @@ function rest(c: Cursor): void {
 }
 
 function byForm(w: Work, c: Cursor, form: DdlForm, support: "ignore" | "refuse", subject: string): never {
+	const database = statementDatabase(c) ?? w.db;
 	rest(c);
 	if (support === "ignore") return w.ignore(form, `${subject}: ${noteOf(form)}`);
+	// a trigger, routine or sequence of a database the rules leave out is none of this project's business
+	if (database && rulesForDatabase(w.ctx.rules, database).length === 0) {
+		return w.ignore(form, `${subject}: the database ${database} is not migrated`);
+	}
 	return w.refuse(form, `${subject}: ${noteOf(form)}`);
+}
+
+/** The database a statement names explicitly (`db`.`object` among its first tokens), if any. */
+function statementDatabase(c: Cursor): string | undefined {
+	for (let i = 0; i < 8; i++) {
+		const [a, dot, b] = [c.peek(i), c.peek(i + 1), c.peek(i + 2)];
+		if (!a || !dot || !b) return undefined;
+		if (dot.text === "." && !dot.space && !b.space && a.text !== ".") return a.name ?? a.text;
+	}
+	return undefined;
 }
 
 function dispatch(w: Work, c: Cursor): void {

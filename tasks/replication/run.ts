@@ -51,10 +51,30 @@ export async function runReplication(
 	signal: AbortSignal,
 ): Promise<"stopped" | "fatal"> {
 	const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-	if (!(await renewLease(ctx, projectId, owner, {}))) {
-		logger.info("another replication task holds this project's lease", { projectId });
-		return "stopped";
+	// A task killed without releasing its lease holds it until it lapses: wait that long, so the
+	// scheduler sees one task starting rather than starting another each tick.
+	const deadline = Date.now() + LEASE_MS + 5_000;
+	while (!(await renewLease(ctx, projectId, owner, {}))) {
+		if (signal.aborted || Date.now() > deadline) {
+			logger.info("another replication task holds this project's lease", { projectId });
+			return "stopped";
+		}
+		await sleep(1000, signal);
 	}
+	try {
+		return await replicateUntilStopped(ctx, projectId, owner, signal);
+	} finally {
+		// the next task (after a resume or a ticket) need not wait for the lease to lapse
+		await renewLease(ctx, projectId, owner, { leaseUntil: 0 }).catch(() => {});
+	}
+}
+
+async function replicateUntilStopped(
+	ctx: Context,
+	projectId: string,
+	owner: string,
+	signal: AbortSignal,
+): Promise<"stopped" | "fatal"> {
 	let backoffMs = 1000;
 	while (!signal.aborted) {
 		try {
@@ -382,7 +402,7 @@ async function renewLease(
 	try {
 		await ctx.store.replace<ReplicationStatus>(
 			k,
-			{ ...status, ...fields, owner, leaseUntil: now + LEASE_MS, heartbeatAt: now },
+			{ ...status, owner, leaseUntil: now + LEASE_MS, heartbeatAt: now, ...fields },
 			version,
 		);
 		return true;

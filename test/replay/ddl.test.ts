@@ -625,6 +625,14 @@ describe("other statements", () => {
 		expect(refused("CREATE SEQUENCE s").forms).toEqual(["CREATE / ALTER / DROP SEQUENCE"]);
 	});
 
+	it("ignores unsupported statements about databases the rules leave out, so other schemas never stop replay", () => {
+		expect(ignored("CREATE SEQUENCE `other_db`.s START WITH 10").reason).toMatch(
+			/the database other_db is not migrated/,
+		);
+		expect(ignored("CREATE PROCEDURE elsewhere.p() SELECT 1").reason).toMatch(/elsewhere is not migrated/);
+		expect(refused("CREATE SEQUENCE shop.s").forms).toEqual(["CREATE / ALTER / DROP SEQUENCE"]);
+	});
+
 	it("refuses what it cannot read, saying where, with the statement", () => {
 		const r = refused("ALTER TABLE orders ADD COLUMN 'oops' INT");
 		expect(r.reason).toBe(

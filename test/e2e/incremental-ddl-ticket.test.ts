@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ProjectStatus } from "../../shared/control/status.ts";
+import { connect } from "../../shared/db/connect.ts";
+import { quoteId } from "../../shared/db/sql.ts";
+import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { addLocalDataSources, startTestStack, waitForProject } from "../support/stack.ts";
+
+describe("an unsupported DDL during incremental migration", () => {
+	const db = uniqueDatabase("ddlticket");
+	let t: Awaited<ReturnType<typeof startTestStack>>;
+
+	beforeAll(async () => {
+		const src = await connect(sourceCredentials);
+		await src.query(`CREATE DATABASE ${quoteId(db)}`);
+		await src.query(`CREATE TABLE ${quoteId(db)}.t (id INT PRIMARY KEY, v VARCHAR(20))`);
+		await src.query(`INSERT INTO ${quoteId(db)}.t VALUES (1, 'before')`);
+		await src.end();
+		t = await startTestStack(1);
+	});
+
+	afterAll(async () => {
+		await t?.close();
+		await dropDatabase(db, sourceCredentials, destinationCredentials);
+	});
+
+	it("stops replay with a ticket naming the statement; skip passes over it and replay goes on", async () => {
+		const ids = await addLocalDataSources(t.api);
+		const p = await t.api.post<{ id: string }>("/projects", {
+			name: "ddl ticket",
+			...ids,
+			types: ["schema", "full", "incremental"],
+			objects: [{ database: db }],
+		});
+		await t.api.post(`/projects/${p.id}/actions/start`);
+		for (let i = 0; i < 120; i++) {
+			const s = await t.api.get<ProjectStatus>(`/projects/${p.id}/status`);
+			if (s.incremental?.phase === "exact") break;
+			await new Promise((r) => setTimeout(r, 500));
+		}
+		const src = await connect(sourceCredentials);
+		// sequences are not migrated: replay stops rather than guess
+		await src.query(`CREATE SEQUENCE ${quoteId(db)}.order_numbers START WITH 1000`);
+		const failed = await waitForProject(t.api, p.id, 60_000);
+		expect(failed.state).toBe("failed");
+		expect(failed.ticket?.step).toBe("incremental");
+		expect(failed.ticket?.message).toMatch(/CREATE SEQUENCE .*order_numbers/i);
+		expect(failed.incremental?.lastError).toMatch(/CREATE SEQUENCE/i);
+
+		// the DBA decides the destination needs no sequence and skips the statement
+		const dst = await connect(destinationCredentials);
+		await t.api.post(`/projects/${p.id}/ticket`, { decision: "skip" });
+		await src.query(`INSERT INTO ${quoteId(db)}.t VALUES (2, 'after the skip')`);
+		let rows: unknown = [];
+		for (let i = 0; i < 60; i++) {
+			[rows] = await dst.query(`SELECT id, v FROM ${quoteId(db)}.t ORDER BY id`);
+			if ((rows as unknown[]).length === 2) break;
+			await new Promise((r) => setTimeout(r, 500));
+		}
+		expect(rows).toEqual([
+			{ id: 1, v: "before" },
+			{ id: 2, v: "after the skip" },
+		]);
+		const status = await t.api.get<ProjectStatus>(`/projects/${p.id}/status`);
+		expect(status.state).toBe("running");
+		await Promise.all([src.end(), dst.end()]);
+	});
+});
