@@ -10,6 +10,8 @@ trap 'bash scripts/services/all.sh stop' EXIT
 bash scripts/services/all.sh start
 npm run --silent typecheck
 npm run --silent lint
+# one real synth: bundles the Lambda functions with esbuild, runs cdk-nag and CloudFormation validation
+npm run --silent synth
 report="$FERRY_RUN/vitest-report.json"
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile="$report" "$@" || status=$?
