@@ -148,3 +148,32 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # rotate_log <file>: keep the previous run's log as <file>.1 so readiness greps see only this run
 rotate_log() { if [[ -s "$1" ]]; then mv -f "$1" "$1.1"; fi; : >"$1"; }
+
+# The Java service scripts' stop, status and command dispatch. They set NAME, PIDF, MARK and LOGF
+# and define start() and healthy(). Usage: service_main <command> <stop grace s> <where it listens>
+service_stop() {
+  service_lock "$NAME"
+  local pid
+  if pid="$(service_pid "$PIDF" "$MARK")"; then
+    stop_pidfile "$PIDF" "$1"
+    log "$NAME stopped (pid $pid)"
+  else
+    log "$NAME not running"
+  fi
+}
+
+service_status() {
+  local pid
+  if ! pid="$(service_pid "$PIDF" "$MARK")"; then echo "$NAME: stopped"; return 3; fi
+  if healthy; then echo "$NAME: running (pid $pid) on $1"; return 0; fi
+  echo "$NAME: pid $pid alive but $1 not answering (log: $LOGF)"; return 1
+}
+
+service_main() {
+  case "$1" in
+    start) start ;;
+    stop) service_stop "$2" ;;
+    status) service_status "$3" ;;
+    *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  esac
+}

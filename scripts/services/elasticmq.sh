@@ -107,27 +107,4 @@ start() {
   log "$NAME $VERSION ready on http://127.0.0.1:$PORT (pid $pid, $((SECONDS - t0))s, log $LOGF)"
 }
 
-stop() {
-  service_lock "$NAME"
-  local pid
-  if pid="$(service_pid "$PIDF" "$MARK")"; then
-    stop_pidfile "$PIDF" 10
-    log "$NAME stopped (pid $pid)"
-  else
-    log "$NAME not running"
-  fi
-}
-
-status() {
-  local pid
-  if ! pid="$(service_pid "$PIDF" "$MARK")"; then echo "$NAME: stopped"; return 3; fi
-  if healthy; then echo "$NAME: running (pid $pid) on http://127.0.0.1:$PORT"; return 0; fi
-  echo "$NAME: pid $pid alive but 127.0.0.1:$PORT not answering (log: $LOGF)"; return 1
-}
-
-case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
-esac
+service_main "${1:-}" 10 "http://127.0.0.1:$PORT"

@@ -3,7 +3,7 @@ import type { ProjectStatus } from "../../shared/control/status.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { addLocalDataSources, startTestStack, waitForProject } from "../support/stack.ts";
+import { addLocalDataSources, startIncrementalProject, startTestStack, waitForProject } from "../support/stack.ts";
 
 describe("an unsupported DDL during incremental migration", () => {
 	const db = uniqueDatabase("ddlticket");
@@ -25,22 +25,11 @@ describe("an unsupported DDL during incremental migration", () => {
 
 	it("stops replay with a ticket naming the statement; skip passes over it and replay goes on", async () => {
 		const ids = await addLocalDataSources(t.api);
-		const p = await t.api.post<{ id: string }>("/projects", {
-			name: "ddl ticket",
-			...ids,
-			types: ["schema", "full", "incremental"],
-			objects: [{ database: db }],
-		});
-		await t.api.post(`/projects/${p.id}/actions/start`);
-		for (let i = 0; i < 120; i++) {
-			const s = await t.api.get<ProjectStatus>(`/projects/${p.id}/status`);
-			if (s.incremental?.phase === "exact") break;
-			await new Promise((r) => setTimeout(r, 500));
-		}
+		const projectId = await startIncrementalProject(t.api, ids, db);
 		const src = await connect(sourceCredentials);
 		// sequences are not migrated: replay stops rather than guess
 		await src.query(`CREATE SEQUENCE ${quoteId(db)}.order_numbers START WITH 1000`);
-		const failed = await waitForProject(t.api, p.id, 60_000);
+		const failed = await waitForProject(t.api, projectId, 60_000);
 		expect(failed.state).toBe("failed");
 		expect(failed.ticket?.step).toBe("incremental");
 		expect(failed.ticket?.message).toMatch(/CREATE SEQUENCE .*order_numbers/i);
@@ -48,7 +37,7 @@ describe("an unsupported DDL during incremental migration", () => {
 
 		// the DBA decides the destination needs no sequence and skips the statement
 		const dst = await connect(destinationCredentials);
-		await t.api.post(`/projects/${p.id}/ticket`, { decision: "skip" });
+		await t.api.post(`/projects/${projectId}/ticket`, { decision: "skip" });
 		await src.query(`INSERT INTO ${quoteId(db)}.t VALUES (2, 'after the skip')`);
 		let rows: unknown = [];
 		for (let i = 0; i < 60; i++) {
@@ -60,7 +49,7 @@ describe("an unsupported DDL during incremental migration", () => {
 			{ id: 1, v: "before" },
 			{ id: 2, v: "after the skip" },
 		]);
-		const status = await t.api.get<ProjectStatus>(`/projects/${p.id}/status`);
+		const status = await t.api.get<ProjectStatus>(`/projects/${projectId}/status`);
 		expect(status.state).toBe("running");
 		await Promise.all([src.end(), dst.end()]);
 	});

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ProjectStatus } from "../../shared/control/status.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { ALL_TYPES_ROW_1, ALL_TYPES_ROW_2, ALL_TYPES_ROW_3, ALL_TYPES_TABLE } from "../support/all-types.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { addLocalDataSources, startTestStack } from "../support/stack.ts";
+import { addLocalDataSources, startIncrementalProject, startTestStack } from "../support/stack.ts";
 
 /** Every column, as text the server prints (binary as hex, FLOAT as its double value): equal means byte-identical. */
 async function dump(conn: Connection, db: string): Promise<unknown[]> {
@@ -45,19 +44,7 @@ describe("every column type through capture and replay", () => {
 
 	it("inserts, updates and deletes arrive byte-identical", async () => {
 		const ids = await addLocalDataSources(t.api);
-		const p = await t.api.post<{ id: string }>("/projects", {
-			name: "types",
-			...ids,
-			types: ["schema", "full", "incremental"],
-			objects: [{ database: db }],
-		});
-		await t.api.post(`/projects/${p.id}/actions/start`);
-		for (let i = 0; i < 120; i++) {
-			const s = await t.api.get<ProjectStatus>(`/projects/${p.id}/status`);
-			expect(s.state, JSON.stringify(s.ticket)).toBe("running");
-			if (s.incremental?.phase === "exact") break;
-			await new Promise((r) => setTimeout(r, 500));
-		}
+		await startIncrementalProject(t.api, ids, db);
 		const src = await connect(sourceCredentials);
 		await src.query("SET SESSION sql_mode = ''"); // zero dates and the invalid ENUM value
 		await src.query(`USE ${quoteId(db)}`);

@@ -72,3 +72,25 @@ export async function waitForProject(
 		await new Promise((r) => setTimeout(r, 250));
 	}
 }
+
+/** Creates and starts a schema + full + incremental project of one database, and waits until replay runs in exact mode. */
+export async function startIncrementalProject(
+	api: FerryClient,
+	ids: { sourceId: string; destinationId: string },
+	database: string,
+): Promise<string> {
+	const p = await api.post<{ id: string }>("/projects", {
+		name: `incremental ${database}`,
+		...ids,
+		types: ["schema", "full", "incremental"],
+		objects: [{ database }],
+	});
+	await api.post(`/projects/${p.id}/actions/start`);
+	for (let i = 0; i < 120; i++) {
+		const s = await api.get<ProjectStatus>(`/projects/${p.id}/status`);
+		if (s.state !== "running") throw new Error(`project stopped in state ${s.state}: ${JSON.stringify(s.ticket)}`);
+		if (s.incremental?.phase === "exact") return p.id;
+		await new Promise((r) => setTimeout(r, 500));
+	}
+	throw new Error("replay did not reach exact mode within 60 s");
+}
