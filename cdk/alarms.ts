@@ -13,7 +13,7 @@ export interface FerryAlarmsProps {
 	readonly functions: Record<string, lambda.IFunction>;
 }
 
-/** Alarms: a message in any DLQ, any function error, and replication latency over 60 s for 5 minutes. */
+/** Alarms: a message in any DLQ, any function error, replication latency over 60 s for 5 minutes, a blocked switchover, a stopped replication task. */
 export class FerryAlarms extends Construct {
 	readonly alarms: cloudwatch.Alarm[] = [];
 	readonly replicationDelay: cloudwatch.Alarm;
@@ -64,5 +64,32 @@ export class FerryAlarms extends Construct {
 			treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
 		});
 		this.alarms.push(this.replicationDelay);
+		// a switchover or a replication task that needs a person: the scheduler counts each ticket
+		for (const [metric, what] of [
+			[
+				"SwitchoverBlocked",
+				"A switchover step is blocked: see the project's ticket (latency, verification or a failed step)",
+			],
+			[
+				"ReplicationStopped",
+				"A replication task stopped on something only a person can decide: see the project's ticket",
+			],
+		] as const) {
+			const expr = new cloudwatch.MathExpression({
+				expression: `SELECT SUM(${metric}) FROM "${METRICS_NAMESPACE}"`,
+				label: metric,
+				period: Duration.minutes(1),
+				usingMetrics: {},
+			});
+			this.alarms.push(
+				expr.createAlarm(this, metric, {
+					alarmDescription: what,
+					threshold: 0,
+					comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+					evaluationPeriods: 1,
+					treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+				}),
+			);
+		}
 	}
 }

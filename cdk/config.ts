@@ -33,6 +33,7 @@ export interface FerryConfig {
 	/** Container image URI for the capture-replay Fargate task. */
 	readonly taskImage: string;
 	readonly copyWorker: WorkerConfig;
+	readonly verifyWorker: WorkerConfig;
 }
 
 /**
@@ -40,7 +41,8 @@ export interface FerryConfig {
  *
  * - `vpcId`, `privateSubnetIds`, `availabilityZones`: import an existing VPC (lists as JSON arrays or comma-separated).
  * - `taskImage`: image URI for the capture-replay task.
- * - `copyBatchSize`, `copyMaxConcurrency`, `copyReservedConcurrency`: copy worker tuning.
+ * - `copyBatchSize`, `copyMaxConcurrency`, `copyReservedConcurrency`: copy worker tuning
+ *   (`verify...` likewise for the verify worker).
  */
 export function readConfig(node: Node): FerryConfig {
 	const vpcId = optionalString(node, "vpcId");
@@ -64,6 +66,7 @@ export function readConfig(node: Node): FerryConfig {
 		vpc,
 		taskImage: optionalString(node, "taskImage") ?? PLACEHOLDER_TASK_IMAGE,
 		copyWorker: workerConfig(node, "copy"),
+		verifyWorker: workerConfig(node, "verify"),
 	};
 }
 

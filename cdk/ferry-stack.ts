@@ -47,6 +47,9 @@ export class FerryStack extends Stack {
 		const copyChunks = new ChunkQueue(this, "CopyChunks", {
 			consumerTimeout: TIMEOUTS.worker,
 		});
+		const verifyChunks = new ChunkQueue(this, "VerifyChunks", {
+			consumerTimeout: TIMEOUTS.worker,
+		});
 
 		// Secret ARNs end in a random 6-character suffix, so a prefix wildcard is the narrowest scope.
 		// Pseudo parameters keep the ARN (and the cdk-nag finding id) the same in every environment.
@@ -54,6 +57,7 @@ export class FerryStack extends Stack {
 		const environment: Record<string, string> = {
 			FERRY_STATE_TABLE: state.table.tableName,
 			FERRY_COPY_QUEUE_URL: copyChunks.queue.queueUrl,
+			FERRY_VERIFY_QUEUE_URL: verifyChunks.queue.queueUrl,
 			FERRY_SECRET_PREFIX: SECRET_PREFIX,
 			POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
 			POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
@@ -102,13 +106,24 @@ export class FerryStack extends Stack {
 			queue: copyChunks,
 			config: config.copyWorker,
 		});
+		// the same handler: a chunk message says whether it is a copy or a verification
+		const verifyWorker = this.worker("VerifyWorkerFn", {
+			...fnCommon,
+			entry: "functions/copy-worker/handler.ts",
+			description: "Ferry verify worker: checksums one chunk on both sides and narrows differences to rows",
+			environment,
+			queue: verifyChunks,
+			config: config.verifyWorker,
+		});
 
 		// Data access.
-		for (const fn of [api, scheduler, copyWorker]) state.table.grantReadWriteData(fn.role);
+		for (const fn of [api, scheduler, copyWorker, verifyWorker]) state.table.grantReadWriteData(fn.role);
 		state.table.grantReadWriteData(replication.taskDefinition.taskRole);
 		copyChunks.queue.grantSendMessages(scheduler.role);
-		// A copy worker that finishes a chunk queues the next ones itself.
+		verifyChunks.queue.grantSendMessages(scheduler.role);
+		// A worker that finishes a chunk queues the next ones itself.
 		copyChunks.queue.grantSendMessages(copyWorker.role);
+		verifyChunks.queue.grantSendMessages(verifyWorker.role);
 		replication.grantLaunch(scheduler.role);
 
 		// Data-source secrets: the API manages them, everything else only reads them.
@@ -121,7 +136,7 @@ export class FerryStack extends Stack {
 			}),
 		);
 		acknowledgeWildcardResource(api.role, secretsArn, secretReason);
-		for (const reader of [scheduler.role, copyWorker.role, replication.taskDefinition.taskRole]) {
+		for (const reader of [scheduler.role, copyWorker.role, verifyWorker.role, replication.taskDefinition.taskRole]) {
 			reader.addToPrincipalPolicy(
 				new iam.PolicyStatement({
 					actions: ["secretsmanager:GetSecretValue"],
@@ -147,11 +162,13 @@ export class FerryStack extends Stack {
 		new FerryAlarms(this, "Alarms", {
 			deadLetterQueues: {
 				CopyChunks: copyChunks.deadLetterQueue,
+				VerifyChunks: verifyChunks.deadLetterQueue,
 			},
 			functions: {
 				Api: api.fn,
 				Scheduler: scheduler.fn,
 				CopyWorker: copyWorker.fn,
+				VerifyWorker: verifyWorker.fn,
 			},
 		});
 

@@ -149,6 +149,54 @@ pr.command("status <id>")
 		}
 	});
 
+const verify = program.command("verify").description("full verification and correction");
+verify
+	.command("start <id>")
+	.description("start or re-run verification (every table, or the given source tables)")
+	.option("--table <database.table...>", "verify only these source tables")
+	.action(async (id, o) =>
+		print(await client().post(`/projects/${id}/verification`, o.table ? { tables: o.table } : {})),
+	);
+for (const action of ["pause", "resume"]) {
+	verify
+		.command(`${action} <id>`)
+		.action(async (id) => print(await client().post(`/projects/${id}/verification/${action}`)));
+}
+verify.command("results <id>").action(async (id) => print(await client().get(`/projects/${id}/verification`)));
+verify
+	.command("differences <id>")
+	.description("the inconsistent rows of the last run, as JSON")
+	.action(async (id) => print(await client().get(`/projects/${id}/verification/differences`)));
+verify
+	.command("correction-sql <id>")
+	.description("print the correction SQL for the last run (built from the source's current data)")
+	.action(async (id) => {
+		const { script } = await client().get<{ script: string }>(`/projects/${id}/verification/correction`);
+		process.stdout.write(script);
+	});
+verify
+	.command("correct <id>")
+	.description("apply the correction SQL at the destination, then re-verify the corrected tables")
+	.action(async (id) => print(await client().post(`/projects/${id}/verification/correction`)));
+
+const switchover = program.command("switchover").description("forward switchover (and reverse replay)");
+switchover
+	.command("start <id>")
+	.option("--max-latency <seconds>", "largest replay latency allowed at the switch", "5")
+	.option("--waive-verification", "switch without a clean verification")
+	.action(async (id, o) =>
+		print(
+			await client().post(`/projects/${id}/switchover`, {
+				maxLatencySeconds: Number(o.maxLatency),
+				waiveVerification: o.waiveVerification === true,
+			}),
+		),
+	);
+switchover
+	.command("writes-stopped <id>")
+	.description("confirm the application stopped writing to the source")
+	.action(async (id) => print(await client().post(`/projects/${id}/switchover/writes-stopped`)));
+
 program.parseAsync().catch((err) => {
 	if (err instanceof ApiError) console.error(`error ${err.status} ${err.code}: ${err.message}`);
 	else if ((err as Error).message === "fetch failed")

@@ -26,12 +26,29 @@ export function renderStatus(s: ProjectStatus): string {
 			for (const e of t.errors.slice(0, 3)) lines.push(`    ! ${e}`);
 		}
 	}
-	if (s.incremental) {
-		const i = s.incremental;
+	for (const [label, i] of [
+		["incremental", s.incremental],
+		["reverse", s.reverse],
+	] as const) {
+		if (!i) continue;
 		lines.push(
-			`incremental ${i.phase}: latency ${i.latencySeconds ?? "-"} s  ${i.rowsPerSecond.toLocaleString("en")} rows/s  ${(i.bytesPerSecond / 1024).toFixed(1)} KB/s  ${i.transactions.toLocaleString("en")} transactions  position ${i.position?.gtid || (i.position ? `${i.position.file}:${i.position.pos}` : "-")}${i.inconsistencies ? `  ${i.inconsistencies} inconsistencies` : ""}`,
+			`${label} ${i.phase}: latency ${i.latencySeconds ?? "-"} s  ${i.rowsPerSecond.toLocaleString("en")} rows/s  ${(i.bytesPerSecond / 1024).toFixed(1)} KB/s  ${i.transactions.toLocaleString("en")} transactions  position ${i.position?.gtid || (i.position ? `${i.position.file}:${i.position.pos}` : "-")}${i.inconsistencies ? `  ${i.inconsistencies} inconsistencies` : ""}`,
 		);
 		if (i.lastError) lines.push(`    ! ${i.lastError}`);
 	}
+	if (s.verification) {
+		const { run: v, tables } = s.verification;
+		const t = v.totals;
+		lines.push(
+			`verification run ${v.run} ${v.state}${t ? `: ${t.rowsChecked.toLocaleString("en")} rows, ${t.missing} missing, ${t.extra} extra, ${t.different} different` : ""}${v.error ? ` (${v.error})` : ""}`,
+		);
+		for (const r of tables) {
+			const diffs = r.missing + r.extra + r.different;
+			lines.push(
+				`  ${r.table}  chunks ${r.chunksDone}/${r.chunksTotal}${r.chunksRechecking ? ` (${r.chunksRechecking} rechecking)` : ""}  ${r.rowsChecked.toLocaleString("en")} rows${diffs ? `  ${r.missing} missing ${r.extra} extra ${r.different} different${r.columns.length ? ` in ${r.columns.join(", ")}` : ""}` : ""}`,
+			);
+		}
+	}
+	if (s.switchover?.blocked) lines.push(`switchover waits: ${s.switchover.blocked}`);
 	return lines.join("\n");
 }

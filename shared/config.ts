@@ -9,6 +9,7 @@ export interface FerryConfig {
 	region: string;
 	stateTable: string;
 	copyQueueUrl: string;
+	verifyQueueUrl: string;
 	/** Set only off AWS: the DynamoDB- and SQS-compatible servers to talk to. */
 	dynamoEndpoint?: string;
 	sqsEndpoint?: string;
@@ -32,6 +33,7 @@ export function configFromEnv(): FerryConfig {
 		region: process.env.AWS_REGION ?? "us-east-1",
 		stateTable: required("FERRY_STATE_TABLE"),
 		copyQueueUrl: required("FERRY_COPY_QUEUE_URL"),
+		verifyQueueUrl: required("FERRY_VERIFY_QUEUE_URL"),
 		dynamoEndpoint: process.env.FERRY_DYNAMODB_ENDPOINT,
 		sqsEndpoint: process.env.FERRY_SQS_ENDPOINT,
 		secretPrefix: process.env.FERRY_SECRET_PREFIX ?? "ferry/datasources/",

@@ -24,8 +24,17 @@ import {
 } from "../control/projects.ts";
 import { schemaReport } from "../control/reports.ts";
 import { projectStatus } from "../control/status.ts";
+import {
+	correctionSql,
+	pauseVerification,
+	requestCorrection,
+	startVerification,
+	verificationDifferences,
+	verificationResults,
+} from "../control/verification.ts";
 import { Endpoint } from "../model/datasource.ts";
 import { ProjectInput } from "../model/project.ts";
+import { confirmWritesStopped, requestSwitchover } from "../switchover/steps.ts";
 
 export interface Request<B> {
 	params: Record<string, string>;
@@ -49,6 +58,15 @@ function route<B>(r: Route<B>): Route<unknown> {
 }
 
 const CopyRequest = z.object({ name: z.string().min(1).max(128) }).strict();
+const VerificationRequest = z
+	.object({ tables: z.array(z.string().min(3).max(257)).min(1).max(10_000).optional() })
+	.strict();
+const SwitchoverRequest = z
+	.object({
+		maxLatencySeconds: z.number().min(0).max(3600).default(5),
+		waiveVerification: z.boolean().default(false),
+	})
+	.strict();
 const TicketDecision = z.object({ decision: z.enum(["retry", "skip"]) }).strict();
 const ConnectionTest = Endpoint.extend({
 	password: z.string().max(1024),
@@ -198,5 +216,80 @@ export const ROUTES: Route[] = [
 		body: ObjectSettings,
 		status: 200,
 		handle: (ctx, req) => importObjects(ctx, req.params.id ?? "", req.body),
+	}),
+	route({
+		method: "POST",
+		path: "/projects/{id}/verification",
+		operationId: "startVerification",
+		summary: "Start (or re-run) full verification of every table, or of the chosen source tables (database.table)",
+		body: VerificationRequest,
+		status: 200,
+		handle: (ctx, req) => startVerification(ctx, req.params.id ?? "", req.body.tables),
+	}),
+	route({
+		method: "GET",
+		path: "/projects/{id}/verification",
+		operationId: "getVerification",
+		summary:
+			"The current verification run and per-table results: rows checked, missing, extra, different (with columns)",
+		status: 200,
+		handle: (ctx, req) => verificationResults(ctx, req.params.id ?? ""),
+	}),
+	route({
+		method: "POST",
+		path: "/projects/{id}/verification/pause",
+		operationId: "pauseVerification",
+		summary: "Pause the running verification",
+		status: 200,
+		handle: (ctx, req) => pauseVerification(ctx, req.params.id ?? "", true),
+	}),
+	route({
+		method: "POST",
+		path: "/projects/{id}/verification/resume",
+		operationId: "resumeVerification",
+		summary: "Resume a paused verification",
+		status: 200,
+		handle: (ctx, req) => pauseVerification(ctx, req.params.id ?? "", false),
+	}),
+	route({
+		method: "GET",
+		path: "/projects/{id}/verification/differences",
+		operationId: "getVerificationDifferences",
+		summary: "Download the inconsistent rows of the last run (keys, kind, differing columns)",
+		status: 200,
+		handle: (ctx, req) => verificationDifferences(ctx, req.params.id ?? ""),
+	}),
+	route({
+		method: "GET",
+		path: "/projects/{id}/verification/correction",
+		operationId: "getCorrectionSql",
+		summary: "Download the correction SQL for the last run, built from the source's current data",
+		status: 200,
+		handle: (ctx, req) => correctionSql(ctx, req.params.id ?? ""),
+	}),
+	route({
+		method: "POST",
+		path: "/projects/{id}/verification/correction",
+		operationId: "applyCorrection",
+		summary: "Apply the correction SQL at the destination, then re-verify the corrected tables",
+		status: 200,
+		handle: (ctx, req) => requestCorrection(ctx, req.params.id ?? ""),
+	}),
+	route({
+		method: "POST",
+		path: "/projects/{id}/switchover",
+		operationId: "startSwitchover",
+		summary: "Start the forward switchover: checks latency and verification, then waits for writes to stop",
+		body: SwitchoverRequest,
+		status: 200,
+		handle: (ctx, req) => requestSwitchover(ctx, req.params.id ?? "", req.body),
+	}),
+	route({
+		method: "POST",
+		path: "/projects/{id}/switchover/writes-stopped",
+		operationId: "confirmWritesStopped",
+		summary: "Confirm the application stopped writing to the source: replay drains and the switch goes on",
+		status: 200,
+		handle: (ctx, req) => confirmWritesStopped(ctx, req.params.id ?? ""),
 	}),
 ];

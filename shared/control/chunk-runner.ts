@@ -1,12 +1,17 @@
 import { ConflictError, type Stored } from "../aws/state-store.ts";
+import { currentPosition } from "../capture/reader.ts";
 import { copyChunk } from "../copy/chunk.ts";
 import { createPool, type Pool } from "../db/connect.ts";
+import type { Project } from "../model/project.ts";
+import type { TableMapping } from "../model/rules.ts";
 import { logger, metrics } from "../observability.ts";
+import { verifyChunk } from "../verify/chunk.ts";
 import {
 	type ChunkItem,
 	type ChunkMessage,
-	chunksPk,
 	chunkTimings,
+	jobOf,
+	messageKey,
 	stripKey,
 	type TableItem,
 	tableSk,
@@ -16,13 +21,14 @@ import {
 import type { Context } from "./context.ts";
 import { credentialsFor } from "./datasources.ts";
 import { getProject } from "./projects.ts";
+import { forwardReplicating } from "./supervise.ts";
 
 const RETRY_PAUSE_MS = 2_000;
 
 /** A chunk another worker holds right now: the message comes back later. */
 export class ChunkBusyError extends Error {
 	constructor(sk: string) {
-		super(`chunk ${sk} is being copied by another worker`);
+		super(`chunk ${sk} is being worked on by another worker`);
 		this.name = "ChunkBusyError";
 	}
 }
@@ -45,20 +51,75 @@ export async function closePools(): Promise<void> {
 	await Promise.allSettled(all.map(async (p) => (await p).end()));
 }
 
+/** Verifications of one chunk before its remaining differences count as real (under replay). */
+export const MAX_RECHECKS = 5;
+
+/** What a worker does with a leased chunk: the outcome to record on it. */
+type ChunkWork = (
+	source: Pool,
+	destination: Pool,
+	mapping: TableMapping,
+	chunk: ChunkItem,
+	project: Project,
+) => Promise<(c: ChunkItem) => ChunkItem>;
+
+const copy: ChunkWork = async (source, destination, mapping, chunk, project) => {
+	const parallelism = project.options.parallelism;
+	const result = await copyChunk(source, destination, mapping, chunk.spec, {
+		maxRowsPerSecond: project.options.maxRowsPerSecond && project.options.maxRowsPerSecond / parallelism,
+		maxBytesPerSecond: project.options.maxBytesPerSecond && project.options.maxBytesPerSecond / parallelism,
+	});
+	metrics.addMetric("RowsCopied", "Count", result.rows);
+	metrics.addMetric("BytesCopied", "Bytes", result.bytes);
+	return (c) => ({ ...c, state: "done", deadline: undefined, rows: result.rows, bytes: result.bytes });
+};
+
 /**
- * Copies one chunk: lease it, copy it, mark it done, queue the next one. Every step is safe to
- * repeat, so a message delivered twice, or a worker killed at any point, costs time, not data.
+ * Verifies a chunk. While forward replay runs, differences may be rows in flight: the chunk
+ * waits in "recheck" until replay has passed the source position read after this check, and
+ * only what persists after MAX_RECHECKS checks (or once replay stops) is reported.
+ */
+const verify: ChunkWork = async (source, destination, mapping, chunk, project) => {
+	const earlier = chunk.verification;
+	const v = await verifyChunk(source, destination, mapping, chunk.spec, earlier);
+	const differs = v.missing + v.extra + v.different > 0;
+	const rechecks = (earlier?.rechecks ?? 0) + (differs ? 1 : 0);
+	const recheckAfter =
+		differs && rechecks < MAX_RECHECKS && forwardReplicating(project) ? await currentPosition(source) : undefined;
+	metrics.addMetric("RowsVerified", "Count", v.rows);
+	return (c) => ({
+		...c,
+		state: recheckAfter ? "recheck" : "done",
+		deadline: undefined,
+		rows: v.rows,
+		verification: {
+			missing: v.missing,
+			extra: v.extra,
+			different: v.different,
+			differences: v.differences,
+			truncated: v.truncated,
+			rechecks,
+			recheckAfter,
+		},
+	});
+};
+
+/**
+ * Copies or verifies one chunk: lease it, do the work, record the outcome, queue the next one.
+ * Every step is safe to repeat, so a message delivered twice, or a worker killed at any point,
+ * costs time, not data.
  */
 export async function runChunk(
 	ctx: Context,
 	message: ChunkMessage,
 	now = () => Date.now(),
 ): Promise<"done" | "skipped" | "failed"> {
-	const key = { pk: chunksPk(message.projectId), sk: message.sk };
+	const key = messageKey(message);
+	const job = jobOf(ctx, message);
 	const chunk = await ctx.store.get<ChunkItem>(key);
-	if (!chunk || chunk.state === "done") return "skipped";
+	if (!chunk || chunk.state === "done" || chunk.state === "recheck") return "skipped";
 	const project = await getProject(ctx, message.projectId);
-	if (project.state !== "running") {
+	if (!job.active(project)) {
 		// paused or released: the scheduler queues it again on resume
 		await ctx.store
 			.replace<ChunkItem>(key, { ...stripKey(chunk), state: "pending", deadline: undefined }, chunk.version)
@@ -88,27 +149,15 @@ export async function runChunk(
 		sk: tableSk(chunk.tableIndex),
 	});
 	if (!table) throw new Error(`table ${chunk.tableIndex} of project ${project.id} has no plan`);
-	const parallelism = project.options.parallelism;
+	const work = message.verifyRun === undefined ? copy : verify;
 	const lease = new Lease(ctx, leased, now);
 	try {
 		const [source, destination] = await Promise.all([
 			poolFor(ctx, project.sourceId),
 			poolFor(ctx, project.destinationId),
 		]);
-		const result = await copyChunk(source, destination, table.mapping, chunk.spec, {
-			maxRowsPerSecond: project.options.maxRowsPerSecond && project.options.maxRowsPerSecond / parallelism,
-			maxBytesPerSecond: project.options.maxBytesPerSecond && project.options.maxBytesPerSecond / parallelism,
-		});
-		await lease.finish((c) => ({
-			...c,
-			state: "done",
-			deadline: undefined,
-			rows: result.rows,
-			bytes: result.bytes,
-			lastError: undefined,
-		}));
-		metrics.addMetric("RowsCopied", "Count", result.rows);
-		metrics.addMetric("BytesCopied", "Bytes", result.bytes);
+		const outcome = await work(source, destination, table.mapping, chunk, project);
+		await lease.finish((c) => ({ ...outcome(c), lastError: undefined }));
 	} catch (err) {
 		const reason = (err as Error).message;
 		logger.warn("chunk failed", {
@@ -128,7 +177,7 @@ export async function runChunk(
 			.catch(() => {});
 		return "failed";
 	}
-	await topUpQueue(ctx, await getProject(ctx, project.id));
+	await topUpQueue(ctx, await getProject(ctx, project.id), job);
 	return "done";
 }
 

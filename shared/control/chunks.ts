@@ -1,21 +1,44 @@
 import type { Stored } from "../aws/state-store.ts";
+import type { WorkQueue } from "../aws/work-queue.ts";
+import type { SourcePosition } from "../capture/change.ts";
 import type { ChunkSpec } from "../copy/plan.ts";
 import type { Project } from "../model/project.ts";
 import type { TableMapping } from "../model/rules.ts";
+import type { RowDiff } from "../verify/diff.ts";
 import type { Context } from "./context.ts";
 
-/** What travels through the copy queue: just enough to find the chunk's state item. */
+/**
+ * What travels through the copy and verify queues: just enough to find the chunk's state item.
+ * A verify chunk names its verification run; a copy chunk does not.
+ */
 export interface ChunkMessage {
 	projectId: string;
 	sk: string;
+	verifyRun?: number;
 }
 
 /**
- * pending -> queued (a message is on its way) -> leased (a worker copies it) -> done.
+ * pending -> queued (a message is on its way) -> leased (a worker copies or verifies it) -> done.
  * A queued or leased chunk whose deadline passed goes back to the queue, which covers lost
- * messages and workers killed mid-chunk; copying a chunk twice is harmless (see copy/chunk.ts).
+ * messages and workers killed mid-chunk; copying or verifying a chunk twice is harmless (see
+ * copy/chunk.ts). A verify chunk that found differences while replay runs waits in "recheck"
+ * until replay has passed the source position of that check, then goes back to pending.
  */
-export type ChunkState = "pending" | "queued" | "leased" | "done";
+export type ChunkState = "pending" | "queued" | "leased" | "recheck" | "done";
+
+/** What a verify chunk found (its latest check); absent on copy chunks. */
+export interface ChunkVerification {
+	missing: number;
+	extra: number;
+	different: number;
+	/** The first differences (all of them unless `truncated`). */
+	differences: RowDiff[];
+	truncated: boolean;
+	/** Checks so far that found differences. */
+	rechecks: number;
+	/** A recheck waits until replay has reached this source position. */
+	recheckAfter?: SourcePosition;
+}
 
 export interface ChunkItem {
 	tableIndex: number;
@@ -27,6 +50,7 @@ export interface ChunkItem {
 	rows?: number;
 	bytes?: number;
 	lastError?: string;
+	verification?: ChunkVerification;
 }
 
 /** One table of the project as resolved at precheck, with its planning state. */
@@ -41,6 +65,14 @@ export interface TableItem {
 
 export const tablesPk = (projectId: string) => `TABLES#${projectId}`;
 export const chunksPk = (projectId: string) => `CHUNKS#${projectId}`;
+export const verifyChunksPk = (projectId: string, run: number) => `VERIFY#${projectId}#${run}`;
+/** Marks each table of a verification run as planned (all its chunk items exist), so planning resumes. */
+export const verifyPlanPk = (projectId: string, run: number) => `VPLAN#${projectId}#${run}`;
+/** The state item a queue message names. */
+export const messageKey = (m: ChunkMessage) => ({
+	pk: m.verifyRun === undefined ? chunksPk(m.projectId) : verifyChunksPk(m.projectId, m.verifyRun),
+	sk: m.sk,
+});
 export const tableSk = (index: number) => String(index).padStart(6, "0");
 export const chunkSk = (tableIndex: number, chunkIndex: number) =>
 	`${tableSk(tableIndex)}#${String(chunkIndex).padStart(9, "0")}`;
@@ -69,18 +101,56 @@ export async function listChunks(ctx: Context, projectId: string): Promise<Store
 	return ctx.store.list<ChunkItem>(chunksPk(projectId));
 }
 
+export async function listVerifyChunks(ctx: Context, projectId: string, run: number): Promise<Stored<ChunkItem>[]> {
+	return ctx.store.list<ChunkItem>(verifyChunksPk(projectId, run));
+}
+
+/** A set of chunks fed through one queue: a project's copy, or one of its verification runs. */
+export interface ChunkJob {
+	pk: string;
+	queue: WorkQueue<ChunkMessage>;
+	message(sk: string): ChunkMessage;
+	/** Whether its chunks may run now (not paused, not stopped). */
+	active(project: Project): boolean;
+}
+
+export const copyJob = (ctx: Context, projectId: string): ChunkJob => ({
+	pk: chunksPk(projectId),
+	queue: ctx.copyQueue,
+	message: (sk) => ({ projectId, sk }),
+	active: (p) => p.state === "running",
+});
+
+export const verifyJob = (ctx: Context, projectId: string, run: number): ChunkJob => ({
+	pk: verifyChunksPk(projectId, run),
+	queue: ctx.verifyQueue,
+	message: (sk) => ({ projectId, sk, verifyRun: run }),
+	// a verification goes on while a ticket waits (it may be what the ticket is about)
+	active: (p) =>
+		["running", "completed", "failed"].includes(p.state) &&
+		p.verification?.run === run &&
+		p.verification.state === "running",
+});
+
+/** The job a queue message belongs to. */
+export function jobOf(ctx: Context, m: ChunkMessage): ChunkJob {
+	return m.verifyRun === undefined ? copyJob(ctx, m.projectId) : verifyJob(ctx, m.projectId, m.verifyRun);
+}
+
 /**
- * Keeps up to `parallelism` chunks of a project queued or leased: the project's own
- * concurrency limit, whatever the number of workers. Called by the scheduler on its tick and
- * by each worker when it finishes a chunk, so the pipeline never waits for the next tick.
+ * Keeps up to `parallelism` chunks of a job queued or leased: the project's own concurrency
+ * limit, whatever the number of workers. Called by the scheduler on its tick and by each worker
+ * when it finishes a chunk, so the pipeline never waits for the next tick.
  */
-export async function topUpQueue(ctx: Context, project: Project, now = Date.now()): Promise<number> {
-	if (project.state !== "running") return 0;
-	const chunks = await listChunks(ctx, project.id);
+export async function topUpQueue(ctx: Context, project: Project, job: ChunkJob, now = Date.now()): Promise<number> {
+	if (!job.active(project)) return 0;
+	const chunks = await ctx.store.list<ChunkItem>(job.pk);
 	const active = chunks.filter(
 		(c) => (c.state === "queued" || c.state === "leased") && (c.deadline ?? 0) > now && c.attempts < MAX_ATTEMPTS,
 	).length;
-	const candidates = chunks.filter((c) => c.attempts < MAX_ATTEMPTS && c.state !== "done" && (c.deadline ?? 0) <= now);
+	const candidates = chunks.filter(
+		(c) => c.attempts < MAX_ATTEMPTS && c.state !== "done" && c.state !== "recheck" && (c.deadline ?? 0) <= now,
+	);
 	const room = project.options.parallelism - active;
 	const sent: ChunkMessage[] = [];
 	for (const c of candidates.slice(0, Math.max(0, room))) {
@@ -94,12 +164,12 @@ export async function topUpQueue(ctx: Context, project: Project, now = Date.now(
 				},
 				c.version,
 			);
-			sent.push({ projectId: project.id, sk: c.sk });
+			sent.push(job.message(c.sk));
 		} catch {
 			// another scheduler or worker queued it first: nothing to do
 		}
 	}
-	await ctx.copyQueue.send(sent);
+	await job.queue.send(sent);
 	return sent.length;
 }
 

@@ -10,6 +10,7 @@ import { ecsLauncherFromEnv, type TaskLauncher } from "./tasks.ts";
 export interface Context {
 	store: StateStore;
 	copyQueue: WorkQueue<ChunkMessage>;
+	verifyQueue: WorkQueue<ChunkMessage>;
 	secrets: SecretStore;
 	tasks: TaskLauncher;
 }
@@ -27,6 +28,7 @@ export function contextFrom(config: FerryConfig, tasks: TaskLauncher = ecsLaunch
 	return {
 		store: new StateStore(dynamoDocumentClient(config.region, config.dynamoEndpoint), config.stateTable),
 		copyQueue: new WorkQueue(sqsClient(config.region, config.sqsEndpoint), config.copyQueueUrl),
+		verifyQueue: new WorkQueue(sqsClient(config.region, config.sqsEndpoint), config.verifyQueueUrl),
 		secrets: secretStoreFor(config),
 		tasks,
 	};

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import {
-	IMPLEMENTED_TYPES,
 	type Project,
 	type ProjectInput,
 	type ProjectState,
@@ -9,21 +8,17 @@ import {
 	stepsFor,
 } from "../model/project.ts";
 import { ObjectRules } from "../model/rules.ts";
+import { chunksPk, verifyChunksPk, verifyPlanPk } from "./chunks.ts";
 import type { Context } from "./context.ts";
 import { getDataSource } from "./datasources.ts";
 import { conflict, invalid, notFound } from "./errors.ts";
-import { type ReplicationStatus, replicationKey, replicationStatus } from "./replication.ts";
+import { type ReplicationStatus, replicationId, replicationKey, replicationStatus } from "./replication.ts";
 
 const key = (id: string) => ({ pk: "PROJECT", sk: id });
 
 export async function createProject(ctx: Context, input: ProjectInput): Promise<Project> {
-	const missing = input.types.filter((t) => !IMPLEMENTED_TYPES.includes(t));
-	if (missing.length > 0) {
-		throw invalid(
-			"TYPE_NOT_AVAILABLE",
-			`migration type(s) ${missing.join(", ")} are not available in this release; choose from ${IMPLEMENTED_TYPES.join(", ")}`,
-		);
-	}
+	const needs = typeCombinationError(input);
+	if (needs) throw invalid("TYPE_COMBINATION", needs);
 	if (input.sourceId === input.destinationId) {
 		throw invalid("SAME_DATASOURCE", "source and destination must be different data sources");
 	}
@@ -101,11 +96,21 @@ export async function resolveTicket(ctx: Context, id: string, decision: "retry" 
 		throw conflict("NO_TICKET", `project '${current.name}' has no open ticket`);
 	}
 	// the replication task's fatal stop is what the ticket was about: clear it before replay resumes
-	const fatal = (await replicationStatus(ctx, id))?.fatal;
-	if (fatal) await ctx.store.modify<ReplicationStatus>(replicationKey(id), (s) => ({ ...s, fatal: undefined }));
+	const stream = replicationId(id, current.ticket.step === "reverse" ? "reverse" : "forward");
+	const fatal = (await replicationStatus(ctx, stream))?.fatal;
+	if (fatal) await ctx.store.modify<ReplicationStatus>(replicationKey(stream), (s) => ({ ...s, fatal: undefined }));
 	return updateProject(ctx, id, (p) => {
 		if (!p.ticket || p.state !== "failed") throw conflict("NO_TICKET", `project '${p.name}' has no open ticket`);
 		const step = p.ticket.step;
+		if (step === "reverse" && fatal) {
+			// reverse replay resumes; skipping one transaction is only offered for forward replay
+			return {
+				...p,
+				state: "running",
+				ticket: undefined,
+				steps: p.steps.map((s) => (s.name === step ? { ...s, state: "running", error: undefined } : s)),
+			};
+		}
 		if (step === "incremental") {
 			const skipGtid = decision === "skip" ? fatal?.gtid : undefined;
 			return {
@@ -133,13 +138,32 @@ export async function resolveTicket(ctx: Context, id: string, decision: "retry" 
 	});
 }
 
+/** Migration types that only make sense with others, as OMS ties them. */
+function typeCombinationError(input: ProjectInput): string | undefined {
+	const has = (t: ProjectInput["types"][number]) => input.types.includes(t);
+	if (has("switchover") && !has("incremental")) return "switchover needs incremental migration: tick incremental too";
+	if (has("reverse") && !has("switchover")) {
+		return "reverse incremental starts at the switchover: tick switchover too (or use options.twoWay for two-way sync)";
+	}
+	if (input.options.twoWay && !has("incremental")) return "two-way sync needs incremental migration: tick incremental";
+	if (input.options.twoWay && has("reverse")) {
+		return "two-way sync already replicates both ways: untick reverse (or turn twoWay off)";
+	}
+	return undefined;
+}
+
 export async function deleteProject(ctx: Context, id: string): Promise<void> {
 	const p = await getProject(ctx, id);
 	if (p.state === "running" || p.state === "paused") {
 		throw conflict("BAD_STATE", `project '${p.name}' is ${p.state}: release it before deleting`);
 	}
-	for await (const item of ctx.store.query(`CHUNKS#${id}`)) await ctx.store.delete(item);
-	for (const pk of [`TABLES#${id}`, `REPORT#${id}`]) {
+	for await (const item of ctx.store.query(chunksPk(id))) await ctx.store.delete(item);
+	for (let run = 1; run <= (p.verification?.run ?? 0); run++) {
+		for (const pk of [verifyChunksPk(id, run), verifyPlanPk(id, run)]) {
+			for await (const item of ctx.store.query(pk)) await ctx.store.delete(item);
+		}
+	}
+	for (const pk of [`TABLES#${id}`, `REPORT#${id}`, `TRIGGERS#${id}`]) {
 		for await (const item of ctx.store.query(pk)) await ctx.store.delete(item);
 	}
 	await ctx.store.delete(key(id));

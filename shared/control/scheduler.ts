@@ -1,10 +1,24 @@
 import { randomUUID } from "node:crypto";
 import { ConflictError } from "../aws/state-store.ts";
-import type { Project } from "../model/project.ts";
+import type { Project, StepName } from "../model/project.ts";
 import { logger, metrics } from "../observability.ts";
 import type { Context } from "./context.ts";
 import { getProject, listProjects, markStep, updateProject } from "./projects.ts";
 import { STEPS } from "./steps.ts";
+import { forwardReplicating, replicationStep, superviseReplication } from "./supervise.ts";
+import { advanceVerification } from "./verification.ts";
+
+function openTicket(p: Project, step: StepName, message: string): Project {
+	return markStep(
+		{
+			...p,
+			state: "failed",
+			ticket: { id: `tk-${randomUUID().slice(0, 8)}`, step, message, openedAt: new Date().toISOString() },
+		},
+		step,
+		{ state: "failed", error: message },
+	);
+}
 
 /**
  * Advances one project's state machine as far as it can go now: runs its steps in order, each
@@ -13,9 +27,21 @@ import { STEPS } from "./steps.ts";
  */
 export async function advanceProject(ctx: Context, id: string): Promise<Project> {
 	let project = await getProject(ctx, id);
+	const fatal = await superviseReplication(ctx, project);
+	if (fatal) {
+		logger.error("replication stopped", { projectId: id, direction: fatal.direction, error: fatal.message });
+		metrics.addMetric("ReplicationStopped", "Count", 1);
+		const step = replicationStep(project, fatal.direction);
+		return updateProject(ctx, id, (p) =>
+			p.state === "running" ? openTicket(p, step, `replication stopped: ${fatal.message}`) : p,
+		);
+	}
+	project = await advanceVerification(ctx, project);
 	while (project.state === "running") {
 		const step = project.steps.find((s) => s.state === "pending" || s.state === "running");
 		if (!step) {
+			// replication keeps a finished project running: it is complete only when nothing runs
+			if (forwardReplicating(project) || project.reverse?.active) return project;
 			return updateProject(ctx, id, (p) => (p.state === "running" ? { ...p, state: "completed" } : p));
 		}
 		if (step.state === "pending") {
@@ -25,7 +51,10 @@ export async function advanceProject(ctx: Context, id: string): Promise<Project>
 					startedAt: new Date().toISOString(),
 				}),
 			);
-			await STEPS[step.name].begin?.(ctx, project);
+			if (STEPS[step.name].begin) {
+				await STEPS[step.name].begin?.(ctx, project);
+				project = await getProject(ctx, id);
+			}
 		}
 		let outcome: "done" | "waiting";
 		try {
@@ -47,22 +76,9 @@ export async function advanceProject(ctx: Context, id: string): Promise<Project>
 				error: message,
 			});
 			metrics.addMetric("MigrationFailed", "Count", 1);
-			return updateProject(ctx, id, (p) =>
-				markStep(
-					{
-						...p,
-						state: "failed",
-						ticket: {
-							id: `tk-${randomUUID().slice(0, 8)}`,
-							step: step.name,
-							message,
-							openedAt: new Date().toISOString(),
-						},
-					},
-					step.name,
-					{ state: "failed", error: message },
-				),
-			);
+			// the application is waiting on a switchover: its own alarm
+			if (step.name.startsWith("switch-")) metrics.addMetric("SwitchoverBlocked", "Count", 1);
+			return updateProject(ctx, id, (p) => openTicket(p, step.name, message));
 		}
 		if (outcome === "waiting") return project;
 		project = await updateProject(ctx, id, (p) =>
@@ -75,16 +91,18 @@ export async function advanceProject(ctx: Context, id: string): Promise<Project>
 	return project;
 }
 
-/** The scheduler's tick: every running project gets a turn; one project's trouble never stops the others. */
+/**
+ * The scheduler's tick: every project that has something running gets a turn (its steps, its
+ * replication tasks, its verification); one project's trouble never stops the others.
+ */
 export async function advanceAll(ctx: Context): Promise<number> {
 	const projects = await listProjects(ctx);
 	const running = projects.filter((p) => p.state === "running");
-	// a paused, failed or released project keeps no replication task (the task also notices by itself)
-	for (const p of projects.filter((x) => x.state !== "running" && x.types.includes("incremental"))) {
-		if (await ctx.tasks.running(p.id).catch(() => false)) await ctx.tasks.stop(p.id).catch(() => {});
-	}
+	const others = projects.filter(
+		(p) => p.state !== "running" && p.state !== "new" && (p.types.includes("incremental") || p.verification),
+	);
 	await Promise.all(
-		running.map((p) =>
+		[...running, ...others].map((p) =>
 			advanceProject(ctx, p.id).catch((err) =>
 				logger.error("scheduler could not advance project", {
 					projectId: p.id,

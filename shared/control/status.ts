@@ -3,7 +3,8 @@ import type { Project } from "../model/project.ts";
 import { listChunks, listTables, MAX_ATTEMPTS } from "./chunks.ts";
 import type { Context } from "./context.ts";
 import { getProject } from "./projects.ts";
-import { type ReplicationStatus, replicationStatus } from "./replication.ts";
+import { type ReplicationStatus, replicationId, replicationStatus } from "./replication.ts";
+import { type VerificationResults, verificationResults } from "./verification.ts";
 
 export interface TableProgress {
 	source: string;
@@ -22,19 +23,12 @@ export interface ProjectStatus {
 	state: Project["state"];
 	steps: Project["steps"];
 	ticket?: Project["ticket"];
-	incremental?: {
-		phase: ReplicationStatus["phase"] | "not started";
-		latencySeconds?: number;
-		rowsPerSecond: number;
-		bytesPerSecond: number;
-		transactions: number;
-		rows: number;
-		inconsistencies: number;
-		position?: ReplicationStatus["position"];
-		/** Seconds since the replication task last reported; large means it is down. */
-		heartbeatAgeSeconds?: number;
-		lastError?: string;
-	};
+	/** Forward replay (source -> destination). */
+	incremental?: StreamStatus;
+	/** Reverse replay (destination -> source), after switchover or in two-way mode. */
+	reverse?: StreamStatus;
+	verification?: VerificationResults;
+	switchover?: Project["switchover"];
 	full?: {
 		rowsCopied: number;
 		bytesCopied: number;
@@ -42,6 +36,36 @@ export interface ProjectStatus {
 		bytesPerSecond: number;
 		percent: number;
 		tables: TableProgress[];
+	};
+}
+
+export interface StreamStatus {
+	phase: ReplicationStatus["phase"] | "not started";
+	latencySeconds?: number;
+	rowsPerSecond: number;
+	bytesPerSecond: number;
+	transactions: number;
+	rows: number;
+	inconsistencies: number;
+	position?: ReplicationStatus["position"];
+	/** Seconds since the replication task last reported; large means it is down. */
+	heartbeatAgeSeconds?: number;
+	lastError?: string;
+}
+
+async function streamStatus(ctx: Context, id: string): Promise<StreamStatus> {
+	const r = await replicationStatus(ctx, id);
+	return {
+		phase: r?.phase ?? "not started",
+		latencySeconds: r?.latencySeconds,
+		rowsPerSecond: r?.rowsPerSecond ?? 0,
+		bytesPerSecond: r?.bytesPerSecond ?? 0,
+		transactions: r?.transactions ?? 0,
+		rows: r?.rows ?? 0,
+		inconsistencies: r?.inconsistencies ?? 0,
+		position: r?.position,
+		heartbeatAgeSeconds: r ? Math.round((Date.now() - r.heartbeatAt) / 1000) : undefined,
+		lastError: r?.fatal?.message ?? r?.lastError,
 	};
 }
 
@@ -57,20 +81,13 @@ export async function projectStatus(ctx: Context, id: string): Promise<ProjectSt
 	};
 	const incrementalStep = project.steps.find((s) => s.name === "incremental");
 	if (incrementalStep && incrementalStep.state !== "pending") {
-		const r = await replicationStatus(ctx, id);
-		status.incremental = {
-			phase: r?.phase ?? "not started",
-			latencySeconds: r?.latencySeconds,
-			rowsPerSecond: r?.rowsPerSecond ?? 0,
-			bytesPerSecond: r?.bytesPerSecond ?? 0,
-			transactions: r?.transactions ?? 0,
-			rows: r?.rows ?? 0,
-			inconsistencies: r?.inconsistencies ?? 0,
-			position: r?.position,
-			heartbeatAgeSeconds: r ? Math.round((Date.now() - r.heartbeatAt) / 1000) : undefined,
-			lastError: r?.fatal?.message ?? r?.lastError,
-		};
+		status.incremental = await streamStatus(ctx, replicationId(id, "forward"));
 	}
+	if (project.reverse?.startPosition) status.reverse = await streamStatus(ctx, replicationId(id, "reverse"));
+	if (project.verification) {
+		status.verification = await verificationResults(ctx, id);
+	}
+	if (project.switchover) status.switchover = project.switchover;
 	const fullStep = project.steps.find((s) => s.name === "full");
 	if (!fullStep || fullStep.state === "pending") return status;
 

@@ -11,10 +11,12 @@ import { planSchema, type SchemaPhase, type SchemaPlan } from "../schema/plan.ts
 import { checkSchemaPrerequisites } from "../schema/precheck.ts";
 import { describeServer, readSchema } from "../schema/read.ts";
 import { resolveObjects, resolveViews } from "../schema/resolve.ts";
+import { reverse, SWITCHOVER_RUNNERS } from "../switchover/steps.ts";
 import {
 	type ChunkItem,
 	chunkSk,
 	chunksPk,
+	copyJob,
 	listChunks,
 	listTables,
 	MAX_ATTEMPTS,
@@ -29,6 +31,7 @@ import { credentialsFor, getDataSource } from "./datasources.ts";
 import { updateProject } from "./projects.ts";
 import { HEARTBEAT_TIMEOUT_MS, replicationStatus } from "./replication.ts";
 import { saveSchemaReport } from "./reports.ts";
+import { startVerification } from "./verification.ts";
 
 export interface StepRunner {
 	/** Called once when the step starts (or restarts after a retry). */
@@ -250,7 +253,7 @@ const full: StepRunner = {
 			}
 			return "done";
 		}
-		await topUpQueue(ctx, project);
+		await topUpQueue(ctx, project, copyJob(ctx, project.id));
 		return "waiting";
 	},
 };
@@ -270,20 +273,57 @@ const position: StepRunner = {
 	},
 };
 
+/** Replay latency under which incremental migration counts as caught up. */
+const CAUGHT_UP_SECONDS = 5;
+
 /**
- * Keeps the replication task running: starts it, starts it again when its heartbeat stops,
- * and turns a fatal stop (an unsupported DDL) into a ticket. Never done: replay keeps the
- * destination in sync until switchover.
+ * Incremental migration: from this step on the scheduler keeps the replication task running
+ * (see supervise.ts); the step itself is done once replay has caught up in exact mode, and
+ * replay goes on until switchover stops it. In two-way mode it also records where reverse
+ * capture starts (the destination's position now: the copy is over, and every later
+ * transaction there is either the application's or marked as forward replay's) and turns
+ * reverse replication on.
  */
 const incremental: StepRunner = {
+	async begin(ctx, project) {
+		if (!project.options.twoWay || project.reverse?.startPosition) return;
+		const destination = await connect(await credentialsFor(ctx, project.destinationId));
+		const startPosition = await currentPosition(destination).finally(() => destination.end());
+		await updateProject(ctx, project.id, (p) => ({ ...p, reverse: { startPosition, active: true } }));
+	},
 	async run(ctx, project) {
 		const status = await replicationStatus(ctx, project.id);
-		if (status?.fatal) throw new Error(`replication stopped: ${status.fatal.message}`);
-		// a task that exited, or one whose heartbeat stopped (hung, or on a lost host): start one;
-		// starting is harmless when one still holds the lease (the newcomer exits)
-		const alive = status !== undefined && Date.now() - status.heartbeatAt < HEARTBEAT_TIMEOUT_MS;
-		if (!alive || !(await ctx.tasks.running(project.id))) await ctx.tasks.start(project.id);
-		return "waiting";
+		const caughtUp =
+			status?.phase === "exact" &&
+			status.latencySeconds !== undefined &&
+			status.latencySeconds <= CAUGHT_UP_SECONDS &&
+			Date.now() - status.heartbeatAt < HEARTBEAT_TIMEOUT_MS;
+		return caughtUp ? "done" : "waiting";
+	},
+};
+
+/**
+ * Full verification after the copy (and, with incremental, once replay has caught up: it goes
+ * on during the run, and differences are rechecked after replay passes them). A run with
+ * differences opens a ticket: correct them (and the ticket's retry verifies again) or skip.
+ */
+const verify: StepRunner = {
+	async begin(ctx, project) {
+		const v = project.verification;
+		if (v && ["running", "paused", "correcting"].includes(v.state)) return;
+		await startVerification(ctx, project.id);
+	},
+	async run(_ctx, project) {
+		const v = project.verification;
+		if (v?.state === "failed") throw new Error(`verification run ${v.run} failed: ${v.error}`);
+		if (v?.state !== "done") return "waiting";
+		const t = v.totals;
+		if (t && t.missing + t.extra + t.different > 0) {
+			throw new Error(
+				`verification run ${v.run} found differences in ${t.tablesDiffering} table(s): ${t.missing} missing, ${t.extra} extra, ${t.different} different rows; see the verification results, apply the correction and retry, or skip to accept them`,
+			);
+		}
+		return "done";
 	},
 };
 
@@ -293,6 +333,9 @@ export const STEPS: Record<StepName, StepRunner> = {
 	position,
 	full,
 	incremental,
+	verify,
 	indexes: schemaPhases(["indexes"]),
 	finalize: schemaPhases(["foreignKeys", "views"]),
+	...SWITCHOVER_RUNNERS,
+	reverse,
 };

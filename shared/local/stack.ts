@@ -68,15 +68,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 	const region = "us-east-1";
 	const stateTable = "ferry-state";
 	await ensureStateTable(dynamoDocumentClient(region, dynamoEndpoint), stateTable);
-	const copy = await ensureQueueWithDeadLetter(sqsClient(region, sqsEndpoint), "ferry-copy-chunks", {
-		maxReceiveCount: 5,
-		visibilitySeconds: 900,
-	});
+	const [copy, verify] = await Promise.all(
+		["ferry-copy-chunks", "ferry-verify-chunks"].map((name) =>
+			ensureQueueWithDeadLetter(sqsClient(region, sqsEndpoint), name, { maxReceiveCount: 5, visibilitySeconds: 900 }),
+		),
+	);
 
 	const env: Record<string, string> = {
 		AWS_REGION: region,
 		FERRY_STATE_TABLE: stateTable,
-		FERRY_COPY_QUEUE_URL: copy.url,
+		FERRY_COPY_QUEUE_URL: copy?.url ?? "",
+		FERRY_VERIFY_QUEUE_URL: verify?.url ?? "",
 		FERRY_DYNAMODB_ENDPOINT: dynamoEndpoint,
 		FERRY_SQS_ENDPOINT: sqsEndpoint,
 		FERRY_SECRET_FILE: join(options.home, "secrets", "datasources.json"),

@@ -6,9 +6,6 @@ import { ObjectRules } from "./rules.ts";
 export const MigrationType = z.enum(["schema", "full", "incremental", "verification", "switchover", "reverse"]);
 export type MigrationType = z.infer<typeof MigrationType>;
 
-/** Migration types this release carries out; the others are accepted by the model but refused at create. */
-export const IMPLEMENTED_TYPES: readonly MigrationType[] = ["schema", "full", "incremental"];
-
 export const ProjectOptions = z
 	.object({
 		/** Chunks copied at once for this project. */
@@ -20,6 +17,11 @@ export const ProjectOptions = z
 		maxBytesPerSecond: z.number().int().positive().optional(),
 		/** Create secondary indexes after the load (faster for large tables). */
 		deferSecondaryIndexes: z.boolean().default(true),
+		/**
+		 * Two-way synchronisation (active-active): besides source -> destination, replicate
+		 * destination -> source at the same time, each direction skipping what the other wrote.
+		 */
+		twoWay: z.boolean().default(false),
 	})
 	.strict();
 export type ProjectOptions = z.infer<typeof ProjectOptions>;
@@ -40,7 +42,28 @@ export type ProjectInput = z.infer<typeof ProjectInput>;
 /** new -> running <-> paused; running -> completed | failed (a ticket is open); any but running -> released. */
 export type ProjectState = "new" | "running" | "paused" | "failed" | "completed" | "released";
 
-export type StepName = "precheck" | "schema" | "position" | "full" | "indexes" | "finalize" | "incremental";
+export type StepName =
+	| "precheck"
+	| "schema"
+	| "position"
+	| "full"
+	| "indexes"
+	| "finalize"
+	| "incremental"
+	| "verify"
+	| SwitchoverStep
+	| "reverse";
+
+/** Forward switchover, step by step (see shared/switchover). */
+export const SWITCHOVER_STEPS = [
+	"switch-check",
+	"switch-writes",
+	"switch-drain",
+	"switch-stop-forward",
+	"switch-destination",
+	"switch-source",
+] as const;
+export type SwitchoverStep = (typeof SWITCHOVER_STEPS)[number];
 export type StepState = "pending" | "running" | "done" | "failed" | "skipped";
 
 export interface Step {
@@ -77,6 +100,62 @@ export interface Finding {
 	fix: string;
 }
 
+/** Which way a replication stream runs: forward is source -> destination, reverse the way back. */
+export type Direction = "forward" | "reverse";
+
+/** Reverse replication (destination -> source): after switchover, or all along in two-way mode. */
+export interface ReverseState {
+	/** The destination position reverse capture starts from (recorded at the switch, or after the full copy). */
+	startPosition?: SourcePosition;
+	/** True while the scheduler keeps a reverse replication task running. */
+	active?: boolean;
+}
+
+/**
+ * A full verification run: running -> done, with pause/resume; "correcting" while the
+ * correction SQL is applied (then a new run re-verifies the corrected tables).
+ */
+export interface VerificationRun {
+	/** 1, 2, ...: each run's chunks are kept apart, so a re-run never mixes with the last one. */
+	run: number;
+	state: "running" | "paused" | "correcting" | "done" | "failed";
+	/** Source `database.table` names to verify; absent means every table of the project. */
+	tables?: string[];
+	startedAt: string;
+	finishedAt?: string;
+	error?: string;
+	/** Totals when done. */
+	totals?: VerificationTotals;
+	/** The run whose differences are being corrected (state "correcting"). */
+	correcting?: number;
+}
+
+export interface VerificationTotals {
+	rowsChecked: number;
+	missing: number;
+	extra: number;
+	different: number;
+	tablesDiffering: number;
+}
+
+/** What the user asked of the switchover and how far it got (the steps hold the rest). */
+export interface SwitchoverState {
+	/** Set by the user's "start switchover": the steps wait for it. */
+	requestedAt?: string;
+	/** The largest replay latency at which the switch may proceed. */
+	maxLatencySeconds: number;
+	/** The user accepts switching without a clean verification. */
+	waiveVerification: boolean;
+	/** Set by the user once the application stopped writing to the source. */
+	writesStoppedAt?: string;
+	/** The source position after its last write: replay drains up to it. */
+	finalPosition?: SourcePosition;
+	/** Forward replay is over; the scheduler keeps no forward task. */
+	forwardStopped?: boolean;
+	/** Why the switchover waits (shown in the status and alerted on). */
+	blocked?: string;
+}
+
 export interface Project extends ProjectInput {
 	id: string;
 	state: ProjectState;
@@ -84,6 +163,9 @@ export interface Project extends ProjectInput {
 	ticket?: Ticket;
 	findings?: Finding[];
 	incremental?: IncrementalState;
+	reverse?: ReverseState;
+	verification?: VerificationRun;
+	switchover?: SwitchoverState;
 	createdAt: string;
 	updatedAt: string;
 }
@@ -96,7 +178,10 @@ export function stepsFor(types: readonly MigrationType[]): Step[] {
 	if (types.includes("incremental")) names.push("position");
 	if (types.includes("full")) names.push("full");
 	if (types.includes("schema")) names.push("indexes", "finalize");
-	// never "done": replay keeps the destination in sync until switchover
+	// done once replay has caught up; replay itself keeps running until switchover stops it
 	if (types.includes("incremental")) names.push("incremental");
+	if (types.includes("verification")) names.push("verify");
+	if (types.includes("switchover")) names.push(...SWITCHOVER_STEPS);
+	if (types.includes("reverse")) names.push("reverse");
 	return names.map((name) => ({ name, state: "pending" }));
 }

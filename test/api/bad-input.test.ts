@@ -99,16 +99,17 @@ describe("bad input gets a clear error and corrupts nothing", () => {
 		expect(shown).not.toHaveProperty("password");
 	});
 
-	it("refuses migration types this release cannot run, and deleting a data source in use", async () => {
-		const early = await refusal(
+	it("refuses migration types that need another, and deleting a data source in use", async () => {
+		const lonely = await refusal(
 			t.api.post("/projects", {
-				name: "inc",
+				name: "switch",
 				...ids,
-				types: ["full", "verification"],
+				types: ["full", "switchover"],
 				objects: [{ database: db }],
 			}),
 		);
-		expect(early.code).toBe("TYPE_NOT_AVAILABLE");
+		expect(lonely.code).toBe("TYPE_COMBINATION");
+		expect(lonely.message).toMatch(/switchover needs incremental/);
 		const p = await t.api.post<{ id: string }>("/projects", {
 			name: "holds",
 			...ids,

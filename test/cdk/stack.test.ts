@@ -104,12 +104,15 @@ describe("FerryStack", () => {
 		});
 	});
 
-	it("has only the copy-chunks queue, with an encrypted DLQ, maxReceiveCount 5 and a 6x visibility timeout", () => {
+	it("has the copy-chunks and verify-chunks queues, each with an encrypted DLQ, maxReceiveCount 5 and a 6x visibility timeout", () => {
 		const queues = template.findResources("AWS::SQS::Queue");
 		const main = Object.entries(queues).filter(([, q]) => q.Properties.RedrivePolicy);
-		expect(main.map(([id]) => id)).toEqual([expect.stringMatching(/^CopyChunksQueue/)]);
-		// The queue and its DLQ, nothing else (no consumer-less verify queue).
-		expect(Object.keys(queues)).toHaveLength(2);
+		expect(main.map(([id]) => id).sort()).toEqual([
+			expect.stringMatching(/^CopyChunksQueue/),
+			expect.stringMatching(/^VerifyChunksQueue/),
+		]);
+		// Each queue and its DLQ, nothing else.
+		expect(Object.keys(queues)).toHaveLength(4);
 		const workerTimeouts = Object.values(template.findResources("AWS::Lambda::Function"))
 			.filter((f) => f.Properties.Description?.includes("worker"))
 			.map((f) => f.Properties.Timeout as number);
@@ -126,39 +129,43 @@ describe("FerryStack", () => {
 				(s) => s.Effect === "Deny" && JSON.stringify(s.Condition).includes("aws:SecureTransport"),
 			),
 		);
-		expect(denies).toHaveLength(2);
+		expect(denies).toHaveLength(4);
 	});
 
-	it("feeds the copy worker from the copy-chunks queue with partial batch failures", () => {
-		template.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
-		template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
-			EventSourceArn: {
-				"Fn::GetAtt": [Match.stringLikeRegexp("^CopyChunksQueue"), "Arn"],
-			},
-			FunctionName: { Ref: Match.stringLikeRegexp("^CopyWorkerFnFunction") },
-			FunctionResponseTypes: ["ReportBatchItemFailures"],
-			BatchSize: 5,
-			ScalingConfig: { MaximumConcurrency: 10 },
-		});
-	});
-
-	it("lets the scheduler and the copy worker send to the copy-chunks queue", () => {
-		const all = statements();
-		for (const fnId of ["SchedulerFn", "CopyWorkerFn"]) {
-			const send = all
-				.filter((s) => s.policy === policyOfFunction(fnId))
-				.find((s) => list(s.Action).includes("sqs:SendMessage"));
-			expect(send?.Effect, fnId).toBe("Allow");
-			expect(send?.Resource, fnId).toEqual({
-				"Fn::GetAtt": [expect.stringMatching(/^CopyChunksQueue/), "Arn"],
+	it("feeds the copy and verify workers from their queues with partial batch failures", () => {
+		template.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
+		for (const [queue, fn] of [
+			["^CopyChunksQueue", "^CopyWorkerFnFunction"],
+			["^VerifyChunksQueue", "^VerifyWorkerFnFunction"],
+		]) {
+			template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+				EventSourceArn: { "Fn::GetAtt": [Match.stringLikeRegexp(queue as string), "Arn"] },
+				FunctionName: { Ref: Match.stringLikeRegexp(fn as string) },
+				FunctionResponseTypes: ["ReportBatchItemFailures"],
+				BatchSize: 5,
+				ScalingConfig: { MaximumConcurrency: 10 },
 			});
 		}
-		// Only those two: the API does not enqueue chunks.
-		const senders = all
-			.filter((s) => list(s.Action).includes("sqs:SendMessage"))
-			.map((s) => s.policy)
-			.sort();
-		expect(senders).toEqual([policyOfFunction("CopyWorkerFn"), policyOfFunction("SchedulerFn")].sort());
+	});
+
+	it("lets the scheduler send to both chunk queues and each worker to its own", () => {
+		const all = statements();
+		const sendsTo = (fnId: string) =>
+			all
+				.filter((s) => s.policy === policyOfFunction(fnId) && list(s.Action).includes("sqs:SendMessage"))
+				.map((s) => {
+					expect(s.Effect).toBe("Allow");
+					return (s.Resource as { "Fn::GetAtt": string[] })["Fn::GetAtt"][0]?.replace(/Queue.*/, "");
+				})
+				.sort();
+		expect(sendsTo("SchedulerFn")).toEqual(["CopyChunks", "VerifyChunks"]);
+		expect(sendsTo("CopyWorkerFn")).toEqual(["CopyChunks"]);
+		expect(sendsTo("VerifyWorkerFn")).toEqual(["VerifyChunks"]);
+		// Only those three: the API does not enqueue chunks.
+		const senders = new Set(all.filter((s) => list(s.Action).includes("sqs:SendMessage")).map((s) => s.policy));
+		expect([...senders].sort()).toEqual(
+			[policyOfFunction("CopyWorkerFn"), policyOfFunction("SchedulerFn"), policyOfFunction("VerifyWorkerFn")].sort(),
+		);
 	});
 
 	it("takes worker batch size and concurrency from context", () => {
@@ -182,9 +189,9 @@ describe("FerryStack", () => {
 		expect(() => makeStack({ copyReservedConcurrency: 2, copyMaxConcurrency: 3 })).toThrow(/copyMaxConcurrency/);
 	});
 
-	it("runs three Node.js 24 arm64 functions in the VPC with the shared environment", () => {
+	it("runs four Node.js 24 arm64 functions in the VPC with the shared environment", () => {
 		const fns = Object.values(template.findResources("AWS::Lambda::Function"));
-		expect(fns).toHaveLength(3);
+		expect(fns).toHaveLength(4);
 		for (const fn of fns) {
 			expect(fn.Properties.Runtime).toBe("nodejs24.x");
 			expect(fn.Properties.Architectures).toEqual(["arm64"]);
@@ -193,10 +200,9 @@ describe("FerryStack", () => {
 			expect(fn.Properties.VpcConfig.SubnetIds).toHaveLength(2);
 			expect(fn.Properties.VpcConfig.SecurityGroupIds).toHaveLength(1);
 			const env = fn.Properties.Environment.Variables;
-			for (const key of ["FERRY_STATE_TABLE", "FERRY_COPY_QUEUE_URL"]) {
+			for (const key of ["FERRY_STATE_TABLE", "FERRY_COPY_QUEUE_URL", "FERRY_VERIFY_QUEUE_URL"]) {
 				expect(env[key], key).toBeDefined();
 			}
-			expect(env.FERRY_VERIFY_QUEUE_URL).toBeUndefined();
 			expect(env.FERRY_SECRET_PREFIX).toBe("ferry/datasources/");
 			expect(env.POWERTOOLS_SERVICE_NAME).toBe("ferry");
 			expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe("Ferry");
@@ -269,7 +275,7 @@ describe("FerryStack", () => {
 		});
 	});
 
-	it("alarms on DLQs, function errors and replication latency", () => {
+	it("alarms on DLQs, function errors, replication latency, a blocked switchover and a stopped replication", () => {
 		template.hasResourceProperties("AWS::CloudWatch::Alarm", {
 			MetricName: "ApproximateNumberOfMessagesVisible",
 			Namespace: "AWS/SQS",
@@ -285,8 +291,14 @@ describe("FerryStack", () => {
 			ComparisonOperator: "GreaterThanThreshold",
 		});
 		const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm"));
-		expect(alarms.filter((a) => a.Properties.MetricName === "ApproximateNumberOfMessagesVisible")).toHaveLength(1);
-		expect(alarms.filter((a) => a.Properties.MetricName === "Errors")).toHaveLength(3);
+		expect(alarms.filter((a) => a.Properties.MetricName === "ApproximateNumberOfMessagesVisible")).toHaveLength(2);
+		expect(alarms.filter((a) => a.Properties.MetricName === "Errors")).toHaveLength(4);
+		for (const metric of ["SwitchoverBlocked", "ReplicationStopped"]) {
+			template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+				Metrics: [Match.objectLike({ Expression: `SELECT SUM(${metric}) FROM "Ferry"` })],
+				Threshold: 0,
+			});
+		}
 		template.hasResourceProperties("AWS::CloudWatch::Alarm", {
 			Metrics: [
 				Match.objectLike({

@@ -1,0 +1,219 @@
+import { currentPosition } from "../capture/reader.ts";
+import { listTables } from "../control/chunks.ts";
+import type { Context } from "../control/context.ts";
+import { credentialsFor } from "../control/datasources.ts";
+import { conflict } from "../control/errors.ts";
+import { updateProject } from "../control/projects.ts";
+import { HEARTBEAT_TIMEOUT_MS, replicationId, replicationStatus } from "../control/replication.ts";
+import type { StepRunner } from "../control/steps.ts";
+import { type Connection, connect } from "../db/connect.ts";
+import type { Project, SwitchoverState, SwitchoverStep } from "../model/project.ts";
+import { logger } from "../observability.ts";
+import { hasReached } from "../replay/position.ts";
+import { createTriggers, dropTriggers, readTriggers, type TriggerDefinition } from "./triggers.ts";
+
+/**
+ * Forward switchover as steps the scheduler runs in order, each idempotent (a crash anywhere
+ * leaves state from which the next tick, or a ticket's retry, carries on). A step that waits
+ * for the user says why in `switchover.blocked`; a step that cannot go on opens a ticket.
+ */
+
+async function withConnection<T>(ctx: Context, dataSourceId: string, work: (c: Connection) => Promise<T>): Promise<T> {
+	const conn = await connect(await credentialsFor(ctx, dataSourceId));
+	try {
+		return await work(conn);
+	} finally {
+		await conn.end().catch(() => {});
+	}
+}
+
+/** Records why the switchover waits (once per reason, so the status shows it and the log alerts on it). */
+async function block(ctx: Context, project: Project, reason: string | undefined): Promise<"waiting"> {
+	if (project.switchover?.blocked !== reason) {
+		if (reason) logger.info("switchover waiting", { projectId: project.id, reason });
+		await updateProject(ctx, project.id, (p) =>
+			p.switchover ? { ...p, switchover: { ...p.switchover, blocked: reason } } : p,
+		);
+	}
+	return "waiting";
+}
+
+async function setSwitchover(ctx: Context, project: Project, change: Partial<SwitchoverState>): Promise<void> {
+	await updateProject(ctx, project.id, (p) =>
+		p.switchover ? { ...p, switchover: { ...p.switchover, ...change, blocked: undefined } } : p,
+	);
+}
+
+/** Replay latency is under the user's threshold, and verification is clean or waived. */
+const check: StepRunner = {
+	async run(ctx, project) {
+		const s = project.switchover;
+		if (!s?.requestedAt) return block(ctx, project, "waiting for the user to start the switchover");
+		const r = await replicationStatus(ctx, replicationId(project.id, "forward"));
+		const alive = r !== undefined && Date.now() - r.heartbeatAt < HEARTBEAT_TIMEOUT_MS;
+		if (!alive || r?.latencySeconds === undefined || r.latencySeconds > s.maxLatencySeconds) {
+			throw new Error(
+				`replay latency is ${alive ? `${r?.latencySeconds ?? "unknown"} s` : "unknown (the replication task is not reporting)"}, above the ${s.maxLatencySeconds} s the switchover allows: wait for replay to catch up, then retry`,
+			);
+		}
+		if (!s.waiveVerification) {
+			const v = project.verification;
+			const t = v?.totals;
+			if (v?.state !== "done" || !t || t.missing + t.extra + t.different > 0) {
+				throw new Error(
+					`verification is not clean (${v ? `run ${v.run} is ${v.state}${t ? ` with ${t.missing + t.extra + t.different} differences` : ""}` : "never run"}): verify and correct, or start the switchover with waiveVerification`,
+				);
+			}
+		}
+		return "done";
+	},
+};
+
+/**
+ * Waits for the user to say the application stopped writing to the source. At that moment the
+ * destination's position is where reverse replay will start: what the application writes to
+ * the destination from then on goes back to the source, and what forward replay still writes
+ * there carries its marker and is not sent back.
+ */
+const writes: StepRunner = {
+	async run(ctx, project) {
+		if (!project.switchover?.writesStoppedAt) {
+			return block(ctx, project, "waiting for the user to stop writes to the source and confirm it");
+		}
+		if (project.types.includes("reverse") && !project.reverse?.startPosition) {
+			const startPosition = await withConnection(ctx, project.destinationId, currentPosition);
+			await updateProject(ctx, project.id, (p) => ({ ...p, reverse: { ...p.reverse, startPosition } }));
+		}
+		return "done";
+	},
+};
+
+/** Replay drains to the source's final position (its position once writes stopped). */
+const drain: StepRunner = {
+	async run(ctx, project) {
+		let finalPosition = project.switchover?.finalPosition;
+		if (!finalPosition) {
+			finalPosition = await withConnection(ctx, project.sourceId, currentPosition);
+			await setSwitchover(ctx, project, { finalPosition });
+		}
+		const r = await replicationStatus(ctx, replicationId(project.id, "forward"));
+		if (!hasReached(r?.position, finalPosition))
+			return block(ctx, project, "replay is draining to the source's final position");
+		return "done";
+	},
+};
+
+/** Forward replay stops for good; the step waits until its task has exited. */
+const stopForward: StepRunner = {
+	async run(ctx, project) {
+		if (!project.switchover?.forwardStopped) await setSwitchover(ctx, project, { forwardStopped: true });
+		const id = replicationId(project.id, "forward");
+		if (await ctx.tasks.running(id)) {
+			await ctx.tasks.stop(id);
+			return "waiting";
+		}
+		return "done";
+	},
+};
+
+const triggersPk = (projectId: string) => `TRIGGERS#${projectId}`;
+
+/** The source's triggers on the project's tables, read once and kept (the source loses them at the next step). */
+async function sourceTriggers(ctx: Context, project: Project): Promise<TriggerDefinition[]> {
+	const key = { pk: triggersPk(project.id), sk: "source" };
+	const saved = await ctx.store.get<{ triggers: TriggerDefinition[] }>(key);
+	if (saved) return saved.triggers;
+	const tables = (await listTables(ctx, project.id)).map((t) => t.mapping.source);
+	const triggers = await withConnection(ctx, project.sourceId, (c) => readTriggers(c, tables));
+	// a second scheduler may have saved them first: keep the first reading (the source may have lost them since)
+	const kept = await ctx.store
+		.create(key, { triggers })
+		.catch(async () => ctx.store.get<{ triggers: TriggerDefinition[] }>(key));
+	return kept?.triggers ?? triggers;
+}
+
+/**
+ * The destination becomes a primary: its triggers are created (held back during replay).
+ * Foreign keys and CHECK constraints are already in place and enforced for every session but
+ * replay's, which ran with foreign_key_checks=0.
+ */
+const destination: StepRunner = {
+	async run(ctx, project) {
+		const triggers = await sourceTriggers(ctx, project);
+		const mappings = (await listTables(ctx, project.id)).map((t) => t.mapping);
+		const created = await withConnection(ctx, project.destinationId, (c) => createTriggers(c, triggers, mappings));
+		if (created.length) logger.info("triggers created at the destination", { projectId: project.id, created });
+		return "done";
+	},
+};
+
+/**
+ * With reverse replay to come, the source must not fire its triggers on rows that reverse replay
+ * writes (the destination's triggers already produced their effects): they are dropped, their
+ * definitions kept in the state table (the status lists them for a switch back). Foreign key
+ * checks are off in replay's own sessions.
+ */
+const source: StepRunner = {
+	async run(ctx, project) {
+		if (!project.types.includes("reverse")) return "done";
+		const triggers = await sourceTriggers(ctx, project);
+		await withConnection(ctx, project.sourceId, (c) => dropTriggers(c, triggers));
+		return "done";
+	},
+};
+
+/** Reverse replay from the destination's position at the switch; done once it has caught up. */
+export const reverse: StepRunner = {
+	async begin(ctx, project) {
+		if (!project.reverse?.startPosition) {
+			throw new Error("reverse replay has no start position: the switchover did not record it; retry the switchover");
+		}
+		await updateProject(ctx, project.id, (p) => ({ ...p, reverse: { ...p.reverse, active: true } }));
+	},
+	async run(ctx, project) {
+		const r = await replicationStatus(ctx, replicationId(project.id, "reverse"));
+		return r?.phase === "exact" && r.latencySeconds !== undefined && r.latencySeconds <= 5 ? "done" : "waiting";
+	},
+};
+
+export const SWITCHOVER_RUNNERS: Record<SwitchoverStep, StepRunner> = {
+	"switch-check": check,
+	"switch-writes": writes,
+	"switch-drain": drain,
+	"switch-stop-forward": stopForward,
+	"switch-destination": destination,
+	"switch-source": source,
+};
+
+/** The user starts the switchover (once replay has caught up and verification is clean or waived). */
+export async function requestSwitchover(
+	ctx: Context,
+	id: string,
+	options: { maxLatencySeconds: number; waiveVerification: boolean },
+): Promise<Project> {
+	return updateProject(ctx, id, (p) => {
+		if (!p.types.includes("switchover")) {
+			throw conflict("NO_SWITCHOVER", `project '${p.name}' does not include switchover in its migration types`);
+		}
+		if (p.switchover?.writesStoppedAt) {
+			throw conflict("BAD_STATE", `the switchover of '${p.name}' is past the point of changing its settings`);
+		}
+		return {
+			...p,
+			switchover: { ...p.switchover, ...options, requestedAt: p.switchover?.requestedAt ?? new Date().toISOString() },
+		};
+	});
+}
+
+/** The user confirms the application no longer writes to the source. */
+export async function confirmWritesStopped(ctx: Context, id: string): Promise<Project> {
+	return updateProject(ctx, id, (p) => {
+		if (!p.switchover?.requestedAt) {
+			throw conflict("BAD_STATE", `start the switchover of '${p.name}' before confirming writes stopped`);
+		}
+		return {
+			...p,
+			switchover: { ...p.switchover, writesStoppedAt: p.switchover.writesStoppedAt ?? new Date().toISOString() },
+		};
+	});
+}
