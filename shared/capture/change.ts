@@ -37,9 +37,32 @@ export interface DdlChange {
 	/** The default database the statement ran in (it may name others explicitly). */
 	database: string;
 	sql: string;
+	/** The statement carries the peer stream's mark (EchoMarks): its replay ran it; run nothing. */
+	echo?: true;
 }
 
 export type Change = RowChange | DdlChange;
+
+/**
+ * How capture recognises what another replication stream's replay wrote (two-way sync, loop
+ * prevention): that replay writes a row of `table` whose `column` is `stream` first in each of
+ * its transactions, and starts each DDL statement it runs with `statementPrefix`
+ * (shared/replay/checkpoint.ts `echoMarks`).
+ */
+export interface EchoMarks {
+	table: TableName;
+	column: string;
+	stream: string;
+	statementPrefix: string;
+}
+
+/**
+ * Why capture skipped a transaction as an echo: its rows were written by the marked replay
+ * ("data"), or it wrote nothing capture reads but a replay's checkpoint row ("checkpoint": the
+ * peer's, or any other Ferry stream's; nobody writes a checkpoint for it, so opposite streams
+ * never answer each other's checkpoint writes).
+ */
+export type Echo = "data" | "checkpoint";
 
 /**
  * A slice of one source transaction. A large transaction arrives as several parts so neither
@@ -57,4 +80,9 @@ export interface TransactionPart {
 	commitTime: number;
 	/** Size of the transaction's events in the binlog so far (for throughput). */
 	bytes: number;
+	/**
+	 * Set on the final part of a transaction capture skipped whole because the peer stream's
+	 * replay wrote it (BinlogReaderOptions.skipEchoes); `changes` is then empty.
+	 */
+	echo?: Echo;
 }

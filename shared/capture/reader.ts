@@ -10,11 +10,12 @@ import type {
 } from "@vlasky/zongji";
 import ZongJi, { GtidSet, MariadbGtidPosition } from "@vlasky/zongji";
 import type { RowDataPacket } from "mysql2";
-import type { Connection } from "../db/connect.ts";
+import type { Connection, Pool } from "../db/connect.ts";
 import { connect } from "../db/connect.ts";
 import type { Credentials } from "../model/datasource.ts";
 import type { TableName } from "../model/rules.ts";
-import type { Change, DdlChange, SourcePosition, TransactionPart } from "./change.ts";
+import { logger } from "../observability.ts";
+import type { Change, DdlChange, Echo, EchoMarks, SourcePosition, TransactionPart } from "./change.ts";
 import {
 	adaptTable,
 	type LogicalType,
@@ -45,6 +46,12 @@ import {
  *   the next event (at the latest the next heartbeat) shows that no rows follow.
  * - Transactions of excluded tables come out as empty final parts (consecutive ones merged
  *   while they wait), so the consumer's checkpoint keeps moving.
+ * - Echoes (two-way sync, `skipEchoes`): a transaction with a row of the marked replay's
+ *   checkpoint table naming its stream is skipped whole, as an empty final part flagged `echo`
+ *   (the checkpoint moves past it). That replay writes the row first, so the decision comes
+ *   before any part of the transaction goes out. A DDL statement carrying its mark comes out
+ *   flagged `echo`. Rows of the checkpoint table are read whatever `include` says, and never
+ *   delivered (other streams' marks are dropped, their transactions delivered).
  * - Not supported, with a CaptureError rather than silence: XA transactions, MySQL compressed
  *   transactions and partial JSON updates, row events without the full image, TABLE_MAPs
  *   without column names, a ROLLBACK group after some of its parts went out.
@@ -63,6 +70,8 @@ export interface BinlogReaderOptions {
 	 * after parsing it. A left-out statement still ends its transaction (an empty final part).
 	 */
 	includeDdl?: (ddl: DdlChange) => boolean;
+	/** Skip what the replay these marks describe wrote (the peer stream's, for two-way sync). */
+	skipEchoes?: EchoMarks;
 	/** Changes per part at most (default 1000). */
 	maxPartChanges?: number;
 	/** Parts waiting for the consumer before the connection is paused (default 8). */
@@ -82,6 +91,10 @@ export interface CaptureStats {
 	events: number;
 	/** How often the connection was paused for back-pressure. */
 	pauses: number;
+	/** Transactions recognised as echoes (skipped, or a DDL statement flagged `echo`). */
+	echoes: number;
+	/** Marked transactions recognised too late to skip (a part had gone out): delivered. */
+	lateEchoes: number;
 }
 
 export interface BinlogReader extends AsyncIterableIterator<TransactionPart> {
@@ -120,7 +133,7 @@ export interface CaptureFinding {
 
 type Flavor = "mariadb" | "mysql";
 
-async function serverFlavor(conn: Connection): Promise<{ flavor: Flavor; version: string }> {
+async function serverFlavor(conn: Connection | Pool): Promise<{ flavor: Flavor; version: string }> {
 	const [rows] = await conn.query<RowDataPacket[]>("SELECT VERSION() AS version");
 	const version = String(rows[0]?.version ?? "");
 	return { flavor: /mariadb/i.test(version) ? "mariadb" : "mysql", version };
@@ -132,7 +145,7 @@ interface MasterStatus {
 	executedGtidSet?: string;
 }
 
-async function masterStatus(conn: Connection): Promise<MasterStatus | null> {
+async function masterStatus(conn: Connection | Pool): Promise<MasterStatus | null> {
 	let rows: RowDataPacket[];
 	try {
 		[rows] = await conn.query<RowDataPacket[]>("SHOW MASTER STATUS");
@@ -156,7 +169,7 @@ async function masterStatus(conn: Connection): Promise<MasterStatus | null> {
  * (BINLOG_GTID_POS), on MySQL the executed GTID set reported with it, so the pair is consistent
  * even while the source takes writes.
  */
-export async function currentPosition(conn: Connection): Promise<SourcePosition> {
+export async function currentPosition(conn: Connection | Pool): Promise<SourcePosition> {
 	const { flavor } = await serverFlavor(conn);
 	const status = await masterStatus(conn);
 	if (!status) {
@@ -349,6 +362,12 @@ interface OpenTransaction {
 	timestamp: number;
 	/** A DDL statement opened the group and may have ended it: set until the next event decides. */
 	ddlEnd?: { pos: number; timestamp: number };
+	/** Marked by the peer's replay: skipped whole. */
+	echo?: boolean;
+	/** Marked by another stream's replay (delivered; if it holds no rows here, nobody writes for it). */
+	marked?: boolean;
+	/** Rows of captured tables other than the checkpoint table were seen. */
+	dataRows?: boolean;
 }
 
 interface Waiter {
@@ -362,7 +381,7 @@ interface Waiter {
  * is the way to get one connected to a server.
  */
 export class ZongjiBinlogReader implements BinlogReader {
-	readonly stats: CaptureStats = { rows: 0, transactions: 0, events: 0, pauses: 0 };
+	readonly stats: CaptureStats = { rows: 0, transactions: 0, events: 0, pauses: 0, echoes: 0, lateEchoes: 0 };
 	private readonly queue: TransactionPart[] = [];
 	private waiter: Waiter | null = null;
 	private failure: Error | null = null;
@@ -378,6 +397,7 @@ export class ZongjiBinlogReader implements BinlogReader {
 	private readonly maxBufferedParts: number;
 	private readonly stallTimeoutMs: number;
 	private readonly includeDdl: ((ddl: DdlChange) => boolean) | undefined;
+	private readonly marks: EchoMarks | undefined;
 	private holds = 0;
 	private backpressure = false;
 	private lastData = Date.now();
@@ -393,10 +413,11 @@ export class ZongjiBinlogReader implements BinlogReader {
 		private readonly where: string,
 		options: Pick<
 			BinlogReaderOptions,
-			"maxPartChanges" | "maxBufferedParts" | "heartbeatSeconds" | "stallTimeoutMs" | "includeDdl"
+			"maxPartChanges" | "maxBufferedParts" | "heartbeatSeconds" | "stallTimeoutMs" | "includeDdl" | "skipEchoes"
 		>,
 	) {
 		this.includeDdl = options.includeDdl;
+		this.marks = options.skipEchoes;
 		this.file = startedAt.file;
 		this.lastEndPos = startedAt.pos;
 		this.maxPartChanges = Math.max(1, options.maxPartChanges ?? 1000);
@@ -548,7 +569,9 @@ export class ZongjiBinlogReader implements BinlogReader {
 		// position is all the consumer needs from them.
 		const last = this.queue[this.queue.length - 1];
 		if (part.final && part.changes.length === 0 && last?.final && last.changes.length === 0) {
-			this.queue[this.queue.length - 1] = { ...part, bytes: last.bytes + part.bytes };
+			const echo = mergedEcho(last.echo, part.echo);
+			const { echo: _e, ...rest } = part;
+			this.queue[this.queue.length - 1] = { ...rest, bytes: last.bytes + part.bytes, ...(echo ? { echo } : {}) };
 			return;
 		}
 		const waiter = this.waiter;
@@ -742,6 +765,10 @@ export class ZongjiBinlogReader implements BinlogReader {
 		const txn = this.txn as OpenTransaction;
 		const opensGroup = txn.changes.length === 0 && txn.partsSent === 0 && !txn.began;
 		const ddl: DdlChange = { kind: "ddl", database: event.schema, sql: event.query };
+		if (this.marks && event.query.startsWith(this.marks.statementPrefix)) {
+			ddl.echo = true;
+			this.stats.echoes += 1;
+		}
 		if (!this.includeDdl || this.includeDdl(ddl)) this.addChange(ddl, event.timestamp);
 		else if (event.timestamp > txn.timestamp) txn.timestamp = event.timestamp;
 		if (!opensGroup) return;
@@ -772,6 +799,11 @@ export class ZongjiBinlogReader implements BinlogReader {
 		(this.txn as OpenTransaction).began = true;
 		const { shape, table } = known;
 		const name = event.getEventName();
+		if (this.marks && sameTable(table, this.marks.table)) {
+			this.onMark(name, e.rows, shape);
+			return;
+		}
+		(this.txn as OpenTransaction).dataRows = true;
 		if (name === "updaterows") {
 			for (const row of e.rows as UpdateRowData[]) {
 				this.addChange(
@@ -790,8 +822,42 @@ export class ZongjiBinlogReader implements BinlogReader {
 		}
 	}
 
+	/** A row of the checkpoint table: never delivered; the peer stream's makes the transaction an echo. */
+	private onMark(name: string, rows: Record<string, unknown>[] | UpdateRowData[], shape: TableShape): void {
+		const marks = this.marks as EchoMarks;
+		const txn = this.txn as OpenTransaction;
+		if (txn.echo) return;
+		const peer = (rows as (Record<string, unknown> | UpdateRowData)[]).some((row) => {
+			const image = shape.normalise(
+				name === "updaterows" ? (row as UpdateRowData).after : (row as Record<string, unknown>),
+			);
+			const v = image[marks.column];
+			return (Buffer.isBuffer(v) ? v.toString("utf8") : String(v)) === marks.stream;
+		});
+		if (!peer) {
+			txn.marked = true;
+			return;
+		}
+		if (txn.partsSent > 0) {
+			// Written last, not first (parallel apply): the parts that went out are applied.
+			this.stats.lateEchoes += 1;
+			logger.warn("a transaction the peer stream's replay wrote is marked after its first rows: it is sent back", {
+				gtid: txn.gtid,
+				stream: marks.stream,
+			});
+			return;
+		}
+		txn.echo = true;
+		txn.changes = [];
+		this.stats.echoes += 1;
+	}
+
 	private addChange(change: Change, timestamp: number): void {
 		const txn = this.txn as OpenTransaction;
+		if (txn.echo) {
+			if (timestamp > txn.timestamp) txn.timestamp = timestamp;
+			return;
+		}
 		// A full part goes out when the next change arrives, so the final part is never empty
 		// for a transaction that has changes.
 		if (txn.changes.length >= this.maxPartChanges) {
@@ -814,16 +880,22 @@ export class ZongjiBinlogReader implements BinlogReader {
 		const txn = this.txn;
 		this.txn = null;
 		if (!txn) return;
+		// Another stream's checkpoint-only transaction (or one whose rows are not captured here) is
+		// flagged like the peer's: the position moves without a write. Otherwise two streams
+		// running opposite ways between the same servers (two projects, say) would each write a
+		// checkpoint for the other's checkpoint write, forever.
+		const checkpointOnly = !txn.dataRows && (txn.echo || txn.marked);
 		if (txn.maria && this.gtidState instanceof MariadbGtidPosition) this.gtidState.add(txn.maria);
 		else if (txn.gtid && this.gtidState instanceof GtidSet) this.gtidState.add(txn.gtid);
 		this.stats.transactions += 1;
 		this.push({
 			...(txn.gtid ? { gtid: txn.gtid } : {}),
-			changes: txn.changes,
+			changes: txn.echo ? [] : txn.changes,
 			final: true,
 			position: { gtid: this.gtidState ? this.gtidState.toString() : "", file: this.file, pos },
 			commitTime: Math.max(timestamp, txn.timestamp),
 			bytes: txn.bytes,
+			...(checkpointOnly ? { echo: "checkpoint" as const } : txn.echo ? { echo: "data" as const } : {}),
 		});
 	}
 
@@ -881,6 +953,19 @@ export class ZongjiBinlogReader implements BinlogReader {
 			})
 			.catch((err: unknown) => this.fail(this.explain(err)));
 	}
+}
+
+function sameTable(a: TableName, b: TableName): boolean {
+	return a.database === b.database && a.table === b.table;
+}
+
+/**
+ * Two empty final parts merged into one: "checkpoint" only if both were (the consumer need not
+ * write a checkpoint for it alone); not an echo if either was not.
+ */
+function mergedEcho(a: Echo | undefined, b: Echo | undefined): Echo | undefined {
+	if (!a || !b) return undefined;
+	return a === "checkpoint" && b === "checkpoint" ? "checkpoint" : "data";
 }
 
 function isCommitQuery(event: AnyBinlogEvent): boolean {
@@ -950,9 +1035,10 @@ export async function openBinlogReader(creds: Credentials, options: BinlogReader
 		const reader = new ZongjiBinlogReader(z, ctrl, flavor, from, where, options);
 		if (options.include) {
 			const include = options.include;
+			const marks = options.skipEchoes?.table;
 			// zongji consults this for every TABLE_MAP; a skipped table's rows are never decoded
 			(z as unknown as { _skipSchema(database: string, table: string): boolean })._skipSchema = (database, table) =>
-				!include({ database, table });
+				!(include({ database, table }) || (marks !== undefined && sameTable(marks, { database, table })));
 		}
 		const ready = new Promise<void>((resolve, reject) => {
 			const onError = (err: Error) => reject(reader.explain(err));

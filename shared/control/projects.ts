@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import {
+	type Direction,
 	type Project,
 	type ProjectInput,
 	type ProjectState,
@@ -95,29 +96,27 @@ export async function resolveTicket(ctx: Context, id: string, decision: "retry" 
 	if (!current.ticket || current.state !== "failed") {
 		throw conflict("NO_TICKET", `project '${current.name}' has no open ticket`);
 	}
-	// the replication task's fatal stop is what the ticket was about: clear it before replay resumes
-	const stream = replicationId(id, current.ticket.step === "reverse" ? "reverse" : "forward");
-	const fatal = (await replicationStatus(ctx, stream))?.fatal;
-	if (fatal) await ctx.store.modify<ReplicationStatus>(replicationKey(stream), (s) => ({ ...s, fatal: undefined }));
+	// a replication task's fatal stop is what the ticket was about: clear it before replay resumes
+	const fatal: Partial<Record<Direction, ReplicationStatus["fatal"]>> = {};
+	for (const direction of ["forward", "reverse"] as const) {
+		const stream = replicationId(id, direction);
+		const stop = (await replicationStatus(ctx, stream))?.fatal;
+		if (!stop) continue;
+		fatal[direction] = stop;
+		await ctx.store.modify<ReplicationStatus>(replicationKey(stream), (s) => ({ ...s, fatal: undefined }));
+	}
 	return updateProject(ctx, id, (p) => {
 		if (!p.ticket || p.state !== "failed") throw conflict("NO_TICKET", `project '${p.name}' has no open ticket`);
 		const step = p.ticket.step;
-		if (step === "reverse" && fatal) {
-			// reverse replay resumes; skipping one transaction is only offered for forward replay
+		if (step === "incremental" || (step === "reverse" && p.reverse?.active)) {
+			// replay resumes; "skip" passes over the one source transaction it stopped on
+			const skip = (d: Direction) => (decision === "skip" ? fatal[d]?.gtid : undefined);
 			return {
 				...p,
 				state: "running",
 				ticket: undefined,
-				steps: p.steps.map((s) => (s.name === step ? { ...s, state: "running", error: undefined } : s)),
-			};
-		}
-		if (step === "incremental") {
-			const skipGtid = decision === "skip" ? fatal?.gtid : undefined;
-			return {
-				...p,
-				state: "running",
-				ticket: undefined,
-				incremental: { ...p.incremental, skipGtid },
+				incremental: { ...p.incremental, skipGtid: skip("forward") ?? p.incremental?.skipGtid },
+				reverse: p.reverse && { ...p.reverse, skipGtid: skip("reverse") ?? p.reverse.skipGtid },
 				steps: p.steps.map((s) => (s.name === step ? { ...s, state: "running", error: undefined } : s)),
 			};
 		}

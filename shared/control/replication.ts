@@ -1,10 +1,34 @@
 import type { SourcePosition } from "../capture/change.ts";
+import type { Direction } from "../model/project.ts";
 import type { Context } from "./context.ts";
 
 /**
- * What the replication task reports about itself, one item per project, written every few
- * seconds: the scheduler reads it to know the task is alive, the status API to show latency
- * and throughput. The task also holds its lease here, so two tasks never replay one project.
+ * A replication stream's id: the project id for forward replay (source -> destination),
+ * `<project>.reverse` for the way back. It names the task, its lease and status item, and its
+ * checkpoint stream.
+ */
+export function replicationId(projectId: string, direction: Direction): string {
+	return direction === "forward" ? projectId : `${projectId}.reverse`;
+}
+
+/** The stream of the other direction of the same project: the one whose writes this one must not send back. */
+export function peerReplicationId(id: string): string {
+	const { projectId, direction } = parseReplicationId(id);
+	return replicationId(projectId, direction === "forward" ? "reverse" : "forward");
+}
+
+/** The inverse of `replicationId`. */
+export function parseReplicationId(id: string): { projectId: string; direction: Direction } {
+	return id.endsWith(".reverse")
+		? { projectId: id.slice(0, -".reverse".length), direction: "reverse" }
+		: { projectId: id, direction: "forward" };
+}
+
+/**
+ * What a replication task reports about itself, one item per replication stream (forward, and
+ * reverse if any), written every second: the scheduler reads it to know the task is alive, the
+ * status API to show latency and throughput. The task also holds its lease here, so two tasks
+ * never run one stream.
  */
 export interface ReplicationStatus {
 	owner: string;
@@ -21,18 +45,21 @@ export interface ReplicationStatus {
 	rowsPerSecond: number;
 	bytesPerSecond: number;
 	inconsistencies: number;
+	/** Transactions of this session skipped because the other direction's replay wrote them (two-way sync). */
+	echoes?: number;
 	lastError?: string;
 	/** Set when the task stopped on something only a person can decide (an unsupported DDL). */
 	fatal?: { message: string; gtid?: string; statement?: string };
 }
 
-export const replicationKey = (projectId: string) => ({ pk: "REPLICATION", sk: projectId });
+/** The stream's lease and status item (sk: the replication id, see `replicationId`). */
+export const replicationKey = (replicationId: string) => ({ pk: "REPLICATION", sk: replicationId });
 
 /** How long without a heartbeat before the scheduler considers the task dead and starts another. */
 export const HEARTBEAT_TIMEOUT_MS = Number(process.env.FERRY_REPLICATION_HEARTBEAT_TIMEOUT_MS ?? 30_000);
 
-export async function replicationStatus(ctx: Context, projectId: string): Promise<ReplicationStatus | undefined> {
-	const item = await ctx.store.get<ReplicationStatus>(replicationKey(projectId));
+export async function replicationStatus(ctx: Context, replicationId: string): Promise<ReplicationStatus | undefined> {
+	const item = await ctx.store.get<ReplicationStatus>(replicationKey(replicationId));
 	if (!item) return undefined;
 	const { pk: _pk, sk: _sk, version: _v, ...status } = item;
 	return status;

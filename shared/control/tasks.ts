@@ -5,17 +5,20 @@ import {
 	RunTaskCommand,
 	StopTaskCommand,
 } from "@aws-sdk/client-ecs";
+import { parseReplicationId } from "./replication.ts";
 
 /**
- * Starts and watches the long-running replication task of a project (binlog capture and
- * replay). In AWS it is an ECS Fargate task; in local mode a child process. Starting twice is
- * safe: the task takes a lease in the state table and a second one exits.
+ * Starts and watches the long-running replication tasks (binlog capture and replay), one per
+ * replication stream, named by its replication id (shared/control/replication.ts: the project id
+ * for forward replay, `<project>.reverse` for the way back). In AWS a task is an ECS Fargate
+ * task; in local mode a child process. Starting twice is safe: the task takes a lease in the
+ * state table and a second one exits.
  */
 export interface TaskLauncher {
-	start(projectId: string): Promise<void>;
-	/** Whether a task for the project is starting or running. */
-	running(projectId: string): Promise<boolean>;
-	stop(projectId: string): Promise<void>;
+	start(replicationId: string): Promise<void>;
+	/** Whether a task for the stream is starting or running. */
+	running(replicationId: string): Promise<boolean>;
+	stop(replicationId: string): Promise<void>;
 }
 
 export interface EcsTaskSettings {
@@ -26,8 +29,15 @@ export interface EcsTaskSettings {
 	securityGroup: string;
 }
 
-/** The task's `startedBy` marks which project it serves (ECS allows 36 characters). */
-const startedBy = (projectId: string) => `ferry-${projectId}`.slice(0, 36);
+/**
+ * The task's `startedBy` marks which stream it serves. ECS allows 36 characters:
+ * `ferry-pr-xxxxxxxx.reverse` is 25, so forward and reverse stay apart.
+ */
+const startedBy = (replicationId: string) => {
+	const value = `ferry-${replicationId}`;
+	if (value.length > 36) throw new Error(`replication id '${replicationId}' is too long for an ECS startedBy`);
+	return value;
+};
 
 type EcsSender = Pick<ECSClient, "send">;
 
@@ -37,14 +47,14 @@ export class EcsTaskLauncher implements TaskLauncher {
 		private readonly settings: EcsTaskSettings,
 	) {}
 
-	async start(projectId: string): Promise<void> {
+	async start(replicationId: string): Promise<void> {
 		const out = await this.ecs.send(
 			new RunTaskCommand({
 				cluster: this.settings.cluster,
 				taskDefinition: this.settings.taskDefinition,
 				launchType: "FARGATE",
 				count: 1,
-				startedBy: startedBy(projectId),
+				startedBy: startedBy(replicationId),
 				networkConfiguration: {
 					awsvpcConfiguration: {
 						subnets: this.settings.subnets,
@@ -54,39 +64,45 @@ export class EcsTaskLauncher implements TaskLauncher {
 				},
 				overrides: {
 					containerOverrides: [
-						{ name: this.settings.container, environment: [{ name: "FERRY_PROJECT_ID", value: projectId }] },
+						{
+							name: this.settings.container,
+							environment: [{ name: "FERRY_REPLICATION_ID", value: replicationId }],
+						},
 					],
 				},
-				tags: [{ key: "ferry:project", value: projectId }],
+				tags: [
+					{ key: "ferry:project", value: parseReplicationId(replicationId).projectId },
+					{ key: "ferry:replication", value: replicationId },
+				],
 			}),
 		);
 		const failure = out.failures?.[0];
 		if (failure)
 			throw new Error(
-				`ECS could not start the replication task of ${projectId}: ${failure.reason} ${failure.detail ?? ""}`,
+				`ECS could not start the replication task of ${replicationId}: ${failure.reason} ${failure.detail ?? ""}`,
 			);
 	}
 
-	private async taskArns(projectId: string): Promise<string[]> {
+	private async taskArns(replicationId: string): Promise<string[]> {
 		const out = await this.ecs.send(
 			new ListTasksCommand({
 				cluster: this.settings.cluster,
-				startedBy: startedBy(projectId),
+				startedBy: startedBy(replicationId),
 				desiredStatus: "RUNNING",
 			}),
 		);
 		return out.taskArns ?? [];
 	}
 
-	async running(projectId: string): Promise<boolean> {
-		const arns = await this.taskArns(projectId);
+	async running(replicationId: string): Promise<boolean> {
+		const arns = await this.taskArns(replicationId);
 		if (arns.length === 0) return false;
 		const out = await this.ecs.send(new DescribeTasksCommand({ cluster: this.settings.cluster, tasks: arns }));
 		return (out.tasks ?? []).some((t) => t.lastStatus !== "STOPPED" && t.desiredStatus !== "STOPPED");
 	}
 
-	async stop(projectId: string): Promise<void> {
-		for (const task of await this.taskArns(projectId)) {
+	async stop(replicationId: string): Promise<void> {
+		for (const task of await this.taskArns(replicationId)) {
 			await this.ecs.send(
 				new StopTaskCommand({ cluster: this.settings.cluster, task, reason: "Ferry project paused or released" }),
 			);

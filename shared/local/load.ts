@@ -11,7 +11,13 @@ import type { Credentials } from "../model/datasource.ts";
 export async function runWriteLoad(
 	creds: Credentials,
 	database: string,
-	options: { signal: AbortSignal; connections?: number; pauseMs?: number },
+	options: {
+		signal: AbortSignal;
+		connections?: number;
+		pauseMs?: number;
+		/** Added to the ids of new rows, so two loads (say before and after a switchover) never collide. */
+		idOffset?: number;
+	},
 ): Promise<{ transactions: number; errors: number }> {
 	const stats = { transactions: 0, errors: 0 };
 	const sessions = Array.from({ length: options.connections ?? 2 }, (_, i) => session(i));
@@ -25,7 +31,7 @@ export async function runWriteLoad(
 			try {
 				conn ??= await connect(creds);
 				await conn.query(`USE ${quoteId(database)}`);
-				await oneTransaction(conn, n, i++);
+				await oneTransaction(conn, n, i++, options.idOffset ?? 0);
 				stats.transactions += 1;
 			} catch {
 				stats.errors += 1;
@@ -39,9 +45,9 @@ export async function runWriteLoad(
 	}
 }
 
-async function oneTransaction(conn: Connection, session: number, i: number): Promise<void> {
+async function oneTransaction(conn: Connection, session: number, i: number, idOffset: number): Promise<void> {
 	const pick = (max: number) => 1 + Math.floor(Math.random() * max);
-	const newId = 1_000_000 * (session + 1) + i;
+	const newId = 1_000_000 * (session + 1) + i + idOffset;
 	await conn.query("START TRANSACTION");
 	try {
 		switch (i % 6) {

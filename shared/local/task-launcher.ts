@@ -6,33 +6,33 @@ import { logger } from "../observability.ts";
 const REPLICATION_TASK = fileURLToPath(new URL("../../tasks/replication/main.ts", import.meta.url));
 const TSX_LOADER = import.meta.resolve("tsx");
 
-/** Local mode's stand-in for ECS RunTask: the replication task as a child process per project. */
+/** Local mode's stand-in for ECS RunTask: a replication task as a child process per replication stream. */
 export class LocalTaskLauncher implements TaskLauncher {
 	private readonly children = new Map<string, ChildProcess>();
 
 	constructor(private readonly env: Record<string, string>) {}
 
-	async start(projectId: string): Promise<void> {
-		if (await this.running(projectId)) return;
+	async start(replicationId: string): Promise<void> {
+		if (await this.running(replicationId)) return;
 		const child = fork(REPLICATION_TASK, [], {
-			env: { ...process.env, ...this.env, FERRY_PROJECT_ID: projectId },
+			env: { ...process.env, ...this.env, FERRY_REPLICATION_ID: replicationId },
 			execArgv: ["--import", TSX_LOADER],
 			stdio: ["ignore", "inherit", "inherit", "ipc"],
 		});
 		child.on("exit", (code, signal) => {
-			if (this.children.get(projectId) === child) this.children.delete(projectId);
-			if (code !== 0) logger.warn("replication task exited", { projectId, code, signal });
+			if (this.children.get(replicationId) === child) this.children.delete(replicationId);
+			if (code !== 0) logger.warn("replication task exited", { replicationId, code, signal });
 		});
-		this.children.set(projectId, child);
+		this.children.set(replicationId, child);
 	}
 
-	async running(projectId: string): Promise<boolean> {
-		const child = this.children.get(projectId);
+	async running(replicationId: string): Promise<boolean> {
+		const child = this.children.get(replicationId);
 		return child !== undefined && child.exitCode === null && child.signalCode === null;
 	}
 
-	async stop(projectId: string): Promise<void> {
-		const child = this.children.get(projectId);
+	async stop(replicationId: string): Promise<void> {
+		const child = this.children.get(replicationId);
 		if (!child || child.exitCode !== null || child.signalCode !== null) return;
 		await new Promise<void>((resolve) => {
 			child.once("exit", () => resolve());

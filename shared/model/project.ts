@@ -109,6 +109,8 @@ export interface ReverseState {
 	startPosition?: SourcePosition;
 	/** True while the scheduler keeps a reverse replication task running. */
 	active?: boolean;
+	/** A transaction of the destination's binlog reverse replay passes over (ticket "skip" on a DDL it refused). */
+	skipGtid?: string;
 }
 
 /**

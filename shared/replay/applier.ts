@@ -5,7 +5,14 @@ import type { Credentials } from "../model/datasource.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { logger } from "../observability.ts";
 import { tableKey } from "../schema/snapshot.ts";
-import { type Checkpoint, checkpointSql, ensureMetaSchema, META_DATABASE, readCheckpoint } from "./checkpoint.ts";
+import {
+	type Checkpoint,
+	checkpointSql,
+	ensureMetaSchema,
+	META_DATABASE,
+	markSql,
+	readCheckpoint,
+} from "./checkpoint.ts";
 import { RowFilter } from "./filter.ts";
 import { hasReached, includesTransaction } from "./position.ts";
 import {
@@ -25,10 +32,20 @@ import {
  * Applies the change stream to the destination.
  *
  * - Each source transaction lands in one destination transaction, together with the write of
- *   the stream's checkpoint row (checkpoint.ts), which comes last: the destination alone tells
- *   which source transactions it holds, so a restart resumes capture at `readCheckpoint` and
- *   nothing is lost or doubled. A transaction already covered by the checkpoint (by its GTID) is
- *   skipped, should capture deliver it again.
+ *   the stream's checkpoint row (checkpoint.ts): the destination alone tells which source
+ *   transactions it holds, so a restart resumes capture at `readCheckpoint` and nothing is lost
+ *   or doubled. A transaction already covered by the checkpoint (by its GTID) is skipped, should
+ *   capture deliver it again.
+ * - The checkpoint row is the first write of each destination transaction, so capture from the
+ *   destination (the other direction of two-way sync) recognises replay's transactions before
+ *   their first row (capture/reader.ts `skipEchoes`). A large transaction, whose position is
+ *   known only at its end, starts with a mark on the same row (`markSql`) and writes its
+ *   checkpoint before COMMIT. The exception: with parallel apply, a group that runs while its
+ *   predecessor has not committed writes the checkpoint only once that one has (the row lock
+ *   would otherwise serialise them), so its mark comes last. Two-way sync uses one connection.
+ * - An empty part capture flags as the echo of the peer's checkpoint-only transaction
+ *   (`echo: "checkpoint"`) moves the position without a destination transaction of its own (it
+ *   goes with the next one): writing one would be echoed back by the peer, forever.
  * - Group commit: consecutive small transactions share one destination transaction (up to
  *   `groupTransactions` of them, `groupRows` row changes, or until the input pauses or the group
  *   is `groupDelayMs` old), in source order. Inside it, changes are compacted per row key and
@@ -59,7 +76,9 @@ import {
  * - DDL: the open group is committed and every group in flight awaited; then `onDdl` runs on a
  *   replay connection outside any transaction (DDL commits implicitly); then the checkpoint is
  *   written in its own transaction. A crash between the two runs the DDL again on restart:
- *   `onDdl` must accept a statement already applied.
+ *   `onDdl` must accept a statement already applied. A statement capture flags as the peer's
+ *   echo (`DdlChange.echo`) goes to `onDdl` too (to follow its effect on the mappings), or is
+ *   passed over without one.
  *
  * Errors other than the retried ones end `run` with the error; the caller restarts replay
  * (with capture resumed at `readCheckpoint`), as after a crash.
@@ -122,6 +141,8 @@ export interface ApplyStats {
 	commits: number;
 	/** Transactions skipped because the checkpoint already covered them. */
 	skipped: number;
+	/** Positions moved past the peer's checkpoint-only transactions, written with the next transaction. */
+	unwritten: number;
 	/** Source commit time (epoch ms) of the last transaction applied: latency = now - this. */
 	lastCommitTime: number | null;
 	/** The position after the last transaction applied (the checkpoint). */
@@ -266,6 +287,7 @@ export class Applier {
 		bytes: 0,
 		commits: 0,
 		skipped: 0,
+		unwritten: 0,
 		lastCommitTime: null,
 		position: null,
 		inconsistencies: 0,
@@ -356,7 +378,7 @@ export class Applier {
 			if (binlogFormat !== "STATEMENT") await conn.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
 		};
 		await setup(this.control);
-		await ensureMetaSchema(this.control, this.opts.metaDatabase);
+		await ensureMetaSchema(this.control, this.opts.metaDatabase, this.options.stream);
 		this.checkpoint = await readCheckpoint(this.control, this.options.stream, this.opts.metaDatabase);
 		this.assembled = this.checkpoint?.position ?? null;
 		this.stats.position = this.checkpoint?.position ?? null;
@@ -472,6 +494,14 @@ export class Applier {
 		}
 		if (part.changes.some((c) => c.kind === "ddl")) {
 			await this.applyDdlPart(part);
+			return;
+		}
+		if (part.echo === "checkpoint" && part.final && part.changes.length === 0 && g.empty && part.position) {
+			// The peer's checkpoint-only transaction: the position moves, nothing is written for it.
+			this.assembled = part.position;
+			this.stats.position = part.position;
+			this.stats.lastCommitTime = part.commitTime;
+			this.stats.unwritten += 1;
 			return;
 		}
 		if (starts) {
@@ -604,8 +634,10 @@ export class Applier {
 	// --- Execution
 
 	/**
-	 * Runs statements on a worker, in as few packets as `max_allowed_packet` allows; with
-	 * `commit`, the checkpoint and COMMIT go in the last packet. Returns the inconsistencies the
+	 * Runs statements on a worker, in as few packets as `max_allowed_packet` allows. With
+	 * `begin`, the transaction starts with the checkpoint (its position known: `commit` given) or
+	 * else the stream's mark, unless `mark` is false; with `commit`, COMMIT goes in the last
+	 * packet, after the checkpoint if it was not written first. Returns the inconsistencies the
 	 * checks found.
 	 */
 	private async execute(
@@ -613,16 +645,25 @@ export class Applier {
 		items: BatchItem[],
 		begin: boolean,
 		commit: { position: SourcePosition | null; commitTime: number | null } | null,
+		mark = true,
 	): Promise<Inconsistency[]> {
 		const statements: { sql: string; check?: BatchItem["check"] }[] = [];
-		if (begin) statements.push({ sql: "START TRANSACTION" });
+		const checkpoint = commit?.position
+			? checkpointSql(this.options.stream, commit.position, commit.commitTime, this.opts.metaDatabase)
+			: null;
+		let checkpointWritten = false;
+		if (begin) {
+			statements.push({ sql: "START TRANSACTION" });
+			if (checkpoint) {
+				statements.push({ sql: checkpoint });
+				checkpointWritten = true;
+			} else if (mark) {
+				statements.push({ sql: markSql(this.options.stream, this.opts.metaDatabase) });
+			}
+		}
 		for (const item of items) statements.push(item);
 		if (commit) {
-			if (commit.position) {
-				statements.push({
-					sql: checkpointSql(this.options.stream, commit.position, commit.commitTime, this.opts.metaDatabase),
-				});
-			}
+			if (checkpoint && !checkpointWritten) statements.push({ sql: checkpoint });
 			statements.push({ sql: "COMMIT" });
 		}
 		const found: Inconsistency[] = [];
@@ -815,7 +856,8 @@ export class Applier {
 					open = false;
 				} else {
 					open = true;
-					found = await this.execute(w, prepared.items, true, null);
+					// no mark: it would wait for the predecessor's lock on the checkpoint row
+					found = await this.execute(w, prepared.items, true, null, false);
 					const outcome = await Promise.race([
 						prev.committed.then(() => "go" as const),
 						this.epochChanged(epoch).then(() => "retry" as const),
@@ -884,6 +926,8 @@ export class Applier {
 				// Rows before a DDL in the same transaction commit ahead of it (the DDL would commit them anyway).
 				if (rows.length) found.push(...(await writeRows({ position: null, commitTime: null })));
 				const onDdl = this.options.onDdl;
+				// the peer's replay ran it at the source of this stream: nothing to run here
+				if (!onDdl && change.echo) continue;
 				if (!onDdl) {
 					throw new ReplayError(
 						`DDL arrived (${change.sql.slice(0, 200)}) but the applier has no DDL handler`,
@@ -898,7 +942,8 @@ export class Applier {
 			g.mode = mode;
 			if (part.final) {
 				g.transactions = 1;
-				g.rows = part.changes.length;
+				// row changes only: a statement (ignored, or the peer's) is not one
+				g.rows = part.changes.filter((c) => c.kind !== "ddl").length;
 				g.bytes = part.bytes;
 				g.commitTime = part.commitTime;
 				g.position = part.position ?? null;

@@ -1,5 +1,5 @@
 import type { RowDataPacket } from "mysql2";
-import type { SourcePosition } from "../capture/change.ts";
+import type { EchoMarks, SourcePosition } from "../capture/change.ts";
 import type { Connection, Pool } from "../db/connect.ts";
 import { escapeValue, quoteId } from "../db/sql.ts";
 
@@ -11,7 +11,9 @@ import { escapeValue, quoteId } from "../db/sql.ts";
  *
  * The write doubles as the mark of Ferry's own transactions in the destination's binlog (a row
  * event on `ferry_meta.checkpoints`, and FERRY_MARKER in the annotated statement): two-way sync
- * uses it to recognise, and not send back, what replay wrote. Both names live here only.
+ * uses it to recognise, and not send back, what replay wrote (`echoMarks`). It is the first write
+ * of each replayed transaction, so capture on the other side knows before the transaction's first
+ * row (see docs/decisions/2026-11-24-two-way-loop-prevention.md). Both names live here only.
  */
 export const META_DATABASE = "ferry_meta";
 export const CHECKPOINT_TABLE = "checkpoints";
@@ -19,6 +21,27 @@ export const CHECKPOINT_TABLE = "checkpoints";
 export const FERRY_MARKER = "/* ferry:replay */";
 
 export type Queryable = Pool | Connection;
+
+/**
+ * Starts every DDL statement replay runs for `stream`: a DDL statement is a binlog group of its
+ * own, without the checkpoint row, so its text carries the mark. (MariaDB logs DROP TABLE as a
+ * statement it regenerates, without the comment.)
+ */
+export function ddlMarker(stream: string): string {
+	if (!/^[A-Za-z0-9_.:#-]{1,191}$/.test(stream)) throw new Error(`'${stream}' is not a valid replication stream name`);
+	return `/* ferry:replay stream=${stream} */`;
+}
+
+/** What capture needs to recognise (and skip) the transactions the replay of `stream` wrote. */
+export function echoMarks(stream: string, database: string = META_DATABASE): EchoMarks {
+	checkDatabaseName(database);
+	return {
+		table: { database, table: CHECKPOINT_TABLE },
+		column: "stream",
+		stream,
+		statementPrefix: ddlMarker(stream),
+	};
+}
 
 export interface Checkpoint {
 	stream: string;
@@ -39,12 +62,22 @@ export function checkpointTable(database: string = META_DATABASE): string {
 	return `${quoteId(database)}.${quoteId(CHECKPOINT_TABLE)}`;
 }
 
-/** Creates the helper database and the checkpoint table if they do not exist. */
-export async function ensureMetaSchema(conn: Queryable, database: string = META_DATABASE): Promise<void> {
+/**
+ * Creates the helper database and the checkpoint table if they do not exist; with `stream`, the
+ * statements carry its DDL mark (they reach the binlog of a server another stream may read).
+ */
+export async function ensureMetaSchema(
+	conn: Queryable,
+	database: string = META_DATABASE,
+	stream?: string,
+): Promise<void> {
 	checkDatabaseName(database);
-	await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+	const mark = stream === undefined ? "" : `${ddlMarker(stream)} `;
 	await conn.query(
-		`CREATE TABLE IF NOT EXISTS ${checkpointTable(database)} (
+		`${mark}CREATE DATABASE IF NOT EXISTS ${quoteId(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
+	);
+	await conn.query(
+		`${mark}CREATE TABLE IF NOT EXISTS ${checkpointTable(database)} (
 			stream VARCHAR(191) NOT NULL PRIMARY KEY,
 			gtid TEXT,
 			file VARCHAR(255),
@@ -76,7 +109,8 @@ export async function readCheckpoint(
 		throw err;
 	}
 	const row = rows[0];
-	if (!row) return null;
+	// no file: only a transaction's opening mark (markSql) was ever committed, no position
+	if (!row || row.file == null) return null;
 	return {
 		stream,
 		position: {
@@ -121,5 +155,21 @@ export function checkpointSql(
 		"(stream, gtid, file, pos, applied_at, source_commit_time) " +
 		`VALUES (${values.join(", ")}) ON DUPLICATE KEY UPDATE gtid = VALUES(gtid), file = VALUES(file), ` +
 		"pos = VALUES(pos), applied_at = VALUES(applied_at), source_commit_time = VALUES(source_commit_time)"
+	);
+}
+
+/**
+ * The first statement of a destination transaction whose final position is not known yet (a
+ * large transaction written part by part): it marks the transaction as the stream's by changing
+ * the stream's checkpoint row (applied_at only; the checkpoint written at the commit sets the
+ * position and time). The position it leaves is the last one, should the transaction commit
+ * without a checkpoint (rows a DDL statement commits early).
+ */
+export function markSql(stream: string, database: string = META_DATABASE): string {
+	return (
+		`${FERRY_MARKER} INSERT INTO ${checkpointTable(database)} (stream, applied_at) ` +
+		`VALUES (${escapeValue(stream)}, NULL) ` +
+		// a change whatever the row holds: an unchanged row would leave no row event to recognise
+		"ON DUPLICATE KEY UPDATE applied_at = IF(applied_at IS NULL, '1970-01-01 00:00:01', NULL)"
 	);
 }

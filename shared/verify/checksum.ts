@@ -3,14 +3,26 @@ import type { KeyColumn, Queryable } from "../copy/keys.ts";
 import type { ChunkSpec } from "../copy/plan.ts";
 import { rangeCondition, whereClause } from "../copy/range.ts";
 import type { TableMapping } from "../model/rules.ts";
-import { hashExprs, type PreparedTable, prepareOneSide, prepareTable, type SideSql, tableSql } from "./normalise.ts";
+import {
+	type HashMode,
+	type PreparedTable,
+	prepareOneSide,
+	prepareTable,
+	type SideSql,
+	summableHashExprs,
+	tableSql,
+} from "./normalise.ts";
 
 export type Side = "source" | "destination";
 
 /** A chunk's row count and order-independent content hash on one side. */
 export interface ChunkChecksum {
 	rows: number;
-	/** `<sum of CRC32>:<sum of CRC32C or MD5 bits>` over the normalised rows (sums, so duplicates count). */
+	/**
+	 * Sums of two independent row hashes over the normalised rows (sums, so duplicates count):
+	 * `<sum of CRC32 * 2^32 + CRC32C>` or, without CRC32C, `<sum of CRC32>:<sum of MD5 bits>`.
+	 * Compare it only with a hash of the same table prepared the same way.
+	 */
 	hash: string;
 }
 
@@ -63,10 +75,27 @@ export function cachedPrepare(
 }
 
 /**
+ * The hash sums of a chunk's checksum query, as one text column `h`. With CRC32C both 32-bit
+ * hashes of a row are packed into one 64-bit number, `CRC32 << 32 | CRC32C`, and summed exactly:
+ * one decimal addition per row instead of two, and no weaker. The sums of two chunks are equal
+ * iff `2^32 (A - A') = B' - B` (A, B: the sums of CRC32 and CRC32C): when the CRC32 sums are
+ * equal, the CRC32C sums must be equal too, as with two separate sums; otherwise the CRC32C sums
+ * must differ by an exact multiple of 2^32 that the CRC32 sums' difference matches, which a
+ * single changed row cannot do at all (|B' - B| < 2^32) and several can only by the coincidence
+ * of both 32-bit hashes.
+ */
+function hashSums(row: string, mode: HashMode): string {
+	if (mode === "crc32c") return `CAST(IFNULL(SUM((CRC32(${row}) << 32) | CRC32C(${row})), 0) AS CHAR) AS h`;
+	const [h1, h2] = summableHashExprs(row, mode);
+	return `CONCAT(IFNULL(SUM(${h1}), 0), ':', IFNULL(SUM(${h2}), 0)) AS h`;
+}
+
+/**
  * Counts and hashes a chunk's rows inside the database: one aggregate query over the mapped
- * columns, normalised in SQL (see `normalisedExpr`), never returning rows. The hash is a pair of
- * sums of two independent 32-bit (or 32 + 60-bit) row hashes, so it does not depend on row order
- * and, unlike BIT_XOR, a duplicated row or two equal changes cannot cancel out.
+ * columns, normalised in SQL (see `normalisedExpr`) and joined into one row string (`rowExpr`),
+ * never returning rows. The hash is made of sums of two independent 32-bit (or 32 + 60-bit) row
+ * hashes, so it does not depend on row order and, unlike BIT_XOR, a duplicated row or two equal
+ * changes cannot cancel out.
  *
  * Without `prepared`, the table is described on this connection alone (the destination's
  * JSON-ness of columns is then not known on the source side): pass `prepareTable(...)` when
@@ -82,12 +111,12 @@ export async function chunkChecksum(
 	const table = prepared ?? (await cachedPrepare(conn, null, side, mapping));
 	const sql = table[side];
 	const where = chunkWhere(sql, chunk);
-	const [h1, h2] = hashExprs("r", table.hash);
+	// One pass over the chunk's rows (a range scan of the key). The row expression is written
+	// twice: a derived table would be merged and evaluate it twice all the same.
 	const [rows] = await conn.query<RowDataPacket[]>({
-		sql: `SELECT COUNT(*) AS n, CAST(IFNULL(SUM(${h1}), 0) AS CHAR) AS s1, CAST(IFNULL(SUM(${h2}), 0) AS CHAR) AS s2
-			FROM (SELECT ${sql.row} AS r FROM ${tableSql(sql)}${where.sql}) AS verify_rows`,
+		sql: `SELECT COUNT(*) AS n, ${hashSums(sql.row, table.hash)} FROM ${tableSql(sql)}${where.sql}`,
 		values: where.values,
 	});
 	const r = rows[0];
-	return { rows: Number(r?.n ?? 0), hash: `${r?.s1 ?? "0"}:${r?.s2 ?? "0"}` };
+	return { rows: Number(r?.n ?? 0), hash: String(r?.h ?? "0") };
 }

@@ -106,9 +106,11 @@ async function multiset(conn: Queryable, sql: SideSql, table: PreparedTable, buc
 	const [h1, h2] = hashExprs(sql.row, table.hash);
 	const where = whereClause(sql.filter, null);
 	const inner = `SELECT ${h1} AS h1, ${h2} AS h2 FROM ${tableSql(sql)}${where.sql}`;
+	// MD5's hex digits are text: summed exactly as an integer, not as a double
+	const sum2 = table.hash === "md5" ? "CAST(h2 AS UNSIGNED)" : "h2";
 	if (!buckets) {
 		const [rows] = await conn.query<RowDataPacket[]>(
-			`SELECT MOD(h1, ${BUCKETS}) AS b, COUNT(*) AS n, CAST(SUM(h1) AS CHAR) AS s1, CAST(SUM(h2) AS CHAR) AS s2
+			`SELECT MOD(h1, ${BUCKETS}) AS b, COUNT(*) AS n, CAST(SUM(h1) AS CHAR) AS s1, CAST(SUM(${sum2}) AS CHAR) AS s2
 			FROM (${inner}) AS verify_rows GROUP BY b`,
 		);
 		return new Map(rows.map((r) => [String(r.b), `${r.n}:${r.s1}:${r.s2}`]));

@@ -7,16 +7,22 @@ import type { TableMapping, TableName } from "../model/rules.ts";
  * How a column's value is normalised before hashing, so that equal-meaning values hash equal on
  * both servers and every real change hashes differently:
  * - integer, bit: the number's decimal text;
- * - decimal: the text without trailing fractional zeros (`1.50` = `1.5`, across scales);
+ * - decimal: the text without trailing fractional zeros (`1.50` = `1.5`, across scales), or the
+ *   text as it is when both sides have the same scale;
  * - float: the stored single-precision value widened to a double (`col * 1e0`), never the
  *   6-digit text MariaDB prints for FLOAT; double: its shortest round-trip text;
- * - temporal: the server's text without trailing fractional zeros (across precisions);
+ * - temporal: the server's text without trailing fractional zeros (across precisions), or as it
+ *   is when both sides have the same precision;
  * - timestamp: seconds since the epoch (`UNIX_TIMESTAMP`), whatever the session time zone;
  * - string (CHAR, VARCHAR, TEXT, ENUM, SET, UUID, INET): the bytes of its utf8mb4 form, never
  *   collation-folded (`a` and `A` differ under a _ci collation; latin1 and utf8mb4 holding the
- *   same text are equal);
+ *   same text are equal); UTF-8 columns as stored, and the stored bytes when both sides use the
+ *   same other character set;
  * - binary (BINARY, VARBINARY, BLOB, spatial): the bytes;
  * - json: `JSON_NORMALIZE` (key order and whitespace), where the server has it.
+ *
+ * Shortcuts that depend on the other side's column type are only taken when both sides are
+ * known (`prepareTable`); a side described alone (`prepareOneSide`) is always fully normalised.
  */
 export type ValueKind =
 	| "integer"
@@ -111,48 +117,119 @@ export function serverFeatures(conn: Queryable): Promise<ServerFeatures> {
 	return f;
 }
 
-/** The normalised value of one column, as an expression over the column (NULL stays NULL). */
-export function normalisedExpr(kind: ValueKind, column: ColumnInfo, features: ServerFeatures): string {
+/** Date, datetime and time (not timestamp): the server's text with `fraction` digits. */
+const TEMPORAL = new Set(["date", "datetime", "time"]);
+
+/** Binary string types (whose value is the bytes themselves, unlike spatial types). */
+const BINARY_AS_STORED = new Set(["binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"]);
+
+/** UTF-8 character sets: their stored bytes are already the utf8mb4 form. */
+const UTF8 = new Set(["utf8mb4", "utf8mb3", "utf8"]);
+
+/**
+ * The normalised value of one column, as an expression over the column (NULL stays NULL).
+ * `other` is the mapped column on the other side, when known: values stored identically on both
+ * sides (the same decimal scale, the same fractional precision) are then not normalised, and a
+ * string in the same non-UTF-8 character set on both sides is hashed as stored (see
+ * `lengthFramed`).
+ */
+export function normalisedExpr(
+	kind: ValueKind,
+	column: ColumnInfo,
+	features: ServerFeatures,
+	other?: ColumnInfo | null,
+): string {
 	const c = quoteId(column.name);
 	switch (kind) {
 		case "integer":
 		case "double":
-			return `CAST(${c} AS CHAR)`;
+			return c;
 		case "bit":
-			return `CAST(${c} + 0 AS CHAR)`;
-		case "decimal":
-			return (column.numericScale ?? 0) > 0 ? trimZeros(`CAST(${c} AS CHAR)`) : `CAST(${c} AS CHAR)`;
+			return `${c} + 0`;
+		case "decimal": {
+			const scale = column.numericScale ?? 0;
+			const same = other && (other.dataType === "decimal" || other.dataType === "numeric");
+			if (scale === 0 || (same && (other.numericScale ?? 0) === scale)) return c;
+			return trimZeros(`CAST(${c} AS CHAR)`);
+		}
 		case "float":
 			return `CAST(${c} * 1e0 AS CHAR)`;
-		case "temporal":
-			return fraction(column) > 0 ? trimZeros(`CAST(${c} AS CHAR)`) : `CAST(${c} AS CHAR)`;
+		case "temporal": {
+			const same = other && TEMPORAL.has(other.dataType) && fraction(other) === fraction(column);
+			return fraction(column) > 0 && !same ? trimZeros(`CAST(${c} AS CHAR)`) : c;
+		}
 		case "timestamp": {
 			// The zero timestamp has no epoch value: keep its text rather than turning it into NULL.
 			const epoch = `IFNULL(CAST(UNIX_TIMESTAMP(${c}) AS CHAR), CAST(${c} AS CHAR))`;
-			return fraction(column) > 0 ? trimZeros(epoch) : epoch;
+			const same = other?.dataType === "timestamp" && fraction(other) === fraction(column);
+			return fraction(column) > 0 && !same ? trimZeros(epoch) : epoch;
 		}
 		case "string":
-			// utf8mb4 text is already the bytes compared: skip the conversion (the row is binary anyway)
-			return column.charset === "utf8mb4" ? c : `CAST(CONVERT(${c} USING utf8mb4) AS BINARY)`;
+			// UTF-8 text is already the bytes compared, and so is text in the same character set on both sides
+			if (UTF8.has(column.charset ?? "") || sameCharset(column, other)) return c;
+			return `CONVERT(${c} USING utf8mb4)`;
 		case "binary":
-			return `CAST(${c} AS BINARY)`;
+			// binary strings are their bytes already; spatial values are cast to theirs
+			return BINARY_AS_STORED.has(column.dataType) ? c : `CAST(${c} AS BINARY)`;
 		case "json": {
 			const text = `CONVERT(${c} USING utf8mb4)`;
-			if (features.jsonNormalize) return `CAST(IFNULL(JSON_NORMALIZE(${c}), ${text}) AS BINARY)`;
-			if (features.mariadb) return `CAST(IFNULL(JSON_COMPACT(${c}), ${text}) AS BINARY)`;
-			return `CAST(${text} AS BINARY)`;
+			if (features.jsonNormalize) return `IFNULL(JSON_NORMALIZE(${c}), ${text})`;
+			if (features.mariadb) return `IFNULL(JSON_COMPACT(${c}), ${text})`;
+			return text;
 		}
 	}
 }
 
-/** A column's normalised value framed unambiguously: `<bytes>:<value>`, or `N` for NULL. */
-export function itemExpr(normalised: string, kind?: ValueKind): string {
-	// Numbers and temporal text never contain '|': ending them with it frames them without a length.
-	if (kind && FIXED_TEXT.has(kind)) return `IFNULL(CONCAT(${normalised}, '|'), 'N')`;
-	return `IFNULL(CONCAT(LENGTH(${normalised}), ':', ${normalised}), 'N')`;
+/** Both sides hold a string column in the same character set, other than UTF-8. */
+function sameCharset(column: ColumnInfo, other: ColumnInfo | null | undefined): boolean {
+	return (
+		!!other &&
+		!!column.charset &&
+		!UTF8.has(column.charset) &&
+		other.charset === column.charset &&
+		valueKind(other, false) === "string"
+	);
 }
 
-const FIXED_TEXT = new Set<ValueKind>(["integer", "bit", "decimal", "float", "double", "temporal", "timestamp"]);
+/**
+ * Whether a mapped column's value is framed by its length rather than ended by the row
+ * separator: bytes that may hold any byte (binary, or text in a character set other than UTF-8)
+ * are; the text of numbers, temporal values and UTF-8 text never holds the bytes 0xFE and 0xFF
+ * (they are not UTF-8) and is not. The same for both sides of a mapped column.
+ */
+export function lengthFramed(
+	kind: ValueKind,
+	otherKind: ValueKind | null,
+	column: ColumnInfo,
+	other?: ColumnInfo | null,
+): boolean {
+	if (kind === "binary" || otherKind === "binary") return true;
+	return kind === "string" && sameCharset(column, other);
+}
+
+/** The row separator, and the item of a NULL value: bytes no UTF-8 text holds (binary strings). */
+const SEPARATOR = "CHAR(255)";
+const NULL_ITEM = "CHAR(254)";
+
+/**
+ * A column's normalised value framed unambiguously within a row (see `rowExpr`): the value's
+ * text, or `<bytes>:<value>` for length-framed values, or the byte 0xFE for NULL (never a
+ * value's item: not UTF-8, and length-framed items start with a digit). A column declared
+ * NOT NULL needs no NULL check.
+ */
+export function itemExpr(normalised: string, framed = true, nullable = true): string {
+	const value = framed ? `CONCAT(LENGTH(${normalised}), ':', ${normalised})` : normalised;
+	return nullable ? `IFNULL(${value}, ${NULL_ITEM})` : value;
+}
+
+/**
+ * A row's normalised bytes: its items joined by the byte 0xFF. The result is a binary string
+ * (the separator is one), so the bytes hashed are the items' own, whatever the columns' character
+ * sets. Unambiguous: no unframed item holds 0xFF, a framed one says its length first.
+ */
+export function rowExpr(items: string[]): string {
+	return `CONCAT_WS(${SEPARATOR}, ${items.join(", ")})`;
+}
 
 /** One column of a mapped table on one side. */
 export interface SideColumn {
@@ -228,16 +305,20 @@ async function describeSide(conn: Queryable, table: TableName): Promise<Describe
 	return { columns: new Map(columns.map((c) => [c.name.toLowerCase(), c])), json, features };
 }
 
+/**
+ * One side's SQL. `other` is the other side, or null when it is not known (`prepareOneSide`):
+ * then nothing is left out of normalisation, so that two sides described alone still compare.
+ */
 function sideSql(
 	side: "source" | "destination",
 	table: TableName,
 	mapping: TableMapping,
 	d: Described,
-	other: Described,
+	other: Described | null,
 ): SideSql {
 	const columns: SideColumn[] = mapping.columns.map((m) => {
 		const name = side === "source" ? m.source : m.destination;
-		const otherName = side === "source" ? m.destination : m.source;
+		const otherName = (side === "source" ? m.destination : m.source).toLowerCase();
 		const info = d.columns.get(name.toLowerCase());
 		if (!info) {
 			throw new VerifyError(
@@ -245,27 +326,31 @@ function sideSql(
 				"COLUMN_MISSING",
 			);
 		}
-		const otherInfo = other.columns.get(otherName.toLowerCase());
+		const otherInfo = other?.columns.get(otherName) ?? null;
 		// JSON on either side makes both sides compare as JSON (MySQL's JSON vs MariaDB's LONGTEXT).
 		const json =
 			d.json.has(name.toLowerCase()) ||
 			info.dataType === "json" ||
-			other.json.has(otherName.toLowerCase()) ||
+			!!other?.json.has(otherName) ||
 			otherInfo?.dataType === "json";
 		const kind = valueKind(info, json);
+		const otherKind = otherInfo ? valueKind(otherInfo, json) : null;
+		const value = normalisedExpr(kind, info, d.features, otherInfo);
+		// A side described alone frames every value by its length, whatever the other side's type.
+		const framed = other ? lengthFramed(kind, otherKind, info, otherInfo) : true;
 		return {
 			source: m.source,
 			name: info.name,
 			info,
 			kind,
-			item: itemExpr(normalisedExpr(kind, info, d.features), kind),
+			item: itemExpr(value, framed, info.nullable),
 		};
 	});
 	const out: SideSql = {
 		side,
 		table,
 		columns,
-		row: `CONCAT(${columns.map((c) => c.item).join(", ")})`,
+		row: rowExpr(columns.map((c) => c.item)),
 		features: d.features,
 	};
 	if (side === "source" && mapping.where?.trim()) out.filter = mapping.where;
@@ -316,7 +401,7 @@ export async function prepareOneSide(
 			return { source: c.source, destination: n };
 		}),
 	};
-	const sql = sideSql(side, table, side === "source" ? mapping : mirrored, d, d);
+	const sql = sideSql(side, table, side === "source" ? mapping : mirrored, d, null);
 	if (side === "destination")
 		sql.columns = sql.columns.map((c, i) => ({ ...c, source: mapping.columns[i]?.source ?? c.source }));
 	return { mapping, source: sql, destination: sql, hash: d.features.crc32c ? "crc32c" : "md5" };
@@ -325,6 +410,15 @@ export async function prepareOneSide(
 /** The two per-row hash expressions over a row expression. */
 export function hashExprs(row: string, mode: HashMode): [string, string] {
 	return [`CRC32(${row})`, mode === "crc32c" ? `CRC32C(${row})` : `CONV(LEFT(MD5(${row}), 15), 16, 10)`];
+}
+
+/**
+ * The two hash expressions as numbers to sum: MD5's hex digits are text, which SUM would add as
+ * doubles (53 bits), so they are cast to an integer first and summed exactly.
+ */
+export function summableHashExprs(row: string, mode: HashMode): [string, string] {
+	const [h1, h2] = hashExprs(row, mode);
+	return [h1, mode === "md5" ? `CAST(${h2} AS UNSIGNED)` : h2];
 }
 
 export function tableSql(side: SideSql): string {

@@ -1,14 +1,16 @@
 // The replication task (ECS Fargate in AWS, a child process in local mode): binlog capture and
-// replay for one project, named by FERRY_PROJECT_ID. Exits 0 when the project stops running,
+// replay for one replication stream, named by FERRY_REPLICATION_ID (a project id for forward
+// replay, `<project>.reverse` for the way back; FERRY_PROJECT_ID, the older name, is accepted).
+// Exits 0 when the stream is no longer wanted (project paused, released, reverse deactivated),
 // 2 when replay stopped on something a person must decide (see the project's ticket).
 import { configFromEnv } from "../../shared/config.ts";
 import { contextFrom } from "../../shared/control/context.ts";
 import { logger } from "../../shared/observability.ts";
 import { runReplication } from "./run.ts";
 
-const projectId = process.env.FERRY_PROJECT_ID;
-if (!projectId) {
-	logger.error("FERRY_PROJECT_ID is not set");
+const replicationId = process.env.FERRY_REPLICATION_ID || process.env.FERRY_PROJECT_ID;
+if (!replicationId) {
+	logger.error("FERRY_REPLICATION_ID is not set");
 	process.exit(1);
 }
 const stop = new AbortController();
@@ -16,9 +18,9 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => st
 process.on("disconnect", () => stop.abort()); // local mode: the parent died
 
 try {
-	const outcome = await runReplication(contextFrom(configFromEnv()), projectId, stop.signal);
+	const outcome = await runReplication(contextFrom(configFromEnv()), replicationId, stop.signal);
 	process.exit(outcome === "fatal" ? 2 : 0);
 } catch (err) {
-	logger.error("replication task failed", { projectId, error: (err as Error).stack ?? String(err) });
+	logger.error("replication task failed", { replicationId, error: (err as Error).stack ?? String(err) });
 	process.exit(1);
 }

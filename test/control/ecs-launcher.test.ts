@@ -44,9 +44,35 @@ describe("the ECS task launcher (recorded fake ECS client)", () => {
 				},
 			},
 			overrides: {
-				containerOverrides: [{ name: "capture-replay", environment: [{ name: "FERRY_PROJECT_ID", value: "pr-1234" }] }],
+				containerOverrides: [
+					{ name: "capture-replay", environment: [{ name: "FERRY_REPLICATION_ID", value: "pr-1234" }] },
+				],
 			},
+			tags: [
+				{ key: "ferry:project", value: "pr-1234" },
+				{ key: "ferry:replication", value: "pr-1234" },
+			],
 		});
+	});
+
+	it("keeps a project's reverse replication task apart from its forward one", async () => {
+		const ecs = recordedEcs({ RunTaskCommand: { tasks: [{ taskArn: "arn:task/2" }], failures: [] } });
+		await new EcsTaskLauncher(ecs.client as never, settings).start("pr-1a2b3c4d.reverse");
+		expect(ecs.calls[0]?.input).toMatchObject({
+			startedBy: "ferry-pr-1a2b3c4d.reverse",
+			overrides: {
+				containerOverrides: [
+					{ name: "capture-replay", environment: [{ name: "FERRY_REPLICATION_ID", value: "pr-1a2b3c4d.reverse" }] },
+				],
+			},
+			tags: [
+				{ key: "ferry:project", value: "pr-1a2b3c4d" },
+				{ key: "ferry:replication", value: "pr-1a2b3c4d.reverse" },
+			],
+		});
+		const list = recordedEcs({ ListTasksCommand: { taskArns: [] } });
+		await new EcsTaskLauncher(list.client as never, settings).running("pr-1a2b3c4d");
+		expect(list.calls[0]?.input).toMatchObject({ startedBy: "ferry-pr-1a2b3c4d" });
 	});
 
 	it("reports an ECS refusal with its reason", async () => {

@@ -8,19 +8,9 @@ import { runWriteLoad } from "../../shared/local/load.ts";
 import { createSampleDatabase } from "../../shared/local/sample.ts";
 import type { RowDiff } from "../../shared/verify/diff.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { addLocalDataSources, startTestStack, waitForProject } from "../support/stack.ts";
+import { addLocalDataSources, startTestStack, waitFor, waitForProject } from "../support/stack.ts";
 
 type Api = Awaited<ReturnType<typeof startTestStack>>["api"];
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const v = await probe();
-		if (v !== undefined) return v;
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise((r) => setTimeout(r, 500));
-	}
-}
 
 /** Waits until the given verification run is over and returns its results. */
 function runOver(api: Api, id: string, run: number): Promise<VerificationResults> {

@@ -94,3 +94,14 @@ export async function startIncrementalProject(
 	}
 	throw new Error("replay did not reach exact mode within 60 s");
 }
+
+/** Polls `probe` until it returns a value (or the deadline passes, naming `what`). */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const v = await probe();
+		if (v !== undefined) return v;
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await new Promise((r) => setTimeout(r, 500));
+	}
+}

@@ -1,0 +1,219 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ProjectStatus } from "../../shared/control/status.ts";
+import { type Connection, connect } from "../../shared/db/connect.ts";
+import { quoteId } from "../../shared/db/sql.ts";
+import { runWriteLoad } from "../../shared/local/load.ts";
+import { createSampleDatabase } from "../../shared/local/sample.ts";
+import type { Credentials } from "../../shared/model/datasource.ts";
+import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { addLocalDataSources, startTestStack, waitFor, waitForIdentical } from "../support/stack.ts";
+
+type Stack = Awaited<ReturnType<typeof startTestStack>>;
+
+/** Polls the status until `ready` holds; fails at once on a ticket the test did not expect. */
+async function statusWhen(
+	t: Stack,
+	id: string,
+	what: string,
+	ready: (s: ProjectStatus) => boolean,
+): Promise<ProjectStatus> {
+	let last: ProjectStatus | undefined;
+	return waitFor(what, async () => {
+		last = await t.api.get<ProjectStatus>(`/projects/${id}/status`);
+		if (last.ticket) throw new Error(`ticket while waiting for ${what}: ${last.ticket.step}: ${last.ticket.message}`);
+		return ready(last) ? last : undefined;
+	}).catch((err) => {
+		throw new Error(`${(err as Error).message}; last status: ${JSON.stringify({ ...last, verification: undefined })}`);
+	});
+}
+
+const stepState = (s: ProjectStatus, name: string) => s.steps.find((x) => x.name === name)?.state;
+
+/** Kills every replication task process (SIGKILL: no lease release, no last checkpoint write). */
+function killReplicationTasks(t: Stack): number {
+	const live = t.stack.tasks().filter((p) => p.exitCode === null && p.signalCode === null);
+	for (const p of live) p.kill("SIGKILL");
+	return live.length;
+}
+
+async function triggersOf(creds: Credentials, db: string): Promise<string[]> {
+	const c = await connect(creds);
+	try {
+		const [rows] = await c.query("SELECT TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?", [
+			db,
+		]);
+		return (rows as { n: string }[]).map((r) => r.n);
+	} finally {
+		await c.end();
+	}
+}
+
+/**
+ * Writes rows of its own (ids from `base`) on one side until aborted: the other side's load
+ * never touches them. Returns the row changes committed (each statement changes one row).
+ */
+async function writeOwnRows(creds: Credentials, db: string, base: number, signal: AbortSignal): Promise<number> {
+	const c: Connection = await connect(creds);
+	let n = 0;
+	let changes = 0;
+	try {
+		while (!signal.aborted) {
+			const id = base + n;
+			await c.query("START TRANSACTION");
+			await c.query(`INSERT INTO ${quoteId(db)}.customers (id, email, name, country) VALUES (?, ?, ?, 'DE')`, [
+				id,
+				`side${id}@example.com`,
+				`side ${id}`,
+			]);
+			if (n % 3 === 2)
+				await c.query(`UPDATE ${quoteId(db)}.customers SET balance = balance + 1 WHERE id = ?`, [id - 1]);
+			if (n % 5 === 4) await c.query(`DELETE FROM ${quoteId(db)}.customers WHERE id = ?`, [id - 3]);
+			await c.query("COMMIT");
+			changes += 1 + (n % 3 === 2 ? 1 : 0) + (n % 5 === 4 ? 1 : 0);
+			n += 1;
+			await new Promise((r) => setTimeout(r, 10));
+		}
+	} finally {
+		await c.end();
+	}
+	return changes;
+}
+
+describe("switchover, reverse incremental and two-way sync (local stack, real MariaDB binlogs, SQS and DynamoDB)", () => {
+	const db = uniqueDatabase("sw");
+	const both = uniqueDatabase("twoway");
+	let t: Stack;
+	let ids: { sourceId: string; destinationId: string };
+
+	beforeAll(async () => {
+		const src = await connect(sourceCredentials);
+		await createSampleDatabase(src, db, 0.02);
+		// a trigger: held back at the destination during replay, created there at the switch, dropped at the source
+		await src.query(
+			`CREATE TRIGGER ${quoteId(db)}.order_audit AFTER INSERT ON ${quoteId(db)}.orders FOR EACH ROW
+			INSERT INTO audit_log (at, actor, message) VALUES ('2024-01-01 00:00:00', 'trigger', CONCAT('order ', NEW.id))`,
+		);
+		await createSampleDatabase(src, both, 0.02);
+		await src.end();
+		t = await startTestStack(2);
+		ids = await addLocalDataSources(t.api);
+	});
+
+	afterAll(async () => {
+		await t?.close();
+		await dropDatabase(db, sourceCredentials, destinationCredentials);
+		await dropDatabase(both, sourceCredentials, destinationCredentials);
+	});
+
+	it("schema, full, incremental, verification, switchover and reverse under a load that moves to the destination; tasks killed mid-switch", async () => {
+		const sourceLoad = new AbortController();
+		const sourceWrites = runWriteLoad(sourceCredentials, db, { signal: sourceLoad.signal, connections: 2, pauseMs: 5 });
+		const project = await t.api.post<{ id: string }>("/projects", {
+			name: "switchover",
+			...ids,
+			types: ["schema", "full", "incremental", "verification", "switchover", "reverse"],
+			objects: [{ database: db }],
+			options: { parallelism: 2, chunkRows: 300 },
+		});
+		const id = project.id;
+		await t.api.post(`/projects/${id}/actions/start`);
+		await statusWhen(t, id, "a clean verification", (s) => stepState(s, "verify") === "done");
+		expect(await triggersOf(destinationCredentials, db)).toEqual([]);
+
+		// the check waits for the user
+		const waiting = await statusWhen(
+			t,
+			id,
+			"the switchover to wait for the user",
+			(s) => !!s.switchover?.blocked || stepState(s, "switch-check") === "running",
+		);
+		expect(stepState(waiting, "switch-check")).toBe("running");
+		await t.api.post(`/projects/${id}/switchover`, { maxLatencySeconds: 30 });
+		await statusWhen(t, id, "the switchover to wait for writes to stop", (s) =>
+			/stop writes/.test(s.switchover?.blocked ?? ""),
+		);
+
+		// the application stops writing to the source ...
+		sourceLoad.abort();
+		expect((await sourceWrites).transactions).toBeGreaterThan(20);
+		await t.api.post(`/projects/${id}/switchover/writes-stopped`);
+		// ... and a crash in the middle of the switch costs nothing
+		await new Promise((r) => setTimeout(r, 300));
+		killReplicationTasks(t);
+		await statusWhen(t, id, "forward replay to stop", (s) => stepState(s, "switch-stop-forward") === "done");
+		const stopped = await t.api.get<ProjectStatus>(`/projects/${id}/status`);
+		expect(stopped.switchover?.forwardStopped).toBe(true);
+
+		// ... then writes to the destination, which reverse replay carries back to the source
+		const destinationLoad = new AbortController();
+		const destinationWrites = runWriteLoad(destinationCredentials, db, {
+			signal: destinationLoad.signal,
+			connections: 2,
+			pauseMs: 5,
+			idOffset: 500_000,
+		});
+		const reversing = await statusWhen(t, id, "reverse replay", (s) => (s.reverse?.transactions ?? 0) > 10);
+		expect(reversing.state).toBe("running");
+		expect(await triggersOf(destinationCredentials, db)).toEqual(["order_audit"]);
+		expect(await triggersOf(sourceCredentials, db)).toEqual([]);
+		killReplicationTasks(t);
+		await new Promise((r) => setTimeout(r, 4000));
+		destinationLoad.abort();
+		expect((await destinationWrites).transactions).toBeGreaterThan(20);
+
+		const report = await waitForIdentical(sourceCredentials, destinationCredentials, db, 120_000);
+		expect(report.identical, report.lines.join("\n")).toBe(true);
+		const final = await statusWhen(t, id, "reverse to catch up", (s) => stepState(s, "reverse") === "done");
+		expect(final.state).toBe("running");
+		expect(final.reverse?.inconsistencies).toBe(0);
+		expect(final.reverse?.bytesPerSecond).toBeTypeOf("number");
+		// the order trigger fired once per order at the destination, and the source did not fire it again
+		const src = await connect(sourceCredentials);
+		const [dupes] = await src.query(
+			`SELECT message, COUNT(*) AS n FROM ${quoteId(db)}.audit_log WHERE actor = 'trigger' GROUP BY message HAVING n > 1`,
+		);
+		await src.end();
+		expect(dupes).toEqual([]);
+	}, 400_000);
+
+	it("two-way sync: both sides written at once (different rows) end identical, and no change loops", async () => {
+		const project = await t.api.post<{ id: string }>("/projects", {
+			name: "two-way",
+			...ids,
+			types: ["schema", "full", "incremental"],
+			objects: [{ database: both }],
+			options: { parallelism: 2, chunkRows: 500, twoWay: true },
+		});
+		const id = project.id;
+		await t.api.post(`/projects/${id}/actions/start`);
+		await statusWhen(
+			t,
+			id,
+			"both directions",
+			(s) => stepState(s, "incremental") === "done" && s.reverse?.phase === "exact",
+		);
+
+		const stop = new AbortController();
+		const [a, b] = await Promise.all([
+			writeOwnRows(sourceCredentials, both, 5_000_000, stop.signal),
+			writeOwnRows(destinationCredentials, both, 6_000_000, stop.signal),
+			new Promise((r) => setTimeout(r, 15_000)).then(() => stop.abort()),
+		]);
+		expect(a).toBeGreaterThan(50);
+		expect(b).toBeGreaterThan(50);
+
+		const report = await waitForIdentical(sourceCredentials, destinationCredentials, both, 120_000);
+		expect(report.identical, report.lines.join("\n")).toBe(true);
+		// no loop: each direction applied exactly the row changes the other side's application made,
+		// and once writes stop neither applies anything more (other tests write to the same servers,
+		// so transactions of other databases still pass by)
+		const settled = await waitFor("replay to settle", async () => {
+			const s = await t.api.get<ProjectStatus>(`/projects/${id}/status`);
+			return s.incremental?.rows === a && s.reverse?.rows === b ? s : undefined;
+		});
+		await new Promise((r) => setTimeout(r, 5000));
+		const later = await t.api.get<ProjectStatus>(`/projects/${id}/status`);
+		expect([later.incremental?.rows, later.reverse?.rows]).toEqual([settled.incremental?.rows, settled.reverse?.rows]);
+		expect([later.incremental?.inconsistencies, later.reverse?.inconsistencies]).toEqual([0, 0]);
+	}, 300_000);
+});

@@ -1,0 +1,573 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ResultSetHeader, RowDataPacket } from "mysql2";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FileSecretStore } from "../../shared/aws/secrets.ts";
+import { ensureStateTable, StateStore } from "../../shared/aws/state-store.ts";
+import { WorkQueue } from "../../shared/aws/work-queue.ts";
+import type { SourcePosition } from "../../shared/capture/change.ts";
+import { currentPosition } from "../../shared/capture/reader.ts";
+import { type ChunkMessage, type TableItem, tableSk, tablesPk } from "../../shared/control/chunks.ts";
+import type { Context } from "../../shared/control/context.ts";
+import { addDataSource } from "../../shared/control/datasources.ts";
+import { createProject, updateProject } from "../../shared/control/projects.ts";
+import { type ReplicationStatus, replicationId, replicationStatus } from "../../shared/control/replication.ts";
+import type { TaskLauncher } from "../../shared/control/tasks.ts";
+import { connect } from "../../shared/db/connect.ts";
+import { quoteId } from "../../shared/db/sql.ts";
+import { compareDatabases } from "../../shared/local/compare.ts";
+import type { Credentials } from "../../shared/model/datasource.ts";
+import { ProjectInput } from "../../shared/model/project.ts";
+import type { TableMapping } from "../../shared/model/rules.ts";
+import {
+	CHECKPOINT_TABLE,
+	checkpointSql,
+	ensureMetaSchema,
+	META_DATABASE,
+	markSql,
+	readCheckpoint,
+} from "../../shared/replay/checkpoint.ts";
+import { includesTransaction } from "../../shared/replay/position.ts";
+import { invertMappings, runReplication } from "../../tasks/replication/run.ts";
+import { awsBackends, clientsFor, uniqueName } from "../support/aws.ts";
+import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+
+/**
+ * Two-way sync at the level of the replication task: forward (source -> destination) and
+ * reverse (destination -> source) replication of one project run in this process against the
+ * real source and destination instances and the embedded AWS servers, without a scheduler.
+ */
+
+const NO_TASKS: TaskLauncher = { start: async () => {}, running: async () => false, stop: async () => {} };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function testContext(home: string): Promise<Context> {
+	const backend = awsBackends()[0];
+	if (!backend) throw new Error("no AWS backend configured (FERRY_TEST_BACKENDS)");
+	const { dynamo, sqs } = clientsFor(backend);
+	const table = uniqueName("twoway-state");
+	await ensureStateTable(dynamo, table);
+	const unused = new WorkQueue<ChunkMessage>(sqs, `${backend.sqsEndpoint}/000000000000/unused`);
+	return {
+		store: new StateStore(dynamo, table),
+		copyQueue: unused,
+		verifyQueue: unused,
+		secrets: new FileSecretStore(join(home, "datasources.json")),
+		tasks: NO_TASKS,
+	};
+}
+
+type Tables = Record<string, { ddl: string; columns: string[] }>;
+
+const TABLES: Tables = {
+	items: {
+		ddl: "id INT PRIMARY KEY, side CHAR(1) NOT NULL, n INT NOT NULL, note VARCHAR(100)",
+		columns: ["id", "side", "n", "note"],
+	},
+	pairs: { ddl: "a INT, b INT, v VARCHAR(50), PRIMARY KEY (a, b)", columns: ["a", "b", "v"] },
+	journal: { ddl: "side CHAR(1), seq INT, msg VARCHAR(50)", columns: ["side", "seq", "msg"] },
+};
+
+/** A project item, its tables and both start positions, the way the scheduler's steps leave them; state running. */
+async function twoWayProject(ctx: Context, db: string, tables: Tables, reverseActive: boolean): Promise<string> {
+	const ids: string[] = [];
+	for (const [name, creds] of [
+		["src", sourceCredentials],
+		["dst", destinationCredentials],
+	] as const) {
+		ids.push((await addDataSource(ctx, { name, engine: "mariadb", ...creds })).id);
+	}
+	const project = await createProject(
+		ctx,
+		ProjectInput.parse({
+			name: `two-way ${db}`,
+			sourceId: ids[0],
+			destinationId: ids[1],
+			types: ["incremental"],
+			objects: [{ database: db }],
+			options: { twoWay: true },
+		}),
+	);
+	let index = 0;
+	for (const [table, t] of Object.entries(tables)) {
+		const name = { database: db, table };
+		const mapping: TableMapping = {
+			source: name,
+			destination: name,
+			columns: t.columns.map((c) => ({ source: c, destination: c })),
+		};
+		const item: TableItem = { index, mapping, rowsEstimate: 0, planned: true, chunks: 0 };
+		await ctx.store.create({ pk: tablesPk(project.id), sk: tableSk(index) }, item);
+		index += 1;
+	}
+	const [forwardFrom, reverseFrom] = await Promise.all([position(sourceCredentials), position(destinationCredentials)]);
+	await updateProject(ctx, project.id, (p) => ({
+		...p,
+		state: "running",
+		steps: p.steps.map((s) => ({ ...s, state: s.name === "incremental" ? "running" : "done" })),
+		incremental: { startPosition: forwardFrom },
+		reverse: { startPosition: reverseFrom, active: reverseActive },
+	}));
+	return project.id;
+}
+
+async function position(creds: Credentials): Promise<SourcePosition> {
+	const c = await connect(creds);
+	try {
+		return await currentPosition(c);
+	} finally {
+		await c.end();
+	}
+}
+
+async function createTables(db: string): Promise<void> {
+	for (const creds of [sourceCredentials, destinationCredentials]) {
+		const c = await connect(creds);
+		await c.query(`CREATE DATABASE ${quoteId(db)} CHARACTER SET utf8mb4`);
+		for (const [table, t] of Object.entries(TABLES)) {
+			await c.query(`CREATE TABLE ${quoteId(db)}.${quoteId(table)} (${t.ddl}) ENGINE=InnoDB`);
+		}
+		// the same starting rows on both sides, as after a full migration
+		await c.query(
+			`INSERT INTO ${quoteId(db)}.items VALUES ${Array.from({ length: 40 }, (_, i) => `(${i}, '${i % 2 ? "d" : "s"}', 0, 'seed')`).join(", ")}`,
+		);
+		await c.end();
+	}
+}
+
+/**
+ * One side's writers: inserts, updates and deletes of rows only this side writes (its own id
+ * range and seed rows), in transactions of one to three statements. Counts the row changes of
+ * committed transactions: exactly what the other direction must apply, no more.
+ */
+async function writeFor(
+	creds: Credentials,
+	db: string,
+	side: "s" | "d",
+	signal: AbortSignal,
+	connections = 2,
+): Promise<{ rows: number; transactions: number }> {
+	const totals = { rows: 0, transactions: 0 };
+	await Promise.all(
+		Array.from({ length: connections }, async (_, k) => {
+			const c = await connect(creds);
+			await c.query(`USE ${quoteId(db)}`);
+			const lane = (side === "s" ? 0 : connections) + k; // disjoint id lanes
+			// the seed rows: even ids are the source's, odd ones the destination's, shared out among the connections
+			const owned = new Set<number>();
+			for (let i = side === "s" ? 0 : 1; i < 40; i += 2) if (Math.floor(i / 2) % connections === k) owned.add(i);
+			let next = 1000 + lane;
+			let seq = 0;
+			try {
+				while (!signal.aborted) {
+					const statements = 1 + Math.floor(Math.random() * 3);
+					let rows = 0;
+					await c.query("START TRANSACTION");
+					for (let s = 0; s < statements; s++) {
+						const op = Math.random();
+						const existing = [...owned];
+						const pick = existing[Math.floor(Math.random() * existing.length)];
+						let r: ResultSetHeader;
+						if (op < 0.35 || pick === undefined) {
+							[r] = await c.query<ResultSetHeader>("INSERT INTO items (id, side, n, note) VALUES (?, ?, 0, ?)", [
+								next,
+								side,
+								`by ${side}${k}`,
+							]);
+							owned.add(next);
+							next += 2 * connections;
+						} else if (op < 0.65) {
+							[r] = await c.query<ResultSetHeader>("UPDATE items SET n = n + 1, note = ? WHERE id = ?", [
+								`${side}${k} #${seq}`,
+								pick,
+							]);
+						} else if (op < 0.75) {
+							[r] = await c.query<ResultSetHeader>("DELETE FROM items WHERE id = ?", [pick]);
+							owned.delete(pick);
+						} else if (op < 0.9) {
+							[r] = await c.query<ResultSetHeader>(
+								"INSERT INTO pairs (a, b, v) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v)",
+								[lane, seq % 50, `${side}${k} #${seq}`],
+							);
+							// an upsert that updates counts 2 affected rows but is one row change
+							r = { ...r, affectedRows: Math.min(1, r.affectedRows) } as ResultSetHeader;
+						} else {
+							[r] = await c.query<ResultSetHeader>("INSERT INTO journal (side, seq, msg) VALUES (?, ?, ?)", [
+								side,
+								lane * 1_000_000 + seq,
+								"keyless",
+							]);
+						}
+						seq += 1;
+						rows += r.affectedRows;
+					}
+					await c.query("COMMIT");
+					totals.rows += rows;
+					totals.transactions += 1;
+				}
+			} finally {
+				await c.end();
+			}
+		}),
+	);
+	return totals;
+}
+
+async function waitForStatus(
+	ctx: Context,
+	id: string,
+	done: (s: ReplicationStatus) => boolean,
+	timeoutMs = 30_000,
+): Promise<ReplicationStatus | undefined> {
+	const deadline = Date.now() + timeoutMs;
+	let s = await replicationStatus(ctx, id);
+	while ((!s || !done(s)) && Date.now() < deadline) {
+		await sleep(500);
+		s = await replicationStatus(ctx, id);
+	}
+	return s;
+}
+
+async function deleteCheckpoints(...streams: string[]): Promise<void> {
+	for (const creds of [sourceCredentials, destinationCredentials]) {
+		const c = await connect(creds);
+		await c
+			.query(`DELETE FROM ${quoteId(META_DATABASE)}.${quoteId(CHECKPOINT_TABLE)} WHERE stream IN (?)`, [streams])
+			.catch(() => {});
+		await c.end();
+	}
+}
+
+describe("reverse replication's mappings", () => {
+	it("turns each mapping round: names, the mapped columns only, renames swapped, no row filter", () => {
+		const orders: TableMapping = {
+			source: { database: "shop", table: "orders" },
+			destination: { database: "shop2", table: "orders_v2" },
+			columns: [
+				{ source: "id", destination: "id" },
+				{ source: "total", destination: "amount" },
+			],
+			where: "total > 0",
+		};
+		const users: TableMapping = {
+			source: { database: "shop", table: "users" },
+			destination: { database: "shop2", table: "users" },
+			columns: [{ source: "id", destination: "id" }],
+		};
+		const rules = ProjectInput.shape.objects.parse([
+			{ database: "shop", renameDatabase: "shop2" },
+			{
+				database: "shop",
+				table: "orders",
+				renameDatabase: "shop2",
+				renameTable: "orders_v2",
+				columns: ["id", "total"],
+				renameColumns: { total: "amount" },
+				where: "total > 0",
+			},
+		]);
+		const inverted = invertMappings([orders, users], rules);
+		expect(inverted.mappings).toEqual([
+			{
+				source: { database: "shop2", table: "orders_v2" },
+				destination: { database: "shop", table: "orders" },
+				columns: [
+					{ source: "id", destination: "id" },
+					{ source: "amount", destination: "total" },
+				],
+			},
+			{
+				source: { database: "shop2", table: "users" },
+				destination: { database: "shop", table: "users" },
+				columns: [{ source: "id", destination: "id" }],
+			},
+		]);
+		expect(inverted.rules).toEqual([
+			{
+				database: "shop2",
+				table: "orders_v2",
+				exclude: false,
+				renameDatabase: "shop",
+				renameTable: "orders",
+				columns: ["id", "amount"],
+				renameColumns: { amount: "total" },
+			},
+			// no column selection forward: a column added later is replicated back too
+			{ database: "shop2", table: "users", exclude: false, renameDatabase: "shop", renameTable: "users" },
+		]);
+		expect(() => invertMappings([orders, { ...users, destination: orders.destination }], rules)).toThrow(
+			/cannot tell which of them/,
+		);
+	});
+});
+
+describe("two-way sync: forward and reverse replication of one project at once", () => {
+	const home = mkdtempSync(join(tmpdir(), "ferry-twoway-"));
+	const db = uniqueDatabase("ferry_twoway");
+	const db2 = uniqueDatabase("ferry_twoway_marks");
+	const db3 = uniqueDatabase("ferry_twoway_ddl");
+	let ctx: Context;
+	const streams: string[] = [];
+
+	beforeAll(async () => {
+		ctx = await testContext(home);
+		await createTables(db);
+	});
+
+	afterAll(async () => {
+		await deleteCheckpoints(...streams, "pr-other-stream");
+		await dropDatabase(db, sourceCredentials, destinationCredentials);
+		await dropDatabase(db2, sourceCredentials, destinationCredentials);
+		await dropDatabase(db3, sourceCredentials, destinationCredentials);
+		rmSync(home, { recursive: true, force: true });
+	});
+
+	it("keeps both sides identical under writes on both, sends nothing back, and stops each direction on its own", async () => {
+		const projectId = await twoWayProject(ctx, db, TABLES, true);
+		const [fwdId, revId] = [replicationId(projectId, "forward"), replicationId(projectId, "reverse")];
+		streams.push(fwdId, revId);
+		const fwdStop = new AbortController();
+		const revStop = new AbortController();
+		const forward = runReplication(ctx, fwdId, fwdStop.signal);
+		const reverse = runReplication(ctx, revId, revStop.signal);
+		try {
+			// both tasks hold their own lease and report their own status
+			const [fs, rs] = await Promise.all([
+				waitForStatus(ctx, fwdId, (s) => s.phase === "exact"),
+				waitForStatus(ctx, revId, (s) => s.phase === "exact"),
+			]);
+			expect(fs?.phase).toBe("exact");
+			expect(rs?.phase).toBe("exact");
+			expect(fs?.owner).not.toBe(rs?.owner);
+
+			const load = new AbortController();
+			const writers = Promise.all([
+				writeFor(sourceCredentials, db, "s", load.signal),
+				writeFor(destinationCredentials, db, "d", load.signal),
+			]);
+			await sleep(6000);
+			// DDL at the source: forward replays it at the destination; reverse recognises it as
+			// forward's and follows the new column (the destination's rows carry it from then on)
+			const ddl = await connect(sourceCredentials);
+			await ddl.query(`ALTER TABLE ${quoteId(db)}.items ADD COLUMN extra INT NOT NULL DEFAULT 5`);
+			await ddl.end();
+			await sleep(9000);
+			load.abort();
+			const [fromSource, fromDestination] = await writers;
+			expect(fromSource.transactions).toBeGreaterThan(50);
+			expect(fromDestination.transactions).toBeGreaterThan(50);
+
+			const deadline = Date.now() + 60_000;
+			let report = await compareDatabases(sourceCredentials, destinationCredentials, db);
+			while (!report.identical && Date.now() < deadline) {
+				await sleep(1000);
+				report = await compareDatabases(sourceCredentials, destinationCredentials, db);
+			}
+			expect(report.identical, report.lines.join("\n")).toBe(true);
+
+			// each direction applied exactly the other side's row changes: an echo would add rows
+			const f = await waitForStatus(ctx, fwdId, (s) => s.rows >= fromSource.rows);
+			const r = await waitForStatus(ctx, revId, (s) => s.rows >= fromDestination.rows);
+			expect(f?.rows).toBe(fromSource.rows);
+			expect(r?.rows).toBe(fromDestination.rows);
+			// both skipped what the other wrote, and found nothing unexpected in exact mode
+			expect(f?.echoes ?? 0).toBeGreaterThan(0);
+			expect(r?.echoes ?? 0).toBeGreaterThan(0);
+			expect(f?.inconsistencies).toBe(0);
+			expect(r?.inconsistencies).toBe(0);
+			expect(f?.fatal).toBeUndefined();
+			expect(r?.fatal).toBeUndefined();
+
+			// quiet: neither direction sends anything more (other tests' writes to these servers
+			// move the positions, not the rows of this database)
+			await sleep(5000);
+			const [f2, r2] = await Promise.all([replicationStatus(ctx, fwdId), replicationStatus(ctx, revId)]);
+			expect(f2?.rows).toBe(fromSource.rows);
+			expect(r2?.rows).toBe(fromDestination.rows);
+			expect(await compareDatabases(sourceCredentials, destinationCredentials, db)).toMatchObject({ identical: true });
+
+			// reverse deactivated: the reverse task stops, forward goes on
+			await updateProject(ctx, projectId, (p) => ({ ...p, reverse: { ...p.reverse, active: false } }));
+			expect(await Promise.race([reverse, sleep(15_000).then(() => "still running")])).toBe("stopped");
+			const src = await connect(sourceCredentials);
+			await src.query(`INSERT INTO ${quoteId(db)}.items (id, side, n, note) VALUES (999999, 's', 1, 'after')`);
+			await src.end();
+			const dst = await connect(destinationCredentials);
+			let arrived: RowDataPacket[] = [];
+			for (let i = 0; i < 30 && arrived.length === 0; i++) {
+				await sleep(500);
+				[arrived] = await dst.query<RowDataPacket[]>(`SELECT note FROM ${quoteId(db)}.items WHERE id = 999999`);
+			}
+			await dst.end();
+			expect(arrived).toEqual([{ note: "after" }]);
+
+			// project paused: forward stops too
+			await updateProject(ctx, projectId, (p) => ({ ...p, state: "paused" }));
+			expect(await Promise.race([forward, sleep(15_000).then(() => "still running")])).toBe("stopped");
+		} finally {
+			fwdStop.abort();
+			revStop.abort();
+			await Promise.allSettled([forward, reverse]);
+		}
+	}, 180_000);
+
+	it("skips a transaction the peer stream marked, large or not, and forwards one another stream marked", async () => {
+		const c = await connect(sourceCredentials);
+		await c.query(`CREATE DATABASE ${quoteId(db2)}`);
+		await c.query(`CREATE TABLE ${quoteId(db2)}.t (id INT PRIMARY KEY, v VARCHAR(40))`);
+		const d = await connect(destinationCredentials);
+		await d.query(`CREATE DATABASE ${quoteId(db2)}`);
+		await d.query(`CREATE TABLE ${quoteId(db2)}.t (id INT PRIMARY KEY, v VARCHAR(40))`);
+		await ensureMetaSchema(c);
+		const projectId = await twoWayProject(ctx, db2, { t: { ddl: "", columns: ["id", "v"] } }, false);
+		const fwdId = replicationId(projectId, "forward");
+		const peer = replicationId(projectId, "reverse");
+		streams.push(fwdId, peer);
+		const t = `${quoteId(db2)}.t`;
+
+		/** Runs one transaction at the source and returns its GTID. */
+		const transaction = async (...statements: string[]): Promise<string> => {
+			await c.query("START TRANSACTION");
+			for (const sql of statements) await c.query(sql);
+			await c.query("COMMIT");
+			const [[row]] = await c.query<RowDataPacket[]>("SELECT @@last_gtid AS gtid");
+			return String(row?.gtid);
+		};
+		const values = (from: number, n: number, v: string) =>
+			Array.from({ length: n }, (_, i) => `(${from + i}, '${v}')`).join(", ");
+
+		let stop = new AbortController();
+		let forward = runReplication(ctx, fwdId, stop.signal);
+		try {
+			await waitForStatus(ctx, fwdId, (s) => s.phase === "exact");
+			const skipped = [
+				// marked first, as replay does
+				await transaction(markSql(peer), `INSERT INTO ${t} VALUES (1, 'peer')`),
+				// marked first, then more rows than a part holds: decided before the first part
+				await transaction(
+					markSql(peer),
+					`INSERT INTO ${t} VALUES ${values(10_000, 1500, "peer big")}`,
+					`INSERT INTO ${t} VALUES ${values(20_000, 1500, "peer big")}`,
+				),
+				// marked after its rows, within the first part: still recognised
+				await transaction(
+					`INSERT INTO ${t} VALUES (4, 'peer late')`,
+					checkpointSql(peer, { gtid: "0-1-1", file: "binlog.000001", pos: 4 }, null),
+				),
+			];
+			// marked by another stream (a chain A -> B -> C run by another project): forwarded
+			const other = await transaction(
+				checkpointSql("pr-other-stream", { gtid: "0-1-2", file: "binlog.000001", pos: 5 }, null),
+				`INSERT INTO ${t} VALUES (2, 'other stream')`,
+			);
+			const plain = await transaction(`INSERT INTO ${t} VALUES (3, 'plain')`);
+
+			const rowsAt = async () => {
+				const [rows] = await d.query<RowDataPacket[]>(`SELECT id, v FROM ${t} ORDER BY id`);
+				return rows.map((r) => ({ ...r }));
+			};
+			let rows = await rowsAt();
+			for (let i = 0; i < 40 && rows.length < 2; i++) {
+				await sleep(500);
+				rows = await rowsAt();
+			}
+			await sleep(1500);
+			expect(await rowsAt()).toEqual([
+				{ id: 2, v: "other stream" },
+				{ id: 3, v: "plain" },
+			]);
+			// ferry_meta itself is never replayed: the other stream's mark stays at the source
+			const [marks] = await d.query<RowDataPacket[]>(
+				`SELECT stream FROM ${quoteId(META_DATABASE)}.${quoteId(CHECKPOINT_TABLE)} WHERE stream IN (?)`,
+				[["pr-other-stream", peer]],
+			);
+			expect(marks).toEqual([]);
+			// the checkpoint moved past the skipped transactions: a restart does not read them again
+			const status = await waitForStatus(ctx, fwdId, (s) => (s.echoes ?? 0) >= 3);
+			expect(status?.echoes).toBe(3);
+			const checkpoint = await readCheckpoint(d, fwdId);
+			for (const gtid of [...skipped, other, plain]) expect(includesTransaction(checkpoint?.position, gtid)).toBe(true);
+
+			// a new task (after a restart) resumes after them and still forwards new transactions
+			stop.abort();
+			expect(await forward).toBe("stopped");
+			stop = new AbortController();
+			forward = runReplication(ctx, fwdId, stop.signal);
+			await transaction(`INSERT INTO ${t} VALUES (5, 'after restart')`);
+			for (let i = 0; i < 40 && rows.length < 3; i++) {
+				await sleep(500);
+				rows = await rowsAt();
+			}
+			expect(rows.map((r) => r.id)).toEqual([2, 3, 5]);
+		} finally {
+			stop.abort();
+			await forward.catch(() => {});
+			await Promise.all([c.end(), d.end()]);
+		}
+	}, 120_000);
+
+	it("in reverse, passes over forward's DDL and other tables' DDL, and stops with a ticket on DDL of a replicated table", async () => {
+		for (const creds of [sourceCredentials, destinationCredentials]) {
+			const c = await connect(creds);
+			await c.query(`CREATE DATABASE ${quoteId(db3)}`);
+			await c.query(`CREATE TABLE ${quoteId(db3)}.t (id INT PRIMARY KEY, v VARCHAR(40))`);
+			await c.query(`CREATE TABLE ${quoteId(db3)}.gone (id INT PRIMARY KEY)`);
+			await c.end();
+		}
+		const projectId = await twoWayProject(
+			ctx,
+			db3,
+			{ t: { ddl: "", columns: ["id", "v"] }, gone: { ddl: "", columns: ["id"] } },
+			true,
+		);
+		const [fwdId, revId] = [replicationId(projectId, "forward"), replicationId(projectId, "reverse")];
+		streams.push(fwdId, revId);
+		const stop = new AbortController();
+		const forward = runReplication(ctx, fwdId, stop.signal);
+		let reverse = runReplication(ctx, revId, stop.signal);
+		const src = await connect(sourceCredentials);
+		const dst = await connect(destinationCredentials);
+		const arrives = async (id: number) => {
+			for (let i = 0; i < 40; i++) {
+				const [r] = await src.query<RowDataPacket[]>(`SELECT id FROM ${quoteId(db3)}.t WHERE id = ?`, [id]);
+				if (r.length > 0) return true;
+				await sleep(500);
+			}
+			return false;
+		};
+		try {
+			await waitForStatus(ctx, revId, (s) => s.phase === "exact");
+			// forward drops a table at the destination (MariaDB logs DROP TABLE without the mark);
+			// a table no rule replicates is created at the destination: reverse passes over both
+			await src.query(`DROP TABLE ${quoteId(db3)}.gone`);
+			await dst.query(`CREATE TABLE ${quoteId(db3)}.local_only (id INT PRIMARY KEY)`);
+			await dst.query(`INSERT INTO ${quoteId(db3)}.t VALUES (1, 'from the destination')`);
+			expect(await arrives(1)).toBe(true);
+			const [gone] = await dst.query<RowDataPacket[]>(
+				"SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'gone'",
+				[db3],
+			);
+			expect(gone).toEqual([]);
+
+			// a change of a replicated table's schema at the destination: reverse stops for a person to decide
+			await dst.query(`ALTER TABLE ${quoteId(db3)}.t ADD COLUMN y INT`);
+			expect(await Promise.race([reverse, sleep(20_000).then(() => "still running")])).toBe("fatal");
+			const fatal = (await replicationStatus(ctx, revId))?.fatal;
+			expect(fatal?.message).toMatch(/not replayed in reverse/);
+			expect(fatal?.statement).toMatch(/ADD COLUMN y/);
+			expect(fatal?.gtid).toBeTruthy();
+
+			// the user skips it (made the change at the source, or does not want it there): reverse goes on
+			await updateProject(ctx, projectId, (p) => ({ ...p, reverse: { ...p.reverse, skipGtid: fatal?.gtid } }));
+			await ctx.store.modify<ReplicationStatus>({ pk: "REPLICATION", sk: revId }, (s) => ({ ...s, fatal: undefined }));
+			reverse = runReplication(ctx, revId, stop.signal);
+			await dst.query(`INSERT INTO ${quoteId(db3)}.t (id, v, y) VALUES (2, 'after the skip', 7)`);
+			expect(await arrives(2)).toBe(true);
+		} finally {
+			stop.abort();
+			await Promise.allSettled([forward, reverse]);
+			await Promise.all([src.end(), dst.end()]);
+		}
+	}, 120_000);
+});
