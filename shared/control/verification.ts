@@ -66,6 +66,7 @@ async function runTables(ctx: Context, project: Project, run: VerificationRun): 
  * ones (source names). Refused while a run is going on, and before the project's data is there.
  */
 export async function startVerification(ctx: Context, id: string, tables?: string[]): Promise<Project> {
+	await getProject(ctx, id);
 	const known = new Set((await listTables(ctx, id)).map((t) => describeTable(t.mapping.source)));
 	const unknown = (tables ?? []).filter((t) => !known.has(t));
 	if (unknown.length) {

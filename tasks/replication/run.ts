@@ -198,12 +198,17 @@ async function replicate(
 	const onAbort = () => stop.abort();
 	signal.addEventListener("abort", onAbort);
 	let echoes = () => 0;
+	// before the first transaction is applied, replay stands at its start: an idle source is caught up
+	let startedAt: SourcePosition | null = null;
 	const reporter = new StatusReporter(
 		ctx,
 		replicationId,
 		owner,
 		s.control,
-		() => ({ ...applier.progress, echoes: echoes() }),
+		() => {
+			const progress = applier.progress;
+			return { ...progress, position: progress.position ?? startedAt, echoes: echoes() };
+		},
 		stop,
 	);
 	try {
@@ -219,6 +224,7 @@ async function replicate(
 		}
 		from ??= project.incremental?.startPosition;
 		if (!from) throw new Error(`project ${projectId} has no capture start position: its position step did not run`);
+		startedAt = from;
 		const reader = await openBinlogReader(s.captureCreds, {
 			from,
 			serverId: serverIdFor(replicationId),

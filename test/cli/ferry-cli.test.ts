@@ -59,6 +59,23 @@ describe("the ferry command line against a local API", () => {
 		expect((failed as { stderr: string }).stderr).toMatch(/error 404 NOT_FOUND: project 'pr-nope' does not exist/);
 	});
 
+	it("reaches the verification and switchover routes, with the API's refusals as errors", async () => {
+		for (const args of [
+			["verify", "start", "pr-nope", "--table", "db.t"],
+			["verify", "results", "pr-nope"],
+			["verify", "correct", "pr-nope"],
+			["switchover", "start", "pr-nope", "--max-latency", "3"],
+			["switchover", "writes-stopped", "pr-nope"],
+		]) {
+			const failed = await run(FERRY, args, { env }).catch((e: { code: number; stderr: string }) => e);
+			expect((failed as { stderr: string }).stderr, args.join(" ")).toMatch(/error 404 NOT_FOUND: project 'pr-nope'/);
+		}
+		const bad = await run(FERRY, ["switchover", "start", "pr-nope", "--max-latency", "-1"], { env }).catch(
+			(e: { stderr: string }) => e,
+		);
+		expect((bad as { stderr: string }).stderr).toMatch(/error 400 INVALID_BODY: .*maxLatencySeconds/);
+	});
+
 	it("tells the user to start the API when nothing listens", async () => {
 		const failed = await run(FERRY, ["project", "list"], {
 			env: { ...env, FERRY_API_URL: "http://127.0.0.1:1" },
