@@ -174,6 +174,11 @@ function serverPid(s: Server): number {
 	}
 }
 
+/** User + system CPU seconds a process has used so far (NaN when it is gone). */
+export function processCpuSeconds(pid: number): number {
+	return procTicks(pid) / TICKS;
+}
+
 export function cpuSince(before: Cpu, after: Cpu): Cpu {
 	return {
 		client: after.client - before.client,

@@ -29,7 +29,6 @@ import { verifyTable } from "../shared/verify/verify-table.ts";
 import {
 	connect,
 	ensureTools,
-	firstLine,
 	fmt,
 	localServers,
 	log,
@@ -37,6 +36,7 @@ import {
 	markdownTable,
 	positive,
 	prepareSysbench,
+	processCpuSeconds,
 	quoteId,
 	RESULTS_DIR,
 	serverFact,
@@ -155,20 +155,6 @@ async function serverPid(pool: Pool): Promise<number> {
 		return Number(readFileSync(String(r?.f), "utf8").trim());
 	} catch {
 		return -1;
-	}
-}
-
-const TICKS = Number(firstLine("getconf CLK_TCK")) || 100;
-function cpuSeconds(pid: number): number {
-	try {
-		const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-		const f = stat
-			.slice(stat.lastIndexOf(")") + 2)
-			.split(" ")
-			.map(Number);
-		return ((f[11] ?? 0) + (f[12] ?? 0)) / TICKS; // utime + stime
-	} catch {
-		return Number.NaN;
 	}
 }
 
@@ -377,14 +363,14 @@ async function main(): Promise<void> {
 		);
 		log(`round ${round} of ${REPEAT} (load average ${loads.at(-1)})`);
 		for (const m of METHODS) {
-			const cpu0 = [cpuSeconds(pids.source), cpuSeconds(pids.destination)];
+			const cpu0 = [processCpuSeconds(pids.source), processCpuSeconds(pids.destination)];
 			const t0 = performance.now();
 			const found = await m.run(DB, NAMES);
 			const seconds = (performance.now() - t0) / 1000;
 			const run: Run = {
 				seconds,
-				cpuSource: cpuSeconds(pids.source) - (cpu0[0] as number),
-				cpuDestination: cpuSeconds(pids.destination) - (cpu0[1] as number),
+				cpuSource: processCpuSeconds(pids.source) - (cpu0[0] as number),
+				cpuDestination: processCpuSeconds(pids.destination) - (cpu0[1] as number),
 				differing: [...found.values()].reduce((a, b) => a + b, 0),
 			};
 			runs.get(m.id)?.push(run);

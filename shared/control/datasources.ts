@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { connect } from "../db/connect.ts";
+import { type Connection, connect } from "../db/connect.ts";
 import { type Credentials, type DataSource, Endpoint, Engine } from "../model/datasource.ts";
 import type { Project } from "../model/project.ts";
 import type { Context } from "./context.ts";
@@ -136,4 +136,21 @@ export async function deleteDataSource(ctx: Context, id: string): Promise<void> 
 	}
 	await ctx.store.delete(key(id));
 	await ctx.secrets.delete(id);
+}
+
+/** Runs `work` with one connection to the project's source and one to its destination, closed after. */
+export async function withConnections<T>(
+	ctx: Context,
+	project: Pick<Project, "sourceId" | "destinationId">,
+	work: (source: Connection, destination: Connection) => Promise<T>,
+): Promise<T> {
+	const [source, destination] = await Promise.all([
+		credentialsFor(ctx, project.sourceId).then(connect),
+		credentialsFor(ctx, project.destinationId).then(connect),
+	]);
+	try {
+		return await work(source, destination);
+	} finally {
+		await Promise.allSettled([source.end(), destination.end()]);
+	}
 }

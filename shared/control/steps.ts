@@ -27,7 +27,7 @@ import {
 	topUpQueue,
 } from "./chunks.ts";
 import type { Context } from "./context.ts";
-import { credentialsFor, getDataSource } from "./datasources.ts";
+import { credentialsFor, getDataSource, withConnections } from "./datasources.ts";
 import { updateProject } from "./projects.ts";
 import { HEARTBEAT_TIMEOUT_MS, replicationStatus } from "./replication.ts";
 import { saveSchemaReport } from "./reports.ts";
@@ -38,22 +38,6 @@ export interface StepRunner {
 	begin?(ctx: Context, project: Project): Promise<void>;
 	/** Does what can be done now: "done" when the step is complete, "waiting" to be called again. */
 	run(ctx: Context, project: Project): Promise<"done" | "waiting">;
-}
-
-async function withConnections<T>(
-	ctx: Context,
-	project: Project,
-	work: (source: Connection, destination: Connection) => Promise<T>,
-): Promise<T> {
-	const [source, destination] = await Promise.all([
-		credentialsFor(ctx, project.sourceId).then(connect),
-		credentialsFor(ctx, project.destinationId).then(connect),
-	]);
-	try {
-		return await work(source, destination);
-	} finally {
-		await Promise.allSettled([source.end(), destination.end()]);
-	}
 }
 
 /**

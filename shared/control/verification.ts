@@ -23,7 +23,7 @@ import {
 	verifyJob,
 } from "./chunks.ts";
 import type { Context } from "./context.ts";
-import { credentialsFor } from "./datasources.ts";
+import { credentialsFor, withConnections } from "./datasources.ts";
 import { conflict, invalid } from "./errors.ts";
 import { getProject, updateProject } from "./projects.ts";
 import { replicationStatus } from "./replication.ts";
@@ -304,18 +304,6 @@ export async function verificationDifferences(
 	return { run: run.run, tables };
 }
 
-async function withBoth<T>(ctx: Context, project: Project, work: (s: Connection, d: Connection) => Promise<T>) {
-	const [s, d] = await Promise.all([
-		credentialsFor(ctx, project.sourceId).then(connect),
-		credentialsFor(ctx, project.destinationId).then(connect),
-	]);
-	try {
-		return await work(s, d);
-	} finally {
-		await Promise.allSettled([s.end(), d.end()]);
-	}
-}
-
 /**
  * Correction statements for one table's differences, from the source's data as it is now. The
  * differences are checked again first, so statements for a row that has become equal are not
@@ -335,7 +323,7 @@ export async function correctionSql(ctx: Context, id: string): Promise<{ run: nu
 		throw conflict("NOT_VERIFIED", `project '${project.name}' has no finished verification`);
 	}
 	const differing = (await tableDiffs(ctx, project, run)).filter((t) => t.differences.length > 0);
-	const statements = await withBoth(ctx, project, async (s, d) => {
+	const statements = await withConnections(ctx, project, async (s, d) => {
 		const out: string[] = [];
 		for (const t of differing) out.push(...(await tableCorrection(s, d, t)));
 		return out;
@@ -347,7 +335,7 @@ export async function correctionSql(ctx: Context, id: string): Promise<{ run: nu
 async function correct(ctx: Context, project: Project, run: VerificationRun): Promise<Project> {
 	const corrected = { ...run, run: run.correcting ?? run.run };
 	const differing = (await tableDiffs(ctx, project, corrected)).filter((t) => t.differences.length > 0);
-	await withBoth(ctx, project, async (s, d) => {
+	await withConnections(ctx, project, async (s, d) => {
 		for (const t of differing) {
 			const { applied } = await applyCorrections(d, await tableCorrection(s, d, t));
 			logger.info("correction applied", { projectId: project.id, table: t.result.table, statements: applied });
