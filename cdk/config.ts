@@ -1,8 +1,5 @@
 import type { Node } from "constructs";
 
-/** Placeholder image for the capture-replay task until the repo has a Dockerfile; override with `-c taskImage=<uri>`. */
-export const PLACEHOLDER_TASK_IMAGE = "public.ecr.aws/ferry/capture-replay:placeholder";
-
 /** Secrets Manager name prefix for data-source passwords: `ferry/datasources/<id>`. */
 export const SECRET_PREFIX = "ferry/datasources/";
 
@@ -30,8 +27,8 @@ export interface WorkerConfig {
 export interface FerryConfig {
 	/** Existing VPC to run in; undefined creates a small VPC. */
 	readonly vpc?: ImportedVpcConfig;
-	/** Container image URI for the capture-replay Fargate task. */
-	readonly taskImage: string;
+	/** Container image URI for the capture-replay Fargate task; absent, it is built from this repository. */
+	readonly taskImage?: string;
 	readonly copyWorker: WorkerConfig;
 	readonly verifyWorker: WorkerConfig;
 }
@@ -40,7 +37,7 @@ export interface FerryConfig {
  * Reads the stack's configuration from CDK context (cdk.json or `-c key=value`).
  *
  * - `vpcId`, `privateSubnetIds`, `availabilityZones`: import an existing VPC (lists as JSON arrays or comma-separated).
- * - `taskImage`: image URI for the capture-replay task.
+ * - `taskImage`: image URI for the capture-replay task (default: built from tasks/replication at deploy).
  * - `copyBatchSize`, `copyMaxConcurrency`, `copyReservedConcurrency`: copy worker tuning
  *   (`verify...` likewise for the verify worker).
  */
@@ -64,7 +61,7 @@ export function readConfig(node: Node): FerryConfig {
 	}
 	return {
 		vpc,
-		taskImage: optionalString(node, "taskImage") ?? PLACEHOLDER_TASK_IMAGE,
+		taskImage: optionalString(node, "taskImage"),
 		copyWorker: workerConfig(node, "copy"),
 		verifyWorker: workerConfig(node, "verify"),
 	};

@@ -66,6 +66,7 @@ export class FerryStack extends Stack {
 		const replication = new ReplicationTasks(this, "Replication", {
 			vpc: network.vpc,
 			image: config.taskImage,
+			sourceRoot,
 			environment,
 		});
 

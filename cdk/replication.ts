@@ -1,4 +1,5 @@
-import { Aws, Duration } from "aws-cdk-lib";
+import { join } from "node:path";
+import { Aws, Duration, Stack, Stage } from "aws-cdk-lib";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as ecr from "aws-cdk-lib/aws-ecr";
 import * as ecs from "aws-cdk-lib/aws-ecs";
@@ -7,6 +8,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct, type IConstruct } from "constructs";
 import { METRICS_NAMESPACE } from "./config.ts";
 import { acknowledge, acknowledgeWildcardResource } from "./nag.ts";
+import { replicationTaskImage } from "./task-image.ts";
 
 export const CAPTURE_REPLAY_CONTAINER = "capture-replay";
 
@@ -15,7 +17,9 @@ const ECR_IMAGE = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.(amazonaws\.com(?:\.cn)?)\
 
 export interface ReplicationTasksProps {
 	readonly vpc: ec2.IVpc;
-	readonly image: string;
+	/** An image URI to run; absent, the image is built from this repository (cdk/task-image.ts). */
+	readonly image?: string;
+	readonly sourceRoot: string;
 	readonly environment: Record<string, string>;
 }
 
@@ -47,8 +51,13 @@ export class ReplicationTasks extends Construct {
 		});
 		this.taskDefinition.addContainer("Container", {
 			containerName: CAPTURE_REPLAY_CONTAINER,
-			image: ecs.ContainerImage.fromRegistry(props.image),
-			command: ["node", "tasks/replication/main.js"],
+			image: props.image
+				? ecs.ContainerImage.fromRegistry(props.image)
+				: replicationTaskImage(
+						props.sourceRoot,
+						join(Stage.of(this)?.outdir ?? "cdk.out", "capture-replay-image"),
+						Stack.of(this).bundlingRequired,
+					),
 			environment: props.environment,
 			logging: ecs.LogDrivers.awsLogs({
 				logGroup: this.logGroup,
@@ -58,7 +67,14 @@ export class ReplicationTasks extends Construct {
 			// Fargate's maximum: time to flush the last checkpoint after SIGTERM.
 			stopTimeout: Duration.seconds(120),
 		});
-		this.grantPrivateEcrPull(props.image);
+		if (props.image) this.grantPrivateEcrPull(props.image);
+		if (!props.image || ECR_IMAGE.test(props.image)) {
+			acknowledge(
+				this.taskDefinition.obtainExecutionRole(),
+				"AwsSolutions-IAM5[Resource::*]",
+				"ecr:GetAuthorizationToken supports no resource ARNs; image pulls are limited to the task's repository.",
+			);
+		}
 		// Replication latency and throughput go to CloudWatch; PutMetricData has no resource-level
 		// permissions, so the namespace condition is the scope.
 		this.taskDefinition.taskRole.addToPrincipalPolicy(
@@ -83,8 +99,8 @@ export class ReplicationTasks extends Construct {
 	}
 
 	/**
-	 * fromRegistry does not grant image pulls; for a private ECR image URI, let the execution role pull
-	 * from that one repository.
+	 * fromRegistry does not grant image pulls (fromAsset does); for a private ECR image URI, let the
+	 * execution role pull from that one repository.
 	 */
 	private grantPrivateEcrPull(image: string): void {
 		const m = ECR_IMAGE.exec(image);
@@ -95,13 +111,7 @@ export class ReplicationTasks extends Construct {
 			repositoryArn: `arn:${partition}:ecr:${region}:${account}:repository/${name}`,
 			repositoryName: name,
 		});
-		const executionRole = this.taskDefinition.obtainExecutionRole();
-		repository.grantPull(executionRole);
-		acknowledge(
-			executionRole,
-			"AwsSolutions-IAM5[Resource::*]",
-			"ecr:GetAuthorizationToken supports no resource ARNs; image pulls are limited to the task's repository.",
-		);
+		repository.grantPull(this.taskDefinition.obtainExecutionRole());
 	}
 
 	/** Lets a launcher (the scheduler) run the task in this cluster, watch and stop it, and pass its roles. */

@@ -1,0 +1,59 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Platform } from "aws-cdk-lib/aws-ecr-assets";
+import * as ecs from "aws-cdk-lib/aws-ecs";
+import { buildSync } from "esbuild";
+
+/**
+ * The capture-replay task's container: tasks/replication bundled by esbuild into one ESM file,
+ * like the Lambda functions, plus @vlasky/zongji installed beside it (Ferry patches a few of its
+ * internals at load time, found by resolving its files, so it cannot be inlined). The image is
+ * built by `cdk deploy` from this directory; synth only writes the directory.
+ */
+const KEPT_OUTSIDE = "@vlasky/zongji";
+
+const DOCKERFILE = `FROM public.ecr.aws/docker/library/node:24-slim
+WORKDIR /app
+COPY package.json ./
+RUN npm install --omit=dev --no-audit --no-fund
+COPY main.mjs ./
+USER node
+# SIGTERM reaches node directly: the task stops replay at a transaction boundary
+CMD ["node", "main.mjs"]
+`;
+
+/** Writes the image's build directory: Dockerfile, package.json and (when `bundle`) main.mjs. */
+export function writeReplicationTaskContext(sourceRoot: string, outDir: string, bundle = true): void {
+	mkdirSync(outDir, { recursive: true });
+	const lock = JSON.parse(readFileSync(join(sourceRoot, "package-lock.json"), "utf8")) as {
+		packages: Record<string, { version?: string }>;
+	};
+	const version = lock.packages[`node_modules/${KEPT_OUTSIDE}`]?.version;
+	if (!version) throw new Error(`${KEPT_OUTSIDE} is not in package-lock.json: run npm install`);
+	writeFileSync(
+		join(outDir, "package.json"),
+		`${JSON.stringify({ name: "ferry-capture-replay", private: true, type: "module", dependencies: { [KEPT_OUTSIDE]: version } }, null, 2)}\n`,
+	);
+	writeFileSync(join(outDir, "Dockerfile"), DOCKERFILE);
+	if (!bundle) return;
+	buildSync({
+		entryPoints: [join(sourceRoot, "tasks/replication/main.ts")],
+		outfile: join(outDir, "main.mjs"),
+		bundle: true,
+		platform: "node",
+		target: "node24",
+		format: "esm",
+		external: [KEPT_OUTSIDE],
+		// bundled CommonJS dependencies call require()
+		banner: {
+			js: 'import { createRequire as ferryRequire } from "node:module"; const require = ferryRequire(import.meta.url);',
+		},
+		logLevel: "warning",
+	});
+}
+
+/** The image asset (arm64, as the task definition's runtime platform). */
+export function replicationTaskImage(sourceRoot: string, outDir: string, bundle: boolean): ecs.ContainerImage {
+	writeReplicationTaskContext(sourceRoot, outDir, bundle);
+	return ecs.ContainerImage.fromAsset(outDir, { platform: Platform.LINUX_ARM64 });
+}
