@@ -75,21 +75,25 @@ const copy: ChunkWork = async (source, destination, mapping, chunk, project) => 
 };
 
 /**
- * Verifies a chunk. While forward replay runs, differences may be rows in flight: the chunk
- * waits in "recheck" until replay has passed the source position read after this check, and
- * only what persists after MAX_RECHECKS checks (or once replay stops) is reported.
+ * Verifies a chunk. While replay runs (forward, or reverse too), differences may be rows in
+ * flight: the chunk waits in "recheck" until replay has passed the positions read after this
+ * check, and only what persists after MAX_RECHECKS checks (or once replay stops) is reported.
  */
 const verify: ChunkWork = async (source, destination, mapping, chunk, project) => {
 	const earlier = chunk.verification;
 	const v = await verifyChunk(source, destination, mapping, chunk.spec, earlier);
 	const differs = v.missing + v.extra + v.different > 0;
 	const rechecks = (earlier?.rechecks ?? 0) + (differs ? 1 : 0);
-	const recheckAfter =
-		differs && rechecks < MAX_RECHECKS && forwardReplicating(project) ? await currentPosition(source) : undefined;
+	// rows in flight either way: wait for each running replay to pass what this check saw
+	const recheck = differs && rechecks < MAX_RECHECKS;
+	const [recheckAfter, recheckAfterReverse] = await Promise.all([
+		recheck && forwardReplicating(project) ? currentPosition(source) : undefined,
+		recheck && project.reverse?.active ? currentPosition(destination) : undefined,
+	]);
 	metrics.addMetric("RowsVerified", "Count", v.rows);
 	return (c) => ({
 		...c,
-		state: recheckAfter ? "recheck" : "done",
+		state: recheckAfter || recheckAfterReverse ? "recheck" : "done",
 		deadline: undefined,
 		rows: v.rows,
 		verification: {
@@ -100,6 +104,7 @@ const verify: ChunkWork = async (source, destination, mapping, chunk, project) =
 			truncated: v.truncated,
 			rechecks,
 			recheckAfter,
+			recheckAfterReverse,
 		},
 	});
 };

@@ -36,8 +36,10 @@ export interface ChunkVerification {
 	truncated: boolean;
 	/** Checks so far that found differences. */
 	rechecks: number;
-	/** A recheck waits until replay has reached this source position. */
+	/** A recheck waits until forward replay has reached this source position ... */
 	recheckAfter?: SourcePosition;
+	/** ... and reverse replay (if it runs) this destination position. */
+	recheckAfterReverse?: SourcePosition;
 }
 
 export interface ChunkItem {

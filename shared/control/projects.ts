@@ -86,6 +86,9 @@ export async function actOnProject(ctx: Context, id: string, action: string): Pr
 	});
 }
 
+/** Switchover steps whose skipping would lose changes: only retry resolves their tickets. */
+const UNSKIPPABLE: readonly StepName[] = ["switch-writes", "switch-drain", "switch-stop-forward"];
+
 /**
  * Resolves an open ticket: `retry` runs the failed step again, `skip` marks it skipped. For the
  * incremental step, `skip` passes over the one source transaction replay stopped on (an
@@ -95,6 +98,12 @@ export async function resolveTicket(ctx: Context, id: string, decision: "retry" 
 	const current = await getProject(ctx, id);
 	if (!current.ticket || current.state !== "failed") {
 		throw conflict("NO_TICKET", `project '${current.name}' has no open ticket`);
+	}
+	if (decision === "skip" && UNSKIPPABLE.includes(current.ticket.step)) {
+		throw conflict(
+			"CANNOT_SKIP",
+			`step ${current.ticket.step} of '${current.name}' cannot be skipped: without it changes would be lost at the switch; fix the cause and retry`,
+		);
 	}
 	// a replication task's fatal stop is what the ticket was about: clear it before replay resumes
 	const fatal: Partial<Record<Direction, ReplicationStatus["fatal"]>> = {};
@@ -145,8 +154,8 @@ function typeCombinationError(input: ProjectInput): string | undefined {
 		return "reverse incremental starts at the switchover: tick switchover too (or use options.twoWay for two-way sync)";
 	}
 	if (input.options.twoWay && !has("incremental")) return "two-way sync needs incremental migration: tick incremental";
-	if (input.options.twoWay && has("reverse")) {
-		return "two-way sync already replicates both ways: untick reverse (or turn twoWay off)";
+	if (input.options.twoWay && (has("reverse") || has("switchover"))) {
+		return "two-way sync keeps both sides primary: there is no switchover; untick switchover and reverse (or turn twoWay off)";
 	}
 	return undefined;
 }

@@ -28,7 +28,7 @@ function openTicket(p: Project, step: StepName, message: string): Project {
 export async function advanceProject(ctx: Context, id: string): Promise<Project> {
 	let project = await getProject(ctx, id);
 	const fatal = await superviseReplication(ctx, project);
-	if (fatal) {
+	if (fatal && project.state === "running") {
 		logger.error("replication stopped", { projectId: id, direction: fatal.direction, error: fatal.message });
 		metrics.addMetric("ReplicationStopped", "Count", 1);
 		const step = replicationStep(project, fatal.direction);
@@ -36,6 +36,7 @@ export async function advanceProject(ctx: Context, id: string): Promise<Project>
 			p.state === "running" ? openTicket(p, step, `replication stopped: ${fatal.message}`) : p,
 		);
 	}
+	// (with another ticket open, the stop waits in the replication status until that one is resolved)
 	project = await advanceVerification(ctx, project);
 	while (project.state === "running") {
 		const step = project.steps.find((s) => s.state === "pending" || s.state === "running");
@@ -49,15 +50,17 @@ export async function advanceProject(ctx: Context, id: string): Promise<Project>
 				markStep(p, step.name, {
 					state: "running",
 					startedAt: new Date().toISOString(),
+					begun: !STEPS[step.name].begin,
 				}),
 			);
-			if (STEPS[step.name].begin) {
-				await STEPS[step.name].begin?.(ctx, project);
-				project = await getProject(ctx, id);
-			}
 		}
 		let outcome: "done" | "waiting";
 		try {
+			// `begin` runs until it has completed once (a scheduler killed in it runs it again)
+			if (project.steps.find((s) => s.name === step.name)?.begun === false) {
+				await STEPS[step.name].begin?.(ctx, project);
+				project = await updateProject(ctx, id, (p) => markStep(p, step.name, { begun: true }));
+			}
 			outcome = await STEPS[step.name].run(ctx, project);
 		} catch (err) {
 			// another scheduler changed the same item first: it is on it, try again next tick

@@ -12,6 +12,7 @@ import { checkSchemaPrerequisites } from "../schema/precheck.ts";
 import { describeServer, readSchema } from "../schema/read.ts";
 import { resolveObjects, resolveViews } from "../schema/resolve.ts";
 import { reverse, SWITCHOVER_RUNNERS } from "../switchover/steps.ts";
+import { readTriggers } from "../switchover/triggers.ts";
 import {
 	type ChunkItem,
 	chunkSk,
@@ -34,7 +35,10 @@ import { saveSchemaReport } from "./reports.ts";
 import { startVerification } from "./verification.ts";
 
 export interface StepRunner {
-	/** Called once when the step starts (or restarts after a retry). */
+	/**
+	 * Called when the step starts (or restarts after a retry) until it completes once: it must be
+	 * safe to run again after a crash half-way.
+	 */
 	begin?(ctx: Context, project: Project): Promise<void>;
 	/** Does what can be done now: "done" when the step is complete, "waiting" to be called again. */
 	run(ctx: Context, project: Project): Promise<"done" | "waiting">;
@@ -108,6 +112,22 @@ const precheck: StepRunner = {
 			}
 			// binlog format, row image and metadata, GTIDs, retention, replication privileges
 			if (project.types.includes("incremental")) findings.push(...(await checkCaptureSettings(source)));
+			if (project.options.twoWay) {
+				findings.push(
+					...(await checkCaptureSettings(destination)).map((f) => ({ ...f, object: `destination ${f.object}` })),
+				);
+				for (const t of await readTriggers(
+					source,
+					mappings.map((m) => m.source),
+				)) {
+					findings.push({
+						level: "error",
+						object: `${t.table.database}.${t.table.table}`,
+						message: `has trigger ${t.name}: in two-way sync its effects, written inside replayed transactions, would be skipped on one side or applied twice`,
+						fix: "drop the trigger while two-way sync runs, or use one-way migration with switchover",
+					});
+				}
+			}
 			await updateProject(ctx, project.id, (p) => ({ ...p, findings }));
 			const errors = findings.filter((f) => f.level === "error");
 			if (errors.length > 0) {
@@ -276,6 +296,8 @@ const incremental: StepRunner = {
 		await updateProject(ctx, project.id, (p) => ({ ...p, reverse: { startPosition, active: true } }));
 	},
 	async run(ctx, project) {
+		// a ticket retried after the switch: forward replay is over, there is nothing to catch up
+		if (project.switchover?.forwardStopped) return "done";
 		const status = await replicationStatus(ctx, project.id);
 		const caughtUp =
 			status?.phase === "exact" &&

@@ -39,6 +39,7 @@ export async function superviseReplication(
 	ctx: Context,
 	project: Project,
 ): Promise<{ direction: Direction; message: string } | null> {
+	let fatal: { direction: Direction; message: string } | null = null;
 	for (const direction of ["forward", "reverse"] as const) {
 		const id = replicationId(project.id, direction);
 		if (!replicationWanted(project, direction)) {
@@ -46,9 +47,13 @@ export async function superviseReplication(
 			continue;
 		}
 		const status = await replicationStatus(ctx, id);
-		if (status?.fatal) return { direction, message: status.fatal.message };
+		if (status?.fatal) {
+			// the other direction is still looked after
+			fatal ??= { direction, message: status.fatal.message };
+			continue;
+		}
 		const alive = status !== undefined && Date.now() - status.heartbeatAt < HEARTBEAT_TIMEOUT_MS;
 		if (!alive || !(await ctx.tasks.running(id))) await ctx.tasks.start(id);
 	}
-	return null;
+	return fatal;
 }

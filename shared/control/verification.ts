@@ -3,7 +3,7 @@ import type { ChunkSpec } from "../copy/plan.ts";
 import { planChunks } from "../copy/plan.ts";
 import { type Connection, connect } from "../db/connect.ts";
 import { describeTable } from "../db/sql.ts";
-import type { Project, VerificationRun, VerificationTotals } from "../model/project.ts";
+import type { Direction, Project, VerificationRun, VerificationTotals } from "../model/project.ts";
 import { logger, metrics } from "../observability.ts";
 import { hasReached } from "../replay/position.ts";
 import { applyCorrections, correctionScript, correctionStatements } from "../verify/correct.ts";
@@ -26,7 +26,7 @@ import type { Context } from "./context.ts";
 import { credentialsFor, withConnections } from "./datasources.ts";
 import { conflict, invalid } from "./errors.ts";
 import { getProject, updateProject } from "./projects.ts";
-import { replicationStatus } from "./replication.ts";
+import { replicationId, replicationStatus } from "./replication.ts";
 import { forwardReplicating } from "./supervise.ts";
 
 /** Rows per verification chunk: larger than a copy chunk, since only two aggregates come back. */
@@ -87,6 +87,7 @@ export async function startVerification(ctx: Context, id: string, tables?: strin
 			throw conflict("BUSY", `verification run ${p.verification.run} of '${p.name}' is ${p.verification.state}`);
 		}
 		const verification: VerificationRun = {
+			...coverage(p.verification),
 			run: (p.verification?.run ?? 0) + 1,
 			state: "running",
 			startedAt: new Date().toISOString(),
@@ -94,6 +95,24 @@ export async function startVerification(ctx: Context, id: string, tables?: strin
 		if (tables?.length) verification.tables = [...new Set(tables)];
 		return { ...p, verification };
 	});
+}
+
+/** What a new run carries over from the last one: which tables are known clean. */
+function coverage(v: VerificationRun | undefined): Pick<VerificationRun, "fullRun" | "differing"> {
+	return { fullRun: v?.fullRun, differing: v?.differing };
+}
+
+/** The coverage after a run is done: a run over every table resets it, a partial one updates its tables. */
+function coverageAfter(run: VerificationRun, tables: TableResult[]): Pick<VerificationRun, "fullRun" | "differing"> {
+	const bad = tables.filter((t) => t.missing + t.extra + t.different > 0).map((t) => t.table);
+	if (!run.tables) return { fullRun: run.run, differing: bad };
+	const checked = new Set(tables.map((t) => t.table));
+	return { fullRun: run.fullRun, differing: [...(run.differing ?? []).filter((t) => !checked.has(t)), ...bad] };
+}
+
+/** True when every table has been verified and none differs by its latest check (what switchover requires). */
+export function verifiedClean(v: VerificationRun | undefined): boolean {
+	return v?.state === "done" && v.fullRun !== undefined && (v.differing ?? []).length === 0;
 }
 
 /** Pause or resume the current run: its chunks stop being queued; a chunk being checked finishes. */
@@ -153,15 +172,19 @@ function ignoreConflict(err: unknown): void {
 	if (!(err instanceof ConflictError)) throw err;
 }
 
-/** Chunks waiting for a recheck go back to the queue once replay has applied what they saw. */
+/** Chunks waiting for a recheck go back to the queue once replay (each way it runs) has applied what they saw. */
 async function releaseRechecks(ctx: Context, project: Project, chunks: Stored<ChunkItem>[]): Promise<void> {
 	const waiting = chunks.filter((c) => c.state === "recheck");
 	if (waiting.length === 0) return;
-	const replaying = forwardReplicating(project);
-	const position = replaying ? (await replicationStatus(ctx, project.id))?.position : undefined;
+	const positionOf = async (direction: Direction, running: boolean) =>
+		running ? (await replicationStatus(ctx, replicationId(project.id, direction)))?.position : undefined;
+	const forward = forwardReplicating(project);
+	const reverse = project.reverse?.active === true;
+	const [forwardAt, reverseAt] = await Promise.all([positionOf("forward", forward), positionOf("reverse", reverse)]);
 	for (const c of waiting) {
-		const after = c.verification?.recheckAfter;
-		if (replaying && after && !hasReached(position, after)) continue;
+		const v = c.verification;
+		if (forward && v?.recheckAfter && !hasReached(forwardAt, v.recheckAfter)) continue;
+		if (reverse && v?.recheckAfterReverse && !hasReached(reverseAt, v.recheckAfterReverse)) continue;
 		await ctx.store
 			.replace<ChunkItem>(c, { ...stripKey(c), state: "pending", attempts: 0 }, c.version)
 			.catch(ignoreConflict);
@@ -175,7 +198,7 @@ async function releaseRechecks(ctx: Context, project: Project, chunks: Stored<Ch
  */
 export async function advanceVerification(ctx: Context, project: Project): Promise<Project> {
 	const run = project.verification;
-	if (!run) return project;
+	if (!run || project.state === "released") return project;
 	try {
 		if (run.state === "correcting") return await correct(ctx, project, run);
 		if (run.state !== "running") return project;
@@ -185,12 +208,22 @@ export async function advanceVerification(ctx: Context, project: Project): Promi
 		if (stuck) throw new Error(`a chunk failed ${stuck.attempts} times, last with: ${stuck.lastError ?? "no error"}`);
 		await releaseRechecks(ctx, project, chunks);
 		if (chunks.every((c) => c.state === "done")) {
-			const totals = totalsOf(await results(ctx, project, run));
+			const tables = await results(ctx, project, run);
+			const totals = totalsOf(tables);
 			metrics.addMetric("VerificationDifferences", "Count", totals.missing + totals.extra + totals.different);
 			logger.info("verification done", { projectId: project.id, run: run.run, ...totals });
 			return updateProject(ctx, project.id, (p) =>
 				p.verification?.run === run.run && p.verification.state === "running"
-					? { ...p, verification: { ...p.verification, state: "done", totals, finishedAt: new Date().toISOString() } }
+					? {
+							...p,
+							verification: {
+								...p.verification,
+								...coverageAfter(p.verification, tables),
+								state: "done",
+								totals,
+								finishedAt: new Date().toISOString(),
+							},
+						}
 					: p,
 			);
 		}
@@ -331,8 +364,25 @@ export async function correctionSql(ctx: Context, id: string): Promise<{ run: nu
 	return { run: run.run, script: correctionScript(statements) };
 }
 
-/** Applies the corrections table by table, then starts a run over the corrected tables. */
+/** A claim on applying a correction lasts this long (a scheduler killed while applying frees it then). */
+const CORRECTION_CLAIM_MS = 10 * 60_000;
+
+/**
+ * Applies the corrections table by table, then starts a run over the corrected tables. One
+ * scheduler at a time: it claims the correction with a conditional write first (a second one
+ * applying at once could insert a keyless table's missing rows twice).
+ */
 async function correct(ctx: Context, project: Project, run: VerificationRun): Promise<Project> {
+	const now = Date.now();
+	let claimed = false;
+	await updateProject(ctx, project.id, (p) => {
+		claimed = false;
+		const v = p.verification;
+		if (v?.state !== "correcting" || (v.applyingSince && now - v.applyingSince < CORRECTION_CLAIM_MS)) return p;
+		claimed = true;
+		return { ...p, verification: { ...v, applyingSince: now } };
+	});
+	if (!claimed) return project;
 	const corrected = { ...run, run: run.correcting ?? run.run };
 	const differing = (await tableDiffs(ctx, project, corrected)).filter((t) => t.differences.length > 0);
 	await withConnections(ctx, project, async (s, d) => {
@@ -344,6 +394,7 @@ async function correct(ctx: Context, project: Project, run: VerificationRun): Pr
 	return updateProject(ctx, project.id, (p) => {
 		if (p.verification?.state !== "correcting") return p;
 		const next: VerificationRun = {
+			...coverage(p.verification),
 			run: p.verification.run + 1,
 			state: "running",
 			startedAt: new Date().toISOString(),

@@ -69,6 +69,8 @@ export type StepState = "pending" | "running" | "done" | "failed" | "skipped";
 export interface Step {
 	name: StepName;
 	state: StepState;
+	/** False until the step's `begin` has completed (absent for steps without one). */
+	begun?: boolean;
 	startedAt?: string;
 	finishedAt?: string;
 	error?: string;
@@ -130,6 +132,12 @@ export interface VerificationRun {
 	totals?: VerificationTotals;
 	/** The run whose differences are being corrected (state "correcting"). */
 	correcting?: number;
+	/** When a scheduler claimed the correction (epoch ms): another one leaves it alone for a while. */
+	applyingSince?: number;
+	/** Carried from run to run: the last done run over every table ... */
+	fullRun?: number;
+	/** ... and the tables that differ by the latest run that checked each of them since. */
+	differing?: string[];
 }
 
 export interface VerificationTotals {

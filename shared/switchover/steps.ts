@@ -6,6 +6,7 @@ import { conflict } from "../control/errors.ts";
 import { updateProject } from "../control/projects.ts";
 import { HEARTBEAT_TIMEOUT_MS, replicationId, replicationStatus } from "../control/replication.ts";
 import type { StepRunner } from "../control/steps.ts";
+import { verifiedClean } from "../control/verification.ts";
 import { type Connection, connect } from "../db/connect.ts";
 import type { Project, SwitchoverState, SwitchoverStep } from "../model/project.ts";
 import { logger } from "../observability.ts";
@@ -56,14 +57,18 @@ const check: StepRunner = {
 				`replay latency is ${alive ? `${r?.latencySeconds ?? "unknown"} s` : "unknown (the replication task is not reporting)"}, above the ${s.maxLatencySeconds} s the switchover allows: wait for replay to catch up, then retry`,
 			);
 		}
-		if (!s.waiveVerification) {
+		if (!s.waiveVerification && !verifiedClean(project.verification)) {
 			const v = project.verification;
-			const t = v?.totals;
-			if (v?.state !== "done" || !t || t.missing + t.extra + t.different > 0) {
-				throw new Error(
-					`verification is not clean (${v ? `run ${v.run} is ${v.state}${t ? ` with ${t.missing + t.extra + t.different} differences` : ""}` : "never run"}): verify and correct, or start the switchover with waiveVerification`,
-				);
-			}
+			const why = !v
+				? "never run"
+				: v.state !== "done"
+					? `run ${v.run} is ${v.state}`
+					: v.fullRun === undefined
+						? "no run has covered every table"
+						: `differences remain in ${(v.differing ?? []).join(", ")}`;
+			throw new Error(
+				`verification is not clean (${why}): verify and correct, or start the switchover with waiveVerification`,
+			);
 		}
 		return "done";
 	},
