@@ -123,8 +123,15 @@ function rest(c: Cursor): void {
 	c.i = c.end;
 }
 
-function byForm(w: Work, c: Cursor, form: DdlForm, support: "ignore" | "refuse", subject: string): never {
-	const database = statementDatabase(c) ?? w.db;
+function byForm(
+	w: Work,
+	c: Cursor,
+	form: DdlForm,
+	support: "ignore" | "refuse",
+	subject: string,
+	named?: string,
+): never {
+	const database = named ?? statementDatabase(c) ?? w.db;
 	rest(c);
 	if (support === "ignore") return w.ignore(form, `${subject}: ${noteOf(form)}`);
 	// a trigger, routine or sequence of a database the rules leave out is none of this project's business
@@ -330,7 +337,14 @@ function otherObject(w: Work, c: Cursor, verb: string): never {
 				`${verb} TRIGGER ${describeTable(name)}: a trigger of pt-online-schema-change, whose effects arrive as row events`,
 			);
 		}
-		return byForm(w, c, "CREATE / DROP TRIGGER", "refuse", `${verb} TRIGGER${name ? ` ${describeTable(name)}` : ""}`);
+		return byForm(
+			w,
+			c,
+			"CREATE / DROP TRIGGER",
+			"refuse",
+			`${verb} TRIGGER${name ? ` ${describeTable(name)}` : ""}`,
+			name?.database,
+		);
 	}
 	if (object === "PROCEDURE" || object === "FUNCTION" || object === "PACKAGE") {
 		return byForm(w, c, "CREATE / ALTER / DROP PROCEDURE and FUNCTION", "refuse", `${verb} ${object}`);

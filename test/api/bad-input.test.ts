@@ -110,6 +110,16 @@ describe("bad input gets a clear error and corrupts nothing", () => {
 		);
 		expect(lonely.code).toBe("TYPE_COMBINATION");
 		expect(lonely.message).toMatch(/switchover needs incremental/);
+		const both = await refusal(
+			t.api.post("/projects", {
+				name: "two-way switch",
+				...ids,
+				types: ["full", "incremental", "switchover"],
+				objects: [{ database: db }],
+				options: { twoWay: true },
+			}),
+		);
+		expect(both.message).toMatch(/two-way sync keeps both sides primary/);
 		const p = await t.api.post<{ id: string }>("/projects", {
 			name: "holds",
 			...ids,

@@ -630,6 +630,11 @@ describe("other statements", () => {
 			/the database other_db is not migrated/,
 		);
 		expect(ignored("CREATE PROCEDURE elsewhere.p() SELECT 1").reason).toMatch(/elsewhere is not migrated/);
+		// the trigger's own name says where it is (found by a switchover of another project)
+		expect(ignored("DROP TRIGGER IF EXISTS `other_db`.`t_ai`").reason).toMatch(/other_db is not migrated/);
+		expect(
+			ignored("CREATE DEFINER=`u`@`h` TRIGGER other_db.t_ai AFTER INSERT ON other_db.t FOR EACH ROW SET @x = 1").reason,
+		).toMatch(/other_db is not migrated/);
 		expect(refused("CREATE SEQUENCE shop.s").forms).toEqual(["CREATE / ALTER / DROP SEQUENCE"]);
 	});
 
