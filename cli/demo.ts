@@ -16,8 +16,9 @@ const DEMO_DB = "ferry_demo";
 
 /**
  * The README's first command: generate a sample database on the local source, migrate it
- * through Ferry's own API in local mode (schema, full copy and incremental replay) while the
- * source keeps taking writes, and prove by query that the destination ends identical.
+ * through Ferry's own API in local mode (schema, full copy, incremental replay and a full
+ * verification during replay) while the source keeps taking writes, and prove by query that the
+ * destination ends identical.
  */
 export async function runDemo(options: { scale: number; writeSeconds: number }): Promise<boolean> {
 	const [source, destination] = [localInstance("source"), localInstance("destination")];
@@ -49,7 +50,7 @@ export async function runDemo(options: { scale: number; writeSeconds: number }):
 			name: "demo",
 			sourceId: s.id,
 			destinationId: d.id,
-			types: ["schema", "full", "incremental"],
+			types: ["schema", "full", "incremental", "verification"],
 			objects: [{ database: DEMO_DB, table: "*" }],
 			options: { parallelism: 4, chunkRows: 20_000 },
 			tags: ["demo"],
@@ -60,13 +61,14 @@ export async function runDemo(options: { scale: number; writeSeconds: number }):
 		await api.post(`/projects/${project.id}/actions/start`);
 		const started = Date.now();
 		let status: ProjectStatus;
-		// running until the copy is done and replay has caught up with the stopped writes
+		// running until the copy is done, verification (during replay) has passed, and replay has
+		// caught up with the stopped writes
 		for (;;) {
 			status = await api.get<ProjectStatus>(`/projects/${project.id}/status`);
 			process.stdout.write(`${renderStatus(status)}\n\n`);
 			if (status.state !== "running") break;
-			if (load.signal.aborted && status.incremental?.phase === "exact" && status.incremental.latencySeconds === 0)
-				break;
+			const verified = status.steps.find((x) => x.name === "verify")?.state === "done";
+			if (verified && load.signal.aborted && status.incremental?.latencySeconds === 0) break;
 			await new Promise((r) => setTimeout(r, 2000));
 		}
 		clearTimeout(stopWrites);
@@ -77,8 +79,9 @@ export async function runDemo(options: { scale: number; writeSeconds: number }):
 			console.log(`migration stopped in state ${status.state}`);
 			return false;
 		}
+		const totals = status.verification?.run.totals;
 		console.log(
-			`copied and caught up with ${transactions.toLocaleString("en")} source transactions in ${seconds.toFixed(1)} s; checking the destination by query ...`,
+			`copied, verified (${totals?.rowsChecked.toLocaleString("en") ?? "?"} rows checked during replay, no differences) and caught up with ${transactions.toLocaleString("en")} source transactions in ${seconds.toFixed(1)} s; checking the destination by query ...`,
 		);
 		const report = await compareDatabases(source, destination, DEMO_DB);
 		for (const line of report.lines) console.log(`  ${line}`);

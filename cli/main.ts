@@ -52,7 +52,7 @@ local
 program
 	.command("demo")
 	.description(
-		"migrate a generated sample database (schema, full, incremental under writes) between the two local MariaDB instances and prove it",
+		"migrate a generated sample database (schema, full, incremental under writes, verification) between the two local MariaDB instances and prove it",
 	)
 	.option("--scale <x>", "sample size factor (1 = about 365,000 rows)", "1")
 	.option("--write-seconds <n>", "how long the source keeps taking writes during the migration", "20")
