@@ -104,10 +104,10 @@ describe("killing Ferry (SIGKILL of `ferry local up`) during switchover", () => 
 			await start();
 			const s = await status();
 			if (s.ticket) throw new Error(`ticket: ${s.ticket.step}: ${s.ticket.message}`);
-			if (stepState(s, "reverse") === "running" || stepState(s, "reverse") === "done") break;
+			// at least three kills, wherever they land (the last ones may hit reverse replay's start)
+			if ((stepState(s, "reverse") === "running" || stepState(s, "reverse") === "done") && kills >= 3) break;
 			if (kills > 15) throw new Error(`switchover not through after ${kills} kills: ${JSON.stringify(s.steps)}`);
 		}
-		expect(kills).toBeGreaterThan(1);
 
 		const dst = await connect(destinationCredentials);
 		await dst.query(`UPDATE ${quoteId(db)}.customers SET name = 'first destination write' WHERE id = 6`);
