@@ -17,6 +17,7 @@ import { RowFilter } from "./filter.ts";
 import { hasReached, includesTransaction } from "./position.ts";
 import {
 	type BatchItem,
+	completeImage,
 	conflictKeys,
 	describeReplayTable,
 	type Inconsistency,
@@ -602,6 +603,14 @@ export class Applier {
 				for (const [i, v] of verdict) routed[i] = routeChange(changes[i] as RowChange, v.before, v.after);
 			}
 		}
+		// A table with images older than one of its mapped columns (completeImage) is applied change
+		// by change in this group: compaction's REPLACE would reset the column an update lacks.
+		const incomplete = new Set<string>();
+		for (const c of changes) {
+			const k = tableKey(c.table);
+			const table = resolved.get(k);
+			if (table && (!completeImage(table, c.before) || !completeImage(table, c.after))) incomplete.add(k);
+		}
 		const batches = new Map<string, TableBatch | OrderedBatch>();
 		let keys: Set<string> | null = withKeys ? new Set() : null;
 		for (let i = 0; i < changes.length; i++) {
@@ -618,7 +627,7 @@ export class Applier {
 			let batch = batches.get(k);
 			if (!batch) {
 				batch =
-					table.key && !table.keepUnmapped
+					table.key && !table.keepUnmapped && !incomplete.has(k)
 						? new TableBatch(table, mode, this.opts.statementBytes, this.options.exactChecks ?? true)
 						: new OrderedBatch(table, mode, this.opts.statementBytes);
 				batches.set(k, batch);

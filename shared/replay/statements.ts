@@ -40,6 +40,14 @@ import type { TableSchema } from "../schema/snapshot.ts";
  * changes one by one. Deletes go first, so a replaced row never collides with a row the batch
  * removes. Tables without a usable key, and tables written with IODKU, are applied change by
  * change in order.
+ *
+ * Row images older than a mapped column (see `written`): the column is one the event did not
+ * write. An insert leaves it to its default, an update leaves it as it is (IODKU in safe mode,
+ * an UPDATE of the image's columns in exact mode, followed by an IODKU so that a missing row is
+ * still written), and WHERE clauses do not test it; a key column missing is an error. Such a
+ * table is applied change by change in that group, and a multi-row INSERT only joins inserts
+ * of the same columns. In safe mode a key change is still a delete + insert, which resets the
+ * column to its default (as for tables with unmapped columns).
  */
 
 export type ReplayMode = "safe" | "exact";
@@ -334,6 +342,35 @@ function imageValue(table: ReplayTable, image: RowImage, column: ReplayColumn): 
 	return v;
 }
 
+/**
+ * The written columns an image has values for. Capture refuses row events without a full image
+ * (binlog_row_image=FULL), so a mapped column an image lacks is one the event predates: an ADD
+ * COLUMN later in the binlog, whose mapping (read at session start, the current schema) replay
+ * already has, e.g. when a session resumes from a checkpoint before the DDL (reverse replication
+ * lagging behind forward's). Such a column is one the event did not write: left out of its
+ * statements (an insert leaves it to the column's default, an update leaves it as it is, a WHERE
+ * clause does not test it). A key column missing is still an error: the row cannot be found.
+ */
+function written(table: ReplayTable, image: RowImage): ReplayColumn[] {
+	if (table.columns.every((c) => image[c.source] !== undefined)) return table.columns;
+	for (const c of table.key ?? []) imageValue(table, image, c);
+	const columns = table.columns.filter((c) => image[c.source] !== undefined);
+	if (columns.length === 0) {
+		throw new ReplayError(`${table.label}: the row image has none of the mapped columns`, "INCOMPLETE_ROW_IMAGE");
+	}
+	return columns;
+}
+
+/** Whether an image has every written column (see `written`). */
+export function completeImage(table: ReplayTable, image: RowImage | undefined): boolean {
+	return !image || table.columns.every((c) => image[c.source] !== undefined);
+}
+
+/** `(`a`, `b`)`: an insert's column list. */
+function columnList(table: ReplayTable, columns: ReplayColumn[]): string {
+	return columns === table.columns ? table.columnList : `(${columns.map((c) => c.quoted).join(", ")})`;
+}
+
 /** A value as an SQL literal for a column of the given kind (see the module comment). */
 export function literal(kind: LiteralKind, v: Value): string {
 	if (v === null) return "NULL";
@@ -374,9 +411,8 @@ function lit(table: ReplayTable, image: RowImage, column: ReplayColumn): string 
 }
 
 /** `(v1, v2, …)`: a row's written values. */
-function rowTuple(table: ReplayTable, image: RowImage): string {
+function rowTuple(table: ReplayTable, image: RowImage, cols: ReplayColumn[] = table.columns): string {
 	let s = "(";
-	const cols = table.columns;
 	for (let i = 0; i < cols.length; i++) {
 		if (i > 0) s += ", ";
 		s += lit(table, image, cols[i] as ReplayColumn);
@@ -395,7 +431,7 @@ function keyCondition(table: ReplayTable, key: ReplayColumn[], image: RowImage):
 
 function keyRecord(table: ReplayTable, image: RowImage): Record<string, Value> {
 	const out: Record<string, Value> = {};
-	for (const c of table.key ?? table.columns) out[c.destination] = image[c.source] ?? null;
+	for (const c of table.key ?? written(table, image)) out[c.destination] = image[c.source] ?? null;
 	return out;
 }
 
@@ -511,38 +547,44 @@ function keyWhere(table: ReplayTable, image: RowImage, values: unknown[]): strin
 		return placeholders(table, key, image, values)
 			.map((p, i) => `${(key[i] as ReplayColumn).quoted} = ${p}`)
 			.join(" AND ");
-	return `${placeholders(table, table.columns, image, values)
-		.map((p, i) => `${(table.columns[i] as ReplayColumn).quoted} <=> ${p}`)
+	const columns = written(table, image);
+	return `${placeholders(table, columns, image, values)
+		.map((p, i) => `${(columns[i] as ReplayColumn).quoted} <=> ${p}`)
 		.join(" AND ")} LIMIT 1`;
 }
 
-function upsertStatement(table: ReplayTable, image: RowImage): Statement {
+/** REPLACE, or IODKU when the destination's values of columns the statement does not write must stay (`keep`). */
+function upsertStatement(table: ReplayTable, image: RowImage, keep = table.keepUnmapped): Statement {
 	const values: unknown[] = [];
-	const ph = placeholders(table, table.columns, image, values);
-	if (table.keepUnmapped) {
-		const updates = table.columns.map((c) => `${c.quoted} = VALUES(${c.quoted})`).join(", ");
+	const columns = written(table, image);
+	const ph = placeholders(table, columns, image, values);
+	if (keep) {
+		const updates = columns.map((c) => `${c.quoted} = VALUES(${c.quoted})`).join(", ");
 		return {
-			sql: `INSERT INTO ${table.quoted} ${table.columnList} VALUES (${ph.join(", ")}) ON DUPLICATE KEY UPDATE ${updates}`,
+			sql: `INSERT INTO ${table.quoted} ${columnList(table, columns)} VALUES (${ph.join(", ")}) ON DUPLICATE KEY UPDATE ${updates}`,
 			values,
 		};
 	}
-	return { sql: `REPLACE INTO ${table.quoted} ${table.columnList} VALUES (${ph.join(", ")})`, values };
+	return { sql: `REPLACE INTO ${table.quoted} ${columnList(table, columns)} VALUES (${ph.join(", ")})`, values };
 }
 
 function insertStatement(table: ReplayTable, image: RowImage): Statement {
 	const values: unknown[] = [];
-	const ph = placeholders(table, table.columns, image, values);
-	const head = `INSERT INTO ${table.quoted} ${table.columnList} VALUES `;
-	return { sql: `${head}(${ph.join(", ")})`, values, multiRow: { head, tuple: rowTuple(table, image) } };
+	const columns = written(table, image);
+	const ph = placeholders(table, columns, image, values);
+	// the head names the columns: only inserts of the same columns share a multi-row statement
+	const head = `INSERT INTO ${table.quoted} ${columnList(table, columns)} VALUES `;
+	return { sql: `${head}(${ph.join(", ")})`, values, multiRow: { head, tuple: rowTuple(table, image, columns) } };
 }
 
 /** Inserts a row unless an identical one exists (a table without key, safe mode). */
 function insertAbsentStatement(table: ReplayTable, image: RowImage): Statement {
 	const values: unknown[] = [];
-	const ph = placeholders(table, table.columns, image, values);
+	const columns = written(table, image);
+	const ph = placeholders(table, columns, image, values);
 	const where = keyWhere(table, image, values).replace(/ LIMIT 1$/, "");
 	return {
-		sql: `INSERT INTO ${table.quoted} ${table.columnList} SELECT ${ph.join(", ")} FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM ${table.quoted} WHERE ${where})`,
+		sql: `INSERT INTO ${table.quoted} ${columnList(table, columns)} SELECT ${ph.join(", ")} FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM ${table.quoted} WHERE ${where})`,
 		values,
 	};
 }
@@ -563,8 +605,14 @@ function existsStatement(table: ReplayTable, image: RowImage, check: StatementCh
 }
 
 function sameKey(table: ReplayTable, a: RowImage, b: RowImage): boolean {
-	const key = table.key ?? table.columns;
-	return exactKey(table, key, a) === exactKey(table, key, b);
+	if (table.key) return exactKey(table, table.key, a) === exactKey(table, table.key, b);
+	const columns = written(table, a);
+	if (!sameColumns(columns, written(table, b))) return false;
+	return exactKey(table, columns, a) === exactKey(table, columns, b);
+}
+
+function sameColumns(a: ReplayColumn[], b: ReplayColumn[]): boolean {
+	return a.length === b.length && a.every((c, i) => c === b[i]);
 }
 
 /**
@@ -618,49 +666,50 @@ export function rowStatements(change: RowChange, table: ReplayTable, mode: Repla
 			if (!table.key) {
 				if (same) return []; // No written column changed.
 				if (exact) {
-					const values: unknown[] = [];
-					const set = placeholders(table, table.columns, after, values)
-						.map((p, i) => `${(table.columns[i] as ReplayColumn).quoted} = ${p}`)
-						.join(", ");
-					const where = keyWhere(table, before, values);
-					return [
-						{
-							sql: `UPDATE ${table.quoted} SET ${set} WHERE ${where}`,
-							values,
-							check: {
-								expect: "one-row",
-								kind: "missing-row",
-								key: keyRecord(table, before),
-								detail: "update of a row the destination does not have",
-							},
-						},
-					];
+					return [updateStatement(table, before, after, true)];
+				}
+				if (!completeImage(table, after)) {
+					// an update of columns the image has, the others kept; inserted if it found no row
+					return [updateStatement(table, before, after, false), insertAbsentStatement(table, after)];
 				}
 				return [deleteStatement(table, before), insertAbsentStatement(table, after)];
 			}
 			if (exact) {
 				// An UPDATE keeps the destination's own columns (and carries them over a key change).
-				const values: unknown[] = [];
-				const set = placeholders(table, table.columns, after, values)
-					.map((p, i) => `${(table.columns[i] as ReplayColumn).quoted} = ${p}`)
-					.join(", ");
-				const where = keyWhere(table, before, values);
-				return [
-					{
-						sql: `UPDATE ${table.quoted} SET ${set} WHERE ${where}`,
-						values,
-						check: {
-							expect: "one-row",
-							kind: "missing-row",
-							key: keyRecord(table, before),
-							detail: "update of a row the destination does not have",
-						},
-					},
-				];
+				const update = updateStatement(table, before, after, true);
+				if (table.keepUnmapped || completeImage(table, after)) return [update];
+				// the row is written even if the update found none, as a compacted batch would
+				return [update, upsertStatement(table, after, true)];
 			}
-			return same ? [upsertStatement(table, after)] : [deleteStatement(table, before), upsertStatement(table, after)];
+			// a column the image lacks keeps its value at the destination: IODKU (a key change still goes through delete + insert, as for tables with unmapped columns)
+			const keep = table.keepUnmapped || !completeImage(table, after);
+			return same
+				? [upsertStatement(table, after, keep)]
+				: [deleteStatement(table, before), upsertStatement(table, after, keep)];
 		}
 	}
+}
+
+/** `UPDATE … SET` the columns the after image has `WHERE` the before image's key (or whole image, LIMIT 1). */
+function updateStatement(table: ReplayTable, before: RowImage, after: RowImage, check: boolean): Statement {
+	const values: unknown[] = [];
+	const columns = written(table, after);
+	const set = placeholders(table, columns, after, values)
+		.map((p, i) => `${(columns[i] as ReplayColumn).quoted} = ${p}`)
+		.join(", ");
+	const where = keyWhere(table, before, values);
+	const sql = `UPDATE ${table.quoted} SET ${set} WHERE ${where}`;
+	if (!check) return { sql, values };
+	return {
+		sql,
+		values,
+		check: {
+			expect: "one-row",
+			kind: "missing-row",
+			key: keyRecord(table, before),
+			detail: "update of a row the destination does not have",
+		},
+	};
 }
 
 /** A statement as text, values formatted client-side by the driver. */
@@ -704,6 +753,7 @@ function statementCheck(table: ReplayTable, check: StatementCheck): (result: unk
 export class OrderedBatch {
 	private readonly items: BatchItem[] = [];
 	private pendingInserts: string[] = [];
+	private pendingHead = "";
 	private pendingBytes = 0;
 
 	constructor(
@@ -717,6 +767,9 @@ export class OrderedBatch {
 		for (const s of statements) {
 			// Consecutive plain inserts (exact mode, no key) go out as one multi-row INSERT.
 			if (s.multiRow) {
+				// a different column list (an image older than a column) starts a statement of its own
+				if (s.multiRow.head !== this.pendingHead) this.flushInserts();
+				this.pendingHead = s.multiRow.head;
 				this.pendingInserts.push(s.multiRow.tuple);
 				this.pendingBytes += s.multiRow.tuple.length;
 				if (this.pendingBytes >= this.maxStatementBytes) this.flushInserts();
@@ -731,9 +784,7 @@ export class OrderedBatch {
 
 	private flushInserts(): void {
 		if (this.pendingInserts.length === 0) return;
-		this.items.push({
-			sql: `INSERT INTO ${this.table.quoted} ${this.table.columnList} VALUES ${this.pendingInserts.join(", ")}`,
-		});
+		this.items.push({ sql: this.pendingHead + this.pendingInserts.join(", ") });
 		this.pendingInserts = [];
 		this.pendingBytes = 0;
 	}
@@ -763,7 +814,9 @@ const KEYS_PER_DELETE = 1000;
 
 /**
  * Changes to one keyed table within one destination transaction, compacted per row key into
- * their net effect (see the module comment).
+ * their net effect (see the module comment). Every image must have every written column (a
+ * REPLACE would reset a column an update's image lacks): changes with older images go through
+ * `OrderedBatch` (see `completeImage`).
  */
 export class TableBatch {
 	private readonly entries = new Map<string, Entry>();
@@ -820,6 +873,9 @@ export class TableBatch {
 
 	add(change: RowChange): void {
 		const { before, after } = change;
+		if (!completeImage(this.table, before) || !completeImage(this.table, after)) {
+			throw new Error(`${this.table.label}: TableBatch needs full row images (use OrderedBatch)`);
+		}
 		switch (change.kind) {
 			case "insert":
 				if (!after) throw new ReplayError(`${this.table.label}: an insert without row image`, "INCOMPLETE_ROW_IMAGE");
