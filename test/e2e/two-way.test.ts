@@ -8,7 +8,7 @@ import { ensureStateTable, StateStore } from "../../shared/aws/state-store.ts";
 import { WorkQueue } from "../../shared/aws/work-queue.ts";
 import type { SourcePosition } from "../../shared/capture/change.ts";
 import { currentPosition } from "../../shared/capture/reader.ts";
-import { type ChunkMessage, type TableItem, tableSk, tablesPk } from "../../shared/control/chunks.ts";
+import { type ChunkMessage, listTables, type TableItem, tableSk, tablesPk } from "../../shared/control/chunks.ts";
 import type { Context } from "../../shared/control/context.ts";
 import { addDataSource } from "../../shared/control/datasources.ts";
 import { createProject, updateProject } from "../../shared/control/projects.ts";
@@ -307,6 +307,7 @@ describe("two-way sync: forward and reverse replication of one project at once",
 	const db = uniqueDatabase("ferry_twoway");
 	const db2 = uniqueDatabase("ferry_twoway_marks");
 	const db3 = uniqueDatabase("ferry_twoway_ddl");
+	const db4 = uniqueDatabase("ferry_twoway_addcol");
 	let ctx: Context;
 	const streams: string[] = [];
 
@@ -320,6 +321,7 @@ describe("two-way sync: forward and reverse replication of one project at once",
 		await dropDatabase(db, sourceCredentials, destinationCredentials);
 		await dropDatabase(db2, sourceCredentials, destinationCredentials);
 		await dropDatabase(db3, sourceCredentials, destinationCredentials);
+		await dropDatabase(db4, sourceCredentials, destinationCredentials);
 		rmSync(home, { recursive: true, force: true });
 	});
 
@@ -564,6 +566,63 @@ describe("two-way sync: forward and reverse replication of one project at once",
 			reverse = runReplication(ctx, revId, stop.signal);
 			await dst.query(`INSERT INTO ${quoteId(db3)}.t (id, v, y) VALUES (2, 'after the skip', 7)`);
 			expect(await arrives(2)).toBe(true);
+		} finally {
+			stop.abort();
+			await Promise.allSettled([forward, reverse]);
+			await Promise.all([src.end(), dst.end()]);
+		}
+	}, 120_000);
+
+	it("in reverse, replays row events older than a column forward already added (and persisted in the mapping)", async () => {
+		for (const creds of [sourceCredentials, destinationCredentials]) {
+			const c = await connect(creds);
+			await c.query(`CREATE DATABASE ${quoteId(db4)}`);
+			await c.query(`CREATE TABLE ${quoteId(db4)}.t (id INT PRIMARY KEY, v VARCHAR(40))`);
+			await c.query(`INSERT INTO ${quoteId(db4)}.t VALUES (1, 'one'), (2, 'two'), (3, 'three')`);
+			await c.end();
+		}
+		const projectId = await twoWayProject(ctx, db4, { t: { ddl: "", columns: ["id", "v"] } }, true);
+		const [fwdId, revId] = [replicationId(projectId, "forward"), replicationId(projectId, "reverse")];
+		streams.push(fwdId, revId);
+		const stop = new AbortController();
+		const forward = runReplication(ctx, fwdId, stop.signal);
+		let reverse: Promise<unknown> = Promise.resolve();
+		const src = await connect(sourceCredentials);
+		const dst = await connect(destinationCredentials);
+		const table = `${quoteId(db4)}.t`;
+		try {
+			await waitForStatus(ctx, fwdId, (s) => s.phase === "exact");
+			// reverse lags: the destination's writes wait in its binlog, written before the column existed
+			await dst.query(`INSERT INTO ${table} VALUES (10, 'from the destination')`);
+			await dst.query(`UPDATE ${table} SET v = 'two, changed at the destination' WHERE id = 2`);
+			await dst.query(`DELETE FROM ${table} WHERE id = 3`);
+			// the column added at the source: forward adds it at the destination and persists the mapping
+			await src.query(`ALTER TABLE ${table} ADD COLUMN extra INT NOT NULL DEFAULT 5`);
+			let persisted = false;
+			for (let i = 0; i < 40 && !persisted; i++) {
+				const items = await listTables(ctx, projectId);
+				persisted = items.some((t) => t.mapping.columns.some((c) => c.source === "extra"));
+				if (!persisted) await sleep(500);
+			}
+			expect(persisted).toBe(true);
+			// reverse starts from its start position, before those writes, with the mapping that has the column
+			reverse = runReplication(ctx, revId, stop.signal);
+			await dst.query(`INSERT INTO ${table} (id, v, extra) VALUES (11, 'after the column', 7)`);
+			let got: RowDataPacket[] = [];
+			for (let i = 0; i < 40; i++) {
+				[got] = await src.query<RowDataPacket[]>(`SELECT id, v, extra FROM ${table} ORDER BY id`);
+				if (got.some((r) => r.id === 11)) break;
+				await sleep(500);
+			}
+			expect(got.map((r) => ({ ...r }))).toEqual([
+				{ id: 1, v: "one", extra: 5 },
+				{ id: 2, v: "two, changed at the destination", extra: 5 },
+				{ id: 10, v: "from the destination", extra: 5 },
+				{ id: 11, v: "after the column", extra: 7 },
+			]);
+			const status = await replicationStatus(ctx, revId);
+			expect(status?.fatal).toBeUndefined();
+			expect(status?.inconsistencies ?? 0).toBe(0);
 		} finally {
 			stop.abort();
 			await Promise.allSettled([forward, reverse]);
