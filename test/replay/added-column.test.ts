@@ -1,13 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TransactionPart } from "../../shared/capture/change.ts";
-import type { Connection } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
-import type { TableMapping, TableName } from "../../shared/model/rules.ts";
-import { Applier, type ApplierOptions } from "../../shared/replay/applier.ts";
+import { Applier } from "../../shared/replay/applier.ts";
 import { readCheckpoint } from "../../shared/replay/checkpoint.ts";
 import type { Inconsistency, ReplayMode } from "../../shared/replay/statements.ts";
-import { destinationCredentials, freshDatabase, uniqueDatabase } from "../support/databases.ts";
-import { del, identity, ins, rows, Stream, upd } from "./helpers.ts";
+import { applierFixture, del, identity, ins, rows, Stream, upd } from "./helpers.ts";
 
 /**
  * A session that starts from a checkpoint before an ADD COLUMN in the binlog it reads (reverse
@@ -16,27 +13,8 @@ import { del, identity, ins, rows, Stream, upd } from "./helpers.ts";
  * mapping (the current schema) has it. Such a column is one the event did not write.
  */
 describe("replay of row events older than a mapped column", () => {
-	const db = uniqueDatabase("replay_addcol");
-	const meta = `${db}_meta`;
-	let dst: Connection;
-	const t = (table: string): TableName => ({ database: db, table });
-	const mappings = new Map<string, TableMapping>();
-	const options = (stream: string, extra: Partial<ApplierOptions> = {}): ApplierOptions => ({
-		destination: destinationCredentials,
-		stream,
-		metaDatabase: meta,
-		mapping: (name) => (name.database === db ? (mappings.get(name.table) ?? null) : null),
-		...extra,
-	});
-
-	beforeAll(async () => {
-		dst = await freshDatabase(destinationCredentials, db);
-	});
-	afterAll(async () => {
-		await dst?.query(`DROP DATABASE IF EXISTS ${quoteId(db)}`);
-		await dst?.query(`DROP DATABASE IF EXISTS ${quoteId(meta)}`);
-		await dst?.end();
-	});
+	const fx = applierFixture("replay_addcol");
+	const { db, meta, t, mappings, options } = fx;
 
 	/**
 	 * The target has rows 1-3 (extra set after the column was added); the stream, resumed from
@@ -44,8 +22,8 @@ describe("replay of row events older than a mapped column", () => {
 	 */
 	async function scenario(name: string, ddl: string, mode: ReplayMode, columns = ["id", "name", "extra"]) {
 		const table = t(name);
-		await dst.query(ddl.replace("%t", quoteId(name)));
-		await dst.query(
+		await fx.dst.query(ddl.replace("%t", quoteId(name)));
+		await fx.dst.query(
 			`INSERT INTO ${quoteId(name)} (id, name, extra) VALUES (1, 'one', 11), (2, 'two', 12), (3, 'three', 13)`,
 		);
 		mappings.set(name, identity(table, columns));
@@ -81,7 +59,7 @@ describe("replay of row events older than a mapped column", () => {
 		);
 		await applier.run(parts);
 		await applier.close();
-		expect((await readCheckpoint(dst, name, meta))?.position).toEqual(s.position());
+		expect((await readCheckpoint(fx.dst, name, meta))?.position).toEqual(s.position());
 		return { table, found };
 	}
 
@@ -103,7 +81,7 @@ describe("replay of row events older than a mapped column", () => {
 				"CREATE TABLE %t (id INT PRIMARY KEY, name VARCHAR(20), extra INT NOT NULL DEFAULT 5)",
 				mode,
 			);
-			const got = await rows(dst, table, "id");
+			const got = await rows(fx.dst, table, "id");
 			if (mode === "safe") {
 				// safe mode rewrites a key change as delete + insert (as for tables with unmapped columns)
 				expect(got).toEqual(expected.map((r) => (r.id === 30 ? { ...r, extra: 5 } : r)));
@@ -119,7 +97,7 @@ describe("replay of row events older than a mapped column", () => {
 				"CREATE TABLE %t (id INT PRIMARY KEY, name VARCHAR(20), own INT DEFAULT 0, extra INT NOT NULL DEFAULT 5)",
 				mode,
 			);
-			const got = (await rows(dst, table, "id")).map(({ own: _, ...r }) => r);
+			const got = (await rows(fx.dst, table, "id")).map(({ own: _, ...r }) => r);
 			if (mode === "safe") expect(got).toEqual(expected.map((r) => (r.id === 30 ? { ...r, extra: 5 } : r)));
 			else expect(got).toEqual(expected);
 			expect(found).toEqual([]);
@@ -131,7 +109,7 @@ describe("replay of row events older than a mapped column", () => {
 				"CREATE TABLE %t (id INT, name VARCHAR(20), extra INT NOT NULL DEFAULT 5)",
 				mode,
 			);
-			expect(await rows(dst, table, "id")).toEqual(expected);
+			expect(await rows(fx.dst, table, "id")).toEqual(expected);
 			expect(found).toEqual([]);
 		});
 	}
@@ -139,7 +117,7 @@ describe("replay of row events older than a mapped column", () => {
 	it("in exact mode, still reports a missing row of an old-image update", async () => {
 		const name = "report";
 		const table = t(name);
-		await dst.query(`CREATE TABLE ${name} (id INT PRIMARY KEY, name VARCHAR(20), extra INT NOT NULL DEFAULT 5)`);
+		await fx.dst.query(`CREATE TABLE ${name} (id INT PRIMARY KEY, name VARCHAR(20), extra INT NOT NULL DEFAULT 5)`);
 		mappings.set(name, identity(table, ["id", "name", "extra"]));
 		const s = new Stream();
 		const found: Inconsistency[] = [];
@@ -153,7 +131,7 @@ describe("replay of row events older than a mapped column", () => {
 			["missing-row", { id: 1 }],
 			["duplicate-row", { id: 2 }],
 		]);
-		expect(await rows(dst, table, "id")).toEqual([
+		expect(await rows(fx.dst, table, "id")).toEqual([
 			{ id: 1, name: "b", extra: 5 },
 			{ id: 2, name: "d", extra: 5 },
 		]);
@@ -162,7 +140,7 @@ describe("replay of row events older than a mapped column", () => {
 	it("still refuses an image without a key column", async () => {
 		const name = "nokeycol";
 		const table = t(name);
-		await dst.query(`CREATE TABLE ${name} (id INT PRIMARY KEY, name VARCHAR(20))`);
+		await fx.dst.query(`CREATE TABLE ${name} (id INT PRIMARY KEY, name VARCHAR(20))`);
 		mappings.set(name, identity(table, ["id", "name"]));
 		const applier = new Applier(options(name));
 		await expect(applier.run([new Stream().tx(ins(table, { name: "x" }))])).rejects.toMatchObject({

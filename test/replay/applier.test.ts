@@ -1,13 +1,13 @@
 import type { RowDataPacket } from "mysql2";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { RowChange, RowImage, TransactionPart } from "../../shared/capture/change.ts";
-import { type Connection, connect } from "../../shared/db/connect.ts";
+import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
-import type { TableMapping, TableName } from "../../shared/model/rules.ts";
+import type { TableName } from "../../shared/model/rules.ts";
 import { Applier, type ApplierOptions } from "../../shared/replay/applier.ts";
 import { CHECKPOINT_TABLE, readCheckpoint } from "../../shared/replay/checkpoint.ts";
-import { destinationCredentials, freshDatabase, uniqueDatabase } from "../support/databases.ts";
-import { del, identity, ins, rows, Stream, upd } from "./helpers.ts";
+import { destinationCredentials } from "../support/databases.ts";
+import { applierFixture, del, identity, ins, rows, Stream, upd } from "./helpers.ts";
 
 /** A random workload over a model of the source tables, so any prefix of it has a known state. */
 class Workload {
@@ -56,27 +56,8 @@ class Workload {
 }
 
 describe("the applier", () => {
-	const db = uniqueDatabase("replay_ap");
-	const meta = `${db}_meta`;
-	let dst: Connection;
-	const t = (table: string): TableName => ({ database: db, table });
-	const mappings = new Map<string, TableMapping>();
-	const options = (stream: string, extra: Partial<ApplierOptions> = {}): ApplierOptions => ({
-		destination: destinationCredentials,
-		stream,
-		metaDatabase: meta,
-		mapping: (name) => (name.database === db ? (mappings.get(name.table) ?? null) : null),
-		...extra,
-	});
-
-	beforeAll(async () => {
-		dst = await freshDatabase(destinationCredentials, db);
-	});
-	afterAll(async () => {
-		await dst?.query(`DROP DATABASE IF EXISTS ${quoteId(db)}`);
-		await dst?.query(`DROP DATABASE IF EXISTS ${quoteId(meta)}`);
-		await dst?.end();
-	});
+	const fx = applierFixture("replay_ap");
+	const { db, meta, t, mappings, options } = fx;
 
 	/**
 	 * Applies `total` transactions (each logs `size(i)` rows tagged i in a table without key, where
@@ -93,9 +74,9 @@ describe("the applier", () => {
 	): Promise<number> {
 		const log = t(`log_${name}`);
 		const counter = t(`counter_${name}`);
-		await dst.query(`CREATE TABLE ${quoteId(log.table)} (seq INT, payload VARCHAR(40))`);
-		await dst.query(`CREATE TABLE ${quoteId(counter.table)} (id INT PRIMARY KEY, n INT)`);
-		await dst.query(`INSERT INTO ${quoteId(counter.table)} VALUES (1, 0)`);
+		await fx.dst.query(`CREATE TABLE ${quoteId(log.table)} (seq INT, payload VARCHAR(40))`);
+		await fx.dst.query(`CREATE TABLE ${quoteId(counter.table)} (id INT PRIMARY KEY, n INT)`);
+		await fx.dst.query(`INSERT INTO ${quoteId(counter.table)} VALUES (1, 0)`);
 		mappings.set(log.table, identity(log, ["seq", "payload"]));
 		mappings.set(counter.table, identity(counter, ["id", "n"]));
 		const s = new Stream();
@@ -184,7 +165,7 @@ describe("the applier", () => {
 	});
 
 	it("applies a 50,000-row transaction in parts atomically", async () => {
-		await dst.query("CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(30))");
+		await fx.dst.query("CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(30))");
 		mappings.set("big", identity(t("big"), ["id", "v"]));
 		const s = new Stream();
 		const changes: RowChange[] = [];
@@ -218,11 +199,11 @@ describe("the applier", () => {
 		const sets = { serial: ["pa_s", "pb_s", "pc_s"], parallel: ["pa_p", "pb_p", "pc_p"] };
 		const U = 40;
 		for (const [a, b, c] of Object.values(sets) as string[][]) {
-			await dst.query(`CREATE TABLE ${a} (id INT PRIMARY KEY, v INT, w VARCHAR(20))`);
-			await dst.query(`CREATE TABLE ${b} (id INT PRIMARY KEY, u VARCHAR(20) NOT NULL, UNIQUE KEY (u))`);
-			await dst.query(`CREATE TABLE ${c} (id INT, v INT)`);
+			await fx.dst.query(`CREATE TABLE ${a} (id INT PRIMARY KEY, v INT, w VARCHAR(20))`);
+			await fx.dst.query(`CREATE TABLE ${b} (id INT PRIMARY KEY, u VARCHAR(20) NOT NULL, UNIQUE KEY (u))`);
+			await fx.dst.query(`CREATE TABLE ${c} (id INT, v INT)`);
 			// Rows of the unique table exist from the start; transactions swap their values.
-			await dst.query(`INSERT INTO ${b} SELECT seq, CONCAT('u', seq) FROM seq_0_to_${U - 1}`);
+			await fx.dst.query(`INSERT INTO ${b} SELECT seq, CONCAT('u', seq) FROM seq_0_to_${U - 1}`);
 			mappings.set(a as string, identity(t(a as string), ["id", "v", "w"]));
 			mappings.set(b as string, identity(t(b as string), ["id", "u"]));
 			mappings.set(c as string, identity(t(c as string), ["id", "v"]));
@@ -272,24 +253,24 @@ describe("the applier", () => {
 		await b.close();
 		expect(stats.transactions).toBe(3000);
 		for (let i = 0; i < 3; i++) {
-			const left = await rows(dst, t(sets.serial[i] as string), "1, 2");
-			const right = await rows(dst, t(sets.parallel[i] as string), "1, 2");
+			const left = await rows(fx.dst, t(sets.serial[i] as string), "1, 2");
+			const right = await rows(fx.dst, t(sets.parallel[i] as string), "1, 2");
 			expect(right).toEqual(left);
 		}
 		// And the serial result is the model's.
 		const model = [...(serial.model.model.get("pa_s")?.values() ?? [])].sort((x, y) => Number(x.id) - Number(y.id));
-		expect(await rows(dst, t("pa_s"), "id")).toEqual(model);
-		expect((await readCheckpoint(dst, "parallel", meta))?.position).toEqual(parallel.model.stream.position());
+		expect(await rows(fx.dst, t("pa_s"), "id")).toEqual(model);
+		expect((await readCheckpoint(fx.dst, "parallel", meta))?.position).toEqual(parallel.model.stream.position());
 	});
 
 	it("in parallel, runs again a group that meets a conflict its keys did not show", async () => {
 		// Under utf8mb4_danish_ci 'aa' and 'å' are equal; the conflict keys fold case, accents and
 		// ignorable characters, not contractions: the two groups below look independent.
-		await dst.query(
+		await fx.dst.query(
 			"CREATE TABLE hid (id INT PRIMARY KEY, u VARCHAR(20) COLLATE utf8mb4_danish_ci NOT NULL, UNIQUE KEY (u))",
 		);
-		await dst.query("CREATE TABLE filler (id INT PRIMARY KEY, v VARCHAR(100))");
-		await dst.query("INSERT INTO hid VALUES (1, 'aa')");
+		await fx.dst.query("CREATE TABLE filler (id INT PRIMARY KEY, v VARCHAR(100))");
+		await fx.dst.query("INSERT INTO hid VALUES (1, 'aa')");
 		mappings.set("hid", identity(t("hid"), ["id", "u"]));
 		mappings.set("filler", identity(t("filler"), ["id", "v"]));
 		const s = new Stream();
@@ -309,15 +290,15 @@ describe("the applier", () => {
 		await applier.close();
 		expect(stats.transactions).toBe(2);
 		expect(stats.retries).toBeGreaterThanOrEqual(1);
-		expect(await rows(dst, t("hid"), "id")).toEqual([
+		expect(await rows(fx.dst, t("hid"), "id")).toEqual([
 			{ id: 1, u: "zz" },
 			{ id: 2, u: "å" },
 		]);
-		expect((await rows(dst, t("filler"))).length).toBe(30_000);
+		expect((await rows(fx.dst, t("filler"))).length).toBe(30_000);
 	});
 
 	it("runs DDL through the callback outside a transaction, then checkpoints it", async () => {
-		await dst.query("CREATE TABLE d1 (id INT PRIMARY KEY)");
+		await fx.dst.query("CREATE TABLE d1 (id INT PRIMARY KEY)");
 		mappings.set("d1", identity(t("d1"), ["id"]));
 		const s = new Stream();
 		const seen: { sql: string; inTransaction: number }[] = [];
@@ -339,11 +320,11 @@ describe("the applier", () => {
 		await applier.close();
 		expect(seen).toEqual([{ sql: "ALTER TABLE d1 ADD COLUMN v INT", inTransaction: 0 }]);
 		expect(stats.ddl).toBe(1);
-		expect(await rows(dst, t("d1"), "id")).toEqual([
+		expect(await rows(fx.dst, t("d1"), "id")).toEqual([
 			{ id: 1, v: null },
 			{ id: 2, v: 5 },
 		]);
-		expect((await readCheckpoint(dst, "ddl", meta))?.position).toEqual(s.position(3));
+		expect((await readCheckpoint(fx.dst, "ddl", meta))?.position).toEqual(s.position(3));
 		// Without a handler, DDL stops replay with an error that names it.
 		const bare = new Applier(options("ddl-bare"));
 		await expect(bare.run([s.tx({ kind: "ddl", database: db, sql: "DROP TABLE d1" })])).rejects.toThrow(
@@ -352,7 +333,7 @@ describe("the applier", () => {
 	});
 
 	it("keeps its checkpoint table where the marker says", async () => {
-		const [r] = await dst.query<RowDataPacket[]>(
+		const [r] = await fx.dst.query<RowDataPacket[]>(
 			"SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
 			[meta],
 		);

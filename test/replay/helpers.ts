@@ -1,8 +1,11 @@
 import type { RowDataPacket } from "mysql2";
+import { afterAll, beforeAll } from "vitest";
 import type { Change, RowChange, RowImage, SourcePosition, TransactionPart } from "../../shared/capture/change.ts";
 import type { Connection } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import type { TableMapping, TableName } from "../../shared/model/rules.ts";
+import type { ApplierOptions } from "../../shared/replay/applier.ts";
+import { destinationCredentials, freshDatabase, uniqueDatabase } from "../support/databases.ts";
 
 /** Builds TransactionParts by hand, with MariaDB-style GTID positions in domain 0. */
 export class Stream {
@@ -71,4 +74,41 @@ export async function rows(conn: Connection, table: TableName, order = "1"): Pro
 
 export async function* asAsync<T>(items: Iterable<T>): AsyncGenerator<T> {
 	for (const x of items) yield x;
+}
+
+/**
+ * An Applier test's destination: a fresh database and its helper schema (dropped afterwards),
+ * table mappings the test fills in, and Applier options replaying into them.
+ */
+export function applierFixture(prefix: string) {
+	const db = uniqueDatabase(prefix);
+	const meta = `${db}_meta`;
+	const mappings = new Map<string, TableMapping>();
+	let dst: Connection | undefined;
+	beforeAll(async () => {
+		dst = await freshDatabase(destinationCredentials, db);
+	});
+	afterAll(async () => {
+		await dst?.query(`DROP DATABASE IF EXISTS ${quoteId(db)}`);
+		await dst?.query(`DROP DATABASE IF EXISTS ${quoteId(meta)}`);
+		await dst?.end();
+	});
+	return {
+		db,
+		meta,
+		mappings,
+		t: (table: string): TableName => ({ database: db, table }),
+		options: (stream: string, extra: Partial<ApplierOptions> = {}): ApplierOptions => ({
+			destination: destinationCredentials,
+			stream,
+			metaDatabase: meta,
+			mapping: (name) => (name.database === db ? (mappings.get(name.table) ?? null) : null),
+			...extra,
+		}),
+		/** A connection to the destination (open between beforeAll and afterAll). */
+		get dst(): Connection {
+			if (!dst) throw new Error("the fixture's connection is opened in beforeAll");
+			return dst;
+		},
+	};
 }
