@@ -5,6 +5,7 @@ import type { Credentials } from "../model/datasource.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { logger } from "../observability.ts";
 import { tableKey } from "../schema/snapshot.ts";
+import { cascadeItems, mayCascade, type ReferencingKey, readReferencingKeys } from "./cascades.ts";
 import {
 	type Checkpoint,
 	checkpointSql,
@@ -68,7 +69,8 @@ import {
  * - Sessions: foreign_key_checks=0, because the source already enforced the constraints and
  *   replay keeps their order within a group's commit (checks would only cost lookups, and would
  *   fail on the intermediate states of compacted batches and of the copy overlap); InnoDB then
- *   also performs no cascades, which would double what the source's binlog already carries;
+ *   performs no cascades either, and the binlog does not carry the source's: replay redoes them
+ *   itself (cascades.ts);
  *   sql_mode strict (a value the destination cannot hold fails instead of being truncated) with
  *   zero and invalid dates allowed and backslash escapes, as in the copy; READ COMMITTED, so no
  *   gap locks between parallel groups; time zone UTC.
@@ -265,6 +267,7 @@ export class Applier {
 	private control: mysql.Connection | null = null;
 	private packetBytes = 4 * 1024 * 1024;
 	private readonly tables = new Map<string, Promise<ReplayTable | null>>();
+	private readonly referencing = new Map<string, Promise<ReferencingKey[]>>();
 	private readonly filter: RowFilter | null;
 	private checkpoint: Checkpoint | null = null;
 	private group = new Group();
@@ -411,6 +414,7 @@ export class Applier {
 	/** Forgets what it knows of tables (after DDL, or when the rules change). */
 	invalidate(): void {
 		this.tables.clear();
+		this.referencing.clear();
 		this.filter?.invalidate();
 	}
 
@@ -557,6 +561,18 @@ export class Applier {
 		return p;
 	}
 
+	/** The target's foreign keys that act on the table's children (cascades.ts). */
+	private referencingKeys(table: ReplayTable): Promise<ReferencingKey[]> {
+		const k = tableKey(table.mapping.destination);
+		let p = this.referencing.get(k);
+		if (!p) {
+			p = readReferencingKeys(this.control as Connection, table.mapping.destination);
+			p.catch(() => this.referencing.delete(k));
+			this.referencing.set(k, p);
+		}
+		return p;
+	}
+
 	/** Routes changes through row filters, compacts them and builds the statements. */
 	private async prepare(changes: RowChange[], mode: ReplayMode, withKeys: boolean): Promise<Prepared> {
 		const resolved = new Map<string, ReplayTable | null>();
@@ -611,7 +627,14 @@ export class Applier {
 			const table = resolved.get(k);
 			if (table && (!completeImage(table, c.before) || !completeImage(table, c.after))) incomplete.add(k);
 		}
+		const referencing = new Map<string, ReferencingKey[]>();
+		for (const [k, table] of resolved) if (table) referencing.set(k, await this.referencingKeys(table));
 		const batches = new Map<string, TableBatch | OrderedBatch>();
+		const items: BatchItem[] = [];
+		const takeBatches = () => {
+			for (const b of batches.values()) for (const item of b.take()) items.push(item);
+			batches.clear();
+		};
 		let keys: Set<string> | null = withKeys ? new Set() : null;
 		for (let i = 0; i < changes.length; i++) {
 			const original = changes[i] as RowChange;
@@ -623,6 +646,21 @@ export class Applier {
 				conflictKeys(table, original.after, keys);
 			}
 			const change = routed[i];
+			const cascade = mayCascade(referencing.get(k), original)
+				? cascadeItems(table, referencing.get(k) as ReferencingKey[], original)
+				: null;
+			if (cascade && cascade.items.length > 0) {
+				// In source order around it (cascades.ts), and alone: the children it touches are no key of its group.
+				keys = null;
+				if (cascade.placement === "before") items.push(...cascade.items);
+				if (change) {
+					const single = new OrderedBatch(table, mode, this.opts.statementBytes);
+					single.add(change);
+					items.push(...single.take());
+				}
+				if (cascade.placement === "after") items.push(...cascade.items);
+				continue;
+			}
 			if (!change) continue;
 			let batch = batches.get(k);
 			if (!batch) {
@@ -634,9 +672,7 @@ export class Applier {
 			}
 			batch.add(change);
 		}
-		if (keys && keys.size === 0) keys = new Set();
-		const items: BatchItem[] = [];
-		for (const b of batches.values()) for (const item of b.take()) items.push(item);
+		takeBatches();
 		return { items, keys };
 	}
 
@@ -888,7 +924,8 @@ export class Applier {
 				flight.resolve();
 				return;
 			} catch (err) {
-				if (open) await w.conn.query("ROLLBACK").catch(() => {});
+				// a failure between a cascade's SET foreign_key_checks = 1 and its reset leaves the session checking
+				if (open) await w.conn.query("ROLLBACK; SET foreign_key_checks = 0").catch(() => {});
 				const n = errno(err);
 				if (n !== undefined && RETRYABLE.has(n) && ++attempts < MAX_ATTEMPTS && !this.failure) {
 					this.stats.retries += 1;
