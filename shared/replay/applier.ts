@@ -651,6 +651,7 @@ export class Applier {
 				: null;
 			if (cascade && cascade.items.length > 0) {
 				// In source order around it (cascades.ts), and alone: the children it touches are no key of its group.
+				takeBatches();
 				keys = null;
 				if (cascade.placement === "before") items.push(...cascade.items);
 				if (change) {

@@ -177,7 +177,25 @@ async function applyIndexes(conn: Connection, plan: SchemaPlan, result: ApplyRes
 	}
 }
 
+/**
+ * Foreign keys are added without checking the rows: the source enforced them, and the
+ * destination differs from it only while replay catches up with what the source wrote during the
+ * copy (a child row copied before the parent it references was). Checking would refuse the key
+ * for that transient state, which replay then resolves; verification compares what is left.
+ */
 async function applyForeignKeys(conn: Connection, plan: SchemaPlan, result: ApplyResult): Promise<void> {
+	const [[session]] = (await conn.query("SELECT @@SESSION.foreign_key_checks AS checks")) as unknown as [
+		{ checks: number }[],
+	];
+	await conn.query("SET SESSION foreign_key_checks = 0");
+	try {
+		await addForeignKeys(conn, plan, result);
+	} finally {
+		await conn.query("SET SESSION foreign_key_checks = ?", [Number(session?.checks ?? 1)]);
+	}
+}
+
+async function addForeignKeys(conn: Connection, plan: SchemaPlan, result: ApplyResult): Promise<void> {
 	const existing = new Map<string, Set<string>>();
 	for (const fk of plan.foreignKeys) {
 		const object = describeTable(fk.table);
