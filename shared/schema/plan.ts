@@ -367,6 +367,7 @@ class Planner {
 			);
 			const target = this.tableMappings.get(tableKey(fk.referenced));
 			const targetColumns = new Map(target?.columns.map((c) => [lower(c.source), c.destination]));
+			const actions = foreignKeyActions(fk);
 			const missing = fk.columns.filter((c) => !columnMap.has(lower(c)));
 			const missingTarget = fk.referencedColumns.filter((c) => !targetColumns.has(lower(c)));
 			if (missing.length > 0) {
@@ -383,7 +384,10 @@ class Planner {
 					report,
 					`it references column(s) ${missingTarget.join(", ")} of ${label(fk.referenced)}, which the object rules leave out`,
 				);
-			} else {
+			}
+			if (report.status === "refused" && actions) {
+				report.reason = `${report.reason}; with incremental migration the rows its ${actions} changes at the source do not reach the destination (the binlog does not carry them), so the destination keeps rows the source lost`;
+			} else if (report.status !== "refused" && target) {
 				const v = convertForeignKey(
 					{
 						...fk,
@@ -393,7 +397,14 @@ class Planner {
 					},
 					this.ctx,
 				);
-				record(report, v.changes, v.warnings);
+				record(report, v.changes, [
+					...v.warnings,
+					...(actions
+						? [
+								`${actions}: the source's binlog does not carry the rows this action changes; incremental replay redoes it at the destination (and reverse replay at the source)`,
+							]
+						: []),
+				]);
 				this.plan.foreignKeys.push({
 					table: m.destination,
 					name: fk.name,
@@ -585,6 +596,15 @@ function aliasAfter(tokens: ReturnType<typeof tokenize>, last: number): string |
 	}
 	const t = tokens[i];
 	return t?.kind === "quoted" && tokens[i + 1]?.text !== "." ? t.name : undefined;
+}
+
+/** `ON DELETE CASCADE, ON UPDATE SET NULL`: the key's actions on its rows, or "" when it only restricts. */
+function foreignKeyActions(fk: { onDelete: string; onUpdate: string }): string {
+	const acts = (rule: string) => ["CASCADE", "SET NULL", "SET DEFAULT"].includes(rule.toUpperCase());
+	return [
+		...(acts(fk.onDelete) ? [`ON DELETE ${fk.onDelete.toUpperCase()}`] : []),
+		...(acts(fk.onUpdate) ? [`ON UPDATE ${fk.onUpdate.toUpperCase()}`] : []),
+	].join(", ");
 }
 
 function record(entry: ReportEntry, changes: Change[], warnings: string[]): void {
