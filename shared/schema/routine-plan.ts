@@ -5,7 +5,7 @@ import { type BodyRenames, rewriteBody } from "./body-rewrite.ts";
 import { applyRules, type Change, convertCharset, type DialectContext, type Rule } from "./dialect.ts";
 import { type ReportEntry, record, refuse, reportEntry } from "./report.ts";
 import type { ViewMapping } from "./resolve.ts";
-import type { RoutineSchema, RoutineSnapshot } from "./routines.ts";
+import type { RoutineDatabase, RoutineSchema, RoutineSnapshot } from "./routines.ts";
 import { type SchemaSnapshot, type ServerFlavor, tableKey } from "./snapshot.ts";
 import { type Token, tokenize } from "./sqltext.ts";
 
@@ -233,14 +233,18 @@ class RoutinePlanner {
 		);
 		this.plan.report.push(entry);
 		if (routine.kind === "function") this.plan.functions.set(functionKey(routine.database, routine.name), null);
-		const planned = this.convert(routine, destination, entry);
+		const planned = this.convert(routine, database, destination, entry);
 		if (!planned) return;
 		if (routine.kind === "function") this.plan.functions.set(functionKey(routine.database, routine.name), destination);
 		(routine.kind === "event" ? this.plan.events : this.plan.routines).push(planned);
 	}
 
-	private convert(routine: RoutineSchema, destination: TableName, entry: ReportEntry): PlannedRoutine | null {
-		const database = this.input.snapshot.databases.find((d) => d.source === routine.database);
+	private convert(
+		routine: RoutineSchema,
+		database: RoutineDatabase | undefined,
+		destination: TableName,
+		entry: ReportEntry,
+	): PlannedRoutine | null {
 		if (database?.destination === undefined) {
 			refuse(entry, `not migrated: ${database?.why ?? "no rule includes its database"}`);
 			return null;

@@ -77,6 +77,15 @@ export async function enableEvents(destination: Connection, events: EnabledEvent
 	return enabled;
 }
 
+/** The events of the list that exist at the destination (those Ferry migrated, or a person created). */
+export async function handedOver(destination: Connection, events: EnabledEvent[]): Promise<EnabledEvent[]> {
+	const out: EnabledEvent[] = [];
+	for (const e of events) {
+		if ((await readEvents(destination, [e.destination.database], e.destination.table)).length > 0) out.push(e);
+	}
+	return out;
+}
+
 /** Disables these events at the source, keeping their definers (which needs SET USER or SUPER for others' events). */
 export async function disableEvents(source: Connection, events: EnabledEvent[]): Promise<void> {
 	for (const e of events) {

@@ -11,7 +11,7 @@ import { type Connection, connect } from "../db/connect.ts";
 import type { Project, SwitchoverState, SwitchoverStep } from "../model/project.ts";
 import { logger } from "../observability.ts";
 import { hasReached } from "../replay/position.ts";
-import { disableEvents, type EnabledEvent, enableEvents, readEnabledEvents } from "./events.ts";
+import { disableEvents, type EnabledEvent, enableEvents, handedOver, readEnabledEvents } from "./events.ts";
 import { createTriggers, dropTriggers, readTriggers, type TriggerDefinition } from "./triggers.ts";
 
 /**
@@ -178,14 +178,17 @@ const destination: StepRunner = {
 /**
  * With reverse replay to come, the source must not fire its triggers on rows that reverse replay
  * writes (the destination's triggers already produced their effects): they are dropped, their
- * definitions kept in the state table (the status lists them for a switch back). Its events are
- * disabled, since the destination's now run. Foreign key checks are off in replay's own sessions.
+ * definitions kept in the state table (the status lists them for a switch back). Its events that
+ * the destination now runs are disabled. Foreign key checks are off in replay's own sessions.
  */
 const source: StepRunner = {
 	async run(ctx, project) {
 		if (!project.types.includes("reverse")) return "done";
 		const triggers = await sourceTriggers(ctx, project);
-		const events = await sourceEvents(ctx, project);
+		// an event the destination lacks (not migrated) keeps running where it is: the report says so
+		const events = await withConnection(ctx, project.destinationId, async (c) =>
+			handedOver(c, await sourceEvents(ctx, project)),
+		);
 		await withConnection(ctx, project.sourceId, async (c) => {
 			await dropTriggers(c, triggers);
 			await disableEvents(c, events);
