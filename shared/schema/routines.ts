@@ -200,6 +200,16 @@ export async function readRoutines(
 	return snapshot;
 }
 
+/** MariaDB answers "does not exist" for a routine listed in information_schema whose body the user may not see. */
+const WITHHELD = new Set([
+	"ER_SPECIFIC_ACCESS_DENIED_ERROR",
+	"ER_DBACCESS_DENIED_ERROR",
+	"ER_TABLEACCESS_DENIED_ERROR",
+	"ER_PROCACCESS_DENIED_ERROR",
+	"ER_SP_DOES_NOT_EXIST",
+	"ER_EVENT_DOES_NOT_EXIST",
+]);
+
 /**
  * SHOW CREATE's statement, or null when the server withholds it: it shows a routine's body only to
  * its definer and to accounts that may read every routine (SELECT on mysql.proc in MariaDB,
@@ -212,9 +222,7 @@ async function showCreate(conn: Connection, type: string, database: string, name
 		const statement = row?.[column];
 		return statement === null || statement === undefined ? null : String(statement);
 	} catch (err) {
-		const code = (err as { code?: string }).code;
-		if (code === "ER_SPECIFIC_ACCESS_DENIED_ERROR" || code === "ER_DBACCESS_DENIED_ERROR") return null;
-		if (code === "ER_TABLEACCESS_DENIED_ERROR" || code === "ER_PROCACCESS_DENIED_ERROR") return null;
+		if (WITHHELD.has((err as { code?: string }).code ?? "")) return null;
 		throw err;
 	}
 }
