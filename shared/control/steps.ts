@@ -11,6 +11,7 @@ import { planSchema, type SchemaPhase, type SchemaPlan } from "../schema/plan.ts
 import { checkSchemaPrerequisites } from "../schema/precheck.ts";
 import { describeServer, readSchema } from "../schema/read.ts";
 import { resolveObjects, resolveViews } from "../schema/resolve.ts";
+import { currentAccount, readRoutines } from "../schema/routines.ts";
 import { reverse, SWITCHOVER_RUNNERS } from "../switchover/steps.ts";
 import { readTriggers } from "../switchover/triggers.ts";
 import {
@@ -66,6 +67,14 @@ async function schemaPlan(
 		deferSecondaryIndexes: project.options.deferSecondaryIndexes,
 		destinationVersion: server.version,
 		views,
+		routines: await readRoutines(
+			source,
+			project.objects,
+			mappings.map((m) => m.source),
+		),
+		destinationAccount: await currentAccount(destination),
+		switchover: project.types.includes("switchover"),
+		reverse: project.types.includes("reverse"),
 	});
 	return { snapshot, plan };
 }
@@ -341,7 +350,7 @@ export const STEPS: Record<StepName, StepRunner> = {
 	incremental,
 	verify,
 	indexes: schemaPhases(["indexes"]),
-	finalize: schemaPhases(["foreignKeys", "views"]),
+	finalize: schemaPhases(["foreignKeys", "routines", "views", "events"]),
 	...SWITCHOVER_RUNNERS,
 	reverse,
 };

@@ -4,6 +4,7 @@ import type { TableName } from "../model/rules.ts";
 import { SchemaApplyError } from "./errors.ts";
 import { describeRows, existingColumns, existingObjects, sameColumns } from "./inspect.ts";
 import type { PlannedIndex, SchemaPhase, SchemaPlan } from "./plan.ts";
+import { applyRoutines } from "./routine-apply.ts";
 
 /**
  * Applies one phase of a schema plan to the destination. Every phase looks before it acts, so
@@ -12,7 +13,8 @@ import type { PlannedIndex, SchemaPhase, SchemaPlan } from "./plan.ts";
  *   - a table that exists, is empty and has the planned columns is taken as ours from an
  *     earlier run; one with rows, other columns, or a view of that name stops the phase;
  *   - indexes and foreign keys that exist by name are skipped;
- *   - views are created with CREATE OR REPLACE (they hold no data).
+ *   - views are created with CREATE OR REPLACE (they hold no data);
+ *   - procedures, functions and events that exist by name are kept (routine-apply.ts).
  */
 
 export interface ApplyResult {
@@ -35,8 +37,14 @@ export async function applySchemaPhase(conn: Connection, plan: SchemaPlan, phase
 			case "foreignKeys":
 				await applyForeignKeys(conn, plan, result);
 				break;
+			case "routines":
+				await applyRoutines(conn, plan.routines, result);
+				break;
 			case "views":
 				await applyViews(conn, plan, result);
+				break;
+			case "events":
+				await applyRoutines(conn, plan.events, result);
 				break;
 		}
 	});
