@@ -14,6 +14,7 @@ import { resolveObjects, resolveViews } from "../schema/resolve.ts";
 import { currentAccount, readRoutines } from "../schema/routines.ts";
 import { reverse, SWITCHOVER_RUNNERS } from "../switchover/steps.ts";
 import { readTriggers } from "../switchover/triggers.ts";
+import { boundStatements, queryTimeout } from "./chunk-sessions.ts";
 import {
 	type ChunkItem,
 	chunkSk,
@@ -227,6 +228,7 @@ const full: StepRunner = {
 		if (unplanned.length > 0) {
 			const source = await connect(await credentialsFor(ctx, project.sourceId));
 			try {
+				await boundStatements(source, queryTimeout(project));
 				for (const t of unplanned) {
 					let count = 0;
 					for await (const spec of planChunks(source, t.mapping, {
