@@ -179,7 +179,10 @@ function schemaPhases(phases: SchemaPhase[]): StepRunner {
 				if (phases.includes("tables")) await saveSchemaReport(ctx, project.id, plan.report);
 				for (const phase of phases) {
 					if (phase === "indexes") await applyIndexesInParallel(ctx, project, plan);
-					else await applySchemaPhase(destination, plan, phase);
+					else
+						await applySchemaPhase(destination, plan, phase, {
+							uncheckedForeignKeys: project.types.includes("incremental"),
+						});
 				}
 				return "done" as const;
 			});

@@ -5,7 +5,7 @@ import type { Credentials } from "../model/datasource.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { logger } from "../observability.ts";
 import { tableKey } from "../schema/snapshot.ts";
-import { cascadeItems, mayCascade, type ReferencingKey, readReferencingKeys } from "./cascades.ts";
+import { cascadeItems, mayCascade, type ReferencingKey, readReferencingKeys, referencedKey } from "./cascades.ts";
 import {
 	type Checkpoint,
 	checkpointSql,
@@ -267,7 +267,7 @@ export class Applier {
 	private control: mysql.Connection | null = null;
 	private packetBytes = 4 * 1024 * 1024;
 	private readonly tables = new Map<string, Promise<ReplayTable | null>>();
-	private readonly referencing = new Map<string, Promise<ReferencingKey[]>>();
+	private referencing: Promise<Map<string, ReferencingKey[]>> | null = null;
 	private readonly filter: RowFilter | null;
 	private checkpoint: Checkpoint | null = null;
 	private group = new Group();
@@ -414,7 +414,7 @@ export class Applier {
 	/** Forgets what it knows of tables (after DDL, or when the rules change). */
 	invalidate(): void {
 		this.tables.clear();
-		this.referencing.clear();
+		this.referencing = null;
 		this.filter?.invalidate();
 	}
 
@@ -561,16 +561,23 @@ export class Applier {
 		return p;
 	}
 
-	/** The target's foreign keys that act on the table's children (cascades.ts). */
-	private referencingKeys(table: ReplayTable): Promise<ReferencingKey[]> {
-		const k = tableKey(table.mapping.destination);
-		let p = this.referencing.get(k);
-		if (!p) {
-			p = readReferencingKeys(this.control as Connection, table.mapping.destination);
-			p.catch(() => this.referencing.delete(k));
-			this.referencing.set(k, p);
+	/** The target's foreign keys that act on children, by referenced table (cascades.ts); read again after DDL. */
+	private referencingKeys(): Promise<Map<string, ReferencingKey[]>> {
+		if (!this.referencing) {
+			const p = readReferencingKeys(this.control as Connection);
+			p.catch(() => {
+				if (this.referencing === p) this.referencing = null;
+			});
+			this.referencing = p;
 		}
-		return p;
+		return this.referencing;
+	}
+
+	/** A keyed table with full images is compacted; others are applied change by change. */
+	private newBatch(table: ReplayTable, mode: ReplayMode, incomplete: boolean): TableBatch | OrderedBatch {
+		return table.key && !table.keepUnmapped && !incomplete
+			? new TableBatch(table, mode, this.opts.statementBytes, this.options.exactChecks ?? true)
+			: new OrderedBatch(table, mode, this.opts.statementBytes);
 	}
 
 	/** Routes changes through row filters, compacts them and builds the statements. */
@@ -627,8 +634,7 @@ export class Applier {
 			const table = resolved.get(k);
 			if (table && (!completeImage(table, c.before) || !completeImage(table, c.after))) incomplete.add(k);
 		}
-		const referencing = new Map<string, ReferencingKey[]>();
-		for (const [k, table] of resolved) if (table) referencing.set(k, await this.referencingKeys(table));
+		const referencing = await this.referencingKeys();
 		const batches = new Map<string, TableBatch | OrderedBatch>();
 		const items: BatchItem[] = [];
 		const takeBatches = () => {
@@ -646,29 +652,26 @@ export class Applier {
 				conflictKeys(table, original.after, keys);
 			}
 			const change = routed[i];
-			const cascade = mayCascade(referencing.get(k), original)
-				? cascadeItems(table, referencing.get(k) as ReferencingKey[], original)
-				: null;
-			if (cascade && cascade.items.length > 0) {
+			const children = referencing.get(referencedKey(table.mapping.destination));
+			const cascade = mayCascade(children, original)
+				? cascadeItems(table, children as ReferencingKey[], original, mode)
+				: [];
+			if (cascade.length > 0) {
 				// In source order around it (cascades.ts), and alone: the children it touches are no key of its group.
 				takeBatches();
 				keys = null;
-				if (cascade.placement === "before") items.push(...cascade.items);
 				if (change) {
-					const single = new OrderedBatch(table, mode, this.opts.statementBytes);
+					const single = this.newBatch(table, mode, incomplete.has(k));
 					single.add(change);
 					items.push(...single.take());
 				}
-				if (cascade.placement === "after") items.push(...cascade.items);
+				items.push(...cascade);
 				continue;
 			}
 			if (!change) continue;
 			let batch = batches.get(k);
 			if (!batch) {
-				batch =
-					table.key && !table.keepUnmapped && !incomplete.has(k)
-						? new TableBatch(table, mode, this.opts.statementBytes, this.options.exactChecks ?? true)
-						: new OrderedBatch(table, mode, this.opts.statementBytes);
+				batch = this.newBatch(table, mode, incomplete.has(k));
 				batches.set(k, batch);
 			}
 			batch.add(change);

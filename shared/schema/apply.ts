@@ -23,7 +23,20 @@ export interface ApplyResult {
 	skipped: string[];
 }
 
-export async function applySchemaPhase(conn: Connection, plan: SchemaPlan, phase: SchemaPhase): Promise<ApplyResult> {
+export interface ApplyOptions {
+	/**
+	 * Add foreign keys without checking the rows (default false): with incremental replay the
+	 * destination differs from the source only until replay has caught up (applyForeignKeys).
+	 */
+	uncheckedForeignKeys?: boolean;
+}
+
+export async function applySchemaPhase(
+	conn: Connection,
+	plan: SchemaPlan,
+	phase: SchemaPhase,
+	options: ApplyOptions = {},
+): Promise<ApplyResult> {
 	const result: ApplyResult = { phase, created: [], skipped: [] };
 	await withDdlSession(conn, async () => {
 		await ensureDatabases(conn, plan, result);
@@ -35,7 +48,8 @@ export async function applySchemaPhase(conn: Connection, plan: SchemaPlan, phase
 				await applyIndexes(conn, plan, result);
 				break;
 			case "foreignKeys":
-				await applyForeignKeys(conn, plan, result);
+				if (options.uncheckedForeignKeys) await applyForeignKeysUnchecked(conn, plan, result);
+				else await addForeignKeys(conn, plan, result);
 				break;
 			case "routines":
 				await applyRoutines(conn, plan.routines, result);
@@ -186,12 +200,14 @@ async function applyIndexes(conn: Connection, plan: SchemaPlan, result: ApplyRes
 }
 
 /**
- * Foreign keys are added without checking the rows: the source enforced them, and the
- * destination differs from it only while replay catches up with what the source wrote during the
- * copy (a child row copied before the parent it references was). Checking would refuse the key
- * for that transient state, which replay then resolves; verification compares what is left.
+ * With incremental replay, foreign keys are added without checking the rows: the source enforced
+ * them, and the destination differs from it only while replay catches up with what the source
+ * wrote during the copy (a child row copied before the parent it references was). Checking would
+ * refuse the key for that transient state, which replay then resolves; verification compares what
+ * is left. Without replay a failed check is real (a live source, orphans at the source) and stops
+ * the phase.
  */
-async function applyForeignKeys(conn: Connection, plan: SchemaPlan, result: ApplyResult): Promise<void> {
+async function applyForeignKeysUnchecked(conn: Connection, plan: SchemaPlan, result: ApplyResult): Promise<void> {
 	const [[session]] = (await conn.query("SELECT @@SESSION.foreign_key_checks AS checks")) as unknown as [
 		{ checks: number }[],
 	];
