@@ -3,17 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ResultSetHeader, RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FileSecretStore } from "../../shared/aws/secrets.ts";
-import { ensureStateTable, StateStore } from "../../shared/aws/state-store.ts";
-import { WorkQueue } from "../../shared/aws/work-queue.ts";
-import type { SourcePosition } from "../../shared/capture/change.ts";
-import { currentPosition } from "../../shared/capture/reader.ts";
-import { type ChunkMessage, listTables, type TableItem, tableSk, tablesPk } from "../../shared/control/chunks.ts";
+import { listTables } from "../../shared/control/chunks.ts";
 import type { Context } from "../../shared/control/context.ts";
-import { addDataSource } from "../../shared/control/datasources.ts";
-import { createProject, updateProject } from "../../shared/control/projects.ts";
+import { updateProject } from "../../shared/control/projects.ts";
 import { type ReplicationStatus, replicationId, replicationStatus } from "../../shared/control/replication.ts";
-import type { TaskLauncher } from "../../shared/control/tasks.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { compareDatabases } from "../../shared/local/compare.ts";
@@ -30,8 +23,15 @@ import {
 } from "../../shared/replay/checkpoint.ts";
 import { includesTransaction } from "../../shared/replay/position.ts";
 import { invertMappings, runReplication } from "../../tasks/replication/run.ts";
-import { awsBackends, clientsFor, uniqueName } from "../support/aws.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import {
+	deleteCheckpoints,
+	type MappedTables,
+	replicationProject,
+	sleep,
+	testContext,
+	waitForStatus,
+} from "../support/replication.ts";
 
 /**
  * Two-way sync at the level of the replication task: forward (source -> destination) and
@@ -39,26 +39,10 @@ import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase
  * real source and destination instances and the embedded AWS servers, without a scheduler.
  */
 
-const NO_TASKS: TaskLauncher = { start: async () => {}, running: async () => false, stop: async () => {} };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function testContext(home: string): Promise<Context> {
-	const backend = awsBackends()[0];
-	if (!backend) throw new Error("no AWS backend configured (FERRY_TEST_BACKENDS)");
-	const { dynamo, sqs } = clientsFor(backend);
-	const table = uniqueName("twoway-state");
-	await ensureStateTable(dynamo, table);
-	const unused = new WorkQueue<ChunkMessage>(sqs, `${backend.sqsEndpoint}/000000000000/unused`);
-	return {
-		store: new StateStore(dynamo, table),
-		copyQueue: unused,
-		verifyQueue: unused,
-		secrets: new FileSecretStore(join(home, "datasources.json")),
-		tasks: NO_TASKS,
-	};
-}
-
 type Tables = Record<string, { ddl: string; columns: string[] }>;
+
+const twoWayProject = (ctx: Context, db: string, tables: MappedTables, reverseActive: boolean) =>
+	replicationProject(ctx, db, tables, "two-way", reverseActive);
 
 const TABLES: Tables = {
 	items: {
@@ -68,58 +52,6 @@ const TABLES: Tables = {
 	pairs: { ddl: "a INT, b INT, v VARCHAR(50), PRIMARY KEY (a, b)", columns: ["a", "b", "v"] },
 	journal: { ddl: "side CHAR(1), seq INT, msg VARCHAR(50)", columns: ["side", "seq", "msg"] },
 };
-
-/** A project item, its tables and both start positions, the way the scheduler's steps leave them; state running. */
-async function twoWayProject(ctx: Context, db: string, tables: Tables, reverseActive: boolean): Promise<string> {
-	const ids: string[] = [];
-	for (const [name, creds] of [
-		["src", sourceCredentials],
-		["dst", destinationCredentials],
-	] as const) {
-		ids.push((await addDataSource(ctx, { name, engine: "mariadb", ...creds })).id);
-	}
-	const project = await createProject(
-		ctx,
-		ProjectInput.parse({
-			name: `two-way ${db}`,
-			sourceId: ids[0],
-			destinationId: ids[1],
-			types: ["incremental"],
-			objects: [{ database: db }],
-			options: { twoWay: true },
-		}),
-	);
-	let index = 0;
-	for (const [table, t] of Object.entries(tables)) {
-		const name = { database: db, table };
-		const mapping: TableMapping = {
-			source: name,
-			destination: name,
-			columns: t.columns.map((c) => ({ source: c, destination: c })),
-		};
-		const item: TableItem = { index, mapping, rowsEstimate: 0, planned: true, chunks: 0 };
-		await ctx.store.create({ pk: tablesPk(project.id), sk: tableSk(index) }, item);
-		index += 1;
-	}
-	const [forwardFrom, reverseFrom] = await Promise.all([position(sourceCredentials), position(destinationCredentials)]);
-	await updateProject(ctx, project.id, (p) => ({
-		...p,
-		state: "running",
-		steps: p.steps.map((s) => ({ ...s, state: s.name === "incremental" ? "running" : "done" })),
-		incremental: { startPosition: forwardFrom },
-		reverse: { startPosition: reverseFrom, active: reverseActive },
-	}));
-	return project.id;
-}
-
-async function position(creds: Credentials): Promise<SourcePosition> {
-	const c = await connect(creds);
-	try {
-		return await currentPosition(c);
-	} finally {
-		await c.end();
-	}
-}
 
 async function createTables(db: string): Promise<void> {
 	for (const creds of [sourceCredentials, destinationCredentials]) {
@@ -212,31 +144,6 @@ async function writeFor(
 		}),
 	);
 	return totals;
-}
-
-async function waitForStatus(
-	ctx: Context,
-	id: string,
-	done: (s: ReplicationStatus) => boolean,
-	timeoutMs = 30_000,
-): Promise<ReplicationStatus | undefined> {
-	const deadline = Date.now() + timeoutMs;
-	let s = await replicationStatus(ctx, id);
-	while ((!s || !done(s)) && Date.now() < deadline) {
-		await sleep(500);
-		s = await replicationStatus(ctx, id);
-	}
-	return s;
-}
-
-async function deleteCheckpoints(...streams: string[]): Promise<void> {
-	for (const creds of [sourceCredentials, destinationCredentials]) {
-		const c = await connect(creds);
-		await c
-			.query(`DELETE FROM ${quoteId(META_DATABASE)}.${quoteId(CHECKPOINT_TABLE)} WHERE stream IN (?)`, [streams])
-			.catch(() => {});
-		await c.end();
-	}
 }
 
 describe("reverse replication's mappings", () => {
@@ -422,7 +329,7 @@ describe("two-way sync: forward and reverse replication of one project at once",
 		await d.query(`CREATE DATABASE ${quoteId(db2)}`);
 		await d.query(`CREATE TABLE ${quoteId(db2)}.t (id INT PRIMARY KEY, v VARCHAR(40))`);
 		await ensureMetaSchema(c);
-		const projectId = await twoWayProject(ctx, db2, { t: { ddl: "", columns: ["id", "v"] } }, false);
+		const projectId = await twoWayProject(ctx, db2, { t: { columns: ["id", "v"] } }, false);
 		const fwdId = replicationId(projectId, "forward");
 		const peer = replicationId(projectId, "reverse");
 		streams.push(fwdId, peer);
@@ -517,12 +424,7 @@ describe("two-way sync: forward and reverse replication of one project at once",
 			await c.query(`CREATE TABLE ${quoteId(db3)}.gone (id INT PRIMARY KEY)`);
 			await c.end();
 		}
-		const projectId = await twoWayProject(
-			ctx,
-			db3,
-			{ t: { ddl: "", columns: ["id", "v"] }, gone: { ddl: "", columns: ["id"] } },
-			true,
-		);
+		const projectId = await twoWayProject(ctx, db3, { t: { columns: ["id", "v"] }, gone: { columns: ["id"] } }, true);
 		const [fwdId, revId] = [replicationId(projectId, "forward"), replicationId(projectId, "reverse")];
 		streams.push(fwdId, revId);
 		const stop = new AbortController();
@@ -581,7 +483,7 @@ describe("two-way sync: forward and reverse replication of one project at once",
 			await c.query(`INSERT INTO ${quoteId(db4)}.t VALUES (1, 'one'), (2, 'two'), (3, 'three')`);
 			await c.end();
 		}
-		const projectId = await twoWayProject(ctx, db4, { t: { ddl: "", columns: ["id", "v"] } }, true);
+		const projectId = await twoWayProject(ctx, db4, { t: { columns: ["id", "v"] } }, true);
 		const [fwdId, revId] = [replicationId(projectId, "forward"), replicationId(projectId, "reverse")];
 		streams.push(fwdId, revId);
 		const stop = new AbortController();
