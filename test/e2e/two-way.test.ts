@@ -11,8 +11,6 @@ import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { compareDatabases } from "../../shared/local/compare.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
-import { ProjectInput } from "../../shared/model/project.ts";
-import type { TableMapping } from "../../shared/model/rules.ts";
 import {
 	CHECKPOINT_TABLE,
 	checkpointSql,
@@ -22,7 +20,7 @@ import {
 	readCheckpoint,
 } from "../../shared/replay/checkpoint.ts";
 import { includesTransaction } from "../../shared/replay/position.ts";
-import { invertMappings, runReplication } from "../../tasks/replication/run.ts";
+import { runReplication } from "../../tasks/replication/run.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import {
 	deleteCheckpoints,
@@ -145,69 +143,6 @@ async function writeFor(
 	);
 	return totals;
 }
-
-describe("reverse replication's mappings", () => {
-	it("turns each mapping round: names, the mapped columns only, renames swapped, no row filter", () => {
-		const orders: TableMapping = {
-			source: { database: "shop", table: "orders" },
-			destination: { database: "shop2", table: "orders_v2" },
-			columns: [
-				{ source: "id", destination: "id" },
-				{ source: "total", destination: "amount" },
-			],
-			where: "total > 0",
-		};
-		const users: TableMapping = {
-			source: { database: "shop", table: "users" },
-			destination: { database: "shop2", table: "users" },
-			columns: [{ source: "id", destination: "id" }],
-		};
-		const rules = ProjectInput.shape.objects.parse([
-			{ database: "shop", renameDatabase: "shop2" },
-			{
-				database: "shop",
-				table: "orders",
-				renameDatabase: "shop2",
-				renameTable: "orders_v2",
-				columns: ["id", "total"],
-				renameColumns: { total: "amount" },
-				where: "total > 0",
-			},
-		]);
-		const inverted = invertMappings([orders, users], rules);
-		expect(inverted.mappings).toEqual([
-			{
-				source: { database: "shop2", table: "orders_v2" },
-				destination: { database: "shop", table: "orders" },
-				columns: [
-					{ source: "id", destination: "id" },
-					{ source: "amount", destination: "total" },
-				],
-			},
-			{
-				source: { database: "shop2", table: "users" },
-				destination: { database: "shop", table: "users" },
-				columns: [{ source: "id", destination: "id" }],
-			},
-		]);
-		expect(inverted.rules).toEqual([
-			{
-				database: "shop2",
-				table: "orders_v2",
-				exclude: false,
-				renameDatabase: "shop",
-				renameTable: "orders",
-				columns: ["id", "amount"],
-				renameColumns: { amount: "total" },
-			},
-			// no column selection forward: a column added later is replicated back too
-			{ database: "shop2", table: "users", exclude: false, renameDatabase: "shop", renameTable: "users" },
-		]);
-		expect(() => invertMappings([orders, { ...users, destination: orders.destination }], rules)).toThrow(
-			/cannot tell which of them/,
-		);
-	});
-});
 
 describe("two-way sync: forward and reverse replication of one project at once", () => {
 	const home = mkdtempSync(join(tmpdir(), "ferry-twoway-"));
@@ -416,15 +351,21 @@ describe("two-way sync: forward and reverse replication of one project at once",
 		}
 	}, 120_000);
 
-	it("in reverse, passes over forward's DDL and other tables' DDL, and stops with a ticket on DDL of a replicated table", async () => {
+	it("in reverse, passes over forward's DROP TABLE and tables no rule replicates, and stops with a ticket on a DROP TABLE it cannot tell from forward's", async () => {
 		for (const creds of [sourceCredentials, destinationCredentials]) {
 			const c = await connect(creds);
 			await c.query(`CREATE DATABASE ${quoteId(db3)}`);
 			await c.query(`CREATE TABLE ${quoteId(db3)}.t (id INT PRIMARY KEY, v VARCHAR(40))`);
 			await c.query(`CREATE TABLE ${quoteId(db3)}.gone (id INT PRIMARY KEY)`);
+			await c.query(`CREATE TABLE ${quoteId(db3)}.kept (id INT PRIMARY KEY)`);
 			await c.end();
 		}
-		const projectId = await twoWayProject(ctx, db3, { t: { columns: ["id", "v"] }, gone: { columns: ["id"] } }, true);
+		const projectId = await twoWayProject(
+			ctx,
+			db3,
+			{ t: { columns: ["id", "v"] }, gone: { columns: ["id"] }, kept: { columns: ["id"] } },
+			true,
+		);
 		const [fwdId, revId] = [replicationId(projectId, "forward"), replicationId(projectId, "reverse")];
 		streams.push(fwdId, revId);
 		const stop = new AbortController();
@@ -432,6 +373,7 @@ describe("two-way sync: forward and reverse replication of one project at once",
 		let reverse = runReplication(ctx, revId, stop.signal);
 		const src = await connect(sourceCredentials);
 		const dst = await connect(destinationCredentials);
+		const other = `${db3}_other`;
 		const arrives = async (id: number) => {
 			for (let i = 0; i < 40; i++) {
 				const [r] = await src.query<RowDataPacket[]>(`SELECT id FROM ${quoteId(db3)}.t WHERE id = ?`, [id]);
@@ -443,9 +385,10 @@ describe("two-way sync: forward and reverse replication of one project at once",
 		try {
 			await waitForStatus(ctx, revId, (s) => s.phase === "exact");
 			// forward drops a table at the destination (MariaDB logs DROP TABLE without the mark);
-			// a table no rule replicates is created at the destination: reverse passes over both
+			// a table of a database no rule replicates is created at the destination: reverse passes over both
 			await src.query(`DROP TABLE ${quoteId(db3)}.gone`);
-			await dst.query(`CREATE TABLE ${quoteId(db3)}.local_only (id INT PRIMARY KEY)`);
+			await dst.query(`CREATE DATABASE ${quoteId(other)}`);
+			await dst.query(`CREATE TABLE ${quoteId(other)}.local_only (id INT PRIMARY KEY)`);
 			await dst.query(`INSERT INTO ${quoteId(db3)}.t VALUES (1, 'from the destination')`);
 			expect(await arrives(1)).toBe(true);
 			const [gone] = await dst.query<RowDataPacket[]>(
@@ -453,24 +396,29 @@ describe("two-way sync: forward and reverse replication of one project at once",
 				[db3],
 			);
 			expect(gone).toEqual([]);
+			const [otherAtSource] = await src.query<RowDataPacket[]>("SHOW DATABASES LIKE ?", [other]);
+			expect(otherAtSource).toEqual([]);
 
-			// a change of a replicated table's schema at the destination: reverse stops for a person to decide
-			await dst.query(`ALTER TABLE ${quoteId(db3)}.t ADD COLUMN y INT`);
+			// a DROP TABLE at the destination of a table the source still has: a person decides
+			await dst.query(`DROP TABLE ${quoteId(db3)}.kept`);
 			expect(await Promise.race([reverse, sleep(20_000).then(() => "still running")])).toBe("fatal");
 			const fatal = (await replicationStatus(ctx, revId))?.fatal;
-			expect(fatal?.message).toMatch(/not replayed in reverse/);
-			expect(fatal?.statement).toMatch(/ADD COLUMN y/);
+			expect(fatal?.message).toMatch(/cannot tell it from forward replay's/);
+			expect(fatal?.statement).toMatch(/DROP TABLE/);
 			expect(fatal?.gtid).toBeTruthy();
 
-			// the user skips it (made the change at the source, or does not want it there): reverse goes on
+			// the user drops it at the source by hand and skips: the table leaves the project, reverse goes on
+			await src.query(`DROP TABLE ${quoteId(db3)}.kept`);
 			await updateProject(ctx, projectId, (p) => ({ ...p, reverse: { ...p.reverse, skipGtid: fatal?.gtid } }));
 			await ctx.store.modify<ReplicationStatus>({ pk: "REPLICATION", sk: revId }, (s) => ({ ...s, fatal: undefined }));
 			reverse = runReplication(ctx, revId, stop.signal);
-			await dst.query(`INSERT INTO ${quoteId(db3)}.t (id, v, y) VALUES (2, 'after the skip', 7)`);
+			await dst.query(`INSERT INTO ${quoteId(db3)}.t VALUES (2, 'after the skip')`);
 			expect(await arrives(2)).toBe(true);
+			expect((await listTables(ctx, projectId)).map((t) => t.mapping.source.table).sort()).toEqual(["t"]);
 		} finally {
 			stop.abort();
 			await Promise.allSettled([forward, reverse]);
+			await dst.query(`DROP DATABASE IF EXISTS ${quoteId(other)}`);
 			await Promise.all([src.end(), dst.end()]);
 		}
 	}, 120_000);
