@@ -40,6 +40,11 @@ function invertRule(rule: TableRule): TableRule | undefined {
 	};
 }
 
+/** The forward rules turned round (those that can be), for tables the destination creates. */
+export function reverseRules(rules: ObjectRules): TableRule[] {
+	return rules.flatMap((r) => invertRule(r) ?? []);
+}
+
 /** The mappings and rules of reverse replication (see the module comment). */
 export function invertMappings(
 	forward: readonly TableMapping[],
@@ -47,7 +52,7 @@ export function invertMappings(
 ): { mappings: TableMapping[]; rules: ObjectRules } {
 	const seen = new Map<string, TableMapping>();
 	const mappings: TableMapping[] = [];
-	const inverted: TableRule[] = rules.flatMap((r) => invertRule(r) ?? []);
+	const inverted = reverseRules(rules);
 	for (const m of forward) {
 		const other = seen.get(tableKey(m.destination));
 		if (other) {

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { FileSecretStore } from "../../shared/aws/secrets.ts";
 import { ensureStateTable, StateStore } from "../../shared/aws/state-store.ts";
-import { WorkQueue } from "../../shared/aws/work-queue.ts";
+import { ensureQueueWithDeadLetter, WorkQueue } from "../../shared/aws/work-queue.ts";
 import type { SourcePosition } from "../../shared/capture/change.ts";
 import { currentPosition } from "../../shared/capture/reader.ts";
 import { type ChunkMessage, type TableItem, tableSk, tablesPk } from "../../shared/control/chunks.ts";
@@ -29,18 +29,24 @@ const NO_TASKS: TaskLauncher = { start: async () => {}, running: async () => fal
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A context on a fresh state table, with secrets under `home` and no task launcher. */
-export async function testContext(home: string): Promise<Context> {
+/** A context on a fresh state table, with secrets under `home` and no task launcher; with `verify`, a verify queue of its own. */
+export async function testContext(home: string, options: { verify?: boolean } = {}): Promise<Context> {
 	const backend = awsBackends()[0];
 	if (!backend) throw new Error("no AWS backend configured (FERRY_TEST_BACKENDS)");
 	const { dynamo, sqs } = clientsFor(backend);
 	const table = uniqueName("replication-state");
 	await ensureStateTable(dynamo, table);
 	const unused = new WorkQueue<ChunkMessage>(sqs, `${backend.sqsEndpoint}/000000000000/unused`);
+	const verifyQueue = options.verify
+		? new WorkQueue<ChunkMessage>(
+				sqs,
+				(await ensureQueueWithDeadLetter(sqs, uniqueName("verify"), { maxReceiveCount: 5, visibilitySeconds: 60 })).url,
+			)
+		: unused;
 	return {
 		store: new StateStore(dynamo, table),
 		copyQueue: unused,
-		verifyQueue: unused,
+		verifyQueue,
 		secrets: new FileSecretStore(join(home, "datasources.json")),
 		tasks: NO_TASKS,
 	};
@@ -58,7 +64,7 @@ export type ReplicationMode =
 /**
  * A project item, its tables (the same names at both ends) and both start positions, the way
  * the scheduler's steps leave them; state running. `reverseActive: false` leaves reverse to be
- * turned on by the test.
+ * turned on by the test. The rules are `objects`, by default the whole database.
  */
 export async function replicationProject(
 	ctx: Context,
@@ -66,6 +72,7 @@ export async function replicationProject(
 	tables: MappedTables,
 	mode: ReplicationMode,
 	reverseActive = true,
+	objects: unknown[] = [{ database: db }],
 ): Promise<string> {
 	const ids: string[] = [];
 	for (const [name, creds] of [
@@ -82,7 +89,7 @@ export async function replicationProject(
 			sourceId: ids[0],
 			destinationId: ids[1],
 			types: twoWay ? ["incremental"] : ["incremental", "switchover", "reverse"],
-			objects: [{ database: db }],
+			objects,
 			options: { twoWay },
 		}),
 	);
