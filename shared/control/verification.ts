@@ -1,7 +1,7 @@
 import { ConflictError, type Stored } from "../aws/state-store.ts";
 import type { ChunkSpec } from "../copy/plan.ts";
 import { planChunks } from "../copy/plan.ts";
-import { type Connection, connect } from "../db/connect.ts";
+import type { Connection } from "../db/connect.ts";
 import { describeTable } from "../db/sql.ts";
 import {
 	type Direction,
@@ -29,7 +29,7 @@ import {
 	verifyJob,
 } from "./chunks.ts";
 import type { Context } from "./context.ts";
-import { credentialsFor, withConnections } from "./datasources.ts";
+import { withConnections } from "./datasources.ts";
 import { conflict, invalid } from "./errors.ts";
 import { getProject, updateProject } from "./projects.ts";
 import { replicationId, replicationStatus } from "./replication.ts";
