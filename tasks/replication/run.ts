@@ -161,7 +161,7 @@ async function session(
 			// one connection: each transaction's checkpoint row comes first, which two-way sync needs (applier.ts)
 			parallel: 1,
 			onDdl: async (change, { connection, part }) => {
-				if (part.gtid && part.gtid === skipGtid) await tables.skipDdl(change);
+				if (part.gtid && part.gtid === skipGtid) await tables.skipDdl(change, part);
 				else await tables.applyDdl(change, part, connection);
 			},
 		});

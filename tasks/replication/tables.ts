@@ -202,9 +202,10 @@ export class Tables {
 	 * mappings is taken (the change was made at the other end by hand, or is not wanted there;
 	 * replay then matches the tables as both ends have them, resolver.ts).
 	 */
-	async skipDdl(change: DdlChange): Promise<void> {
+	async skipDdl(change: DdlChange, part: TransactionPart): Promise<void> {
 		const decision = this.translate(change, [...this.byName.values()]);
-		logger.warn("skipping the DDL the user chose to skip", { replicationId: this.stream, sql: redactSql(change.sql) });
+		const log = { replicationId: this.stream, gtid: part.gtid, sql: redactSql(change.sql) };
+		logger.warn("skipping the DDL the user chose to skip", log);
 		if (decision.action === "apply") await this.save(decision.effects);
 	}
 

@@ -5,7 +5,7 @@ import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listTables } from "../../shared/control/chunks.ts";
 import type { Context } from "../../shared/control/context.ts";
-import { updateProject } from "../../shared/control/projects.ts";
+import { resolveTicket, updateProject } from "../../shared/control/projects.ts";
 import { type ReplicationStatus, replicationId, replicationStatus } from "../../shared/control/replication.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
@@ -272,6 +272,56 @@ describe("DDL at the destination reaches the source (reverse replication, after 
 			await until("the update after the restart", async () => {
 				const [row] = await select(src, `SELECT x FROM ${table} WHERE id = 10`);
 				return row?.x === 44;
+			});
+			noStop(await replicationStatus(ctx, ids.reverse));
+		} finally {
+			stop.abort();
+			await reverse.end();
+		}
+	}, 120_000);
+
+	it("values the source has no column for stop reverse with a ticket skip cannot pass; once the column is added, retry writes them", async () => {
+		const { db, projectId, ids, q } = await setUp("revddl_lost", "switched");
+		const stop = new AbortController();
+		let reverse = stream(ids.reverse, stop.signal);
+		/** What the scheduler does with a fatal stop, and what the user's decision does. */
+		const decide = async (decision: "retry" | "skip") => {
+			expect(await Promise.race([reverse.task, sleep(20_000).then(() => "still running")])).toBe("fatal");
+			await updateProject(ctx, projectId, (p) => ({
+				...p,
+				state: "failed",
+				ticket: { id: "tk-test", step: "reverse", message: "replication stopped", openedAt: new Date().toISOString() },
+			}));
+			const fatal = (await replicationStatus(ctx, ids.reverse))?.fatal;
+			await resolveTicket(ctx, projectId, decision);
+			await reverse.end();
+			reverse = stream(ids.reverse, stop.signal);
+			return fatal;
+		};
+		try {
+			await waitForStatus(ctx, ids.reverse, (s) => s.phase === "exact");
+			await q(dst, "ALTER IGNORE TABLE $db.t ADD COLUMN x INT DEFAULT 7, ADD UNIQUE KEY uv (v)");
+			// skipped without making the change at the source
+			expect((await decide("skip"))?.statement).toMatch(/ALTER IGNORE TABLE/);
+			await q(dst, "INSERT INTO $db.t (id, v, x) VALUES (10, 'ten', 42)");
+			expect(await Promise.race([reverse.task, sleep(20_000).then(() => "still running")])).toBe("fatal");
+			const lost = (await replicationStatus(ctx, ids.reverse))?.fatal;
+			expect(lost?.message).toMatch(/column x, for which .* has no column x, so its values would be lost/);
+			expect(lost?.gtid).toBeUndefined();
+			await updateProject(ctx, projectId, (p) => ({
+				...p,
+				state: "failed",
+				ticket: { id: "tk-lost", step: "reverse", message: "replication stopped", openedAt: new Date().toISOString() },
+			}));
+			await expect(resolveTicket(ctx, projectId, "skip")).rejects.toMatchObject({ code: "CANNOT_SKIP" });
+
+			await q(src, "ALTER TABLE $db.t ADD COLUMN x INT DEFAULT 7");
+			await resolveTicket(ctx, projectId, "retry");
+			await reverse.end();
+			reverse = stream(ids.reverse, stop.signal);
+			await until("row 10 with x = 42 at the source", async () => {
+				const [row] = await select(src, `SELECT x FROM ${quoteId(db)}.t WHERE id = 10`);
+				return row?.x === 42;
 			});
 			noStop(await replicationStatus(ctx, ids.reverse));
 		} finally {
