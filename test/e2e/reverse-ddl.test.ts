@@ -85,7 +85,7 @@ describe("DDL at the destination reaches the source (reverse replication, after 
 	});
 
 	/** A database with table t (rows 1-3) at both ends and a project replicating it. */
-	async function setUp(prefix: string, mode: ReplicationMode) {
+	async function setUp(prefix: string, mode: ReplicationMode, reverseActive = true) {
 		const db = uniqueDatabase(prefix);
 		databases.push(db);
 		for (const c of [src, dst]) {
@@ -93,7 +93,7 @@ describe("DDL at the destination reaches the source (reverse replication, after 
 			await c.query(`CREATE TABLE ${quoteId(db)}.t (id INT PRIMARY KEY, v VARCHAR(40)) ENGINE=InnoDB`);
 			await c.query(`INSERT INTO ${quoteId(db)}.t VALUES (1, 'one'), (2, 'two'), (3, 'three')`);
 		}
-		const projectId = await replicationProject(ctx, db, { t: { columns: ["id", "v"] } }, mode);
+		const projectId = await replicationProject(ctx, db, { t: { columns: ["id", "v"] } }, mode, reverseActive);
 		const ids = { forward: replicationId(projectId, "forward"), reverse: replicationId(projectId, "reverse") };
 		streams.push(ids.forward, ids.reverse);
 		const q = (c: Connection, sql: string) => c.query(sql.replaceAll("$db", quoteId(db)));
@@ -228,57 +228,67 @@ describe("DDL at the destination reaches the source (reverse replication, after 
 		}
 	}, 180_000);
 
-	it("a statement reverse refuses stops it with a ticket; made at the source by hand and skipped, the column's values arrive", async () => {
-		const { db, projectId, ids, q } = await setUp("revddl_skip", "switched");
-		const stop = new AbortController();
-		let reverse = stream(ids.reverse, stop.signal);
-		try {
-			await waitForStatus(ctx, ids.reverse, (s) => s.phase === "exact");
-			// refused: ALTER IGNORE deletes duplicates of the new key without row events
-			await q(dst, "ALTER IGNORE TABLE $db.t ADD COLUMN x INT DEFAULT 7, ADD UNIQUE KEY uv (v)");
-			expect(await Promise.race([reverse.task, sleep(20_000).then(() => "still running")])).toBe("fatal");
-			const fatal = (await replicationStatus(ctx, ids.reverse))?.fatal;
-			expect(fatal?.message).toMatch(/ALTER IGNORE TABLE/);
-			expect(fatal?.gtid).toBeTruthy();
+	for (const direction of ["reverse", "forward"] as const) {
+		it(`${direction}: a statement replay refuses stops it with a ticket; made at the other end by hand and skipped, the column's values arrive`, async () => {
+			// forward alone: a two-way project whose reverse is not turned on
+			const { db, projectId, ids, q } = await setUp(
+				`ddlskip_${direction}`,
+				direction === "reverse" ? "switched" : "two-way",
+				direction === "reverse",
+			);
+			const [from, to] = direction === "reverse" ? [dst, src] : [src, dst];
+			const id = ids[direction];
+			const stop = new AbortController();
+			let replay = stream(id, stop.signal);
+			try {
+				await waitForStatus(ctx, id, (s) => s.phase === "exact");
+				// refused: ALTER IGNORE deletes duplicates of the new key without row events
+				await q(from, "ALTER IGNORE TABLE $db.t ADD COLUMN x INT DEFAULT 7, ADD UNIQUE KEY uv (v)");
+				expect(await Promise.race([replay.task, sleep(20_000).then(() => "still running")])).toBe("fatal");
+				const fatal = (await replicationStatus(ctx, id))?.fatal;
+				expect(fatal?.message).toMatch(/ALTER IGNORE TABLE/);
+				expect(fatal?.gtid).toBeTruthy();
 
-			// what the ticket says: the change at the source by hand, then skip
-			await q(src, "ALTER TABLE $db.t ADD COLUMN x INT DEFAULT 7, ADD UNIQUE KEY uv (v)");
-			await updateProject(ctx, projectId, (p) => ({ ...p, reverse: { ...p.reverse, skipGtid: fatal?.gtid } }));
-			await ctx.store.modify<ReplicationStatus>({ pk: "REPLICATION", sk: ids.reverse }, (s) => ({
-				...s,
-				fatal: undefined,
-			}));
-			await reverse.end();
-			reverse = stream(ids.reverse, stop.signal);
-			await q(dst, "INSERT INTO $db.t (id, v, x) VALUES (10, 'ten', 42)");
-			await q(dst, "UPDATE $db.t SET x = 43 WHERE id = 1");
-			const expected = [
-				{ id: 1, x: 43 },
-				{ id: 2, x: 7 },
-				{ id: 3, x: 7 },
-				{ id: 10, x: 42 },
-			];
-			const table = `${quoteId(db)}.t`;
-			await until(
-				"the values of x at the source",
-				async () =>
-					JSON.stringify(await select(src, `SELECT id, x FROM ${table} ORDER BY id`)) === JSON.stringify(expected),
-			).catch(async (err: Error) => {
-				expect(await select(src, `SELECT id, x FROM ${table} ORDER BY id`), err.message).toEqual(expected);
-			});
-			// and after a restart
-			await reverse.restart();
-			await q(dst, "UPDATE $db.t SET x = 44 WHERE id = 10");
-			await until("the update after the restart", async () => {
-				const [row] = await select(src, `SELECT x FROM ${table} WHERE id = 10`);
-				return row?.x === 44;
-			});
-			noStop(await replicationStatus(ctx, ids.reverse));
-		} finally {
-			stop.abort();
-			await reverse.end();
-		}
-	}, 120_000);
+				// what the ticket says: the change at the other end by hand, then skip
+				await q(to, "ALTER TABLE $db.t ADD COLUMN x INT DEFAULT 7, ADD UNIQUE KEY uv (v)");
+				await updateProject(ctx, projectId, (p) =>
+					direction === "reverse"
+						? { ...p, reverse: { ...p.reverse, skipGtid: fatal?.gtid } }
+						: { ...p, incremental: { ...p.incremental, skipGtid: fatal?.gtid } },
+				);
+				await ctx.store.modify<ReplicationStatus>({ pk: "REPLICATION", sk: id }, (s) => ({ ...s, fatal: undefined }));
+				await replay.end();
+				replay = stream(id, stop.signal);
+				await q(from, "INSERT INTO $db.t (id, v, x) VALUES (10, 'ten', 42)");
+				await q(from, "UPDATE $db.t SET x = 43 WHERE id = 1");
+				const expected = [
+					{ id: 1, x: 43 },
+					{ id: 2, x: 7 },
+					{ id: 3, x: 7 },
+					{ id: 10, x: 42 },
+				];
+				const table = `${quoteId(db)}.t`;
+				await until(
+					"the values of x at the other end",
+					async () =>
+						JSON.stringify(await select(to, `SELECT id, x FROM ${table} ORDER BY id`)) === JSON.stringify(expected),
+				).catch(async (err: Error) => {
+					expect(await select(to, `SELECT id, x FROM ${table} ORDER BY id`), err.message).toEqual(expected);
+				});
+				// and after a restart
+				await replay.restart();
+				await q(from, "UPDATE $db.t SET x = 44 WHERE id = 10");
+				await until("the update after the restart", async () => {
+					const [row] = await select(to, `SELECT x FROM ${table} WHERE id = 10`);
+					return row?.x === 44;
+				});
+				noStop(await replicationStatus(ctx, id));
+			} finally {
+				stop.abort();
+				await replay.end();
+			}
+		}, 120_000);
+	}
 
 	it("values the source has no column for stop reverse with a ticket skip cannot pass; once the column is added, retry writes them", async () => {
 		const { db, projectId, ids, q } = await setUp("revddl_lost", "switched");
