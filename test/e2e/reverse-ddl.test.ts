@@ -7,9 +7,11 @@ import { listTables } from "../../shared/control/chunks.ts";
 import type { Context } from "../../shared/control/context.ts";
 import { resolveTicket, updateProject } from "../../shared/control/projects.ts";
 import { type ReplicationStatus, replicationId, replicationStatus } from "../../shared/control/replication.ts";
+import { startVerification } from "../../shared/control/verification.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { compareDatabases } from "../../shared/local/compare.ts";
+import { markSql } from "../../shared/replay/checkpoint.ts";
 import { runReplication } from "../../tasks/replication/run.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import {
@@ -18,6 +20,7 @@ import {
 	replicationProject,
 	sleep,
 	testContext,
+	verifyToEnd,
 	waitForStatus,
 } from "../support/replication.ts";
 
@@ -73,7 +76,7 @@ describe("DDL at the destination reaches the source (reverse replication, after 
 	let dst: Connection;
 
 	beforeAll(async () => {
-		ctx = await testContext(home);
+		ctx = await testContext(home, { verify: true });
 		[src, dst] = await Promise.all([connect(sourceCredentials), connect(destinationCredentials)]);
 	});
 
@@ -169,7 +172,7 @@ describe("DDL at the destination reaches the source (reverse replication, after 
 	}, 120_000);
 
 	it("two-way: DDL on either side ends up at both ends with the same columns and values", async () => {
-		const { db, ids, q } = await setUp("revddl_twoway", "two-way");
+		const { db, projectId, ids, q } = await setUp("revddl_twoway", "two-way");
 		const stop = new AbortController();
 		const forward = stream(ids.forward, stop.signal);
 		const reverse = stream(ids.reverse, stop.signal);
@@ -222,6 +225,22 @@ describe("DDL at the destination reaches the source (reverse replication, after 
 			await identical(db);
 			noStop(await replicationStatus(ctx, ids.forward));
 			noStop(await replicationStatus(ctx, ids.reverse));
+
+			// verification covers the tables and columns made at either end during replay: a change at
+			// the destination that reverse passes over (marked as forward's) is found in x
+			await dst.query("START TRANSACTION");
+			await dst.query(markSql(ids.forward));
+			await q(dst, "UPDATE $db.t SET x = 99 WHERE id = 100");
+			await dst.query("COMMIT");
+			await startVerification(ctx, projectId);
+			const checked = await verifyToEnd(ctx, projectId);
+			expect(checked.run.truth).toBe("source");
+			const result = (name: string) => checked.tables.find((r) => r.table === `${db}.${name}`);
+			expect(result("t")).toMatchObject({ missing: 0, extra: 0, different: 1, columns: ["x"], schema: [] });
+			for (const name of ["made_there", "made_here"]) {
+				expect(result(name)).toMatchObject({ missing: 0, extra: 0, different: 0, schema: [] });
+				expect(result(name)?.rowsChecked).toBe(2);
+			}
 		} finally {
 			stop.abort();
 			await Promise.all([forward.end(), reverse.end()]);

@@ -3,22 +3,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runChunk } from "../../shared/control/chunk-runner.ts";
-import type { ChunkMessage } from "../../shared/control/chunks.ts";
 import type { Context } from "../../shared/control/context.ts";
-import { getProject, updateProject } from "../../shared/control/projects.ts";
+import { updateProject } from "../../shared/control/projects.ts";
 import {
-	advanceVerification,
 	correctionSql,
 	requestCorrection,
 	startVerification,
 	type VerificationResults,
-	verificationResults,
 } from "../../shared/control/verification.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { replicationProject, sleep, testContext } from "../support/replication.ts";
+import { replicationProject, testContext, verifyToEnd } from "../support/replication.ts";
 
 /**
  * Verification compares the tables as both ends have them now (not as the project's mappings
@@ -61,22 +57,6 @@ describe("verification of the tables as they are now, and after the switch", () 
 		return db;
 	}
 
-	/** Runs what the scheduler and the verify workers do until the project's run is over. */
-	async function verifyToEnd(id: string): Promise<VerificationResults> {
-		for (let i = 0; i < 400; i++) {
-			const project = await advanceVerification(ctx, await getProject(ctx, id));
-			const v = project.verification;
-			if (v && v.state !== "running" && v.state !== "correcting") return verificationResults(ctx, id);
-			const messages = await ctx.verifyQueue.receive({ max: 10, waitSeconds: 0 });
-			for (const m of messages) {
-				await runChunk(ctx, m.body as ChunkMessage);
-				await ctx.verifyQueue.ack(m);
-			}
-			if (messages.length === 0) await sleep(100);
-		}
-		throw new Error("verification did not finish");
-	}
-
 	const table = (r: VerificationResults, name: string) => r.tables.find((t) => t.table.endsWith(`.${name}`));
 
 	it("compares columns the mapping does not know, reports columns and tables at one end only, and tables the rules include but the project lacks", async () => {
@@ -111,7 +91,7 @@ describe("verification of the tables as they are now, and after the switch", () 
 			steps: p.steps.filter((s) => s.name !== "incremental"),
 		}));
 		await startVerification(ctx, id);
-		const r = await verifyToEnd(id);
+		const r = await verifyToEnd(ctx, id);
 		expect(r.run.state).toBe("done");
 		// x: at both ends, not in the mapping (a DDL the project did not follow): compared all the same
 		expect(table(r, "t")).toMatchObject({ different: 1, columns: ["x"], schema: [] });
@@ -149,7 +129,7 @@ describe("verification of the tables as they are now, and after the switch", () 
 		await dst.query(`UPDATE ${quoteId(db)}.n SET a = 20 WHERE id = 2`);
 		await src.query(`UPDATE ${quoteId(db)}.n SET keep_me = 99 WHERE id = 2`);
 		await startVerification(ctx, id);
-		const r = await verifyToEnd(id);
+		const r = await verifyToEnd(ctx, id);
 		expect(r.run.truth).toBe("destination");
 		// missing: rows the truth has and the other end lacks
 		expect(table(r, "t")).toMatchObject({ missing: 1, extra: 1, different: 1, columns: ["v"] });
@@ -160,7 +140,7 @@ describe("verification of the tables as they are now, and after the switch", () 
 		expect(script).not.toMatch(/REPLACE INTO/);
 
 		await requestCorrection(ctx, id);
-		const after = await verifyToEnd(id);
+		const after = await verifyToEnd(ctx, id);
 		expect(after.run.state).toBe("done");
 		expect(after.run.totals).toMatchObject({ missing: 0, extra: 0, different: 0, tablesDiffering: 0 });
 		const rows = async (c: Connection, sql: string) =>

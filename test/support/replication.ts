@@ -4,12 +4,18 @@ import { ensureStateTable, StateStore } from "../../shared/aws/state-store.ts";
 import { ensureQueueWithDeadLetter, WorkQueue } from "../../shared/aws/work-queue.ts";
 import type { SourcePosition } from "../../shared/capture/change.ts";
 import { currentPosition } from "../../shared/capture/reader.ts";
+import { runChunk } from "../../shared/control/chunk-runner.ts";
 import { type ChunkMessage, type TableItem, tableSk, tablesPk } from "../../shared/control/chunks.ts";
 import type { Context } from "../../shared/control/context.ts";
 import { addDataSource } from "../../shared/control/datasources.ts";
-import { createProject, updateProject } from "../../shared/control/projects.ts";
+import { createProject, getProject, updateProject } from "../../shared/control/projects.ts";
 import { type ReplicationStatus, replicationStatus } from "../../shared/control/replication.ts";
 import type { TaskLauncher } from "../../shared/control/tasks.ts";
+import {
+	advanceVerification,
+	type VerificationResults,
+	verificationResults,
+} from "../../shared/control/verification.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
@@ -167,4 +173,24 @@ export async function deleteCheckpoints(...streams: string[]): Promise<void> {
 			.catch(() => {});
 		await c.end();
 	}
+}
+
+/**
+ * Runs what the scheduler and the verify workers do (context made with `verify`) until the
+ * project's verification run is over; returns its results.
+ */
+export async function verifyToEnd(ctx: Context, id: string, timeoutMs = 120_000): Promise<VerificationResults> {
+	const deadline = Date.now() + timeoutMs;
+	while (Date.now() < deadline) {
+		const project = await advanceVerification(ctx, await getProject(ctx, id));
+		const v = project.verification;
+		if (v && v.state !== "running" && v.state !== "correcting") return verificationResults(ctx, id);
+		const messages = await ctx.verifyQueue.receive({ max: 10, waitSeconds: 0 });
+		for (const m of messages) {
+			await runChunk(ctx, m.body);
+			await ctx.verifyQueue.ack(m);
+		}
+		if (messages.length === 0) await sleep(200);
+	}
+	throw new Error(`the verification of project ${id} did not finish in ${timeoutMs} ms`);
 }
