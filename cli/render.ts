@@ -40,13 +40,14 @@ export function renderStatus(s: ProjectStatus): string {
 		const { run: v, tables } = s.verification;
 		const t = v.totals;
 		lines.push(
-			`verification run ${v.run} ${v.state}${t ? `: ${t.rowsChecked.toLocaleString("en")} rows, ${t.missing} missing, ${t.extra} extra, ${t.different} different` : ""}${v.error ? ` (${v.error})` : ""}`,
+			`verification run ${v.run} ${v.state}${v.truth === "destination" ? " (the destination is the truth)" : ""}${t ? `: ${t.rowsChecked.toLocaleString("en")} rows, ${t.missing} missing, ${t.extra} extra, ${t.different} different` : ""}${t?.schema ? `, ${t.schema} in the tables themselves` : ""}${v.error ? ` (${v.error})` : ""}`,
 		);
 		for (const r of tables) {
 			const diffs = r.missing + r.extra + r.different;
 			lines.push(
 				`  ${r.table}  chunks ${r.chunksDone}/${r.chunksTotal}${r.chunksRechecking ? ` (${r.chunksRechecking} rechecking)` : ""}  ${r.rowsChecked.toLocaleString("en")} rows${diffs ? `  ${r.missing} missing ${r.extra} extra ${r.different} different${r.columns.length ? ` in ${r.columns.join(", ")}` : ""}` : ""}`,
 			);
+			for (const x of r.schema ?? []) lines.push(`    ! ${x}`);
 		}
 	}
 	if (s.switchover?.blocked) lines.push(`switchover waits: ${s.switchover.blocked}`);

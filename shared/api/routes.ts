@@ -231,7 +231,7 @@ export const ROUTES: Route[] = [
 		path: "/projects/{id}/verification",
 		operationId: "getVerification",
 		summary:
-			"The current verification run and per-table results: rows checked, missing, extra, different (with columns)",
+			"The current verification run and per-table results: rows checked, missing, extra, different (with columns), and differences in the tables themselves (a table or column at one end only)",
 		status: 200,
 		handle: (ctx, req) => verificationResults(ctx, req.params.id ?? ""),
 	}),
@@ -263,7 +263,8 @@ export const ROUTES: Route[] = [
 		method: "GET",
 		path: "/projects/{id}/verification/correction",
 		operationId: "getCorrectionSql",
-		summary: "Download the correction SQL for the last run, built from the source's current data",
+		summary:
+			"Download the correction SQL for the last run, built from the current data of the run's truth (the source; the destination after the switchover) for the other side",
 		status: 200,
 		handle: (ctx, req) => correctionSql(ctx, req.params.id ?? ""),
 	}),
@@ -271,7 +272,8 @@ export const ROUTES: Route[] = [
 		method: "POST",
 		path: "/projects/{id}/verification/correction",
 		operationId: "applyCorrection",
-		summary: "Apply the correction SQL at the destination, then re-verify the corrected tables",
+		summary:
+			"Apply the correction SQL at the side that is not the run's truth (the destination; the source after the switchover), then re-verify the corrected tables",
 		status: 200,
 		handle: (ctx, req) => requestCorrection(ctx, req.params.id ?? ""),
 	}),

@@ -114,11 +114,22 @@ export async function resolveTicket(ctx: Context, id: string, decision: "retry" 
 	// a replication task's fatal stop is what the ticket was about: clear it before replay resumes
 	const fatal: Partial<Record<Direction, ReplicationStatus["fatal"]>> = {};
 	for (const direction of ["forward", "reverse"] as const) {
-		const stream = replicationId(id, direction);
-		const stop = (await replicationStatus(ctx, stream))?.fatal;
-		if (!stop) continue;
-		fatal[direction] = stop;
-		await ctx.store.modify<ReplicationStatus>(replicationKey(stream), (s) => ({ ...s, fatal: undefined }));
+		const stop = (await replicationStatus(ctx, replicationId(id, direction)))?.fatal;
+		if (stop) fatal[direction] = stop;
+	}
+	const notAStatement = Object.values(fatal).find((f) => f && !f.gtid);
+	if (decision === "skip" && notAStatement) {
+		// e.g. a column the target lacks: skipping nothing would only stop replay again
+		throw conflict(
+			"CANNOT_SKIP",
+			`the replication stop of '${current.name}' is not about one statement that could be passed over (${notAStatement.message}): put it right and retry`,
+		);
+	}
+	for (const direction of Object.keys(fatal) as Direction[]) {
+		await ctx.store.modify<ReplicationStatus>(replicationKey(replicationId(id, direction)), (s) => ({
+			...s,
+			fatal: undefined,
+		}));
 	}
 	return updateProject(ctx, id, (p) => {
 		if (!p.ticket || p.state !== "failed") throw conflict("NO_TICKET", `project '${p.name}' has no open ticket`);

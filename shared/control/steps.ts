@@ -3,7 +3,7 @@ import { checkCaptureSettings, currentPosition } from "../capture/reader.ts";
 import { planChunks } from "../copy/plan.ts";
 import { type Connection, connect } from "../db/connect.ts";
 import type { Engine } from "../model/datasource.ts";
-import type { Finding, Project, StepName } from "../model/project.ts";
+import { differs, type Finding, type Project, type StepName } from "../model/project.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { applySchemaPhase } from "../schema/apply.ts";
 import { describeRows, existingObjects } from "../schema/inspect.ts";
@@ -338,9 +338,9 @@ const verify: StepRunner = {
 		if (v?.state === "failed") throw new Error(`verification run ${v.run} failed: ${v.error}`);
 		if (v?.state !== "done") return "waiting";
 		const t = v.totals;
-		if (t && t.missing + t.extra + t.different > 0) {
+		if (t && differs(t)) {
 			throw new Error(
-				`verification run ${v.run} found differences in ${t.tablesDiffering} table(s): ${t.missing} missing, ${t.extra} extra, ${t.different} different rows; see the verification results, apply the correction and retry, or skip to accept them`,
+				`verification run ${v.run} found differences in ${t.tablesDiffering} table(s): ${t.missing} missing, ${t.extra} extra, ${t.different} different rows${t.schema ? `, ${t.schema} in the tables themselves (a table or column at one end only)` : ""}; see the verification results, apply the correction and retry, or skip to accept them`,
 			);
 		}
 		return "done";

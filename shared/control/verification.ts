@@ -1,12 +1,18 @@
 import { ConflictError, type Stored } from "../aws/state-store.ts";
 import type { ChunkSpec } from "../copy/plan.ts";
 import { planChunks } from "../copy/plan.ts";
-import { type Connection, connect } from "../db/connect.ts";
+import type { Connection } from "../db/connect.ts";
 import { describeTable } from "../db/sql.ts";
-import type { Direction, Project, VerificationRun, VerificationTotals } from "../model/project.ts";
+import {
+	type Direction,
+	differs,
+	type Project,
+	type VerificationRun,
+	type VerificationTotals,
+} from "../model/project.ts";
 import { logger, metrics } from "../observability.ts";
 import { hasReached } from "../replay/position.ts";
-import { applyCorrections, correctionScript, correctionStatements } from "../verify/correct.ts";
+import { applyCorrections, correctionScript, correctionStatements, mirrored } from "../verify/correct.ts";
 import { type RowDiff, recheckDifferences } from "../verify/diff.ts";
 import { prepareTable } from "../verify/normalise.ts";
 import { boundStatements, cancelStoppedChunks, queryTimeout } from "./chunk-sessions.ts";
@@ -24,23 +30,45 @@ import {
 	verifyJob,
 } from "./chunks.ts";
 import type { Context } from "./context.ts";
-import { credentialsFor, withConnections } from "./datasources.ts";
+import { withConnections } from "./datasources.ts";
 import { conflict, invalid } from "./errors.ts";
 import { getProject, updateProject } from "./projects.ts";
 import { replicationId, replicationStatus } from "./replication.ts";
 import { forwardReplicating } from "./supervise.ts";
+import { tableSchema, type UnreplicatedTable, unreplicatedTables } from "./verification-schema.ts";
 
 /** Rows per verification chunk: larger than a copy chunk, since only two aggregates come back. */
 const VERIFY_CHUNK_ROWS = 200_000;
+
+/** The plan item of a full run's tables that the rules include but the project does not replicate. */
+const UNREPLICATED_SK = "unreplicated";
+
+/** A table's plan item: its chunk count, and the differences in the table itself. */
+interface PlanItem {
+	chunks: number;
+	schema?: string[];
+}
+
+/**
+ * The side whose data is right: the destination once the switchover stopped forward replay (the
+ * application writes there), else the source.
+ */
+function truthOf(p: Project): "source" | "destination" {
+	return p.switchover?.forwardStopped && !p.options.twoWay ? "destination" : "source";
+}
 
 /** One table's verification result in a run. */
 export interface TableResult {
 	table: string;
 	destination: string;
 	rowsChecked: number;
+	/** Rows the run's truth side has (`VerificationRun.truth`, the source unless switched over) and the other side lacks. */
 	missing: number;
+	/** Rows the other side has and the truth side lacks. */
 	extra: number;
 	different: number;
+	/** Differences in the table itself: the table or a column at one end only. */
+	schema: string[];
 	/** Source names of the columns that differ in at least one row. */
 	columns: string[];
 	chunksDone: number;
@@ -92,6 +120,7 @@ export async function startVerification(ctx: Context, id: string, tables?: strin
 			run: (p.verification?.run ?? 0) + 1,
 			state: "running",
 			startedAt: new Date().toISOString(),
+			truth: truthOf(p),
 		};
 		if (tables?.length) verification.tables = [...new Set(tables)];
 		return { ...p, verification };
@@ -105,7 +134,7 @@ function coverage(v: VerificationRun | undefined): Pick<VerificationRun, "fullRu
 
 /** The coverage after a run is done: a run over every table resets it, a partial one updates its tables. */
 function coverageAfter(run: VerificationRun, tables: TableResult[]): Pick<VerificationRun, "fullRun" | "differing"> {
-	const bad = tables.filter((t) => t.missing + t.extra + t.different > 0).map((t) => t.table);
+	const bad = tables.filter(tableDiffers).map((t) => t.table);
 	if (!run.tables) return { fullRun: run.run, differing: bad };
 	const checked = new Set(tables.map((t) => t.table));
 	return { fullRun: run.fullRun, differing: [...(run.differing ?? []).filter((t) => !checked.has(t)), ...bad] };
@@ -141,35 +170,54 @@ export async function requestCorrection(ctx: Context, id: string): Promise<Proje
 			throw conflict("BAD_STATE", `project '${p.name}' has no finished verification to correct`);
 		}
 		if (v.totals.missing + v.totals.extra + v.totals.different === 0) {
+			if (differs(v.totals)) {
+				throw conflict(
+					"NOTHING_TO_CORRECT",
+					`verification run ${v.run} of '${p.name}' found differences in the tables themselves only (see the results): correct those by hand`,
+				);
+			}
 			throw conflict("NOTHING_TO_CORRECT", `verification run ${v.run} of '${p.name}' found no differences`);
 		}
 		return { ...p, verification: { ...v, state: "correcting", correcting: v.run } };
 	});
 }
 
-/** Plans the run's tables into chunk items; each table once, resumable. */
+/**
+ * Plans the run's tables into chunk items; each table once, resumable. A table whose ends differ
+ * in the table itself says so in its plan item (and is not chunked when a side is missing); a
+ * full run also lists the tables the rules include that the project does not replicate.
+ */
 async function planRun(ctx: Context, project: Project, run: VerificationRun): Promise<void> {
 	const planned = new Set((await ctx.store.list(planPk(project.id, run.run))).map((i) => i.sk));
-	const todo = (await runTables(ctx, project, run)).filter((t) => !planned.has(tableSk(t.index)));
-	if (todo.length === 0) return;
-	const source = await connect(await credentialsFor(ctx, project.sourceId));
-	try {
+	const tables = await runTables(ctx, project, run);
+	const todo = tables.filter((t) => !planned.has(tableSk(t.index)));
+	const listUnreplicated = !run.tables && !planned.has(UNREPLICATED_SK);
+	if (todo.length === 0 && !listUnreplicated) return;
+	await withConnections(ctx, project, async (source, destination) => {
 		await boundStatements(source, queryTimeout(project));
+		await boundStatements(destination, queryTimeout(project));
 		const job = verifyJob(ctx, project.id, run.run);
-		for (const t of todo) {
-			let count = 0;
-			for await (const spec of planChunks(source, t.mapping, { chunkRows: VERIFY_CHUNK_ROWS })) {
-				const item: ChunkItem = { tableIndex: t.index, spec, state: "pending", attempts: 0 };
-				await ctx.store.create({ pk: job.pk, sk: chunkSk(t.index, count) }, item).catch(ignoreConflict);
-				count += 1;
-			}
+		if (listUnreplicated) {
+			const mappings = tables.map((t) => t.mapping);
+			const found = await unreplicatedTables(source, destination, project.objects, mappings);
 			await ctx.store
-				.create({ pk: planPk(project.id, run.run), sk: tableSk(t.index) }, { chunks: count })
+				.create({ pk: planPk(project.id, run.run), sk: UNREPLICATED_SK }, { tables: found })
 				.catch(ignoreConflict);
 		}
-	} finally {
-		await source.end();
-	}
+		for (const t of todo) {
+			const { comparable, schema } = await tableSchema(source, destination, t.mapping, project.objects);
+			let count = 0;
+			if (comparable) {
+				for await (const spec of planChunks(source, t.mapping, { chunkRows: VERIFY_CHUNK_ROWS })) {
+					const item: ChunkItem = { tableIndex: t.index, spec, state: "pending", attempts: 0 };
+					await ctx.store.create({ pk: job.pk, sk: chunkSk(t.index, count) }, item).catch(ignoreConflict);
+					count += 1;
+				}
+			}
+			const plan: PlanItem = { chunks: count, ...(schema.length > 0 ? { schema } : {}) };
+			await ctx.store.create({ pk: planPk(project.id, run.run), sk: tableSk(t.index) }, plan).catch(ignoreConflict);
+		}
+	});
 }
 
 function ignoreConflict(err: unknown): void {
@@ -245,14 +293,19 @@ export async function advanceVerification(ctx: Context, project: Project): Promi
 	}
 }
 
+function tableDiffers(r: TableResult): boolean {
+	return r.missing + r.extra + r.different + r.schema.length > 0;
+}
+
 function totalsOf(tables: TableResult[]): VerificationTotals {
-	const t: VerificationTotals = { rowsChecked: 0, missing: 0, extra: 0, different: 0, tablesDiffering: 0 };
+	const t = { rowsChecked: 0, missing: 0, extra: 0, different: 0, schema: 0, tablesDiffering: 0 };
 	for (const r of tables) {
 		t.rowsChecked += r.rowsChecked;
 		t.missing += r.missing;
 		t.extra += r.extra;
 		t.different += r.different;
-		if (r.missing + r.extra + r.different > 0) t.tablesDiffering += 1;
+		t.schema += r.schema.length;
+		if (tableDiffers(r)) t.tablesDiffering += 1;
 	}
 	return t;
 }
@@ -269,8 +322,10 @@ async function tableDiffs(ctx: Context, project: Project, run: VerificationRun):
 	const [tables, chunks, planned] = await Promise.all([
 		runTables(ctx, project, run),
 		listVerifyChunks(ctx, project.id, run.run),
-		ctx.store.list<{ chunks: number }>(planPk(project.id, run.run)),
+		ctx.store.list<PlanItem>(planPk(project.id, run.run)),
 	]);
+	// counted from the truth side: with the destination as the truth, a row missing at the source is "missing"
+	const fromDestination = run.truth === "destination";
 	return tables.map((table) => {
 		const mine = chunks.filter((c) => c.tableIndex === table.index);
 		const plan = planned.find((p) => p.sk === tableSk(table.index));
@@ -281,6 +336,7 @@ async function tableDiffs(ctx: Context, project: Project, run: VerificationRun):
 			missing: 0,
 			extra: 0,
 			different: 0,
+			schema: plan?.schema ?? [],
 			columns: [],
 			chunksDone: 0,
 			chunksTotal: plan?.chunks ?? mine.length,
@@ -298,8 +354,8 @@ async function tableDiffs(ctx: Context, project: Project, run: VerificationRun):
 			result.rowsChecked += c.rows ?? 0;
 			const v = c.verification;
 			if (!v) continue;
-			result.missing += v.missing;
-			result.extra += v.extra;
+			result.missing += fromDestination ? v.extra : v.missing;
+			result.extra += fromDestination ? v.missing : v.extra;
 			result.different += v.different;
 			result.truncated ||= v.truncated;
 			differences.push(...v.differences);
@@ -311,7 +367,21 @@ async function tableDiffs(ctx: Context, project: Project, run: VerificationRun):
 }
 
 async function results(ctx: Context, project: Project, run: VerificationRun): Promise<TableResult[]> {
-	return (await tableDiffs(ctx, project, run)).map((t) => t.result);
+	const [tables, unreplicated] = await Promise.all([
+		tableDiffs(ctx, project, run),
+		ctx.store.get<{ tables: UnreplicatedTable[] }>({ pk: planPk(project.id, run.run), sk: UNREPLICATED_SK }),
+	]);
+	const none = { rowsChecked: 0, missing: 0, extra: 0, different: 0, columns: [], chunksDone: 0, chunksTotal: 0 };
+	return [
+		...tables.map((t) => t.result),
+		...(unreplicated?.tables ?? []).map((t) => ({ ...none, ...t, chunksRechecking: 0, truncated: false })),
+	];
+}
+
+/** A difference as the run counts it: from its truth side (see TableResult). */
+function fromTruth(run: VerificationRun, d: RowDiff): RowDiff {
+	if (run.truth !== "destination" || d.kind === "different") return d;
+	return { ...d, kind: d.kind === "missing" ? "extra" : "missing" };
 }
 
 /** The current (or last) run with its per-table results. */
@@ -336,21 +406,34 @@ export async function verificationDifferences(
 			table: t.result.table,
 			destination: t.result.destination,
 			truncated: t.result.truncated,
-			rows: t.differences,
+			rows: t.differences.map((d) => fromTruth(run, d)),
 		}));
 	return { run: run.run, tables };
 }
 
 /**
- * Correction statements for one table's differences, from the source's data as it is now. The
- * differences are checked again first, so statements for a row that has become equal are not
- * written, and running a correction twice (after a crash) finds nothing left the second time.
+ * Correction statements for one table's differences, from the truth side's data as it is now,
+ * for the other side (`VerificationRun.truth`). The differences are checked again first, so
+ * statements for a row that has become equal are not written, and running a correction twice
+ * (after a crash) finds nothing left the second time.
  */
-async function tableCorrection(source: Connection, destination: Connection, t: TableDiffs): Promise<string[]> {
+async function tableCorrection(
+	run: VerificationRun,
+	source: Connection,
+	destination: Connection,
+	t: TableDiffs,
+): Promise<string[]> {
 	const prepared = await prepareTable(source, destination, t.table.mapping);
 	const persisting = await recheckDifferences(source, destination, prepared, t.key, t.differences);
-	return correctionStatements(source, destination, prepared, t.key, persisting);
+	if (run.truth !== "destination") return correctionStatements(source, destination, prepared, t.key, persisting);
+	// the source's own columns outside the comparison keep their values: updated, never replaced
+	const back = mirrored(prepared, t.key, persisting);
+	return correctionStatements(destination, source, back.table, back.key, back.diffs, "update");
 }
+
+/** Where a run's corrections are applied: the side that is not its truth. */
+const corrected = <T>(run: VerificationRun, source: T, destination: T): T =>
+	run.truth === "destination" ? source : destination;
 
 /** The correction SQL for the last run's differences, as a script a DBA can read and run. */
 export async function correctionSql(ctx: Context, id: string): Promise<{ run: number; script: string }> {
@@ -362,10 +445,13 @@ export async function correctionSql(ctx: Context, id: string): Promise<{ run: nu
 	const differing = (await tableDiffs(ctx, project, run)).filter((t) => t.differences.length > 0);
 	const statements = await withConnections(ctx, project, async (s, d) => {
 		const out: string[] = [];
-		for (const t of differing) out.push(...(await tableCorrection(s, d, t)));
+		for (const t of differing) out.push(...(await tableCorrection(run, s, d, t)));
 		return out;
 	});
-	return { run: run.run, script: correctionScript(statements) };
+	return {
+		run: run.run,
+		script: correctionScript(statements, `run at the ${corrected(run, "source", "destination")}`),
+	};
 }
 
 /** A claim on applying a correction lasts this long (a scheduler killed while applying frees it then). */
@@ -387,11 +473,11 @@ async function correct(ctx: Context, project: Project, run: VerificationRun): Pr
 		return { ...p, verification: { ...v, applyingSince: now } };
 	});
 	if (!claimed) return project;
-	const corrected = { ...run, run: run.correcting ?? run.run };
-	const differing = (await tableDiffs(ctx, project, corrected)).filter((t) => t.differences.length > 0);
+	const done = { ...run, run: run.correcting ?? run.run };
+	const differing = (await tableDiffs(ctx, project, done)).filter((t) => t.differences.length > 0);
 	await withConnections(ctx, project, async (s, d) => {
 		for (const t of differing) {
-			const { applied } = await applyCorrections(d, await tableCorrection(s, d, t));
+			const { applied } = await applyCorrections(corrected(run, s, d), await tableCorrection(run, s, d, t));
 			logger.info("correction applied", { projectId: project.id, table: t.result.table, statements: applied });
 		}
 	});
@@ -402,6 +488,7 @@ async function correct(ctx: Context, project: Project, run: VerificationRun): Pr
 			run: p.verification.run + 1,
 			state: "running",
 			startedAt: new Date().toISOString(),
+			truth: truthOf(p),
 			tables: differing.map((t) => t.result.table),
 		};
 		return { ...p, verification: next };

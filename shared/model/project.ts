@@ -131,6 +131,12 @@ export interface VerificationRun {
 	state: "running" | "paused" | "correcting" | "done" | "failed";
 	/** Source `database.table` names to verify; absent means every table of the project. */
 	tables?: string[];
+	/**
+	 * The side whose data is right: the source, or the destination once the switchover moved the
+	 * writes there. Differences are counted from it (missing: rows it has and the other side
+	 * lacks) and the correction is built from its data and applied to the other side.
+	 */
+	truth?: "source" | "destination";
 	startedAt: string;
 	finishedAt?: string;
 	error?: string;
@@ -151,7 +157,14 @@ export interface VerificationTotals {
 	missing: number;
 	extra: number;
 	different: number;
+	/** Differences in the tables themselves: a table or column at one end only (absent in runs before it was counted). */
+	schema?: number;
 	tablesDiffering: number;
+}
+
+/** Whether a run's totals show any difference. */
+export function differs(t: VerificationTotals): boolean {
+	return t.missing + t.extra + t.different + (t.schema ?? 0) > 0;
 }
 
 /** What the user asked of the switchover and how far it got (the steps hold the rest). */

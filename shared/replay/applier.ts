@@ -16,11 +16,11 @@ import {
 } from "./checkpoint.ts";
 import { RowFilter } from "./filter.ts";
 import { hasReached, includesTransaction } from "./position.ts";
+import { type ColumnRules, ReplayTables } from "./resolver.ts";
 import {
 	type BatchItem,
 	completeImage,
 	conflictKeys,
-	describeReplayTable,
 	type Inconsistency,
 	OrderedBatch,
 	ReplayError,
@@ -99,8 +99,12 @@ export interface ApplierOptions {
 	stream: string;
 	/** The mapping of a source table, or null/undefined if the table is not replicated. */
 	mapping: (table: TableName) => TableMapping | null | undefined | Promise<TableMapping | null | undefined>;
-	/** The source server, to evaluate row filters (needed only if a mapping has `where`). */
+	/** The source server, to evaluate row filters (needed if a mapping has `where`) and to read its tables' columns (resolver.ts). */
 	source?: Pool | Connection;
+	/** The rules' say on a column row images carry that the mapping lacks (resolver.ts; default: the same name, selected). */
+	columnRule?: ColumnRules;
+	/** A mapping the applier changed to match both ends (resolver.ts), for the caller to keep. */
+	onMappingChanged?: (mapping: TableMapping) => Promise<void> | void;
 	/** Ferry's helper database at the destination (default `ferry_meta`). */
 	metaDatabase?: string;
 	/** Safe (idempotent) mode until the applied position reaches this; exact mode afterwards. */
@@ -266,7 +270,7 @@ export class Applier {
 	private freeWaiters: (() => void)[] = [];
 	private control: mysql.Connection | null = null;
 	private packetBytes = 4 * 1024 * 1024;
-	private readonly tables = new Map<string, Promise<ReplayTable | null>>();
+	private readonly tables: ReplayTables;
 	private referencing: Promise<Map<string, ReferencingKey[]>> | null = null;
 	private readonly filter: RowFilter | null;
 	private checkpoint: Checkpoint | null = null;
@@ -314,6 +318,11 @@ export class Applier {
 			metaDatabase: options.metaDatabase ?? META_DATABASE,
 		};
 		this.filter = options.source ? new RowFilter(options.source) : null;
+		const { mapping, source: capture, columnRule, onMappingChanged } = options;
+		this.tables = new ReplayTables(
+			{ mapping, capture, columnRule, onMappingChanged },
+			() => this.control as Connection,
+		);
 	}
 
 	/** The destination session ids of the connections that write groups (for operators: KILL, processlist). */
@@ -546,21 +555,6 @@ export class Applier {
 
 	// --- Tables and statements
 
-	private resolve(table: TableName): Promise<ReplayTable | null> {
-		const k = tableKey(table);
-		let p = this.tables.get(k);
-		if (!p) {
-			p = (async () => {
-				const mapping = await this.options.mapping(table);
-				if (!mapping) return null;
-				return describeReplayTable(this.control as Connection, mapping);
-			})();
-			p.catch(() => this.tables.delete(k));
-			this.tables.set(k, p);
-		}
-		return p;
-	}
-
 	/** The target's foreign keys that act on children, by referenced table (cascades.ts); read again after DDL. */
 	private referencingKeys(): Promise<Map<string, ReferencingKey[]>> {
 		if (!this.referencing) {
@@ -585,8 +579,9 @@ export class Applier {
 		const resolved = new Map<string, ReplayTable | null>();
 		for (const c of changes) {
 			const k = tableKey(c.table);
-			if (!resolved.has(k)) resolved.set(k, await this.resolve(c.table));
+			if (!resolved.has(k)) resolved.set(k, await this.tables.resolve(c.table));
 		}
+		await this.tables.cover(changes, resolved);
 		// Row filters: every image of a filtered table, evaluated per table in one batch.
 		let routed: (RowChange | null)[] = changes;
 		const filtered = [...resolved.entries()].filter(([, t]) => t?.mapping.where?.trim());

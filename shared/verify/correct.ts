@@ -94,7 +94,8 @@ async function sourceRows(
 /**
  * Correction statements for a table's differences, built from the SOURCE's current data (read
  * now, so a row changed since the diff is written as it is now): a row missing at the
- * destination is inserted (REPLACE), a different row has its differing columns updated by key,
+ * destination is inserted (REPLACE, or with `upsert` "update" an INSERT that updates the row
+ * its key meets, which keeps the values of columns outside the comparison), a different row has its differing columns updated by key,
  * an extra row is deleted by key, and a row that no longer exists at the source is deleted.
  * Tables without a key: the missing copies of a row are inserted from the source and the
  * surplus copies deleted with every column matched (`<=>`) and `LIMIT n`. Identifiers are
@@ -106,13 +107,19 @@ export async function correctionStatements(
 	table: PreparedTable,
 	key: ChunkKeyColumn[] | null,
 	diffs: RowDiff[],
+	upsert: "replace" | "update" = "replace",
 ): Promise<string[]> {
 	const src = table.source;
 	const dst = table.destination;
 	const target = quoteTable(dst.table);
 	const columnList = dst.columns.map((c) => quoteId(c.name)).join(", ");
+	const updateAll = dst.columns.map((c) => `${quoteId(c.name)} = VALUES(${quoteId(c.name)})`).join(", ");
 	const insert = (verb: "INSERT" | "REPLACE", row: unknown[]) =>
-		mysql.format(`${verb} INTO ${target} (${columnList}) VALUES (?)`, [row] as FormatValues);
+		verb === "REPLACE" && upsert === "update"
+			? mysql.format(`INSERT INTO ${target} (${columnList}) VALUES (?) ON DUPLICATE KEY UPDATE ${updateAll}`, [
+					row,
+				] as FormatValues)
+			: mysql.format(`${verb} INTO ${target} (${columnList}) VALUES (?)`, [row] as FormatValues);
 	const out: string[] = [];
 
 	const keyed = diffs.filter((d) => d.key);
@@ -181,9 +188,28 @@ export async function correctionStatements(
 	return out;
 }
 
-/** A downloadable script: the session settings, then one statement per line, in one transaction. */
-export function correctionScript(statements: string[]): string {
-	return [...CORRECTION_SESSION, "START TRANSACTION", ...statements, "COMMIT"].map((s) => `${s};\n`).join("");
+/** A downloadable script: a comment (where to run it), the session settings, then one statement per line, in one transaction. */
+export function correctionScript(statements: string[], comment?: string): string {
+	const head = comment ? `-- ${comment.replaceAll("\n", " ")}\n` : "";
+	return head + [...CORRECTION_SESSION, "START TRANSACTION", ...statements, "COMMIT"].map((s) => `${s};\n`).join("");
+}
+
+/**
+ * The same comparison seen from the other end: what the destination has and the source lacks
+ * is then "missing", and correctionStatements builds the source's corrections from the
+ * destination's data (pass the destination as its `source`).
+ */
+export function mirrored(
+	table: PreparedTable,
+	key: ChunkKeyColumn[] | null,
+	diffs: RowDiff[],
+): { table: PreparedTable; key: ChunkKeyColumn[] | null; diffs: RowDiff[] } {
+	const swap = { missing: "extra", extra: "missing", different: "different" } as const;
+	return {
+		table: { ...table, source: table.destination, destination: table.source },
+		key: key?.map((k) => ({ ...k, source: k.destination, destination: k.source })) ?? null,
+		diffs: diffs.map((d) => ({ ...d, kind: swap[d.kind] })),
+	};
 }
 
 function isPool(q: Queryable): q is Pool {

@@ -2,6 +2,7 @@ import type { RowDataPacket } from "mysql2";
 import { type ColumnInfo, describeColumns, type Queryable } from "../copy/keys.ts";
 import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
+import { matchColumns } from "./columns.ts";
 
 /**
  * How a column's value is normalised before hashing, so that equal-meaning values hash equal on
@@ -257,7 +258,10 @@ export interface SideSql {
 
 /** Both sides of a mapped table, with the hash both servers can compute. */
 export interface PreparedTable {
+	/** The columns compared: those both ends have now (columns.ts `matchColumns`). */
 	mapping: TableMapping;
+	/** Columns at one end only (source names, destination names), which are not compared. */
+	unmatched: { source: string[]; destination: string[] };
 	source: SideSql;
 	destination: SideSql;
 	hash: HashMode;
@@ -371,10 +375,20 @@ export async function prepareTable(
 		throw new VerifyError(`source table ${describeTable(mapping.source)} does not exist`, "TABLE_MISSING");
 	if (d.columns.size === 0)
 		throw new VerifyError(`destination table ${describeTable(mapping.destination)} does not exist`, "TABLE_MISSING");
+	const names = (x: Described) => [...x.columns.values()].map((c) => c.name);
+	const matched = matchColumns(mapping, names(s), names(d));
+	if (matched.compared.length === 0) {
+		throw new VerifyError(
+			`${describeTable(mapping.source)} and ${describeTable(mapping.destination)} have no column in common`,
+			"COLUMN_MISSING",
+		);
+	}
+	const compared: TableMapping = { ...mapping, columns: matched.compared };
 	return {
-		mapping,
-		source: sideSql("source", mapping.source, mapping, s, d),
-		destination: sideSql("destination", mapping.destination, mapping, d, s),
+		mapping: compared,
+		unmatched: { source: matched.sourceOnly, destination: matched.destinationOnly },
+		source: sideSql("source", mapping.source, compared, s, d),
+		destination: sideSql("destination", mapping.destination, compared, d, s),
 		hash: s.features.crc32c && d.features.crc32c ? "crc32c" : "md5",
 	};
 }
@@ -404,7 +418,8 @@ export async function prepareOneSide(
 	const sql = sideSql(side, table, side === "source" ? mapping : mirrored, d, null);
 	if (side === "destination")
 		sql.columns = sql.columns.map((c, i) => ({ ...c, source: mapping.columns[i]?.source ?? c.source }));
-	return { mapping, source: sql, destination: sql, hash: d.features.crc32c ? "crc32c" : "md5" };
+	const unmatched = { source: [], destination: [] };
+	return { mapping, unmatched, source: sql, destination: sql, hash: d.features.crc32c ? "crc32c" : "md5" };
 }
 
 /** The two per-row hash expressions over a row expression. */

@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { ConflictError } from "../../shared/aws/state-store.ts";
-import type { DdlChange, SourcePosition, TransactionPart } from "../../shared/capture/change.ts";
+import type { SourcePosition } from "../../shared/capture/change.ts";
 import { currentPosition, openBinlogReader } from "../../shared/capture/reader.ts";
-import { listTables, stripKey, type TableItem, tableSk, tablesPk } from "../../shared/control/chunks.ts";
+import { listTables } from "../../shared/control/chunks.ts";
 import type { Context } from "../../shared/control/context.ts";
 import { credentialsFor, getDataSource } from "../../shared/control/datasources.ts";
 import { getProject } from "../../shared/control/projects.ts";
@@ -11,37 +11,21 @@ import {
 	parseReplicationId,
 	peerReplicationId,
 	type ReplicationStatus,
-	replicationId,
 	replicationKey,
 } from "../../shared/control/replication.ts";
 import { replicationWanted } from "../../shared/control/supervise.ts";
 import { type Connection, connect, createPool } from "../../shared/db/connect.ts";
-import { describeTable, quoteId, redactSql } from "../../shared/db/sql.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
-import type { Direction, Project } from "../../shared/model/project.ts";
-import type { ObjectRules, TableMapping, TableName, TableRule } from "../../shared/model/rules.ts";
+import type { Project } from "../../shared/model/project.ts";
 import { logger, metrics } from "../../shared/observability.ts";
 import { Applier, type ApplyStats } from "../../shared/replay/applier.ts";
-import { ddlMarker, echoMarks, META_DATABASE } from "../../shared/replay/checkpoint.ts";
-import { applyDdlEffects, type DdlContext, translateDdl } from "../../shared/replay/ddl.ts";
-import { includingRule } from "../../shared/replay/ddl-rules.ts";
+import { echoMarks, META_DATABASE } from "../../shared/replay/checkpoint.ts";
+import { asFatal, FatalReplicationError } from "../../shared/replay/fatal.ts";
 import { describeServer } from "../../shared/schema/read.ts";
-
-/** Replay stopped on something a person must decide; the scheduler turns it into a ticket. */
-class FatalReplicationError extends Error {
-	constructor(
-		message: string,
-		readonly gtid?: string,
-		readonly statement?: string,
-	) {
-		super(message);
-		this.name = "FatalReplicationError";
-	}
-}
+import { Tables } from "./tables.ts";
 
 const STATUS_EVERY_MS = 1000;
 const LEASE_MS = 20_000;
-const key = (t: TableName) => `${t.database}\u0000${t.table}`;
 
 /** A replica server id of our own per replication stream: a server refuses two readers with one id. */
 function serverIdFor(replicationId: string): number {
@@ -96,7 +80,8 @@ async function replicateUntilStopped(
 		try {
 			const outcome = await session(ctx, replicationId, owner, signal);
 			if (outcome === "stopped") return "stopped";
-		} catch (err) {
+		} catch (caught) {
+			const err = asFatal(caught);
 			if (err instanceof FatalReplicationError) {
 				logger.error("replication stopped: a person must decide", { replicationId, error: err.message });
 				await renewLease(ctx, replicationId, owner, {
@@ -150,31 +135,34 @@ async function session(
 				await c.end();
 			}
 		});
-		const tables = new Tables(ctx, project, direction, await listTables(ctx, projectId), {
-			destinationEngine: target.engine,
-			destinationVersion: targetServer.version,
-			source: { flavor: captureServer.flavor, version: captureServer.version },
+		const tables = new Tables({
+			ctx,
+			project,
+			direction,
+			forward: (await listTables(ctx, projectId)).map((t) => t.mapping),
+			servers: {
+				destinationEngine: target.engine,
+				destinationVersion: targetServer.version,
+				source: { flavor: captureServer.flavor, version: captureServer.version },
+			},
+			capture: capturePool,
+			target: targetCreds,
 		});
 		const skipGtid = reverse ? project.reverse?.skipGtid : project.incremental?.skipGtid;
 		applier = new Applier({
 			destination: targetCreds,
 			stream: replicationId,
 			mapping: (t) => tables.mapping(t),
+			columnRule: (t, column) => tables.columnRule(t, column),
+			onMappingChanged: (m) => tables.mappingChanged(m),
 			source: capturePool,
 			// reverse replay starts where the destination took no more writes from forward replay: exact from the start
 			safeUntil: reverse ? null : (project.incremental?.safeUntil ?? null),
 			// one connection: each transaction's checkpoint row comes first, which two-way sync needs (applier.ts)
 			parallel: 1,
 			onDdl: async (change, { connection, part }) => {
-				if (part.gtid && part.gtid === skipGtid) {
-					logger.warn("skipping the DDL the user chose to skip", {
-						replicationId,
-						gtid: part.gtid,
-						sql: redactSql(change.sql),
-					});
-					return;
-				}
-				await tables.applyDdl(change, part, connection);
+				if (part.gtid && part.gtid === skipGtid) await tables.skipDdl(change, part);
+				else await tables.applyDdl(change, part, connection);
 			},
 		});
 		return await replicate(ctx, project, replicationId, owner, signal, { applier, tables, control, captureCreds });
@@ -247,209 +235,6 @@ async function replicate(
 		signal.removeEventListener("abort", onAbort);
 	}
 }
-
-/**
- * The project's migrated tables as replay sees them. Forward: as resolved at precheck, changed
- * by replayed DDL and kept in the state table. Reverse: the same mappings inverted (destination
- * table -> source table, the mapped columns only, renames swapped, no row filter), changed in
- * memory only by the DDL forward replay ran at the destination (its effect is already in the
- * state table for the next session).
- *
- * DDL captured in reverse that concerns a replicated table is not replayed: Ferry would have to
- * turn the destination's dialect back into the source's and change the forward mappings at the
- * same time. It stops reverse replication with a ticket naming the statement, unless the
- * translation ignores it (other tables) or it is forward replay's own (its mark, or for a
- * DROP TABLE, which MariaDB logs without it, tables the source no longer has).
- */
-/** CREATE or DROP TRIGGER, after any leading comments (MariaDB logs CREATE TRIGGER with its DEFINER). */
-const TRIGGER_DDL =
-	/^\s*(?:\/\*[\s\S]*?\*\/\s*)*(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:DEFINER\s*=\s*\S+\s+)?|DROP\s+)TRIGGER\b/i;
-
-class Tables {
-	private byName = new Map<string, TableMapping>();
-	private readonly rules: ObjectRules;
-
-	constructor(
-		private readonly ctx: Context,
-		private readonly project: Project,
-		private readonly direction: Direction,
-		private items: (TableItem & { pk: string; sk: string; version: number })[],
-		private readonly servers: Omit<DdlContext, "rules" | "mappings">,
-	) {
-		const forward = items.map((t) => t.mapping);
-		if (direction === "forward") {
-			this.rules = project.objects;
-			for (const m of forward) this.byName.set(key(m.source), m);
-			return;
-		}
-		const { mappings, rules } = invertMappings(forward, project.objects);
-		this.rules = rules;
-		for (const m of mappings) this.byName.set(key(m.source), m);
-	}
-
-	private get stream(): string {
-		return replicationId(this.project.id, this.direction);
-	}
-
-	/** Tables whose rows capture reads. Forward: rules, not only today's tables: a table created later must not lose its first rows. */
-	captures(t: TableName): boolean {
-		if (this.byName.has(key(t))) return true;
-		return this.direction === "forward" && includingRule(this.project.objects, t) !== undefined;
-	}
-
-	mapping(t: TableName): TableMapping | undefined {
-		return this.byName.get(key(t));
-	}
-
-	async applyDdl(change: DdlChange, part: TransactionPart, conn: Connection): Promise<void> {
-		const mappings = [...this.byName.values()];
-		const decision = translateDdl(change, { rules: this.rules, mappings, ...this.servers });
-		const log = { replicationId: this.stream, sql: redactSql(change.sql) };
-		if (change.echo) {
-			// the other direction's replay ran it here: follow its effect on the mappings, run nothing
-			if (decision.action === "apply") this.byName = byName(applyDdlEffects(mappings, decision.effects));
-			logger.info("DDL the other direction replayed: not sent back", log);
-			return;
-		}
-		if (decision.action === "ignore") {
-			logger.info("DDL ignored", { ...log, reason: redactSql(decision.reason) });
-			return;
-		}
-		const statement = redactSql(change.sql);
-		if (this.direction === "reverse" && TRIGGER_DDL.test(change.sql)) {
-			// the switchover created the destination's triggers and dropped the source's, so that
-			// reverse replay's rows do not fire them twice: trigger DDL never goes back
-			logger.info("trigger DDL at the destination: not replayed in reverse", log);
-			return;
-		}
-		if (decision.action === "refuse") {
-			throw new FatalReplicationError(
-				`unsupported DDL: ${redactSql(decision.reason)}; statement: ${statement}`,
-				part.gtid,
-				statement,
-			);
-		}
-		if (this.direction === "reverse") {
-			if (await this.droppedAlready(decision.effects, conn)) {
-				this.byName = byName(applyDdlEffects(mappings, decision.effects));
-				logger.info("DROP TABLE of tables the source no longer has (forward replay's): not sent back", log);
-				return;
-			}
-			throw new FatalReplicationError(
-				`DDL at the destination on a table replicated back to the source is not replayed in reverse; make the change at the source by hand if it is wanted there, then skip the statement; statement: ${statement}`,
-				part.gtid,
-				statement,
-			);
-		}
-		// view definitions name their tables unqualified: they run in their database
-		if (decision.useDatabase) await conn.query(`USE ${quoteId(decision.useDatabase)}`);
-		for (const sql of decision.statements) {
-			try {
-				// the mark: the other direction's capture recognises the statement as replay's
-				await conn.query(`${ddlMarker(this.stream)} ${sql}`);
-			} catch (err) {
-				// A session killed after the DDL but before its checkpoint meets its own work again.
-				if (!ALREADY_DONE.has((err as { errno?: number }).errno ?? 0)) throw err;
-				logger.warn("DDL already applied at the destination; going on", {
-					sql: redactSql(sql),
-					error: (err as Error).message,
-				});
-			}
-		}
-		await this.save(applyDdlEffects(mappings, decision.effects));
-		logger.info("DDL replayed", { ...log, statements: decision.statements.map(redactSql) });
-	}
-
-	/** The decision only drops tables, and none of them exists in the stream's target. */
-	private async droppedAlready(effects: readonly { kind: string }[], conn: Connection): Promise<boolean> {
-		if (effects.length === 0 || effects.some((e) => e.kind !== "table-dropped")) return false;
-		for (const e of effects as { kind: "table-dropped"; source: TableName }[]) {
-			const target = this.byName.get(key(e.source))?.destination;
-			if (!target) return false;
-			const [rows] = await conn.query(
-				"SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-				[target.database, target.table],
-			);
-			if ((rows as unknown[]).length > 0) return false;
-		}
-		return true;
-	}
-
-	/** Writes the changed mappings back, so a restarted task replays with the tables as they are now. */
-	private async save(next: TableMapping[]): Promise<void> {
-		const nextKeys = new Set(next.map((m) => key(m.source)));
-		for (const item of this.items) {
-			if (!nextKeys.has(key(item.mapping.source))) await this.ctx.store.delete(item).catch(() => {});
-		}
-		let index = Math.max(-1, ...this.items.map((t) => t.index)) + 1;
-		const kept: typeof this.items = [];
-		for (const mapping of next) {
-			const existing = this.items.find((t) => key(t.mapping.source) === key(mapping.source));
-			if (existing) {
-				kept.push(
-					await this.ctx.store.replace<TableItem>(existing, { ...stripKey(existing), mapping }, existing.version),
-				);
-			} else {
-				const item: TableItem = { index, mapping, rowsEstimate: 0, planned: true, chunks: 0 };
-				kept.push(await this.ctx.store.create({ pk: tablesPk(this.project.id), sk: tableSk(index) }, item));
-				index += 1;
-			}
-		}
-		this.items = kept;
-		this.byName = byName(next);
-	}
-}
-
-function byName(mappings: readonly TableMapping[]): Map<string, TableMapping> {
-	return new Map(mappings.map((m) => [key(m.source), m]));
-}
-
-/**
- * The mappings of reverse replication: each forward mapping the other way round (its
- * destination table is replicated into its source table; only the mapped columns, renames
- * swapped; no row filter), and one rule per table that says the same, for DDL translation. A
- * rule that selects columns selects the mapped ones; one that does not, selects all (a column
- * forward replay adds is replicated back too).
- */
-export function invertMappings(
-	forward: readonly TableMapping[],
-	rules: ObjectRules,
-): { mappings: TableMapping[]; rules: ObjectRules } {
-	const seen = new Map<string, TableMapping>();
-	const mappings: TableMapping[] = [];
-	const inverted: TableRule[] = [];
-	for (const m of forward) {
-		const other = seen.get(key(m.destination));
-		if (other) {
-			throw new FatalReplicationError(
-				`${describeTable(other.source)} and ${describeTable(m.source)} are both migrated into ${describeTable(m.destination)}: reverse replication cannot tell which of them a change of it belongs to`,
-			);
-		}
-		seen.set(key(m.destination), m);
-		const columns = m.columns.map((c) => ({ source: c.destination, destination: c.source }));
-		mappings.push({ source: m.destination, destination: m.source, columns });
-		const renamed = columns.filter((c) => c.source !== c.destination);
-		const selects = includingRule(rules, m.source)?.rule.columns !== undefined;
-		inverted.push({
-			database: m.destination.database,
-			table: m.destination.table,
-			exclude: false,
-			renameDatabase: m.source.database,
-			renameTable: m.source.table,
-			...(selects ? { columns: columns.map((c) => c.source) } : {}),
-			...(renamed.length > 0
-				? { renameColumns: Object.fromEntries(renamed.map((c) => [c.source, c.destination])) }
-				: {}),
-		});
-	}
-	return { mappings, rules: inverted.length > 0 ? inverted : rules };
-}
-
-/**
- * Errors a DDL statement meets when it already ran (table exists, duplicate column or key,
- * can't drop what is gone, unknown table or column after a rename, multiple primary keys).
- */
-const ALREADY_DONE = new Set([1050, 1060, 1091, 1051, 1061, 1826, 1054, 1146, 1068]);
 
 /**
  * Writes the task's status every second (heartbeat, lease, latency, throughput), and stops the

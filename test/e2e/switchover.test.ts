@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProjectStatus } from "../../shared/control/status.ts";
+import type { VerificationResults } from "../../shared/control/verification.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { runWriteLoad } from "../../shared/local/load.ts";
@@ -28,6 +29,16 @@ async function statusWhen(
 }
 
 const stepState = (s: ProjectStatus, name: string) => s.steps.find((x) => x.name === name)?.state;
+
+/** Starts a verification run over every table and waits for its results. */
+async function verified(t: Stack, id: string): Promise<VerificationResults> {
+	const started = await t.api.post<{ verification: { run: number } }>(`/projects/${id}/verification`, {});
+	return waitFor(`verification run ${started.verification.run}`, async () => {
+		const r = await t.api.get<VerificationResults>(`/projects/${id}/verification`);
+		if (r.run.state === "failed") throw new Error(`verification failed: ${r.run.error}`);
+		return r.run.run === started.verification.run && r.run.state === "done" ? r : undefined;
+	});
+}
 
 /** Kills every replication task process (SIGKILL: no lease release, no last checkpoint write). */
 function killReplicationTasks(t: Stack): number {
@@ -174,7 +185,43 @@ describe("switchover, reverse incremental and two-way sync (local stack, real Ma
 		);
 		await src.end();
 		expect(dupes).toEqual([]);
-	}, 400_000);
+
+		// DDL at the destination, which takes the writes now, reaches the source with every value
+		const dst = await connect(destinationCredentials);
+		const q = (c: Connection, sql: string) => c.query(sql.replaceAll("$db", quoteId(db)));
+		await q(dst, "ALTER TABLE $db.customers ADD COLUMN loyalty INT NOT NULL DEFAULT 7");
+		await q(dst, "UPDATE $db.customers SET loyalty = 42 ORDER BY id LIMIT 1");
+		await q(dst, "CREATE TABLE $db.coupons (id INT PRIMARY KEY, code VARCHAR(20) NOT NULL)");
+		await q(dst, "INSERT INTO $db.coupons VALUES (1, 'WELCOME'), (2, 'BACK')");
+		await dst.end();
+		const afterDdl = await waitForIdentical(sourceCredentials, destinationCredentials, db, 120_000);
+		expect(afterDdl.identical, afterDdl.lines.join("\n")).toBe(true);
+
+		// verification after the switch covers the new column and table, with the destination as the truth
+		const source = await connect(sourceCredentials);
+		await q(source, "UPDATE $db.customers SET loyalty = 0 ORDER BY id LIMIT 1");
+		await q(source, "DELETE FROM $db.coupons WHERE id = 2");
+		const checked = await verified(t, id);
+		expect(checked.run.truth).toBe("destination");
+		expect(checked.tables.find((x) => x.table === `${db}.customers`)).toMatchObject({
+			different: 1,
+			columns: ["loyalty"],
+		});
+		expect(checked.tables.find((x) => x.table === `${db}.coupons`)).toMatchObject({ missing: 1, extra: 0 });
+		const correction = await t.api.get<{ script: string }>(`/projects/${id}/verification/correction`);
+		expect(correction.script).toMatch(/^-- run at the source/);
+		await t.api.post(`/projects/${id}/verification/correction`);
+		const clean = await waitFor("the corrected tables verified again", async () => {
+			const r = await t.api.get<VerificationResults>(`/projects/${id}/verification`);
+			return r.run.run > checked.run.run && r.run.state === "done" ? r : undefined;
+		});
+		expect(clean.run.totals).toMatchObject({ missing: 0, extra: 0, different: 0, schema: 0 });
+		const [corrected] = await source.query(`SELECT loyalty FROM ${quoteId(db)}.customers ORDER BY id LIMIT 1`);
+		await source.end();
+		expect(corrected).toEqual([{ loyalty: 42 }]);
+		const same = await waitForIdentical(sourceCredentials, destinationCredentials, db, 60_000);
+		expect(same.identical, same.lines.join("\n")).toBe(true);
+	}, 600_000);
 
 	it("two-way sync: both sides written at once (different rows) end identical, and no change loops", async () => {
 		const project = await t.api.post<{ id: string }>("/projects", {

@@ -3,23 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ResultSetHeader, RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FileSecretStore } from "../../shared/aws/secrets.ts";
-import { ensureStateTable, StateStore } from "../../shared/aws/state-store.ts";
-import { WorkQueue } from "../../shared/aws/work-queue.ts";
-import type { SourcePosition } from "../../shared/capture/change.ts";
-import { currentPosition } from "../../shared/capture/reader.ts";
-import { type ChunkMessage, listTables, type TableItem, tableSk, tablesPk } from "../../shared/control/chunks.ts";
+import { listTables } from "../../shared/control/chunks.ts";
 import type { Context } from "../../shared/control/context.ts";
-import { addDataSource } from "../../shared/control/datasources.ts";
-import { createProject, updateProject } from "../../shared/control/projects.ts";
+import { updateProject } from "../../shared/control/projects.ts";
 import { type ReplicationStatus, replicationId, replicationStatus } from "../../shared/control/replication.ts";
-import type { TaskLauncher } from "../../shared/control/tasks.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { compareDatabases } from "../../shared/local/compare.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
-import { ProjectInput } from "../../shared/model/project.ts";
-import type { TableMapping } from "../../shared/model/rules.ts";
 import {
 	CHECKPOINT_TABLE,
 	checkpointSql,
@@ -29,9 +20,16 @@ import {
 	readCheckpoint,
 } from "../../shared/replay/checkpoint.ts";
 import { includesTransaction } from "../../shared/replay/position.ts";
-import { invertMappings, runReplication } from "../../tasks/replication/run.ts";
-import { awsBackends, clientsFor, uniqueName } from "../support/aws.ts";
+import { runReplication } from "../../tasks/replication/run.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import {
+	deleteCheckpoints,
+	type MappedTables,
+	replicationProject,
+	sleep,
+	testContext,
+	waitForStatus,
+} from "../support/replication.ts";
 
 /**
  * Two-way sync at the level of the replication task: forward (source -> destination) and
@@ -39,26 +37,10 @@ import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase
  * real source and destination instances and the embedded AWS servers, without a scheduler.
  */
 
-const NO_TASKS: TaskLauncher = { start: async () => {}, running: async () => false, stop: async () => {} };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function testContext(home: string): Promise<Context> {
-	const backend = awsBackends()[0];
-	if (!backend) throw new Error("no AWS backend configured (FERRY_TEST_BACKENDS)");
-	const { dynamo, sqs } = clientsFor(backend);
-	const table = uniqueName("twoway-state");
-	await ensureStateTable(dynamo, table);
-	const unused = new WorkQueue<ChunkMessage>(sqs, `${backend.sqsEndpoint}/000000000000/unused`);
-	return {
-		store: new StateStore(dynamo, table),
-		copyQueue: unused,
-		verifyQueue: unused,
-		secrets: new FileSecretStore(join(home, "datasources.json")),
-		tasks: NO_TASKS,
-	};
-}
-
 type Tables = Record<string, { ddl: string; columns: string[] }>;
+
+const twoWayProject = (ctx: Context, db: string, tables: MappedTables, reverseActive: boolean) =>
+	replicationProject(ctx, db, tables, "two-way", reverseActive);
 
 const TABLES: Tables = {
 	items: {
@@ -68,58 +50,6 @@ const TABLES: Tables = {
 	pairs: { ddl: "a INT, b INT, v VARCHAR(50), PRIMARY KEY (a, b)", columns: ["a", "b", "v"] },
 	journal: { ddl: "side CHAR(1), seq INT, msg VARCHAR(50)", columns: ["side", "seq", "msg"] },
 };
-
-/** A project item, its tables and both start positions, the way the scheduler's steps leave them; state running. */
-async function twoWayProject(ctx: Context, db: string, tables: Tables, reverseActive: boolean): Promise<string> {
-	const ids: string[] = [];
-	for (const [name, creds] of [
-		["src", sourceCredentials],
-		["dst", destinationCredentials],
-	] as const) {
-		ids.push((await addDataSource(ctx, { name, engine: "mariadb", ...creds })).id);
-	}
-	const project = await createProject(
-		ctx,
-		ProjectInput.parse({
-			name: `two-way ${db}`,
-			sourceId: ids[0],
-			destinationId: ids[1],
-			types: ["incremental"],
-			objects: [{ database: db }],
-			options: { twoWay: true },
-		}),
-	);
-	let index = 0;
-	for (const [table, t] of Object.entries(tables)) {
-		const name = { database: db, table };
-		const mapping: TableMapping = {
-			source: name,
-			destination: name,
-			columns: t.columns.map((c) => ({ source: c, destination: c })),
-		};
-		const item: TableItem = { index, mapping, rowsEstimate: 0, planned: true, chunks: 0 };
-		await ctx.store.create({ pk: tablesPk(project.id), sk: tableSk(index) }, item);
-		index += 1;
-	}
-	const [forwardFrom, reverseFrom] = await Promise.all([position(sourceCredentials), position(destinationCredentials)]);
-	await updateProject(ctx, project.id, (p) => ({
-		...p,
-		state: "running",
-		steps: p.steps.map((s) => ({ ...s, state: s.name === "incremental" ? "running" : "done" })),
-		incremental: { startPosition: forwardFrom },
-		reverse: { startPosition: reverseFrom, active: reverseActive },
-	}));
-	return project.id;
-}
-
-async function position(creds: Credentials): Promise<SourcePosition> {
-	const c = await connect(creds);
-	try {
-		return await currentPosition(c);
-	} finally {
-		await c.end();
-	}
-}
 
 async function createTables(db: string): Promise<void> {
 	for (const creds of [sourceCredentials, destinationCredentials]) {
@@ -213,94 +143,6 @@ async function writeFor(
 	);
 	return totals;
 }
-
-async function waitForStatus(
-	ctx: Context,
-	id: string,
-	done: (s: ReplicationStatus) => boolean,
-	timeoutMs = 30_000,
-): Promise<ReplicationStatus | undefined> {
-	const deadline = Date.now() + timeoutMs;
-	let s = await replicationStatus(ctx, id);
-	while ((!s || !done(s)) && Date.now() < deadline) {
-		await sleep(500);
-		s = await replicationStatus(ctx, id);
-	}
-	return s;
-}
-
-async function deleteCheckpoints(...streams: string[]): Promise<void> {
-	for (const creds of [sourceCredentials, destinationCredentials]) {
-		const c = await connect(creds);
-		await c
-			.query(`DELETE FROM ${quoteId(META_DATABASE)}.${quoteId(CHECKPOINT_TABLE)} WHERE stream IN (?)`, [streams])
-			.catch(() => {});
-		await c.end();
-	}
-}
-
-describe("reverse replication's mappings", () => {
-	it("turns each mapping round: names, the mapped columns only, renames swapped, no row filter", () => {
-		const orders: TableMapping = {
-			source: { database: "shop", table: "orders" },
-			destination: { database: "shop2", table: "orders_v2" },
-			columns: [
-				{ source: "id", destination: "id" },
-				{ source: "total", destination: "amount" },
-			],
-			where: "total > 0",
-		};
-		const users: TableMapping = {
-			source: { database: "shop", table: "users" },
-			destination: { database: "shop2", table: "users" },
-			columns: [{ source: "id", destination: "id" }],
-		};
-		const rules = ProjectInput.shape.objects.parse([
-			{ database: "shop", renameDatabase: "shop2" },
-			{
-				database: "shop",
-				table: "orders",
-				renameDatabase: "shop2",
-				renameTable: "orders_v2",
-				columns: ["id", "total"],
-				renameColumns: { total: "amount" },
-				where: "total > 0",
-			},
-		]);
-		const inverted = invertMappings([orders, users], rules);
-		expect(inverted.mappings).toEqual([
-			{
-				source: { database: "shop2", table: "orders_v2" },
-				destination: { database: "shop", table: "orders" },
-				columns: [
-					{ source: "id", destination: "id" },
-					{ source: "amount", destination: "total" },
-				],
-			},
-			{
-				source: { database: "shop2", table: "users" },
-				destination: { database: "shop", table: "users" },
-				columns: [{ source: "id", destination: "id" }],
-			},
-		]);
-		expect(inverted.rules).toEqual([
-			{
-				database: "shop2",
-				table: "orders_v2",
-				exclude: false,
-				renameDatabase: "shop",
-				renameTable: "orders",
-				columns: ["id", "amount"],
-				renameColumns: { amount: "total" },
-			},
-			// no column selection forward: a column added later is replicated back too
-			{ database: "shop2", table: "users", exclude: false, renameDatabase: "shop", renameTable: "users" },
-		]);
-		expect(() => invertMappings([orders, { ...users, destination: orders.destination }], rules)).toThrow(
-			/cannot tell which of them/,
-		);
-	});
-});
 
 describe("two-way sync: forward and reverse replication of one project at once", () => {
 	const home = mkdtempSync(join(tmpdir(), "ferry-twoway-"));
@@ -422,7 +264,7 @@ describe("two-way sync: forward and reverse replication of one project at once",
 		await d.query(`CREATE DATABASE ${quoteId(db2)}`);
 		await d.query(`CREATE TABLE ${quoteId(db2)}.t (id INT PRIMARY KEY, v VARCHAR(40))`);
 		await ensureMetaSchema(c);
-		const projectId = await twoWayProject(ctx, db2, { t: { ddl: "", columns: ["id", "v"] } }, false);
+		const projectId = await twoWayProject(ctx, db2, { t: { columns: ["id", "v"] } }, false);
 		const fwdId = replicationId(projectId, "forward");
 		const peer = replicationId(projectId, "reverse");
 		streams.push(fwdId, peer);
@@ -509,18 +351,19 @@ describe("two-way sync: forward and reverse replication of one project at once",
 		}
 	}, 120_000);
 
-	it("in reverse, passes over forward's DDL and other tables' DDL, and stops with a ticket on DDL of a replicated table", async () => {
+	it("in reverse, passes over forward's DROP TABLE and tables no rule replicates, and stops with a ticket on a DROP TABLE it cannot tell from forward's", async () => {
 		for (const creds of [sourceCredentials, destinationCredentials]) {
 			const c = await connect(creds);
 			await c.query(`CREATE DATABASE ${quoteId(db3)}`);
 			await c.query(`CREATE TABLE ${quoteId(db3)}.t (id INT PRIMARY KEY, v VARCHAR(40))`);
 			await c.query(`CREATE TABLE ${quoteId(db3)}.gone (id INT PRIMARY KEY)`);
+			await c.query(`CREATE TABLE ${quoteId(db3)}.kept (id INT PRIMARY KEY)`);
 			await c.end();
 		}
 		const projectId = await twoWayProject(
 			ctx,
 			db3,
-			{ t: { ddl: "", columns: ["id", "v"] }, gone: { ddl: "", columns: ["id"] } },
+			{ t: { columns: ["id", "v"] }, gone: { columns: ["id"] }, kept: { columns: ["id"] } },
 			true,
 		);
 		const [fwdId, revId] = [replicationId(projectId, "forward"), replicationId(projectId, "reverse")];
@@ -530,6 +373,7 @@ describe("two-way sync: forward and reverse replication of one project at once",
 		let reverse = runReplication(ctx, revId, stop.signal);
 		const src = await connect(sourceCredentials);
 		const dst = await connect(destinationCredentials);
+		const other = `${db3}_other`;
 		const arrives = async (id: number) => {
 			for (let i = 0; i < 40; i++) {
 				const [r] = await src.query<RowDataPacket[]>(`SELECT id FROM ${quoteId(db3)}.t WHERE id = ?`, [id]);
@@ -541,9 +385,10 @@ describe("two-way sync: forward and reverse replication of one project at once",
 		try {
 			await waitForStatus(ctx, revId, (s) => s.phase === "exact");
 			// forward drops a table at the destination (MariaDB logs DROP TABLE without the mark);
-			// a table no rule replicates is created at the destination: reverse passes over both
+			// a table of a database no rule replicates is created at the destination: reverse passes over both
 			await src.query(`DROP TABLE ${quoteId(db3)}.gone`);
-			await dst.query(`CREATE TABLE ${quoteId(db3)}.local_only (id INT PRIMARY KEY)`);
+			await dst.query(`CREATE DATABASE ${quoteId(other)}`);
+			await dst.query(`CREATE TABLE ${quoteId(other)}.local_only (id INT PRIMARY KEY)`);
 			await dst.query(`INSERT INTO ${quoteId(db3)}.t VALUES (1, 'from the destination')`);
 			expect(await arrives(1)).toBe(true);
 			const [gone] = await dst.query<RowDataPacket[]>(
@@ -551,24 +396,29 @@ describe("two-way sync: forward and reverse replication of one project at once",
 				[db3],
 			);
 			expect(gone).toEqual([]);
+			const [otherAtSource] = await src.query<RowDataPacket[]>("SHOW DATABASES LIKE ?", [other]);
+			expect(otherAtSource).toEqual([]);
 
-			// a change of a replicated table's schema at the destination: reverse stops for a person to decide
-			await dst.query(`ALTER TABLE ${quoteId(db3)}.t ADD COLUMN y INT`);
+			// a DROP TABLE at the destination of a table the source still has: a person decides
+			await dst.query(`DROP TABLE ${quoteId(db3)}.kept`);
 			expect(await Promise.race([reverse, sleep(20_000).then(() => "still running")])).toBe("fatal");
 			const fatal = (await replicationStatus(ctx, revId))?.fatal;
-			expect(fatal?.message).toMatch(/not replayed in reverse/);
-			expect(fatal?.statement).toMatch(/ADD COLUMN y/);
+			expect(fatal?.message).toMatch(/cannot tell it from forward replay's/);
+			expect(fatal?.statement).toMatch(/DROP TABLE/);
 			expect(fatal?.gtid).toBeTruthy();
 
-			// the user skips it (made the change at the source, or does not want it there): reverse goes on
+			// the user drops it at the source by hand and skips: the table leaves the project, reverse goes on
+			await src.query(`DROP TABLE ${quoteId(db3)}.kept`);
 			await updateProject(ctx, projectId, (p) => ({ ...p, reverse: { ...p.reverse, skipGtid: fatal?.gtid } }));
 			await ctx.store.modify<ReplicationStatus>({ pk: "REPLICATION", sk: revId }, (s) => ({ ...s, fatal: undefined }));
 			reverse = runReplication(ctx, revId, stop.signal);
-			await dst.query(`INSERT INTO ${quoteId(db3)}.t (id, v, y) VALUES (2, 'after the skip', 7)`);
+			await dst.query(`INSERT INTO ${quoteId(db3)}.t VALUES (2, 'after the skip')`);
 			expect(await arrives(2)).toBe(true);
+			expect((await listTables(ctx, projectId)).map((t) => t.mapping.source.table).sort()).toEqual(["t"]);
 		} finally {
 			stop.abort();
 			await Promise.allSettled([forward, reverse]);
+			await dst.query(`DROP DATABASE IF EXISTS ${quoteId(other)}`);
 			await Promise.all([src.end(), dst.end()]);
 		}
 	}, 120_000);
@@ -581,7 +431,7 @@ describe("two-way sync: forward and reverse replication of one project at once",
 			await c.query(`INSERT INTO ${quoteId(db4)}.t VALUES (1, 'one'), (2, 'two'), (3, 'three')`);
 			await c.end();
 		}
-		const projectId = await twoWayProject(ctx, db4, { t: { ddl: "", columns: ["id", "v"] } }, true);
+		const projectId = await twoWayProject(ctx, db4, { t: { columns: ["id", "v"] } }, true);
 		const [fwdId, revId] = [replicationId(projectId, "forward"), replicationId(projectId, "reverse")];
 		streams.push(fwdId, revId);
 		const stop = new AbortController();

@@ -1,8 +1,8 @@
 import type { RowDataPacket } from "mysql2";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TransactionPart } from "../../shared/capture/change.ts";
 import { openBinlogReader } from "../../shared/capture/reader.ts";
-import { type Connection, connect } from "../../shared/db/connect.ts";
+import type { Connection } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import type { TableName } from "../../shared/model/rules.ts";
 import { Applier } from "../../shared/replay/applier.ts";

@@ -1,0 +1,161 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { RowDataPacket } from "mysql2";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Context } from "../../shared/control/context.ts";
+import { updateProject } from "../../shared/control/projects.ts";
+import {
+	correctionSql,
+	requestCorrection,
+	startVerification,
+	type VerificationResults,
+} from "../../shared/control/verification.ts";
+import { type Connection, connect } from "../../shared/db/connect.ts";
+import { quoteId } from "../../shared/db/sql.ts";
+import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { replicationProject, testContext, verifyToEnd } from "../support/replication.ts";
+
+/**
+ * Verification compares the tables as both ends have them now (not as the project's mappings
+ * last knew them), covers every table the rules include, and after a switchover takes the
+ * destination, which takes the writes, as the truth. The scheduler's verification turns and the
+ * verify worker run in this process against the real servers and the embedded AWS servers.
+ */
+
+type Row = Record<string, unknown>;
+
+describe("verification of the tables as they are now, and after the switch", () => {
+	const home = mkdtempSync(join(tmpdir(), "ferry-verify-now-"));
+	const databases: string[] = [];
+	let ctx: Context;
+	let src: Connection;
+	let dst: Connection;
+
+	beforeAll(async () => {
+		ctx = await testContext(home, { verify: true });
+		[src, dst] = await Promise.all([connect(sourceCredentials), connect(destinationCredentials)]);
+	});
+
+	afterAll(async () => {
+		await Promise.all([src?.end(), dst?.end()]);
+		for (const db of databases) await dropDatabase(db, sourceCredentials, destinationCredentials);
+		rmSync(home, { recursive: true, force: true });
+	});
+
+	async function database(prefix: string, setup: (c: Connection, side: "source" | "destination") => Promise<void>) {
+		const db = uniqueDatabase(prefix);
+		databases.push(db);
+		for (const [c, side] of [
+			[src, "source"],
+			[dst, "destination"],
+		] as const) {
+			await c.query(`CREATE DATABASE ${quoteId(db)} CHARACTER SET utf8mb4`);
+			await c.query(`USE ${quoteId(db)}`);
+			await setup(c, side);
+		}
+		return db;
+	}
+
+	const table = (r: VerificationResults, name: string) => r.tables.find((t) => t.table.endsWith(`.${name}`));
+
+	it("compares columns the mapping does not know, reports columns and tables at one end only, and tables the rules include but the project lacks", async () => {
+		const db = await database("vnow", async (c, side) => {
+			await c.query("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10), x INT)");
+			await c.query(`INSERT INTO t VALUES (1, 'a', ${side === "source" ? 7 : 42}), (2, 'b', 5)`);
+			await c.query(`CREATE TABLE narrow (id INT PRIMARY KEY, a INT${side === "source" ? ", b INT" : ""})`);
+			await c.query(`INSERT INTO narrow (id, a) VALUES (1, 1)`);
+			await c.query(`CREATE TABLE wide (id INT PRIMARY KEY, a INT${side === "destination" ? ", extra INT" : ""})`);
+			await c.query(`INSERT INTO wide (id, a) VALUES (1, 1)`);
+			await c.query("CREATE TABLE fresh (id INT PRIMARY KEY)");
+			await c.query("INSERT INTO fresh VALUES (1)");
+			if (side === "source") await c.query("CREATE TABLE lost (id INT PRIMARY KEY)");
+		});
+		const id = await replicationProject(
+			ctx,
+			db,
+			{
+				t: { columns: ["id", "v"] },
+				narrow: { columns: ["id", "a"] },
+				wide: { columns: ["id", "a"] },
+				lost: { columns: ["id"] },
+			},
+			"switched",
+			false,
+			[{ database: db }, { database: db, table: "narrow", columns: ["id", "a"] }],
+		);
+		// no replication and no switchover: the source is the truth, differing chunks are final at once
+		await updateProject(ctx, id, (p) => ({
+			...p,
+			switchover: undefined,
+			steps: p.steps.filter((s) => s.name !== "incremental"),
+		}));
+		await startVerification(ctx, id);
+		const r = await verifyToEnd(ctx, id);
+		expect(r.run.state).toBe("done");
+		// x: at both ends, not in the mapping (a DDL the project did not follow): compared all the same
+		expect(table(r, "t")).toMatchObject({ different: 1, columns: ["x"], schema: [] });
+		// b: left out by the rule's column selection; extra: at the destination only
+		expect(table(r, "narrow")?.schema).toEqual([]);
+		expect(table(r, "wide")?.schema).toEqual([`column extra of ${db}.wide is at the destination only`]);
+		expect(table(r, "lost")?.schema).toEqual([`${db}.lost is missing at the destination`]);
+		expect(table(r, "fresh")?.schema).toEqual([
+			`${db}.fresh is a table the rules include, at both ends, but the project does not replicate it`,
+		]);
+		expect(r.run.totals).toMatchObject({ different: 1, tablesDiffering: 4 });
+		expect(r.run.truth ?? "source").toBe("source");
+	}, 120_000);
+
+	it("after a switchover, takes the destination as the truth for differences and correction SQL", async () => {
+		const db = await database("vtruth", async (c, side) => {
+			await c.query("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(40))");
+			// the source also has a column the project never migrated: a correction keeps it
+			await c.query(`CREATE TABLE n (id INT PRIMARY KEY, a INT${side === "source" ? ", keep_me INT DEFAULT 9" : ""})`);
+			await c.query("INSERT INTO t VALUES (1, 'one'), (2, 'two'), (3, 'three')");
+			await c.query("INSERT INTO n (id, a) VALUES (1, 1), (2, 2)");
+		});
+		const id = await replicationProject(
+			ctx,
+			db,
+			{ t: { columns: ["id", "v"] }, n: { columns: ["id", "a"] } },
+			"switched",
+			false,
+			[{ database: db }, { database: db, table: "n", columns: ["id", "a"] }],
+		);
+		// the destination took writes the source never saw (reverse replay was not running)
+		await dst.query(`INSERT INTO ${quoteId(db)}.t VALUES (4, 'four at the destination')`);
+		await dst.query(`UPDATE ${quoteId(db)}.t SET v = 'changed' WHERE id = 1`);
+		await dst.query(`DELETE FROM ${quoteId(db)}.t WHERE id = 3`);
+		await dst.query(`UPDATE ${quoteId(db)}.n SET a = 20 WHERE id = 2`);
+		await src.query(`UPDATE ${quoteId(db)}.n SET keep_me = 99 WHERE id = 2`);
+		await startVerification(ctx, id);
+		const r = await verifyToEnd(ctx, id);
+		expect(r.run.truth).toBe("destination");
+		// missing: rows the truth has and the other end lacks
+		expect(table(r, "t")).toMatchObject({ missing: 1, extra: 1, different: 1, columns: ["v"] });
+		expect(table(r, "n")).toMatchObject({ missing: 0, extra: 0, different: 1, columns: ["a"] });
+		const { script } = await correctionSql(ctx, id);
+		expect(script).toContain(`${quoteId(db)}.\`t\``);
+		expect(script).toMatch(/'four at the destination'/);
+		expect(script).not.toMatch(/REPLACE INTO/);
+
+		await requestCorrection(ctx, id);
+		const after = await verifyToEnd(ctx, id);
+		expect(after.run.state).toBe("done");
+		expect(after.run.totals).toMatchObject({ missing: 0, extra: 0, different: 0, tablesDiffering: 0 });
+		const rows = async (c: Connection, sql: string) =>
+			(await c.query<RowDataPacket[]>(sql))[0].map((x) => ({ ...x }) as Row);
+		const all = `SELECT * FROM ${quoteId(db)}.t ORDER BY id`;
+		// corrected at the source, from the destination's data
+		expect(await rows(src, all)).toEqual(await rows(dst, all));
+		expect(await rows(dst, all)).toEqual([
+			{ id: 1, v: "changed" },
+			{ id: 2, v: "two" },
+			{ id: 4, v: "four at the destination" },
+		]);
+		expect(await rows(src, `SELECT id, a, keep_me FROM ${quoteId(db)}.n ORDER BY id`)).toEqual([
+			{ id: 1, a: 1, keep_me: 9 },
+			{ id: 2, a: 20, keep_me: 99 },
+		]);
+	}, 120_000);
+});

@@ -1,0 +1,196 @@
+import { join } from "node:path";
+import { FileSecretStore } from "../../shared/aws/secrets.ts";
+import { ensureStateTable, StateStore } from "../../shared/aws/state-store.ts";
+import { ensureQueueWithDeadLetter, WorkQueue } from "../../shared/aws/work-queue.ts";
+import type { SourcePosition } from "../../shared/capture/change.ts";
+import { currentPosition } from "../../shared/capture/reader.ts";
+import { runChunk } from "../../shared/control/chunk-runner.ts";
+import { type ChunkMessage, type TableItem, tableSk, tablesPk } from "../../shared/control/chunks.ts";
+import type { Context } from "../../shared/control/context.ts";
+import { addDataSource } from "../../shared/control/datasources.ts";
+import { createProject, getProject, updateProject } from "../../shared/control/projects.ts";
+import { type ReplicationStatus, replicationStatus } from "../../shared/control/replication.ts";
+import type { TaskLauncher } from "../../shared/control/tasks.ts";
+import {
+	advanceVerification,
+	type VerificationResults,
+	verificationResults,
+} from "../../shared/control/verification.ts";
+import { connect } from "../../shared/db/connect.ts";
+import { quoteId } from "../../shared/db/sql.ts";
+import type { Credentials } from "../../shared/model/datasource.ts";
+import { type Project, ProjectInput } from "../../shared/model/project.ts";
+import type { TableMapping } from "../../shared/model/rules.ts";
+import { CHECKPOINT_TABLE, META_DATABASE } from "../../shared/replay/checkpoint.ts";
+import { awsBackends, clientsFor, uniqueName } from "./aws.ts";
+import { destinationCredentials, sourceCredentials } from "./databases.ts";
+
+/**
+ * Replication tasks run in the test's own process (tasks/replication/run.ts `runReplication`)
+ * against the real source and destination instances and the embedded AWS servers, without a
+ * scheduler: a state store of their own, and the project items the scheduler's steps would leave.
+ */
+
+const NO_TASKS: TaskLauncher = { start: async () => {}, running: async () => false, stop: async () => {} };
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A context on a fresh state table, with secrets under `home` and no task launcher; with `verify`, a verify queue of its own. */
+export async function testContext(home: string, options: { verify?: boolean } = {}): Promise<Context> {
+	const backend = awsBackends()[0];
+	if (!backend) throw new Error("no AWS backend configured (FERRY_TEST_BACKENDS)");
+	const { dynamo, sqs } = clientsFor(backend);
+	const table = uniqueName("replication-state");
+	await ensureStateTable(dynamo, table);
+	const unused = new WorkQueue<ChunkMessage>(sqs, `${backend.sqsEndpoint}/000000000000/unused`);
+	const verifyQueue = options.verify
+		? new WorkQueue<ChunkMessage>(
+				sqs,
+				(await ensureQueueWithDeadLetter(sqs, uniqueName("verify"), { maxReceiveCount: 5, visibilitySeconds: 60 })).url,
+			)
+		: unused;
+	return {
+		store: new StateStore(dynamo, table),
+		copyQueue: unused,
+		verifyQueue,
+		secrets: new FileSecretStore(join(home, "datasources.json")),
+		tasks: NO_TASKS,
+	};
+}
+
+/** Table name -> its mapped columns (the same names at both ends). */
+export type MappedTables = Record<string, { columns: string[] }>;
+
+export type ReplicationMode =
+	/** Both streams, the destination a primary too (options.twoWay). */
+	| "two-way"
+	/** After a switchover: forward replay stopped and drained, reverse replay running. */
+	| "switched";
+
+/**
+ * A project item, its tables (the same names at both ends) and both start positions, the way
+ * the scheduler's steps leave them; state running. `reverseActive: false` leaves reverse to be
+ * turned on by the test. The rules are `objects`, by default the whole database.
+ */
+export async function replicationProject(
+	ctx: Context,
+	db: string,
+	tables: MappedTables,
+	mode: ReplicationMode,
+	reverseActive = true,
+	objects: unknown[] = [{ database: db }],
+): Promise<string> {
+	const ids: string[] = [];
+	for (const [name, creds] of [
+		["src", sourceCredentials],
+		["dst", destinationCredentials],
+	] as const) {
+		ids.push((await addDataSource(ctx, { name, engine: "mariadb", ...creds })).id);
+	}
+	const twoWay = mode === "two-way";
+	const project = await createProject(
+		ctx,
+		ProjectInput.parse({
+			name: `${mode} ${db}`,
+			sourceId: ids[0],
+			destinationId: ids[1],
+			types: twoWay ? ["incremental"] : ["incremental", "switchover", "reverse"],
+			objects,
+			options: { twoWay },
+		}),
+	);
+	let index = 0;
+	for (const [table, t] of Object.entries(tables)) {
+		const name = { database: db, table };
+		const mapping: TableMapping = {
+			source: name,
+			destination: name,
+			columns: t.columns.map((c) => ({ source: c, destination: c })),
+		};
+		const item: TableItem = { index, mapping, rowsEstimate: 0, planned: true, chunks: 0 };
+		await ctx.store.create({ pk: tablesPk(project.id), sk: tableSk(index) }, item);
+		index += 1;
+	}
+	const [forwardFrom, reverseFrom] = await Promise.all([position(sourceCredentials), position(destinationCredentials)]);
+	await updateProject(ctx, project.id, (p) => {
+		const running: Project = {
+			...p,
+			state: "running",
+			incremental: { startPosition: forwardFrom },
+			reverse: { startPosition: reverseFrom, active: reverseActive },
+		};
+		if (twoWay) {
+			return {
+				...running,
+				steps: p.steps.map((s) => ({ ...s, state: s.name === "incremental" ? "running" : "done" })),
+			};
+		}
+		return {
+			...running,
+			steps: p.steps.map((s) => ({ ...s, state: s.name === "reverse" ? "running" : "done" })),
+			switchover: {
+				maxLatencySeconds: 5,
+				waiveVerification: true,
+				writesStoppedAt: new Date().toISOString(),
+				forwardStopped: true,
+			},
+		};
+	});
+	return project.id;
+}
+
+export async function position(creds: Credentials): Promise<SourcePosition> {
+	const c = await connect(creds);
+	try {
+		return await currentPosition(c);
+	} finally {
+		await c.end();
+	}
+}
+
+/** Polls a stream's status until `done` holds (or the time is up); returns the last status. */
+export async function waitForStatus(
+	ctx: Context,
+	id: string,
+	done: (s: ReplicationStatus) => boolean,
+	timeoutMs = 30_000,
+): Promise<ReplicationStatus | undefined> {
+	const deadline = Date.now() + timeoutMs;
+	let s = await replicationStatus(ctx, id);
+	while ((!s || !done(s)) && Date.now() < deadline) {
+		await sleep(500);
+		s = await replicationStatus(ctx, id);
+	}
+	return s;
+}
+
+/** Removes the streams' checkpoint rows on both servers. */
+export async function deleteCheckpoints(...streams: string[]): Promise<void> {
+	for (const creds of [sourceCredentials, destinationCredentials]) {
+		const c = await connect(creds);
+		await c
+			.query(`DELETE FROM ${quoteId(META_DATABASE)}.${quoteId(CHECKPOINT_TABLE)} WHERE stream IN (?)`, [streams])
+			.catch(() => {});
+		await c.end();
+	}
+}
+
+/**
+ * Runs what the scheduler and the verify workers do (context made with `verify`) until the
+ * project's verification run is over; returns its results.
+ */
+export async function verifyToEnd(ctx: Context, id: string, timeoutMs = 120_000): Promise<VerificationResults> {
+	const deadline = Date.now() + timeoutMs;
+	while (Date.now() < deadline) {
+		const project = await advanceVerification(ctx, await getProject(ctx, id));
+		const v = project.verification;
+		if (v && v.state !== "running" && v.state !== "correcting") return verificationResults(ctx, id);
+		const messages = await ctx.verifyQueue.receive({ max: 10, waitSeconds: 0 });
+		for (const m of messages) {
+			await runChunk(ctx, m.body);
+			await ctx.verifyQueue.ack(m);
+		}
+		if (messages.length === 0) await sleep(200);
+	}
+	throw new Error(`the verification of project ${id} did not finish in ${timeoutMs} ms`);
+}
