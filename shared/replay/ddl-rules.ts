@@ -33,6 +33,21 @@ export function rulesForDatabase(rules: ObjectRules, database: string): RuleMatc
 	);
 }
 
+/**
+ * Whether a statement Ferry cannot parse may concern a database the rules migrate: it ran without
+ * a default database or in one of them, or one of its words (quoted or not) names one. A statement about another
+ * schema must not stop replay because Ferry cannot read it.
+ */
+export function mayConcernRules(rules: ObjectRules, defaultDatabase: string, sql: string): boolean {
+	// without a default database an unqualified name could be anywhere
+	if (!defaultDatabase || rulesForDatabase(rules, defaultDatabase).length > 0) return true;
+	for (const m of sql.matchAll(/`((?:[^`]|``)+)`|"((?:[^"]|"")+)"|'((?:[^'\\]|\\.|'')*)'|([\p{L}\p{N}_$]+)/gu)) {
+		const word = m[1]?.replaceAll("``", "`") ?? m[2]?.replaceAll('""', '"') ?? m[4];
+		if (word && rulesForDatabase(rules, word).length > 0) return true;
+	}
+	return false;
+}
+
 export function destinationOf(match: RuleMatch, name: TableName): TableName {
 	return {
 		database: match.rule.renameDatabase ?? name.database,

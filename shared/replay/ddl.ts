@@ -7,6 +7,7 @@ import {
 	describeRule,
 	includingRule,
 	MappingSet,
+	mayConcernRules,
 	destinationOf as ruleDestination,
 	rulesForDatabase,
 } from "./ddl-rules.ts";
@@ -92,6 +93,13 @@ export function translateDdl(change: DdlChange, ctx: DdlContext): DdlDecision {
 		if (err instanceof Ignored) return { action: "ignore", reason: err.detail, forms: w.forms };
 		if (err instanceof DdlSyntaxError) {
 			const forms: DdlForm[] = w.forms.length > 0 ? w.forms : ["other statements"];
+			if (!mayConcernRules(ctx.rules, change.database, change.sql)) {
+				return {
+					action: "ignore",
+					reason: `Ferry cannot read the statement (${err.message}), but it names no database the rules migrate`,
+					forms,
+				};
+			}
 			return {
 				action: "refuse",
 				reason: `Ferry cannot read the statement (${err.message}): apply what the destination needs by hand and skip the statement`,

@@ -649,6 +649,16 @@ describe("other statements", () => {
 		);
 	});
 
+	it("ignores a statement it cannot read that names no migrated database, so another schema never stops replay", () => {
+		const other = (sql: string) => run(sql, ctx(), "elsewhere");
+		expect(other('CREATE TABLE "quoted" ("id" INT)')).toMatchObject({
+			action: "ignore",
+			reason: expect.stringMatching(/cannot read the statement .*names no database the rules migrate/),
+		});
+		// naming a migrated database, it is refused as before
+		expect(other("ALTER TABLE `shop`.orders FROBNICATE").action).toBe("refuse");
+	});
+
 	it("refuses what it cannot read, saying where, with the statement", () => {
 		const r = refused("ALTER TABLE orders ADD COLUMN 'oops' INT");
 		expect(r.reason).toBe(
