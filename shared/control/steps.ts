@@ -30,8 +30,9 @@ import {
 import type { Context } from "./context.ts";
 import { credentialsFor, getDataSource, withConnections } from "./datasources.ts";
 import { updateProject } from "./projects.ts";
-import { HEARTBEAT_TIMEOUT_MS, replicationStatus } from "./replication.ts";
+import { replicationStatus } from "./replication.ts";
 import { saveSchemaReport } from "./reports.ts";
+import { caughtUp } from "./stream-state.ts";
 import { startVerification } from "./verification.ts";
 
 export interface StepRunner {
@@ -299,12 +300,7 @@ const incremental: StepRunner = {
 		// a ticket retried after the switch: forward replay is over, there is nothing to catch up
 		if (project.switchover?.forwardStopped) return "done";
 		const status = await replicationStatus(ctx, project.id);
-		const caughtUp =
-			status?.phase === "exact" &&
-			status.latencySeconds !== undefined &&
-			status.latencySeconds <= CAUGHT_UP_SECONDS &&
-			Date.now() - status.heartbeatAt < HEARTBEAT_TIMEOUT_MS;
-		return caughtUp ? "done" : "waiting";
+		return caughtUp(project, "forward", status, CAUGHT_UP_SECONDS) ? "done" : "waiting";
 	},
 };
 

@@ -4,8 +4,9 @@ import type { Context } from "../control/context.ts";
 import { credentialsFor } from "../control/datasources.ts";
 import { conflict } from "../control/errors.ts";
 import { updateProject } from "../control/projects.ts";
-import { HEARTBEAT_TIMEOUT_MS, replicationId, replicationStatus } from "../control/replication.ts";
+import { replicationId, replicationStatus } from "../control/replication.ts";
 import type { StepRunner } from "../control/steps.ts";
+import { caughtUp, STALE_HEARTBEAT_MS, streamLiveness } from "../control/stream-state.ts";
 import { verifiedClean } from "../control/verification.ts";
 import { type Connection, connect } from "../db/connect.ts";
 import type { Project, SwitchoverState, SwitchoverStep } from "../model/project.ts";
@@ -51,10 +52,21 @@ const check: StepRunner = {
 		const s = project.switchover;
 		if (!s?.requestedAt) return block(ctx, project, "waiting for the user to start the switchover");
 		const r = await replicationStatus(ctx, replicationId(project.id, "forward"));
-		const alive = r !== undefined && Date.now() - r.heartbeatAt < HEARTBEAT_TIMEOUT_MS;
-		if (!alive || r?.latencySeconds === undefined || r.latencySeconds > s.maxLatencySeconds) {
+		// live means reporting since the request: a report from before it may be a killed task's last
+		const since = Date.now() - Date.parse(s.requestedAt);
+		if ((r?.heartbeatAt ?? 0) <= Date.parse(s.requestedAt) && since < STALE_HEARTBEAT_MS) {
+			return block(ctx, project, "waiting for forward replay to report");
+		}
+		// a stream that is not running may be any distance behind, whatever it last reported
+		const live = streamLiveness(project, "forward", r);
+		if (live.state !== "running") {
 			throw new Error(
-				`replay latency is ${alive ? `${r?.latencySeconds ?? "unknown"} s` : "unknown (the replication task is not reporting)"}, above the ${s.maxLatencySeconds} s the switchover allows: wait for replay to catch up, then retry`,
+				`forward replay is ${live.state} (${live.reason}): the switchover needs it running within ${s.maxLatencySeconds} s of the source; once it runs again, retry`,
+			);
+		}
+		if (live.latencySeconds === undefined || live.latencySeconds > s.maxLatencySeconds) {
+			throw new Error(
+				`replay latency is ${live.latencySeconds ?? "unknown"} s, above the ${s.maxLatencySeconds} s the switchover allows: wait for replay to catch up, then retry`,
 			);
 		}
 		if (!s.waiveVerification && !verifiedClean(project.verification)) {
@@ -177,7 +189,7 @@ export const reverse: StepRunner = {
 	},
 	async run(ctx, project) {
 		const r = await replicationStatus(ctx, replicationId(project.id, "reverse"));
-		return r?.phase === "exact" && r.latencySeconds !== undefined && r.latencySeconds <= 5 ? "done" : "waiting";
+		return caughtUp(project, "reverse", r, 5) ? "done" : "waiting";
 	},
 };
 
