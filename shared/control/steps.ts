@@ -29,6 +29,7 @@ import {
 } from "./chunks.ts";
 import type { Context } from "./context.ts";
 import { credentialsFor, getDataSource, withConnections } from "./datasources.ts";
+import { applyWaivers, blockingMessage } from "./findings.ts";
 import { updateProject } from "./projects.ts";
 import { replicationStatus } from "./replication.ts";
 import { saveSchemaReport } from "./reports.ts";
@@ -129,13 +130,10 @@ const precheck: StepRunner = {
 					});
 				}
 			}
+			findings = applyWaivers(findings, project.waivedFindings ?? []);
 			await updateProject(ctx, project.id, (p) => ({ ...p, findings }));
 			const errors = findings.filter((f) => f.level === "error");
-			if (errors.length > 0) {
-				throw new Error(
-					`precheck found ${errors.length} blocking problem(s): ${errors.map((f) => `${f.object}: ${f.message} (${f.fix})`).join("; ")}`,
-				);
-			}
+			if (errors.length > 0) throw new Error(blockingMessage(project, errors));
 			for (const [index, mapping] of mappings.entries()) {
 				const [rows] = await source.query(
 					"SELECT COALESCE(TABLE_ROWS, 0) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
