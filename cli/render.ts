@@ -24,6 +24,7 @@ export function renderStatus(s: ProjectStatus): string {
 				`  ${t.source} -> ${t.destination}  ${bar(pct, 12)} ${t.rowsCopied.toLocaleString("en")}/${t.rowsEstimate.toLocaleString("en")} rows  chunks ${t.chunksDone}/${t.chunksTotal}${t.planned ? "" : " (planning)"}`,
 			);
 			for (const e of t.errors.slice(0, 3)) lines.push(`    ! ${e}`);
+			for (const w of t.waiting ?? []) lines.push(`    … ${w}`);
 		}
 	}
 	for (const [label, i] of [

@@ -17,6 +17,7 @@ import {
 	tableSk,
 	tablesPk,
 	topUpQueue,
+	workerId,
 } from "./chunks.ts";
 import type { Context } from "./context.ts";
 import { credentialsFor } from "./datasources.ts";
@@ -141,6 +142,7 @@ export async function runChunk(
 				state: "leased",
 				deadline: now() + chunkTimings().leaseMs,
 				attempts: chunk.attempts + 1,
+				owner: workerId(),
 			},
 			chunk.version,
 		);
@@ -162,7 +164,7 @@ export async function runChunk(
 			poolFor(ctx, project.destinationId),
 		]);
 		const outcome = await work(source, destination, table.mapping, chunk, project);
-		await lease.finish((c) => ({ ...outcome(c), lastError: undefined }));
+		await lease.finish((c) => ({ ...outcome(c), owner: undefined, lastError: undefined }));
 	} catch (err) {
 		const reason = (err as Error).message;
 		logger.warn("chunk failed", {
@@ -177,6 +179,7 @@ export async function runChunk(
 				...c,
 				state: "pending",
 				deadline: now() + c.attempts * RETRY_PAUSE_MS,
+				owner: undefined,
 				lastError: reason,
 			}))
 			.catch(() => {});

@@ -1,5 +1,6 @@
 import { describeTable } from "../db/sql.ts";
 import type { Direction, Project } from "../model/project.ts";
+import { chunkWait } from "./chunk-leases.ts";
 import { listChunks, listTables, MAX_ATTEMPTS } from "./chunks.ts";
 import type { Context } from "./context.ts";
 import { getProject } from "./projects.ts";
@@ -16,6 +17,8 @@ export interface TableProgress {
 	chunksTotal: number;
 	planned: boolean;
 	errors: string[];
+	/** What its chunks that are not done wait for, beyond their turn (chunk-leases.ts `chunkWait`); the first few. */
+	waiting: string[];
 }
 
 export interface ProjectStatus {
@@ -80,6 +83,8 @@ async function streamStatus(ctx: Context, project: Project, direction: Direction
 	};
 }
 
+const MAX_WAITING_SHOWN = 5;
+
 /** "Obtain the status of a migration project": what a DBA needs to see where it stands. */
 export async function projectStatus(ctx: Context, id: string): Promise<ProjectStatus> {
 	const project = await getProject(ctx, id);
@@ -115,6 +120,7 @@ export async function projectStatus(ctx: Context, id: string): Promise<ProjectSt
 				chunksTotal: t.chunks,
 				planned: t.planned,
 				errors: [],
+				waiting: [],
 			},
 		]),
 	);
@@ -126,8 +132,10 @@ export async function projectStatus(ctx: Context, id: string): Promise<ProjectSt
 			t.chunksDone += 1;
 			t.rowsCopied += c.rows ?? 0;
 			bytes += c.bytes ?? 0;
-		} else if (c.lastError) {
-			t.errors.push(`chunk ${c.sk} (attempt ${c.attempts}/${MAX_ATTEMPTS}): ${c.lastError}`);
+		} else {
+			if (c.lastError) t.errors.push(`chunk ${c.sk} (attempt ${c.attempts}/${MAX_ATTEMPTS}): ${c.lastError}`);
+			const wait = chunkWait(c);
+			if (wait && t.waiting.length < MAX_WAITING_SHOWN) t.waiting.push(`chunk ${c.sk}: ${wait}`);
 		}
 	}
 	const list = [...byTable.values()];
