@@ -6,7 +6,7 @@ import { conflict } from "../control/errors.ts";
 import { updateProject } from "../control/projects.ts";
 import { replicationId, replicationStatus } from "../control/replication.ts";
 import type { StepRunner } from "../control/steps.ts";
-import { caughtUp, STALE_HEARTBEAT_MS, streamLiveness } from "../control/stream-state.ts";
+import { caughtUp, streamLiveness } from "../control/stream-state.ts";
 import { verifiedClean } from "../control/verification.ts";
 import { type Connection, connect } from "../db/connect.ts";
 import type { Project, SwitchoverState, SwitchoverStep } from "../model/project.ts";
@@ -46,22 +46,33 @@ async function setSwitchover(ctx: Context, project: Project, change: Partial<Swi
 	);
 }
 
-/** Replay latency is under the user's threshold, and verification is clean or waived. */
+/** How long the switchover waits for forward replay to run (a task restarting) before its ticket; read at use, tests shorten it. */
+function replayWaitMs(): number {
+	return Number(process.env.FERRY_SWITCHOVER_REPLAY_WAIT_MS ?? 60_000);
+}
+
+/** Replay runs, its latency is under the user's threshold, and verification is clean or waived. */
 const check: StepRunner = {
 	async run(ctx, project) {
 		const s = project.switchover;
 		if (!s?.requestedAt) return block(ctx, project, "waiting for the user to start the switchover");
 		const r = await replicationStatus(ctx, replicationId(project.id, "forward"));
-		// live means reporting since the request: a report from before it may be a killed task's last
-		const since = Date.now() - Date.parse(s.requestedAt);
-		if ((r?.heartbeatAt ?? 0) <= Date.parse(s.requestedAt) && since < STALE_HEARTBEAT_MS) {
-			return block(ctx, project, "waiting for forward replay to report");
-		}
-		// a stream that is not running may be any distance behind, whatever it last reported
+		// A stream that is not running may be any distance behind, whatever it last reported; and
+		// live means reporting since the request (a report from before it may be a killed task's
+		// last). A restart is waited for, for a while; then the ticket says what is wrong.
 		const live = streamLiveness(project, "forward", r);
-		if (live.state !== "running") {
+		if (live.state !== "running" || (r?.heartbeatAt ?? 0) <= Date.parse(s.requestedAt)) {
+			const what =
+				live.state === "running"
+					? "forward replay has not reported since the switchover was requested"
+					: `forward replay is ${live.state}`;
+			const step = project.steps.find((x) => x.name === "switch-check");
+			const waitingSince = Math.max(Date.parse(s.requestedAt), Date.parse(step?.startedAt ?? s.requestedAt));
+			if (Date.now() - waitingSince < replayWaitMs()) {
+				return block(ctx, project, `${what}: the switchover waits for it to run (the status says why)`);
+			}
 			throw new Error(
-				`forward replay is ${live.state} (${live.reason}): the switchover needs it running within ${s.maxLatencySeconds} s of the source; once it runs again, retry`,
+				`${what}${live.reason ? ` (${live.reason})` : ""}: the switchover needs it running within ${s.maxLatencySeconds} s of the source; once it runs again, retry`,
 			);
 		}
 		if (live.latencySeconds === undefined || live.latencySeconds > s.maxLatencySeconds) {
