@@ -30,6 +30,11 @@ export interface RowChange {
 	before?: RowImage;
 	/** The row after the change (insert, update). */
 	after?: RowImage;
+	/**
+	 * The source session ran it with foreign_key_checks=0 (the row event's NO_FOREIGN_KEY_CHECKS
+	 * flag): InnoDB took no ON DELETE / ON UPDATE action for it, so replay takes none either.
+	 */
+	noForeignKeyChecks?: true;
 }
 
 export interface DdlChange {

@@ -804,20 +804,29 @@ export class ZongjiBinlogReader implements BinlogReader {
 			return;
 		}
 		(this.txn as OpenTransaction).dataRows = true;
+		// Rows_log_event flags: NO_FOREIGN_KEY_CHECKS_F = 2
+		const unchecked =
+			((event as unknown as { flags?: number }).flags ?? 0) & 2 ? { noForeignKeyChecks: true as const } : {};
 		if (name === "updaterows") {
 			for (const row of e.rows as UpdateRowData[]) {
 				this.addChange(
-					{ kind: "update", table, before: shape.normalise(row.before), after: shape.normalise(row.after) },
+					{
+						kind: "update",
+						table,
+						before: shape.normalise(row.before),
+						after: shape.normalise(row.after),
+						...unchecked,
+					},
 					event.timestamp,
 				);
 			}
 		} else if (name === "writerows") {
 			for (const row of e.rows as Record<string, unknown>[]) {
-				this.addChange({ kind: "insert", table, after: shape.normalise(row) }, event.timestamp);
+				this.addChange({ kind: "insert", table, after: shape.normalise(row), ...unchecked }, event.timestamp);
 			}
 		} else {
 			for (const row of e.rows as Record<string, unknown>[]) {
-				this.addChange({ kind: "delete", table, before: shape.normalise(row) }, event.timestamp);
+				this.addChange({ kind: "delete", table, before: shape.normalise(row), ...unchecked }, event.timestamp);
 			}
 		}
 	}

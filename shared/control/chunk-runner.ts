@@ -1,14 +1,16 @@
 import { ConflictError, type Stored } from "../aws/state-store.ts";
 import { currentPosition } from "../capture/reader.ts";
 import { copyChunk } from "../copy/chunk.ts";
-import { createPool, type Pool } from "../db/connect.ts";
+import { type Connection, createPool, type Pool } from "../db/connect.ts";
 import type { Project } from "../model/project.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { logger, metrics } from "../observability.ts";
 import { verifyChunk } from "../verify/chunk.ts";
+import { type ChunkConnections, killChunkSessions, openChunkConnections, queryTimeout } from "./chunk-sessions.ts";
 import {
 	type ChunkItem,
 	type ChunkMessage,
+	type ChunkSessions,
 	chunkTimings,
 	jobOf,
 	messageKey,
@@ -55,20 +57,22 @@ export async function closePools(): Promise<void> {
 /** Verifications of one chunk before its remaining differences count as real (under replay). */
 export const MAX_RECHECKS = 5;
 
-/** What a worker does with a leased chunk: the outcome to record on it. */
+/** What a worker does with a leased chunk, on the chunk's own connections: the outcome to record on it. */
 type ChunkWork = (
-	source: Pool,
-	destination: Pool,
+	source: Connection,
+	destination: Connection,
 	mapping: TableMapping,
 	chunk: ChunkItem,
 	project: Project,
+	signal: AbortSignal,
 ) => Promise<(c: ChunkItem) => ChunkItem>;
 
-const copy: ChunkWork = async (source, destination, mapping, chunk, project) => {
+const copy: ChunkWork = async (source, destination, mapping, chunk, project, signal) => {
 	const parallelism = project.options.parallelism;
 	const result = await copyChunk(source, destination, mapping, chunk.spec, {
 		maxRowsPerSecond: project.options.maxRowsPerSecond && project.options.maxRowsPerSecond / parallelism,
 		maxBytesPerSecond: project.options.maxBytesPerSecond && project.options.maxBytesPerSecond / parallelism,
+		signal,
 	});
 	metrics.addMetric("RowsCopied", "Count", result.rows);
 	metrics.addMetric("BytesCopied", "Bytes", result.bytes);
@@ -157,15 +161,34 @@ export async function runChunk(
 	});
 	if (!table) throw new Error(`table ${chunk.tableIndex} of project ${project.id} has no plan`);
 	const work = message.verifyRun === undefined ? copy : verify;
-	const lease = new Lease(ctx, leased, now);
+	const stillActive = async () => job.active(await getProject(ctx, project.id));
+	const lease = new Lease(ctx, leased, now, stillActive);
+	let connections: ChunkConnections | null = null;
 	try {
-		const [source, destination] = await Promise.all([
+		// a worker that had this chunk before (killed, or its lease ran out) may still run statements
+		if (chunk.sessions) await killChunkSessions(ctx, project, [chunk.sessions]);
+		const [sourcePool, destinationPool] = await Promise.all([
 			poolFor(ctx, project.sourceId),
 			poolFor(ctx, project.destinationId),
 		]);
-		const outcome = await work(source, destination, table.mapping, chunk, project);
-		await lease.finish((c) => ({ ...outcome(c), owner: undefined, lastError: undefined }));
+		connections = await openChunkConnections(sourcePool, destinationPool, queryTimeout(project));
+		const { sessions } = connections;
+		await lease.record(sessions);
+		// paused or released under the worker: what it runs on the servers is killed
+		lease.signal.addEventListener("abort", () => void killChunkSessions(ctx, project, [sessions]));
+		// a pause between the lease and recording the sessions found nothing to kill: look again
+		if (!(await stillActive())) throw new Error("the project stopped");
+		const { source, destination } = connections;
+		const outcome = await work(source, destination, table.mapping, chunk, project, lease.signal);
+		await lease.finish((c) => ({ ...outcome(c), owner: undefined, lastError: undefined, sessions: undefined }));
 	} catch (err) {
+		if (!(await stillActive().catch(() => true))) {
+			// stopped by a pause or release, not failed: the attempt does not count
+			await lease
+				.finish((c) => ({ ...c, state: "pending", deadline: undefined, attempts: c.attempts - 1, sessions: undefined }))
+				.catch(() => {});
+			return "skipped";
+		}
 		const reason = (err as Error).message;
 		logger.warn("chunk failed", {
 			projectId: project.id,
@@ -181,9 +204,13 @@ export async function runChunk(
 				deadline: now() + c.attempts * RETRY_PAUSE_MS,
 				owner: undefined,
 				lastError: reason,
+				sessions: undefined,
 			}))
 			.catch(() => {});
 		return "failed";
+	} finally {
+		// never reused: their ids may still be recorded somewhere, and a kill must not hit another chunk
+		connections?.close();
 	}
 	await topUpQueue(ctx, await getProject(ctx, project.id), job);
 	return "done";
@@ -192,16 +219,20 @@ export async function runChunk(
 /**
  * Keeps a chunk's lease alive while it is copied (a write every third of the lease), so a
  * long chunk is never handed to a second worker while a killed worker's chunk is freed soon.
+ * `signal` aborts when the lease is lost or, checked at each renewal, the chunk's job stopped.
  */
 class Lease {
 	private current: Stored<ChunkItem>;
 	private beat: Promise<void> = Promise.resolve();
 	private readonly timer: NodeJS.Timeout;
+	private readonly stop = new AbortController();
+	readonly signal = this.stop.signal;
 
 	constructor(
 		private readonly ctx: Context,
 		leased: Stored<ChunkItem>,
 		private readonly now: () => number,
+		private readonly active: () => Promise<boolean>,
 	) {
 		this.current = leased;
 		this.timer = setInterval(() => {
@@ -210,14 +241,28 @@ class Lease {
 	}
 
 	private async renew(): Promise<void> {
+		try {
+			await this.write({ deadline: this.now() + chunkTimings().leaseMs });
+		} catch (err) {
+			if (err instanceof ConflictError) this.stop.abort(new Error("the chunk's lease was lost"));
+			throw err;
+		}
+		if (!(await this.active())) this.stop.abort(new Error("the project stopped"));
+	}
+
+	private async write(change: Partial<ChunkItem>): Promise<void> {
 		this.current = await this.ctx.store.replace<ChunkItem>(
 			this.current,
-			{
-				...stripKey(this.current),
-				deadline: this.now() + chunkTimings().leaseMs,
-			},
+			{ ...stripKey(this.current), ...change },
 			this.current.version,
 		);
+	}
+
+	/** Records the chunk's server connections on its item. */
+	async record(sessions: ChunkSessions): Promise<void> {
+		const written = this.beat.then(() => this.write({ sessions }));
+		this.beat = written.catch(() => {});
+		await written;
 	}
 
 	/** Stops the heartbeat and writes the chunk's outcome; a ConflictError means the lease was lost. */

@@ -43,6 +43,20 @@ export interface ChunkVerification {
 	recheckAfterReverse?: SourcePosition;
 }
 
+/** One connection of a chunk on one server (see chunk-sessions.ts). */
+export interface ServerSession {
+	/** CONNECTION_ID() on that server. */
+	threadId: number;
+	/** When that server started (epoch seconds, from its Uptime): thread ids are unique only until a restart. */
+	serverStart: number;
+}
+
+/** The connections a leased chunk works on, so that another process can kill them. */
+export interface ChunkSessions {
+	source: ServerSession;
+	destination: ServerSession;
+}
+
 export interface ChunkItem {
 	tableIndex: number;
 	spec: ChunkSpec;
@@ -56,6 +70,8 @@ export interface ChunkItem {
 	bytes?: number;
 	lastError?: string;
 	verification?: ChunkVerification;
+	/** While leased: the worker's connections (absent before it opened them and once it is done). */
+	sessions?: ChunkSessions;
 }
 
 /** One table of the project as resolved at precheck, with its planning state. */

@@ -9,6 +9,7 @@ import {
 	stepsFor,
 } from "../model/project.ts";
 import { ObjectRules } from "../model/rules.ts";
+import { cancelStoppedChunks, DEFAULT_QUERY_TIMEOUT_SECONDS } from "./chunk-sessions.ts";
 import { chunksPk, listChunks, verifyChunksPk, verifyPlanPk } from "./chunks.ts";
 import type { Context } from "./context.ts";
 import { getDataSource } from "./datasources.ts";
@@ -20,6 +21,8 @@ const key = (id: string) => ({ pk: "PROJECT", sk: id });
 export async function createProject(ctx: Context, input: ProjectInput): Promise<Project> {
 	const needs = typeCombinationError(input);
 	if (needs) throw invalid("TYPE_COMBINATION", needs);
+	const slow = throttledChunkError(input);
+	if (slow) throw invalid("QUERY_TIMEOUT", slow);
 	if (input.sourceId === input.destinationId) {
 		throw invalid("SAME_DATASOURCE", "source and destination must be different data sources");
 	}
@@ -78,12 +81,15 @@ export type ProjectAction = keyof typeof TRANSITIONS;
 export async function actOnProject(ctx: Context, id: string, action: string): Promise<Project> {
 	const t = TRANSITIONS[action];
 	if (!t) throw invalid("UNKNOWN_ACTION", `unknown action '${action}': use ${Object.keys(TRANSITIONS).join(", ")}`);
-	return updateProject(ctx, id, (p) => {
+	const project = await updateProject(ctx, id, (p) => {
 		if (!t.from.includes(p.state)) {
 			throw conflict("BAD_STATE", `cannot ${action} project '${p.name}' while it is ${p.state}`);
 		}
 		return { ...p, state: t.to };
 	});
+	// what the project's chunks still run on the servers stops now, not when each worker notices
+	if (action === "pause" || action === "release") await cancelStoppedChunks(ctx, project);
+	return project;
 }
 
 /** Switchover steps whose skipping would lose changes: only retry resolves their tickets. */
@@ -158,6 +164,16 @@ export async function resolveTicket(ctx: Context, id: string, decision: "retry" 
 			),
 		};
 	});
+}
+
+/** A throttle so low that one chunk's copy (one streaming read) would outlast the statement time bound. */
+function throttledChunkError(input: ProjectInput): string | undefined {
+	const { chunkRows, maxRowsPerSecond, parallelism } = input.options;
+	const bound = input.options.queryTimeoutSeconds ?? DEFAULT_QUERY_TIMEOUT_SECONDS;
+	if (!maxRowsPerSecond) return undefined;
+	const seconds = Math.ceil(chunkRows / (maxRowsPerSecond / parallelism));
+	if (seconds <= bound) return undefined;
+	return `a chunk of ${chunkRows} rows copies in ${seconds} s at the throttle (maxRowsPerSecond / parallelism), longer than queryTimeoutSeconds (${bound} s), after which the server stops its read: raise queryTimeoutSeconds, lower chunkRows or raise maxRowsPerSecond`;
 }
 
 /** Migration types that only make sense with others, as OMS ties them. */

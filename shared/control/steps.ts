@@ -11,8 +11,10 @@ import { planSchema, type SchemaPhase, type SchemaPlan } from "../schema/plan.ts
 import { checkSchemaPrerequisites } from "../schema/precheck.ts";
 import { describeServer, readSchema } from "../schema/read.ts";
 import { resolveObjects, resolveViews } from "../schema/resolve.ts";
+import { currentAccount, readRoutines } from "../schema/routines.ts";
 import { reverse, SWITCHOVER_RUNNERS } from "../switchover/steps.ts";
 import { readTriggers } from "../switchover/triggers.ts";
+import { boundStatements, queryTimeout } from "./chunk-sessions.ts";
 import {
 	type ChunkItem,
 	chunkSk,
@@ -68,6 +70,14 @@ async function schemaPlan(
 		deferSecondaryIndexes: project.options.deferSecondaryIndexes,
 		destinationVersion: server.version,
 		views,
+		routines: await readRoutines(
+			source,
+			project.objects,
+			mappings.map((m) => m.source),
+		),
+		destinationAccount: await currentAccount(destination),
+		switchover: project.types.includes("switchover"),
+		reverse: project.types.includes("reverse"),
 	});
 	return { snapshot, plan };
 }
@@ -168,7 +178,10 @@ function schemaPhases(phases: SchemaPhase[]): StepRunner {
 				if (phases.includes("tables")) await saveSchemaReport(ctx, project.id, plan.report);
 				for (const phase of phases) {
 					if (phase === "indexes") await applyIndexesInParallel(ctx, project, plan);
-					else await applySchemaPhase(destination, plan, phase);
+					else
+						await applySchemaPhase(destination, plan, phase, {
+							uncheckedForeignKeys: project.types.includes("incremental"),
+						});
 				}
 				return "done" as const;
 			});
@@ -217,6 +230,7 @@ const full: StepRunner = {
 		if (unplanned.length > 0) {
 			const source = await connect(await credentialsFor(ctx, project.sourceId));
 			try {
+				await boundStatements(source, queryTimeout(project));
 				for (const t of unplanned) {
 					let count = 0;
 					for await (const spec of planChunks(source, t.mapping, {
@@ -335,7 +349,7 @@ export const STEPS: Record<StepName, StepRunner> = {
 	incremental,
 	verify,
 	indexes: schemaPhases(["indexes"]),
-	finalize: schemaPhases(["foreignKeys", "views"]),
+	finalize: schemaPhases(["foreignKeys", "routines", "views", "events"]),
 	...SWITCHOVER_RUNNERS,
 	reverse,
 };

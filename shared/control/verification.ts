@@ -9,6 +9,7 @@ import { hasReached } from "../replay/position.ts";
 import { applyCorrections, correctionScript, correctionStatements } from "../verify/correct.ts";
 import { type RowDiff, recheckDifferences } from "../verify/diff.ts";
 import { prepareTable } from "../verify/normalise.ts";
+import { boundStatements, cancelStoppedChunks, queryTimeout } from "./chunk-sessions.ts";
 import {
 	type ChunkItem,
 	chunkSk,
@@ -115,9 +116,9 @@ export function verifiedClean(v: VerificationRun | undefined): boolean {
 	return v?.state === "done" && v.fullRun !== undefined && (v.differing ?? []).length === 0;
 }
 
-/** Pause or resume the current run: its chunks stop being queued; a chunk being checked finishes. */
+/** Pause or resume the current run: its chunks stop being queued, and the statements of chunks being checked are killed. */
 export async function pauseVerification(ctx: Context, id: string, pause: boolean): Promise<Project> {
-	return updateProject(ctx, id, (p) => {
+	const project = await updateProject(ctx, id, (p) => {
 		const v = p.verification;
 		const from = pause ? "running" : "paused";
 		if (v?.state !== from) {
@@ -128,6 +129,8 @@ export async function pauseVerification(ctx: Context, id: string, pause: boolean
 		}
 		return { ...p, verification: { ...v, state: pause ? "paused" : "running" } };
 	});
+	if (pause) await cancelStoppedChunks(ctx, project);
+	return project;
 }
 
 /** Applies the correction SQL for the last run's differences, then re-verifies the corrected tables. */
@@ -151,6 +154,7 @@ async function planRun(ctx: Context, project: Project, run: VerificationRun): Pr
 	if (todo.length === 0) return;
 	const source = await connect(await credentialsFor(ctx, project.sourceId));
 	try {
+		await boundStatements(source, queryTimeout(project));
 		const job = verifyJob(ctx, project.id, run.run);
 		for (const t of todo) {
 			let count = 0;

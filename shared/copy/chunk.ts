@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Connection as CoreConnection, ResultSetHeader, RowDataPacket, TypeCastField } from "mysql2";
 import type { PoolConnection } from "mysql2/promise";
 import type { Connection, Pool } from "../db/connect.ts";
+import { FILTER_SQL_MODE } from "../db/filter-mode.ts";
 import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { CopyError, serverError } from "./errors.ts";
@@ -501,13 +502,15 @@ async function run(
 				);
 
 	// --- Source session: a consistent snapshot, read only; a long net_write_timeout because the
-	// stream pauses (backpressure, throttle) while the destination catches up.
+	// stream pauses (backpressure, throttle) while the destination catches up; FILTER_SQL_MODE,
+	// the one mode the row filter was checked under (which also leaves CHAR values unpadded).
 	const [[srcState]] = await onSource(
 		src.query<RowDataPacket[]>("SELECT @@session.sql_mode AS mode, @@session.net_write_timeout AS nwt"),
 	);
 	const sourceMode = String(srcState?.mode ?? "");
-	const readMode = removeModes(sourceMode, ["PAD_CHAR_TO_FULL_LENGTH"]).join(",");
-	await onSource(src.query("SET SESSION time_zone = '+00:00', net_write_timeout = 3600, sql_mode = ?", [readMode]));
+	await onSource(
+		src.query("SET SESSION time_zone = '+00:00', net_write_timeout = 3600, sql_mode = ?", [FILTER_SQL_MODE]),
+	);
 	await onSource(src.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"));
 	await onSource(src.query("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"));
 

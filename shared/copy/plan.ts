@@ -1,4 +1,5 @@
 import type { RowDataPacket } from "mysql2";
+import { filterQuery } from "../db/filter-mode.ts";
 import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { CopyError } from "./errors.ts";
@@ -212,7 +213,7 @@ export async function* planChunks(
 	let index = 0;
 	for (;;) {
 		const where = whereClause(mapping.where, rangeCondition(key.columns, lower, null));
-		const [rows] = await conn.query<RowDataPacket[]>({
+		const [rows] = await filterQuery<RowDataPacket[]>(conn, {
 			sql: `SELECT ${select} FROM ${table}${where.sql} ORDER BY ${order} LIMIT 1 OFFSET ${chunkRows}`,
 			values: where.values,
 			rowsAsArray: true,

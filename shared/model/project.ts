@@ -15,6 +15,12 @@ export const ProjectOptions = z
 		/** Throttle for the whole project; absent means as fast as the databases allow. */
 		maxRowsPerSecond: z.number().int().positive().optional(),
 		maxBytesPerSecond: z.number().int().positive().optional(),
+		/**
+		 * The longest one statement of a copy or verification chunk (or of planning them) may run
+		 * on either server before the server stops it (absent: 3600). It bounds the copy's
+		 * streaming read too, so it must exceed one chunk's copy time.
+		 */
+		queryTimeoutSeconds: z.number().int().min(1).max(86_400).optional(),
 		/** Create secondary indexes after the load (faster for large tables). */
 		deferSecondaryIndexes: z.boolean().default(true),
 		/**

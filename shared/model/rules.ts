@@ -17,7 +17,10 @@ export const TableRule = z
 		columns: z.array(z.string().min(1).max(64)).min(1).optional(),
 		/** Source column name -> destination column name. */
 		renameColumns: z.record(z.string().min(1).max(64), z.string().min(1).max(64)).optional(),
-		/** A boolean SQL expression over the source table's columns, e.g. `created_at >= '2024-01-01'`. */
+		/**
+		 * A boolean SQL expression over the source table's columns, e.g. `created_at >= '2024-01-01'`:
+		 * literals, operators and deterministic functions only (shared/schema/row-filter.ts).
+		 */
 		where: z.string().min(1).max(4000).optional(),
 	})
 	.strict();
@@ -42,6 +45,6 @@ export interface TableMapping {
 	destination: TableName;
 	/** Every copied column in source ordinal order. */
 	columns: ColumnMapping[];
-	/** The row filter, if any, exactly as the user wrote it (validated by `checkRowFilter`). */
+	/** The row filter, if any, exactly as the user wrote it (validated by `checkRowFilter`; run in FILTER_SQL_MODE). */
 	where?: string;
 }

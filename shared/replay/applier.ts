@@ -5,6 +5,7 @@ import type { Credentials } from "../model/datasource.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { logger } from "../observability.ts";
 import { tableKey } from "../schema/snapshot.ts";
+import { cascadeItems, mayCascade, type ReferencingKey, readReferencingKeys, referencedKey } from "./cascades.ts";
 import {
 	type Checkpoint,
 	checkpointSql,
@@ -68,7 +69,8 @@ import {
  * - Sessions: foreign_key_checks=0, because the source already enforced the constraints and
  *   replay keeps their order within a group's commit (checks would only cost lookups, and would
  *   fail on the intermediate states of compacted batches and of the copy overlap); InnoDB then
- *   also performs no cascades, which would double what the source's binlog already carries;
+ *   performs no cascades either, and the binlog does not carry the source's: replay redoes them
+ *   itself (cascades.ts);
  *   sql_mode strict (a value the destination cannot hold fails instead of being truncated) with
  *   zero and invalid dates allowed and backslash escapes, as in the copy; READ COMMITTED, so no
  *   gap locks between parallel groups; time zone UTC.
@@ -268,6 +270,7 @@ export class Applier {
 	private control: mysql.Connection | null = null;
 	private packetBytes = 4 * 1024 * 1024;
 	private readonly tables = new Map<string, Promise<ReplayTable | null>>();
+	private referencing: Promise<Map<string, ReferencingKey[]>> | null = null;
 	private readonly filter: RowFilter | null;
 	private checkpoint: Checkpoint | null = null;
 	private group = new Group();
@@ -415,6 +418,7 @@ export class Applier {
 	/** Forgets what it knows of tables (after DDL, or when the rules change). */
 	invalidate(): void {
 		this.tables.clear();
+		this.referencing = null;
 		this.filter?.invalidate();
 	}
 
@@ -568,6 +572,25 @@ export class Applier {
 		return p;
 	}
 
+	/** The target's foreign keys that act on children, by referenced table (cascades.ts); read again after DDL. */
+	private referencingKeys(): Promise<Map<string, ReferencingKey[]>> {
+		if (!this.referencing) {
+			const p = readReferencingKeys(this.control as Connection);
+			p.catch(() => {
+				if (this.referencing === p) this.referencing = null;
+			});
+			this.referencing = p;
+		}
+		return this.referencing;
+	}
+
+	/** A keyed table with full images is compacted; others are applied change by change. */
+	private newBatch(table: ReplayTable, mode: ReplayMode, incomplete: boolean): TableBatch | OrderedBatch {
+		return table.key && !table.keepUnmapped && !incomplete
+			? new TableBatch(table, mode, this.opts.statementBytes, this.options.exactChecks ?? true)
+			: new OrderedBatch(table, mode, this.opts.statementBytes);
+	}
+
 	/** Routes changes through row filters, compacts them and builds the statements. */
 	private async prepare(changes: RowChange[], mode: ReplayMode, withKeys: boolean): Promise<Prepared> {
 		const resolved = new Map<string, ReplayTable | null>();
@@ -622,7 +645,13 @@ export class Applier {
 			const table = resolved.get(k);
 			if (table && (!completeImage(table, c.before) || !completeImage(table, c.after))) incomplete.add(k);
 		}
+		const referencing = await this.referencingKeys();
 		const batches = new Map<string, TableBatch | OrderedBatch>();
+		const items: BatchItem[] = [];
+		const takeBatches = () => {
+			for (const b of batches.values()) for (const item of b.take()) items.push(item);
+			batches.clear();
+		};
 		let keys: Set<string> | null = withKeys ? new Set() : null;
 		for (let i = 0; i < changes.length; i++) {
 			const original = changes[i] as RowChange;
@@ -634,20 +663,31 @@ export class Applier {
 				conflictKeys(table, original.after, keys);
 			}
 			const change = routed[i];
+			const children = referencing.get(referencedKey(table.mapping.destination));
+			const cascade = mayCascade(children, original)
+				? cascadeItems(table, children as ReferencingKey[], original, mode)
+				: [];
+			if (cascade.length > 0) {
+				// In source order around it (cascades.ts), and alone: the children it touches are no key of its group.
+				takeBatches();
+				keys = null;
+				if (change) {
+					const single = this.newBatch(table, mode, incomplete.has(k));
+					single.add(change);
+					items.push(...single.take());
+				}
+				items.push(...cascade);
+				continue;
+			}
 			if (!change) continue;
 			let batch = batches.get(k);
 			if (!batch) {
-				batch =
-					table.key && !table.keepUnmapped && !incomplete.has(k)
-						? new TableBatch(table, mode, this.opts.statementBytes, this.options.exactChecks ?? true)
-						: new OrderedBatch(table, mode, this.opts.statementBytes);
+				batch = this.newBatch(table, mode, incomplete.has(k));
 				batches.set(k, batch);
 			}
 			batch.add(change);
 		}
-		if (keys && keys.size === 0) keys = new Set();
-		const items: BatchItem[] = [];
-		for (const b of batches.values()) for (const item of b.take()) items.push(item);
+		takeBatches();
 		return { items, keys };
 	}
 
@@ -899,7 +939,8 @@ export class Applier {
 				flight.resolve();
 				return;
 			} catch (err) {
-				if (open) await w.conn.query("ROLLBACK").catch(() => {});
+				// a failure between a cascade's SET foreign_key_checks = 1 and its reset leaves the session checking
+				if (open) await w.conn.query("ROLLBACK; SET foreign_key_checks = 0").catch(() => {});
 				const n = errno(err);
 				if (n !== undefined && RETRYABLE.has(n) && ++attempts < MAX_ATTEMPTS && !this.failure) {
 					this.stats.retries += 1;

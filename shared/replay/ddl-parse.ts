@@ -70,10 +70,24 @@ export function lex(sql: string, source: SourceServer = {}): Tok[] {
 	};
 	walk(sql, 0);
 	while (out.at(-1)?.text === ";") out.pop();
-	if (out.some((t) => t.kind === "punct" && t.text === ";")) {
+	if (!holdsCompoundBody(out) && out.some((t) => t.kind === "punct" && t.text === ";")) {
 		throw new DdlSyntaxError("it holds more than one statement");
 	}
 	return out;
+}
+
+/** Objects whose definition may be a compound statement (BEGIN … ; … END), semicolons included. */
+const COMPOUND_OBJECTS = new Set(["PROCEDURE", "FUNCTION", "TRIGGER", "EVENT", "PACKAGE"]);
+
+/** CREATE or ALTER of a routine, trigger or event: its semicolons belong to its body. */
+function holdsCompoundBody(toks: readonly Tok[]): boolean {
+	if (!isKeyword(toks[0], "CREATE", "ALTER")) return false;
+	// the object word comes after OR REPLACE, DEFINER = `user`@`host`, SQL SECURITY …, AGGREGATE
+	for (const t of toks.slice(1, 16)) {
+		if (t.kind === "punct" && t.text === ";") return false;
+		if (t.kind === "word" && COMPOUND_OBJECTS.has(t.text.toUpperCase())) return true;
+	}
+	return false;
 }
 
 function executed(mariadbOnly: boolean, version: string | undefined, source: SourceServer): boolean {

@@ -1,6 +1,7 @@
 import { describeTable } from "../db/sql.ts";
 import type { ColumnMapping, ObjectRules, TableMapping, TableName, TableRule } from "../model/rules.ts";
 import { wildcard } from "../schema/resolve.ts";
+import { rowFilterRefusal } from "../schema/row-filter.ts";
 import { tableKey } from "../schema/snapshot.ts";
 import { tokenize } from "../schema/sqltext.ts";
 
@@ -116,6 +117,17 @@ export function mapTable(
 	const clash = firstClash(mapped);
 	if (clash) return { refusal: `${label} gives two columns the same destination name "${clash}"` };
 	const where = rule.where?.trim();
+	const filter = where
+		? rowFilterRefusal(
+				where,
+				columns.map((c) => c.name),
+			)
+		: null;
+	if (filter) {
+		return {
+			refusal: `the row filter of ${label} (${JSON.stringify(where)}) is refused for ${describeTable(name)} at ${JSON.stringify(filter.token)}: ${filter.why}`,
+		};
+	}
 	return {
 		mapping: {
 			source: name,

@@ -266,12 +266,12 @@ export const SUPPORTED_DDL = {
 	},
 	"CREATE / ALTER / DROP PROCEDURE and FUNCTION": {
 		support: "refused",
-		note: "stored routines are not migrated yet: create the routine at the destination by hand and skip the statement",
+		note: "stored routines are migrated with the schema (finalize step), but a change made while replay runs is not: make it at the destination by hand (without DEFINER, SQL SECURITY INVOKER, as the schema migration creates routines) and skip the statement",
 		example: "CREATE PROCEDURE shop.p() SELECT 1",
 	},
 	"CREATE / ALTER / DROP EVENT": {
 		support: "refused",
-		note: "a scheduled event at the destination would change rows that replay also brings: create it at the destination at switchover and skip the statement",
+		note: "events are migrated with the schema, disabled until switchover, since an event running at the destination would change rows that replay also brings; a change made while replay runs is not: make it at the destination by hand, keeping the event disabled (the switchover enables the events enabled at the source), and skip the statement",
 		example: "CREATE EVENT shop.e ON SCHEDULE EVERY 1 DAY DO DELETE FROM shop.orders",
 	},
 	"CREATE / ALTER / DROP SEQUENCE": {

@@ -2,6 +2,7 @@ import type { RowDataPacket } from "mysql2";
 import type { RowImage, Value } from "../capture/change.ts";
 import { type ColumnInfo, describeColumns } from "../copy/keys.ts";
 import type { Connection, Pool } from "../db/connect.ts";
+import { filterQuery } from "../db/filter-mode.ts";
 import { describeTable, escapeValue, quoteId } from "../db/sql.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { tableKey } from "../schema/snapshot.ts";
@@ -18,8 +19,9 @@ import { literal, ReplayError } from "./statements.ts";
  * comparisons, collations, functions and time zone (the session's, UTC as in the copy) behave as
  * they did in the copy. Images are evaluated in batches, one query per table per batch.
  *
- * Known limits: an ENUM is compared by its text, not its index (`status = 1` differs); a filter
- * that calls a non-deterministic function (NOW()) sees the time of replay, not of the copy.
+ * The query runs in FILTER_SQL_MODE, like the copy's read. Known limit: an ENUM is compared by
+ * its text, not its index (`status = 1` differs). Filters that read the clock (NOW()) are
+ * refused by the rule check (shared/schema/row-filter.ts).
  */
 
 const ROWS_PER_QUERY = 200;
@@ -125,7 +127,7 @@ export class RowFilter {
 				const sql = `SELECT (\n${where}\n) IS TRUE AS ok FROM (${rows.join(" UNION ALL ")}) AS ${quoteId(mapping.source.table)} ORDER BY ${quoteId(ORDER_COLUMN)}`;
 				let result: RowDataPacket[];
 				try {
-					[result] = await this.source.query<RowDataPacket[]>(sql);
+					[result] = await filterQuery<RowDataPacket[]>(this.source, { sql });
 				} catch (err) {
 					const e = err as { sqlMessage?: string; message?: string };
 					throw new ReplayError(

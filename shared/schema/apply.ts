@@ -4,6 +4,7 @@ import type { TableName } from "../model/rules.ts";
 import { SchemaApplyError } from "./errors.ts";
 import { describeRows, existingColumns, existingObjects, sameColumns } from "./inspect.ts";
 import type { PlannedIndex, SchemaPhase, SchemaPlan } from "./plan.ts";
+import { applyRoutines } from "./routine-apply.ts";
 
 /**
  * Applies one phase of a schema plan to the destination. Every phase looks before it acts, so
@@ -12,7 +13,8 @@ import type { PlannedIndex, SchemaPhase, SchemaPlan } from "./plan.ts";
  *   - a table that exists, is empty and has the planned columns is taken as ours from an
  *     earlier run; one with rows, other columns, or a view of that name stops the phase;
  *   - indexes and foreign keys that exist by name are skipped;
- *   - views are created with CREATE OR REPLACE (they hold no data).
+ *   - views are created with CREATE OR REPLACE (they hold no data);
+ *   - procedures, functions and events that exist by name are kept (routine-apply.ts).
  */
 
 export interface ApplyResult {
@@ -21,7 +23,20 @@ export interface ApplyResult {
 	skipped: string[];
 }
 
-export async function applySchemaPhase(conn: Connection, plan: SchemaPlan, phase: SchemaPhase): Promise<ApplyResult> {
+export interface ApplyOptions {
+	/**
+	 * Add foreign keys without checking the rows (default false): with incremental replay the
+	 * destination differs from the source only until replay has caught up (applyForeignKeys).
+	 */
+	uncheckedForeignKeys?: boolean;
+}
+
+export async function applySchemaPhase(
+	conn: Connection,
+	plan: SchemaPlan,
+	phase: SchemaPhase,
+	options: ApplyOptions = {},
+): Promise<ApplyResult> {
 	const result: ApplyResult = { phase, created: [], skipped: [] };
 	await withDdlSession(conn, async () => {
 		await ensureDatabases(conn, plan, result);
@@ -33,10 +48,17 @@ export async function applySchemaPhase(conn: Connection, plan: SchemaPlan, phase
 				await applyIndexes(conn, plan, result);
 				break;
 			case "foreignKeys":
-				await applyForeignKeys(conn, plan, result);
+				if (options.uncheckedForeignKeys) await applyForeignKeysUnchecked(conn, plan, result);
+				else await addForeignKeys(conn, plan, result);
+				break;
+			case "routines":
+				await applyRoutines(conn, plan.routines, result);
 				break;
 			case "views":
 				await applyViews(conn, plan, result);
+				break;
+			case "events":
+				await applyRoutines(conn, plan.events, result);
 				break;
 		}
 	});
@@ -177,7 +199,27 @@ async function applyIndexes(conn: Connection, plan: SchemaPlan, result: ApplyRes
 	}
 }
 
-async function applyForeignKeys(conn: Connection, plan: SchemaPlan, result: ApplyResult): Promise<void> {
+/**
+ * With incremental replay, foreign keys are added without checking the rows: the source enforced
+ * them, and the destination differs from it only while replay catches up with what the source
+ * wrote during the copy (a child row copied before the parent it references was). Checking would
+ * refuse the key for that transient state, which replay then resolves; verification compares what
+ * is left. Without replay a failed check is real (a live source, orphans at the source) and stops
+ * the phase.
+ */
+async function applyForeignKeysUnchecked(conn: Connection, plan: SchemaPlan, result: ApplyResult): Promise<void> {
+	const [[session]] = (await conn.query("SELECT @@SESSION.foreign_key_checks AS checks")) as unknown as [
+		{ checks: number }[],
+	];
+	await conn.query("SET SESSION foreign_key_checks = 0");
+	try {
+		await addForeignKeys(conn, plan, result);
+	} finally {
+		await conn.query("SET SESSION foreign_key_checks = ?", [Number(session?.checks ?? 1)]);
+	}
+}
+
+async function addForeignKeys(conn: Connection, plan: SchemaPlan, result: ApplyResult): Promise<void> {
 	const existing = new Map<string, Set<string>>();
 	for (const fk of plan.foreignKeys) {
 		const object = describeTable(fk.table);

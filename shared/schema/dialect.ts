@@ -56,7 +56,7 @@ type Effect<T> =
 			why: string;
 	  };
 
-interface Rule<T> {
+export interface Rule<T> {
 	engines: readonly Engine[];
 	/** The rule concerns destination versions older than this one only. */
 	below?: string;
@@ -67,7 +67,7 @@ interface Rule<T> {
 const ALL: readonly Engine[] = ["mysql", "mariadb", "oceanbase-mysql", "tidb"];
 const NOT_MARIADB: readonly Engine[] = ["mysql", "oceanbase-mysql", "tidb"];
 
-const LABEL: Record<Engine, string> = {
+export const LABEL: Record<Engine, string> = {
 	mysql: "MySQL",
 	mariadb: "MariaDB",
 	tidb: "TiDB",
@@ -120,7 +120,7 @@ function compareVersions(a: string, b: string): number {
 	return 0;
 }
 
-function applyRules<T>(rules: readonly Rule<T>[], subject: T, ctx: DialectContext): Verdict<T> {
+export function applyRules<T>(rules: readonly Rule<T>[], subject: T, ctx: DialectContext): Verdict<T> {
 	const verdict: Verdict<T> = {
 		value: subject,
 		changes: [],

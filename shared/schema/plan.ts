@@ -3,7 +3,6 @@ import type { Engine } from "../model/datasource.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { checkDefinition, columnDefinition, createTable, foreignKeyDefinition, indexDefinition } from "./ddl.ts";
 import {
-	type Change,
 	convertCharset,
 	convertCheck,
 	convertColumn,
@@ -16,7 +15,10 @@ import {
 	traits as traitsOf,
 } from "./dialect.ts";
 import { SchemaError, SchemaRuleError } from "./errors.ts";
+import { type ReportEntry, record, refuse, reportEntry } from "./report.ts";
 import type { ViewMapping } from "./resolve.ts";
+import { bodyRenames, functionKey, type PlannedRoutine, planRoutines } from "./routine-plan.ts";
+import type { RoutineSnapshot } from "./routines.ts";
 import type { ColumnSchema, IndexSchema, SchemaSnapshot, TableSchema, ViewSchema } from "./snapshot.ts";
 import { tableKey } from "./snapshot.ts";
 import { backquote, nameChains, quotedNames, renameQuoted, tokenize } from "./sqltext.ts";
@@ -28,12 +30,21 @@ import { backquote, nameChains, quotedNames, renameQuoted, tokenize } from "./sq
  *   indexes      secondary and full-text indexes, added after the copy because building an index
  *                once over loaded rows is faster than maintaining it row by row
  *   foreignKeys  added once the data is complete, so the copy order between tables is free
- *   views        last, in dependency order
+ *   routines     stored procedures and functions (before the views that call them; routine-plan.ts)
+ *   views        in dependency order
+ *   events       last, created disabled until switchover
  * and a report with one entry per object: converted as is, changed (what and why) or refused (why).
  */
 
-export type SchemaPhase = "tables" | "indexes" | "foreignKeys" | "views";
-export const SCHEMA_PHASES: readonly SchemaPhase[] = ["tables", "indexes", "foreignKeys", "views"];
+export type SchemaPhase = "tables" | "indexes" | "foreignKeys" | "routines" | "views" | "events";
+export const SCHEMA_PHASES: readonly SchemaPhase[] = [
+	"tables",
+	"indexes",
+	"foreignKeys",
+	"routines",
+	"views",
+	"events",
+];
 
 export interface PlannedDatabase {
 	name: string;
@@ -70,20 +81,7 @@ export interface PlannedView {
 	sql: string;
 }
 
-export type ReportStatus = "converted" | "changed" | "refused";
-
-export interface ReportEntry {
-	kind: "database" | "table" | "index" | "foreignKey" | "check" | "view";
-	/** The object at the destination, e.g. `shop.orders`, `shop.orders index ix_date`. */
-	object: string;
-	/** The same object at the source. */
-	source: string;
-	status: ReportStatus;
-	changes: Change[];
-	warnings: string[];
-	/** Why a refused object is not created. */
-	reason?: string;
-}
+export type { ReportEntry, ReportStatus } from "./report.ts";
 
 export interface SchemaPlan {
 	destination: Destination;
@@ -92,6 +90,9 @@ export interface SchemaPlan {
 	indexes: PlannedIndex[];
 	foreignKeys: PlannedForeignKey[];
 	views: PlannedView[];
+	/** Stored procedures and functions. */
+	routines: PlannedRoutine[];
+	events: PlannedRoutine[];
 	report: ReportEntry[];
 }
 
@@ -102,6 +103,13 @@ export interface PlanOptions {
 	destinationVersion?: string;
 	/** Views to migrate, from resolveViews; their definitions must be in the snapshot. */
 	views?: ViewMapping[];
+	/** Routines, events and triggers, from readRoutines; none are planned or reported without. */
+	routines?: RoutineSnapshot;
+	/** The account Ferry creates objects with at the destination (`user`@`host`), for the report. */
+	destinationAccount?: string;
+	/** The project switches over (triggers are created and events enabled then), then replays in reverse. */
+	switchover?: boolean;
+	reverse?: boolean;
 }
 
 export function planSchema(
@@ -114,15 +122,29 @@ export function planSchema(
 		engine: destinationEngine,
 		...(options.destinationVersion ? { version: options.destinationVersion } : {}),
 	};
-	const planner = new Planner(snapshot, mappings, options.views ?? [], {
-		source: snapshot.server.flavor,
-		destination,
-	});
+	const ctx: DialectContext = { source: snapshot.server.flavor, destination };
+	const planner = new Planner(snapshot, mappings, options.views ?? [], ctx);
 	const defer = options.deferSecondaryIndexes ?? true;
 	planner.planDatabases();
 	for (const m of mappings) planner.planTable(m, defer);
 	for (const m of mappings) planner.planForeignKeys(m);
-	planner.planViews();
+	const routines =
+		options.routines &&
+		planRoutines({
+			snapshot: options.routines,
+			ctx,
+			renames: bodyRenames(snapshot, mappings, options.views ?? []),
+			tables: mappings,
+			...(options.destinationAccount ? { destinationAccount: options.destinationAccount } : {}),
+			switchover: options.switchover ?? false,
+			reverse: options.reverse ?? false,
+		});
+	planner.planViews(routines?.functions);
+	if (routines) {
+		planner.plan.routines = routines.routines;
+		planner.plan.events = routines.events;
+		planner.plan.report.push(...routines.report);
+	}
 	return planner.plan;
 }
 
@@ -140,6 +162,8 @@ class Planner {
 	private readonly refused = new Set<string>();
 	/** CHECK names taken per destination database, for engines where they must be unique there. */
 	private readonly checkNames = new Map<string, Set<string>>();
+	/** Source functions (functionKey) a view may call, and where they go (null: not migrated). */
+	private functions = new Map<string, TableName | null>();
 
 	constructor(
 		private readonly snapshot: SchemaSnapshot,
@@ -154,6 +178,8 @@ class Planner {
 			indexes: [],
 			foreignKeys: [],
 			views: [],
+			routines: [],
+			events: [],
 			report: [],
 		};
 		this.traits = traitsOf(ctx.destination.engine);
@@ -192,14 +218,7 @@ class Planner {
 	}
 
 	private entry(kind: ReportEntry["kind"], object: string, source: string): ReportEntry {
-		const e: ReportEntry = {
-			kind,
-			object,
-			source,
-			status: "converted",
-			changes: [],
-			warnings: [],
-		};
+		const e = reportEntry(kind, object, source);
 		this.plan.report.push(e);
 		return e;
 	}
@@ -367,6 +386,7 @@ class Planner {
 			);
 			const target = this.tableMappings.get(tableKey(fk.referenced));
 			const targetColumns = new Map(target?.columns.map((c) => [lower(c.source), c.destination]));
+			const actions = foreignKeyActions(fk);
 			const missing = fk.columns.filter((c) => !columnMap.has(lower(c)));
 			const missingTarget = fk.referencedColumns.filter((c) => !targetColumns.has(lower(c)));
 			if (missing.length > 0) {
@@ -383,7 +403,10 @@ class Planner {
 					report,
 					`it references column(s) ${missingTarget.join(", ")} of ${label(fk.referenced)}, which the object rules leave out`,
 				);
-			} else {
+			}
+			if (report.status === "refused" && actions) {
+				report.reason = `${report.reason}; with incremental migration the rows its ${actions} changes at the source do not reach the destination (the binlog does not carry them), so the destination keeps rows the source lost`;
+			} else if (report.status !== "refused" && target) {
 				const v = convertForeignKey(
 					{
 						...fk,
@@ -393,7 +416,14 @@ class Planner {
 					},
 					this.ctx,
 				);
-				record(report, v.changes, v.warnings);
+				record(report, v.changes, [
+					...v.warnings,
+					...(actions
+						? [
+								`${actions}: the source's binlog does not carry the rows this action changes; incremental replay redoes it at the destination (and reverse replay at the source)`,
+							]
+						: []),
+				]);
 				this.plan.foreignKeys.push({
 					table: m.destination,
 					name: fk.name,
@@ -403,7 +433,8 @@ class Planner {
 		}
 	}
 
-	planViews(): void {
+	planViews(functions = new Map<string, TableName | null>()): void {
+		this.functions = functions;
 		for (const mapping of this.viewsInDependencyOrder()) {
 			const view = this.views.get(tableKey(mapping.source));
 			const report = this.entry("view", label(mapping.destination), label(mapping.source));
@@ -492,6 +523,19 @@ class Planner {
 			let tableSource: string | null | undefined;
 			let column: string | undefined;
 			let prefix = "";
+			// A stored function of the view's own database is printed unqualified: qualify it, since the
+			// destination resolves it when the view is created, without a current database.
+			const [calledDatabase, calledName] = parts.length === 1 ? [view.name.database, parts[0]] : parts;
+			const called =
+				parts.length <= 2 && tokens[chain.last + 1]?.text === "("
+					? this.functions.get(functionKey(calledDatabase as string, calledName as string))
+					: undefined;
+			if (called === null)
+				return { refusal: `it calls function ${calledDatabase}.${calledName}, which is not migrated` };
+			if (called) {
+				replacements.set(chain.first, { last: chain.last, text: quoteTable(called) });
+				continue;
+			}
 			if (isReference(parts)) {
 				tableSource = tableKey({
 					database: parts[0] as string,
@@ -587,13 +631,11 @@ function aliasAfter(tokens: ReturnType<typeof tokenize>, last: number): string |
 	return t?.kind === "quoted" && tokens[i + 1]?.text !== "." ? t.name : undefined;
 }
 
-function record(entry: ReportEntry, changes: Change[], warnings: string[]): void {
-	entry.changes.push(...changes);
-	entry.warnings.push(...warnings);
-	if (changes.length > 0 && entry.status === "converted") entry.status = "changed";
-}
-
-function refuse(entry: ReportEntry, reason: string): void {
-	entry.status = "refused";
-	entry.reason = reason;
+/** `ON DELETE CASCADE, ON UPDATE SET NULL`: the key's actions on its rows, or "" when it only restricts. */
+function foreignKeyActions(fk: { onDelete: string; onUpdate: string }): string {
+	const acts = (rule: string) => ["CASCADE", "SET NULL", "SET DEFAULT"].includes(rule.toUpperCase());
+	return [
+		...(acts(fk.onDelete) ? [`ON DELETE ${fk.onDelete.toUpperCase()}`] : []),
+		...(acts(fk.onUpdate) ? [`ON UPDATE ${fk.onUpdate.toUpperCase()}`] : []),
+	].join(", ");
 }

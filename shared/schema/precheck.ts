@@ -2,6 +2,7 @@ import type { Connection } from "../db/connect.ts";
 import { describeTable } from "../db/sql.ts";
 import { describeRows, existingObjects } from "./inspect.ts";
 import type { ReportEntry, SchemaPlan } from "./plan.ts";
+import { existingRoutines } from "./routine-apply.ts";
 import type { SchemaSnapshot } from "./snapshot.ts";
 
 /**
@@ -24,6 +25,11 @@ const REFUSED_FIX: Record<ReportEntry["kind"], string> = {
 	foreignKey: "include the referenced table, or recreate the constraint after the migration",
 	check: "recreate the constraint after the migration if it still applies",
 	view: "include what the view reads, or recreate the view after the migration",
+	procedure: "create it at the destination by hand if it is still needed",
+	function: "create it at the destination by hand if it is still needed (before views that call it)",
+	event: "create it at the destination by hand, disabled until the application moves there",
+	package: "create it at the destination by hand if it is still needed",
+	trigger: "create it at the destination when the application moves there",
 };
 
 export async function checkSchemaPrerequisites(
@@ -107,6 +113,38 @@ export async function checkSchemaPrerequisites(
 					fix: "rename the view with a rule to keep the existing one",
 				});
 			}
+		}
+	}
+	findings.push(...(await checkRoutines(destination, plan)));
+	return findings;
+}
+
+/** Routines and events the destination has already (kept as they are), and a destination that would not run events. */
+async function checkRoutines(destination: Connection, plan: SchemaPlan): Promise<SchemaFinding[]> {
+	const findings: SchemaFinding[] = [];
+	const existing = new Map<string, Set<string>>();
+	for (const r of [...plan.routines, ...plan.events]) {
+		const key = `${r.kind}\u0000${r.destination.database}`;
+		const names = existing.get(key) ?? (await existingRoutines(destination, r.destination.database, r.kind));
+		existing.set(key, names);
+		if (!names.has(r.destination.table.toLowerCase())) continue;
+		findings.push({
+			level: "warning",
+			object: `${r.kind} ${describeTable(r.destination)}`,
+			message: `the destination already has a ${r.kind} of this name: it is kept as it is, not replaced by the source's`,
+			fix: `drop it at the destination to have the source's ${r.kind} migrated`,
+		});
+	}
+	if (plan.events.length > 0) {
+		const [rows] = await destination.query("SELECT @@GLOBAL.event_scheduler AS scheduler");
+		const scheduler = String((rows as { scheduler: string }[])[0]?.scheduler ?? "");
+		if (scheduler.toUpperCase() !== "ON") {
+			findings.push({
+				level: "warning",
+				object: "destination event_scheduler",
+				message: `is ${scheduler}: the migrated events will not run there even once enabled`,
+				fix: "turn it on at the destination (SET GLOBAL event_scheduler = ON, and in its configuration) before the application moves there",
+			});
 		}
 	}
 	return findings;

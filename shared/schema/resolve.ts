@@ -1,9 +1,11 @@
 import type { Connection } from "../db/connect.ts";
+import { filterQuery } from "../db/filter-mode.ts";
 import { describeTable, quoteTable } from "../db/sql.ts";
 import type { ColumnMapping, ObjectRules, TableMapping, TableName, TableRule } from "../model/rules.ts";
 import { SchemaRuleError } from "./errors.ts";
+import { rowFilterRefusal } from "./row-filter.ts";
 import { tableKey } from "./snapshot.ts";
-import { quotedNames, tokenize } from "./sqltext.ts";
+import { quotedNames } from "./sqltext.ts";
 
 /**
  * Turns object rules into the list of source tables to migrate and where each one goes.
@@ -67,8 +69,10 @@ export async function resolveObjects(conn: Connection, rules: ObjectRules): Prom
 	const mappings = chosen.map((c) => mapTable(c.name, c.rule, c.index, columns.get(tableKey(c.name)) ?? []));
 	assertDistinctDestinations(mappings.map((m) => ({ source: m.source, destination: m.destination })));
 	for (const [i, m] of mappings.entries()) {
-		const chosenRule = chosen[i];
-		if (m.where !== undefined && chosenRule) await checkRowFilter(conn, m.source, m.where, chosenRule.index);
+		const c = chosen[i];
+		if (m.where === undefined || !c) continue;
+		const names = (columns.get(tableKey(c.name)) ?? []).map((col) => col.name);
+		await checkRowFilter(conn, m.source, m.where, describeRule(c.rule, c.index), names);
 	}
 	return mappings;
 }
@@ -98,45 +102,34 @@ export async function resolveViews(conn: Connection, rules: ObjectRules): Promis
 }
 
 /**
- * Checks that a row filter is one boolean expression over the table: no statement separator or
- * comment (which could smuggle in a second statement or cut off the rest of ours), balanced
- * parentheses (so it cannot close the WHERE clause we wrap it in), and accepted by the source
- * server itself in `SELECT 1 FROM t WHERE (filter) LIMIT 0`, which reads no rows.
+ * Checks a row filter: only what `rowFilterRefusal` allows (an expression over the table's own
+ * columns), then accepted by the source server itself in `SELECT 1 FROM t WHERE (filter) LIMIT 0`
+ * (which reads no rows), run in FILTER_SQL_MODE like every statement that embeds the filter.
  */
 export async function checkRowFilter(
 	conn: Connection,
 	table: TableName,
 	where: string,
-	ruleIndex: number,
+	rule: string,
+	columns: readonly string[],
 ): Promise<void> {
 	const reject = (why: string) =>
 		new SchemaRuleError(
 			describeTable(table),
-			`the row filter of rule #${ruleIndex + 1} (${JSON.stringify(where)}) is not a single boolean expression: ${why}`,
-			"write one condition over the source table's columns, e.g. created_at >= '2024-01-01'",
+			`the row filter of ${rule} (${JSON.stringify(where)}) is refused: ${why}`,
+			"write one condition over the table's own columns with literals, operators and deterministic functions, e.g. created_at >= '2024-01-01'",
 		);
-	let depth = 0;
-	let previous = "";
-	for (const token of tokenize(where)) {
-		if (token.unterminated) throw reject(`a ${token.kind === "quoted" ? "quoted name" : token.kind} is not closed`);
-		if (token.kind === "comment") throw reject("it contains a comment");
-		if (token.kind !== "punct") {
-			previous = "";
-			continue;
-		}
-		if (token.text === ";") throw reject('it contains ";"');
-		if (token.text === "-" && previous === "-") throw reject('it contains "--" (write "- -" for a double minus)');
-		if (token.text === "(") depth += 1;
-		if (token.text === ")") depth -= 1;
-		if (depth < 0) throw reject('a ")" closes more than was opened');
-		previous = token.text;
-	}
-	if (depth !== 0) throw reject('a "(" is not closed');
+	const refusal = rowFilterRefusal(where, columns);
+	if (refusal) throw reject(`at ${JSON.stringify(shorten(refusal.token))}, ${refusal.why}`);
 	try {
-		await conn.query(`SELECT 1 FROM ${quoteTable(table)} WHERE (${where}) LIMIT 0`);
+		await filterQuery(conn, { sql: `SELECT 1 FROM ${quoteTable(table)} WHERE (${where}) LIMIT 0` });
 	} catch (err) {
 		throw reject(`the source server refused it: ${(err as Error).message}`);
 	}
+}
+
+function shorten(token: string): string {
+	return token.length > 60 ? `${token.slice(0, 57)}...` : token;
 }
 
 async function listSourceObjects(conn: Connection): Promise<SourceObject[]> {

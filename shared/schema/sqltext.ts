@@ -93,7 +93,11 @@ export function tokenize(sql: string): Token[] {
 	return tokens;
 }
 
-/** Strings allow both a doubled quote and a backslash escape (the default sql_mode). */
+/**
+ * Strings allow both a doubled quote and a backslash escape, and "..." is a string: the reading
+ * of the default sql_mode, and of FILTER_SQL_MODE (shared/db/filter-mode.ts), which every
+ * statement embedding a row filter runs under.
+ */
 function closingQuote(sql: string, start: number, quote: string): { index: number; unterminated: boolean } {
 	let j = start + 1;
 	while (j < sql.length) {

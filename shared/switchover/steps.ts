@@ -12,6 +12,7 @@ import { type Connection, connect } from "../db/connect.ts";
 import type { Project, SwitchoverState, SwitchoverStep } from "../model/project.ts";
 import { logger } from "../observability.ts";
 import { hasReached } from "../replay/position.ts";
+import { disableEvents, type EnabledEvent, enableEvents, handedOver, readEnabledEvents } from "./events.ts";
 import { createTriggers, dropTriggers, readTriggers, type TriggerDefinition } from "./triggers.ts";
 
 /**
@@ -144,33 +145,55 @@ const stopForward: StepRunner = {
 	},
 };
 
+/** What the switchover reads from the source before changing it: `source` its triggers, `events` its enabled events. */
 const triggersPk = (projectId: string) => `TRIGGERS#${projectId}`;
 
-/** The source's triggers on the project's tables, read once and kept (the source loses them at the next step). */
+/** Reads once from the source and keeps the first reading in the state table (the source loses it at the next step). */
+async function keptOnce<T>(
+	ctx: Context,
+	project: Project,
+	item: { sk: string; field: string },
+	read: (c: Connection) => Promise<T>,
+): Promise<T> {
+	const key = { pk: triggersPk(project.id), sk: item.sk };
+	const field = item.field;
+	const saved = await ctx.store.get<Record<string, T>>(key);
+	if (saved) return saved[field] as T;
+	const value = await withConnection(ctx, project.sourceId, read);
+	// a second scheduler may have saved it first: keep the first reading (the source may have lost it since)
+	const kept = await ctx.store.create(key, { [field]: value }).catch(async () => ctx.store.get<Record<string, T>>(key));
+	return (kept?.[field] as T | undefined) ?? value;
+}
+
+/** The source's triggers on the project's tables. */
 async function sourceTriggers(ctx: Context, project: Project): Promise<TriggerDefinition[]> {
-	const key = { pk: triggersPk(project.id), sk: "source" };
-	const saved = await ctx.store.get<{ triggers: TriggerDefinition[] }>(key);
-	if (saved) return saved.triggers;
 	const tables = (await listTables(ctx, project.id)).map((t) => t.mapping.source);
-	const triggers = await withConnection(ctx, project.sourceId, (c) => readTriggers(c, tables));
-	// a second scheduler may have saved them first: keep the first reading (the source may have lost them since)
-	const kept = await ctx.store
-		.create(key, { triggers })
-		.catch(async () => ctx.store.get<{ triggers: TriggerDefinition[] }>(key));
-	return kept?.triggers ?? triggers;
+	return keptOnce(ctx, project, { sk: "source", field: "triggers" }, (c) => readTriggers(c, tables));
+}
+
+/** The source's enabled events that Ferry created disabled at the destination. */
+async function sourceEvents(ctx: Context, project: Project): Promise<EnabledEvent[]> {
+	if (!project.types.includes("schema")) return [];
+	return keptOnce(ctx, project, { sk: "events", field: "events" }, (c) => readEnabledEvents(c, project.objects));
 }
 
 /**
- * The destination becomes a primary: its triggers are created (held back during replay).
+ * The destination becomes a primary: its triggers are created (held back during replay), and the
+ * events enabled at the source are enabled there (created disabled by the schema migration).
  * Foreign keys and CHECK constraints are already in place and enforced for every session but
  * replay's, which ran with foreign_key_checks=0.
  */
 const destination: StepRunner = {
 	async run(ctx, project) {
 		const triggers = await sourceTriggers(ctx, project);
+		const events = await sourceEvents(ctx, project);
 		const mappings = (await listTables(ctx, project.id)).map((t) => t.mapping);
-		const created = await withConnection(ctx, project.destinationId, (c) => createTriggers(c, triggers, mappings));
-		if (created.length) logger.info("triggers created at the destination", { projectId: project.id, created });
+		await withConnection(ctx, project.destinationId, async (c) => {
+			const created = await createTriggers(c, triggers, mappings);
+			if (created.length) logger.info("triggers created at the destination", { projectId: project.id, created });
+			const enabled = await enableEvents(c, events);
+			if (enabled.length) logger.info("events enabled at the destination", { projectId: project.id, enabled });
+		});
 		return "done";
 	},
 };
@@ -178,14 +201,21 @@ const destination: StepRunner = {
 /**
  * With reverse replay to come, the source must not fire its triggers on rows that reverse replay
  * writes (the destination's triggers already produced their effects): they are dropped, their
- * definitions kept in the state table (the status lists them for a switch back). Foreign key
- * checks are off in replay's own sessions.
+ * definitions kept in the state table (the status lists them for a switch back). Its events that
+ * the destination now runs are disabled. Foreign key checks are off in replay's own sessions.
  */
 const source: StepRunner = {
 	async run(ctx, project) {
 		if (!project.types.includes("reverse")) return "done";
 		const triggers = await sourceTriggers(ctx, project);
-		await withConnection(ctx, project.sourceId, (c) => dropTriggers(c, triggers));
+		// an event the destination lacks (not migrated) keeps running where it is: the report says so
+		const events = await withConnection(ctx, project.destinationId, async (c) =>
+			handedOver(c, await sourceEvents(ctx, project)),
+		);
+		await withConnection(ctx, project.sourceId, async (c) => {
+			await dropTriggers(c, triggers);
+			await disableEvents(c, events);
+		});
 		return "done";
 	},
 };

@@ -2,6 +2,8 @@ import type { RowDataPacket } from "mysql2";
 import type { Connection } from "../db/connect.ts";
 import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
+import { rewriteBody } from "../schema/body-rewrite.ts";
+import { tableKey } from "../schema/snapshot.ts";
 
 /**
  * Triggers of migrated tables. They are held back while replay runs, since replay writes rows
@@ -49,13 +51,18 @@ export async function readTriggers(conn: Connection, tables: readonly TableName[
 	return out;
 }
 
-/** CREATE TRIGGER for a definition on `table` (the destination's name when it was renamed). */
-export function createTriggerSql(t: TriggerDefinition, table: TableName): string {
+/**
+ * CREATE TRIGGER for a definition on `table` (the destination's name when it was renamed), with
+ * the project's table renames applied to names its body qualifies by database (body-rewrite.ts).
+ */
+export function createTriggerSql(t: TriggerDefinition, table: TableName, mappings: TableMapping[]): string {
 	// timing and event go into the statement unquoted: accept only the words the grammar has
 	if (!TIMINGS.has(t.timing) || !EVENTS.has(t.event)) {
 		throw new Error(`trigger ${t.name} on ${describeTable(t.table)} has an unexpected timing/event`);
 	}
-	return `CREATE TRIGGER ${quoteId(table.database)}.${quoteId(t.name)} ${t.timing} ${t.event} ON ${quoteTable(table)} FOR EACH ROW ${t.body}`;
+	const objects = new Map(mappings.map((m) => [tableKey(m.source), m.destination]));
+	const body = rewriteBody(t.body, t.sqlMode, t.table.database, { objects }).sql;
+	return `CREATE TRIGGER ${quoteId(table.database)}.${quoteId(t.name)} ${t.timing} ${t.event} ON ${quoteTable(table)} FOR EACH ROW ${body}`;
 }
 
 /**
@@ -79,7 +86,7 @@ export async function createTriggers(
 		await destination.query("SET @ferry_mode = @@SESSION.sql_mode");
 		await destination.query("SET SESSION sql_mode = ?", [t.sqlMode]);
 		try {
-			await destination.query(createTriggerSql(t, m.destination));
+			await destination.query(createTriggerSql(t, m.destination, mappings));
 		} finally {
 			await destination.query("SET SESSION sql_mode = @ferry_mode");
 		}

@@ -2,6 +2,7 @@ import type { RowDataPacket } from "mysql2";
 import type { KeyColumn, Queryable } from "../copy/keys.ts";
 import type { ChunkSpec } from "../copy/plan.ts";
 import { rangeCondition, whereClause } from "../copy/range.ts";
+import { filterQuery } from "../db/filter-mode.ts";
 import type { TableMapping } from "../model/rules.ts";
 import {
 	type HashMode,
@@ -113,7 +114,7 @@ export async function chunkChecksum(
 	const where = chunkWhere(sql, chunk);
 	// One pass over the chunk's rows (a range scan of the key). The row expression is written
 	// twice: a derived table would be merged and evaluate it twice all the same.
-	const [rows] = await conn.query<RowDataPacket[]>({
+	const [rows] = await filterQuery<RowDataPacket[]>(conn, {
 		sql: `SELECT COUNT(*) AS n, ${hashSums(sql.row, table.hash)} FROM ${tableSql(sql)}${where.sql}`,
 		values: where.values,
 	});

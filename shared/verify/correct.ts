@@ -3,6 +3,7 @@ import type { KeyColumn, Queryable } from "../copy/keys.ts";
 import type { ChunkKeyColumn } from "../copy/plan.ts";
 import { bindKeyValue, type KeyValue, whereClause } from "../copy/range.ts";
 import type { Connection, Pool } from "../db/connect.ts";
+import { filterQuery } from "../db/filter-mode.ts";
 import { quoteId, quoteTable } from "../db/sql.ts";
 import { keyMatch, normaliseKeyValue, type RowDiff } from "./diff.ts";
 import { hashExprs, type PreparedTable, type SideColumn, type SideSql, tableSql } from "./normalise.ts";
@@ -73,7 +74,7 @@ async function sourceRows(
 	const out = new Map<string, unknown[]>();
 	for (let i = 0; i < rowKeys.length; i += BATCH) {
 		const where = whereClause(sql.filter, keyMatch(keys, rowKeys.slice(i, i + BATCH)));
-		const [rows] = await source.query<RowDataPacket[]>({
+		const [rows] = await filterQuery<RowDataPacket[]>(source, {
 			sql: `SELECT ${keys.map((k) => quoteId(k.name)).join(", ")}, ${sql.columns.map(literal).join(", ")}
 				FROM ${tableSql(sql)}${where.sql}`,
 			values: where.values,
@@ -153,7 +154,7 @@ export async function correctionStatements(
 		const side = d.kind === "missing" ? src : dst;
 		const [h1, h2] = hashExprs(side.row, table.hash);
 		const where = whereClause(side.filter, { sql: `${h1} = ? AND ${h2} = ?`, values: [a, b] });
-		const [rows] = await (d.kind === "missing" ? source : destination).query<RowDataPacket[]>({
+		const [rows] = await filterQuery<RowDataPacket[]>(d.kind === "missing" ? source : destination, {
 			sql: `SELECT ${side.columns.map(literal).join(", ")} FROM ${tableSql(side)}${where.sql} LIMIT ${d.kind === "missing" ? count : 1}`,
 			values: where.values,
 			rowsAsArray: true,

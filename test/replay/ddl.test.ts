@@ -641,6 +641,17 @@ describe("other statements", () => {
 			ignored("CREATE DEFINER=`u`@`h` TRIGGER other_db.t_ai AFTER INSERT ON other_db.t FOR EACH ROW SET @x = 1").reason,
 		).toMatch(/other_db is not migrated/);
 		expect(refused("CREATE SEQUENCE shop.s").forms).toEqual(["CREATE / ALTER / DROP SEQUENCE"]);
+		// a compound body's semicolons are the routine's, not a second statement
+		expect(
+			ignored("CREATE DEFINER=`u`@`h` PROCEDURE elsewhere.p(IN n INT) BEGIN DECLARE x INT; SET x = n; SELECT x; END")
+				.reason,
+		).toMatch(/elsewhere is not migrated/);
+		expect(refused("CREATE FUNCTION f() RETURNS INT BEGIN DECLARE y INT; RETURN 1; END").reason).toMatch(
+			/^CREATE FUNCTION: stored routines/,
+		);
+		expect(refused("CREATE TABLE k3 (id INT); CREATE PROCEDURE p() SELECT 1").reason).toMatch(
+			/more than one statement/,
+		);
 	});
 
 	it("refuses what it cannot read, saying where, with the statement", () => {

@@ -208,7 +208,8 @@ describe("schema migration MariaDB -> MariaDB", () => {
 		const modeBefore = await rows(destination, "SELECT @@SESSION.sql_mode AS m");
 		for (const phase of SCHEMA_PHASES) {
 			const result = await applySchemaPhase(destination, plan, phase);
-			expect(result.created.length).toBeGreaterThan(0);
+			// this schema has no routines or events (test/schema/routines.test.ts has)
+			if (phase !== "routines" && phase !== "events") expect(result.created.length).toBeGreaterThan(0);
 		}
 		for (const phase of SCHEMA_PHASES.filter((p) => p !== "views")) {
 			const again = await applySchemaPhase(destination, plan, phase);

@@ -290,13 +290,13 @@ describe("rule errors name the rule or object and say what to do", () => {
 
 	it("row filters that are not one boolean expression", async () => {
 		const filter = (where: string) => [rule({ database: src, table: "orders", where })];
-		await expectRuleError(filter("1; DROP TABLE x"), `${src}.orders`, 'it contains ";"');
+		await expectRuleError(filter("1; DROP TABLE x"), `${src}.orders`, 'at ";", a statement separator');
 		await expectRuleError(filter("amount = ("), `${src}.orders`, 'a "(" is not closed');
 		await expectRuleError(filter("1) OR (1"), `${src}.orders`, 'a ")" closes more than was opened');
-		await expectRuleError(filter("amount > 0 -- rest"), `${src}.orders`, "it contains a comment");
-		await expectRuleError(filter("amount > 0 /* x */"), `${src}.orders`, "it contains a comment");
+		await expectRuleError(filter("amount > 0 -- rest"), `${src}.orders`, "comments are not allowed");
+		await expectRuleError(filter("amount > 0 /* x */"), `${src}.orders`, "comments are not allowed");
 		await expectRuleError(filter("note = 'unclosed"), `${src}.orders`, "a string is not closed");
-		await expectRuleError(filter("nope > 1"), `${src}.orders`, "the source server refused it", "Unknown column 'nope'");
+		await expectRuleError(filter("nope > 1"), `${src}.orders`, 'at "nope", nope is not a column of the table');
 		await expectRuleError(filter("amount = = 1"), `${src}.orders`, "You have an error in your SQL syntax");
 		// Separators and comment markers inside strings are data, not syntax.
 		const ok = await resolveObjects(source, filter("note <> 'a;b -- c /* d */ #e'"));
