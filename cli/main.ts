@@ -130,8 +130,15 @@ pr.command("retry <id>")
 	.description("retry the failed step")
 	.action(async (id) => print(await client().post(`/projects/${id}/ticket`, { decision: "retry" })));
 pr.command("skip <id>")
-	.description("skip the failed step")
+	.description(
+		"skip the failed step (not precheck, position, a full copy with nothing copied, nor the switch's writes, drain and stop)",
+	)
 	.action(async (id) => print(await client().post(`/projects/${id}/ticket`, { decision: "skip" })));
+pr.command("waive <id> <finding>")
+	.description("accept one blocking precheck finding (its id is in the ticket and in 'project show'), then retry")
+	.action(async (id, finding) =>
+		print(await client().post(`/projects/${id}/findings/${encodeURIComponent(finding)}/waive`)),
+	);
 pr.command("export-objects <id>").action(async (id) => print(await client().get(`/projects/${id}/objects`)));
 pr.command("import-objects <id> <file>").action(async (id, file) =>
 	print(await client().put(`/projects/${id}/objects`, readFileSync(file, "utf8"))),

@@ -24,6 +24,7 @@ export function renderStatus(s: ProjectStatus): string {
 				`  ${t.source} -> ${t.destination}  ${bar(pct, 12)} ${t.rowsCopied.toLocaleString("en")}/${t.rowsEstimate.toLocaleString("en")} rows  chunks ${t.chunksDone}/${t.chunksTotal}${t.planned ? "" : " (planning)"}`,
 			);
 			for (const e of t.errors.slice(0, 3)) lines.push(`    ! ${e}`);
+			for (const w of t.waiting ?? []) lines.push(`    … ${w}`);
 		}
 	}
 	for (const [label, i] of [
@@ -31,10 +32,14 @@ export function renderStatus(s: ProjectStatus): string {
 		["reverse", s.reverse],
 	] as const) {
 		if (!i) continue;
+		// a stream that is not running says so first: its latency is a bound that grows
+		const state = i.state === "running" ? "" : ` ${i.state.toUpperCase()}`;
+		const latency = `${i.state === "running" ? "" : "up to "}${i.latencySeconds ?? "-"} s`;
 		lines.push(
-			`${label} ${i.phase}: latency ${i.latencySeconds ?? "-"} s  ${i.rowsPerSecond.toLocaleString("en")} rows/s  ${(i.bytesPerSecond / 1024).toFixed(1)} KB/s  ${i.transactions.toLocaleString("en")} transactions  position ${i.position?.gtid || (i.position ? `${i.position.file}:${i.position.pos}` : "-")}${i.inconsistencies ? `  ${i.inconsistencies} inconsistencies` : ""}`,
+			`${label} ${i.phase}${state}: latency ${latency}  heartbeat ${i.heartbeatAgeSeconds ?? "-"} s ago  ${i.rowsPerSecond.toLocaleString("en")} rows/s  ${(i.bytesPerSecond / 1024).toFixed(1)} KB/s  ${i.transactions.toLocaleString("en")} transactions  position ${i.position?.gtid || (i.position ? `${i.position.file}:${i.position.pos}` : "-")}${i.inconsistencies ? `  ${i.inconsistencies} inconsistencies` : ""}`,
 		);
-		if (i.lastError) lines.push(`    ! ${i.lastError}`);
+		if (i.stateReason) lines.push(`    ${i.state}: ${i.stateReason}`);
+		else if (i.lastError) lines.push(`    ! ${i.lastError}`);
 	}
 	if (s.verification) {
 		const { run: v, tables } = s.verification;

@@ -11,6 +11,7 @@ import {
 	testConnection,
 	updateDataSource,
 } from "../control/datasources.ts";
+import { waiveFinding } from "../control/findings.ts";
 import {
 	actOnProject,
 	createProject,
@@ -191,6 +192,14 @@ export const ROUTES: Route[] = [
 		body: TicketDecision,
 		status: 200,
 		handle: (ctx, req) => resolveTicket(ctx, req.params.id ?? "", req.body.decision),
+	}),
+	route({
+		method: "POST",
+		path: "/projects/{id}/findings/{finding}/waive",
+		operationId: "waiveFinding",
+		summary: "Accept one blocking precheck finding (by its id): the retried precheck keeps it as a warning",
+		status: 200,
+		handle: (ctx, req) => waiveFinding(ctx, req.params.id ?? "", req.params.finding ?? ""),
 	}),
 	route({
 		method: "GET",

@@ -19,6 +19,7 @@ import {
 	tableSk,
 	tablesPk,
 	topUpQueue,
+	workerId,
 } from "./chunks.ts";
 import type { Context } from "./context.ts";
 import { credentialsFor } from "./datasources.ts";
@@ -145,6 +146,7 @@ export async function runChunk(
 				state: "leased",
 				deadline: now() + chunkTimings().leaseMs,
 				attempts: chunk.attempts + 1,
+				owner: workerId(),
 			},
 			chunk.version,
 		);
@@ -178,7 +180,7 @@ export async function runChunk(
 		if (!(await stillActive())) throw new Error("the project stopped");
 		const { source, destination } = connections;
 		const outcome = await work(source, destination, table.mapping, chunk, project, lease.signal);
-		await lease.finish((c) => ({ ...outcome(c), lastError: undefined, sessions: undefined }));
+		await lease.finish((c) => ({ ...outcome(c), owner: undefined, lastError: undefined, sessions: undefined }));
 	} catch (err) {
 		if (!(await stillActive().catch(() => true))) {
 			// stopped by a pause or release, not failed: the attempt does not count
@@ -200,6 +202,7 @@ export async function runChunk(
 				...c,
 				state: "pending",
 				deadline: now() + c.attempts * RETRY_PAUSE_MS,
+				owner: undefined,
 				lastError: reason,
 				sessions: undefined,
 			}))

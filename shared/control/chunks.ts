@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import type { Stored } from "../aws/state-store.ts";
 import type { WorkQueue } from "../aws/work-queue.ts";
 import type { SourcePosition } from "../capture/change.ts";
@@ -63,6 +64,8 @@ export interface ChunkItem {
 	/** Epoch ms after which a queued or leased chunk counts as abandoned, or a failed one may be retried. */
 	deadline?: number;
 	attempts: number;
+	/** The worker holding the lease (`workerId`): a worker known to have died has its leases released at once. */
+	owner?: string;
 	rows?: number;
 	bytes?: number;
 	lastError?: string;
@@ -108,6 +111,11 @@ export function chunkTimings(): { leaseMs: number; queuedMs: number } {
 		queuedMs: Number(process.env.FERRY_CHUNK_QUEUED_MS ?? 120_000),
 	};
 }
+/** This process as the holder of chunk leases: `<host>:<pid>`, which a parent process can name for its child. */
+export function workerId(pid = process.pid): string {
+	return `${hostname()}:${pid}`;
+}
+
 /** Attempts after which a chunk stops the project with a ticket instead of being retried. */
 export const MAX_ATTEMPTS = 5;
 

@@ -10,7 +10,7 @@ import {
 } from "../model/project.ts";
 import { ObjectRules } from "../model/rules.ts";
 import { cancelStoppedChunks, DEFAULT_QUERY_TIMEOUT_SECONDS } from "./chunk-sessions.ts";
-import { chunksPk, verifyChunksPk, verifyPlanPk } from "./chunks.ts";
+import { chunksPk, listChunks, verifyChunksPk, verifyPlanPk } from "./chunks.ts";
 import type { Context } from "./context.ts";
 import { getDataSource } from "./datasources.ts";
 import { conflict, invalid, notFound } from "./errors.ts";
@@ -93,7 +93,25 @@ export async function actOnProject(ctx: Context, id: string, action: string): Pr
 }
 
 /** Switchover steps whose skipping would lose changes: only retry resolves their tickets. */
-const UNSKIPPABLE: readonly StepName[] = ["switch-writes", "switch-drain", "switch-stop-forward"];
+const LOSES_CHANGES: readonly StepName[] = ["switch-writes", "switch-drain", "switch-stop-forward"];
+
+/**
+ * Why the failed step cannot be skipped, if it cannot: skipping it would lose changes, or leave
+ * nothing done (the project would complete with nothing migrated).
+ */
+async function skipRefusal(ctx: Context, p: Project, step: StepName): Promise<string | undefined> {
+	const cannot = `step ${step} of '${p.name}' cannot be skipped`;
+	if (LOSES_CHANGES.includes(step))
+		return `${cannot}: without it changes would be lost at the switch; fix the cause and retry`;
+	if (step === "precheck") {
+		return `${cannot}: it records the tables to migrate, so skipping it would complete the project with nothing migrated; fix the findings, or accept single ones with 'ferry project waive ${p.id} <finding id>', then retry`;
+	}
+	if (step === "position") return `${cannot}: incremental replay would have no start position; fix the cause and retry`;
+	if (step === "full" && !(await listChunks(ctx, p.id)).some((c) => c.state === "done")) {
+		return `${cannot}: no chunk has been copied yet, so skipping it would leave nothing migrated; fix the cause and retry`;
+	}
+	return undefined;
+}
 
 /**
  * Resolves an open ticket: `retry` runs the failed step again, `skip` marks it skipped. For the
@@ -105,12 +123,8 @@ export async function resolveTicket(ctx: Context, id: string, decision: "retry" 
 	if (!current.ticket || current.state !== "failed") {
 		throw conflict("NO_TICKET", `project '${current.name}' has no open ticket`);
 	}
-	if (decision === "skip" && UNSKIPPABLE.includes(current.ticket.step)) {
-		throw conflict(
-			"CANNOT_SKIP",
-			`step ${current.ticket.step} of '${current.name}' cannot be skipped: without it changes would be lost at the switch; fix the cause and retry`,
-		);
-	}
+	const refusal = decision === "skip" ? await skipRefusal(ctx, current, current.ticket.step) : undefined;
+	if (refusal) throw conflict("CANNOT_SKIP", refusal);
 	// a replication task's fatal stop is what the ticket was about: clear it before replay resumes
 	const fatal: Partial<Record<Direction, ReplicationStatus["fatal"]>> = {};
 	for (const direction of ["forward", "reverse"] as const) {

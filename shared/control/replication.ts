@@ -24,29 +24,43 @@ export function parseReplicationId(id: string): { projectId: string; direction: 
 		: { projectId: id, direction: "forward" };
 }
 
+/** A stream's counters since it first started, across sessions and task restarts. */
+export interface ReplicationTotals {
+	/** Source transactions applied. */
+	transactions: number;
+	/** Their row changes. */
+	rows: number;
+	bytes: number;
+	/** Inconsistencies exact mode found. */
+	inconsistencies: number;
+	/** Transactions skipped because the other direction's replay wrote them (two-way sync). */
+	echoes?: number;
+}
+
 /**
  * What a replication task reports about itself, one item per replication stream (forward, and
  * reverse if any), written every second: the scheduler reads it to know the task is alive, the
  * status API to show latency and throughput. The task also holds its lease here, so two tasks
  * never run one stream.
  */
-export interface ReplicationStatus {
+export interface ReplicationStatus extends ReplicationTotals {
 	owner: string;
 	leaseUntil: number;
 	heartbeatAt: number;
 	phase: "starting" | "safe" | "exact";
+	/**
+	 * Where the task is: "starting" from taking the lease until its session reports, "running"
+	 * while it reports, "retrying" after a session ended with an error (until the next one
+	 * reports), "ended" once the task has exited. Absent in items written before it existed.
+	 */
+	session?: "starting" | "running" | "retrying" | "ended";
 	position?: SourcePosition;
 	/** Source commit time of the last applied transaction, epoch ms. */
 	lastCommitTime?: number;
+	/** As the task measured it at its last report (status.ts makes it grow while the task is not running). */
 	latencySeconds?: number;
-	transactions: number;
-	rows: number;
-	bytes: number;
 	rowsPerSecond: number;
 	bytesPerSecond: number;
-	inconsistencies: number;
-	/** Transactions of this session skipped because the other direction's replay wrote them (two-way sync). */
-	echoes?: number;
 	lastError?: string;
 	/** Set when the task stopped on something only a person can decide (an unsupported DDL). */
 	fatal?: { message: string; gtid?: string; statement?: string };

@@ -1,9 +1,11 @@
 import { describeTable } from "../db/sql.ts";
-import type { Project } from "../model/project.ts";
+import type { Direction, Project } from "../model/project.ts";
+import { chunkWait } from "./chunk-leases.ts";
 import { listChunks, listTables, MAX_ATTEMPTS } from "./chunks.ts";
 import type { Context } from "./context.ts";
 import { getProject } from "./projects.ts";
 import { type ReplicationStatus, replicationId, replicationStatus } from "./replication.ts";
+import { type StreamState, streamLiveness } from "./stream-state.ts";
 import { type VerificationResults, verificationResults } from "./verification.ts";
 
 export interface TableProgress {
@@ -15,6 +17,8 @@ export interface TableProgress {
 	chunksTotal: number;
 	planned: boolean;
 	errors: string[];
+	/** What its chunks that are not done wait for, beyond their turn (chunk-leases.ts `chunkWait`); the first few. */
+	waiting: string[];
 }
 
 export interface ProjectStatus {
@@ -41,33 +45,45 @@ export interface ProjectStatus {
 
 export interface StreamStatus {
 	phase: ReplicationStatus["phase"] | "not started";
+	/** Whether the stream applies changes now (stream-state.ts); `stateReason` says why not. */
+	state: StreamState;
+	stateReason?: string;
+	/** Grows while the stream is not running (stream-state.ts `StreamLiveness`). */
 	latencySeconds?: number;
+	/** Zero while the stream is not running. */
 	rowsPerSecond: number;
 	bytesPerSecond: number;
+	/** Totals since the stream first started, across task restarts. */
 	transactions: number;
 	rows: number;
 	inconsistencies: number;
 	position?: ReplicationStatus["position"];
-	/** Seconds since the replication task last reported; large means it is down. */
+	/** Seconds since the replication task last reported. */
 	heartbeatAgeSeconds?: number;
 	lastError?: string;
 }
 
-async function streamStatus(ctx: Context, id: string): Promise<StreamStatus> {
-	const r = await replicationStatus(ctx, id);
+async function streamStatus(ctx: Context, project: Project, direction: Direction): Promise<StreamStatus> {
+	const r = await replicationStatus(ctx, replicationId(project.id, direction));
+	const live = streamLiveness(project, direction, r);
+	const running = live.state === "running";
 	return {
 		phase: r?.phase ?? "not started",
-		latencySeconds: r?.latencySeconds,
-		rowsPerSecond: r?.rowsPerSecond ?? 0,
-		bytesPerSecond: r?.bytesPerSecond ?? 0,
+		state: live.state,
+		stateReason: live.reason,
+		latencySeconds: live.latencySeconds,
+		rowsPerSecond: running ? (r?.rowsPerSecond ?? 0) : 0,
+		bytesPerSecond: running ? (r?.bytesPerSecond ?? 0) : 0,
 		transactions: r?.transactions ?? 0,
 		rows: r?.rows ?? 0,
 		inconsistencies: r?.inconsistencies ?? 0,
 		position: r?.position,
-		heartbeatAgeSeconds: r ? Math.round((Date.now() - r.heartbeatAt) / 1000) : undefined,
+		heartbeatAgeSeconds: live.heartbeatAgeSeconds,
 		lastError: r?.fatal?.message ?? r?.lastError,
 	};
 }
+
+const MAX_WAITING_SHOWN = 5;
 
 /** "Obtain the status of a migration project": what a DBA needs to see where it stands. */
 export async function projectStatus(ctx: Context, id: string): Promise<ProjectStatus> {
@@ -81,9 +97,9 @@ export async function projectStatus(ctx: Context, id: string): Promise<ProjectSt
 	};
 	const incrementalStep = project.steps.find((s) => s.name === "incremental");
 	if (incrementalStep && incrementalStep.state !== "pending") {
-		status.incremental = await streamStatus(ctx, replicationId(id, "forward"));
+		status.incremental = await streamStatus(ctx, project, "forward");
 	}
-	if (project.reverse?.startPosition) status.reverse = await streamStatus(ctx, replicationId(id, "reverse"));
+	if (project.reverse?.startPosition) status.reverse = await streamStatus(ctx, project, "reverse");
 	if (project.verification) {
 		status.verification = await verificationResults(ctx, id);
 	}
@@ -104,6 +120,7 @@ export async function projectStatus(ctx: Context, id: string): Promise<ProjectSt
 				chunksTotal: t.chunks,
 				planned: t.planned,
 				errors: [],
+				waiting: [],
 			},
 		]),
 	);
@@ -115,8 +132,10 @@ export async function projectStatus(ctx: Context, id: string): Promise<ProjectSt
 			t.chunksDone += 1;
 			t.rowsCopied += c.rows ?? 0;
 			bytes += c.bytes ?? 0;
-		} else if (c.lastError) {
-			t.errors.push(`chunk ${c.sk} (attempt ${c.attempts}/${MAX_ATTEMPTS}): ${c.lastError}`);
+		} else {
+			if (c.lastError) t.errors.push(`chunk ${c.sk} (attempt ${c.attempts}/${MAX_ATTEMPTS}): ${c.lastError}`);
+			const wait = chunkWait(c);
+			if (wait && t.waiting.length < MAX_WAITING_SHOWN) t.waiting.push(`chunk ${c.sk}: ${wait}`);
 		}
 	}
 	const list = [...byTable.values()];

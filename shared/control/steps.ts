@@ -31,9 +31,11 @@ import {
 } from "./chunks.ts";
 import type { Context } from "./context.ts";
 import { credentialsFor, getDataSource, withConnections } from "./datasources.ts";
+import { applyWaivers, blockingMessage } from "./findings.ts";
 import { updateProject } from "./projects.ts";
-import { HEARTBEAT_TIMEOUT_MS, replicationStatus } from "./replication.ts";
+import { replicationStatus } from "./replication.ts";
 import { saveSchemaReport } from "./reports.ts";
+import { caughtUp } from "./stream-state.ts";
 import { startVerification } from "./verification.ts";
 
 export interface StepRunner {
@@ -138,13 +140,10 @@ const precheck: StepRunner = {
 					});
 				}
 			}
+			findings = applyWaivers(findings, project.waivedFindings ?? []);
 			await updateProject(ctx, project.id, (p) => ({ ...p, findings }));
 			const errors = findings.filter((f) => f.level === "error");
-			if (errors.length > 0) {
-				throw new Error(
-					`precheck found ${errors.length} blocking problem(s): ${errors.map((f) => `${f.object}: ${f.message} (${f.fix})`).join("; ")}`,
-				);
-			}
+			if (errors.length > 0) throw new Error(blockingMessage(project, errors));
 			for (const [index, mapping] of mappings.entries()) {
 				const [rows] = await source.query(
 					"SELECT COALESCE(TABLE_ROWS, 0) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
@@ -313,12 +312,7 @@ const incremental: StepRunner = {
 		// a ticket retried after the switch: forward replay is over, there is nothing to catch up
 		if (project.switchover?.forwardStopped) return "done";
 		const status = await replicationStatus(ctx, project.id);
-		const caughtUp =
-			status?.phase === "exact" &&
-			status.latencySeconds !== undefined &&
-			status.latencySeconds <= CAUGHT_UP_SECONDS &&
-			Date.now() - status.heartbeatAt < HEARTBEAT_TIMEOUT_MS;
-		return caughtUp ? "done" : "waiting";
+		return caughtUp(project, "forward", status, CAUGHT_UP_SECONDS) ? "done" : "waiting";
 	},
 };
 

@@ -6,6 +6,7 @@ import { handler } from "../../functions/copy-worker/handler.ts";
 import { sqsClient } from "../aws/clients.ts";
 import { configFromEnv } from "../config.ts";
 import { closePools } from "../control/chunk-runner.ts";
+import { logger } from "../observability.ts";
 import { pollIntoHandler } from "./lambda-poller.ts";
 
 const config = configFromEnv();
@@ -15,19 +16,36 @@ process.on("SIGTERM", quit);
 process.on("SIGINT", quit);
 process.on("disconnect", quit); // the parent died: don't linger
 
-await Promise.all(
-	[
-		{ queueUrl: config.copyQueueUrl, functionName: "copy-worker" },
-		{ queueUrl: config.verifyQueueUrl, functionName: "verify-worker" },
-	].map((q) =>
-		pollIntoHandler({
-			sqs: sqsClient(config.region, config.sqsEndpoint),
-			...q,
-			handler: (event, context) => handler(event, context),
-			batchSize: 1,
-			signal: stop.signal,
-		}),
-	),
-);
+/** A parent that died took the embedded queue servers with it: its IPC channel closes around the same time. */
+async function parentGone(): Promise<boolean> {
+	for (let i = 0; i < 20 && process.connected && !stop.signal.aborted; i++) {
+		await new Promise((r) => setTimeout(r, 50));
+	}
+	return stop.signal.aborted || !process.connected;
+}
+
+try {
+	await Promise.all(
+		[
+			{ queueUrl: config.copyQueueUrl, functionName: "copy-worker" },
+			{ queueUrl: config.verifyQueueUrl, functionName: "verify-worker" },
+		].map((q) =>
+			pollIntoHandler({
+				sqs: sqsClient(config.region, config.sqsEndpoint),
+				...q,
+				handler: (event, context) => handler(event, context),
+				batchSize: 1,
+				signal: stop.signal,
+			}),
+		),
+	);
+} catch (err) {
+	// once the parent is gone, a failed queue call is how the worker learns it: exit quietly
+	if (!(await parentGone())) {
+		logger.error("copy worker stopped: its queues failed", { error: (err as Error).message });
+		await closePools();
+		process.exit(1);
+	}
+}
 await closePools();
 process.exit(0);

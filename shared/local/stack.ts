@@ -10,6 +10,7 @@ import { dynamoDocumentClient, sqsClient } from "../aws/clients.ts";
 import { ensureStateTable } from "../aws/state-store.ts";
 import { ensureQueueWithDeadLetter } from "../aws/work-queue.ts";
 import { configFromEnv } from "../config.ts";
+import { releaseLeasesOf } from "../control/chunk-leases.ts";
 import { contextFrom } from "../control/context.ts";
 import { advanceAll } from "../control/scheduler.ts";
 import { logger } from "../observability.ts";
@@ -142,6 +143,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 				code,
 				signal,
 			});
+			// its chunks need not wait for their leases to end: this process knows it died
+			const pid = child.pid;
+			if (pid !== undefined) {
+				const how = signal ? `was killed (${signal})` : `exited with code ${code}`;
+				releaseLeasesOf(ctx, pid, `copy worker ${pid} ${how} while working on it; released at once`).catch((err) =>
+					logger.warn("could not release a dead worker's chunks", { pid, error: (err as Error).message }),
+				);
+			}
 			spawnWorker(slot);
 		});
 	};

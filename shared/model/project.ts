@@ -106,6 +106,10 @@ export interface Finding {
 	object: string;
 	message: string;
 	fix: string;
+	/** Stable across precheck runs for the same problem (shared/control/findings.ts): what a waiver names. */
+	id?: string;
+	/** An error the user waived: kept as a warning, it no longer blocks. */
+	waived?: boolean;
 }
 
 /** Which way a replication stream runs: forward is source -> destination, reverse the way back. */
@@ -191,6 +195,8 @@ export interface Project extends ProjectInput {
 	steps: Step[];
 	ticket?: Ticket;
 	findings?: Finding[];
+	/** Ids of blocking findings the user accepts (`waiveFinding`): precheck keeps them as warnings. */
+	waivedFindings?: string[];
 	incremental?: IncrementalState;
 	reverse?: ReverseState;
 	verification?: VerificationRun;

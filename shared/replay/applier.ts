@@ -156,7 +156,10 @@ export interface ApplyStats {
 	position: SourcePosition | null;
 	/** Inconsistencies found in exact mode. */
 	inconsistencies: number;
-	/** The mode of the last transaction applied. */
+	/**
+	 * Exact once the position applied has reached `safeUntil` (whatever transactions brought it
+	 * there, or none after it); safe before.
+	 */
 	mode: ReplayMode;
 	/** Groups run again after a lock wait, deadlock or duplicate key. */
 	retries: number;
@@ -395,6 +398,7 @@ export class Applier {
 		this.checkpoint = await readCheckpoint(this.control, this.options.stream, this.opts.metaDatabase);
 		this.assembled = this.checkpoint?.position ?? null;
 		this.stats.position = this.checkpoint?.position ?? null;
+		this.stats.mode = this.modeAt(this.stats.position);
 		for (let i = 0; i < this.opts.parallel; i++) {
 			const conn = await connect(true);
 			await setup(conn);
@@ -485,6 +489,12 @@ export class Applier {
 		if (this.failure) throw this.failure;
 	}
 
+	/** The mode replay is in once `position` is applied. */
+	private modeAt(position: SourcePosition | null): ReplayMode {
+		const until = this.options.safeUntil;
+		return !until || hasReached(position, until) ? "exact" : "safe";
+	}
+
 	private modeFor(): ReplayMode {
 		const until = this.options.safeUntil;
 		if (!until || this.exactReached) return "exact";
@@ -514,6 +524,7 @@ export class Applier {
 			// The peer's checkpoint-only transaction: the position moves, nothing is written for it.
 			this.assembled = part.position;
 			this.stats.position = part.position;
+			this.stats.mode = this.modeAt(part.position);
 			this.stats.lastCommitTime = part.commitTime;
 			this.stats.unwritten += 1;
 			return;
@@ -768,7 +779,7 @@ export class Applier {
 		s.commits += 1;
 		if (g.commitTime !== null) s.lastCommitTime = g.commitTime;
 		if (g.position) s.position = g.position;
-		s.mode = g.mode;
+		s.mode = this.modeAt(s.position);
 		if (found.length) {
 			s.inconsistencies += found.length;
 			const report =

@@ -1,11 +1,12 @@
-import { SUPPORTED_DDL } from "./ddl-support.ts";
+import { type DdlSupportEntry, SUPPORTED_DDL } from "./ddl-support.ts";
 
 /** docs/ddl-support.md, rendered from SUPPORTED_DDL so the document cannot drift from the code. */
 export function ddlSupportMarkdown(): string {
-	const rows = Object.entries(SUPPORTED_DDL).map(
-		([form, e]) =>
-			`| ${form} | ${e.support} | ${e.note.replaceAll("|", "\\|")} | \`${e.example.replaceAll("|", "\\|")}\` |`,
-	);
+	const rows = Object.entries(SUPPORTED_DDL).map(([form, e]: [string, DdlSupportEntry]) => {
+		// a double-backtick code span: the logged statement quotes its names with backticks
+		const logged = e.loggedAs ? ` (logged as \`\` ${e.loggedAs.sql.replaceAll("|", "\\|")} \`\` and its rows)` : "";
+		return `| ${form} | ${e.support} | ${e.note.replaceAll("|", "\\|")} | \`${e.example.replaceAll("|", "\\|")}\`${logged} |`;
+	});
 	return [
 		"# DDL during incremental migration",
 		"",

@@ -20,6 +20,11 @@ export interface DdlSupportEntry {
 	support: DdlSupport;
 	note: string;
 	example: string;
+	/**
+	 * What a row-based binlog holds for `example` when the source logs it as another statement
+	 * (and the form that statement has): `support` is what replay does with that.
+	 */
+	loggedAs?: { sql: string; form: string };
 }
 
 export const SUPPORTED_DDL = {
@@ -54,9 +59,10 @@ export const SUPPORTED_DDL = {
 		example: "CREATE TABLE shop.orders_copy LIKE shop.orders",
 	},
 	"CREATE TABLE ... SELECT": {
-		support: "refused",
-		note: "the rows the SELECT inserts also arrive as row events, so running it at the destination would insert them twice, and without the SELECT the column types are unknown: create the table at the destination by hand and skip the statement",
+		support: "supported",
+		note: "a row-based binlog (the only kind capture reads) holds it as a CREATE TABLE with the resulting columns, then the rows as row events, in one transaction: replay creates the table as for CREATE TABLE and inserts the rows; a statement that still holds its SELECT (only a statement-based binlog would) is refused, since running it at the destination would insert the rows twice",
 		example: "CREATE TABLE shop.summary AS SELECT id FROM shop.orders",
+		loggedAs: { sql: "CREATE TABLE `shop`.`summary` (`id` int(11) NOT NULL)", form: "CREATE TABLE" },
 	},
 	"CREATE TEMPORARY TABLE": {
 		support: "ignored",

@@ -4,8 +4,9 @@ import type { Context } from "../control/context.ts";
 import { credentialsFor } from "../control/datasources.ts";
 import { conflict } from "../control/errors.ts";
 import { updateProject } from "../control/projects.ts";
-import { HEARTBEAT_TIMEOUT_MS, replicationId, replicationStatus } from "../control/replication.ts";
+import { replicationId, replicationStatus } from "../control/replication.ts";
 import type { StepRunner } from "../control/steps.ts";
+import { caughtUp, streamLiveness } from "../control/stream-state.ts";
 import { verifiedClean } from "../control/verification.ts";
 import { type Connection, connect } from "../db/connect.ts";
 import type { Project, SwitchoverState, SwitchoverStep } from "../model/project.ts";
@@ -46,16 +47,38 @@ async function setSwitchover(ctx: Context, project: Project, change: Partial<Swi
 	);
 }
 
-/** Replay latency is under the user's threshold, and verification is clean or waived. */
+/** How long the switchover waits for forward replay to run (a task restarting) before its ticket; read at use, tests shorten it. */
+function replayWaitMs(): number {
+	return Number(process.env.FERRY_SWITCHOVER_REPLAY_WAIT_MS ?? 60_000);
+}
+
+/** Replay runs, its latency is under the user's threshold, and verification is clean or waived. */
 const check: StepRunner = {
 	async run(ctx, project) {
 		const s = project.switchover;
 		if (!s?.requestedAt) return block(ctx, project, "waiting for the user to start the switchover");
 		const r = await replicationStatus(ctx, replicationId(project.id, "forward"));
-		const alive = r !== undefined && Date.now() - r.heartbeatAt < HEARTBEAT_TIMEOUT_MS;
-		if (!alive || r?.latencySeconds === undefined || r.latencySeconds > s.maxLatencySeconds) {
+		// A stream that is not running may be any distance behind, whatever it last reported; and
+		// live means reporting since the request (a report from before it may be a killed task's
+		// last). A restart is waited for, for a while; then the ticket says what is wrong.
+		const live = streamLiveness(project, "forward", r);
+		if (live.state !== "running" || (r?.heartbeatAt ?? 0) <= Date.parse(s.requestedAt)) {
+			const what =
+				live.state === "running"
+					? "forward replay has not reported since the switchover was requested"
+					: `forward replay is ${live.state}`;
+			const step = project.steps.find((x) => x.name === "switch-check");
+			const waitingSince = Math.max(Date.parse(s.requestedAt), Date.parse(step?.startedAt ?? s.requestedAt));
+			if (Date.now() - waitingSince < replayWaitMs()) {
+				return block(ctx, project, `${what}: the switchover waits for it to run (the status says why)`);
+			}
 			throw new Error(
-				`replay latency is ${alive ? `${r?.latencySeconds ?? "unknown"} s` : "unknown (the replication task is not reporting)"}, above the ${s.maxLatencySeconds} s the switchover allows: wait for replay to catch up, then retry`,
+				`${what}${live.reason ? ` (${live.reason})` : ""}: the switchover needs it running within ${s.maxLatencySeconds} s of the source; once it runs again, retry`,
+			);
+		}
+		if (live.latencySeconds === undefined || live.latencySeconds > s.maxLatencySeconds) {
+			throw new Error(
+				`replay latency is ${live.latencySeconds ?? "unknown"} s, above the ${s.maxLatencySeconds} s the switchover allows: wait for replay to catch up, then retry`,
 			);
 		}
 		if (!s.waiveVerification && !verifiedClean(project.verification)) {
@@ -207,7 +230,7 @@ export const reverse: StepRunner = {
 	},
 	async run(ctx, project) {
 		const r = await replicationStatus(ctx, replicationId(project.id, "reverse"));
-		return r?.phase === "exact" && r.latencySeconds !== undefined && r.latencySeconds <= 5 ? "done" : "waiting";
+		return caughtUp(project, "reverse", r, 5) ? "done" : "waiting";
 	},
 };
 

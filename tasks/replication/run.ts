@@ -1,31 +1,23 @@
 import { createHash, randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { ConflictError } from "../../shared/aws/state-store.ts";
 import type { SourcePosition } from "../../shared/capture/change.ts";
-import { currentPosition, openBinlogReader } from "../../shared/capture/reader.ts";
+import { openBinlogReader } from "../../shared/capture/reader.ts";
 import { listTables } from "../../shared/control/chunks.ts";
 import type { Context } from "../../shared/control/context.ts";
 import { credentialsFor, getDataSource } from "../../shared/control/datasources.ts";
 import { getProject } from "../../shared/control/projects.ts";
-import {
-	parseReplicationId,
-	peerReplicationId,
-	type ReplicationStatus,
-	replicationKey,
-} from "../../shared/control/replication.ts";
+import { parseReplicationId, peerReplicationId, replicationStatus } from "../../shared/control/replication.ts";
 import { replicationWanted } from "../../shared/control/supervise.ts";
 import { type Connection, connect, createPool } from "../../shared/db/connect.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
 import type { Project } from "../../shared/model/project.ts";
 import { logger, metrics } from "../../shared/observability.ts";
-import { Applier, type ApplyStats } from "../../shared/replay/applier.ts";
+import { Applier } from "../../shared/replay/applier.ts";
 import { echoMarks, META_DATABASE } from "../../shared/replay/checkpoint.ts";
 import { asFatal, FatalReplicationError } from "../../shared/replay/fatal.ts";
 import { describeServer } from "../../shared/schema/read.ts";
+import { LEASE_MS, renewLease, StatusReporter } from "./reporter.ts";
 import { Tables } from "./tables.ts";
-
-const STATUS_EVERY_MS = 1000;
-const LEASE_MS = 20_000;
 
 /** A replica server id of our own per replication stream: a server refuses two readers with one id. */
 function serverIdFor(replicationId: string): number {
@@ -54,7 +46,7 @@ export async function runReplication(
 	// A task killed without releasing its lease holds it until it lapses: wait that long, so the
 	// scheduler sees one task starting rather than starting another each tick.
 	const deadline = Date.now() + LEASE_MS + 5_000;
-	while (!(await renewLease(ctx, replicationId, owner, {}))) {
+	while (!(await renewLease(ctx, replicationId, owner, { session: "starting" }))) {
 		if (signal.aborted || Date.now() > deadline) {
 			logger.info("another replication task holds this stream's lease", { replicationId });
 			return "stopped";
@@ -65,7 +57,7 @@ export async function runReplication(
 		return await replicateUntilStopped(ctx, replicationId, owner, signal);
 	} finally {
 		// the next task (after a resume or a ticket) need not wait for the lease to lapse
-		await renewLease(ctx, replicationId, owner, { leaseUntil: 0 }).catch(() => {});
+		await renewLease(ctx, replicationId, owner, { leaseUntil: 0, session: "ended" }).catch(() => {});
 	}
 }
 
@@ -96,8 +88,10 @@ async function replicateUntilStopped(
 				retryInMs: backoffMs,
 			});
 			metrics.addMetric("ReplicationErrors", "Count", 1);
-			if (!(await renewLease(ctx, replicationId, owner, { lastError: message }).catch(() => true))) return "stopped";
-			await sleep(backoffMs, signal);
+			const kept = await renewLease(ctx, replicationId, owner, { lastError: message, session: "retrying" }).catch(
+				() => true,
+			);
+			if (!kept || !(await waitHoldingLease(ctx, replicationId, owner, backoffMs, signal))) return "stopped";
 			backoffMs = Math.min(backoffMs * 2, 30_000);
 		}
 	}
@@ -188,6 +182,8 @@ async function replicate(
 	let echoes = () => 0;
 	// before the first transaction is applied, replay stands at its start: an idle source is caught up
 	let startedAt: SourcePosition | null = null;
+	// the stream's totals so far: this session counts on from them
+	const before = await replicationStatus(ctx, replicationId);
 	const reporter = new StatusReporter(
 		ctx,
 		replicationId,
@@ -198,6 +194,14 @@ async function replicate(
 			return { ...progress, position: progress.position ?? startedAt, echoes: echoes() };
 		},
 		stop,
+		{
+			transactions: before?.transactions ?? 0,
+			rows: before?.rows ?? 0,
+			bytes: before?.bytes ?? 0,
+			inconsistencies: before?.inconsistencies ?? 0,
+			echoes: before?.echoes ?? 0,
+			lastCommitTime: before?.lastCommitTime,
+		},
 	);
 	try {
 		const checkpoint = await applier.open();
@@ -237,145 +241,23 @@ async function replicate(
 }
 
 /**
- * Writes the task's status every second (heartbeat, lease, latency, throughput), and stops the
- * session when the stream is no longer wanted or another task took the lease.
+ * Waits `ms` between sessions, renewing the lease and the heartbeat every few seconds (a backoff
+ * longer than the lease must not hand the stream to another task, nor look like a dead task).
+ * False when the lease was lost.
  */
-class StatusReporter {
-	private timer?: NodeJS.Timeout;
-	private last = { at: Date.now(), rows: 0, bytes: 0 };
-	private busy: Promise<void> | null = null;
-	lostLease = false;
-
-	constructor(
-		private readonly ctx: Context,
-		private readonly replicationId: string,
-		private readonly owner: string,
-		/** The server capture reads: how far its binlog is (latency). */
-		private readonly source: Connection,
-		private readonly progress: () => ApplyStats & { echoes: number },
-		private readonly abort: AbortController,
-	) {}
-
-	start(): void {
-		this.timer = setInterval(() => {
-			if (this.busy) return;
-			this.busy = this.report()
-				.catch((err) => logger.warn("could not write replication status", { error: (err as Error).message }))
-				.finally(() => {
-					this.busy = null;
-				});
-		}, STATUS_EVERY_MS);
-	}
-
-	/** Stops reporting, once a report under way is written (a fatal stop written after it must not meet it). */
-	async stop(): Promise<void> {
-		clearInterval(this.timer);
-		await this.busy;
-	}
-
-	private async report(): Promise<void> {
-		const p = this.progress();
-		const now = Date.now();
-		const seconds = Math.max(0.001, (now - this.last.at) / 1000);
-		const rowsPerSecond = Math.round((p.rows - this.last.rows) / seconds);
-		const bytesPerSecond = Math.round((p.bytes - this.last.bytes) / seconds);
-		this.last = { at: now, rows: p.rows, bytes: p.bytes };
-		const sourceNow = await currentPosition(this.source);
-		const caughtUp = p.position !== null && samePosition(p.position, sourceNow);
-		const latencySeconds =
-			caughtUp || p.lastCommitTime === null
-				? caughtUp
-					? 0
-					: undefined
-				: Math.max(0, Math.round((now - p.lastCommitTime) / 1000));
-		if (latencySeconds !== undefined) metrics.addMetric("ReplicationLatencySeconds", "Seconds", latencySeconds);
-		metrics.addMetric("ReplicatedRows", "Count", rowsPerSecond);
-		metrics.publishStoredMetrics();
-		const kept = await renewLease(this.ctx, this.replicationId, this.owner, {
-			phase: p.mode === "safe" ? "safe" : "exact",
-			position: p.position ?? undefined,
-			lastCommitTime: p.lastCommitTime ?? undefined,
-			latencySeconds,
-			transactions: p.transactions,
-			rows: p.rows,
-			bytes: p.bytes,
-			rowsPerSecond,
-			bytesPerSecond,
-			inconsistencies: p.inconsistencies,
-			echoes: p.echoes,
-			lastError: undefined,
-		});
-		const { projectId, direction } = parseReplicationId(this.replicationId);
-		const wanted = replicationWanted(await getProject(this.ctx, projectId), direction);
-		if (!kept || !wanted) {
-			this.lostLease = !kept;
-			this.abort.abort();
-		}
-	}
-}
-
-function samePosition(a: SourcePosition, b: SourcePosition): boolean {
-	if (a.gtid || b.gtid) return normaliseGtid(a.gtid) === normaliseGtid(b.gtid);
-	return a.file === b.file && a.pos === b.pos;
-}
-
-function normaliseGtid(gtid: string): string {
-	return gtid
-		.split(",")
-		.map((s) => s.trim())
-		.filter(Boolean)
-		.sort()
-		.join(",");
-}
-
-/**
- * Takes or renews the stream's replication lease and writes the status fields given. Returns
- * false when another live task holds it.
- */
-async function renewLease(
+async function waitHoldingLease(
 	ctx: Context,
 	replicationId: string,
 	owner: string,
-	fields: Partial<ReplicationStatus>,
+	ms: number,
+	signal: AbortSignal,
 ): Promise<boolean> {
-	const now = Date.now();
-	const k = replicationKey(replicationId);
-	const current = await ctx.store.get<ReplicationStatus>(k);
-	if (!current) {
-		const fresh: ReplicationStatus = {
-			owner,
-			leaseUntil: now + LEASE_MS,
-			heartbeatAt: now,
-			phase: "starting",
-			transactions: 0,
-			rows: 0,
-			bytes: 0,
-			rowsPerSecond: 0,
-			bytesPerSecond: 0,
-			inconsistencies: 0,
-			...fields,
-		};
-		try {
-			await ctx.store.create(k, fresh);
-			return true;
-		} catch (err) {
-			if (err instanceof ConflictError) return false; // another task was faster
-			throw err;
-		}
+	const until = Date.now() + ms;
+	while (!signal.aborted && Date.now() < until) {
+		await sleep(Math.min(5_000, until - Date.now()), signal);
+		if (!(await renewLease(ctx, replicationId, owner, {}).catch(() => true))) return false;
 	}
-	if (current.owner !== owner && current.leaseUntil > now) return false;
-	const { pk: _pk, sk: _sk, version, ...status } = current;
-	try {
-		await ctx.store.replace<ReplicationStatus>(
-			k,
-			{ ...status, owner, leaseUntil: now + LEASE_MS, heartbeatAt: now, ...fields },
-			version,
-		);
-		return true;
-	} catch (err) {
-		if (err instanceof ConflictError) return false;
-		throw err;
-	}
+	return true;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
