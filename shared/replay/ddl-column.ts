@@ -815,7 +815,9 @@ export function renderConstraint(def: ParsedConstraint, ctx: ColumnContext, ifNo
 			};
 		}
 		const symbol = def.symbol !== undefined ? `CONSTRAINT ${quoteId(def.symbol)} ` : "";
-		const name = def.name !== undefined ? ` ${quoteId(def.name)}` : "";
+		// With both, the source names the constraint and its index after the symbol; MariaDB with
+		// foreign_key_checks off (as replay runs) would name the constraint after the index name.
+		const name = def.name !== undefined && def.symbol === undefined ? ` ${quoteId(def.name)}` : "";
 		const list = (names: (string | undefined)[]) => names.map((n) => quoteId(n as string)).join(", ");
 		return {
 			sql: `${symbol}FOREIGN KEY${ine}${name} (${list(cols)}) REFERENCES ${quoteTable(target.destination)} (${list(refCols)})${def.tail ? ` ${def.tail}` : ""}`,

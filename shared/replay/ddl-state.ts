@@ -73,6 +73,8 @@ export class Work {
 	readonly forms: DdlForm[] = [];
 	/** The default database the statements need (view definitions). */
 	useDatabase: string | undefined;
+	/** Per statement index: the destination table an ALTER TABLE changes (see ddl-execute.ts). */
+	readonly guards = new Map<number, TableName>();
 
 	constructor(
 		readonly change: DdlChange,
@@ -102,6 +104,12 @@ export class Work {
 	/** MariaDB takes IF [NOT] EXISTS on column, index and constraint clauses, which makes re-running a statement harmless. */
 	get mariadb(): boolean {
 		return this.ctx.destinationEngine === "mariadb";
+	}
+
+	/** Adds an ALTER TABLE of `table`, which is not repeatable: replay journals it. */
+	alter(table: TableName, sql: string): void {
+		this.guards.set(this.statements.length, table);
+		this.statements.push(sql);
 	}
 
 	form(form: DdlForm): void {

@@ -636,7 +636,7 @@ export function alterTable(w: Work, c: Cursor, ignoreDuplicates: boolean): void 
 		if (!part.done()) throw new DdlSyntaxError(`unexpected text ${part.where()}`);
 		specs.push(spec);
 	}
-	if (specs.length === 0) throw new DdlSyntaxError("ALTER TABLE without a change");
+	if (specs.length === 0) w.ignore("ALTER TABLE ... FORCE", `${subject}: the statement names no change, so it does nothing`);
 	const original = w.mappings.get(name);
 	if (!original) {
 		for (const spec of specs) if (spec.op === "rename") renameOne(w, "ALTER TABLE ... RENAME TO", name, spec.to);
@@ -660,14 +660,29 @@ class AlterTable {
 	) {
 		this.m = { ...original, columns: [...original.columns] };
 		this.rule = ruleOf(w, original);
+		for (const c of original.columns) this.before.set(lower(c.source), c);
 	}
 
-	private get ine(): string {
-		return this.w.mariadb ? " IF NOT EXISTS" : "";
+	/** Names earlier clauses of the statement drop, add or rename, by namespace (lower case). */
+	private readonly touched = { column: new Set<string>(), index: new Set<string>(), constraint: new Set<string>() };
+	/** The table's columns as the statement found them (clauses name them so), to their entry now. */
+	private readonly before = new Map<string, ColumnMapping>();
+
+	/**
+	 * MariaDB's IF [NOT] EXISTS for a clause on `name`, which makes running the statement again
+	 * harmless. The server checks it against the table as it was before the statement, so a
+	 * clause whose name an earlier clause changed goes without: it would be skipped.
+	 */
+	private exists(kind: keyof AlterTable["touched"], words: " IF EXISTS" | " IF NOT EXISTS", ...names: string[]): string {
+		const free = names.every((n) => !this.touched[kind].has(lower(n)));
+		for (const n of names) this.touched[kind].add(lower(n));
+		return this.w.mariadb && free ? words : "";
 	}
 
-	private get ie(): string {
-		return this.w.mariadb ? " IF EXISTS" : "";
+	/** A column as the statement's clauses name it: one of the table's columns before the statement. */
+	private existing(name: string): ColumnMapping | undefined {
+		const entry = this.before.get(lower(name));
+		return entry && this.m.columns.includes(entry) ? entry : undefined;
 	}
 
 	private refuse(form: DdlForm, detail: string): never {
@@ -749,6 +764,14 @@ class AlterTable {
 	run(specs: Spec[]): void {
 		const w = this.w;
 		for (const spec of specs) this.apply(spec);
+		// checked once all clauses ran: `CHANGE a b, CHANGE b a` swaps two columns legally
+		const clash = firstClash(this.m.columns);
+		if (clash) {
+			this.refuse(
+				w.forms.at(-1) ?? "ALTER TABLE ... CHANGE COLUMN",
+				`it leaves two columns named ${clash} at the destination${this.rule.rule.renameColumns ? ` (${describeRule(this.rule)} renames columns)` : ""}: change the rule, apply the change at the destination by hand and skip the statement`,
+			);
+		}
 		const reordered = this.m.columns.some((c, i) => c !== this.original.columns[i]);
 		if (this.columnChanges.length > 0 || reordered || this.m.columns.length !== this.original.columns.length) {
 			w.mappings.set(this.m);
@@ -765,7 +788,7 @@ class AlterTable {
 				`${this.subject}: ${this.noEffect ?? "nothing in it concerns the migrated columns"}`,
 			);
 		}
-		w.statements.push(`ALTER TABLE ${quoteTable(this.original.destination)} ${this.clauses.join(", ")}`);
+		w.alter(this.original.destination, `ALTER TABLE ${quoteTable(this.original.destination)} ${this.clauses.join(", ")}`);
 	}
 
 	private noEffect: string | undefined;
@@ -802,7 +825,7 @@ class AlterTable {
 				return;
 			case "alterColumn": {
 				w.form("ALTER TABLE ... ALTER COLUMN");
-				const col = columnOf(this.m, spec.name);
+				const col = this.existing(spec.name);
 				if (!col) {
 					this.noteSkipped(spec.name);
 					return;
@@ -826,18 +849,19 @@ class AlterTable {
 					return;
 				}
 				w.form("ALTER TABLE ... DROP INDEX");
-				this.clauses.push(`DROP INDEX${this.ie} ${quoteId(spec.name)}`);
+				this.clauses.push(`DROP INDEX${this.exists("index", " IF EXISTS", spec.name)} ${quoteId(spec.name)}`);
 				return;
 			case "dropForeign":
 				w.form("ALTER TABLE ... DROP FOREIGN KEY");
-				this.clauses.push(`DROP FOREIGN KEY${this.ie} ${quoteId(spec.name)}`);
+				this.clauses.push(`DROP FOREIGN KEY${this.exists("constraint", " IF EXISTS", spec.name)} ${quoteId(spec.name)}`);
 				return;
 			case "dropConstraint":
 				w.form("ALTER TABLE ... DROP CONSTRAINT");
-				this.clauses.push(`DROP CONSTRAINT${this.ie} ${quoteId(spec.name)}`);
+				this.clauses.push(`DROP CONSTRAINT${this.exists("constraint", " IF EXISTS", spec.name)} ${quoteId(spec.name)}`);
 				return;
 			case "renameIndex":
 				w.form("ALTER TABLE ... RENAME INDEX");
+				this.exists("index", " IF EXISTS", spec.from, spec.to);
 				this.clauses.push(`RENAME INDEX ${quoteId(spec.from)} TO ${quoteId(spec.to)}`);
 				return;
 			case "alterIndex":
@@ -880,6 +904,7 @@ class AlterTable {
 			if (!ifNotExists) this.note(`column ${col.name} is migrated already; ADD COLUMN is not repeated`);
 			return;
 		}
+		const ine = this.exists("column", " IF NOT EXISTS", renamedColumn(this.rule.rule, col.name));
 		if (!selects(this.rule.rule, col.name)) {
 			this.note(
 				`new column ${col.name} is not migrated: the column selection of ${describeRule(this.rule)} leaves it out`,
@@ -899,14 +924,14 @@ class AlterTable {
 		const sql = this.render(col, entry.destination, form);
 		const position = this.position(col, entry);
 		this.fillWarning(col);
-		this.clauses.push(`ADD COLUMN${this.ine} ${sql}${position}`);
+		this.clauses.push(`ADD COLUMN${ine} ${sql}${position}`);
 		this.columnChanges.push({ change: "added", column: entry });
 	}
 
 	private dropColumn(name: string): void {
 		const form: DdlForm = "ALTER TABLE ... DROP COLUMN";
 		this.w.form(form);
-		const col = columnOf(this.m, name);
+		const col = this.existing(name);
 		if (!col) {
 			this.noteSkipped(name);
 			return;
@@ -923,26 +948,32 @@ class AlterTable {
 			);
 		}
 		this.m.columns = this.m.columns.filter((c) => c !== col);
-		this.clauses.push(`DROP COLUMN${this.ie} ${quoteId(col.destination)}`);
+		this.clauses.push(`DROP COLUMN${this.exists("column", " IF EXISTS", col.destination)} ${quoteId(col.destination)}`);
 		this.columnChanges.push({ change: "dropped", source: col.source });
 	}
 
 	private modifyColumn(col: ParsedColumn): void {
 		const form: DdlForm = "ALTER TABLE ... MODIFY COLUMN";
 		this.w.form(form);
-		const entry = columnOf(this.m, col.name);
+		const entry = this.existing(col.name);
 		if (!entry) {
 			this.noteSkipped(col.name);
 			return;
 		}
+		if (entry.source !== col.name) {
+			// MODIFY c2 as C2 renames the column to the new letter case
+			this.renameColumn(form, entry.source, col.name, col);
+			return;
+		}
+		const ie = this.exists("column", " IF EXISTS", entry.destination);
 		const sql = this.render(col, entry.destination, form);
 		const position = this.position(col, entry);
-		this.clauses.push(`MODIFY COLUMN${this.ie} ${sql}${position}`);
+		this.clauses.push(`MODIFY COLUMN${ie} ${sql}${position}`);
 	}
 
 	private renameColumn(form: DdlForm, from: string, to: string, col: ParsedColumn | undefined): void {
 		this.w.form(form);
-		const entry = columnOf(this.m, from);
+		const entry = this.existing(from);
 		const rule = this.rule.rule;
 		const renaming = lower(from) !== lower(to);
 		if (!entry) {
@@ -972,20 +1003,40 @@ class AlterTable {
 				`${describeRule(this.rule)} renames column ${from}, which is now ${to}: the destination column follows the new name`,
 			);
 		}
-		const next: ColumnMapping = { source: to, destination: renaming ? renamedColumn(rule, to) : entry.destination };
-		const clash = firstClash(this.m.columns.map((c) => (c === entry ? next : c)));
-		if (clash) this.refuse(form, `the destination table has a column named ${clash} already`);
+		// a new letter case is a rename too (clients may read columns by case-sensitive name), unless the rule names the column
+		const destination = renaming
+			? renamedColumn(rule, to)
+			: renamedColumn(rule, from) === from
+				? to
+				: entry.destination;
+		const next: ColumnMapping = { source: to, destination };
 		this.m.columns = this.m.columns.map((c) => (c === entry ? next : c));
+		this.before.set(lower(from), next);
 		if (col) {
+			const ie = this.exists("column", " IF EXISTS", entry.destination, next.destination);
 			const sql = this.render(col, next.destination, form);
 			const position = this.position(col, next);
-			this.clauses.push(`CHANGE COLUMN${this.ie} ${quoteId(entry.destination)} ${sql}${position}`);
+			this.clauses.push(`CHANGE COLUMN${ie} ${quoteId(entry.destination)} ${sql}${position}`);
 		} else if (next.destination !== entry.destination) {
+			this.exists("column", " IF EXISTS", entry.destination, next.destination);
 			this.clauses.push(`RENAME COLUMN ${quoteId(entry.destination)} TO ${quoteId(next.destination)}`);
 		}
 		if (entry.source !== next.source || entry.destination !== next.destination) {
 			this.columnChanges.push({ change: "renamed", from: entry.source, column: next });
 		}
+	}
+
+	/** Whether an added key or foreign key can go IF NOT EXISTS: named, and the name untouched so far. */
+	private ifNotExists(def: ParsedConstraint): boolean {
+		if (def.kind === "foreign") {
+			const name = def.symbol ?? def.name;
+			if (name === undefined) return false;
+			this.touched.index.add(lower(name));
+			return this.exists("constraint", " IF NOT EXISTS", name) !== "";
+		}
+		if (def.kind === "check" || def.kind === "period" || def.kind === "primary") return false;
+		// an unnamed key gets a name the server makes unique (a_2 when a is taken): nothing to check
+		return def.name !== undefined && this.exists("index", " IF NOT EXISTS", def.name) !== "";
 	}
 
 	private addConstraint(def: ParsedConstraint): void {
@@ -1008,7 +1059,7 @@ class AlterTable {
 				`ALTER IGNORE TABLE ... ADD ${def.kind === "primary" ? "PRIMARY KEY" : "UNIQUE"}: the source deletes the rows that duplicate a key value without row events, so the destination would keep them: add the key at the destination by hand after removing the same duplicates, and skip the statement`,
 			);
 		}
-		const r = renderConstraint(def, this.ctx(), true);
+		const r = renderConstraint(def, this.ctx(), this.ifNotExists(def));
 		if (r.refusal) this.refuse(form, r.refusal);
 		this.w.changes.push(...r.changes.map((x) => `${label(this.m.source)}: ${x}`));
 		this.w.warnings.push(...r.warnings.map((x) => `${label(this.m.source)}: ${x}`));
@@ -1065,7 +1116,7 @@ export function createIndex(w: Work, c: Cursor, kindWord: string | undefined, or
 	const clauses: string[] = [];
 	if (orReplace) clauses.push(`DROP INDEX${w.mariadb ? " IF EXISTS" : ""} ${quoteId(name)}`);
 	clauses.push(`ADD ${r.sql}`);
-	w.statements.push(`ALTER TABLE ${quoteTable(m.destination)} ${clauses.join(", ")}`);
+	w.alter(m.destination, `ALTER TABLE ${quoteTable(m.destination)} ${clauses.join(", ")}`);
 }
 
 export function dropIndex(w: Work, c: Cursor): void {
@@ -1084,7 +1135,7 @@ export function dropIndex(w: Work, c: Cursor): void {
 	}
 	const clause =
 		lower(name) === "primary" ? "DROP PRIMARY KEY" : `DROP INDEX${w.mariadb ? " IF EXISTS" : ""} ${quoteId(name)}`;
-	w.statements.push(`ALTER TABLE ${quoteTable(m.destination)} ${clause}`);
+	w.alter(m.destination, `ALTER TABLE ${quoteTable(m.destination)} ${clause}`);
 }
 
 export function noteOf(form: DdlForm): string {

@@ -55,6 +55,8 @@ export type DdlDecision =
 			forms: DdlForm[];
 			/** Run the statements with this default database (a view definition may name tables without it). */
 			useDatabase?: string;
+			/** Per statement: the destination table whose definition tells whether it ran already (ALTER TABLE). */
+			guards?: (TableName | undefined)[];
 	  }
 	| { action: "ignore"; reason: string; forms: DdlForm[] }
 	| {
@@ -70,7 +72,20 @@ export function translateDdl(change: DdlChange, ctx: DdlContext): DdlDecision {
 	const w = new Work(change, ctx);
 	const statement = change.sql.trim();
 	try {
-		const toks = lex(change.sql, ctx.source);
+		const mode = change.session?.sqlMode ?? [];
+		if (mode.includes("ORACLE")) {
+			return {
+				action: "refuse",
+				reason:
+					"the statement ran under sql_mode=ORACLE, whose syntax Ferry does not read: apply what the destination needs by hand and skip the statement",
+				statement,
+				forms: ["other statements"],
+			};
+		}
+		const toks = lex(change.sql, ctx.source, {
+			ansiQuotes: mode.includes("ANSI_QUOTES"),
+			noBackslashEscapes: mode.includes("NO_BACKSLASH_ESCAPES"),
+		});
 		if (toks.length === 0) return { action: "ignore", reason: "the statement is empty (comments only)", forms: [] };
 		const c = new Cursor(toks);
 		dispatch(w, c);
@@ -86,6 +101,7 @@ export function translateDdl(change: DdlChange, ctx: DdlContext): DdlDecision {
 			warnings: w.warnings,
 			forms: w.forms,
 			...(w.useDatabase !== undefined ? { useDatabase: w.useDatabase } : {}),
+			...(w.guards.size > 0 ? { guards: w.statements.map((_, i) => w.guards.get(i)) } : {}),
 		};
 	} catch (err) {
 		if (err instanceof Refusal) return { action: "refuse", reason: err.detail, statement, forms: w.forms };

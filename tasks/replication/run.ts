@@ -22,8 +22,9 @@ import type { Direction, Project } from "../../shared/model/project.ts";
 import type { ObjectRules, TableMapping, TableName, TableRule } from "../../shared/model/rules.ts";
 import { logger, metrics } from "../../shared/observability.ts";
 import { Applier, type ApplyStats } from "../../shared/replay/applier.ts";
-import { ddlMarker, echoMarks, META_DATABASE } from "../../shared/replay/checkpoint.ts";
+import { echoMarks, META_DATABASE } from "../../shared/replay/checkpoint.ts";
 import { applyDdlEffects, type DdlContext, translateDdl } from "../../shared/replay/ddl.ts";
+import { ddlIdentity, executeDdl } from "../../shared/replay/ddl-execute.ts";
 import { includingRule } from "../../shared/replay/ddl-rules.ts";
 import { describeServer } from "../../shared/schema/read.ts";
 
@@ -341,21 +342,13 @@ class Tables {
 				statement,
 			);
 		}
-		// view definitions name their tables unqualified: they run in their database
-		if (decision.useDatabase) await conn.query(`USE ${quoteId(decision.useDatabase)}`);
-		for (const sql of decision.statements) {
-			try {
-				// the mark: the other direction's capture recognises the statement as replay's
-				await conn.query(`${ddlMarker(this.stream)} ${sql}`);
-			} catch (err) {
-				// A session killed after the DDL but before its checkpoint meets its own work again.
-				if (!ALREADY_DONE.has((err as { errno?: number }).errno ?? 0)) throw err;
-				logger.warn("DDL already applied at the destination; going on", {
-					sql: redactSql(sql),
-					error: (err as Error).message,
-				});
-			}
-		}
+		// in the source statement's session, marked as replay's, once even across a crash
+		await executeDdl(conn, decision, {
+			stream: this.stream,
+			ddlId: ddlIdentity(change, part),
+			session: change.session,
+			destinationEngine: this.servers.destinationEngine,
+		});
 		await this.save(applyDdlEffects(mappings, decision.effects));
 		logger.info("DDL replayed", { ...log, statements: decision.statements.map(redactSql) });
 	}
@@ -444,12 +437,6 @@ export function invertMappings(
 	}
 	return { mappings, rules: inverted.length > 0 ? inverted : rules };
 }
-
-/**
- * Errors a DDL statement meets when it already ran (table exists, duplicate column or key,
- * can't drop what is gone, unknown table or column after a rename, multiple primary keys).
- */
-const ALREADY_DONE = new Set([1050, 1060, 1091, 1051, 1061, 1826, 1054, 1146, 1068]);
 
 /**
  * Writes the task's status every second (heartbeat, lease, latency, throughput), and stops the

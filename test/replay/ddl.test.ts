@@ -361,7 +361,7 @@ describe("ALTER TABLE", () => {
 			"alter table `shop`.orders /*!50100 add column z int */, add key (qty) /* a comment, with a comma */",
 		);
 		expect(d.statements).toEqual([
-			"ALTER TABLE `store`.`orders_v2` ADD COLUMN IF NOT EXISTS `z` int, ADD KEY IF NOT EXISTS (`qty`)",
+			"ALTER TABLE `store`.`orders_v2` ADD COLUMN IF NOT EXISTS `z` int, ADD KEY (`qty`)",
 		]);
 		expect(applied("ALTER TABLE orders ADD COLUMN (a INT, b INT)").statements[0]).toBe(
 			"ALTER TABLE `store`.`orders_v2` ADD COLUMN IF NOT EXISTS `a` INT, ADD COLUMN IF NOT EXISTS `b` INT",
@@ -370,7 +370,7 @@ describe("ALTER TABLE", () => {
 
 	it("names an unnamed key after the source column when the rule renames that column", () => {
 		expect(applied("ALTER TABLE orders ADD UNIQUE (note)").statements[0]).toBe(
-			"ALTER TABLE `store`.`orders_v2` ADD UNIQUE KEY IF NOT EXISTS `note` (`remark`)",
+			"ALTER TABLE `store`.`orders_v2` ADD UNIQUE KEY `note` (`remark`)",
 		);
 	});
 

@@ -1,0 +1,199 @@
+import { createHash } from "node:crypto";
+import type { RowDataPacket } from "mysql2";
+import type { DdlChange, TransactionPart } from "../capture/change.ts";
+import type { QuerySession } from "../capture/session.ts";
+import type { Connection } from "../db/connect.ts";
+import { quoteId, quoteTable, redactSql } from "../db/sql.ts";
+import type { Engine } from "../model/datasource.ts";
+import type { TableName } from "../model/rules.ts";
+import { logger } from "../observability.ts";
+import { ddlMarker, META_DATABASE } from "./checkpoint.ts";
+
+/**
+ * Runs a translated DDL statement at the destination the way the source ran it, and exactly once.
+ *
+ * - Session: the source statement's sql_mode, time zone and explicit_defaults_for_timestamp
+ *   (capture/session.ts), so a TIMESTAMP literal, a bare TIMESTAMP column, `||` in a generated
+ *   column or a zero date in a default mean there what they meant at the source. The lexical
+ *   modes (ANSI_QUOTES, NO_BACKSLASH_ESCAPES) are left out: the translator writes names and
+ *   strings in the default form. The replay session's own settings come back afterwards.
+ * - Exactly once: replay writes its checkpoint after the DDL, so a crash in between runs the
+ *   statement again. An ALTER TABLE is not repeatable in general (`CHANGE a b, ADD a` fails the
+ *   second time, and IF [NOT] EXISTS would skip clauses), so before running one, its table's
+ *   definition is hashed into `ferry_meta.ddl_journal` with the statement's identity; when the
+ *   same statement comes again and the definition is no longer the one hashed, it ran (DDL is
+ *   atomic on MariaDB 10.6+ and MySQL 8) and is passed over. Other statements are repeatable
+ *   (IF [NOT] EXISTS on whole tables and databases), and their "already done" errors are taken
+ *   as done.
+ */
+
+export interface DdlRun {
+	statements: string[];
+	/** Per statement, the destination table whose definition tells whether it already ran. */
+	guards?: (TableName | undefined)[];
+	/** The default database for the statements (view definitions). */
+	useDatabase?: string;
+}
+
+export interface DdlRunContext {
+	/** The replication stream: the statements carry its mark, the journal row is its own. */
+	stream: string;
+	/** The statement's identity in the source's binlog (ddlIdentity). */
+	ddlId: string;
+	session: QuerySession | undefined;
+	destinationEngine: Engine;
+	/** Helper database at the destination (default ferry_meta). */
+	metaDatabase?: string;
+}
+
+/**
+ * Errors a repeatable statement meets when it already ran (table exists, duplicate column or key,
+ * can't drop what is gone, unknown table or column after a rename, multiple primary keys).
+ */
+const ALREADY_DONE = new Set([1050, 1060, 1091, 1051, 1061, 1826, 1054, 1146, 1068]);
+
+export const DDL_JOURNAL_TABLE = "ddl_journal";
+
+/** The identity of a DDL statement in the source's binlog: its transaction and its text. */
+export function ddlIdentity(change: DdlChange, part: TransactionPart): string {
+	const where = `${part.gtid ?? ""}|${part.position?.file ?? ""}|${part.position?.pos ?? ""}`;
+	return createHash("sha256").update(`${where}\n${change.sql}`).digest("hex");
+}
+
+export async function executeDdl(conn: Connection, run: DdlRun, ctx: DdlRunContext): Promise<void> {
+	const mark = ddlMarker(ctx.stream);
+	const journal = `${quoteId(ctx.metaDatabase ?? META_DATABASE)}.${quoteId(DDL_JOURNAL_TABLE)}`;
+	if (run.guards?.some((g) => g !== undefined)) {
+		await conn.query(
+			`${mark} CREATE TABLE IF NOT EXISTS ${journal} (stream VARCHAR(191) NOT NULL PRIMARY KEY, ddl CHAR(64) NOT NULL, step INT NOT NULL, before_state CHAR(64) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+		);
+	}
+	const restore = await enterSourceSession(conn, ctx.session, ctx.destinationEngine);
+	try {
+		if (run.useDatabase) await conn.query(`USE ${quoteId(run.useDatabase)}`);
+		for (const [step, sql] of run.statements.entries()) {
+			const guard = run.guards?.[step];
+			if (guard) {
+				const state = await definitionHash(conn, guard);
+				const [rows] = await conn.query<RowDataPacket[]>(
+					`SELECT ddl, step, before_state FROM ${journal} WHERE stream = ?`,
+					[ctx.stream],
+				);
+				const row = rows[0];
+				if (row && row.ddl === ctx.ddlId && (row.step > step || (row.step === step && row.before_state !== state))) {
+					logger.warn("DDL already applied at the destination (a crash came before its checkpoint); going on", {
+						sql: redactSql(sql),
+					});
+					continue;
+				}
+				await conn.query(`REPLACE INTO ${journal} (stream, ddl, step, before_state) VALUES (?, ?, ?, ?)`, [
+					ctx.stream,
+					ctx.ddlId,
+					step,
+					state,
+				]);
+				await conn.query(`${mark} ${sql}`);
+				continue;
+			}
+			try {
+				await conn.query(`${mark} ${sql}`);
+			} catch (err) {
+				if (!ALREADY_DONE.has((err as { errno?: number }).errno ?? 0)) throw err;
+				logger.warn("DDL already applied at the destination; going on", {
+					sql: redactSql(sql),
+					error: (err as Error).message,
+				});
+			}
+		}
+	} finally {
+		await restore();
+	}
+}
+
+/** SHOW CREATE TABLE, hashed; "absent" when the table does not exist. */
+async function definitionHash(conn: Connection, table: TableName): Promise<string> {
+	try {
+		const [rows] = await conn.query<RowDataPacket[]>(`SHOW CREATE TABLE ${quoteTable(table)}`);
+		const text = String(rows[0]?.["Create Table"] ?? rows[0]?.["Create View"] ?? "");
+		return createHash("sha256").update(text).digest("hex");
+	} catch (err) {
+		if ((err as { errno?: number }).errno === 1146) return "absent";
+		throw err;
+	}
+}
+
+/** Modes that stand for a set of others (their members are in the mask already) or change the parser. */
+const NOT_SET = new Set([
+	"ANSI",
+	"TRADITIONAL",
+	"POSTGRESQL",
+	"ORACLE",
+	"MSSQL",
+	"DB2",
+	"MAXDB",
+	"MYSQL323",
+	"MYSQL40",
+	// the translator writes names backquoted and strings with backslash escapes
+	"ANSI_QUOTES",
+	"NO_BACKSLASH_ESCAPES",
+]);
+const MARIADB_ONLY = new Set([
+	"IGNORE_BAD_TABLE_OPTIONS",
+	"EMPTY_STRING_IS_NULL",
+	"SIMULTANEOUS_ASSIGNMENT",
+	"TIME_ROUND_FRACTIONAL",
+	"NO_AUTO_CREATE_USER",
+]);
+const MYSQL_ONLY = new Set(["TIME_TRUNCATE_FRACTIONAL"]);
+
+/** The sql_mode to run a translated statement under at a destination of `engine`. */
+export function replaySqlMode(session: QuerySession, engine: Engine): string | undefined {
+	if (!session.sqlMode) return undefined;
+	const foreign = engine === "mariadb" ? MYSQL_ONLY : MARIADB_ONLY;
+	return session.sqlMode.filter((m) => !NOT_SET.has(m) && !foreign.has(m)).join(",");
+}
+
+/**
+ * Puts the connection in the source statement's session; returns what puts the replay
+ * session's settings back.
+ */
+async function enterSourceSession(
+	conn: Connection,
+	session: QuerySession | undefined,
+	engine: Engine,
+): Promise<() => Promise<void>> {
+	if (!session) return async () => {};
+	const [[before]] = await conn.query<RowDataPacket[]>(
+		"SELECT @@session.sql_mode AS mode, @@session.time_zone AS tz, @@session.explicit_defaults_for_timestamp AS edft",
+	);
+	const restore = async () => {
+		await conn.query("SET SESSION sql_mode = ?, time_zone = ?", [before?.mode, before?.tz]);
+		if (session.explicitDefaultsForTimestamp !== undefined) {
+			await conn.query(`SET SESSION explicit_defaults_for_timestamp = ${Number(before?.edft) ? 1 : 0}`);
+		}
+	};
+	const mode = replaySqlMode(session, engine);
+	if (mode !== undefined) await conn.query("SET SESSION sql_mode = ?", [mode]);
+	if (session.timeZone !== undefined) {
+		try {
+			await conn.query("SET SESSION time_zone = ?", [session.timeZone]);
+		} catch (err) {
+			await restore();
+			throw new Error(
+				`the source ran the statement with time_zone '${session.timeZone}', which the destination does not know (${(err as Error).message}): load the destination's time zone tables (mariadb-tzinfo-to-sql) and resume`,
+			);
+		}
+	}
+	const edft = session.explicitDefaultsForTimestamp;
+	if (edft !== undefined && Boolean(Number(before?.edft)) !== edft) {
+		try {
+			await conn.query(`SET SESSION explicit_defaults_for_timestamp = ${edft ? 1 : 0}`);
+		} catch (err) {
+			await restore();
+			throw new Error(
+				`the source ran the statement with explicit_defaults_for_timestamp=${edft ? "ON" : "OFF"}, which the destination cannot take per session (${(err as Error).message}): set it globally at the destination and resume`,
+			);
+		}
+	}
+	return restore;
+}
