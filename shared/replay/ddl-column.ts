@@ -865,7 +865,8 @@ export function renderConstraint(def: ParsedConstraint, ctx: ColumnContext, ifNo
 			return `${target}${p.length !== null ? `(${p.length})` : ""}${order}`;
 		})
 		.join(", ");
-	let name = def.name;
+	// `CONSTRAINT c UNIQUE (a)` names the key c
+	let name = def.name ?? (def.kind === "primary" ? undefined : def.symbol);
 	// An unnamed key is named after its first column by the server: keep the source's name when that column is renamed.
 	const firstColumn = def.parts[0]?.column;
 	if (

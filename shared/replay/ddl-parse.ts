@@ -1,6 +1,6 @@
+import { escapeValue } from "../db/sql.ts";
 import type { TableName } from "../model/rules.ts";
 import type { ServerFlavor } from "../schema/snapshot.ts";
-import { escapeValue } from "../db/sql.ts";
 import { backquote, type LexMode, type TokenKind, tokenize } from "../schema/sqltext.ts";
 
 /**

@@ -636,7 +636,8 @@ export function alterTable(w: Work, c: Cursor, ignoreDuplicates: boolean): void 
 		if (!part.done()) throw new DdlSyntaxError(`unexpected text ${part.where()}`);
 		specs.push(spec);
 	}
-	if (specs.length === 0) w.ignore("ALTER TABLE ... FORCE", `${subject}: the statement names no change, so it does nothing`);
+	if (specs.length === 0)
+		w.ignore("ALTER TABLE ... FORCE", `${subject}: the statement names no change, so it does nothing`);
 	const original = w.mappings.get(name);
 	if (!original) {
 		for (const spec of specs) if (spec.op === "rename") renameOne(w, "ALTER TABLE ... RENAME TO", name, spec.to);
@@ -673,7 +674,11 @@ class AlterTable {
 	 * harmless. The server checks it against the table as it was before the statement, so a
 	 * clause whose name an earlier clause changed goes without: it would be skipped.
 	 */
-	private exists(kind: keyof AlterTable["touched"], words: " IF EXISTS" | " IF NOT EXISTS", ...names: string[]): string {
+	private exists(
+		kind: keyof AlterTable["touched"],
+		words: " IF EXISTS" | " IF NOT EXISTS",
+		...names: string[]
+	): string {
 		const free = names.every((n) => !this.touched[kind].has(lower(n)));
 		for (const n of names) this.touched[kind].add(lower(n));
 		return this.w.mariadb && free ? words : "";
@@ -788,7 +793,10 @@ class AlterTable {
 				`${this.subject}: ${this.noEffect ?? "nothing in it concerns the migrated columns"}`,
 			);
 		}
-		w.alter(this.original.destination, `ALTER TABLE ${quoteTable(this.original.destination)} ${this.clauses.join(", ")}`);
+		w.alter(
+			this.original.destination,
+			`ALTER TABLE ${quoteTable(this.original.destination)} ${this.clauses.join(", ")}`,
+		);
 	}
 
 	private noEffect: string | undefined;
@@ -853,7 +861,9 @@ class AlterTable {
 				return;
 			case "dropForeign":
 				w.form("ALTER TABLE ... DROP FOREIGN KEY");
-				this.clauses.push(`DROP FOREIGN KEY${this.exists("constraint", " IF EXISTS", spec.name)} ${quoteId(spec.name)}`);
+				this.clauses.push(
+					`DROP FOREIGN KEY${this.exists("constraint", " IF EXISTS", spec.name)} ${quoteId(spec.name)}`,
+				);
 				return;
 			case "dropConstraint":
 				w.form("ALTER TABLE ... DROP CONSTRAINT");
@@ -894,7 +904,11 @@ class AlterTable {
 	private noteSkipped(column: string): void {
 		this.skippedColumns.push(column);
 		const list = this.skippedColumns;
-		this.noEffect = `${list.length === 1 ? "column" : "columns"} ${list.join(", ")} ${list.length === 1 ? "is" : "are"} not migrated (the column selection of ${describeRule(this.rule)} leaves ${list.length === 1 ? "it" : "them"} out)`;
+		const one = list.length === 1;
+		this.noEffect =
+			this.rule.rule.columns === undefined
+				? `the table has no ${one ? "column" : "columns"} ${list.join(", ")} (the statement's IF EXISTS passes over ${one ? "it" : "them"})`
+				: `${one ? "column" : "columns"} ${list.join(", ")} ${one ? "is" : "are"} not migrated (the column selection of ${describeRule(this.rule)} leaves ${one ? "it" : "them"} out)`;
 	}
 
 	private addColumn(col: ParsedColumn, ifNotExists: boolean): void {
@@ -1036,7 +1050,8 @@ class AlterTable {
 		}
 		if (def.kind === "check" || def.kind === "period" || def.kind === "primary") return false;
 		// an unnamed key gets a name the server makes unique (a_2 when a is taken): nothing to check
-		return def.name !== undefined && this.exists("index", " IF NOT EXISTS", def.name) !== "";
+		const name = def.name ?? def.symbol;
+		return name !== undefined && this.exists("index", " IF NOT EXISTS", name) !== "";
 	}
 
 	private addConstraint(def: ParsedConstraint): void {
@@ -1108,7 +1123,8 @@ export function createIndex(w: Work, c: Cursor, kindWord: string | undefined, or
 		...(tail.visibility ? { visibility: tail.visibility } : {}),
 		options: tail.options,
 	};
-	const r = renderConstraint(def, columnContext(w, m), true);
+	// IF NOT EXISTS is checked before the statement, so after OR REPLACE's DROP it would skip the new index
+	const r = renderConstraint(def, columnContext(w, m), !orReplace);
 	if (r.refusal) w.refuse("CREATE INDEX", `${subject}: ${r.refusal}`);
 	w.changes.push(...r.changes.map((x) => `${label(table)}: ${x}`));
 	w.warnings.push(...r.warnings.map((x) => `${label(table)}: ${x}`));

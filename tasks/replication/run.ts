@@ -16,7 +16,7 @@ import {
 } from "../../shared/control/replication.ts";
 import { replicationWanted } from "../../shared/control/supervise.ts";
 import { type Connection, connect, createPool } from "../../shared/db/connect.ts";
-import { describeTable, quoteId, redactSql } from "../../shared/db/sql.ts";
+import { describeTable, redactSql } from "../../shared/db/sql.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
 import type { Direction, Project } from "../../shared/model/project.ts";
 import type { ObjectRules, TableMapping, TableName, TableRule } from "../../shared/model/rules.ts";

@@ -360,9 +360,7 @@ describe("ALTER TABLE", () => {
 		const d = applied(
 			"alter table `shop`.orders /*!50100 add column z int */, add key (qty) /* a comment, with a comma */",
 		);
-		expect(d.statements).toEqual([
-			"ALTER TABLE `store`.`orders_v2` ADD COLUMN IF NOT EXISTS `z` int, ADD KEY (`qty`)",
-		]);
+		expect(d.statements).toEqual(["ALTER TABLE `store`.`orders_v2` ADD COLUMN IF NOT EXISTS `z` int, ADD KEY (`qty`)"]);
 		expect(applied("ALTER TABLE orders ADD COLUMN (a INT, b INT)").statements[0]).toBe(
 			"ALTER TABLE `store`.`orders_v2` ADD COLUMN IF NOT EXISTS `a` INT, ADD COLUMN IF NOT EXISTS `b` INT",
 		);
