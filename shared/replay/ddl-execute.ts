@@ -18,19 +18,21 @@ import { ddlMarker, META_DATABASE } from "./checkpoint.ts";
  *   modes (ANSI_QUOTES, NO_BACKSLASH_ESCAPES) are left out: the translator writes names and
  *   strings in the default form. The replay session's own settings come back afterwards.
  * - Exactly once: replay writes its checkpoint after the DDL, so a crash in between runs the
- *   statement again. An ALTER TABLE is not repeatable in general (`CHANGE a b, ADD a` fails the
- *   second time, and IF [NOT] EXISTS would skip clauses), so before running one, its table's
- *   definition is hashed into `ferry_meta.ddl_journal` with the statement's identity; when the
- *   same statement comes again and the definition is no longer the one hashed, it ran (DDL is
- *   atomic on MariaDB 10.6+ and MySQL 8) and is passed over. Other statements are repeatable
- *   (IF [NOT] EXISTS on whole tables and databases), and their "already done" errors are taken
- *   as done.
+ *   statement again. ALTER TABLE and RENAME TABLE are not repeatable in general (`CHANGE a b,
+ *   ADD a` fails the second time, IF [NOT] EXISTS would skip clauses, a swap of two tables
+ *   swaps them back), so `ferry_meta.ddl_journal` holds, per stream, the statement under way:
+ *   its identity and step, written before it runs with a hash of its tables' definitions, and
+ *   the next step once it ran. When the same statement comes again, a step marked done is
+ *   passed over, and so is the step under way if its tables no longer have the definitions
+ *   hashed (DDL is atomic on MariaDB 10.6+ and MySQL 8: it ran whole). Other statements are
+ *   repeatable (IF [NOT] EXISTS on whole tables and databases), and their "already done" errors
+ *   are taken as done.
  */
 
 export interface DdlRun {
 	statements: string[];
-	/** Per statement, the destination table whose definition tells whether it already ran. */
-	guards?: (TableName | undefined)[];
+	/** Per statement, the destination tables whose definitions tell whether it already ran. */
+	guards?: (TableName[] | undefined)[];
 	/** The default database for the statements (view definitions). */
 	useDatabase?: string;
 }
@@ -93,6 +95,8 @@ export async function executeDdl(conn: Connection, run: DdlRun, ctx: DdlRunConte
 					state,
 				]);
 				await conn.query(`${mark} ${sql}`);
+				// done: a crash from here on passes over it whatever the tables look like
+				await conn.query(`UPDATE ${journal} SET step = ? WHERE stream = ?`, [step + 1, ctx.stream]);
 				continue;
 			}
 			try {
@@ -110,16 +114,20 @@ export async function executeDdl(conn: Connection, run: DdlRun, ctx: DdlRunConte
 	}
 }
 
-/** SHOW CREATE TABLE, hashed; "absent" when the table does not exist. */
-async function definitionHash(conn: Connection, table: TableName): Promise<string> {
-	try {
-		const [rows] = await conn.query<RowDataPacket[]>(`SHOW CREATE TABLE ${quoteTable(table)}`);
-		const text = String(rows[0]?.["Create Table"] ?? rows[0]?.["Create View"] ?? "");
-		return createHash("sha256").update(text).digest("hex");
-	} catch (err) {
-		if ((err as { errno?: number }).errno === 1146) return "absent";
-		throw err;
+/** The tables' SHOW CREATE TABLE (or their absence), hashed together. */
+async function definitionHash(conn: Connection, tables: TableName[]): Promise<string> {
+	const hash = createHash("sha256");
+	for (const table of tables) {
+		try {
+			const [rows] = await conn.query<RowDataPacket[]>(`SHOW CREATE TABLE ${quoteTable(table)}`);
+			hash.update(String(rows[0]?.["Create Table"] ?? rows[0]?.["Create View"] ?? ""));
+		} catch (err) {
+			if ((err as { errno?: number }).errno !== 1146) throw err;
+			hash.update(`absent ${table.database}.${table.table}`);
+		}
+		hash.update("\n");
 	}
+	return hash.digest("hex");
 }
 
 /** Modes that stand for a set of others (their members are in the mask already) or change the parser. */

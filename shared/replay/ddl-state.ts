@@ -73,8 +73,8 @@ export class Work {
 	readonly forms: DdlForm[] = [];
 	/** The default database the statements need (view definitions). */
 	useDatabase: string | undefined;
-	/** Per statement index: the destination table an ALTER TABLE changes (see ddl-execute.ts). */
-	readonly guards = new Map<number, TableName>();
+	/** Per statement index: the destination tables a statement that is not repeatable changes (see ddl-execute.ts). */
+	readonly guards = new Map<number, TableName[]>();
 
 	constructor(
 		readonly change: DdlChange,
@@ -106,9 +106,9 @@ export class Work {
 		return this.ctx.destinationEngine === "mariadb";
 	}
 
-	/** Adds an ALTER TABLE of `table`, which is not repeatable: replay journals it. */
-	alter(table: TableName, sql: string): void {
-		this.guards.set(this.statements.length, table);
+	/** Adds a statement that is not repeatable (ALTER TABLE, RENAME TABLE) of these tables: replay journals it. */
+	alter(tables: TableName | TableName[], sql: string): void {
+		this.guards.set(this.statements.length, Array.isArray(tables) ? tables : [tables]);
 		this.statements.push(sql);
 	}
 

@@ -471,7 +471,11 @@ export function renameTable(w: Work, c: Cursor): void {
 		);
 	}
 	if (renames.length > 0) {
-		w.statements.push(`RENAME TABLE ${renames.map(([a, b]) => `${quoteTable(a)} TO ${quoteTable(b)}`).join(", ")}`);
+		// run twice, `RENAME TABLE a TO t, b TO a, t TO b` would swap the tables back
+		w.alter(
+			renames.flat(),
+			`RENAME TABLE ${renames.map(([a, b]) => `${quoteTable(a)} TO ${quoteTable(b)}`).join(", ")}`,
+		);
 	}
 }
 

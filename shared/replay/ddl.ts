@@ -55,8 +55,8 @@ export type DdlDecision =
 			forms: DdlForm[];
 			/** Run the statements with this default database (a view definition may name tables without it). */
 			useDatabase?: string;
-			/** Per statement: the destination table whose definition tells whether it ran already (ALTER TABLE). */
-			guards?: (TableName | undefined)[];
+			/** Per statement: the destination tables whose definitions tell whether it ran already (ALTER, RENAME TABLE). */
+			guards?: (TableName[] | undefined)[];
 	  }
 	| { action: "ignore"; reason: string; forms: DdlForm[] }
 	| {

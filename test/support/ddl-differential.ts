@@ -158,20 +158,25 @@ export class DifferentialHarness {
 				messages.push(decision.reason);
 				continue;
 			}
-			const ran = await executeDdl(this.replay, decision, {
-				stream: "ddl-corpus",
-				ddlId: `${this.sentinel}`,
-				session: change.session,
-				destinationEngine: "mariadb",
-				metaDatabase: this.meta,
-			}).then(
-				() => null,
-				(err: Error) => err.message,
-			);
-			if (ran !== null) {
+			const run = () =>
+				executeDdl(this.replay, decision, {
+					stream: "ddl-corpus",
+					ddlId: `${this.sentinel}`,
+					session: change.session,
+					destinationEngine: "mariadb",
+					metaDatabase: this.meta,
+				}).then(
+					() => null,
+					(err: Error) => err.message,
+				);
+			const first = await run();
+			// and once more, as after a crash between the statement and replay's checkpoint
+			const again = first === null ? await run() : null;
+			if (first !== null || again !== null) {
 				// a statement the destination refuses stops replay: never acceptable for the corpus
 				await this.resync();
-				return { group, sql, outcome, silent: `the destination failed: ${ran}` };
+				const failure = first !== null ? first : `running it again after a crash: ${again}`;
+				return { group, sql, outcome, silent: `the destination failed: ${failure}` };
 			}
 			this.mappings = applyDdlEffects(this.mappings, decision.effects);
 			messages.push(...decision.warnings, ...decision.changes);
