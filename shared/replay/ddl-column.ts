@@ -487,6 +487,13 @@ export function renderColumn(p: ParsedColumn, destName: string, ctx: ColumnConte
 		const text = rewritten.get(a);
 		if (text !== undefined) {
 			parts.push(text);
+		} else if (a.kind === "check" && engine === "mariadb" && isKeyword(a.toks.at(-1), "ENFORCED")) {
+			// MariaDB enforces every check and has no ENFORCED keyword
+			if (isKeyword(a.toks.at(-2), "NOT")) {
+				warnings.push(`the check of column ${p.name} is not created: it is NOT ENFORCED at the source`);
+				continue;
+			}
+			parts.push(renameInExpression(a.toks.slice(0, -1), ctx.names));
 		} else if (a.kind === "default" || a.kind === "onupdate" || a.kind === "generated" || a.kind === "check") {
 			parts.push(renameInExpression(a.toks, ctx.names));
 		} else if (a.kind === "references" && p.references) {
@@ -785,8 +792,19 @@ export function renderConstraint(def: ParsedConstraint, ctx: ColumnContext, ifNo
 				warnings: [],
 			};
 		}
+		let tail = def.tail;
+		if (engine === "mariadb" && /^ENFORCED$/i.test(tail)) tail = "";
+		if (engine === "mariadb" && /^NOT\s+ENFORCED$/i.test(tail)) {
+			// an enforced copy would refuse rows the source takes
+			return {
+				sql: null,
+				skipped: `${`check ${def.symbol ?? ""}`.trim()} is not created: it is NOT ENFORCED at the source, and MariaDB enforces every check`,
+				changes: [],
+				warnings: [],
+			};
+		}
 		return {
-			sql: `${symbol}CHECK (${renameInExpression(def.expression, ctx.names)})${def.tail ? ` ${def.tail}` : ""}`,
+			sql: `${symbol}CHECK (${renameInExpression(def.expression, ctx.names)})${tail ? ` ${tail}` : ""}`,
 			changes: [],
 			warnings: [],
 		};

@@ -499,6 +499,7 @@ type Spec =
 	| { op: "convert"; charset: string; collation?: string }
 	| { op: "rename"; to: TableName }
 	| { op: "noop"; what: string }
+	| { op: "alterCheck"; what: string }
 	| { op: "refuse"; form: DdlForm; what: string };
 
 const PARTITION_OPS = [
@@ -595,6 +596,10 @@ function parseSpec(c: Cursor, db: string): Spec {
 			const v = c.accept("NOT", "IGNORED") ? "NOT IGNORED" : c.acceptOneOf("IGNORED", "INVISIBLE", "VISIBLE");
 			if (!v) throw new DdlSyntaxError(`expected IGNORED, NOT IGNORED, VISIBLE or INVISIBLE ${c.where()}`);
 			return { op: "alterIndex", name, visibility: v as "IGNORED" | "INVISIBLE" | "VISIBLE" | "NOT IGNORED" };
+		}
+		if ((c.at("CHECK") || c.at("CONSTRAINT")) && c.isIdentifier(1) && isKeyword(c.peek(2), "ENFORCED", "NOT")) {
+			// MySQL's ALTER CHECK | CONSTRAINT name [NOT] ENFORCED
+			return { op: "alterCheck", what: text() };
 		}
 		c.accept("COLUMN");
 		c.accept("IF", "EXISTS");
@@ -884,10 +889,23 @@ class AlterTable {
 				return;
 			case "options": {
 				w.form("ALTER TABLE ... table options");
+				const noted = w.changes.length;
 				const sql = renderTableOptions(w, spec.options, this.m.source);
 				if (sql) this.clauses.push(sql);
+				else
+					this.noEffect ??= `its table options do not apply at the destination (${w.changes.slice(noted).join("; ") || "none is kept"})`;
 				return;
 			}
+			case "alterCheck":
+				w.form("ALTER TABLE ... ADD CHECK");
+				if (w.engine !== "mysql") {
+					this.refuse(
+						"ALTER TABLE ... ADD CHECK",
+						`${spec.what}: the destination has no checks that are not enforced (every check is): drop or add the check at the destination by hand and skip the statement`,
+					);
+				}
+				this.clauses.push(spec.what);
+				return;
 			case "convert": {
 				w.form("ALTER TABLE ... CONVERT TO CHARACTER SET");
 				const cs = convertCharset(

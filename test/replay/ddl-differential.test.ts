@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { translateDdl } from "../../shared/replay/ddl.ts";
 import { DifferentialHarness, type StatementOutcome } from "../support/ddl-differential.ts";
-import { CORPUS } from "./ddl-corpus.ts";
+import { CORPUS, MYSQL_FIXTURES } from "./ddl-corpus.ts";
 
 /**
  * The differential DDL test (test/support/ddl-differential.ts): every corpus statement runs at
@@ -30,6 +31,7 @@ describe("DDL replay, differential: source and destination agree on every corpus
 	}, async () => {
 		const outcomes: StatementOutcome[] = [];
 		for (const group of CORPUS) outcomes.push(...(await harness.runGroup(group)));
+		outcomes.push(...MYSQL_FIXTURES.map(translateFromMysql));
 		const normalised = outcomes.map((o) => ({ ...o, ...(o.message ? { message: harness.anonymise(o.message) } : {}) }));
 		if (process.env.FERRY_UPDATE_DDL_CORPUS) {
 			writeFileSync(OUTCOMES, `${JSON.stringify(normalised, null, "\t")}\n`);
@@ -41,3 +43,33 @@ describe("DDL replay, differential: source and destination agree on every corpus
 		expect(normalised).toEqual(recorded);
 	});
 });
+
+/** A MySQL-only fixture's outcome: the translation's text (or its reason), from a MySQL 8.0 source. */
+function translateFromMysql(sql: string): StatementOutcome {
+	const column = (name: string) => ({ source: name, destination: name });
+	const d = translateDdl(
+		{ kind: "ddl", database: "shop", sql },
+		{
+			rules: [{ database: "shop", table: "*", exclude: false }],
+			mappings: [
+				{
+					source: { database: "shop", table: "x" },
+					destination: { database: "shop", table: "x" },
+					columns: ["id", "name", "a", "b"].map(column),
+				},
+			],
+			destinationEngine: "mariadb",
+			destinationVersion: "10.11.6",
+			source: { flavor: "mysql", version: "8.0.36" },
+		},
+	);
+	const group = "MySQL 8.0 only (translation text, MariaDB destination)";
+	if (d.action !== "apply")
+		return { group, sql, outcome: d.action === "refuse" ? "refused" : "ignored", message: d.reason };
+	return {
+		group,
+		sql,
+		outcome: "translated",
+		message: [...d.statements, ...d.warnings, ...d.changes].join("; "),
+	};
+}

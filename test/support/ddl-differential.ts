@@ -33,7 +33,8 @@ export interface CorpusGroup {
 	statements: string[];
 }
 
-export type Outcome = "identical" | "differs" | "refused" | "ignored";
+/** "translated": a fixture translated without a server (MySQL-only syntax); the message is the text. */
+export type Outcome = "identical" | "differs" | "refused" | "ignored" | "translated";
 
 export interface StatementOutcome {
 	group: string;
