@@ -30,10 +30,13 @@ import {
  * is refused, naming the statement and why, so the project stops with a ticket that the user
  * can skip once the destination is put right by hand.
  *
- * Only the statement and the mappings are consulted: nothing is read from either server. The
- * statements are written to be harmless when run twice where the destination allows it
- * (IF [NOT] EXISTS on tables and databases everywhere, on columns, indexes and constraints on
- * MariaDB), since replay may repeat the last statement after a crash.
+ * Only the statement (read in its source session's lexical sql_mode), and the mappings are
+ * consulted: nothing is read from either server. Replay may meet the last statement again after
+ * a crash: tables and databases are created and dropped IF [NOT] EXISTS; ALTER and RENAME TABLE
+ * are marked (`guards`) for replay's journal, which runs them once (ddl-execute.ts). On MariaDB,
+ * clauses also carry IF [NOT] EXISTS where that is right: the server checks it against the table
+ * as it was before the statement, so a clause whose name an earlier clause dropped, renamed or
+ * added goes without (it would be skipped), and so does an unnamed key.
  */
 
 export type { ColumnChange, DdlContext, DdlEffect } from "./ddl-state.ts";

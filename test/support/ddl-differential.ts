@@ -5,6 +5,7 @@ import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import type { ObjectRules, TableMapping } from "../../shared/model/rules.ts";
 import { applyDdlEffects, translateDdl } from "../../shared/replay/ddl.ts";
+import type { DdlCorpusOutcome } from "../../shared/replay/ddl-doc.ts";
 import { executeDdl } from "../../shared/replay/ddl-execute.ts";
 import { uniqueServerId } from "../capture/support.ts";
 import { destinationCredentials, freshDatabase, sourceCredentials, uniqueDatabase } from "./databases.ts";
@@ -33,16 +34,10 @@ export interface CorpusGroup {
 	statements: string[];
 }
 
-/** "translated": a fixture translated without a server (MySQL-only syntax); the message is the text. */
-export type Outcome = "identical" | "differs" | "refused" | "ignored" | "translated";
+export type Outcome = DdlCorpusOutcome["outcome"];
 
-export interface StatementOutcome {
-	group: string;
-	sql: string;
-	outcome: Outcome;
-	/** The refusal's or ignore's reason; for "differs", what the translation said it changed. */
-	message?: string;
-	/** Set when the ends differ without a word: the harness fails on it. */
+export interface StatementOutcome extends DdlCorpusOutcome {
+	/** Set when the ends differ without a word, or the destination failed: the harness fails on it. */
 	silent?: string;
 }
 
