@@ -772,7 +772,7 @@ export class ZongjiBinlogReader implements BinlogReader {
 			kind: "ddl",
 			database: event.schema,
 			sql: event.query,
-			session: querySession(statusVars, this.flavor, this.sessionDefaults),
+			session: querySession(statusVars, this.flavor, this.sessionDefaults, event.timestamp),
 		};
 		if (this.marks && event.query.startsWith(this.marks.statementPrefix)) {
 			ddl.echo = true;

@@ -18,6 +18,8 @@ export interface QuerySession {
 	timeZone?: string;
 	/** explicit_defaults_for_timestamp of the session (MariaDB flags2, MySQL's own status variable). */
 	explicitDefaultsForTimestamp?: boolean;
+	/** When the statement ran at the source, epoch seconds with microseconds: CURRENT_TIMESTAMP in it means this. */
+	timestamp?: number;
 	/** character_set_client, collation_connection and collation_server as collation ids. */
 	charset?: { client: number; connection: number; server: number };
 }
@@ -74,8 +76,11 @@ export function sqlModeNames(mode: bigint, flavor: "mariadb" | "mysql"): string[
 }
 
 /** Decodes a Query event's status variables; what cannot be read is left out. */
-export function decodeQuerySession(statusVars: Buffer | undefined, flavor: "mariadb" | "mysql"): QuerySession {
-	const session: QuerySession = {};
+export function decodeQuerySession(
+	statusVars: Buffer | undefined,
+	flavor: "mariadb" | "mysql",
+): QuerySession & { microseconds?: number } {
+	const session: QuerySession & { microseconds?: number } = {};
 	if (!statusVars) return session;
 	const bytes: Buffer = statusVars;
 	let p = 0;
@@ -190,7 +195,9 @@ export function decodeQuerySession(statusVars: Buffer | undefined, flavor: "mari
 
 	function mariadbCode(code: number): boolean {
 		switch (code) {
-			case 128: // Q_HRNOW
+			case 128: // Q_HRNOW: the microseconds of the event's timestamp
+				if (!has(3)) return false;
+				session.microseconds = bytes.readUIntLE(p, 3);
 				p += 3;
 				return true;
 			case 129: // Q_XID
@@ -245,8 +252,11 @@ export function querySession(
 	statusVars: Buffer | undefined,
 	flavor: "mariadb" | "mysql",
 	defaults: SessionDefaults | undefined,
+	/** The event's timestamp, epoch milliseconds (whole seconds). */
+	eventTime: number,
 ): QuerySession {
-	const s = decodeQuerySession(statusVars, flavor);
+	const { microseconds, ...s }: QuerySession & { microseconds?: number } = decodeQuerySession(statusVars, flavor);
+	s.timestamp = Math.floor(eventTime / 1000) + (microseconds ?? 0) / 1e6;
 	if (defaults) {
 		if (s.timeZone?.toUpperCase() === "SYSTEM") s.timeZone = defaults.systemTimeZone;
 		s.explicitDefaultsForTimestamp ??= defaults.explicitDefaultsForTimestamp;

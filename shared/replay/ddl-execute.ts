@@ -12,9 +12,10 @@ import { ddlMarker, META_DATABASE } from "./checkpoint.ts";
 /**
  * Runs a translated DDL statement at the destination the way the source ran it, and exactly once.
  *
- * - Session: the source statement's sql_mode, time zone and explicit_defaults_for_timestamp
- *   (capture/session.ts), so a TIMESTAMP literal, a bare TIMESTAMP column, `||` in a generated
- *   column or a zero date in a default mean there what they meant at the source. The lexical
+ * - Session: the source statement's sql_mode, time zone, explicit_defaults_for_timestamp and
+ *   time (capture/session.ts), so a TIMESTAMP literal, a bare TIMESTAMP column, `||` in a
+ *   generated column or a zero date in a default mean there what they meant at the source, and
+ *   CURRENT_TIMESTAMP fills existing rows with the source's values. The lexical
  *   modes (ANSI_QUOTES, NO_BACKSLASH_ESCAPES) are left out: the translator writes names and
  *   strings in the default form. The replay session's own settings come back afterwards.
  * - Exactly once: replay writes its checkpoint after the DDL, so a crash in between runs the
@@ -175,13 +176,15 @@ async function enterSourceSession(
 		"SELECT @@session.sql_mode AS mode, @@session.time_zone AS tz, @@session.explicit_defaults_for_timestamp AS edft",
 	);
 	const restore = async () => {
-		await conn.query("SET SESSION sql_mode = ?, time_zone = ?", [before?.mode, before?.tz]);
+		await conn.query("SET SESSION sql_mode = ?, time_zone = ?, timestamp = DEFAULT", [before?.mode, before?.tz]);
 		if (session.explicitDefaultsForTimestamp !== undefined) {
 			await conn.query(`SET SESSION explicit_defaults_for_timestamp = ${Number(before?.edft) ? 1 : 0}`);
 		}
 	};
 	const mode = replaySqlMode(session, engine);
 	if (mode !== undefined) await conn.query("SET SESSION sql_mode = ?", [mode]);
+	// CURRENT_TIMESTAMP filling a new column's existing rows gives the source's values
+	if (session.timestamp !== undefined) await conn.query(`SET SESSION timestamp = ${session.timestamp.toFixed(6)}`);
 	if (session.timeZone !== undefined) {
 		try {
 			await conn.query("SET SESSION time_zone = ?", [session.timeZone]);

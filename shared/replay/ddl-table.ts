@@ -1,7 +1,7 @@
 import { describeTable, escapeValue, quoteId, quoteTable } from "../db/sql.ts";
 import type { ColumnMapping, TableMapping, TableName, TableRule } from "../model/rules.ts";
 import { convertCharset, convertTable } from "../schema/dialect.ts";
-import { type IndexKind, tableKey } from "../schema/snapshot.ts";
+import { type IndexKind, isCurrentTimestamp, tableKey } from "../schema/snapshot.ts";
 import {
 	atConstraint,
 	type ColumnContext,
@@ -768,7 +768,9 @@ class AlterTable {
 
 	private fillWarning(col: ParsedColumn): void {
 		const d = col.schema.default;
-		if (col.schema.autoIncrement || (d.kind === "expression" && !col.schema.generated)) {
+		// CURRENT_TIMESTAMP is not among them: replay runs the statement at the source's time (ddl-execute.ts)
+		const computed = d.kind === "expression" && !col.schema.generated && !isCurrentTimestamp(d.sql.replaceAll(" ", ""));
+		if (col.schema.autoIncrement || computed) {
 			this.note(
 				`column ${col.name} is filled in existing rows by each server itself (${col.schema.autoIncrement ? "AUTO_INCREMENT" : `DEFAULT ${d.kind === "expression" ? d.sql : ""}`}): the values can differ between source and destination${this.m.where ? " (and the filtered destination numbers its rows apart)" : ""}; verification will show it`,
 			);

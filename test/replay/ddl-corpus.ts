@@ -71,6 +71,25 @@ export const CORPUS: CorpusGroup[] = [
 		],
 	},
 	{
+		name: "several clauses in one ALTER TABLE",
+		setup: [ORDERS, ORDER_ROWS],
+		statements: [
+			"ALTER TABLE orders ADD COLUMN currency CHAR(3) NOT NULL DEFAULT 'EUR' AFTER amount, ADD INDEX ix_cur (currency, amount), MODIFY note VARCHAR(500), ALTER COLUMN status SET DEFAULT 'open', COMMENT = 'orders'",
+			"ALTER TABLE orders DROP INDEX ix_cur, DROP COLUMN currency, ADD COLUMN currency VARCHAR(3) DEFAULT NULL FIRST, ADD INDEX ix_cur (currency)",
+			"ALTER TABLE orders CHANGE c1 qty INT DEFAULT 1, RENAME INDEX status TO ix_status, ADD CONSTRAINT ck_qty CHECK (qty > 0), ENGINE = InnoDB",
+			"ALTER TABLE orders ADD COLUMN total DECIMAL(12,2) AS (amount * qty) PERSISTENT, ADD UNIQUE KEY uk_id_total (id, total), DROP CONSTRAINT ck_qty",
+			"ALTER TABLE orders MODIFY amount DECIMAL(12,2) NOT NULL DEFAULT 0, CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_bin, AUTO_INCREMENT = 50",
+			"ALTER TABLE orders DROP COLUMN total, DROP INDEX uk_id_total, ADD COLUMN created DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3), ALGORITHM = COPY",
+			"ALTER TABLE orders RENAME COLUMN qty TO quantity, ALTER COLUMN amount DROP DEFAULT, ADD INDEX ix_q (quantity)",
+			"ALTER TABLE orders DROP PRIMARY KEY, ADD PRIMARY KEY (id, status), ADD INDEX ix_id (id)",
+			"ALTER TABLE orders MODIFY id INT NOT NULL AUTO_INCREMENT, DROP INDEX ix_q, FORCE",
+			"ALTER TABLE orders ADD COLUMN a1 INT FIRST, ADD COLUMN a2 INT AFTER a1, ADD COLUMN a3 INT AFTER status, DROP COLUMN c2",
+			"ALTER TABLE orders CHANGE a1 a2 BIGINT, CHANGE a2 a1 BIGINT",
+			"ALTER TABLE orders ADD INDEX (a1), ADD INDEX (a1), ADD INDEX (a1, a2)",
+			"ALTER TABLE orders DROP a1, DROP a2, DROP a3",
+		],
+	},
+	{
 		name: "column renames, swaps and letter case",
 		setup: [ORDERS, ORDER_ROWS],
 		statements: [
