@@ -10,7 +10,8 @@ import { CORPUS, MYSQL_FIXTURES } from "./ddl-corpus.ts";
  * compared. Each must come out identical, refused or ignored with its reason, or different in
  * a way the translation reports; none may differ silently. The outcomes are recorded in
  * ddl-corpus-outcomes.json, from which docs/ddl-support.md lists them (`npx tsx scripts/docs.ts`);
- * run with FERRY_UPDATE_DDL_CORPUS=1 to record new outcomes after a change.
+ * run with FERRY_UPDATE_DDL_CORPUS=1 to record new outcomes after a change (then
+ * `npx biome format --write test/replay/ddl-corpus-outcomes.json` and `npx tsx scripts/docs.ts`).
  */
 
 const OUTCOMES = new URL("./ddl-corpus-outcomes.json", import.meta.url);
