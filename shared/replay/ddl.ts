@@ -2,6 +2,7 @@ import type { DdlChange } from "../capture/change.ts";
 import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { convertCharset } from "../schema/dialect.ts";
+import { alterTable } from "./ddl-alter.ts";
 import { Cursor, DdlSyntaxError, isKeyword, lex } from "./ddl-parse.ts";
 import {
 	describeRule,
@@ -12,16 +13,7 @@ import {
 } from "./ddl-rules.ts";
 import { type DdlContext, type DdlEffect, Ignored, Refusal, Work } from "./ddl-state.ts";
 import type { DdlForm } from "./ddl-support.ts";
-import {
-	alterTable,
-	createIndex,
-	createTable,
-	dropIndex,
-	dropTable,
-	noteOf,
-	renameTable,
-	truncateTable,
-} from "./ddl-table.ts";
+import { createIndex, createTable, dropIndex, dropTable, noteOf, renameTable, truncateTable } from "./ddl-table.ts";
 
 /**
  * DDL during incremental replay: a statement from the source's binlog becomes the statements
