@@ -1,5 +1,6 @@
 import type { TableName } from "../model/rules.ts";
-import { atConstraint, type ParsedColumn, type ParsedConstraint, parseColumn, parseConstraint } from "./ddl-column.ts";
+import { type ParsedColumn, parseColumn } from "./ddl-column.ts";
+import { atConstraint, type ParsedConstraint, parseConstraint } from "./ddl-constraint.ts";
 import { type Cursor, DdlSyntaxError, isKeyword, type Tok } from "./ddl-parse.ts";
 import type { DdlForm } from "./ddl-support.ts";
 import { nameValue, parseTableOptions, type TableOptions } from "./ddl-table-options.ts";

@@ -3,15 +3,8 @@ import type { ColumnMapping, TableMapping, TableName } from "../model/rules.ts";
 import { convertCharset } from "../schema/dialect.ts";
 import { isCurrentTimestamp, tableKey } from "../schema/snapshot.ts";
 import { parseSpec, type Spec } from "./ddl-alter-spec.ts";
-import {
-	type ColumnContext,
-	type ParsedColumn,
-	type ParsedConstraint,
-	renameInExpression,
-	renderColumn,
-	renderConstraint,
-	visibilityKeyword,
-} from "./ddl-column.ts";
+import { type ColumnContext, type ParsedColumn, renameInExpression, renderColumn } from "./ddl-column.ts";
+import { type ParsedConstraint, renderConstraint, visibilityKeyword } from "./ddl-constraint.ts";
 import { type Cursor, DdlSyntaxError } from "./ddl-parse.ts";
 import {
 	describeRule,

@@ -1,18 +1,15 @@
 import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
 import type { ColumnMapping, TableMapping, TableName, TableRule } from "../model/rules.ts";
 import { type IndexKind, tableKey } from "../schema/snapshot.ts";
+import { type ColumnContext, type ParsedColumn, parseColumn, renderColumn } from "./ddl-column.ts";
 import {
 	atConstraint,
-	type ColumnContext,
 	indexOptions,
 	keyParts,
-	type ParsedColumn,
 	type ParsedConstraint,
-	parseColumn,
 	parseConstraint,
-	renderColumn,
 	renderConstraint,
-} from "./ddl-column.ts";
+} from "./ddl-constraint.ts";
 import { type Cursor, DdlSyntaxError, isKeyword } from "./ddl-parse.ts";
 import { describeRule, includingRule, lower, mapTable, type RuleMatch } from "./ddl-rules.ts";
 import type { Work } from "./ddl-state.ts";
