@@ -337,6 +337,7 @@ class AlterTable {
 		this.w.form(form);
 		if (columnOf(this.m, col.name)) {
 			if (!ifNotExists) this.note(`column ${col.name} is migrated already; ADD COLUMN is not repeated`);
+			this.noEffect ??= `the table has a column ${col.name} already (the statement's IF NOT EXISTS passes over it)`;
 			return;
 		}
 		const ine = this.exists("column", " IF NOT EXISTS", renamedColumn(this.rule.rule, col.name));
