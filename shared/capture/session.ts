@@ -167,7 +167,9 @@ export function decodeQuerySession(
 				}
 				return true;
 			}
-			case 13: // Q_MICROSECONDS
+			case 13: // Q_MICROSECONDS: of the event's timestamp
+				if (!has(3)) return false;
+				session.microseconds = bytes.readUIntLE(p, 3);
 				p += 3;
 				return true;
 			case 14: // Q_COMMIT_TS

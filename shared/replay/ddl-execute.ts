@@ -146,8 +146,12 @@ const NOT_SET = new Set([
 	"ANSI_QUOTES",
 	"NO_BACKSLASH_ESCAPES",
 ]);
+/** Modes MySQL 8 does not know (MariaDB's own, or removed in 8.0: they only shaped SHOW CREATE output). */
 const MARIADB_ONLY = new Set([
 	"IGNORE_BAD_TABLE_OPTIONS",
+	"NO_KEY_OPTIONS",
+	"NO_TABLE_OPTIONS",
+	"NO_FIELD_OPTIONS",
 	"EMPTY_STRING_IS_NULL",
 	"SIMULTANEOUS_ASSIGNMENT",
 	"TIME_ROUND_FRACTIONAL",

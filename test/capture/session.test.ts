@@ -30,6 +30,8 @@ describe("Query event session", () => {
 			12,
 			2,
 			...Buffer.from("shop\0other\0"),
+			13,
+			...[0x40, 0xe2, 0x01],
 			16,
 			0,
 			18,
@@ -39,6 +41,7 @@ describe("Query event session", () => {
 			...u64(0n),
 		]);
 		expect(decodeQuerySession(bytes, "mysql")).toEqual({
+			microseconds: 123456,
 			sqlMode: ["PIPES_AS_CONCAT", "STRICT_TRANS_TABLES", "TIME_TRUNCATE_FRACTIONAL"],
 			charset: { client: 255, connection: 255, server: 224 },
 			timeZone: "Europe/Paris",

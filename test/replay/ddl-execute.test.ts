@@ -2,7 +2,7 @@ import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
-import { DDL_JOURNAL_TABLE, executeDdl } from "../../shared/replay/ddl-execute.ts";
+import { DDL_JOURNAL_TABLE, executeDdl, replaySqlMode } from "../../shared/replay/ddl-execute.ts";
 import { destinationCredentials, freshDatabase, uniqueDatabase } from "../support/databases.ts";
 
 /**
@@ -115,5 +115,23 @@ describe("executeDdl", () => {
 		await expect(
 			executeDdl(replay, { statements: ["SELECT 1"] }, { ...ctx("tz"), session: { timeZone: "Mars/Olympus_Mons" } }),
 		).rejects.toThrow(/time_zone 'Mars\/Olympus_Mons', which the destination does not know .*time zone tables/);
+	});
+
+	it("sets the source's sql_mode without the lexical modes, composites, and modes the destination lacks", () => {
+		const sqlMode = [
+			"PIPES_AS_CONCAT",
+			"ANSI_QUOTES",
+			"NO_BACKSLASH_ESCAPES",
+			"ANSI",
+			"NO_TABLE_OPTIONS",
+			"STRICT_TRANS_TABLES",
+			"NO_AUTO_CREATE_USER",
+			"TIME_TRUNCATE_FRACTIONAL",
+		];
+		expect(replaySqlMode({ sqlMode }, "mariadb")).toBe(
+			"PIPES_AS_CONCAT,NO_TABLE_OPTIONS,STRICT_TRANS_TABLES,NO_AUTO_CREATE_USER",
+		);
+		expect(replaySqlMode({ sqlMode }, "mysql")).toBe("PIPES_AS_CONCAT,STRICT_TRANS_TABLES,TIME_TRUNCATE_FRACTIONAL");
+		expect(replaySqlMode({}, "mariadb")).toBeUndefined();
 	});
 });
