@@ -31,6 +31,8 @@ export const CORPUS: CorpusGroup[] = [
 			"CREATE TABLE t_parent (id INT PRIMARY KEY)",
 			"CREATE TABLE t_child (id INT PRIMARY KEY, parent_id INT, CONSTRAINT fk_parent FOREIGN KEY (parent_id) REFERENCES t_parent (id) ON DELETE CASCADE ON UPDATE SET NULL)",
 			"CREATE TABLE t_child2 (id INT PRIMARY KEY, parent_id INT, FOREIGN KEY (parent_id) REFERENCES t_parent (id))",
+			"CREATE TABLE t_child3 (id INT PRIMARY KEY, parent_id INT, CONSTRAINT fk_sym FOREIGN KEY ix_name (parent_id) REFERENCES t_parent (id), FOREIGN KEY ix_only (id) REFERENCES t_parent (id))",
+			"CREATE TABLE t_child4 (id INT PRIMARY KEY, parent_id INT REFERENCES t_parent (id), KEY (parent_id), KEY (parent_id), CONSTRAINT uk_sym UNIQUE (id, parent_id))",
 			"CREATE TABLE t_invisible (id INT PRIMARY KEY, secret VARCHAR(10) INVISIBLE, KEY ix_s (secret) IGNORED)",
 			"CREATE TABLE t_compressed (id INT PRIMARY KEY, doc TEXT COMPRESSED)",
 			"CREATE TABLE t_like LIKE t_keys",
