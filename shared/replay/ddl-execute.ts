@@ -63,13 +63,17 @@ export function ddlIdentity(change: DdlChange, part: TransactionPart): string {
 	return createHash("sha256").update(`${where}\n${change.sql}`).digest("hex");
 }
 
+/** Journal tables a connection has made sure of (one CREATE TABLE IF NOT EXISTS per connection, not per statement). */
+const journaled = new WeakMap<Connection, Set<string>>();
+
 export async function executeDdl(conn: Connection, run: DdlRun, ctx: DdlRunContext): Promise<void> {
 	const mark = ddlMarker(ctx.stream);
 	const journal = `${quoteId(ctx.metaDatabase ?? META_DATABASE)}.${quoteId(DDL_JOURNAL_TABLE)}`;
-	if (run.guards?.some((g) => g !== undefined)) {
+	if (run.guards?.some((g) => g !== undefined) && !journaled.get(conn)?.has(journal)) {
 		await conn.query(
 			`${mark} CREATE TABLE IF NOT EXISTS ${journal} (stream VARCHAR(191) NOT NULL PRIMARY KEY, ddl CHAR(64) NOT NULL, step INT NOT NULL, before_state CHAR(64) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
 		);
+		journaled.set(conn, new Set([...(journaled.get(conn) ?? []), journal]));
 	}
 	const restore = await enterSourceSession(conn, ctx.session, ctx.destinationEngine);
 	try {
