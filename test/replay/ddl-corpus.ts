@@ -401,6 +401,20 @@ export const CORPUS: CorpusGroup[] = [
 		],
 	},
 	{
+		name: "timestamps under sql_mode ANSI,TRADITIONAL and time zone +09:00",
+		session: { sqlMode: "ANSI,TRADITIONAL", timeZone: "+09:00" },
+		setup: [
+			'CREATE TABLE "bookings" ("id" INT PRIMARY KEY, "guest" VARCHAR(20), "at" TIMESTAMP NULL)',
+			"INSERT INTO bookings VALUES (1, 'kim', '2024-01-01 09:00:00')",
+		],
+		statements: [
+			`ALTER TABLE "bookings" ADD COLUMN "until" TIMESTAMP NULL DEFAULT '2024-12-31 23:59:59'`,
+			`ALTER TABLE "bookings" ADD COLUMN "label" VARCHAR(40) AS ("guest" || '@' || "id") VIRTUAL`,
+			`ALTER TABLE "bookings" MODIFY "at" TIMESTAMP NOT NULL DEFAULT '2000-01-01 09:00:00'`,
+			`CREATE TABLE "rooms" ("no" INT PRIMARY KEY, "cleaned" TIMESTAMP NULL DEFAULT '2024-06-01 00:00:00', "name" VARCHAR(10) DEFAULT 'a"b')`,
+		],
+	},
+	{
 		name: "sql_mode PIPES_AS_CONCAT and ANSI",
 		session: { sqlMode: "PIPES_AS_CONCAT" },
 		setup: [
