@@ -180,14 +180,12 @@ async function enterSourceSession(
 	engine: Engine,
 ): Promise<() => Promise<void>> {
 	if (!session) return async () => {};
-	const [[before]] = await conn.query<RowDataPacket[]>(
-		"SELECT @@session.sql_mode AS mode, @@session.time_zone AS tz, @@session.explicit_defaults_for_timestamp AS edft",
-	);
+	const [[before]] = await conn.query<RowDataPacket[]>("SELECT @@session.sql_mode AS mode, @@session.time_zone AS tz");
+	let edftBefore: boolean | undefined;
 	const restore = async () => {
 		await conn.query("SET SESSION sql_mode = ?, time_zone = ?, timestamp = DEFAULT", [before?.mode, before?.tz]);
-		if (session.explicitDefaultsForTimestamp !== undefined) {
-			await conn.query(`SET SESSION explicit_defaults_for_timestamp = ${Number(before?.edft) ? 1 : 0}`);
-		}
+		if (edftBefore !== undefined)
+			await conn.query(`SET SESSION explicit_defaults_for_timestamp = ${edftBefore ? 1 : 0}`);
 	};
 	const mode = replaySqlMode(session, engine);
 	if (mode !== undefined) await conn.query("SET SESSION sql_mode = ?", [mode]);
@@ -204,14 +202,22 @@ async function enterSourceSession(
 		}
 	}
 	const edft = session.explicitDefaultsForTimestamp;
-	if (edft !== undefined && Boolean(Number(before?.edft)) !== edft) {
-		try {
-			await conn.query(`SET SESSION explicit_defaults_for_timestamp = ${edft ? 1 : 0}`);
-		} catch (err) {
-			await restore();
-			throw new Error(
-				`the source ran the statement with explicit_defaults_for_timestamp=${edft ? "ON" : "OFF"}, which the destination cannot take per session (${(err as Error).message}): set it globally at the destination and resume`,
-			);
+	if (edft !== undefined) {
+		// a destination without the variable (TiDB) has the explicit behaviour: only OFF needs it
+		const current = await conn.query<RowDataPacket[]>("SELECT @@session.explicit_defaults_for_timestamp AS edft").then(
+			([[row]]) => Boolean(Number(row?.edft)),
+			() => true,
+		);
+		if (current !== edft) {
+			try {
+				await conn.query(`SET SESSION explicit_defaults_for_timestamp = ${edft ? 1 : 0}`);
+				edftBefore = current;
+			} catch (err) {
+				await restore();
+				throw new Error(
+					`the source ran the statement with explicit_defaults_for_timestamp=${edft ? "ON" : "OFF"}, which the destination cannot take per session (${(err as Error).message}): set it globally at the destination and resume`,
+				);
+			}
 		}
 	}
 	return restore;
