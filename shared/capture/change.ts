@@ -1,4 +1,5 @@
 import type { TableName } from "../model/rules.ts";
+import type { QuerySession } from "./session.ts";
 
 /**
  * The change stream between capture and replay: what a binlog transaction becomes once read.
@@ -42,6 +43,8 @@ export interface DdlChange {
 	/** The default database the statement ran in (it may name others explicitly). */
 	database: string;
 	sql: string;
+	/** The source session's sql_mode, time zone and timestamp defaults the statement ran under (capture/session.ts). */
+	session?: QuerySession;
 	/** The statement carries the peer stream's mark (EchoMarks): its replay ran it; run nothing. */
 	echo?: true;
 }

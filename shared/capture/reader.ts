@@ -16,6 +16,7 @@ import type { Credentials } from "../model/datasource.ts";
 import type { TableName } from "../model/rules.ts";
 import { logger } from "../observability.ts";
 import type { Change, DdlChange, Echo, EchoMarks, SourcePosition, TransactionPart } from "./change.ts";
+import { querySession, readSessionDefaults, type SessionDefaults } from "./session.ts";
 import {
 	adaptTable,
 	type LogicalType,
@@ -404,6 +405,8 @@ export class ZongjiBinlogReader implements BinlogReader {
 	private watchdog: NodeJS.Timeout | null = null;
 	private rawPause: (() => void) | null = null;
 	private rawResume: (() => void) | null = null;
+	/** Set once capture opened: what a statement's session had when its event leaves it out. */
+	sessionDefaults: SessionDefaults | undefined;
 
 	constructor(
 		private readonly zongji: ZongJi,
@@ -764,7 +767,13 @@ export class ZongjiBinlogReader implements BinlogReader {
 		if (!this.txn) this.begin({ standalone: false, began: false });
 		const txn = this.txn as OpenTransaction;
 		const opensGroup = txn.changes.length === 0 && txn.partsSent === 0 && !txn.began;
-		const ddl: DdlChange = { kind: "ddl", database: event.schema, sql: event.query };
+		const statusVars = (event as QueryEvent & { statusVarsBytes?: Buffer }).statusVarsBytes;
+		const ddl: DdlChange = {
+			kind: "ddl",
+			database: event.schema,
+			sql: event.query,
+			session: querySession(statusVars, this.flavor, this.sessionDefaults, event.timestamp),
+		};
 		if (this.marks && event.query.startsWith(this.marks.statementPrefix)) {
 			ddl.echo = true;
 			this.stats.echoes += 1;
@@ -1042,6 +1051,7 @@ export async function openBinlogReader(creds: Credentials, options: BinlogReader
 		});
 		zongji = z;
 		const reader = new ZongjiBinlogReader(z, ctrl, flavor, from, where, options);
+		reader.sessionDefaults = await readSessionDefaults(ctrl);
 		if (options.include) {
 			const include = options.include;
 			const marks = options.skipEchoes?.table;

@@ -76,6 +76,43 @@ function readOptionalMetadataMariaDbGeometry(
 	}
 }
 
+/**
+ * Bug: a Query event's status variables (the source session's sql_mode, time zone, character
+ * sets, flags such as explicit_defaults_for_timestamp) are binary, but zongji decodes them as
+ * UTF-8 text (lib/binlog_event.js, Query constructor: `parser.parseString(statusVarsLength)`),
+ * so any byte above 0x7f (a collation id such as 224, a sql_mode or flags bit in a high byte)
+ * becomes U+FFFD and the values cannot be read back.
+ *
+ * Fix: the parser's string reads remember the bytes they decoded, and the Query event keeps the
+ * bytes of its status variables as `statusVarsBytes` when its constructor stores `statusVars`
+ * (the read happens synchronously right before that assignment).
+ */
+const readerModule = (await import(zongjiLibUrl("reader.js"))) as {
+	Parser: { prototype: { parseString(length?: number): string; parseBuffer(length?: number): Buffer } };
+};
+const parserPrototype = readerModule.Parser.prototype;
+const originalParseString = parserPrototype.parseString;
+const queryPrototype = (events as unknown as { Query: { prototype: object } }).Query.prototype;
+let lastStringBytes: Buffer | undefined;
+
+function parseStringKeepingBytes(this: typeof parserPrototype, length?: number): string {
+	const bytes = this.parseBuffer(length);
+	lastStringBytes = bytes;
+	return bytes.toString("utf8");
+}
+
+const STATUS_VARS = Symbol("statusVars");
+const statusVarsAccessor: PropertyDescriptor = {
+	configurable: true,
+	get(this: Record<symbol, unknown>) {
+		return this[STATUS_VARS];
+	},
+	set(this: Record<symbol | string, unknown>, value: string) {
+		this[STATUS_VARS] = value;
+		this.statusVarsBytes = lastStringBytes;
+	},
+};
+
 /** The patches, so a test can take one off to show the bug it fixes. */
 export const zongjiFixes = {
 	mariadbGeometryCharset: {
@@ -90,6 +127,21 @@ export const zongjiFixes = {
 			return tableMapPrototype._readOptionalMetadata === readOptionalMetadataMariaDbGeometry;
 		},
 	},
+	queryStatusVarsBytes: {
+		upstream: "@vlasky/zongji 0.9.0 lib/binlog_event.js: Query status variables decoded as UTF-8 text",
+		apply(): void {
+			parserPrototype.parseString = parseStringKeepingBytes;
+			Object.defineProperty(queryPrototype, "statusVars", statusVarsAccessor);
+		},
+		remove(): void {
+			parserPrototype.parseString = originalParseString;
+			delete (queryPrototype as { statusVars?: unknown }).statusVars;
+		},
+		get applied(): boolean {
+			return parserPrototype.parseString === parseStringKeepingBytes;
+		},
+	},
 };
 
 zongjiFixes.mariadbGeometryCharset.apply();
+zongjiFixes.queryStatusVarsBytes.apply();

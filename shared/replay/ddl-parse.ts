@@ -1,6 +1,7 @@
+import { escapeValue } from "../db/sql.ts";
 import type { TableName } from "../model/rules.ts";
 import type { ServerFlavor } from "../schema/snapshot.ts";
-import { type TokenKind, tokenize } from "../schema/sqltext.ts";
+import { backquote, type LexMode, type TokenKind, tokenize } from "../schema/sqltext.ts";
 
 /**
  * Just enough parsing for DDL replay: the statement as significant tokens (versioned comments
@@ -40,12 +41,17 @@ const VERSIONED = /^\/\*(M?)!(\d{5,6})?([\s\S]*)\*\/$/;
  * Splits the statement into significant tokens. `/*!50100 ...*\/` runs on servers from the
  * version named (on MariaDB too), `/*M!100301 ...*\/` on MariaDB only; with the source unknown
  * both are taken as executed, which is what a current MariaDB does.
+ *
+ * `mode` is how the source session read quotes and backslashes (ANSI_QUOTES,
+ * NO_BACKSLASH_ESCAPES); the tokens come out in the default form whatever it was (names
+ * backquoted, strings single-quoted with backslash escapes), which is how replay runs them.
  */
-export function lex(sql: string, source: SourceServer = {}): Tok[] {
+export function lex(sql: string, source: SourceServer = {}, mode: LexMode = {}): Tok[] {
 	const out: Tok[] = [];
 	let space = false;
 	const walk = (text: string, depth: number) => {
-		for (const t of tokenize(text)) {
+		for (const raw of tokenize(text, mode)) {
+			const t = defaultForm(raw, mode);
 			if (t.unterminated) {
 				throw new DdlSyntaxError(
 					`${t.kind === "quoted" ? "a quoted name" : t.kind === "comment" ? "a comment" : "a string"} is not closed`,
@@ -88,6 +94,18 @@ function holdsCompoundBody(toks: readonly Tok[]): boolean {
 		if (t.kind === "word" && COMPOUND_OBJECTS.has(t.text.toUpperCase())) return true;
 	}
 	return false;
+}
+
+/** A token as the default sql_mode writes it. */
+function defaultForm<T extends { kind: TokenKind; text: string; name?: string }>(t: T, mode: LexMode): T {
+	if (t.kind === "quoted" && mode.ansiQuotes && t.text.startsWith('"')) {
+		return { ...t, text: backquote(t.name as string) };
+	}
+	if (t.kind === "string" && mode.noBackslashEscapes && t.text.length >= 2) {
+		const q = t.text[0] as string;
+		return { ...t, text: escapeValue(t.text.slice(1, -1).replaceAll(q + q, q)) };
+	}
+	return t;
 }
 
 function executed(mariadbOnly: boolean, version: string | undefined, source: SourceServer): boolean {

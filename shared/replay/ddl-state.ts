@@ -73,6 +73,8 @@ export class Work {
 	readonly forms: DdlForm[] = [];
 	/** The default database the statements need (view definitions). */
 	useDatabase: string | undefined;
+	/** Per statement index: the destination tables a statement that is not repeatable changes (see ddl-execute.ts). */
+	readonly guards = new Map<number, TableName[]>();
 
 	constructor(
 		readonly change: DdlChange,
@@ -102,6 +104,12 @@ export class Work {
 	/** MariaDB takes IF [NOT] EXISTS on column, index and constraint clauses, which makes re-running a statement harmless. */
 	get mariadb(): boolean {
 		return this.ctx.destinationEngine === "mariadb";
+	}
+
+	/** Adds a statement that is not repeatable (ALTER TABLE, RENAME TABLE) of these tables: replay journals it. */
+	alter(tables: TableName | TableName[], sql: string): void {
+		this.guards.set(this.statements.length, Array.isArray(tables) ? tables : [tables]);
+		this.statements.push(sql);
 	}
 
 	form(form: DdlForm): void {

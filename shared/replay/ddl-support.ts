@@ -101,12 +101,12 @@ export const SUPPORTED_DDL = {
 	},
 	"ALTER TABLE ... MODIFY COLUMN": {
 		support: "supported",
-		note: "definition converted to the destination dialect; includes column comments, defaults, character sets, NULL/NOT NULL, positions",
+		note: "definition converted to the destination dialect; includes column comments, defaults, character sets, NULL/NOT NULL, positions; MODIFY with a new letter case renames the column as at the source",
 		example: "ALTER TABLE shop.orders MODIFY note VARCHAR(200) NULL COMMENT 'free text'",
 	},
 	"ALTER TABLE ... CHANGE COLUMN": {
 		support: "supported",
-		note: "like MODIFY, and a rename of a migrated column follows the rule (renameColumns applies to the new name); refused when the rule selects columns by name or its row filter reads the column, since the rule would no longer describe the table",
+		note: "like MODIFY, and a rename of a migrated column follows the rule (renameColumns applies to the new name), a new letter case too; columns may swap names in one statement; refused when the rule selects columns by name or its row filter reads the column, since the rule would no longer describe the table",
 		example: "ALTER TABLE shop.orders CHANGE note remark VARCHAR(100)",
 	},
 	"ALTER TABLE ... RENAME COLUMN": {
@@ -121,12 +121,12 @@ export const SUPPORTED_DDL = {
 	},
 	"ALTER TABLE ... ADD INDEX": {
 		support: "supported",
-		note: "INDEX, KEY, UNIQUE, FULLTEXT and SPATIAL, converted (visibility keyword, descending parts); an index on a left-out column or one the destination cannot build is not created, with a warning",
+		note: "INDEX, KEY, UNIQUE, FULLTEXT and SPATIAL, converted (visibility keyword, descending parts); an unnamed one gets its name from the destination server as from the source (a_2 when a is taken), `CONSTRAINT c UNIQUE` is named c; an index on a left-out column or one the destination cannot build is not created, with a warning",
 		example: "ALTER TABLE shop.orders ADD INDEX ix_note (note(10))",
 	},
 	"ALTER TABLE ... DROP INDEX": {
 		support: "supported",
-		note: "DROP INDEX and DROP KEY (IF EXISTS on MariaDB destinations, so an index never created is no error there)",
+		note: "DROP INDEX and DROP KEY (IF EXISTS on MariaDB destinations, so an index never created is no error there, unless an earlier clause of the statement changes that name: MariaDB checks IF EXISTS against the table before the statement)",
 		example: "ALTER TABLE shop.orders DROP INDEX ix_note",
 	},
 	"ALTER TABLE ... RENAME INDEX": {
@@ -151,7 +151,7 @@ export const SUPPORTED_DDL = {
 	},
 	"ALTER TABLE ... ADD FOREIGN KEY": {
 		support: "supported",
-		note: "with renamed tables and columns; not created, with a warning, when it references a table or column that is not migrated",
+		note: "with renamed tables and columns; named after its CONSTRAINT symbol as at the source (an index name beside it is left out: MariaDB with foreign-key checks off, as replay runs, would name the constraint after it); not created, with a warning, when it references a table or column that is not migrated",
 		example: "ALTER TABLE shop.orders ADD CONSTRAINT fk_self FOREIGN KEY (id) REFERENCES shop.orders (id)",
 	},
 	"ALTER TABLE ... DROP FOREIGN KEY": {
@@ -161,7 +161,7 @@ export const SUPPORTED_DDL = {
 	},
 	"ALTER TABLE ... ADD CHECK": {
 		support: "supported",
-		note: "ADD [CONSTRAINT name] CHECK (...), columns renamed; not created, with a warning, when it reads a left-out column",
+		note: "ADD [CONSTRAINT name] CHECK (...), columns renamed; not created, with a warning, when it reads a left-out column or is NOT ENFORCED (MySQL) and the destination is MariaDB, which enforces every check; MySQL's ALTER CHECK ... [NOT] ENFORCED is refused for MariaDB",
 		example: "ALTER TABLE shop.orders ADD CONSTRAINT positive CHECK (id > 0)",
 	},
 	"ALTER TABLE ... DROP CONSTRAINT": {

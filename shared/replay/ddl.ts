@@ -2,6 +2,7 @@ import type { DdlChange } from "../capture/change.ts";
 import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { convertCharset } from "../schema/dialect.ts";
+import { alterTable } from "./ddl-alter.ts";
 import { Cursor, DdlSyntaxError, isKeyword, lex } from "./ddl-parse.ts";
 import {
 	describeRule,
@@ -13,16 +14,7 @@ import {
 } from "./ddl-rules.ts";
 import { type DdlContext, type DdlEffect, Ignored, Refusal, Work } from "./ddl-state.ts";
 import type { DdlForm } from "./ddl-support.ts";
-import {
-	alterTable,
-	createIndex,
-	createTable,
-	dropIndex,
-	dropTable,
-	noteOf,
-	renameTable,
-	truncateTable,
-} from "./ddl-table.ts";
+import { createIndex, createTable, dropIndex, dropTable, noteOf, renameTable, truncateTable } from "./ddl-table.ts";
 
 /**
  * DDL during incremental replay: a statement from the source's binlog becomes the statements
@@ -31,10 +23,13 @@ import {
  * is refused, naming the statement and why, so the project stops with a ticket that the user
  * can skip once the destination is put right by hand.
  *
- * Only the statement and the mappings are consulted: nothing is read from either server. The
- * statements are written to be harmless when run twice where the destination allows it
- * (IF [NOT] EXISTS on tables and databases everywhere, on columns, indexes and constraints on
- * MariaDB), since replay may repeat the last statement after a crash.
+ * Only the statement (read in its source session's lexical sql_mode), and the mappings are
+ * consulted: nothing is read from either server. Replay may meet the last statement again after
+ * a crash: tables and databases are created and dropped IF [NOT] EXISTS; ALTER and RENAME TABLE
+ * are marked (`guards`) for replay's journal, which runs them once (ddl-execute.ts). On MariaDB,
+ * clauses also carry IF [NOT] EXISTS where that is right: the server checks it against the table
+ * as it was before the statement, so a clause whose name an earlier clause dropped, renamed or
+ * added goes without (it would be skipped), and so does an unnamed key.
  */
 
 export type { ColumnChange, DdlContext, DdlEffect } from "./ddl-state.ts";
@@ -56,6 +51,8 @@ export type DdlDecision =
 			forms: DdlForm[];
 			/** Run the statements with this default database (a view definition may name tables without it). */
 			useDatabase?: string;
+			/** Per statement: the destination tables whose definitions tell whether it ran already (ALTER, RENAME TABLE). */
+			guards?: (TableName[] | undefined)[];
 	  }
 	| { action: "ignore"; reason: string; forms: DdlForm[] }
 	| {
@@ -71,7 +68,20 @@ export function translateDdl(change: DdlChange, ctx: DdlContext): DdlDecision {
 	const w = new Work(change, ctx);
 	const statement = change.sql.trim();
 	try {
-		const toks = lex(change.sql, ctx.source);
+		const mode = change.session?.sqlMode ?? [];
+		if (mode.includes("ORACLE")) {
+			return {
+				action: "refuse",
+				reason:
+					"the statement ran under sql_mode=ORACLE, whose syntax Ferry does not read: apply what the destination needs by hand and skip the statement",
+				statement,
+				forms: ["other statements"],
+			};
+		}
+		const toks = lex(change.sql, ctx.source, {
+			ansiQuotes: mode.includes("ANSI_QUOTES"),
+			noBackslashEscapes: mode.includes("NO_BACKSLASH_ESCAPES"),
+		});
 		if (toks.length === 0) return { action: "ignore", reason: "the statement is empty (comments only)", forms: [] };
 		const c = new Cursor(toks);
 		dispatch(w, c);
@@ -87,6 +97,7 @@ export function translateDdl(change: DdlChange, ctx: DdlContext): DdlDecision {
 			warnings: w.warnings,
 			forms: w.forms,
 			...(w.useDatabase !== undefined ? { useDatabase: w.useDatabase } : {}),
+			...(w.guards.size > 0 ? { guards: w.statements.map((_, i) => w.guards.get(i)) } : {}),
 		};
 	} catch (err) {
 		if (err instanceof Refusal) return { action: "refuse", reason: err.detail, statement, forms: w.forms };

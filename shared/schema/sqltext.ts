@@ -21,15 +21,33 @@ export interface Token {
 
 const WORD = /[\p{L}\p{N}_$@]/u;
 
+/** The lexical sql_mode a text was written under (the default: neither). */
+export interface LexMode {
+	/** ANSI_QUOTES: "x" is a name, not a string. */
+	ansiQuotes?: boolean;
+	/** NO_BACKSLASH_ESCAPES: a backslash in a string is a character. */
+	noBackslashEscapes?: boolean;
+}
+
 /** Splits SQL into tokens whose texts concatenate back to the input. */
-export function tokenize(sql: string): Token[] {
+export function tokenize(sql: string, mode: LexMode = {}): Token[] {
 	const tokens: Token[] = [];
 	let i = 0;
 	while (i < sql.length) {
 		const ch = sql[i] as string;
 		const next = sql[i + 1];
-		if (ch === "'" || ch === '"') {
-			const end = closingQuote(sql, i, ch);
+		if (ch === '"' && mode.ansiQuotes) {
+			const end = closingQuote(sql, i, ch, false);
+			const text = sql.slice(i, end.index);
+			tokens.push({
+				kind: "quoted",
+				text,
+				name: text.slice(1, end.unterminated ? undefined : -1).replaceAll('""', '"'),
+				unterminated: end.unterminated || undefined,
+			});
+			i = end.index;
+		} else if (ch === "'" || ch === '"') {
+			const end = closingQuote(sql, i, ch, !mode.noBackslashEscapes);
 			tokens.push({
 				kind: "string",
 				text: sql.slice(i, end.index),
@@ -94,15 +112,20 @@ export function tokenize(sql: string): Token[] {
 }
 
 /**
- * Strings allow both a doubled quote and a backslash escape, and "..." is a string: the reading
- * of the default sql_mode, and of FILTER_SQL_MODE (shared/db/filter-mode.ts), which every
- * statement embedding a row filter runs under.
+ * Strings allow a doubled quote, and a backslash escape unless NO_BACKSLASH_ESCAPES. Row filters
+ * are read in the default reading (backslash escapes, "..." a string), that of FILTER_SQL_MODE
+ * (shared/db/filter-mode.ts), which every statement embedding a row filter runs under.
  */
-function closingQuote(sql: string, start: number, quote: string): { index: number; unterminated: boolean } {
+function closingQuote(
+	sql: string,
+	start: number,
+	quote: string,
+	backslashEscapes: boolean,
+): { index: number; unterminated: boolean } {
 	let j = start + 1;
 	while (j < sql.length) {
 		const c = sql[j];
-		if (c === "\\") {
+		if (c === "\\" && backslashEscapes) {
 			j += 2;
 		} else if (c === quote) {
 			if (sql[j + 1] === quote) {

@@ -4,12 +4,11 @@ import type { Context } from "../../shared/control/context.ts";
 import { replicationId } from "../../shared/control/replication.ts";
 import { type MappingChange, saveMappings } from "../../shared/control/table-mappings.ts";
 import { type Connection, connect, type Pool } from "../../shared/db/connect.ts";
-import { describeTable, quoteId, redactSql } from "../../shared/db/sql.ts";
+import { describeTable, redactSql } from "../../shared/db/sql.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
 import type { Direction, Project } from "../../shared/model/project.ts";
 import type { ObjectRules, TableMapping, TableName } from "../../shared/model/rules.ts";
 import { logger } from "../../shared/observability.ts";
-import { ddlMarker } from "../../shared/replay/checkpoint.ts";
 import {
 	applyDdlEffects,
 	type DdlContext,
@@ -17,6 +16,7 @@ import {
 	type DdlEffect,
 	translateDdl,
 } from "../../shared/replay/ddl.ts";
+import { ddlIdentity, executeDdl } from "../../shared/replay/ddl-execute.ts";
 import { includingRule, mapTable, renamedColumn, selects } from "../../shared/replay/ddl-rules.ts";
 import { FatalReplicationError } from "../../shared/replay/fatal.ts";
 import type { ColumnRule } from "../../shared/replay/resolver.ts";
@@ -28,12 +28,6 @@ const key = (t: TableName) => `${t.database}\u0000${t.table}`;
 /** CREATE or DROP TRIGGER, after any leading comments (MariaDB logs CREATE TRIGGER with its DEFINER). */
 const TRIGGER_DDL =
 	/^\s*(?:\/\*[\s\S]*?\*\/\s*)*(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:DEFINER\s*=\s*\S+\s+)?|DROP\s+)TRIGGER\b/i;
-
-/**
- * Errors a DDL statement meets when it already ran (table exists, duplicate column or key,
- * can't drop what is gone, unknown table or column after a rename, multiple primary keys).
- */
-const ALREADY_DONE = new Set([1050, 1060, 1091, 1051, 1061, 1826, 1054, 1146, 1068]);
 
 export interface TablesSetup {
 	ctx: Context;
@@ -178,21 +172,13 @@ export class Tables {
 			}
 			if (held) throw new FatalReplicationError(`${held}; statement: ${statement}`, part.gtid, statement);
 		}
-		// view definitions name their tables unqualified: they run in their database
-		if (decision.useDatabase) await conn.query(`USE ${quoteId(decision.useDatabase)}`);
-		for (const sql of decision.statements) {
-			try {
-				// the mark: the other direction's capture recognises the statement as replay's
-				await conn.query(`${ddlMarker(this.stream)} ${sql}`);
-			} catch (err) {
-				// A session killed after the DDL but before its checkpoint meets its own work again.
-				if (!ALREADY_DONE.has((err as { errno?: number }).errno ?? 0)) throw err;
-				logger.warn("DDL already applied at the target; going on", {
-					sql: redactSql(sql),
-					error: (err as Error).message,
-				});
-			}
-		}
+		// in the source statement's session, marked as replay's, once even across a crash
+		await executeDdl(conn, decision, {
+			stream: this.stream,
+			ddlId: ddlIdentity(change, part),
+			session: change.session,
+			destinationEngine: this.s.servers.destinationEngine,
+		});
 		await this.save(decision.effects);
 		logger.info("DDL replayed", { ...log, statements: decision.statements.map(redactSql) });
 	}

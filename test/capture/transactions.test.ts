@@ -73,7 +73,14 @@ describe("capture of transactions", () => {
 			expect(multi?.[0]?.bytes).toBeGreaterThan(0);
 			expect(Math.abs((multi?.[0]?.commitTime ?? 0) - Date.now())).toBeLessThan(60_000);
 
-			expect(changesOf(ddl)).toEqual([{ kind: "ddl", database: db, sql: "ALTER TABLE a ADD COLUMN w INT DEFAULT 7" }]);
+			expect(changesOf(ddl)).toEqual([
+				{
+					kind: "ddl",
+					database: db,
+					sql: "ALTER TABLE a ADD COLUMN w INT DEFAULT 7",
+					session: expect.objectContaining({ sqlMode: expect.arrayContaining(["STRICT_TRANS_TABLES"]) }),
+				},
+			]);
 			expect(ddl?.[0]?.final).toBe(true);
 
 			// the row event after the ALTER is decoded with the new column, named from the binlog
