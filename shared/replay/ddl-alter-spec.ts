@@ -148,7 +148,9 @@ export function parseSpec(c: Cursor, db: string): Spec {
 		return { op: "noop", what: text() };
 	}
 	if (c.at("ALGORITHM") || c.at("LOCK") || c.at("WITH", "VALIDATION") || c.at("WITHOUT", "VALIDATION")) {
-		c.skipUntil(() => false);
+		// `ALGORITHM=COPY PARTITION BY …`: the partitioning clause needs no comma before it
+		c.skipUntil((t) => t.kind === "word" && t.text.toUpperCase() === "PARTITION");
+		if (c.at("PARTITION")) return partition();
 		return { op: "noop", what: text() };
 	}
 	const options = parseTableOptions(c);

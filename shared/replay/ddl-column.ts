@@ -121,6 +121,8 @@ export interface ParsedColumn {
 
 /** Words that start a column attribute, so a DEFAULT or ON UPDATE value ends before them. */
 const ATTRIBUTE_START = new Set([
+	// a table's partitioning clause, which may follow the last column of an ALTER
+	"PARTITION",
 	"NOT",
 	"NULL",
 	"DEFAULT",

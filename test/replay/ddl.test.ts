@@ -665,6 +665,14 @@ describe("other statements", () => {
 		expect(other("ALTER TABLE `shop`.orders FROBNICATE").action).toBe("refuse");
 	});
 
+	it("never drops a partitioning clause that follows a column or ALGORITHM without a comma", () => {
+		const copy = refused("ALTER TABLE orders ADD COLUMN k INT, ALGORITHM=COPY PARTITION BY HASH (id) PARTITIONS 2");
+		expect(copy.forms).toContain("ALTER TABLE ... partitioning");
+		expect(refused("ALTER TABLE orders ADD COLUMN k INT DEFAULT 7 PARTITION BY HASH (id) PARTITIONS 2").reason).toMatch(
+			/unknown attribute of column k at "PARTITION BY/,
+		);
+	});
+
 	it("refuses what it cannot read, saying where, with the statement", () => {
 		const r = refused("ALTER TABLE orders ADD COLUMN 'oops' INT");
 		expect(r.reason).toBe(
