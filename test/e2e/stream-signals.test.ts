@@ -129,10 +129,6 @@ describe("replication stream signals", () => {
 		const live = t.stack.tasks().filter((c) => c.exitCode === null && c.signalCode === null);
 		expect(live.length).toBe(1);
 		for (const c of live) c.kill("SIGKILL");
-		// the switchover waits 3 s (not 60) for replay to run before its ticket (the scheduler runs in this process)
-		process.env.FERRY_SWITCHOVER_REPLAY_WAIT_MS = "3000";
-		await t.api.post(`/projects/${projectId}/switchover`, { maxLatencySeconds: 5 });
-
 		const dead = await waitFor(
 			"the status to say the stream is dead",
 			async () => {
@@ -148,6 +144,11 @@ describe("replication stream signals", () => {
 			expect(later.incremental.latencySeconds).toBeGreaterThan(dead.incremental?.latencySeconds ?? 0);
 			expect(later.incremental.heartbeatAgeSeconds).toBeGreaterThan(dead.incremental?.heartbeatAgeSeconds ?? 0);
 		}
+		// requested once the stream is dead (a request racing the kill could meet the dying task's last
+		// report); the check waits 3 s (not 60) for replay to run before its ticket, and a new task
+		// cannot take over before the killed one's lease lapses
+		process.env.FERRY_SWITCHOVER_REPLAY_WAIT_MS = "3000";
+		await t.api.post(`/projects/${projectId}/switchover`, { maxLatencySeconds: 5 });
 		const refused = await waitFor("the switchover check's ticket", async () => {
 			const s = await status();
 			if (stepState(s, "switch-check") === "done") throw new Error("the switchover started on a dead stream");
