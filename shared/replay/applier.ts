@@ -489,6 +489,17 @@ export class Applier {
 		if (this.failure) throw this.failure;
 	}
 
+	/**
+	 * Where capture starts when the target holds no checkpoint yet: the stream stands there, so a
+	 * source quiet since the copy ended is already past `safeUntil` (exact mode) without an event.
+	 */
+	startAt(position: SourcePosition): void {
+		if (this.checkpoint?.position || this.assembled) return;
+		this.assembled = position;
+		this.stats.position = position;
+		this.stats.mode = this.modeAt(position);
+	}
+
 	/** The mode replay is in once `position` is applied. */
 	private modeAt(position: SourcePosition | null): ReplayMode {
 		const until = this.options.safeUntil;

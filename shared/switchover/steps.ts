@@ -68,7 +68,13 @@ const check: StepRunner = {
 					? "forward replay has not reported since the switchover was requested"
 					: `forward replay is ${live.state}`;
 			const step = project.steps.find((x) => x.name === "switch-check");
-			const waitingSince = Math.max(Date.parse(s.requestedAt), Date.parse(step?.startedAt ?? s.requestedAt));
+			// the window runs from the stream's last sign of life: Ferry itself restarting (a killed
+			// `ferry local up`, a redeployed scheduler) must not turn into a ticket
+			const waitingSince = Math.max(
+				Date.parse(s.requestedAt),
+				Date.parse(step?.startedAt ?? s.requestedAt),
+				r?.heartbeatAt ?? 0,
+			);
 			if (Date.now() - waitingSince < replayWaitMs()) {
 				return block(ctx, project, `${what}: the switchover waits for it to run (the status says why)`);
 			}

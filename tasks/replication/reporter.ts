@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { ConflictError } from "../../shared/aws/state-store.ts";
 import type { SourcePosition } from "../../shared/capture/change.ts";
 import { currentPosition } from "../../shared/capture/reader.ts";
@@ -139,6 +140,22 @@ function normaliseGtid(gtid: string): string {
  * Takes or renews the stream's replication lease and writes the status fields given. Returns
  * false when another live task holds it.
  */
+/**
+ * Whether a lease owner (`host:pid:…`) was a process of this host that no longer exists (a
+ * killed `ferry local up` and its tasks): its lease need not be waited out. A process of another
+ * host (another ECS task) is never judged from here; a reused pid only makes us wait.
+ */
+function diedOnThisHost(owner: string): boolean {
+	const [host, pid] = owner.split(":");
+	if (host !== hostname() || !pid || !/^\d+$/.test(pid)) return false;
+	try {
+		process.kill(Number(pid), 0);
+		return false;
+	} catch (err) {
+		return (err as NodeJS.ErrnoException).code === "ESRCH";
+	}
+}
+
 export async function renewLease(
 	ctx: Context,
 	replicationId: string,
@@ -170,7 +187,7 @@ export async function renewLease(
 			throw err;
 		}
 	}
-	if (current.owner !== owner && current.leaseUntil > now) return false;
+	if (current.owner !== owner && current.leaseUntil > now && !diedOnThisHost(current.owner)) return false;
 	const { pk: _pk, sk: _sk, version, ...status } = current;
 	try {
 		await ctx.store.replace<ReplicationStatus>(

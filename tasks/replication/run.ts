@@ -217,6 +217,7 @@ async function replicate(
 		from ??= project.incremental?.startPosition;
 		if (!from) throw new Error(`project ${projectId} has no capture start position: its position step did not run`);
 		startedAt = from;
+		applier.startAt(from);
 		const reader = await openBinlogReader(s.captureCreds, {
 			from,
 			serverId: serverIdFor(replicationId),

@@ -14,6 +14,21 @@ describe("the end of safe mode", () => {
 	const fx = applierFixture("replay_safe_end");
 	const { db, t, mappings, options } = fx;
 
+	it("is reached without any event when capture starts at safeUntil (nothing written to the source since the copy began)", async () => {
+		const s = new Stream();
+		const at = s.position(41);
+		const applier = new Applier(options("untouched", { safeUntil: at }));
+		try {
+			await applier.open();
+			expect(applier.progress.mode).toBe("safe");
+			applier.startAt(at);
+			expect(applier.progress.mode).toBe("exact");
+			expect(applier.progress.position).toEqual(at);
+		} finally {
+			await applier.close();
+		}
+	});
+
 	it("is reached once the position applied reaches safeUntil, with no transaction after it", async () => {
 		await fx.dst.query(`CREATE TABLE ${quoteId(db)}.quiet (id INT PRIMARY KEY, v INT)`);
 		mappings.set("quiet", identity(t("quiet"), ["id", "v"]));
