@@ -101,7 +101,7 @@ export class FerryStack extends Stack {
 		});
 		const copyWorker = this.worker("CopyWorkerFn", {
 			...fnCommon,
-			entry: "functions/copy-worker/handler.ts",
+			entry: "functions/chunk-worker/handler.ts",
 			description: "Ferry copy worker: copies one chunk of a full migration",
 			environment,
 			queue: copyChunks,
@@ -110,7 +110,7 @@ export class FerryStack extends Stack {
 		// the same handler: a chunk message says whether it is a copy or a verification
 		const verifyWorker = this.worker("VerifyWorkerFn", {
 			...fnCommon,
-			entry: "functions/copy-worker/handler.ts",
+			entry: "functions/chunk-worker/handler.ts",
 			description: "Ferry verify worker: checksums one chunk on both sides and narrows differences to rows",
 			environment,
 			queue: verifyChunks,

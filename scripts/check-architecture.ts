@@ -34,7 +34,7 @@ export function importGraph(root: string): Map<string, string[]> {
 		const targets = new Set<string>();
 		for (const re of [IMPORT, SIDE_EFFECT_IMPORT]) {
 			for (const m of text.matchAll(re)) {
-				const target = relative(root, resolve(root, dirname(file), m[1]));
+				const target = relative(root, resolve(root, dirname(file), m[1] ?? ""));
 				if (known.has(target)) targets.add(target);
 			}
 		}

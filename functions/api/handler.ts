@@ -3,7 +3,7 @@ import middy from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { dispatch } from "../../shared/api/dispatch.ts";
 import { configFromEnv } from "../../shared/config.ts";
-import { contextFrom } from "../../shared/control/context.ts";
+import { contextFrom } from "../../shared/context.ts";
 import { logger } from "../../shared/observability.ts";
 
 const ctx = contextFrom(configFromEnv());

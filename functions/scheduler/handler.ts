@@ -2,9 +2,9 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import { configFromEnv } from "../../shared/config.ts";
-import { contextFrom } from "../../shared/control/context.ts";
-import { advanceAll } from "../../shared/control/scheduler.ts";
+import { contextFrom } from "../../shared/context.ts";
 import { logger, metrics } from "../../shared/observability.ts";
+import { advanceAll } from "../../shared/scheduler/loop.ts";
 
 const ctx = contextFrom(configFromEnv());
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import type { Context } from "../control/context.ts";
-import { UserError } from "../control/errors.ts";
+import type { Context } from "../context.ts";
 import { ConnectError } from "../db/connect.ts";
+import { UserError } from "../errors.ts";
 import { logger } from "../observability.ts";
 import { ROUTES, type Route } from "./routes.ts";
 

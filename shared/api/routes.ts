@@ -1,13 +1,11 @@
 import { z } from "zod";
-import type { Context } from "../control/context.ts";
+import type { Context } from "../context.ts";
 import {
 	addDataSource,
 	copyDataSource,
 	DataSourceInput,
 	DataSourcePatch,
 	deleteDataSource,
-	getDataSource,
-	listDataSources,
 	testConnection,
 	updateDataSource,
 } from "../control/datasources.ts";
@@ -17,25 +15,25 @@ import {
 	createProject,
 	deleteProject,
 	exportObjects,
-	getProject,
 	importObjects,
-	listProjects,
 	ObjectSettings,
 	resolveTicket,
+	schemaReport,
 } from "../control/projects.ts";
-import { schemaReport } from "../control/reports.ts";
 import { projectStatus } from "../control/status.ts";
+import { confirmWritesStopped, requestSwitchover } from "../control/switchover.ts";
 import {
 	correctionSql,
 	pauseVerification,
 	requestCorrection,
-	startVerification,
 	verificationDifferences,
 	verificationResults,
 } from "../control/verification.ts";
 import { Endpoint } from "../model/datasource.ts";
 import { ProjectInput } from "../model/project.ts";
-import { confirmWritesStopped, requestSwitchover } from "../switchover/steps.ts";
+import { startVerification } from "../scheduler/verification.ts";
+import { getDataSource, listDataSources } from "../state/datasources.ts";
+import { getProject, listProjects } from "../state/projects.ts";
 
 export interface Request<B> {
 	params: Record<string, string>;

@@ -11,26 +11,7 @@ import {
 	PutCommand,
 	QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
-
-/** Every stored item: a partition key, a sort key and a version for optimistic concurrency. */
-export interface Key {
-	pk: string;
-	sk: string;
-}
-export type Stored<T> = T & Key & { version: number };
-
-/** Only the key attributes: callers often pass a whole stored item as its own key. */
-function keyOf(key: Key): Key {
-	return { pk: key.pk, sk: key.sk };
-}
-
-/** A write lost a race: someone else created or changed the item first. */
-export class ConflictError extends Error {
-	constructor(key: Key) {
-		super(`state item ${key.pk}/${key.sk} was changed concurrently`);
-		this.name = "ConflictError";
-	}
-}
+import { ConflictError, type Key, keyOf, type StateStore, type Stored, withoutKey } from "../state/store.ts";
 
 /**
  * The one DynamoDB table that holds Ferry's state (projects, data sources, chunks,
@@ -38,7 +19,7 @@ export class ConflictError extends Error {
  * or a retried worker can never overwrite each other silently. Only single-item operations:
  * they are atomic in DynamoDB and in every local server we run against.
  */
-export class StateStore {
+export class DynamoStateStore implements StateStore {
 	constructor(
 		private readonly db: DynamoDBDocumentClient,
 		readonly table: string,
@@ -98,8 +79,7 @@ export class StateStore {
 			const next = change(current);
 			if (next === undefined) return current;
 			try {
-				const { pk: _pk, sk: _sk, version: _v, ...rest } = next as Stored<T>;
-				return await this.replace(key, rest as T, current.version);
+				return await this.replace(key, withoutKey(next as Stored<T>), current.version);
 			} catch (err) {
 				if (!(err instanceof ConflictError)) throw err;
 			}

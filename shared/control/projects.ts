@@ -1,22 +1,19 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import {
-	type Direction,
-	type Project,
-	type ProjectInput,
-	type ProjectState,
-	type StepName,
-	stepsFor,
-} from "../model/project.ts";
+import type { Context } from "../context.ts";
+import { conflict, invalid } from "../errors.ts";
+import type { Direction, Project, ProjectInput, ProjectState } from "../model/project.ts";
 import { ObjectRules } from "../model/rules.ts";
-import { cancelStoppedChunks, DEFAULT_QUERY_TIMEOUT_SECONDS } from "./chunk-sessions.ts";
-import { chunksPk, listChunks, verifyChunksPk, verifyPlanPk } from "./chunks.ts";
-import type { Context } from "./context.ts";
-import { getDataSource } from "./datasources.ts";
-import { conflict, invalid, notFound } from "./errors.ts";
-import { type ReplicationStatus, replicationId, replicationKey, replicationStatus } from "./replication.ts";
+import { cancelStoppedChunks, DEFAULT_QUERY_TIMEOUT_SECONDS } from "../scheduler/chunks/sessions.ts";
+import { stepNamed, stepsFor } from "../scheduler/steps/index.ts";
+import type { ReportEntry } from "../schema/plan.ts";
+import { getDataSource } from "../state/datasources.ts";
+import { createProjectItem, deleteProjectItems, getProject, updateProject } from "../state/projects.ts";
+import { readSchemaReport } from "../state/reports.ts";
+import { clearFatalStop, type ReplicationStatus, replicationStatus } from "../state/streams.ts";
+import { replicationId } from "./replication.ts";
 
-const key = (id: string) => ({ pk: "PROJECT", sk: id });
+/** The user's project commands: create, start, pause, resume, release, resolve a ticket, delete, export and import objects. */
 
 export async function createProject(ctx: Context, input: ProjectInput): Promise<Project> {
 	const needs = typeCombinationError(input);
@@ -37,36 +34,7 @@ export async function createProject(ctx: Context, input: ProjectInput): Promise<
 		createdAt: now,
 		updatedAt: now,
 	};
-	await ctx.store.create(key(id), project);
-	return { ...project, id };
-}
-
-export async function getProject(ctx: Context, id: string): Promise<Project> {
-	const stored = await ctx.store.get<Project>(key(id));
-	if (!stored) throw notFound("project", id);
-	const { pk: _pk, sk: _sk, version: _v, ...project } = stored;
-	return { ...project, id };
-}
-
-export async function listProjects(ctx: Context, tag?: string): Promise<Project[]> {
-	const all = await ctx.store.list<Project>("PROJECT");
-	return all
-		.map(({ pk: _pk, sk, version: _v, ...p }) => ({ ...p, id: sk }))
-		.filter((p) => tag === undefined || p.tags.includes(tag));
-}
-
-/**
- * Changes a project atomically (conditional write on its version). `change` sees the latest
- * stored project and returns the new one, or throws to refuse.
- */
-export async function updateProject(ctx: Context, id: string, change: (p: Project) => Project): Promise<Project> {
-	const saved = await ctx.store.modify<Project>(key(id), (cur) => {
-		const { pk: _pk, sk: _sk, version: _v, ...p } = cur;
-		return { ...change({ ...p, id }), updatedAt: new Date().toISOString() };
-	});
-	if (!saved) throw notFound("project", id);
-	const { pk: _pk, sk: _sk, version: _v, ...project } = saved;
-	return { ...project, id };
+	return createProjectItem(ctx, id, project);
 }
 
 /** Which user actions each state allows; anything else is a 409 naming the state. */
@@ -92,25 +60,10 @@ export async function actOnProject(ctx: Context, id: string, action: string): Pr
 	return project;
 }
 
-/** Switchover steps whose skipping would lose changes: only retry resolves their tickets. */
-const LOSES_CHANGES: readonly StepName[] = ["switch-writes", "switch-drain", "switch-stop-forward"];
-
-/**
- * Why the failed step cannot be skipped, if it cannot: skipping it would lose changes, or leave
- * nothing done (the project would complete with nothing migrated).
- */
-async function skipRefusal(ctx: Context, p: Project, step: StepName): Promise<string | undefined> {
-	const cannot = `step ${step} of '${p.name}' cannot be skipped`;
-	if (LOSES_CHANGES.includes(step))
-		return `${cannot}: without it changes would be lost at the switch; fix the cause and retry`;
-	if (step === "precheck") {
-		return `${cannot}: it records the tables to migrate, so skipping it would complete the project with nothing migrated; fix the findings, or accept single ones with 'ferry project waive ${p.id} <finding id>', then retry`;
-	}
-	if (step === "position") return `${cannot}: incremental replay would have no start position; fix the cause and retry`;
-	if (step === "full" && !(await listChunks(ctx, p.id)).some((c) => c.state === "done")) {
-		return `${cannot}: no chunk has been copied yet, so skipping it would leave nothing migrated; fix the cause and retry`;
-	}
-	return undefined;
+/** Why the failed step cannot be skipped, if it cannot (the step says: steps/<step>.ts `cannotSkip`). */
+async function skipRefusal(ctx: Context, p: Project, step: string): Promise<string | undefined> {
+	const why = await stepNamed(step).cannotSkip?.(ctx, p);
+	return why && `step ${step} of '${p.name}' cannot be skipped: ${why}`;
 }
 
 /**
@@ -139,16 +92,12 @@ export async function resolveTicket(ctx: Context, id: string, decision: "retry" 
 			`the replication stop of '${current.name}' is not about one statement that could be passed over (${notAStatement.message}): put it right and retry`,
 		);
 	}
-	for (const direction of Object.keys(fatal) as Direction[]) {
-		await ctx.store.modify<ReplicationStatus>(replicationKey(replicationId(id, direction)), (s) => ({
-			...s,
-			fatal: undefined,
-		}));
-	}
+	for (const direction of Object.keys(fatal) as Direction[]) await clearFatalStop(ctx, replicationId(id, direction));
 	return updateProject(ctx, id, (p) => {
 		if (!p.ticket || p.state !== "failed") throw conflict("NO_TICKET", `project '${p.name}' has no open ticket`);
 		const step = p.ticket.step;
-		if (step === "incremental" || (step === "reverse" && p.reverse?.active)) {
+		const replication = stepNamed(step).replication;
+		if (replication === "forward" || (replication === "reverse" && p.reverse?.active)) {
 			// replay resumes; "skip" passes over the one source transaction it stopped on
 			const skip = (d: Direction) => (decision === "skip" ? fatal[d]?.gtid : undefined);
 			return {
@@ -206,16 +155,7 @@ export async function deleteProject(ctx: Context, id: string): Promise<void> {
 	if (p.state === "running" || p.state === "paused") {
 		throw conflict("BAD_STATE", `project '${p.name}' is ${p.state}: release it before deleting`);
 	}
-	for await (const item of ctx.store.query(chunksPk(id))) await ctx.store.delete(item);
-	for (let run = 1; run <= (p.verification?.run ?? 0); run++) {
-		for (const pk of [verifyChunksPk(id, run), verifyPlanPk(id, run)]) {
-			for await (const item of ctx.store.query(pk)) await ctx.store.delete(item);
-		}
-	}
-	for (const pk of [`TABLES#${id}`, `REPORT#${id}`, `TRIGGERS#${id}`]) {
-		for await (const item of ctx.store.query(pk)) await ctx.store.delete(item);
-	}
-	await ctx.store.delete(key(id));
+	await deleteProjectItems(ctx, p);
 }
 
 /** Object settings as a file a user can keep, edit and import into another project (OMS export/import). */
@@ -235,9 +175,8 @@ export async function importObjects(ctx: Context, id: string, settings: ObjectSe
 	});
 }
 
-export function markStep(p: Project, name: StepName, change: Partial<Project["steps"][number]>): Project {
-	return {
-		...p,
-		steps: p.steps.map((s) => (s.name === name ? { ...s, ...change } : s)),
-	};
+/** The schema report of the project's last schema step: every object converted, changed or refused, and why. */
+export async function schemaReport(ctx: Context, id: string): Promise<ReportEntry[]> {
+	await getProject(ctx, id);
+	return readSchemaReport(ctx, id);
 }

@@ -1,12 +1,17 @@
+import type { Context } from "../context.ts";
 import { describeTable } from "../db/sql.ts";
 import type { Direction, Project } from "../model/project.ts";
-import { chunkWait } from "./chunk-leases.ts";
-import { listChunks, listTables, MAX_ATTEMPTS } from "./chunks.ts";
-import type { Context } from "./context.ts";
-import { getProject } from "./projects.ts";
-import { type ReplicationStatus, replicationId, replicationStatus } from "./replication.ts";
-import { type StreamState, streamLiveness } from "./stream-state.ts";
-import { type VerificationResults, verificationResults } from "./verification.ts";
+import { type StreamState, streamLiveness } from "../replication/liveness.ts";
+import { chunkWait } from "../scheduler/chunks/lease.ts";
+import { MAX_ATTEMPTS } from "../scheduler/chunks/lifecycle.ts";
+import type { VerificationResults } from "../scheduler/verification-results.ts";
+import { listChunks } from "../state/chunks.ts";
+import { chunksPk } from "../state/keys.ts";
+import { getProject } from "../state/projects.ts";
+import { type ReplicationStatus, replicationStatus } from "../state/streams.ts";
+import { listTables } from "../state/tables.ts";
+import { replicationId } from "./replication.ts";
+import { verificationResults } from "./verification.ts";
 
 export interface TableProgress {
 	source: string;
@@ -17,7 +22,7 @@ export interface TableProgress {
 	chunksTotal: number;
 	planned: boolean;
 	errors: string[];
-	/** What its chunks that are not done wait for, beyond their turn (chunk-leases.ts `chunkWait`); the first few. */
+	/** What its chunks that are not done wait for, beyond their turn (scheduler/chunks/lease.ts `chunkWait`); the first few. */
 	waiting: string[];
 }
 
@@ -107,7 +112,7 @@ export async function projectStatus(ctx: Context, id: string): Promise<ProjectSt
 	const fullStep = project.steps.find((s) => s.name === "full");
 	if (!fullStep || fullStep.state === "pending") return status;
 
-	const [tables, chunks] = await Promise.all([listTables(ctx, id), listChunks(ctx, id)]);
+	const [tables, chunks] = await Promise.all([listTables(ctx, id), listChunks(ctx, chunksPk(id))]);
 	const byTable = new Map<number, TableProgress>(
 		tables.map((t) => [
 			t.index,

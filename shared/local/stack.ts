@@ -10,10 +10,10 @@ import { dynamoDocumentClient, sqsClient } from "../aws/clients.ts";
 import { ensureStateTable } from "../aws/state-store.ts";
 import { ensureQueueWithDeadLetter } from "../aws/work-queue.ts";
 import { configFromEnv } from "../config.ts";
-import { releaseLeasesOf } from "../control/chunk-leases.ts";
-import { contextFrom } from "../control/context.ts";
-import { advanceAll } from "../control/scheduler.ts";
+import { contextFrom } from "../context.ts";
 import { logger } from "../observability.ts";
+import { releaseLeasesOf } from "../scheduler/chunks/lease.ts";
+import { advanceAll } from "../scheduler/loop.ts";
 import { type EmbeddedAws, startEmbeddedAws } from "./embedded-aws.ts";
 import { LocalTaskLauncher } from "./task-launcher.ts";
 
@@ -38,7 +38,7 @@ export interface LocalStack {
 	stop(): Promise<void>;
 }
 
-const COPY_WORKER = fileURLToPath(new URL("./copy-worker-process.ts", import.meta.url));
+const CHUNK_WORKER = fileURLToPath(new URL("./chunk-worker-process.ts", import.meta.url));
 /** Children load TypeScript the way this process does, wherever they are started from. */
 const TSX_LOADER = import.meta.resolve("tsx");
 
@@ -130,7 +130,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 	let stopping = false;
 	const children: ChildProcess[] = [];
 	const spawnWorker = (slot: number) => {
-		const child = fork(COPY_WORKER, [], {
+		const child = fork(CHUNK_WORKER, [], {
 			env: { ...process.env, ...env },
 			execArgv: ["--import", TSX_LOADER],
 			stdio: ["ignore", "inherit", "inherit", "ipc"],

@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { TaskLauncher } from "../control/tasks.ts";
 import { logger } from "../observability.ts";
+import type { TaskLauncher } from "../ports.ts";
 
 const REPLICATION_TASK = fileURLToPath(new URL("../../tasks/replication/main.ts", import.meta.url));
 const TSX_LOADER = import.meta.resolve("tsx");

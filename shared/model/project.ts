@@ -48,28 +48,8 @@ export type ProjectInput = z.infer<typeof ProjectInput>;
 /** new -> running <-> paused; running -> completed | failed (a ticket is open); any but running -> released. */
 export type ProjectState = "new" | "running" | "paused" | "failed" | "completed" | "released";
 
-export type StepName =
-	| "precheck"
-	| "schema"
-	| "position"
-	| "full"
-	| "indexes"
-	| "finalize"
-	| "incremental"
-	| "verify"
-	| SwitchoverStep
-	| "reverse";
-
-/** Forward switchover, step by step (see shared/switchover). */
-export const SWITCHOVER_STEPS = [
-	"switch-check",
-	"switch-writes",
-	"switch-drain",
-	"switch-stop-forward",
-	"switch-destination",
-	"switch-source",
-] as const;
-export type SwitchoverStep = (typeof SWITCHOVER_STEPS)[number];
+/** One of the scheduler's steps (shared/scheduler/steps/index.ts lists them, in order). */
+export type StepName = string;
 export type StepState = "pending" | "running" | "done" | "failed" | "skipped";
 
 export interface Step {
@@ -88,6 +68,11 @@ export interface Ticket {
 	step: StepName;
 	message: string;
 	openedAt: string;
+	/**
+	 * The ticket is about replication itself (its task stopped, or a step that runs replication
+	 * failed): replication stays stopped until it is resolved. Any other ticket leaves it running.
+	 */
+	stopsReplication?: boolean;
 }
 
 /** Where incremental replay starts, and until where it must run in safe (idempotent) mode. */
@@ -203,20 +188,4 @@ export interface Project extends ProjectInput {
 	switchover?: SwitchoverState;
 	createdAt: string;
 	updatedAt: string;
-}
-
-/** The steps a project runs, in order, given its migration types. */
-export function stepsFor(types: readonly MigrationType[]): Step[] {
-	const names: StepName[] = ["precheck"];
-	if (types.includes("schema")) names.push("schema");
-	// the capture position is recorded before the first chunk is read, so no change made during the copy is missed
-	if (types.includes("incremental")) names.push("position");
-	if (types.includes("full")) names.push("full");
-	if (types.includes("schema")) names.push("indexes", "finalize");
-	// done once replay has caught up; replay itself keeps running until switchover stops it
-	if (types.includes("incremental")) names.push("incremental");
-	if (types.includes("verification")) names.push("verify");
-	if (types.includes("switchover")) names.push(...SWITCHOVER_STEPS);
-	if (types.includes("reverse")) names.push("reverse");
-	return names.map((name) => ({ name, state: "pending" }));
 }

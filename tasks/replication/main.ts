@@ -4,7 +4,7 @@
 // Exits 0 when the stream is no longer wanted (project paused, released, reverse deactivated),
 // 2 when replay stopped on something a person must decide (see the project's ticket).
 import { configFromEnv } from "../../shared/config.ts";
-import { contextFrom } from "../../shared/control/context.ts";
+import { contextFrom } from "../../shared/context.ts";
 import { logger } from "../../shared/observability.ts";
 import { runReplication } from "./run.ts";
 

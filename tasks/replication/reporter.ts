@@ -1,19 +1,14 @@
 import { hostname } from "node:os";
-import { ConflictError } from "../../shared/aws/state-store.ts";
 import type { SourcePosition } from "../../shared/capture/change.ts";
 import { currentPosition } from "../../shared/capture/reader.ts";
-import type { Context } from "../../shared/control/context.ts";
-import { getProject } from "../../shared/control/projects.ts";
-import {
-	parseReplicationId,
-	type ReplicationStatus,
-	type ReplicationTotals,
-	replicationKey,
-} from "../../shared/control/replication.ts";
-import { replicationWanted } from "../../shared/control/supervise.ts";
+import type { Context } from "../../shared/context.ts";
+import { parseReplicationId } from "../../shared/control/replication.ts";
 import type { Connection } from "../../shared/db/connect.ts";
 import { logger, metrics } from "../../shared/observability.ts";
 import type { ApplyStats } from "../../shared/replay/applier.ts";
+import { replicationWanted } from "../../shared/replication/wanted.ts";
+import { getProject } from "../../shared/state/projects.ts";
+import { type ReplicationStatus, type ReplicationTotals, renewStreamLease } from "../../shared/state/streams.ts";
 
 const STATUS_EVERY_MS = 1000;
 /** How long a task's lease lasts without renewal: a killed task's stream is taken over after this. */
@@ -162,42 +157,5 @@ export async function renewLease(
 	owner: string,
 	fields: Partial<ReplicationStatus>,
 ): Promise<boolean> {
-	const now = Date.now();
-	const k = replicationKey(replicationId);
-	const current = await ctx.store.get<ReplicationStatus>(k);
-	if (!current) {
-		const fresh: ReplicationStatus = {
-			owner,
-			leaseUntil: now + LEASE_MS,
-			heartbeatAt: now,
-			phase: "starting",
-			transactions: 0,
-			rows: 0,
-			bytes: 0,
-			rowsPerSecond: 0,
-			bytesPerSecond: 0,
-			inconsistencies: 0,
-			...fields,
-		};
-		try {
-			await ctx.store.create(k, fresh);
-			return true;
-		} catch (err) {
-			if (err instanceof ConflictError) return false; // another task was faster
-			throw err;
-		}
-	}
-	if (current.owner !== owner && current.leaseUntil > now && !diedOnThisHost(current.owner)) return false;
-	const { pk: _pk, sk: _sk, version, ...status } = current;
-	try {
-		await ctx.store.replace<ReplicationStatus>(
-			k,
-			{ ...status, owner, leaseUntil: now + LEASE_MS, heartbeatAt: now, ...fields },
-			version,
-		);
-		return true;
-	} catch (err) {
-		if (err instanceof ConflictError) return false;
-		throw err;
-	}
+	return renewStreamLease(ctx, replicationId, owner, fields, LEASE_MS, diedOnThisHost);
 }

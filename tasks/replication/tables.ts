@@ -1,8 +1,7 @@
 import type { RowDataPacket } from "mysql2";
 import type { DdlChange, TransactionPart } from "../../shared/capture/change.ts";
-import type { Context } from "../../shared/control/context.ts";
+import type { Context } from "../../shared/context.ts";
 import { replicationId } from "../../shared/control/replication.ts";
-import { type MappingChange, saveMappings } from "../../shared/control/table-mappings.ts";
 import { type Connection, connect, type Pool } from "../../shared/db/connect.ts";
 import { describeTable, redactSql } from "../../shared/db/sql.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
@@ -22,6 +21,7 @@ import { FatalReplicationError } from "../../shared/replay/fatal.ts";
 import type { ColumnRule } from "../../shared/replay/resolver.ts";
 import { forwardOf, invertMappings, sourceOf } from "../../shared/replay/reverse.ts";
 import { quotedNames } from "../../shared/schema/sqltext.ts";
+import { type MappingChange, saveMappings } from "../../shared/state/tables.ts";
 
 const key = (t: TableName) => `${t.database}\u0000${t.table}`;
 

@@ -1,11 +1,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { ConflictError, ensureStateTable, StateStore } from "../../shared/aws/state-store.ts";
+import { DynamoStateStore, ensureStateTable } from "../../shared/aws/state-store.ts";
+import { ConflictError } from "../../shared/state/store.ts";
 import { awsBackends, clientsFor, uniqueName } from "../support/aws.ts";
 
 describe.each(awsBackends())("state store on $name", (backend) => {
 	const { dynamo } = clientsFor(backend);
 	const table = uniqueName("state");
-	const store = new StateStore(dynamo, table);
+	const store = new DynamoStateStore(dynamo, table);
 
 	beforeAll(async () => {
 		await ensureStateTable(dynamo, table);

@@ -3,17 +3,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listTables } from "../../shared/control/chunks.ts";
-import type { Context } from "../../shared/control/context.ts";
-import { resolveTicket, updateProject } from "../../shared/control/projects.ts";
-import { type ReplicationStatus, replicationId, replicationStatus } from "../../shared/control/replication.ts";
-import { startVerification } from "../../shared/control/verification.ts";
+import type { Context } from "../../shared/context.ts";
+import { resolveTicket } from "../../shared/control/projects.ts";
+import { replicationId } from "../../shared/control/replication.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { compareDatabases } from "../../shared/local/compare.ts";
 import { markSql } from "../../shared/replay/checkpoint.ts";
+import { startVerification } from "../../shared/scheduler/verification.ts";
+import { updateProject } from "../../shared/state/projects.ts";
+import { type ReplicationStatus, replicationStatus } from "../../shared/state/streams.ts";
+import { listTables } from "../../shared/state/tables.ts";
 import { runReplication } from "../../tasks/replication/run.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import type { TestContext } from "../support/replication.ts";
 import {
 	deleteCheckpoints,
 	type ReplicationMode,
@@ -71,7 +74,7 @@ describe("DDL at the destination reaches the source (reverse replication, after 
 	const home = mkdtempSync(join(tmpdir(), "ferry-reverse-ddl-"));
 	const databases: string[] = [];
 	const streams: string[] = [];
-	let ctx: Context;
+	let ctx: TestContext;
 	let src: Connection;
 	let dst: Connection;
 

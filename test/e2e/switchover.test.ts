@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProjectStatus } from "../../shared/control/status.ts";
-import type { VerificationResults } from "../../shared/control/verification.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { runWriteLoad } from "../../shared/local/load.ts";
 import { createSampleDatabase } from "../../shared/local/sample.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
+import type { VerificationResults } from "../../shared/scheduler/verification-results.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { addLocalDataSources, startTestStack, waitFor, waitForIdentical } from "../support/stack.ts";
 

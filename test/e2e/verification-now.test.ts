@@ -3,17 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Context } from "../../shared/control/context.ts";
-import { updateProject } from "../../shared/control/projects.ts";
-import {
-	correctionSql,
-	requestCorrection,
-	startVerification,
-	type VerificationResults,
-} from "../../shared/control/verification.ts";
+import type { Context } from "../../shared/context.ts";
+import { correctionSql, requestCorrection } from "../../shared/control/verification.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
+import { startVerification } from "../../shared/scheduler/verification.ts";
+import type { VerificationResults } from "../../shared/scheduler/verification-results.ts";
+import { updateProject } from "../../shared/state/projects.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import type { TestContext } from "../support/replication.ts";
 import { replicationProject, testContext, verifyToEnd } from "../support/replication.ts";
 
 /**
@@ -28,7 +26,7 @@ type Row = Record<string, unknown>;
 describe("verification of the tables as they are now, and after the switch", () => {
 	const home = mkdtempSync(join(tmpdir(), "ferry-verify-now-"));
 	const databases: string[] = [];
-	let ctx: Context;
+	let ctx: TestContext;
 	let src: Connection;
 	let dst: Connection;
 

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chunkWait } from "../../shared/control/chunk-leases.ts";
-import { type ChunkItem, chunkTimings } from "../../shared/control/chunks.ts";
 import type { ProjectStatus } from "../../shared/control/status.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { compareDatabases } from "../../shared/local/compare.ts";
+import { chunkWait } from "../../shared/scheduler/chunks/lease.ts";
+import { chunkTimings } from "../../shared/scheduler/chunks/lifecycle.ts";
+import type { ChunkItem } from "../../shared/state/chunks.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { addLocalDataSources, startTestStack, waitFor, waitForProject } from "../support/stack.ts";
 

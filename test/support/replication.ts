@@ -1,27 +1,27 @@
 import { join } from "node:path";
 import { FileSecretStore } from "../../shared/aws/secrets.ts";
-import { ensureStateTable, StateStore } from "../../shared/aws/state-store.ts";
+import { DynamoStateStore, ensureStateTable } from "../../shared/aws/state-store.ts";
 import { ensureQueueWithDeadLetter, WorkQueue } from "../../shared/aws/work-queue.ts";
 import type { SourcePosition } from "../../shared/capture/change.ts";
 import { currentPosition } from "../../shared/capture/reader.ts";
-import { runChunk } from "../../shared/control/chunk-runner.ts";
-import { type ChunkMessage, type TableItem, tableSk, tablesPk } from "../../shared/control/chunks.ts";
-import type { Context } from "../../shared/control/context.ts";
+import type { Context } from "../../shared/context.ts";
 import { addDataSource } from "../../shared/control/datasources.ts";
-import { createProject, getProject, updateProject } from "../../shared/control/projects.ts";
-import { type ReplicationStatus, replicationStatus } from "../../shared/control/replication.ts";
-import type { TaskLauncher } from "../../shared/control/tasks.ts";
-import {
-	advanceVerification,
-	type VerificationResults,
-	verificationResults,
-} from "../../shared/control/verification.ts";
+import { createProject } from "../../shared/control/projects.ts";
+import { verificationResults } from "../../shared/control/verification.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
+import type { ChunkMessage } from "../../shared/model/chunk-message.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
 import { type Project, ProjectInput } from "../../shared/model/project.ts";
 import type { TableMapping } from "../../shared/model/rules.ts";
+import type { TaskLauncher } from "../../shared/ports.ts";
 import { CHECKPOINT_TABLE, META_DATABASE } from "../../shared/replay/checkpoint.ts";
+import { runChunk } from "../../shared/scheduler/chunks/worker.ts";
+import { advanceVerification } from "../../shared/scheduler/verification.ts";
+import type { VerificationResults } from "../../shared/scheduler/verification-results.ts";
+import { getProject, updateProject } from "../../shared/state/projects.ts";
+import { type ReplicationStatus, replicationStatus } from "../../shared/state/streams.ts";
+import { createTable, type TableItem } from "../../shared/state/tables.ts";
 import { awsBackends, clientsFor, uniqueName } from "./aws.ts";
 import { destinationCredentials, sourceCredentials } from "./databases.ts";
 
@@ -35,8 +35,11 @@ const NO_TASKS: TaskLauncher = { start: async () => {}, running: async () => fal
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A context whose verify queue the test drains itself (`verifyToEnd`). */
+export type TestContext = Context & { verifyQueue: WorkQueue<ChunkMessage> };
+
 /** A context on a fresh state table, with secrets under `home` and no task launcher; with `verify`, a verify queue of its own. */
-export async function testContext(home: string, options: { verify?: boolean } = {}): Promise<Context> {
+export async function testContext(home: string, options: { verify?: boolean } = {}): Promise<TestContext> {
 	const backend = awsBackends()[0];
 	if (!backend) throw new Error("no AWS backend configured (FERRY_TEST_BACKENDS)");
 	const { dynamo, sqs } = clientsFor(backend);
@@ -50,7 +53,7 @@ export async function testContext(home: string, options: { verify?: boolean } = 
 			)
 		: unused;
 	return {
-		store: new StateStore(dynamo, table),
+		store: new DynamoStateStore(dynamo, table),
 		copyQueue: unused,
 		verifyQueue,
 		secrets: new FileSecretStore(join(home, "datasources.json")),
@@ -108,7 +111,7 @@ export async function replicationProject(
 			columns: t.columns.map((c) => ({ source: c, destination: c })),
 		};
 		const item: TableItem = { index, mapping, rowsEstimate: 0, planned: true, chunks: 0 };
-		await ctx.store.create({ pk: tablesPk(project.id), sk: tableSk(index) }, item);
+		await createTable(ctx, project.id, item);
 		index += 1;
 	}
 	const [forwardFrom, reverseFrom] = await Promise.all([position(sourceCredentials), position(destinationCredentials)]);
@@ -179,7 +182,11 @@ export async function deleteCheckpoints(...streams: string[]): Promise<void> {
  * Runs what the scheduler and the verify workers do (context made with `verify`) until the
  * project's verification run is over; returns its results.
  */
-export async function verifyToEnd(ctx: Context, id: string, timeoutMs = 120_000): Promise<VerificationResults> {
+export async function verifyToEnd(
+	ctx: Context & { verifyQueue: WorkQueue<ChunkMessage> },
+	id: string,
+	timeoutMs = 120_000,
+): Promise<VerificationResults> {
 	const deadline = Date.now() + timeoutMs;
 	while (Date.now() < deadline) {
 		const project = await advanceVerification(ctx, await getProject(ctx, id));

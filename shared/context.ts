@@ -1,0 +1,37 @@
+import { dynamoDocumentClient, sqsClient } from "./aws/clients.ts";
+import { ecsLauncherFromEnv } from "./aws/ecs-launcher.ts";
+import { type SecretStore, secretStoreFor } from "./aws/secrets.ts";
+import { DynamoStateStore } from "./aws/state-store.ts";
+import { WorkQueue } from "./aws/work-queue.ts";
+import type { FerryConfig } from "./config.ts";
+import type { ChunkMessage } from "./model/chunk-message.ts";
+import type { MessageQueue, TaskLauncher } from "./ports.ts";
+import type { StateStore } from "./state/store.ts";
+
+/** What the control plane and the workers need from the outside world, built once per process. */
+export interface Context {
+	store: StateStore;
+	copyQueue: MessageQueue<ChunkMessage>;
+	verifyQueue: MessageQueue<ChunkMessage>;
+	secrets: SecretStore;
+	tasks: TaskLauncher;
+}
+
+/** Where no launcher is configured (a bare API function): asking for a task is a configuration error. */
+const NO_TASKS: TaskLauncher = {
+	start: async () => {
+		throw new Error("no task launcher configured: set FERRY_CLUSTER_ARN (AWS) or run in local mode");
+	},
+	running: async () => false,
+	stop: async () => {},
+};
+
+export function contextFrom(config: FerryConfig, tasks: TaskLauncher = ecsLauncherFromEnv() ?? NO_TASKS): Context {
+	return {
+		store: new DynamoStateStore(dynamoDocumentClient(config.region, config.dynamoEndpoint), config.stateTable),
+		copyQueue: new WorkQueue(sqsClient(config.region, config.sqsEndpoint), config.copyQueueUrl),
+		verifyQueue: new WorkQueue(sqsClient(config.region, config.sqsEndpoint), config.verifyQueueUrl),
+		secrets: secretStoreFor(config),
+		tasks,
+	};
+}

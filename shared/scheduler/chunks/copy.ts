@@ -1,0 +1,26 @@
+import type { Context } from "../../context.ts";
+import { copyChunk } from "../../copy/chunk.ts";
+import { metrics } from "../../observability.ts";
+import { chunksPk } from "../../state/keys.ts";
+import type { ChunkJob, ChunkWork } from "./lifecycle.ts";
+
+/** A project's full copy as a chunk job: its chunks run while the project runs. */
+export const copyJob = (ctx: Pick<Context, "copyQueue">, projectId: string): ChunkJob => ({
+	pk: chunksPk(projectId),
+	queue: ctx.copyQueue,
+	message: (sk) => ({ projectId, sk }),
+	active: (p) => p.state === "running",
+});
+
+/** Copies one chunk (copy/chunk.ts: idempotent, it deletes its own range first), within the project's throttle share. */
+export const copy: ChunkWork = async ({ source, destination, mapping, chunk, project, signal }) => {
+	const parallelism = project.options.parallelism;
+	const result = await copyChunk(source, destination, mapping, chunk.spec, {
+		maxRowsPerSecond: project.options.maxRowsPerSecond && project.options.maxRowsPerSecond / parallelism,
+		maxBytesPerSecond: project.options.maxBytesPerSecond && project.options.maxBytesPerSecond / parallelism,
+		signal,
+	});
+	metrics.addMetric("RowsCopied", "Count", result.rows);
+	metrics.addMetric("BytesCopied", "Bytes", result.bytes);
+	return (c) => ({ ...c, state: "done", deadline: undefined, rows: result.rows, bytes: result.bytes });
+};

@@ -1,0 +1,98 @@
+import type { Context } from "../../context.ts";
+import { createPool, type Pool } from "../../db/connect.ts";
+import type { ChunkMessage } from "../../model/chunk-message.ts";
+import { logger } from "../../observability.ts";
+import type { ChunkItem } from "../../state/chunks.ts";
+import { credentialsFor } from "../../state/datasources.ts";
+import { getProject } from "../../state/projects.ts";
+import { getTable } from "../../state/tables.ts";
+import { copy, copyJob } from "./copy.ts";
+import { Lease } from "./lease.ts";
+import { abandoned, type ChunkJob, type ChunkWork, failed, putBack, take, topUp } from "./lifecycle.ts";
+import { type ChunkConnections, killChunkSessions, openChunkConnections, queryTimeout } from "./sessions.ts";
+import { verify, verifyJob } from "./verify.ts";
+
+/** Pools live as long as the process (a Lambda container or a local worker), one per data source. */
+const pools = new Map<string, Promise<Pool>>();
+function poolFor(ctx: Context, dataSourceId: string): Promise<Pool> {
+	let pool = pools.get(dataSourceId);
+	if (!pool) {
+		pool = credentialsFor(ctx, dataSourceId).then((creds) => createPool(creds, 2));
+		pool.catch(() => pools.delete(dataSourceId));
+		pools.set(dataSourceId, pool);
+	}
+	return pool;
+}
+
+export async function closePools(): Promise<void> {
+	const all = [...pools.values()];
+	pools.clear();
+	await Promise.allSettled(all.map(async (p) => (await p).end()));
+}
+
+/** The job and the work of a queue message: a copy chunk, or a chunk of verification run `verifyRun`. */
+function kindOf(ctx: Context, m: ChunkMessage): { job: ChunkJob; work: ChunkWork } {
+	return m.verifyRun === undefined
+		? { job: copyJob(ctx, m.projectId), work: copy }
+		: { job: verifyJob(ctx, m.projectId, m.verifyRun), work: verify };
+}
+
+/**
+ * The chunk worker's path for one message, copy or verify alike: lease the chunk, do the work
+ * on connections of its own, record the outcome, queue the next one. Every step is safe to
+ * repeat, so a message delivered twice, or a worker killed at any point, costs time, not data.
+ */
+export async function runChunk(
+	ctx: Context,
+	message: ChunkMessage,
+	now = () => Date.now(),
+): Promise<"done" | "skipped" | "failed"> {
+	const { job, work } = kindOf(ctx, message);
+	const chunk = await ctx.store.get<ChunkItem>({ pk: job.pk, sk: message.sk });
+	if (!chunk || chunk.state === "done" || chunk.state === "recheck") return "skipped";
+	const project = await getProject(ctx, message.projectId);
+	if (!job.active(project)) {
+		await putBack(ctx, chunk);
+		return "skipped";
+	}
+	const leased = await take(ctx, chunk, now());
+	const table = await getTable(ctx, project.id, chunk.tableIndex);
+	if (!table) throw new Error(`table ${chunk.tableIndex} of project ${project.id} has no plan`);
+	const stillActive = async () => job.active(await getProject(ctx, project.id));
+	const lease = new Lease(ctx, leased, now, stillActive);
+	let connections: ChunkConnections | null = null;
+	try {
+		// a worker that had this chunk before (killed, or its lease ran out) may still run statements
+		if (chunk.sessions) await killChunkSessions(ctx, project, [chunk.sessions]);
+		const [sourcePool, destinationPool] = await Promise.all([
+			poolFor(ctx, project.sourceId),
+			poolFor(ctx, project.destinationId),
+		]);
+		connections = await openChunkConnections(sourcePool, destinationPool, queryTimeout(project));
+		const { sessions } = connections;
+		await lease.record(sessions);
+		// paused or released under the worker: what it runs on the servers is killed
+		lease.signal.addEventListener("abort", () => void killChunkSessions(ctx, project, [sessions]));
+		// a pause between the lease and recording the sessions found nothing to kill: look again
+		if (!(await stillActive())) throw new Error("the project stopped");
+		const { source, destination } = connections;
+		const outcome = await work({ source, destination, mapping: table.mapping, chunk, project, signal: lease.signal });
+		await lease.finish((c) => ({ ...outcome(c), owner: undefined, lastError: undefined, sessions: undefined }));
+	} catch (err) {
+		if (!(await stillActive().catch(() => true))) {
+			// stopped by a pause or release, not failed: the attempt does not count
+			await lease.finish(abandoned).catch(() => {});
+			return "skipped";
+		}
+		const reason = (err as Error).message;
+		logger.warn("chunk failed", { projectId: project.id, chunk: message.sk, error: reason });
+		// after MAX_ATTEMPTS the scheduler opens a ticket naming the table and this error; the message itself is done
+		await lease.finish((c) => failed(c, reason, now())).catch(() => {});
+		return "failed";
+	} finally {
+		// never reused: their ids may still be recorded somewhere, and a kill must not hit another chunk
+		connections?.close();
+	}
+	await topUp(ctx, await getProject(ctx, project.id), job);
+	return "done";
+}

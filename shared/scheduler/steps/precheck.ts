@@ -1,0 +1,101 @@
+import { checkCaptureSettings } from "../../capture/reader.ts";
+import type { Connection } from "../../db/connect.ts";
+import { applyWaivers, blockingMessage } from "../../model/findings.ts";
+import type { Finding } from "../../model/project.ts";
+import type { TableMapping } from "../../model/rules.ts";
+import { describeRows, existingObjects } from "../../schema/inspect.ts";
+import { checkSchemaPrerequisites } from "../../schema/precheck.ts";
+import { resolveObjects } from "../../schema/resolve.ts";
+import { getDataSource, withConnections } from "../../state/datasources.ts";
+import { updateProject } from "../../state/projects.ts";
+import { createTable } from "../../state/tables.ts";
+import { readTriggers } from "../../switchover/triggers.ts";
+import { schemaPlan } from "../schema-phases.ts";
+import type { Step } from "../step.ts";
+
+/** Without schema migration the tables must already exist at the destination, empty. */
+async function checkExistingTables(destination: Connection, mappings: TableMapping[]): Promise<Finding[]> {
+	const findings: Finding[] = [];
+	for (const m of mappings) {
+		const object = `${m.destination.database}.${m.destination.table}`;
+		const type = (await existingObjects(destination, m.destination.database)).get(m.destination.table);
+		if (type !== "BASE TABLE") {
+			findings.push({
+				level: "error",
+				object,
+				message: "does not exist at the destination",
+				fix: "tick schema migration, or create the table first",
+			});
+			continue;
+		}
+		const rows = await describeRows(destination, m.destination);
+		if (rows !== null)
+			findings.push({
+				level: "error",
+				object,
+				message: `destination table ${object} already has ${rows}`,
+				fix: "empty it, exclude it or rename it",
+			});
+	}
+	return findings;
+}
+
+/** Two-way sync runs no triggers on replayed rows correctly: each is a blocking finding. */
+async function twoWayFindings(source: Connection, destination: Connection, mappings: TableMapping[]) {
+	const findings: Finding[] = (await checkCaptureSettings(destination)).map((f) => ({
+		...f,
+		object: `destination ${f.object}`,
+	}));
+	for (const t of await readTriggers(
+		source,
+		mappings.map((m) => m.source),
+	)) {
+		findings.push({
+			level: "error",
+			object: `${t.table.database}.${t.table.table}`,
+			message: `has trigger ${t.name}: in two-way sync its effects, written inside replayed transactions, would be skipped on one side or applied twice`,
+			fix: "drop the trigger while two-way sync runs, or use one-way migration with switchover",
+		});
+	}
+	return findings;
+}
+
+/**
+ * Resolves the objects, checks what would fail later (errors block, unless waived; warnings
+ * are kept on the project), and records one `TABLES#` item per table to migrate.
+ */
+export const precheck: Step = {
+	name: "precheck",
+	appliesTo: () => true,
+	cannotSkip: async (_ctx, p) =>
+		`it records the tables to migrate, so skipping it would complete the project with nothing migrated; fix the findings, or accept single ones with 'ferry project waive ${p.id} <finding id>', then retry`,
+	async run(ctx, project) {
+		const engine = (await getDataSource(ctx, project.destinationId)).engine;
+		return withConnections(ctx, project, async (source, destination) => {
+			const mappings = await resolveObjects(source, project.objects);
+			let findings: Finding[];
+			if (project.types.includes("schema")) {
+				const { snapshot, plan } = await schemaPlan(source, destination, project, mappings, engine);
+				findings = await checkSchemaPrerequisites(destination, snapshot, plan);
+			} else {
+				findings = await checkExistingTables(destination, mappings);
+			}
+			// binlog format, row image and metadata, GTIDs, retention, replication privileges
+			if (project.types.includes("incremental")) findings.push(...(await checkCaptureSettings(source)));
+			if (project.options.twoWay) findings.push(...(await twoWayFindings(source, destination, mappings)));
+			findings = applyWaivers(findings, project.waivedFindings ?? []);
+			await updateProject(ctx, project.id, (p) => ({ ...p, findings }));
+			const errors = findings.filter((f) => f.level === "error");
+			if (errors.length > 0) throw new Error(blockingMessage(project, errors));
+			for (const [index, mapping] of mappings.entries()) {
+				const [rows] = await source.query(
+					"SELECT COALESCE(TABLE_ROWS, 0) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+					[mapping.source.database, mapping.source.table],
+				);
+				const rowsEstimate = Number((rows as { n: string }[])[0]?.n ?? 0);
+				await createTable(ctx, project.id, { index, mapping, rowsEstimate, planned: false, chunks: 0 });
+			}
+			return "done" as const;
+		});
+	},
+};

@@ -1,0 +1,26 @@
+import { currentPosition } from "../../capture/reader.ts";
+import { replicationId } from "../../control/replication.ts";
+import { hasReached } from "../../replay/position.ts";
+import { withConnection } from "../../state/datasources.ts";
+import { replicationStatus } from "../../state/streams.ts";
+import { never, type Step } from "../step.ts";
+import { block, setSwitchover } from "../switchover.ts";
+
+/** Replay drains to the source's final position (its position once writes stopped). */
+export const switchDrain: Step = {
+	name: "switch-drain",
+	appliesTo: (types) => types.includes("switchover"),
+	alarm: "SwitchoverBlocked",
+	cannotSkip: never("without it changes would be lost at the switch; fix the cause and retry"),
+	async run(ctx, project) {
+		let finalPosition = project.switchover?.finalPosition;
+		if (!finalPosition) {
+			finalPosition = await withConnection(ctx, project.sourceId, currentPosition);
+			await setSwitchover(ctx, project, { finalPosition });
+		}
+		const r = await replicationStatus(ctx, replicationId(project.id, "forward"));
+		if (!hasReached(r?.position, finalPosition))
+			return block(ctx, project, "replay is draining to the source's final position");
+		return "done";
+	},
+};

@@ -1,0 +1,28 @@
+import { currentPosition } from "../../capture/reader.ts";
+import { withConnection } from "../../state/datasources.ts";
+import { updateProject } from "../../state/projects.ts";
+import { never, type Step } from "../step.ts";
+import { block } from "../switchover.ts";
+
+/**
+ * Waits for the user to say the application stopped writing to the source. At that moment the
+ * destination's position is where reverse replay will start: what the application writes to
+ * the destination from then on goes back to the source, and what forward replay still writes
+ * there carries its marker and is not sent back.
+ */
+export const switchWrites: Step = {
+	name: "switch-writes",
+	appliesTo: (types) => types.includes("switchover"),
+	alarm: "SwitchoverBlocked",
+	cannotSkip: never("without it changes would be lost at the switch; fix the cause and retry"),
+	async run(ctx, project) {
+		if (!project.switchover?.writesStoppedAt) {
+			return block(ctx, project, "waiting for the user to stop writes to the source and confirm it");
+		}
+		if (project.types.includes("reverse") && !project.reverse?.startPosition) {
+			const startPosition = await withConnection(ctx, project.destinationId, currentPosition);
+			await updateProject(ctx, project.id, (p) => ({ ...p, reverse: { ...p.reverse, startPosition } }));
+		}
+		return "done";
+	},
+};

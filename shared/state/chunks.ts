@@ -1,0 +1,73 @@
+import type { SourcePosition } from "../capture/change.ts";
+import type { ChunkSpec } from "../copy/plan.ts";
+import type { RowDiff } from "../verify/diff.ts";
+import { chunkSk } from "./keys.ts";
+import { ignoreConflict, type StateStore, type Stored } from "./store.ts";
+
+/**
+ * pending -> queued (a message is on its way) -> leased (a worker copies or verifies it) -> done.
+ * A verify chunk that found differences while replay runs waits in "recheck" until replay has
+ * passed the source position of that check, then goes back to pending. The transitions are
+ * written in one place: scheduler/chunks/lifecycle.ts.
+ */
+export type ChunkState = "pending" | "queued" | "leased" | "recheck" | "done";
+
+/** What a verify chunk found (its latest check); absent on copy chunks. */
+export interface ChunkVerification {
+	missing: number;
+	extra: number;
+	different: number;
+	/** The first differences (all of them unless `truncated`). */
+	differences: RowDiff[];
+	truncated: boolean;
+	/** Checks so far that found differences. */
+	rechecks: number;
+	/** A recheck waits until forward replay has reached this source position ... */
+	recheckAfter?: SourcePosition;
+	/** ... and reverse replay (if it runs) this destination position. */
+	recheckAfterReverse?: SourcePosition;
+}
+
+/** One connection of a chunk on one server (see scheduler/chunks/sessions.ts). */
+export interface ServerSession {
+	/** CONNECTION_ID() on that server. */
+	threadId: number;
+	/** When that server started (epoch seconds, from its Uptime): thread ids are unique only until a restart. */
+	serverStart: number;
+}
+
+/** The connections a leased chunk works on, so that another process can kill them. */
+export interface ChunkSessions {
+	source: ServerSession;
+	destination: ServerSession;
+}
+
+/** A copy chunk (`CHUNKS#<project>`) or a verification chunk (`VERIFY#<project>#<run>`). */
+export interface ChunkItem {
+	tableIndex: number;
+	spec: ChunkSpec;
+	state: ChunkState;
+	/** Epoch ms after which a queued or leased chunk counts as abandoned, or a failed one may be retried. */
+	deadline?: number;
+	attempts: number;
+	/** The worker holding the lease (`workerId`): a worker known to have died has its leases released at once. */
+	owner?: string;
+	rows?: number;
+	bytes?: number;
+	lastError?: string;
+	verification?: ChunkVerification;
+	/** While leased: the worker's connections (absent before it opened them and once it is done). */
+	sessions?: ChunkSessions;
+}
+
+type HasStore = { store: StateStore };
+
+/** The chunks of one partition (a project's copy, or one verification run). */
+export async function listChunks(ctx: HasStore, pk: string): Promise<Stored<ChunkItem>[]> {
+	return ctx.store.list<ChunkItem>(pk);
+}
+
+/** Records a planned chunk, pending; planning again after a crash finds it there and leaves it. */
+export async function createChunk(ctx: HasStore, pk: string, index: number, item: ChunkItem): Promise<void> {
+	await ctx.store.create({ pk, sk: chunkSk(item.tableIndex, index) }, item).catch(ignoreConflict);
+}

@@ -1,0 +1,44 @@
+/**
+ * Every key of the state table, one line each: what a newcomer reads beside the table in
+ * docs/architecture.md ("The state table"). Nothing else builds a `pk` or `sk`.
+ */
+
+export const dataSourceKey = (id: string) => ({ pk: "DATASOURCE", sk: id });
+export const DATA_SOURCES_PK = "DATASOURCE";
+
+export const projectKey = (id: string) => ({ pk: "PROJECT", sk: id });
+export const PROJECTS_PK = "PROJECT";
+
+/** One item per table of the project, resolved at precheck. */
+export const tablesPk = (projectId: string) => `TABLES#${projectId}`;
+export const tableSk = (index: number) => String(index).padStart(6, "0");
+
+/** One item per copy chunk; a verification run's chunks have a partition of their own. */
+export const chunksPk = (projectId: string) => `CHUNKS#${projectId}`;
+export const verifyChunksPk = (projectId: string, run: number) => `VERIFY#${projectId}#${run}`;
+export const chunkSk = (tableIndex: number, chunkIndex: number) =>
+	`${tableSk(tableIndex)}#${String(chunkIndex).padStart(9, "0")}`;
+
+/** Marks each table of a verification run as planned (all its chunk items exist), so planning resumes. */
+export const verifyPlanPk = (projectId: string, run: number) => `VPLAN#${projectId}#${run}`;
+
+/** The schema report, in pages. */
+export const reportPk = (projectId: string) => `REPORT#${projectId}`;
+
+/** A replication stream's lease and status item (sk: the replication id, `<project>` or `<project>.reverse`). */
+export const streamKey = (replicationId: string) => ({ pk: "REPLICATION", sk: replicationId });
+
+/** What the switchover reads from the source before changing it: `source` its triggers, `events` its enabled events. */
+export const triggersPk = (projectId: string) => `TRIGGERS#${projectId}`;
+
+/** Every partition that belongs to one project (but its item and its streams), for deleting it. */
+export function projectPartitions(projectId: string, verificationRuns: number): string[] {
+	const runs = Array.from({ length: verificationRuns }, (_, i) => i + 1);
+	return [
+		chunksPk(projectId),
+		...runs.flatMap((run) => [verifyChunksPk(projectId, run), verifyPlanPk(projectId, run)]),
+		tablesPk(projectId),
+		reportPk(projectId),
+		triggersPk(projectId),
+	];
+}

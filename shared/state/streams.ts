@@ -1,0 +1,108 @@
+import type { SourcePosition } from "../capture/change.ts";
+import { streamKey } from "./keys.ts";
+import { ConflictError, type StateStore, update, withoutKey } from "./store.ts";
+
+/** A stream's counters since it first started, across sessions and task restarts. */
+export interface ReplicationTotals {
+	/** Source transactions applied. */
+	transactions: number;
+	/** Their row changes. */
+	rows: number;
+	bytes: number;
+	/** Inconsistencies exact mode found. */
+	inconsistencies: number;
+	/** Transactions skipped because the other direction's replay wrote them (two-way sync). */
+	echoes?: number;
+}
+
+/**
+ * What a replication task reports about itself, one item per replication stream (forward, and
+ * reverse if any), written every second: the scheduler reads it to know the task is alive, the
+ * status API to show latency and throughput. The task also holds its lease here, so two tasks
+ * never run one stream.
+ */
+export interface ReplicationStatus extends ReplicationTotals {
+	owner: string;
+	leaseUntil: number;
+	heartbeatAt: number;
+	phase: "starting" | "safe" | "exact";
+	/**
+	 * Where the task is: "starting" from taking the lease until its session reports, "running"
+	 * while it reports, "retrying" after a session ended with an error (until the next one
+	 * reports), "ended" once the task has exited. Absent in items written before it existed.
+	 */
+	session?: "starting" | "running" | "retrying" | "ended";
+	position?: SourcePosition;
+	/** Source commit time of the last applied transaction, epoch ms. */
+	lastCommitTime?: number;
+	/** As the task measured it at its last report (stream liveness makes it grow while the task is not running). */
+	latencySeconds?: number;
+	rowsPerSecond: number;
+	bytesPerSecond: number;
+	lastError?: string;
+	/** Set when the task stopped on something only a person can decide (an unsupported DDL). */
+	fatal?: { message: string; gtid?: string; statement?: string };
+}
+
+/** How long without a heartbeat before the scheduler considers the task dead and starts another. */
+export const HEARTBEAT_TIMEOUT_MS = Number(process.env.FERRY_REPLICATION_HEARTBEAT_TIMEOUT_MS ?? 30_000);
+
+type HasStore = { store: StateStore };
+
+export async function replicationStatus(ctx: HasStore, replicationId: string): Promise<ReplicationStatus | undefined> {
+	const item = await ctx.store.get<ReplicationStatus>(streamKey(replicationId));
+	return item && withoutKey(item);
+}
+
+/** Clears a stream's fatal stop (the ticket about it was resolved): replay may resume. */
+export async function clearFatalStop(ctx: HasStore, replicationId: string): Promise<void> {
+	await ctx.store.modify<ReplicationStatus>(streamKey(replicationId), (s) => ({ ...withoutKey(s), fatal: undefined }));
+}
+
+/**
+ * Takes or renews a stream's lease as `owner` and writes `fields` into its status: when no task
+ * holds it, this owner does, its lease lapsed, or `holderGone` says its holder no longer exists.
+ * False when another task holds it (or won the race).
+ */
+export async function renewStreamLease(
+	ctx: HasStore,
+	replicationId: string,
+	owner: string,
+	fields: Partial<ReplicationStatus>,
+	leaseMs: number,
+	holderGone: (holder: string) => boolean,
+): Promise<boolean> {
+	const now = Date.now();
+	const key = streamKey(replicationId);
+	const current = await ctx.store.get<ReplicationStatus>(key);
+	try {
+		if (!current) {
+			await ctx.store.create<ReplicationStatus>(key, {
+				owner,
+				leaseUntil: now + leaseMs,
+				heartbeatAt: now,
+				phase: "starting",
+				transactions: 0,
+				rows: 0,
+				bytes: 0,
+				rowsPerSecond: 0,
+				bytesPerSecond: 0,
+				inconsistencies: 0,
+				...fields,
+			});
+			return true;
+		}
+		if (current.owner !== owner && current.leaseUntil > now && !holderGone(current.owner)) return false;
+		await update<ReplicationStatus>(ctx.store, current, {
+			owner,
+			leaseUntil: now + leaseMs,
+			heartbeatAt: now,
+			...fields,
+		});
+		return true;
+	} catch (err) {
+		// another task was faster
+		if (err instanceof ConflictError) return false;
+		throw err;
+	}
+}
