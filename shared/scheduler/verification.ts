@@ -1,4 +1,3 @@
-import { currentPosition } from "../capture/reader.ts";
 import type { Context } from "../context.ts";
 import { replicationId } from "../control/replication.ts";
 import { planChunks } from "../copy/plan.ts";

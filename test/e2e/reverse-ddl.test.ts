@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Context } from "../../shared/context.ts";
 import { resolveTicket } from "../../shared/control/projects.ts";
 import { replicationId } from "../../shared/control/replication.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
