@@ -5,7 +5,8 @@ import { conflict, invalid } from "../errors.ts";
 import type { Direction, Project, ProjectInput, ProjectState } from "../model/project.ts";
 import { ObjectRules } from "../model/rules.ts";
 import { cancelStoppedChunks, DEFAULT_QUERY_TIMEOUT_SECONDS } from "../scheduler/chunks/sessions.ts";
-import { stepNamed, stepsFor } from "../scheduler/steps/index.ts";
+import type { Step } from "../scheduler/step.ts";
+import { STEPS, stepNamed, stepsFor } from "../scheduler/steps/index.ts";
 import type { ReportEntry } from "../schema/plan.ts";
 import { getDataSource } from "../state/datasources.ts";
 import { createProjectItem, deleteProjectItems, getProject, updateProject } from "../state/projects.ts";
@@ -61,8 +62,8 @@ export async function actOnProject(ctx: Context, id: string, action: string): Pr
 }
 
 /** Why the failed step cannot be skipped, if it cannot (the step says: steps/<step>.ts `cannotSkip`). */
-async function skipRefusal(ctx: Context, p: Project, step: string): Promise<string | undefined> {
-	const why = await stepNamed(step).cannotSkip?.(ctx, p);
+async function skipRefusal(ctx: Context, p: Project, step: Step): Promise<string | undefined> {
+	const why = await step.cannotSkip?.(ctx, p);
 	return why && `step ${step} of '${p.name}' cannot be skipped: ${why}`;
 }
 
@@ -71,12 +72,18 @@ async function skipRefusal(ctx: Context, p: Project, step: string): Promise<stri
  * incremental step, `skip` passes over the one source transaction replay stopped on (an
  * unsupported DDL) and replay goes on.
  */
-export async function resolveTicket(ctx: Context, id: string, decision: "retry" | "skip"): Promise<Project> {
+export async function resolveTicket(
+	ctx: Context,
+	id: string,
+	decision: "retry" | "skip",
+	steps: readonly Step[] = STEPS,
+): Promise<Project> {
 	const current = await getProject(ctx, id);
 	if (!current.ticket || current.state !== "failed") {
 		throw conflict("NO_TICKET", `project '${current.name}' has no open ticket`);
 	}
-	const refusal = decision === "skip" ? await skipRefusal(ctx, current, current.ticket.step) : undefined;
+	const refusal =
+		decision === "skip" ? await skipRefusal(ctx, current, stepNamed(current.ticket.step, steps)) : undefined;
 	if (refusal) throw conflict("CANNOT_SKIP", refusal);
 	// a replication task's fatal stop is what the ticket was about: clear it before replay resumes
 	const fatal: Partial<Record<Direction, ReplicationStatus["fatal"]>> = {};
@@ -96,7 +103,7 @@ export async function resolveTicket(ctx: Context, id: string, decision: "retry" 
 	return updateProject(ctx, id, (p) => {
 		if (!p.ticket || p.state !== "failed") throw conflict("NO_TICKET", `project '${p.name}' has no open ticket`);
 		const step = p.ticket.step;
-		const replication = stepNamed(step).replication;
+		const replication = stepNamed(step, steps).replication;
 		if (replication === "forward" || (replication === "reverse" && p.reverse?.active)) {
 			// replay resumes; "skip" passes over the one source transaction it stopped on
 			const skip = (d: Direction) => (decision === "skip" ? fatal[d]?.gtid : undefined);
