@@ -71,3 +71,12 @@ export async function listChunks(ctx: HasStore, pk: string): Promise<Stored<Chun
 export async function createChunk(ctx: HasStore, pk: string, index: number, item: ChunkItem): Promise<void> {
 	await ctx.store.create({ pk, sk: chunkSk(item.tableIndex, index) }, item).catch(ignoreConflict);
 }
+
+export async function getChunk(ctx: HasStore, pk: string, sk: string): Promise<Stored<ChunkItem> | undefined> {
+	return ctx.store.get<ChunkItem>({ pk, sk });
+}
+
+/** Writes a chunk's new state on the version it was read at; throws ConflictError when it changed since. */
+export async function saveChunk(ctx: HasStore, chunk: Stored<ChunkItem>, next: ChunkItem): Promise<Stored<ChunkItem>> {
+	return ctx.store.replace<ChunkItem>(chunk, next, chunk.version);
+}

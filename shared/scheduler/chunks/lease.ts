@@ -1,5 +1,5 @@
 import { logger } from "../../observability.ts";
-import { type ChunkItem, type ChunkSessions, listChunks } from "../../state/chunks.ts";
+import { type ChunkItem, type ChunkSessions, listChunks, saveChunk } from "../../state/chunks.ts";
 import { chunksPk, verifyChunksPk } from "../../state/keys.ts";
 import { listProjects } from "../../state/projects.ts";
 import { ConflictError, type StateStore, type Stored, update, withoutKey } from "../../state/store.ts";
@@ -56,7 +56,7 @@ export class Lease {
 	async finish(change: (c: ChunkItem) => ChunkItem): Promise<void> {
 		clearInterval(this.timer);
 		await this.beat;
-		await this.ctx.store.replace<ChunkItem>(this.current, change(withoutKey(this.current)), this.current.version);
+		await saveChunk(this.ctx, this.current, change(withoutKey(this.current)));
 	}
 }
 

@@ -2,7 +2,7 @@ import type { Context } from "../../context.ts";
 import { createPool, type Pool } from "../../db/connect.ts";
 import type { ChunkMessage } from "../../model/chunk-message.ts";
 import { logger } from "../../observability.ts";
-import type { ChunkItem } from "../../state/chunks.ts";
+import { getChunk } from "../../state/chunks.ts";
 import { credentialsFor } from "../../state/datasources.ts";
 import { getProject } from "../../state/projects.ts";
 import { getTable } from "../../state/tables.ts";
@@ -48,7 +48,7 @@ export async function runChunk(
 	now = () => Date.now(),
 ): Promise<"done" | "skipped" | "failed"> {
 	const { job, work } = kindOf(ctx, message);
-	const chunk = await ctx.store.get<ChunkItem>({ pk: job.pk, sk: message.sk });
+	const chunk = await getChunk(ctx, job.pk, message.sk);
 	if (!chunk || chunk.state === "done" || chunk.state === "recheck") return "skipped";
 	const project = await getProject(ctx, message.projectId);
 	if (!job.active(project)) {
