@@ -4,6 +4,7 @@ import type { PoolConnection } from "mysql2/promise";
 import type { Connection, Pool } from "../db/connect.ts";
 import { FILTER_SQL_MODE } from "../db/filter-mode.ts";
 import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
+import { APPROXIMATE_TYPES, DECIMAL_TYPES, INTEGER_TYPES, TEMPORAL_TYPES } from "../db/types.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { CopyError, serverError } from "./errors.ts";
 import { type ColumnInfo, describeColumns, type KeyColumn } from "./keys.ts";
@@ -126,24 +127,7 @@ function rowBytes(row: unknown[]): number {
 }
 
 /** Types whose text form never holds a byte that LOAD DATA would need escaped. */
-const PLAIN_TYPES = new Set([
-	"tinyint",
-	"smallint",
-	"mediumint",
-	"int",
-	"integer",
-	"bigint",
-	"decimal",
-	"numeric",
-	"float",
-	"double",
-	"real",
-	"year",
-	"date",
-	"datetime",
-	"timestamp",
-	"time",
-]);
+const PLAIN_TYPES = new Set([...INTEGER_TYPES, ...DECIMAL_TYPES, ...APPROXIMATE_TYPES, ...TEMPORAL_TYPES]);
 
 /** A batch being filled: rows for an INSERT, or a batch file for LOAD DATA. */
 interface Batcher {

@@ -2,6 +2,7 @@ import { Readable } from "node:stream";
 import type { ResultSetHeader, RowDataPacket } from "mysql2";
 import type { Connection } from "../db/connect.ts";
 import { quoteId, quoteTable } from "../db/sql.ts";
+import { BINARY_STRING_TYPES, SPATIAL_TYPES } from "../db/types.ts";
 import type { TableName } from "../model/rules.ts";
 
 /**
@@ -15,25 +16,8 @@ import type { TableName } from "../model/rules.ts";
  * over what looks like a multi-byte character without looking for escapes in it.
  */
 
-const BINARY_TYPES = new Set([
-	"binary",
-	"varbinary",
-	"tinyblob",
-	"blob",
-	"mediumblob",
-	"longblob",
-	"bit",
-	"geometry",
-	"point",
-	"linestring",
-	"polygon",
-	"multipoint",
-	"multilinestring",
-	"multipolygon",
-	"geometrycollection",
-	"geomcollection",
-	"vector",
-]);
+/** Types whose values arrive as bytes: MySQL 8 names `geomcollection`, MariaDB 11.7 adds `vector`. */
+const BINARY_TYPES = new Set([...BINARY_STRING_TYPES, "bit", ...SPATIAL_TYPES, "geomcollection", "vector"]);
 
 /** Whether a source column (by information_schema DATA_TYPE) arrives as bytes rather than text. */
 export function isBinaryType(dataType: string): boolean {

@@ -1,4 +1,6 @@
+import { LOB_TYPES, SPATIAL_TYPES } from "../db/types.ts";
 import type { Engine } from "../model/datasource.ts";
+
 import { literalSql } from "./ddl.ts";
 import type {
 	CheckSchema,
@@ -398,27 +400,6 @@ export function convertCharset(pair: CharsetPair, ctx: DialectContext): Verdict<
 
 // ---------------------------------------------------------------- columns
 
-const SPATIAL_TYPES = new Set([
-	"geometry",
-	"point",
-	"linestring",
-	"polygon",
-	"multipoint",
-	"multilinestring",
-	"multipolygon",
-	"geometrycollection",
-]);
-const LOB_TYPES = new Set([
-	"tinytext",
-	"text",
-	"mediumtext",
-	"longtext",
-	"tinyblob",
-	"blob",
-	"mediumblob",
-	"longblob",
-	"json",
-]);
 const MARIADB_COMPRESSED = /\s*\/\*M!\d+ COMPRESSED\*\//;
 
 const isExpressionDefault = (c: ColumnSchema) => c.default.kind === "expression" && !isCurrentTimestamp(c.default.sql);

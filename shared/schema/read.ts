@@ -1,5 +1,6 @@
 import type { Connection } from "../db/connect.ts";
 import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
+import { BINARY_STRING_TYPES } from "../db/types.ts";
 import type { TableName } from "../model/rules.ts";
 import { SchemaError } from "./errors.ts";
 import {
@@ -161,7 +162,6 @@ function parseCreateOptions(options: string): TableOption[] {
 		});
 }
 
-const BINARY_STRING_TYPES = new Set(["binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"]);
 const NUMERIC_LITERAL = /^(-?\d+(\.\d+)?(e[+-]?\d+)?|b'[01]*'|0x[0-9a-f]+)$/i;
 
 async function readColumns(
