@@ -3,6 +3,7 @@ import type { Connection as CoreConnection, ResultSetHeader, RowDataPacket, Type
 import type { PoolConnection } from "mysql2/promise";
 import type { Connection, Pool } from "../db/connect.ts";
 import { FILTER_SQL_MODE } from "../db/filter-mode.ts";
+import { rowWriteSqlMode } from "../db/session.ts";
 import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
 import { APPROXIMATE_TYPES, DECIMAL_TYPES, INTEGER_TYPES, TEMPORAL_TYPES } from "../db/types.ts";
 import type { TableMapping } from "../model/rules.ts";
@@ -231,13 +232,6 @@ function core(c: Connection): CoreConnection {
 	return (c as unknown as { connection: CoreConnection }).connection;
 }
 
-function removeModes(mode: string, remove: string[]): string[] {
-	return mode
-		.split(",")
-		.map((m) => m.trim().toUpperCase())
-		.filter((m) => m && !remove.includes(m));
-}
-
 /**
  * Copies one chunk: streams its rows from a consistent snapshot of the source in key order and
  * writes them to the destination in batches of about `batchBytes`, one batch in flight while the
@@ -417,10 +411,7 @@ async function run(
 	// MariaDB >= 10.6 turns the first insert into an empty table into a bulk load under an
 	// exclusive table lock, which deadlocks chunks of one table loading in parallel, and a unique
 	// index that the destination collation makes stricter than the source's would silently take
-	// duplicates. sql_mode: strict, so a value the destination cannot hold fails instead of being
-	// truncated; zero and invalid dates allowed, since they come verbatim from the source;
-	// backslash escapes on, as the driver's escaping and LOAD DATA's ESCAPED BY assume them; no
-	// dialect modes. Writes run under READ COMMITTED: no gap locks, so the range DELETE of one
+	// duplicates. sql_mode: `rowWriteSqlMode`, the one replay writes under too. Writes run under READ COMMITTED: no gap locks, so the range DELETE of one
 	// chunk does not block the inserts of its neighbour.
 	const [[dstState]] = await onDestination(
 		dst.query<RowDataPacket[]>(
@@ -443,27 +434,7 @@ async function run(
 		const localInfile = (await variable("local_infile"))?.toUpperCase();
 		method = localInfile === "1" || localInfile === "ON" ? "load-data" : "insert";
 	}
-	const loadMode = [
-		...removeModes(String(dstState.mode ?? ""), [
-			"NO_ZERO_DATE",
-			"NO_ZERO_IN_DATE",
-			"NO_BACKSLASH_ESCAPES",
-			"STRICT_TRANS_TABLES",
-			"STRICT_ALL_TABLES",
-			"NO_AUTO_VALUE_ON_ZERO",
-			"ALLOW_INVALID_DATES",
-			"TRADITIONAL",
-			"ORACLE",
-			"MSSQL",
-			"DB2",
-			"POSTGRESQL",
-			"MAXDB",
-			"PAD_CHAR_TO_FULL_LENGTH",
-		]),
-		"STRICT_ALL_TABLES",
-		"NO_AUTO_VALUE_ON_ZERO",
-		"ALLOW_INVALID_DATES",
-	].join(",");
+	const loadMode = rowWriteSqlMode(String(dstState.mode ?? ""));
 	state.touched = true;
 	await onDestination(
 		dst.query("SET SESSION foreign_key_checks = 0, unique_checks = ?, time_zone = '+00:00', sql_mode = ?", [

@@ -1,4 +1,5 @@
 import type { Connection } from "../db/connect.ts";
+import { removeModes } from "../db/session.ts";
 import { describeTable, quoteTable } from "../db/sql.ts";
 import type { TableName } from "../model/rules.ts";
 import { SchemaApplyError } from "./errors.ts";
@@ -73,11 +74,16 @@ export async function applySchemaPhase(
 async function withDdlSession(conn: Connection, work: () => Promise<void>): Promise<void> {
 	const [rows] = await conn.query("SELECT @@SESSION.sql_mode AS mode");
 	const mode = String((rows as { mode: string }[])[0]?.mode ?? "");
-	const unwanted = new Set(["NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "ANSI", "NO_ZERO_DATE", "NO_ZERO_IN_DATE"]);
-	const ddlMode = mode
-		.split(",")
-		.filter((m) => m && !unwanted.has(m))
-		.join(",");
+	// Not the row writers' mode (db/session.ts rowWriteSqlMode): DDL keeps the session's
+	// strictness, and only what changes how the plan's text is read, or refuses its zero-date
+	// defaults, is dropped.
+	const ddlMode = removeModes(mode, [
+		"NO_BACKSLASH_ESCAPES",
+		"ANSI_QUOTES",
+		"ANSI",
+		"NO_ZERO_DATE",
+		"NO_ZERO_IN_DATE",
+	]).join(",");
 	await conn.query("SET SESSION sql_mode = ?", [ddlMode]);
 	try {
 		await work();

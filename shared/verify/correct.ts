@@ -12,6 +12,8 @@ import { hashExprs, type PreparedTable, type SideColumn, type SideSql, tableSql 
  * Session settings correction statements run under (first lines of a downloaded script):
  * temporal values are written as UTC text (TIMESTAMP values were read in UTC), and the
  * source's own values (zero dates, out-of-list ENUMs stored as '') are accepted as they are.
+ * A fixed mode rather than the row writers' (db/session.ts `rowWriteSqlMode`), which is derived
+ * from a live session: the script runs wherever its reader runs it.
  */
 export const CORRECTION_SESSION = [
 	"SET SESSION time_zone = '+00:00'",
