@@ -3,12 +3,13 @@ import type { Connection as CoreConnection, ResultSetHeader, RowDataPacket, Type
 import type { PoolConnection } from "mysql2/promise";
 import type { Connection, Pool } from "../db/connect.ts";
 import { FILTER_SQL_MODE } from "../db/filter-mode.ts";
+import { type ColumnInfo, describeColumns } from "../db/introspect.ts";
 import { rowWriteSqlMode } from "../db/session.ts";
 import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
 import { APPROXIMATE_TYPES, DECIMAL_TYPES, INTEGER_TYPES, TEMPORAL_TYPES } from "../db/types.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { CopyError, serverError } from "./errors.ts";
-import { type ColumnInfo, describeColumns, type KeyColumn } from "./keys.ts";
+import type { KeyColumn } from "./keys.ts";
 import { isBinaryType, loadDataSql, sendBatch, TsvBuilder } from "./loaddata.ts";
 import type { ChunkSpec } from "./plan.ts";
 import { keyOrder, rangeCondition, whereClause } from "./range.ts";

@@ -1,9 +1,10 @@
 import type { RowDataPacket } from "mysql2";
 import { filterQuery } from "../db/filter-mode.ts";
+import { type ColumnInfo, describeColumns, type Queryable } from "../db/introspect.ts";
 import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { CopyError } from "./errors.ts";
-import { type ColumnInfo, type CopyKey, describeColumns, findCopyKey, type KeyKind, type Queryable } from "./keys.ts";
+import { type CopyKey, findCopyKey, type KeyKind } from "./keys.ts";
 import { encodeKeyValue, type KeyValue, keyOrder, rangeCondition, whereClause } from "./range.ts";
 
 /** A copy-key column as a chunk carries it: its name on both sides and how its values compare. */

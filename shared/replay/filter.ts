@@ -1,8 +1,8 @@
 import type { RowDataPacket } from "mysql2";
 import type { RowImage, Value } from "../capture/change.ts";
-import { type ColumnInfo, describeColumns } from "../copy/keys.ts";
 import type { Connection, Pool } from "../db/connect.ts";
 import { filterQuery } from "../db/filter-mode.ts";
+import { type ColumnInfo, describeColumns } from "../db/introspect.ts";
 import { describeTable, escapeValue, quoteId } from "../db/sql.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { tableKey } from "../schema/snapshot.ts";

@@ -1,9 +1,10 @@
 import mysql, { type RowDataPacket } from "mysql2";
-import type { KeyColumn, Queryable } from "../copy/keys.ts";
+import type { KeyColumn } from "../copy/keys.ts";
 import type { ChunkKeyColumn } from "../copy/plan.ts";
 import { bindKeyValue, type KeyValue, whereClause } from "../copy/range.ts";
 import type { Connection, Pool } from "../db/connect.ts";
 import { filterQuery } from "../db/filter-mode.ts";
+import type { Queryable } from "../db/introspect.ts";
 import { quoteId, quoteTable } from "../db/sql.ts";
 import { keyMatch, normaliseKeyValue, type RowDiff } from "./diff.ts";
 import { hashExprs, type PreparedTable, type SideColumn, type SideSql, tableSql } from "./normalise.ts";

@@ -1,5 +1,5 @@
 import type { RowDataPacket } from "mysql2";
-import { type ColumnInfo, describeColumns, type Queryable } from "../copy/keys.ts";
+import { type ColumnInfo, describeColumns, type Queryable } from "../db/introspect.ts";
 import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
 import {
 	BINARY_STRING_TYPES,
