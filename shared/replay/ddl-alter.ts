@@ -1,6 +1,6 @@
 import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
 import type { ColumnMapping, TableMapping, TableName } from "../model/rules.ts";
-import { convertCharset } from "../schema/dialect.ts";
+import { convertCharset } from "../schema/dialect/charsets.ts";
 import { isCurrentTimestamp, tableKey } from "../schema/snapshot.ts";
 import { parseSpec, type Spec } from "./ddl-alter-spec.ts";
 import { type ColumnContext, type ParsedColumn, renameInExpression, renderColumn } from "./ddl-column.ts";

@@ -1,7 +1,7 @@
 import type { DdlChange } from "../capture/change.ts";
 import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
-import { convertCharset } from "../schema/dialect.ts";
+import { convertCharset } from "../schema/dialect/charsets.ts";
 import { alterTable } from "./ddl-alter.ts";
 import { Cursor, DdlSyntaxError, isKeyword, lex } from "./ddl-parse.ts";
 import {

@@ -2,18 +2,10 @@ import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
 import type { Engine } from "../model/datasource.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { checkDefinition, columnDefinition, createTable, foreignKeyDefinition, indexDefinition } from "./ddl.ts";
-import {
-	convertCharset,
-	convertCheck,
-	convertColumn,
-	convertForeignKey,
-	convertIndex,
-	convertTable,
-	type Destination,
-	type DialectContext,
-	type DialectTraits,
-	traits as traitsOf,
-} from "./dialect.ts";
+import { convertCharset } from "./dialect/charsets.ts";
+import { convertColumn } from "./dialect/columns.ts";
+import { type Destination, type DialectContext, type DialectTraits, traits as traitsOf } from "./dialect/rules.ts";
+import { convertCheck, convertForeignKey, convertIndex, convertTable } from "./dialect/tables.ts";
 import { SchemaError, SchemaRuleError } from "./errors.ts";
 import { type ReportEntry, record, refuse, reportEntry } from "./report.ts";
 import type { ViewMapping } from "./resolve.ts";
