@@ -2,7 +2,14 @@ import { Readable } from "node:stream";
 import type { ResultSetHeader, RowDataPacket } from "mysql2";
 import type { Connection } from "../db/connect.ts";
 import { quoteId, quoteTable } from "../db/sql.ts";
-import { BINARY_STRING_TYPES, SPATIAL_TYPES } from "../db/types.ts";
+import {
+	APPROXIMATE_TYPES,
+	BINARY_STRING_TYPES,
+	DECIMAL_TYPES,
+	INTEGER_TYPES,
+	SPATIAL_TYPES,
+	TEMPORAL_TYPES,
+} from "../db/types.ts";
 import type { TableName } from "../model/rules.ts";
 
 /**
@@ -22,6 +29,14 @@ const BINARY_TYPES = new Set([...BINARY_STRING_TYPES, "bit", ...SPATIAL_TYPES, "
 /** Whether a source column (by information_schema DATA_TYPE) arrives as bytes rather than text. */
 export function isBinaryType(dataType: string): boolean {
 	return BINARY_TYPES.has(dataType);
+}
+
+/** Types whose text form never holds a byte that LOAD DATA would need escaped. */
+const PLAIN_TYPES = new Set([...INTEGER_TYPES, ...DECIMAL_TYPES, ...APPROXIMATE_TYPES, ...TEMPORAL_TYPES]);
+
+/** Whether a source column's values can go into a batch file without looking for bytes to escape. */
+export function isPlainType(dataType: string): boolean {
+	return PLAIN_TYPES.has(dataType);
 }
 
 /**
