@@ -1,5 +1,5 @@
 import type { ColumnInfo } from "../db/introspect.ts";
-import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { CopyError } from "./errors.ts";
 import type { KeyColumn } from "./keys.ts";
@@ -35,13 +35,13 @@ export function chunkStatements(
 ): ChunkStatements {
 	if (sourceColumns.length === 0) {
 		throw new CopyError(
-			`${what}: source table ${describeTable(mapping.source)} does not exist`,
+			`${what}: source table ${qualifiedName(mapping.source)} does not exist`,
 			"SOURCE_TABLE_MISSING",
 		);
 	}
 	if (destinationColumns.length === 0) {
 		throw new CopyError(
-			`destination table ${describeTable(mapping.destination)} does not exist (copying ${describeTable(mapping.source)}): create it first, e.g. with schema migration`,
+			`destination table ${qualifiedName(mapping.destination)} does not exist (copying ${qualifiedName(mapping.source)}): create it first, e.g. with schema migration`,
 			"DESTINATION_TABLE_MISSING",
 		);
 	}
@@ -59,7 +59,7 @@ export function chunkStatements(
 		const d = destinationByName.get(m.destination.toLowerCase());
 		if (!d) {
 			throw new CopyError(
-				`destination table ${describeTable(mapping.destination)} has no column ${m.destination} (copied from ${m.source})`,
+				`destination table ${qualifiedName(mapping.destination)} has no column ${m.destination} (copied from ${m.source})`,
 				"DESTINATION_COLUMN_MISSING",
 			);
 		}
@@ -94,7 +94,7 @@ export function chunkStatements(
 			const d = destinationByName.get(c.destination.toLowerCase());
 			if (s?.collation?.toLowerCase() !== d?.collation?.toLowerCase()) {
 				throw new CopyError(
-					`${what}: key column ${c.destination} of destination table ${describeTable(mapping.destination)} has collation ${d?.collation ?? "none"}, but the source's is ${s?.collation ?? "none"}: chunk ranges would not match; give the destination key the source's collation`,
+					`${what}: key column ${c.destination} of destination table ${qualifiedName(mapping.destination)} has collation ${d?.collation ?? "none"}, but the source's is ${s?.collation ?? "none"}: chunk ranges would not match; give the destination key the source's collation`,
 					"KEY_COLLATION_MISMATCH",
 				);
 			}

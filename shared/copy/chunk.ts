@@ -1,7 +1,7 @@
 import type { PoolConnection } from "mysql2/promise";
 import type { Connection, Pool } from "../db/connect.ts";
 import { type ColumnInfo, describeColumns } from "../db/introspect.ts";
-import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { type Batch, insertBatcher, loadBatcher } from "./batcher.ts";
 import { lockChunk, releaseChunkLock } from "./chunk-lock.ts";
@@ -110,7 +110,7 @@ export async function copyChunk(
 	chunk: ChunkSpec,
 	options: CopyOptions = {},
 ): Promise<CopyResult> {
-	const what = `chunk ${chunk.index} of ${describeTable(mapping.source)} -> ${describeTable(mapping.destination)}`;
+	const what = `chunk ${chunk.index} of ${qualifiedName(mapping.source)} -> ${qualifiedName(mapping.destination)}`;
 	if (
 		chunk.source.database !== mapping.source.database ||
 		chunk.source.table !== mapping.source.table ||

@@ -1,4 +1,4 @@
-import { describeTable, escapeValue } from "../db/sql.ts";
+import { escapeValue, qualifiedName } from "../db/sql.ts";
 import type { TableName } from "../model/rules.ts";
 import { convertCharset } from "../schema/dialect/charsets.ts";
 import { convertTable } from "../schema/dialect/tables.ts";
@@ -8,7 +8,7 @@ import type { Work } from "./ddl-state.ts";
 
 /** Table options of CREATE and ALTER TABLE: read, and written for the destination by the dialect's table rules. */
 
-const label = describeTable;
+const label = qualifiedName;
 
 export interface TableOptions {
 	engine?: string;

@@ -1,4 +1,4 @@
-import { describeTable, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteTable } from "../db/sql.ts";
 import type { TableName } from "../model/rules.ts";
 import { tableKey } from "./snapshot.ts";
 import { type Token, tokenize } from "./sqltext.ts";
@@ -91,7 +91,7 @@ export function rewriteBody(sql: string, sqlMode: string, home: string, renames:
 	const reshaped = (source: TableName) => {
 		if (renames.reshaped?.has(tableKey(source))) {
 			warnings.add(
-				`it uses ${describeTable(source)}, whose columns the rules rename or leave out: check the columns it reads and writes`,
+				`it uses ${qualifiedName(source)}, whose columns the rules rename or leave out: check the columns it reads and writes`,
 			);
 		}
 	};
@@ -105,13 +105,13 @@ export function rewriteBody(sql: string, sqlMode: string, home: string, renames:
 				reshaped(source);
 				if (tableKey(destination) !== tableKey(source)) {
 					replacements.set(a.index, { last: b.index, text: quoteTable(destination) });
-					rewritten.add(`${describeTable(source)} -> ${describeTable(destination)}`);
+					rewritten.add(`${qualifiedName(source)} -> ${qualifiedName(destination)}`);
 				}
 				continue;
 			}
 			if (movedDatabases.has(a.name)) {
 				warnings.add(
-					`it names ${describeTable(source)}, which is not migrated, so Ferry leaves that name as it is although ${a.name} moves to ${movedDatabases.get(a.name)}: check it`,
+					`it names ${qualifiedName(source)}, which is not migrated, so Ferry leaves that name as it is although ${a.name} moves to ${movedDatabases.get(a.name)}: check it`,
 				);
 				continue;
 			}

@@ -1,4 +1,4 @@
-import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { SchemaError } from "./errors.ts";
 import { type ReportEntry, refuse, reportEntry } from "./report.ts";
@@ -33,7 +33,7 @@ export interface ViewScope {
 	readonly functions: ReadonlyMap<string, TableName | null>;
 }
 
-const label = (t: TableName) => describeTable(t);
+const label = (t: TableName) => qualifiedName(t);
 const lower = (s: string) => s.toLowerCase();
 
 /** Plans the mapped views, in dependency order, refusing those that read what is not migrated. */

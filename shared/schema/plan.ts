@@ -1,4 +1,4 @@
-import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import type { Engine } from "../model/datasource.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { checkDefinition, columnDefinition, createTable, foreignKeyDefinition, indexDefinition } from "./ddl.ts";
@@ -135,7 +135,7 @@ export function planSchema(
 	return planner.plan;
 }
 
-const label = (t: TableName) => describeTable(t);
+const label = (t: TableName) => qualifiedName(t);
 const lower = (s: string) => s.toLowerCase();
 
 class Planner {

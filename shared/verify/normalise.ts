@@ -1,6 +1,6 @@
 import type { RowDataPacket } from "mysql2";
 import { type ColumnInfo, describeColumns, type Queryable } from "../db/introspect.ts";
-import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import {
 	BINARY_STRING_TYPES,
 	DECIMAL_TYPES,
@@ -318,7 +318,7 @@ function sideSql(
 		const info = d.columns.get(name.toLowerCase());
 		if (!info) {
 			throw new VerifyError(
-				`column ${name} of ${describeTable(table)} does not exist on the ${side}`,
+				`column ${name} of ${qualifiedName(table)} does not exist on the ${side}`,
 				"COLUMN_MISSING",
 			);
 		}
@@ -364,14 +364,14 @@ export async function prepareTable(
 		describeSide(destination, mapping.destination),
 	]);
 	if (s.columns.size === 0)
-		throw new VerifyError(`source table ${describeTable(mapping.source)} does not exist`, "TABLE_MISSING");
+		throw new VerifyError(`source table ${qualifiedName(mapping.source)} does not exist`, "TABLE_MISSING");
 	if (d.columns.size === 0)
-		throw new VerifyError(`destination table ${describeTable(mapping.destination)} does not exist`, "TABLE_MISSING");
+		throw new VerifyError(`destination table ${qualifiedName(mapping.destination)} does not exist`, "TABLE_MISSING");
 	const names = (x: Described) => [...x.columns.values()].map((c) => c.name);
 	const matched = matchColumns(mapping, names(s), names(d));
 	if (matched.compared.length === 0) {
 		throw new VerifyError(
-			`${describeTable(mapping.source)} and ${describeTable(mapping.destination)} have no column in common`,
+			`${qualifiedName(mapping.source)} and ${qualifiedName(mapping.destination)} have no column in common`,
 			"COLUMN_MISSING",
 		);
 	}
@@ -397,7 +397,7 @@ export async function prepareOneSide(
 	const table = side === "source" ? mapping.source : mapping.destination;
 	const d = await describeSide(conn, table);
 	if (d.columns.size === 0)
-		throw new VerifyError(`${side} table ${describeTable(table)} does not exist`, "TABLE_MISSING");
+		throw new VerifyError(`${side} table ${qualifiedName(table)} does not exist`, "TABLE_MISSING");
 	const mirrored: TableMapping = {
 		...mapping,
 		source: table,
