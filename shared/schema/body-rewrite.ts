@@ -1,7 +1,7 @@
 import { qualifiedName, quoteTable } from "../db/sql.ts";
 import type { TableName } from "../model/rules.ts";
 import { tableKey } from "./snapshot.ts";
-import { type Token, tokenize } from "./sqltext.ts";
+import { replaceTokens, type Token, type TokenReplacements, tokenize } from "./sqltext.ts";
 
 /**
  * Applies the project's renames to the body of a stored routine, event or trigger. Bodies are
@@ -95,7 +95,7 @@ export function rewriteBody(sql: string, sqlMode: string, home: string, renames:
 			);
 		}
 	};
-	const replacements = new Map<number, { last: number; text: string }>();
+	const replacements: TokenReplacements = new Map();
 	for (const chain of chains(tokens, ansiQuotes)) {
 		const [a, b] = chain;
 		if (a && b) {
@@ -146,15 +146,5 @@ export function rewriteBody(sql: string, sqlMode: string, home: string, renames:
 		}
 		return { sql, rewritten: [], warnings: [...warnings] };
 	}
-	let out = "";
-	for (let i = 0; i < tokens.length; i += 1) {
-		const r = replacements.get(i);
-		if (r) {
-			out += r.text;
-			i = r.last;
-		} else {
-			out += (tokens[i] as Token).text;
-		}
-	}
-	return { sql: out, rewritten: [...rewritten], warnings: [...warnings] };
+	return { sql: replaceTokens(tokens, replacements), rewritten: [...rewritten], warnings: [...warnings] };
 }

@@ -6,7 +6,7 @@ import type { ViewMapping } from "./resolve.ts";
 import { functionKey } from "./routine-plan.ts";
 import type { TableSchema, ViewSchema } from "./snapshot.ts";
 import { tableKey } from "./snapshot.ts";
-import { nameChains, tokenize } from "./sqltext.ts";
+import { nameChains, replaceTokens, type TokenReplacements, tokenize } from "./sqltext.ts";
 
 /**
  * Planning the mapped views, after the tables (and the routines a view may call): each is
@@ -121,7 +121,7 @@ function rewriteView(scope: ViewScope, view: ViewSchema): { sql: string } | { re
 		const alias = aliasAfter(tokens, chain.last);
 		if (alias !== undefined) bind(alias, key);
 	}
-	const replacements = new Map<number, { last: number; text: string }>();
+	const replacements: TokenReplacements = new Map();
 	for (const chain of chains) {
 		const parts = chain.parts;
 		let tableSource: string | null | undefined;
@@ -177,17 +177,7 @@ function rewriteView(scope: ViewScope, view: ViewSchema): { sql: string } | { re
 		}
 		replacements.set(chain.first, { last: chain.last, text });
 	}
-	let sql = "";
-	for (let i = 0; i < tokens.length; i += 1) {
-		const r = replacements.get(i);
-		if (r) {
-			sql += r.text;
-			i = r.last;
-		} else {
-			sql += (tokens[i] as { text: string }).text;
-		}
-	}
-	return { sql };
+	return { sql: replaceTokens(tokens, replacements) };
 }
 
 function renamesColumns(scope: ViewScope): boolean {
