@@ -1,5 +1,5 @@
 import type { Context } from "../context.ts";
-import { describeTable } from "../db/sql.ts";
+import { qualifiedName } from "../db/sql.ts";
 import type { Direction, Project } from "../model/project.ts";
 import { type StreamState, streamLiveness } from "../replication/liveness.ts";
 import { chunkWait } from "../scheduler/chunks/lease.ts";
@@ -117,8 +117,8 @@ export async function projectStatus(ctx: Context, id: string): Promise<ProjectSt
 		tables.map((t) => [
 			t.index,
 			{
-				source: describeTable(t.mapping.source),
-				destination: describeTable(t.mapping.destination),
+				source: qualifiedName(t.mapping.source),
+				destination: qualifiedName(t.mapping.destination),
 				rowsCopied: 0,
 				rowsEstimate: t.rowsEstimate,
 				chunksDone: 0,

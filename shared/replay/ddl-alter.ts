@@ -1,6 +1,6 @@
-import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import type { ColumnMapping, TableMapping, TableName } from "../model/rules.ts";
-import { convertCharset } from "../schema/dialect.ts";
+import { convertCharset } from "../schema/dialect/charsets.ts";
 import { isCurrentTimestamp, tableKey } from "../schema/snapshot.ts";
 import { parseSpec, type Spec } from "./ddl-alter-spec.ts";
 import { type ColumnContext, type ParsedColumn, renameInExpression, renderColumn } from "./ddl-column.ts";
@@ -26,7 +26,7 @@ import { renderTableOptions } from "./ddl-table-options.ts";
  * as one destination statement, the mapping's changes as effects.
  */
 
-const label = describeTable;
+const label = qualifiedName;
 
 export function alterTable(w: Work, c: Cursor, ignoreDuplicates: boolean): void {
 	if (ignoreDuplicates) w.form("ALTER IGNORE TABLE");

@@ -1,4 +1,4 @@
-import { describeTable } from "../db/sql.ts";
+import { qualifiedName } from "../db/sql.ts";
 import type { ColumnMapping, ObjectRules, TableMapping, TableName, TableRule } from "../model/rules.ts";
 import { wildcard } from "../schema/resolve.ts";
 import { rowFilterRefusal } from "../schema/row-filter.ts";
@@ -103,7 +103,7 @@ export function mapTable(
 	for (const wanted of listed) {
 		if (!byLower.has(lower(wanted))) {
 			return {
-				refusal: `${label} names column "${wanted}", which ${describeTable(name)} does not have (it has ${columns.map((c) => c.name).join(", ")}): correct the rule`,
+				refusal: `${label} names column "${wanted}", which ${qualifiedName(name)} does not have (it has ${columns.map((c) => c.name).join(", ")}): correct the rule`,
 			};
 		}
 	}
@@ -140,7 +140,7 @@ export function mapTable(
 		: null;
 	if (filter) {
 		return {
-			refusal: `the row filter of ${label} (${JSON.stringify(where)}) is refused for ${describeTable(name)} at ${JSON.stringify(filter.token)}: ${filter.why}`,
+			refusal: `the row filter of ${label} (${JSON.stringify(where)}) is refused for ${qualifiedName(name)} at ${JSON.stringify(filter.token)}: ${filter.why}`,
 		};
 	}
 	return {

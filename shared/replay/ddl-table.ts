@@ -1,4 +1,4 @@
-import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import type { ColumnMapping, TableMapping, TableName, TableRule } from "../model/rules.ts";
 import { type IndexKind, tableKey } from "../schema/snapshot.ts";
 import { type ColumnContext, type ParsedColumn, parseColumn, renderColumn } from "./ddl-column.ts";
@@ -22,7 +22,7 @@ import { OPTION_STOP, parseTableOptions, renderTableOptions } from "./ddl-table-
  * destination statements and mapping effects to the Work, or throws a refusal.
  */
 
-const label = describeTable;
+const label = qualifiedName;
 
 export function columnOf(m: TableMapping, source: string): ColumnMapping | undefined {
 	return m.columns.find((c) => lower(c.source) === lower(source));

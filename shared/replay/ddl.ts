@@ -1,7 +1,7 @@
 import type { DdlChange } from "../capture/change.ts";
-import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
-import { convertCharset } from "../schema/dialect.ts";
+import { convertCharset } from "../schema/dialect/charsets.ts";
 import { alterTable } from "./ddl-alter.ts";
 import { Cursor, DdlSyntaxError, isKeyword, lex } from "./ddl-parse.ts";
 import {
@@ -353,7 +353,7 @@ function otherObject(w: Work, c: Cursor, verb: string): never {
 			rest(c);
 			w.ignore(
 				"CREATE / DROP TRIGGER",
-				`${verb} TRIGGER ${describeTable(name)}: a trigger of pt-online-schema-change, whose effects arrive as row events`,
+				`${verb} TRIGGER ${qualifiedName(name)}: a trigger of pt-online-schema-change, whose effects arrive as row events`,
 			);
 		}
 		return byForm(
@@ -361,7 +361,7 @@ function otherObject(w: Work, c: Cursor, verb: string): never {
 			c,
 			"CREATE / DROP TRIGGER",
 			"refuse",
-			`${verb} TRIGGER${name ? ` ${describeTable(name)}` : ""}`,
+			`${verb} TRIGGER${name ? ` ${qualifiedName(name)}` : ""}`,
 			name?.database,
 		);
 	}
@@ -501,7 +501,7 @@ function createView(w: Work, c: Cursor, algorithm: string | undefined, verb: "CR
 	w.form("CREATE VIEW");
 	c.accept("IF", "NOT", "EXISTS");
 	const name = c.tableName(w.db);
-	const subject = `${verb} ${describeTable(name)}`;
+	const subject = `${verb} ${qualifiedName(name)}`;
 	let columns = "";
 	if (c.isPunct("(")) columns = ` (${c.text(c.group())})`;
 	c.expect("AS");
@@ -534,7 +534,7 @@ function createView(w: Work, c: Cursor, algorithm: string | undefined, verb: "CR
 		`CREATE OR REPLACE ${algo}SQL SECURITY INVOKER VIEW ${quoteTable(destination)}${columns} AS ${definition}`,
 	);
 	w.changes.push(
-		`${describeTable(name)}: DEFINER dropped, SQL SECURITY INVOKER (the source's definer account need not exist at the destination)`,
+		`${qualifiedName(name)}: DEFINER dropped, SQL SECURITY INVOKER (the source's definer account need not exist at the destination)`,
 	);
 	if (w.db) w.useDatabase = w.db;
 }
@@ -551,6 +551,6 @@ function dropView(w: Work, c: Cursor): void {
 		return match ? [ruleDestination(match, n)] : [];
 	});
 	if (targets.length === 0)
-		w.ignore("DROP VIEW", `DROP VIEW ${names.map(describeTable).join(", ")}: no rule includes the views`);
+		w.ignore("DROP VIEW", `DROP VIEW ${names.map(qualifiedName).join(", ")}: no rule includes the views`);
 	w.statements.push(`DROP VIEW IF EXISTS ${targets.map(quoteTable).join(", ")}`);
 }

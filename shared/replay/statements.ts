@@ -1,7 +1,7 @@
 import mysql, { type ResultSetHeader, type RowDataPacket } from "mysql2";
 import type { RowChange, RowImage, Value } from "../capture/change.ts";
 import type { Connection, Pool } from "../db/connect.ts";
-import { describeTable, escapeValue, quoteId, quoteTable } from "../db/sql.ts";
+import { escapeValue, qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import type { TableSchema } from "../schema/snapshot.ts";
 
@@ -243,7 +243,7 @@ export function destinationFromSchema(schema: TableSchema): DestinationTable {
 
 /** Resolves a mapping against its destination table. */
 export function buildReplayTable(mapping: TableMapping, destination: DestinationTable): ReplayTable {
-	const label = `${describeTable(mapping.source)} -> ${describeTable(mapping.destination)}`;
+	const label = `${qualifiedName(mapping.source)} -> ${qualifiedName(mapping.destination)}`;
 	const byName = new Map(destination.columns.map((c) => [c.name.toLowerCase(), c]));
 	const columns: ReplayColumn[] = [];
 	const bySource = new Map<string, ReplayColumn>();
@@ -252,7 +252,7 @@ export function buildReplayTable(mapping: TableMapping, destination: Destination
 		const d = byName.get(m.destination.toLowerCase());
 		if (!d) {
 			throw new ReplayError(
-				`destination table ${describeTable(mapping.destination)} has no column ${m.destination} (replayed from ${m.source} of ${describeTable(mapping.source)})`,
+				`destination table ${qualifiedName(mapping.destination)} has no column ${m.destination} (replayed from ${m.source} of ${qualifiedName(mapping.source)})`,
 				"DESTINATION_COLUMN_MISSING",
 			);
 		}
@@ -319,7 +319,7 @@ export async function describeReplayTable(conn: Pool | Connection, mapping: Tabl
 	const destination = await describeDestination(conn, mapping.destination);
 	if (!destination) {
 		throw new ReplayError(
-			`destination table ${describeTable(mapping.destination)} does not exist (replaying ${describeTable(mapping.source)}): create it first, e.g. with schema migration`,
+			`destination table ${qualifiedName(mapping.destination)} does not exist (replaying ${qualifiedName(mapping.source)}): create it first, e.g. with schema migration`,
 			"DESTINATION_TABLE_MISSING",
 		);
 	}

@@ -1,7 +1,7 @@
 import type { Context } from "../context.ts";
 import type { ChunkSpec } from "../copy/plan.ts";
 import type { Connection } from "../db/connect.ts";
-import { describeTable } from "../db/sql.ts";
+import { qualifiedName } from "../db/sql.ts";
 import type { Project, VerificationRun, VerificationTotals } from "../model/project.ts";
 import { listChunks } from "../state/chunks.ts";
 import { verifyChunksPk } from "../state/keys.ts";
@@ -47,7 +47,7 @@ export interface VerificationResults {
 /** The tables a run covers, as resolved at precheck. */
 export async function runTables(ctx: Context, project: Project, run: VerificationRun): Promise<Stored<TableItem>[]> {
 	const tables = await listTables(ctx, project.id);
-	return run.tables ? tables.filter((t) => run.tables?.includes(describeTable(t.mapping.source))) : tables;
+	return run.tables ? tables.filter((t) => run.tables?.includes(qualifiedName(t.mapping.source))) : tables;
 }
 
 export function tableDiffers(r: TableResult): boolean {
@@ -87,8 +87,8 @@ export async function tableDiffs(ctx: Context, project: Project, run: Verificati
 		const mine = chunks.filter((c) => c.tableIndex === table.index);
 		const plan = planned.get(table.index);
 		const result: TableResult = {
-			table: describeTable(table.mapping.source),
-			destination: describeTable(table.mapping.destination),
+			table: qualifiedName(table.mapping.source),
+			destination: qualifiedName(table.mapping.destination),
 			rowsChecked: 0,
 			missing: 0,
 			extra: 0,

@@ -1,7 +1,7 @@
 import type { Context } from "../context.ts";
 import { replicationId } from "../control/replication.ts";
 import { planChunks } from "../copy/plan.ts";
-import { describeTable } from "../db/sql.ts";
+import { qualifiedName } from "../db/sql.ts";
 import { conflict, invalid } from "../errors.ts";
 import type { Direction, Project, VerificationRun } from "../model/project.ts";
 import { logger, metrics } from "../observability.ts";
@@ -54,7 +54,7 @@ function truthOf(p: Project): "source" | "destination" {
  */
 export async function startVerification(ctx: Context, id: string, tables?: string[]): Promise<Project> {
 	await getProject(ctx, id);
-	const known = new Set((await listTables(ctx, id)).map((t) => describeTable(t.mapping.source)));
+	const known = new Set((await listTables(ctx, id)).map((t) => qualifiedName(t.mapping.source)));
 	const unknown = (tables ?? []).filter((t) => !known.has(t));
 	if (unknown.length) {
 		throw invalid(

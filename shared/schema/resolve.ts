@@ -1,6 +1,6 @@
 import type { Connection } from "../db/connect.ts";
 import { filterQuery } from "../db/filter-mode.ts";
-import { describeTable, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteTable } from "../db/sql.ts";
 import type { ColumnMapping, ObjectRules, TableMapping, TableName, TableRule } from "../model/rules.ts";
 import { SchemaRuleError } from "./errors.ts";
 import { rowFilterRefusal } from "./row-filter.ts";
@@ -115,7 +115,7 @@ export async function checkRowFilter(
 ): Promise<void> {
 	const reject = (why: string) =>
 		new SchemaRuleError(
-			describeTable(table),
+			qualifiedName(table),
 			`the row filter of ${rule} (${JSON.stringify(where)}) is refused: ${why}`,
 			"write one condition over the table's own columns with literals, operators and deterministic functions, e.g. created_at >= '2024-01-01'",
 		);
@@ -181,7 +181,7 @@ async function readColumns(conn: Connection, tables: TableName[]): Promise<Map<s
 }
 
 function mapTable(name: TableName, rule: TableRule, index: number, columns: SourceColumn[]): TableMapping {
-	const object = describeTable(name);
+	const object = qualifiedName(name);
 	const label = `rule #${index + 1}`;
 	const byLowerName = new Map(columns.map((c) => [c.name.toLowerCase(), c]));
 	const find = (wanted: string, role: string): SourceColumn => {
@@ -269,8 +269,8 @@ function assertDistinctDestinations(mappings: { source: TableName; destination: 
 		const other = taken.get(tableKey(m.destination));
 		if (other) {
 			throw new SchemaRuleError(
-				describeTable(m.destination),
-				`both ${describeTable(other)} and ${describeTable(m.source)} would be migrated to it`,
+				qualifiedName(m.destination),
+				`both ${qualifiedName(other)} and ${qualifiedName(m.source)} would be migrated to it`,
 				"give one of them another name with renameTable or renameDatabase, or exclude one",
 			);
 		}
