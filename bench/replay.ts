@@ -15,7 +15,7 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { SourcePosition } from "../shared/capture/change.ts";
+import type { SourcePosition } from "../shared/binlog/position.ts";
 import type { Applier } from "../shared/replay/applier.ts";
 import {
 	type Cpu,
@@ -115,7 +115,7 @@ function domainSeq(gtid: string | undefined, domain = DOMAIN): number {
 
 /** The source's current position: binlog file and offset with its GTID state. */
 async function sourcePosition(): Promise<SourcePosition> {
-	const { currentPosition } = await import("../shared/capture/reader.ts");
+	const { currentPosition } = await import("../shared/binlog/position.ts");
 	const { connect: ferryConnect } = await import("../shared/db/connect.ts");
 	const conn = await ferryConnect(credentials(source));
 	try {

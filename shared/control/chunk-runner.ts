@@ -1,5 +1,5 @@
 import { ConflictError, type Stored } from "../aws/state-store.ts";
-import { currentPosition } from "../capture/reader.ts";
+import { currentPosition } from "../binlog/position.ts";
 import { copyChunk } from "../copy/chunk.ts";
 import { type Connection, createPool, type Pool } from "../db/connect.ts";
 import type { Project } from "../model/project.ts";

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import type { Stored } from "../aws/state-store.ts";
 import type { WorkQueue } from "../aws/work-queue.ts";
-import type { SourcePosition } from "../capture/change.ts";
+import type { SourcePosition } from "../binlog/position.ts";
 import type { ChunkSpec } from "../copy/plan.ts";
 import type { Project } from "../model/project.ts";
 import type { TableMapping } from "../model/rules.ts";

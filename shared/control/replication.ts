@@ -1,4 +1,4 @@
-import type { SourcePosition } from "../capture/change.ts";
+import type { SourcePosition } from "../binlog/position.ts";
 import type { Direction } from "../model/project.ts";
 import type { Context } from "./context.ts";
 

@@ -1,5 +1,6 @@
 import { ConflictError } from "../aws/state-store.ts";
-import { checkCaptureSettings, currentPosition } from "../capture/reader.ts";
+import { currentPosition } from "../binlog/position.ts";
+import { checkCaptureSettings } from "../capture/precheck.ts";
 import { planChunks } from "../copy/plan.ts";
 import { type Connection, connect } from "../db/connect.ts";
 import type { Engine } from "../model/datasource.ts";

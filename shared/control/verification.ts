@@ -1,4 +1,5 @@
 import { ConflictError, type Stored } from "../aws/state-store.ts";
+import { hasReached } from "../binlog/position.ts";
 import type { ChunkSpec } from "../copy/plan.ts";
 import { planChunks } from "../copy/plan.ts";
 import type { Connection } from "../db/connect.ts";
@@ -11,7 +12,6 @@ import {
 	type VerificationTotals,
 } from "../model/project.ts";
 import { logger, metrics } from "../observability.ts";
-import { hasReached } from "../replay/position.ts";
 import { applyCorrections, correctionScript, correctionStatements, mirrored } from "../verify/correct.ts";
 import { type RowDiff, recheckDifferences } from "../verify/diff.ts";
 import { prepareTable } from "../verify/normalise.ts";

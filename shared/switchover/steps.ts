@@ -1,4 +1,4 @@
-import { currentPosition } from "../capture/reader.ts";
+import { currentPosition, hasReached } from "../binlog/position.ts";
 import { listTables } from "../control/chunks.ts";
 import type { Context } from "../control/context.ts";
 import { credentialsFor } from "../control/datasources.ts";
@@ -11,7 +11,6 @@ import { verifiedClean } from "../control/verification.ts";
 import { type Connection, connect } from "../db/connect.ts";
 import type { Project, SwitchoverState, SwitchoverStep } from "../model/project.ts";
 import { logger } from "../observability.ts";
-import { hasReached } from "../replay/position.ts";
 import { disableEvents, type EnabledEvent, enableEvents, handedOver, readEnabledEvents } from "./events.ts";
 import { createTriggers, dropTriggers, readTriggers, type TriggerDefinition } from "./triggers.ts";
 

@@ -1,7 +1,6 @@
 import { hostname } from "node:os";
 import { ConflictError } from "../../shared/aws/state-store.ts";
-import type { SourcePosition } from "../../shared/capture/change.ts";
-import { currentPosition } from "../../shared/capture/reader.ts";
+import { currentPosition, samePosition } from "../../shared/binlog/position.ts";
 import type { Context } from "../../shared/control/context.ts";
 import { getProject } from "../../shared/control/projects.ts";
 import {
@@ -120,20 +119,6 @@ export class StatusReporter {
 			this.abort.abort();
 		}
 	}
-}
-
-function samePosition(a: SourcePosition, b: SourcePosition): boolean {
-	if (a.gtid || b.gtid) return normaliseGtid(a.gtid) === normaliseGtid(b.gtid);
-	return a.file === b.file && a.pos === b.pos;
-}
-
-function normaliseGtid(gtid: string): string {
-	return gtid
-		.split(",")
-		.map((s) => s.trim())
-		.filter(Boolean)
-		.sort()
-		.join(",");
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import type { SourcePosition } from "../../shared/capture/change.ts";
+import type { SourcePosition } from "../../shared/binlog/position.ts";
 import { openBinlogReader } from "../../shared/capture/reader.ts";
 import { listTables } from "../../shared/control/chunks.ts";
 import type { Context } from "../../shared/control/context.ts";

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ResultSetHeader, RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { includesTransaction } from "../../shared/binlog/position.ts";
 import { listTables } from "../../shared/control/chunks.ts";
 import type { Context } from "../../shared/control/context.ts";
 import { updateProject } from "../../shared/control/projects.ts";
@@ -19,7 +20,6 @@ import {
 	markSql,
 	readCheckpoint,
 } from "../../shared/replay/checkpoint.ts";
-import { includesTransaction } from "../../shared/replay/position.ts";
 import { runReplication } from "../../tasks/replication/run.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import {
