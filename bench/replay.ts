@@ -228,7 +228,7 @@ async function startFerry(parallel: number, from: SourcePosition): Promise<Ferry
 		safeUntil: null,
 		parallel,
 		// DDL of other databases (other tests on the source) reaches the applier too: Ferry's DDL
-		// translator decides, as in the replication task (tasks/replication/run.ts).
+		// translator decides, as in the replication task (shared/replication/stream.ts).
 		onDdl: async (change, { connection }) => {
 			const rules = ObjectRules.parse([{ database: DB }]);
 			const decision = translateDdl(change, { rules, mappings: [...mappings.values()], destinationEngine: "mariadb" });

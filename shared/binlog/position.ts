@@ -3,6 +3,12 @@ import { CaptureError } from "../capture/errors.ts";
 import type { Connection, Pool } from "../db/connect.ts";
 import { masterStatus, serverFlavor } from "./server.ts";
 
+/*
+ * Binlog positions, in one place: what a position is, where the source stands now, and how two
+ * positions compare. Control, verify, switchover and replication read positions from here
+ * without loading the binlog reader (capture/reader.ts and zongji).
+ */
+
 /** A position in the source's binlog: the GTID state after a transaction, and the file offset. */
 export interface SourcePosition {
 	/** MariaDB: a gtid_binlog_pos-style list ('0-1-100,1-2-7'); MySQL: an executed GTID set. Empty if GTIDs are off. */
@@ -11,9 +17,9 @@ export interface SourcePosition {
 	pos: number;
 }
 
-/**
- * Ordering of source positions, for the switch from safe to exact mode and for skipping
- * transactions a restart delivers again.
+/*
+ * Ordering of source positions, for the switch from safe to exact mode, for skipping
+ * transactions a restart delivers again, and for waiting until a stream has reached a point.
  *
  * Two GTID flavours are understood:
  * - MariaDB: a gtid_binlog_pos-style list `domain-server-seq,...` (one entry per domain); a

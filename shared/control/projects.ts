@@ -9,12 +9,13 @@ import {
 	stepsFor,
 } from "../model/project.ts";
 import { ObjectRules } from "../model/rules.ts";
+import { replicationId } from "../replication/ids.ts";
 import { cancelStoppedChunks, DEFAULT_QUERY_TIMEOUT_SECONDS } from "./chunk-sessions.ts";
 import { chunksPk, listChunks, verifyChunksPk, verifyPlanPk } from "./chunks.ts";
 import type { Context } from "./context.ts";
 import { getDataSource } from "./datasources.ts";
 import { conflict, invalid, notFound } from "./errors.ts";
-import { type ReplicationStatus, replicationId, replicationKey, replicationStatus } from "./replication.ts";
+import { type ReplicationStatus, replicationKey, replicationStatus } from "./replication.ts";
 
 const key = (id: string) => ({ pk: "PROJECT", sk: id });
 

@@ -1,10 +1,11 @@
 import { describeTable } from "../db/sql.ts";
 import type { Direction, Project } from "../model/project.ts";
+import { replicationId } from "../replication/ids.ts";
 import { chunkWait } from "./chunk-leases.ts";
 import { listChunks, listTables, MAX_ATTEMPTS } from "./chunks.ts";
 import type { Context } from "./context.ts";
 import { getProject } from "./projects.ts";
-import { type ReplicationStatus, replicationId, replicationStatus } from "./replication.ts";
+import { type ReplicationStatus, replicationStatus } from "./replication.ts";
 import { type StreamState, streamLiveness } from "./stream-state.ts";
 import { type VerificationResults, verificationResults } from "./verification.ts";
 

@@ -1,6 +1,7 @@
 import type { Direction, Project, StepName } from "../model/project.ts";
+import { replicationId } from "../replication/ids.ts";
 import type { Context } from "./context.ts";
-import { HEARTBEAT_TIMEOUT_MS, replicationId, replicationStatus } from "./replication.ts";
+import { HEARTBEAT_TIMEOUT_MS, replicationStatus } from "./replication.ts";
 
 /** Steps whose ticket comes from a replication task itself: the task has stopped. */
 const REPLICATION_STEPS: readonly StepName[] = ["incremental", "reverse"];

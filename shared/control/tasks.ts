@@ -5,7 +5,7 @@ import {
 	RunTaskCommand,
 	StopTaskCommand,
 } from "@aws-sdk/client-ecs";
-import { parseReplicationId } from "./replication.ts";
+import { parseReplicationId } from "../replication/ids.ts";
 
 /**
  * Starts and watches the long-running replication tasks (binlog capture and replay), one per

@@ -12,6 +12,7 @@ import {
 	type VerificationTotals,
 } from "../model/project.ts";
 import { logger, metrics } from "../observability.ts";
+import { replicationId } from "../replication/ids.ts";
 import { applyCorrections, correctionScript, correctionStatements, mirrored } from "../verify/correct.ts";
 import { type RowDiff, recheckDifferences } from "../verify/diff.ts";
 import { prepareTable } from "../verify/normalise.ts";
@@ -33,7 +34,7 @@ import type { Context } from "./context.ts";
 import { withConnections } from "./datasources.ts";
 import { conflict, invalid } from "./errors.ts";
 import { getProject, updateProject } from "./projects.ts";
-import { replicationId, replicationStatus } from "./replication.ts";
+import { replicationStatus } from "./replication.ts";
 import { forwardReplicating } from "./supervise.ts";
 import { tableSchema, type UnreplicatedTable, unreplicatedTables } from "./verification-schema.ts";
 

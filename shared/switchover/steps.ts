@@ -4,13 +4,14 @@ import type { Context } from "../control/context.ts";
 import { credentialsFor } from "../control/datasources.ts";
 import { conflict } from "../control/errors.ts";
 import { updateProject } from "../control/projects.ts";
-import { replicationId, replicationStatus } from "../control/replication.ts";
+import { replicationStatus } from "../control/replication.ts";
 import type { StepRunner } from "../control/steps.ts";
 import { caughtUp, streamLiveness } from "../control/stream-state.ts";
 import { verifiedClean } from "../control/verification.ts";
 import { type Connection, connect } from "../db/connect.ts";
 import type { Project, SwitchoverState, SwitchoverStep } from "../model/project.ts";
 import { logger } from "../observability.ts";
+import { replicationId } from "../replication/ids.ts";
 import { disableEvents, type EnabledEvent, enableEvents, handedOver, readEnabledEvents } from "./events.ts";
 import { createTriggers, dropTriggers, readTriggers, type TriggerDefinition } from "./triggers.ts";
 

@@ -6,13 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listTables } from "../../shared/control/chunks.ts";
 import type { Context } from "../../shared/control/context.ts";
 import { resolveTicket, updateProject } from "../../shared/control/projects.ts";
-import { type ReplicationStatus, replicationId, replicationStatus } from "../../shared/control/replication.ts";
+import { type ReplicationStatus, replicationStatus } from "../../shared/control/replication.ts";
 import { startVerification } from "../../shared/control/verification.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { compareDatabases } from "../../shared/local/compare.ts";
 import { markSql } from "../../shared/replay/checkpoint.ts";
-import { runReplication } from "../../tasks/replication/run.ts";
+import { replicationId } from "../../shared/replication/ids.ts";
+import { runReplication } from "../../shared/replication/stream.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import {
 	deleteCheckpoints,

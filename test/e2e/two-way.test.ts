@@ -7,7 +7,7 @@ import { includesTransaction } from "../../shared/binlog/position.ts";
 import { listTables } from "../../shared/control/chunks.ts";
 import type { Context } from "../../shared/control/context.ts";
 import { updateProject } from "../../shared/control/projects.ts";
-import { type ReplicationStatus, replicationId, replicationStatus } from "../../shared/control/replication.ts";
+import { type ReplicationStatus, replicationStatus } from "../../shared/control/replication.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { compareDatabases } from "../../shared/local/compare.ts";
@@ -20,7 +20,8 @@ import {
 	markSql,
 	readCheckpoint,
 } from "../../shared/replay/checkpoint.ts";
-import { runReplication } from "../../tasks/replication/run.ts";
+import { replicationId } from "../../shared/replication/ids.ts";
+import { runReplication } from "../../shared/replication/stream.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import {
 	deleteCheckpoints,

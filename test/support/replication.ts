@@ -25,7 +25,7 @@ import { awsBackends, clientsFor, uniqueName } from "./aws.ts";
 import { destinationCredentials, sourceCredentials } from "./databases.ts";
 
 /**
- * Replication tasks run in the test's own process (tasks/replication/run.ts `runReplication`)
+ * Replication tasks run in the test's own process (shared/replication/stream.ts `runReplication`)
  * against the real source and destination instances and the embedded AWS servers, without a
  * scheduler: a state store of their own, and the project items the scheduler's steps would leave.
  */

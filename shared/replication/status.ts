@@ -1,25 +1,18 @@
-import { hostname } from "node:os";
-import { ConflictError } from "../../shared/aws/state-store.ts";
-import { currentPosition, samePosition } from "../../shared/binlog/position.ts";
-import type { Context } from "../../shared/control/context.ts";
-import { getProject } from "../../shared/control/projects.ts";
-import {
-	parseReplicationId,
-	type ReplicationStatus,
-	type ReplicationTotals,
-	replicationKey,
-} from "../../shared/control/replication.ts";
-import { replicationWanted } from "../../shared/control/supervise.ts";
-import type { Connection } from "../../shared/db/connect.ts";
-import { logger, metrics } from "../../shared/observability.ts";
-import type { ApplyStats } from "../../shared/replay/applier.ts";
+import { currentPosition, samePosition } from "../binlog/position.ts";
+import type { Context } from "../control/context.ts";
+import { getProject } from "../control/projects.ts";
+import type { ReplicationTotals } from "../control/replication.ts";
+import { replicationWanted } from "../control/supervise.ts";
+import type { Connection } from "../db/connect.ts";
+import { logger, metrics } from "../observability.ts";
+import { parseReplicationId } from "./ids.ts";
+import { renewLease } from "./lease.ts";
+import type { TargetProgress } from "./target.ts";
 
 const STATUS_EVERY_MS = 1000;
-/** How long a task's lease lasts without renewal: a killed task's stream is taken over after this. */
-export const LEASE_MS = 20_000;
 
-/** What a session has done so far (the applier's totals and capture's echoes). */
-export type SessionProgress = ApplyStats & { echoes: number };
+/** What a session has done so far (the target's totals and capture's echoes). */
+export type SessionProgress = TargetProgress & { echoes: number };
 
 /**
  * Writes the task's status every second (heartbeat, lease, latency, throughput), and stops the
@@ -118,71 +111,5 @@ export class StatusReporter {
 			this.lostLease = !kept;
 			this.abort.abort();
 		}
-	}
-}
-
-/**
- * Takes or renews the stream's replication lease and writes the status fields given. Returns
- * false when another live task holds it.
- */
-/**
- * Whether a lease owner (`host:pid:…`) was a process of this host that no longer exists (a
- * killed `ferry local up` and its tasks): its lease need not be waited out. A process of another
- * host (another ECS task) is never judged from here; a reused pid only makes us wait.
- */
-function diedOnThisHost(owner: string): boolean {
-	const [host, pid] = owner.split(":");
-	if (host !== hostname() || !pid || !/^\d+$/.test(pid)) return false;
-	try {
-		process.kill(Number(pid), 0);
-		return false;
-	} catch (err) {
-		return (err as NodeJS.ErrnoException).code === "ESRCH";
-	}
-}
-
-export async function renewLease(
-	ctx: Context,
-	replicationId: string,
-	owner: string,
-	fields: Partial<ReplicationStatus>,
-): Promise<boolean> {
-	const now = Date.now();
-	const k = replicationKey(replicationId);
-	const current = await ctx.store.get<ReplicationStatus>(k);
-	if (!current) {
-		const fresh: ReplicationStatus = {
-			owner,
-			leaseUntil: now + LEASE_MS,
-			heartbeatAt: now,
-			phase: "starting",
-			transactions: 0,
-			rows: 0,
-			bytes: 0,
-			rowsPerSecond: 0,
-			bytesPerSecond: 0,
-			inconsistencies: 0,
-			...fields,
-		};
-		try {
-			await ctx.store.create(k, fresh);
-			return true;
-		} catch (err) {
-			if (err instanceof ConflictError) return false; // another task was faster
-			throw err;
-		}
-	}
-	if (current.owner !== owner && current.leaseUntil > now && !diedOnThisHost(current.owner)) return false;
-	const { pk: _pk, sk: _sk, version, ...status } = current;
-	try {
-		await ctx.store.replace<ReplicationStatus>(
-			k,
-			{ ...status, owner, leaseUntil: now + LEASE_MS, heartbeatAt: now, ...fields },
-			version,
-		);
-		return true;
-	} catch (err) {
-		if (err instanceof ConflictError) return false;
-		throw err;
 	}
 }
