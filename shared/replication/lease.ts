@@ -121,7 +121,7 @@ export async function waitHoldingLease(
 	return true;
 }
 
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
 	return new Promise((resolve) => {
 		const t = setTimeout(resolve, ms);
 		signal.addEventListener("abort", () => {
