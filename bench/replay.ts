@@ -15,7 +15,7 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { SourcePosition } from "../shared/capture/change.ts";
+import type { SourcePosition } from "../shared/binlog/position.ts";
 import type { Applier } from "../shared/replay/applier.ts";
 import {
 	type Cpu,
@@ -115,7 +115,7 @@ function domainSeq(gtid: string | undefined, domain = DOMAIN): number {
 
 /** The source's current position: binlog file and offset with its GTID state. */
 async function sourcePosition(): Promise<SourcePosition> {
-	const { currentPosition } = await import("../shared/capture/reader.ts");
+	const { currentPosition } = await import("../shared/binlog/position.ts");
 	const { connect: ferryConnect } = await import("../shared/db/connect.ts");
 	const conn = await ferryConnect(credentials(source));
 	try {
@@ -228,7 +228,7 @@ async function startFerry(parallel: number, from: SourcePosition): Promise<Ferry
 		safeUntil: null,
 		parallel,
 		// DDL of other databases (other tests on the source) reaches the applier too: Ferry's DDL
-		// translator decides, as in the replication task (tasks/replication/run.ts).
+		// translator decides, as in the replication task (shared/replication/stream.ts).
 		onDdl: async (change, { connection }) => {
 			const rules = ObjectRules.parse([{ database: DB }]);
 			const decision = translateDdl(change, { rules, mappings: [...mappings.values()], destinationEngine: "mariadb" });

@@ -5,8 +5,8 @@ import {
 	RunTaskCommand,
 	StopTaskCommand,
 } from "@aws-sdk/client-ecs";
-import { parseReplicationId } from "../control/replication.ts";
 import type { TaskLauncher } from "../ports.ts";
+import { parseReplicationId } from "../replication/ids.ts";
 
 export interface EcsTaskSettings {
 	cluster: string;

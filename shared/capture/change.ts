@@ -1,3 +1,4 @@
+import type { SourcePosition } from "../binlog/position.ts";
 import type { TableName } from "../model/rules.ts";
 import type { QuerySession } from "./session.ts";
 
@@ -15,14 +16,6 @@ import type { QuerySession } from "./session.ts";
  */
 export type Value = string | number | Buffer | null;
 export type RowImage = Record<string, Value>;
-
-/** A position in the source's binlog: the GTID state after a transaction, and the file offset. */
-export interface SourcePosition {
-	/** MariaDB: a gtid_binlog_pos-style list ('0-1-100,1-2-7'); MySQL: an executed GTID set. Empty if GTIDs are off. */
-	gtid: string;
-	file: string;
-	pos: number;
-}
 
 export interface RowChange {
 	kind: "insert" | "update" | "delete";

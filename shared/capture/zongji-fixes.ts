@@ -1,7 +1,7 @@
 /**
  * Fixes for bugs in @vlasky/zongji 0.9.0 (pinned in package.json) that cannot be worked around
- * from outside the library, applied once when this module is imported (reader.ts imports it).
- * Everything else zongji gets wrong is corrected in our own code (values.ts, reader.ts), which is
+ * from outside the library, applied once when this module is imported (zongji-reader.ts imports it).
+ * Everything else zongji gets wrong is corrected in our own code (values.ts, zongji-reader.ts), which is
  * where such fixes belong; this file patches only what information would otherwise be lost before
  * our code sees it. Each patch names the upstream bug, keeps the original function, and has a
  * test that shows the bug with the patch removed (test/capture/zongji-fixes.test.ts).

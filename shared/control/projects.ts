@@ -4,6 +4,7 @@ import type { Context } from "../context.ts";
 import { conflict, invalid } from "../errors.ts";
 import type { Direction, Project, ProjectInput, ProjectState } from "../model/project.ts";
 import { ObjectRules } from "../model/rules.ts";
+import { replicationId } from "../replication/ids.ts";
 import { cancelStoppedChunks, DEFAULT_QUERY_TIMEOUT_SECONDS } from "../scheduler/chunks/sessions.ts";
 import type { Step } from "../scheduler/step.ts";
 import { STEPS, stepNamed, stepsFor } from "../scheduler/steps/index.ts";
@@ -12,7 +13,6 @@ import { getDataSource } from "../state/datasources.ts";
 import { createProjectItem, deleteProjectItems, getProject, updateProject } from "../state/projects.ts";
 import { readSchemaReport } from "../state/reports.ts";
 import { clearFatalStop, type ReplicationStatus, replicationStatus } from "../state/streams.ts";
-import { replicationId } from "./replication.ts";
 
 /** The user's project commands: create, start, pause, resume, release, resolve a ticket, delete, export and import objects. */
 

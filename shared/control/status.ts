@@ -1,6 +1,7 @@
 import type { Context } from "../context.ts";
 import { qualifiedName } from "../db/sql.ts";
 import type { Direction, Project } from "../model/project.ts";
+import { replicationId } from "../replication/ids.ts";
 import { type StreamState, streamLiveness } from "../replication/liveness.ts";
 import { chunkWait } from "../scheduler/chunks/lease.ts";
 import { MAX_ATTEMPTS } from "../scheduler/chunks/lifecycle.ts";
@@ -10,7 +11,6 @@ import { chunksPk } from "../state/keys.ts";
 import { getProject } from "../state/projects.ts";
 import { type ReplicationStatus, replicationStatus } from "../state/streams.ts";
 import { listTables } from "../state/tables.ts";
-import { replicationId } from "./replication.ts";
 import { verificationResults } from "./verification.ts";
 
 export interface TableProgress {

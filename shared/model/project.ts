@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { SourcePosition } from "../capture/change.ts";
+import type { SourcePosition } from "../binlog/position.ts";
 import { ObjectRules } from "./rules.ts";
 
 /** The migration types a user ticks per project, in OMS's terms. */

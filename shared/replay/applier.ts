@@ -1,5 +1,6 @@
 import mysql, { type RowDataPacket } from "mysql2/promise";
-import type { Change, DdlChange, RowChange, SourcePosition, TransactionPart } from "../capture/change.ts";
+import { hasReached, includesTransaction, type SourcePosition } from "../binlog/position.ts";
+import type { Change, DdlChange, RowChange, TransactionPart } from "../capture/change.ts";
 import { type Connection, connectionOptions, explainConnectError, type Pool } from "../db/connect.ts";
 import type { Credentials } from "../model/datasource.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
@@ -15,7 +16,6 @@ import {
 	readCheckpoint,
 } from "./checkpoint.ts";
 import { RowFilter } from "./filter.ts";
-import { hasReached, includesTransaction } from "./position.ts";
 import { type ColumnRules, ReplayTables } from "./resolver.ts";
 import {
 	type BatchItem,

@@ -1,5 +1,6 @@
 import type { RowDataPacket } from "mysql2";
-import type { EchoMarks, SourcePosition } from "../capture/change.ts";
+import type { SourcePosition } from "../binlog/position.ts";
+import type { EchoMarks } from "../capture/change.ts";
 import type { Connection, Pool } from "../db/connect.ts";
 import { escapeValue, quoteId } from "../db/sql.ts";
 

@@ -1,6 +1,6 @@
 import type { Context } from "../context.ts";
-import { replicationId } from "../control/replication.ts";
 import type { Direction, Project } from "../model/project.ts";
+import { replicationId } from "../replication/ids.ts";
 import { replicationWanted } from "../replication/wanted.ts";
 import { HEARTBEAT_TIMEOUT_MS, replicationStatus } from "../state/streams.ts";
 

@@ -1,11 +1,11 @@
+import { hasReached } from "../binlog/position.ts";
 import type { Context } from "../context.ts";
-import { replicationId } from "../control/replication.ts";
 import { planChunks } from "../copy/plan.ts";
 import { qualifiedName } from "../db/sql.ts";
 import { conflict, invalid } from "../errors.ts";
 import type { Direction, Project, VerificationRun } from "../model/project.ts";
 import { logger, metrics } from "../observability.ts";
-import { hasReached } from "../replay/position.ts";
+import { replicationId } from "../replication/ids.ts";
 import { forwardReplicating } from "../replication/wanted.ts";
 import { type ChunkItem, listChunks } from "../state/chunks.ts";
 import { withConnections } from "../state/datasources.ts";

@@ -1,4 +1,4 @@
-import type { SourcePosition } from "../capture/change.ts";
+import type { SourcePosition } from "../binlog/position.ts";
 import type { ChunkSpec } from "../copy/plan.ts";
 import type { RowDiff } from "../verify/diff.ts";
 import { chunkSk } from "./keys.ts";

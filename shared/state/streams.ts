@@ -1,4 +1,4 @@
-import type { SourcePosition } from "../capture/change.ts";
+import type { SourcePosition } from "../binlog/position.ts";
 import { streamKey } from "./keys.ts";
 import { ConflictError, type StateStore, update, withoutKey } from "./store.ts";
 

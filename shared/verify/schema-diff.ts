@@ -4,7 +4,7 @@ import { qualifiedName } from "../db/sql.ts";
 import type { ObjectRules, TableMapping, TableName } from "../model/rules.ts";
 import { META_DATABASE } from "../replay/checkpoint.ts";
 import { destinationOf, includingRule, selects } from "../replay/ddl-rules.ts";
-import { reverseRules, sourceOf } from "../replay/reverse.ts";
+import { reverseRules, sourceOf } from "../replication/reverse.ts";
 import { tableKey } from "../schema/snapshot.ts";
 import { prepareTable, VerifyError } from "./normalise.ts";
 
@@ -61,7 +61,7 @@ export interface UnreplicatedTable {
 /**
  * The tables the rules include that have no mapping (a CREATE TABLE whose ticket was skipped,
  * a table created at one end behind replay's back): at the source by the rules, at the
- * destination by the rules turned round (shared/replay/reverse.ts).
+ * destination by the rules turned round (shared/replication/reverse.ts).
  */
 export async function unreplicatedTables(
 	source: Connection,

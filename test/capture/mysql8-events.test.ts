@@ -3,8 +3,10 @@ import { crc32 } from "node:zlib";
 import type { AnyBinlogEvent, TableMapEvent } from "@vlasky/zongji";
 import { describe, expect, it } from "vitest";
 import type { TransactionPart } from "../../shared/capture/change.ts";
-import { type BinlogReader, ZongjiBinlogReader } from "../../shared/capture/reader.ts";
-import { decimalBinaryToString, formatDouble, jsonBinaryToText, MysqlType } from "../../shared/capture/values.ts";
+import { decimalBinaryToString, formatDouble, jsonBinaryToText } from "../../shared/capture/json-binary.ts";
+import type { BinlogReader } from "../../shared/capture/reader-types.ts";
+import { MysqlType } from "../../shared/capture/type-codes.ts";
+import { ZongjiBinlogReader } from "../../shared/capture/zongji-reader.ts";
 import {
 	bitmap,
 	ColumnType,

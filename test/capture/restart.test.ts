@@ -1,12 +1,11 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RowChange, SourcePosition, TransactionPart } from "../../shared/capture/change.ts";
-import {
-	type BinlogReader,
-	CaptureError,
-	checkCaptureSettings,
-	openBinlogReader,
-} from "../../shared/capture/reader.ts";
+import type { SourcePosition } from "../../shared/binlog/position.ts";
+import type { RowChange, TransactionPart } from "../../shared/capture/change.ts";
+import { CaptureError } from "../../shared/capture/errors.ts";
+import { checkCaptureSettings } from "../../shared/capture/precheck.ts";
+import { openBinlogReader } from "../../shared/capture/reader.ts";
+import type { BinlogReader } from "../../shared/capture/reader-types.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { freshDatabase, scratchCredentials, uniqueDatabase } from "../support/databases.ts";

@@ -1,7 +1,7 @@
 import type { TypeCastField } from "mysql2";
 import type { RowDataPacket } from "mysql2/promise";
 import type { RowImage, TransactionPart, Value } from "../../shared/capture/change.ts";
-import type { BinlogReader } from "../../shared/capture/reader.ts";
+import type { BinlogReader } from "../../shared/capture/reader-types.ts";
 import type { Connection } from "../../shared/db/connect.ts";
 
 let counter = 0;

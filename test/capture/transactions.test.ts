@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Change, RowChange, SourcePosition, TransactionPart } from "../../shared/capture/change.ts";
-import { checkCaptureSettings, currentPosition, openBinlogReader } from "../../shared/capture/reader.ts";
+import { currentPosition, type SourcePosition } from "../../shared/binlog/position.ts";
+import type { Change, RowChange, TransactionPart } from "../../shared/capture/change.ts";
+import { checkCaptureSettings } from "../../shared/capture/precheck.ts";
+import { openBinlogReader } from "../../shared/capture/reader.ts";
 import type { Connection } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { freshDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";

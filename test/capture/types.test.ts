@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RowChange, RowImage, TransactionPart } from "../../shared/capture/change.ts";
-import { type BinlogReader, openBinlogReader } from "../../shared/capture/reader.ts";
+import { openBinlogReader } from "../../shared/capture/reader.ts";
+import type { BinlogReader } from "../../shared/capture/reader-types.ts";
 import type { Connection } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { ALL_TYPES_ROW_1, ALL_TYPES_ROW_2, ALL_TYPES_ROW_3, ALL_TYPES_TABLE } from "../support/all-types.ts";

@@ -4,16 +4,16 @@ import { join } from "node:path";
 import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveTicket } from "../../shared/control/projects.ts";
-import { replicationId } from "../../shared/control/replication.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { compareDatabases } from "../../shared/local/compare.ts";
 import { markSql } from "../../shared/replay/checkpoint.ts";
+import { replicationId } from "../../shared/replication/ids.ts";
+import { runReplication } from "../../shared/replication/stream.ts";
 import { startVerification } from "../../shared/scheduler/verification.ts";
 import { updateProject } from "../../shared/state/projects.ts";
 import { type ReplicationStatus, replicationStatus } from "../../shared/state/streams.ts";
 import { listTables } from "../../shared/state/tables.ts";
-import { runReplication } from "../../tasks/replication/run.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import type { TestContext } from "../support/replication.ts";
 import {

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ResultSetHeader, RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { includesTransaction } from "../../shared/binlog/position.ts";
 import type { Context } from "../../shared/context.ts";
-import { replicationId } from "../../shared/control/replication.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { compareDatabases } from "../../shared/local/compare.ts";
@@ -17,11 +17,11 @@ import {
 	markSql,
 	readCheckpoint,
 } from "../../shared/replay/checkpoint.ts";
-import { includesTransaction } from "../../shared/replay/position.ts";
+import { replicationId } from "../../shared/replication/ids.ts";
+import { runReplication } from "../../shared/replication/stream.ts";
 import { updateProject } from "../../shared/state/projects.ts";
 import { type ReplicationStatus, replicationStatus } from "../../shared/state/streams.ts";
 import { listTables } from "../../shared/state/tables.ts";
-import { runReplication } from "../../tasks/replication/run.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import {
 	deleteCheckpoints,

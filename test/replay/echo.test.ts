@@ -1,7 +1,7 @@
 import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { currentPosition } from "../../shared/binlog/position.ts";
 import type { TransactionPart } from "../../shared/capture/change.ts";
-import { currentPosition } from "../../shared/capture/reader.ts";
 import type { Connection } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { Applier } from "../../shared/replay/applier.ts";

@@ -1,6 +1,7 @@
 import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll } from "vitest";
-import type { Change, RowChange, RowImage, SourcePosition, TransactionPart } from "../../shared/capture/change.ts";
+import type { SourcePosition } from "../../shared/binlog/position.ts";
+import type { Change, RowChange, RowImage, TransactionPart } from "../../shared/capture/change.ts";
 import type { Connection } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import type { TableMapping, TableName } from "../../shared/model/rules.ts";

@@ -1,6 +1,7 @@
 import type { RowDataPacket } from "mysql2";
 import type { DdlChange, RowChange } from "../../shared/capture/change.ts";
-import { type BinlogReader, openBinlogReader } from "../../shared/capture/reader.ts";
+import { openBinlogReader } from "../../shared/capture/reader.ts";
+import type { BinlogReader } from "../../shared/capture/reader-types.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import type { ObjectRules, TableMapping } from "../../shared/model/rules.ts";

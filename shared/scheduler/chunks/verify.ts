@@ -1,4 +1,4 @@
-import { currentPosition } from "../../capture/reader.ts";
+import { currentPosition } from "../../binlog/position.ts";
 import type { Context } from "../../context.ts";
 import { metrics } from "../../observability.ts";
 import { forwardReplicating } from "../../replication/wanted.ts";

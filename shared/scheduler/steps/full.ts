@@ -1,4 +1,4 @@
-import { currentPosition } from "../../capture/reader.ts";
+import { currentPosition } from "../../binlog/position.ts";
 import { planChunks } from "../../copy/plan.ts";
 import { connect } from "../../db/connect.ts";
 import { listChunks } from "../../state/chunks.ts";

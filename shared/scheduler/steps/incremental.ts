@@ -1,4 +1,4 @@
-import { currentPosition } from "../../capture/reader.ts";
+import { currentPosition } from "../../binlog/position.ts";
 import { caughtUp } from "../../replication/liveness.ts";
 import { withConnection } from "../../state/datasources.ts";
 import { updateProject } from "../../state/projects.ts";

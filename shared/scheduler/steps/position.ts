@@ -1,4 +1,4 @@
-import { currentPosition } from "../../capture/reader.ts";
+import { currentPosition } from "../../binlog/position.ts";
 import { withConnection } from "../../state/datasources.ts";
 import { updateProject } from "../../state/projects.ts";
 import { never, type Step } from "../step.ts";

@@ -1,4 +1,4 @@
-import { checkCaptureSettings } from "../../capture/reader.ts";
+import { checkCaptureSettings } from "../../capture/precheck.ts";
 import type { Connection } from "../../db/connect.ts";
 import { applyWaivers, blockingMessage } from "../../model/findings.ts";
 import type { Finding } from "../../model/project.ts";

@@ -1,4 +1,4 @@
-import { replicationId } from "../../control/replication.ts";
+import { replicationId } from "../../replication/ids.ts";
 import { caughtUp } from "../../replication/liveness.ts";
 import { updateProject } from "../../state/projects.ts";
 import { replicationStatus } from "../../state/streams.ts";

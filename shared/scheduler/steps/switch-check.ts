@@ -1,4 +1,4 @@
-import { replicationId } from "../../control/replication.ts";
+import { replicationId } from "../../replication/ids.ts";
 import { streamLiveness } from "../../replication/liveness.ts";
 import { replicationStatus } from "../../state/streams.ts";
 import type { Step } from "../step.ts";

@@ -1,6 +1,5 @@
-import { currentPosition } from "../../capture/reader.ts";
-import { replicationId } from "../../control/replication.ts";
-import { hasReached } from "../../replay/position.ts";
+import { currentPosition, hasReached } from "../../binlog/position.ts";
+import { replicationId } from "../../replication/ids.ts";
 import { withConnection } from "../../state/datasources.ts";
 import { replicationStatus } from "../../state/streams.ts";
 import { never, type Step } from "../step.ts";

@@ -1,4 +1,4 @@
-import { replicationId } from "../../control/replication.ts";
+import { replicationId } from "../../replication/ids.ts";
 import { never, type Step } from "../step.ts";
 import { setSwitchover } from "../switchover.ts";
 

@@ -1,24 +1,24 @@
 import { createHash, randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import type { SourcePosition } from "../../shared/capture/change.ts";
-import { openBinlogReader } from "../../shared/capture/reader.ts";
-import type { Context } from "../../shared/context.ts";
-import { parseReplicationId, peerReplicationId } from "../../shared/control/replication.ts";
-import { type Connection, connect, createPool } from "../../shared/db/connect.ts";
-import type { Credentials } from "../../shared/model/datasource.ts";
-import type { Project } from "../../shared/model/project.ts";
-import { logger, metrics } from "../../shared/observability.ts";
-import { Applier } from "../../shared/replay/applier.ts";
-import { echoMarks, META_DATABASE } from "../../shared/replay/checkpoint.ts";
-import { asFatal, FatalReplicationError } from "../../shared/replay/fatal.ts";
-import { replicationWanted } from "../../shared/replication/wanted.ts";
-import { describeServer } from "../../shared/schema/read.ts";
-import { credentialsFor, getDataSource } from "../../shared/state/datasources.ts";
-import { getProject } from "../../shared/state/projects.ts";
-import { replicationStatus } from "../../shared/state/streams.ts";
-import { listTables } from "../../shared/state/tables.ts";
-import { LEASE_MS, renewLease, StatusReporter } from "./reporter.ts";
-import { Tables } from "./tables.ts";
+import type { SourcePosition } from "../binlog/position.ts";
+import { openBinlogReader } from "../capture/reader.ts";
+import type { Context } from "../context.ts";
+import { type Connection, connect, createPool } from "../db/connect.ts";
+import type { Credentials } from "../model/datasource.ts";
+import type { Project } from "../model/project.ts";
+import { logger, metrics } from "../observability.ts";
+import { asFatal, FatalReplicationError } from "../replay/fatal.ts";
+import { describeServer } from "../schema/read.ts";
+import { credentialsFor } from "../state/datasources.ts";
+import { getProject } from "../state/projects.ts";
+import { replicationStatus } from "../state/streams.ts";
+import { captureFilter } from "./echoes.ts";
+import { parseReplicationId } from "./ids.ts";
+import { renewLease, takeLease, waitHoldingLease } from "./lease.ts";
+import { mysqlTarget } from "./mysql-target.ts";
+import { StatusReporter } from "./status.ts";
+import type { ReplicationTarget } from "./target.ts";
+import { replicationWanted } from "./wanted.ts";
 
 /** A replica server id of our own per replication stream: a server refuses two readers with one id. */
 function serverIdFor(replicationId: string): number {
@@ -26,7 +26,7 @@ function serverIdFor(replicationId: string): number {
 }
 
 /**
- * A replication task's loop for one stream (shared/control/replication.ts `replicationId`).
+ * A replication task's loop for one stream (ids.ts `replicationId`).
  * Forward: binlog capture from the project's source, replay into its destination. Reverse: the
  * way back, from the destination's binlog into the source, with the table mappings inverted, in
  * exact mode from `project.reverse.startPosition`. Either direction skips what the other one's
@@ -44,16 +44,7 @@ export async function runReplication(
 	signal: AbortSignal,
 ): Promise<"stopped" | "fatal"> {
 	const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-	// A task killed without releasing its lease holds it until it lapses: wait that long, so the
-	// scheduler sees one task starting rather than starting another each tick.
-	const deadline = Date.now() + LEASE_MS + 5_000;
-	while (!(await renewLease(ctx, replicationId, owner, { session: "starting" }))) {
-		if (signal.aborted || Date.now() > deadline) {
-			logger.info("another replication task holds this stream's lease", { replicationId });
-			return "stopped";
-		}
-		await sleep(1000, signal);
-	}
+	if (!(await takeLease(ctx, replicationId, owner, signal))) return "stopped";
 	try {
 		return await replicateUntilStopped(ctx, replicationId, owner, signal);
 	} finally {
@@ -108,61 +99,28 @@ async function session(
 	const { projectId, direction } = parseReplicationId(replicationId);
 	const project = await getProject(ctx, projectId);
 	if (!replicationWanted(project, direction)) return "stopped";
-	const reverse = direction === "reverse";
 	// capture reads one side's binlog, replay writes into the other
-	const [captureId, targetId] = reverse
-		? [project.destinationId, project.sourceId]
-		: [project.sourceId, project.destinationId];
-	const [captureCreds, targetCreds, target] = await Promise.all([
-		credentialsFor(ctx, captureId),
-		credentialsFor(ctx, targetId),
-		getDataSource(ctx, targetId),
-	]);
+	const [captureId, targetId] =
+		direction === "reverse" ? [project.destinationId, project.sourceId] : [project.sourceId, project.destinationId];
+	const captureCreds = await credentialsFor(ctx, captureId);
 	const capturePool = createPool(captureCreds, 2);
 	const control = await connect(captureCreds);
-	let applier: Applier | undefined;
+	let target: ReplicationTarget | undefined;
 	try {
 		const captureServer = await describeServer(control);
-		const targetServer = await connect(targetCreds).then(async (c) => {
-			try {
-				return await describeServer(c);
-			} finally {
-				await c.end();
-			}
-		});
-		const tables = new Tables({
+		// the stream's target: a MySQL or MariaDB server, the only kind so far
+		target = await mysqlTarget({
 			ctx,
 			project,
 			direction,
-			forward: (await listTables(ctx, projectId)).map((t) => t.mapping),
-			servers: {
-				destinationEngine: target.engine,
-				destinationVersion: targetServer.version,
-				source: { flavor: captureServer.flavor, version: captureServer.version },
-			},
-			capture: capturePool,
-			target: targetCreds,
-		});
-		const skipGtid = reverse ? project.reverse?.skipGtid : project.incremental?.skipGtid;
-		applier = new Applier({
-			destination: targetCreds,
 			stream: replicationId,
-			mapping: (t) => tables.mapping(t),
-			columnRule: (t, column) => tables.columnRule(t, column),
-			onMappingChanged: (m) => tables.mappingChanged(m),
-			source: capturePool,
-			// reverse replay starts where the destination took no more writes from forward replay: exact from the start
-			safeUntil: reverse ? null : (project.incremental?.safeUntil ?? null),
-			// one connection: each transaction's checkpoint row comes first, which two-way sync needs (applier.ts)
-			parallel: 1,
-			onDdl: async (change, { connection, part }) => {
-				if (part.gtid && part.gtid === skipGtid) await tables.skipDdl(change, part);
-				else await tables.applyDdl(change, part, connection);
-			},
+			targetId,
+			capture: capturePool,
+			captureServer,
 		});
-		return await replicate(ctx, project, replicationId, owner, signal, { applier, tables, control, captureCreds });
+		return await replicate(ctx, project, replicationId, owner, signal, { target, control, captureCreds });
 	} finally {
-		await applier?.close().catch(() => {});
+		await target?.close().catch(() => {});
 		await Promise.allSettled([capturePool.end(), control.end()]);
 	}
 }
@@ -173,10 +131,10 @@ async function replicate(
 	replicationId: string,
 	owner: string,
 	signal: AbortSignal,
-	s: { applier: Applier; tables: Tables; control: Connection; captureCreds: Credentials },
+	s: { target: ReplicationTarget; control: Connection; captureCreds: Credentials },
 ): Promise<"stopped" | "ended"> {
 	const { projectId, direction } = parseReplicationId(replicationId);
-	const { applier, tables } = s;
+	const { target } = s;
 	const stop = new AbortController();
 	const onAbort = () => stop.abort();
 	signal.addEventListener("abort", onAbort);
@@ -191,7 +149,7 @@ async function replicate(
 		owner,
 		s.control,
 		() => {
-			const progress = applier.progress;
+			const progress = target.progress;
 			return { ...progress, position: progress.position ?? startedAt, echoes: echoes() };
 		},
 		stop,
@@ -205,8 +163,7 @@ async function replicate(
 		},
 	);
 	try {
-		const checkpoint = await applier.open();
-		let from: SourcePosition | undefined = checkpoint?.position;
+		let from: SourcePosition | undefined = (await target.open()) ?? undefined;
 		if (!from && direction === "reverse") {
 			from = project.reverse?.startPosition;
 			if (!from) {
@@ -218,20 +175,18 @@ async function replicate(
 		from ??= project.incremental?.startPosition;
 		if (!from) throw new Error(`project ${projectId} has no capture start position: its position step did not run`);
 		startedAt = from;
-		applier.startAt(from);
+		target.startAt(from);
 		const reader = await openBinlogReader(s.captureCreds, {
 			from,
 			serverId: serverIdFor(replicationId),
-			include: (t) => t.database !== META_DATABASE && tables.captures(t),
-			// what the other direction's replay wrote is not sent back (its checkpoint row marks it)
-			skipEchoes: echoMarks(peerReplicationId(replicationId)),
+			...captureFilter(replicationId, (t) => target.captures(t)),
 		});
 		echoes = () => reader.stats.echoes;
 		reporter.start();
 		// a stop must not wait for the next binlog event
 		stop.signal.addEventListener("abort", () => void reader.close().catch(() => {}));
 		try {
-			await applier.run(reader, stop.signal);
+			await target.run(reader, stop.signal);
 		} finally {
 			await reader.close();
 		}
@@ -240,34 +195,4 @@ async function replicate(
 		await reporter.stop();
 		signal.removeEventListener("abort", onAbort);
 	}
-}
-
-/**
- * Waits `ms` between sessions, renewing the lease and the heartbeat every few seconds (a backoff
- * longer than the lease must not hand the stream to another task, nor look like a dead task).
- * False when the lease was lost.
- */
-async function waitHoldingLease(
-	ctx: Context,
-	replicationId: string,
-	owner: string,
-	ms: number,
-	signal: AbortSignal,
-): Promise<boolean> {
-	const until = Date.now() + ms;
-	while (!signal.aborted && Date.now() < until) {
-		await sleep(Math.min(5_000, until - Date.now()), signal);
-		if (!(await renewLease(ctx, replicationId, owner, {}).catch(() => true))) return false;
-	}
-	return true;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-	return new Promise((resolve) => {
-		const t = setTimeout(resolve, ms);
-		signal.addEventListener("abort", () => {
-			clearTimeout(t);
-			resolve();
-		});
-	});
 }

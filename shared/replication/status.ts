@@ -1,21 +1,18 @@
-import { hostname } from "node:os";
-import type { SourcePosition } from "../../shared/capture/change.ts";
-import { currentPosition } from "../../shared/capture/reader.ts";
-import type { Context } from "../../shared/context.ts";
-import { parseReplicationId } from "../../shared/control/replication.ts";
-import type { Connection } from "../../shared/db/connect.ts";
-import { logger, metrics } from "../../shared/observability.ts";
-import type { ApplyStats } from "../../shared/replay/applier.ts";
-import { replicationWanted } from "../../shared/replication/wanted.ts";
-import { getProject } from "../../shared/state/projects.ts";
-import { type ReplicationStatus, type ReplicationTotals, renewStreamLease } from "../../shared/state/streams.ts";
+import { currentPosition, samePosition } from "../binlog/position.ts";
+import type { Context } from "../context.ts";
+import type { Connection } from "../db/connect.ts";
+import { logger, metrics } from "../observability.ts";
+import { getProject } from "../state/projects.ts";
+import type { ReplicationTotals } from "../state/streams.ts";
+import { parseReplicationId } from "./ids.ts";
+import { renewLease } from "./lease.ts";
+import type { TargetProgress } from "./target.ts";
+import { replicationWanted } from "./wanted.ts";
 
 const STATUS_EVERY_MS = 1000;
-/** How long a task's lease lasts without renewal: a killed task's stream is taken over after this. */
-export const LEASE_MS = 20_000;
 
-/** What a session has done so far (the applier's totals and capture's echoes). */
-export type SessionProgress = ApplyStats & { echoes: number };
+/** What a session has done so far (the target's totals and capture's echoes). */
+export type SessionProgress = TargetProgress & { echoes: number };
 
 /**
  * Writes the task's status every second (heartbeat, lease, latency, throughput), and stops the
@@ -115,47 +112,4 @@ export class StatusReporter {
 			this.abort.abort();
 		}
 	}
-}
-
-function samePosition(a: SourcePosition, b: SourcePosition): boolean {
-	if (a.gtid || b.gtid) return normaliseGtid(a.gtid) === normaliseGtid(b.gtid);
-	return a.file === b.file && a.pos === b.pos;
-}
-
-function normaliseGtid(gtid: string): string {
-	return gtid
-		.split(",")
-		.map((s) => s.trim())
-		.filter(Boolean)
-		.sort()
-		.join(",");
-}
-
-/**
- * Takes or renews the stream's replication lease and writes the status fields given. Returns
- * false when another live task holds it.
- */
-/**
- * Whether a lease owner (`host:pid:…`) was a process of this host that no longer exists (a
- * killed `ferry local up` and its tasks): its lease need not be waited out. A process of another
- * host (another ECS task) is never judged from here; a reused pid only makes us wait.
- */
-function diedOnThisHost(owner: string): boolean {
-	const [host, pid] = owner.split(":");
-	if (host !== hostname() || !pid || !/^\d+$/.test(pid)) return false;
-	try {
-		process.kill(Number(pid), 0);
-		return false;
-	} catch (err) {
-		return (err as NodeJS.ErrnoException).code === "ESRCH";
-	}
-}
-
-export async function renewLease(
-	ctx: Context,
-	replicationId: string,
-	owner: string,
-	fields: Partial<ReplicationStatus>,
-): Promise<boolean> {
-	return renewStreamLease(ctx, replicationId, owner, fields, LEASE_MS, diedOnThisHost);
 }

@@ -1,27 +1,21 @@
 import type { RowDataPacket } from "mysql2";
-import type { DdlChange, TransactionPart } from "../../shared/capture/change.ts";
-import type { Context } from "../../shared/context.ts";
-import { replicationId } from "../../shared/control/replication.ts";
-import { type Connection, connect, type Pool } from "../../shared/db/connect.ts";
-import { qualifiedName, redactSql } from "../../shared/db/sql.ts";
-import type { Credentials } from "../../shared/model/datasource.ts";
-import type { Direction, Project } from "../../shared/model/project.ts";
-import type { ObjectRules, TableMapping, TableName } from "../../shared/model/rules.ts";
-import { logger } from "../../shared/observability.ts";
-import {
-	applyDdlEffects,
-	type DdlContext,
-	type DdlDecision,
-	type DdlEffect,
-	translateDdl,
-} from "../../shared/replay/ddl.ts";
-import { ddlIdentity, executeDdl } from "../../shared/replay/ddl-execute.ts";
-import { includingRule, mapTable, renamedColumn, selects } from "../../shared/replay/ddl-rules.ts";
-import { FatalReplicationError } from "../../shared/replay/fatal.ts";
-import type { ColumnRule } from "../../shared/replay/resolver.ts";
-import { forwardOf, invertMappings, sourceOf } from "../../shared/replay/reverse.ts";
-import { quotedNames } from "../../shared/schema/sqltext.ts";
-import { type MappingChange, saveMappings } from "../../shared/state/tables.ts";
+import type { DdlChange, TransactionPart } from "../capture/change.ts";
+import type { Context } from "../context.ts";
+import { type Connection, connect, type Pool } from "../db/connect.ts";
+import { qualifiedName, redactSql } from "../db/sql.ts";
+import type { Credentials } from "../model/datasource.ts";
+import type { Direction, Project } from "../model/project.ts";
+import type { ObjectRules, TableMapping, TableName } from "../model/rules.ts";
+import { logger } from "../observability.ts";
+import { applyDdlEffects, type DdlContext, type DdlDecision, type DdlEffect, translateDdl } from "../replay/ddl.ts";
+import { ddlIdentity, executeDdl } from "../replay/ddl-execute.ts";
+import { includingRule, mapTable, renamedColumn, selects } from "../replay/ddl-rules.ts";
+import { FatalReplicationError } from "../replay/fatal.ts";
+import type { ColumnRule } from "../replay/resolver.ts";
+import { quotedNames } from "../schema/sqltext.ts";
+import { type MappingChange, saveMappings } from "../state/tables.ts";
+import { replicationId } from "./ids.ts";
+import { forwardOf, invertMappings, sourceOf } from "./reverse.ts";
 
 const key = (t: TableName) => `${t.database}\u0000${t.table}`;
 
@@ -46,7 +40,7 @@ export interface TablesSetup {
  * The project's migrated tables as one replication stream sees them, and the DDL it replays.
  *
  * Forward: the mappings as resolved at precheck and changed by replayed DDL. Reverse: the same
- * mappings and rules turned round (shared/replay/reverse.ts), so that DDL at the destination,
+ * mappings and rules turned round (reverse.ts), so that DDL at the destination,
  * which takes the writes after a switchover (or all along in two-way sync), reaches the source
  * as the source's DDL reaches the destination: translated into the source's dialect, run there
  * with the stream's mark, its effect kept in the project's (forward) mappings. Each stream keeps

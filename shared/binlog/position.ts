@@ -1,8 +1,25 @@
-import type { SourcePosition } from "../capture/change.ts";
+import type { RowDataPacket } from "mysql2";
+import { CaptureError } from "../capture/errors.ts";
+import type { Connection, Pool } from "../db/connect.ts";
+import { masterStatus, serverFlavor } from "./server.ts";
 
-/**
- * Ordering of source positions, for the switch from safe to exact mode and for skipping
- * transactions a restart delivers again.
+/*
+ * Binlog positions, in one place: what a position is, where the source stands now, and how two
+ * positions compare. Control, verify, switchover and replication read positions from here
+ * without loading the binlog reader (capture/reader.ts and zongji).
+ */
+
+/** A position in the source's binlog: the GTID state after a transaction, and the file offset. */
+export interface SourcePosition {
+	/** MariaDB: a gtid_binlog_pos-style list ('0-1-100,1-2-7'); MySQL: an executed GTID set. Empty if GTIDs are off. */
+	gtid: string;
+	file: string;
+	pos: number;
+}
+
+/*
+ * Ordering of source positions, for the switch from safe to exact mode, for skipping
+ * transactions a restart delivers again, and for waiting until a stream has reached a point.
  *
  * Two GTID flavours are understood:
  * - MariaDB: a gtid_binlog_pos-style list `domain-server-seq,...` (one entry per domain); a
@@ -122,4 +139,47 @@ export function includesTransaction(state: SourcePosition | null | undefined, gt
 	if (!m || isMysqlSet(state.gtid)) return false;
 	const seq = parseMaria(state.gtid).get(Number(m[1]));
 	return seq !== undefined && seq >= BigInt(m[3] as string);
+}
+
+/**
+ * True when two positions name the same point of the binlog (a stream caught up with its source):
+ * the same GTID state in any order, or without GTIDs the same file and offset.
+ */
+export function samePosition(a: SourcePosition, b: SourcePosition): boolean {
+	if (a.gtid || b.gtid) return normaliseGtid(a.gtid) === normaliseGtid(b.gtid);
+	return a.file === b.file && a.pos === b.pos;
+}
+
+function normaliseGtid(gtid: string): string {
+	return gtid
+		.split(",")
+		.map((s) => s.trim())
+		.filter(Boolean)
+		.sort()
+		.join(",");
+}
+
+/**
+ * The source's current binlog position: where a reader started with it will begin, at a
+ * transaction boundary. On MariaDB the GTID state is the one of that very file offset
+ * (BINLOG_GTID_POS), on MySQL the executed GTID set reported with it, so the pair is consistent
+ * even while the source takes writes.
+ */
+export async function currentPosition(conn: Connection | Pool): Promise<SourcePosition> {
+	const { flavor } = await serverFlavor(conn);
+	const status = await masterStatus(conn);
+	if (!status) {
+		throw new CaptureError(
+			"the source has no binary log (SHOW MASTER STATUS is empty): enable log_bin to capture changes",
+			"BINLOG_OFF",
+		);
+	}
+	let gtid = "";
+	if (flavor === "mariadb") {
+		const [rows] = await conn.query<RowDataPacket[]>("SELECT BINLOG_GTID_POS(?, ?) AS gtid", [status.file, status.pos]);
+		gtid = rows[0]?.gtid == null ? "" : String(rows[0].gtid);
+	} else {
+		gtid = (status.executedGtidSet ?? "").replace(/\s+/g, "");
+	}
+	return { gtid, file: status.file, pos: status.pos };
 }

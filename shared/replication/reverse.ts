@@ -1,8 +1,8 @@
 import { qualifiedName } from "../db/sql.ts";
 import type { ObjectRules, TableMapping, TableName, TableRule } from "../model/rules.ts";
+import { destinationOf, includingRule } from "../replay/ddl-rules.ts";
+import { FatalReplicationError } from "../replay/fatal.ts";
 import { tableKey } from "../schema/snapshot.ts";
-import { destinationOf, includingRule } from "./ddl-rules.ts";
-import { FatalReplicationError } from "./fatal.ts";
 
 /**
  * Reverse replication (destination -> source) in the terms of forward replication: the same

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ProjectInput } from "../../shared/model/project.ts";
 import type { TableMapping } from "../../shared/model/rules.ts";
-import { forwardOf, invertMappings, sourceOf } from "../../shared/replay/reverse.ts";
+import { forwardOf, invertMappings, sourceOf } from "../../shared/replication/reverse.ts";
 
 const orders: TableMapping = {
 	source: { database: "shop", table: "orders" },
