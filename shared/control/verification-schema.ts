@@ -1,9 +1,9 @@
 import type { RowDataPacket } from "mysql2";
 import type { Connection } from "../db/connect.ts";
 import { describeTable } from "../db/sql.ts";
+import { destinationOf, includingRule, selects } from "../ddl/rules.ts";
 import type { ObjectRules, TableMapping, TableName } from "../model/rules.ts";
 import { META_DATABASE } from "../replay/checkpoint.ts";
-import { destinationOf, includingRule, selects } from "../replay/ddl-rules.ts";
 import { reverseRules, sourceOf } from "../replay/reverse.ts";
 import { tableKey } from "../schema/snapshot.ts";
 import { prepareTable, VerifyError } from "../verify/normalise.ts";

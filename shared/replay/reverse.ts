@@ -1,7 +1,7 @@
 import { describeTable } from "../db/sql.ts";
+import { destinationOf, includingRule } from "../ddl/rules.ts";
 import type { ObjectRules, TableMapping, TableName, TableRule } from "../model/rules.ts";
 import { tableKey } from "../schema/snapshot.ts";
-import { destinationOf, includingRule } from "./ddl-rules.ts";
 import { FatalReplicationError } from "./fatal.ts";
 
 /**

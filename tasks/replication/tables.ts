@@ -5,19 +5,19 @@ import { replicationId } from "../../shared/control/replication.ts";
 import { type MappingChange, saveMappings } from "../../shared/control/table-mappings.ts";
 import { type Connection, connect, type Pool } from "../../shared/db/connect.ts";
 import { describeTable, redactSql } from "../../shared/db/sql.ts";
-import type { Credentials } from "../../shared/model/datasource.ts";
-import type { Direction, Project } from "../../shared/model/project.ts";
-import type { ObjectRules, TableMapping, TableName } from "../../shared/model/rules.ts";
-import { logger } from "../../shared/observability.ts";
+import { includingRule, mapTable, renamedColumn, selects } from "../../shared/ddl/rules.ts";
 import {
 	applyDdlEffects,
 	type DdlContext,
 	type DdlDecision,
 	type DdlEffect,
 	translateDdl,
-} from "../../shared/replay/ddl.ts";
+} from "../../shared/ddl/translate.ts";
+import type { Credentials } from "../../shared/model/datasource.ts";
+import type { Direction, Project } from "../../shared/model/project.ts";
+import type { ObjectRules, TableMapping, TableName } from "../../shared/model/rules.ts";
+import { logger } from "../../shared/observability.ts";
 import { ddlIdentity, executeDdl } from "../../shared/replay/ddl-execute.ts";
-import { includingRule, mapTable, renamedColumn, selects } from "../../shared/replay/ddl-rules.ts";
 import { FatalReplicationError } from "../../shared/replay/fatal.ts";
 import type { ColumnRule } from "../../shared/replay/resolver.ts";
 import { forwardOf, invertMappings, sourceOf } from "../../shared/replay/reverse.ts";

@@ -5,8 +5,8 @@ import { literalSql } from "../schema/ddl.ts";
 import { convertColumn, type DialectContext } from "../schema/dialect.ts";
 import type { ColumnDefault, ColumnSchema } from "../schema/snapshot.ts";
 import { isCurrentTimestamp } from "../schema/snapshot.ts";
-import { type Cursor, DdlSyntaxError, isKeyword, joinTokens, type Tok } from "./ddl-parse.ts";
-import { lower } from "./ddl-rules.ts";
+import { type Cursor, DdlSyntaxError, isKeyword, joinTokens, type Tok } from "./parse.ts";
+import { lower } from "./rules.ts";
 
 /**
  * Column and index definitions of CREATE TABLE and ALTER TABLE: read into the structures the

@@ -2,10 +2,10 @@ import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
 import type { ColumnMapping, TableMapping, TableName } from "../model/rules.ts";
 import { convertCharset } from "../schema/dialect.ts";
 import { isCurrentTimestamp, tableKey } from "../schema/snapshot.ts";
-import { parseSpec, type Spec } from "./ddl-alter-spec.ts";
-import { type ColumnContext, type ParsedColumn, renameInExpression, renderColumn } from "./ddl-column.ts";
-import { type ParsedConstraint, renderConstraint, visibilityKeyword } from "./ddl-constraint.ts";
-import { type Cursor, DdlSyntaxError } from "./ddl-parse.ts";
+import { parseSpec, type Spec } from "./alter-spec.ts";
+import { type ColumnContext, type ParsedColumn, renameInExpression, renderColumn } from "./column.ts";
+import { type ParsedConstraint, renderConstraint, visibilityKeyword } from "./constraint.ts";
+import { type Cursor, DdlSyntaxError } from "./parse.ts";
 import {
 	describeRule,
 	filterReads,
@@ -15,11 +15,11 @@ import {
 	type RuleMatch,
 	renamedColumn,
 	selects,
-} from "./ddl-rules.ts";
-import type { ColumnChange, Work } from "./ddl-state.ts";
-import type { DdlForm } from "./ddl-support.ts";
-import { columnContext, columnOf, noteOf, renameOne, ruleOf } from "./ddl-table.ts";
-import { renderTableOptions } from "./ddl-table-options.ts";
+} from "./rules.ts";
+import type { ColumnChange, Work } from "./state.ts";
+import type { DdlForm } from "./support.ts";
+import { columnContext, columnOf, noteOf, renameOne, ruleOf } from "./table.ts";
+import { renderTableOptions } from "./table-options.ts";
 
 /**
  * ALTER TABLE: each clause decided with the table's mapping and rule, the migrated ones written

@@ -1,9 +1,9 @@
 import { describeTable, escapeValue } from "../db/sql.ts";
 import type { TableName } from "../model/rules.ts";
 import { convertCharset, convertTable } from "../schema/dialect.ts";
-import { unquote } from "./ddl-column.ts";
-import { type Cursor, DdlSyntaxError } from "./ddl-parse.ts";
-import type { Work } from "./ddl-state.ts";
+import { unquote } from "./column.ts";
+import { type Cursor, DdlSyntaxError } from "./parse.ts";
+import type { Work } from "./state.ts";
 
 /** Table options of CREATE and ALTER TABLE: read, and written for the destination by the dialect's table rules. */
 

@@ -3,13 +3,13 @@ import type { Engine } from "../model/datasource.ts";
 import type { TableName } from "../model/rules.ts";
 import { convertIndex } from "../schema/dialect.ts";
 import type { IndexKind, IndexSchema } from "../schema/snapshot.ts";
-import { type ColumnContext, renameInExpression, unquote } from "./ddl-column.ts";
-import { type Cursor, DdlSyntaxError, isKeyword, joinTokens, type Tok } from "./ddl-parse.ts";
-import { lower } from "./ddl-rules.ts";
+import { type ColumnContext, renameInExpression, unquote } from "./column.ts";
+import { type Cursor, DdlSyntaxError, isKeyword, joinTokens, type Tok } from "./parse.ts";
+import { lower } from "./rules.ts";
 
 /**
  * Index, key, foreign key and check definitions of CREATE TABLE and ALTER TABLE, read and
- * written for the destination like columns are (ddl-column.ts).
+ * written for the destination like columns are (column.ts).
  */
 
 export interface IndexPartDef {

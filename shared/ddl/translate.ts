@@ -2,8 +2,8 @@ import type { DdlChange } from "../capture/change.ts";
 import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { convertCharset } from "../schema/dialect.ts";
-import { alterTable } from "./ddl-alter.ts";
-import { Cursor, DdlSyntaxError, isKeyword, lex } from "./ddl-parse.ts";
+import { alterTable } from "./alter.ts";
+import { Cursor, DdlSyntaxError, isKeyword, lex } from "./parse.ts";
 import {
 	describeRule,
 	includingRule,
@@ -11,10 +11,10 @@ import {
 	mayConcernRules,
 	destinationOf as ruleDestination,
 	rulesForDatabase,
-} from "./ddl-rules.ts";
-import { type DdlContext, type DdlEffect, Ignored, Refusal, Work } from "./ddl-state.ts";
-import type { DdlForm } from "./ddl-support.ts";
-import { createIndex, createTable, dropIndex, dropTable, noteOf, renameTable, truncateTable } from "./ddl-table.ts";
+} from "./rules.ts";
+import { type DdlContext, type DdlEffect, Ignored, Refusal, Work } from "./state.ts";
+import type { DdlForm } from "./support.ts";
+import { createIndex, createTable, dropIndex, dropTable, noteOf, renameTable, truncateTable } from "./table.ts";
 
 /**
  * DDL during incremental replay: a statement from the source's binlog becomes the statements
@@ -32,9 +32,9 @@ import { createIndex, createTable, dropIndex, dropTable, noteOf, renameTable, tr
  * added goes without (it would be skipped), and so does an unnamed key.
  */
 
-export type { ColumnChange, DdlContext, DdlEffect } from "./ddl-state.ts";
-export type { DdlForm, DdlSupport, DdlSupportEntry } from "./ddl-support.ts";
-export { SUPPORTED_DDL } from "./ddl-support.ts";
+export type { ColumnChange, DdlContext, DdlEffect } from "./state.ts";
+export type { DdlForm, DdlSupport, DdlSupportEntry } from "./support.ts";
+export { SUPPORTED_DDL } from "./support.ts";
 
 export type DdlDecision =
 	| {
