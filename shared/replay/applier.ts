@@ -5,6 +5,7 @@ import type { Credentials } from "../model/datasource.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { logger } from "../observability.ts";
 import { tableKey } from "../schema/snapshot.ts";
+import { type BatchItem, OrderedBatch, TableBatch } from "./batch.ts";
 import { cascadeItems, mayCascade, type ReferencingKey, readReferencingKeys, referencedKey } from "./cascades.ts";
 import {
 	type Checkpoint,
@@ -14,21 +15,13 @@ import {
 	markSql,
 	readCheckpoint,
 } from "./checkpoint.ts";
-import { RowFilter } from "./filter.ts";
+import { RowFilter, routeChange } from "./filter.ts";
+import { completeImage, conflictKeys } from "./literals.ts";
 import { hasReached, includesTransaction } from "./position.ts";
+import { ReplayError } from "./replay-error.ts";
+import type { ReplayTable } from "./replay-table.ts";
 import { type ColumnRules, ReplayTables } from "./resolver.ts";
-import {
-	type BatchItem,
-	completeImage,
-	conflictKeys,
-	type Inconsistency,
-	OrderedBatch,
-	ReplayError,
-	type ReplayMode,
-	type ReplayTable,
-	routeChange,
-	TableBatch,
-} from "./statements.ts";
+import type { Inconsistency, ReplayMode } from "./statements.ts";
 
 /**
  * Applies the change stream to the destination.

@@ -1,12 +1,13 @@
 import type { RowDataPacket } from "mysql2";
-import type { RowImage, Value } from "../capture/change.ts";
+import type { RowChange, RowImage, Value } from "../capture/change.ts";
 import { type ColumnInfo, describeColumns } from "../copy/keys.ts";
 import type { Connection, Pool } from "../db/connect.ts";
 import { filterQuery } from "../db/filter-mode.ts";
 import { describeTable, escapeValue, quoteId } from "../db/sql.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { tableKey } from "../schema/snapshot.ts";
-import { literal, ReplayError } from "./statements.ts";
+import { literal } from "./literals.ts";
+import { ReplayError } from "./replay-error.ts";
 
 /**
  * Row filters on changes, decided exactly as the full copy decided them: by the SOURCE server,
@@ -143,5 +144,24 @@ export class RowFilter {
 			}
 		}
 		return out;
+	}
+}
+
+/**
+ * Routes a change through its table's row filter, given whether its before and after images
+ * pass: an update that moves a row into the filter becomes an insert, one that moves it out a
+ * delete; a change of rows outside the filter on both sides is dropped (null).
+ */
+export function routeChange(change: RowChange, beforePasses: boolean, afterPasses: boolean): RowChange | null {
+	switch (change.kind) {
+		case "insert":
+			return afterPasses ? change : null;
+		case "delete":
+			return beforePasses ? change : null;
+		case "update":
+			if (beforePasses && afterPasses) return change;
+			if (afterPasses) return { kind: "insert", table: change.table, after: change.after };
+			if (beforePasses) return { kind: "delete", table: change.table, before: change.before };
+			return null;
 	}
 }

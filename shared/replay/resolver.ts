@@ -4,13 +4,8 @@ import type { Connection, Pool } from "../db/connect.ts";
 import { describeTable } from "../db/sql.ts";
 import type { ColumnMapping, TableMapping, TableName } from "../model/rules.ts";
 import { tableKey } from "../schema/snapshot.ts";
-import {
-	buildReplayTable,
-	type DestinationTable,
-	describeDestination,
-	ReplayError,
-	type ReplayTable,
-} from "./statements.ts";
+import { ReplayError } from "./replay-error.ts";
+import { buildReplayTable, type DestinationTable, describeDestination, type ReplayTable } from "./replay-table.ts";
 
 /**
  * The replayed tables as both ends have them now, so that no column's values are dropped

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { conflictKeys, foldText } from "../../shared/replay/literals.ts";
 import { compareFilePositions, hasReached, includesTransaction } from "../../shared/replay/position.ts";
-import { conflictKeys, foldText } from "../../shared/replay/statements.ts";
 
 const at = (gtid: string, file = "binlog.000001", pos = 4) => ({ gtid, file, pos });
 
