@@ -5,6 +5,7 @@ import { literalSql } from "../schema/ddl.ts";
 import { convertColumn, type DialectContext } from "../schema/dialect.ts";
 import type { ColumnDefault, ColumnSchema } from "../schema/snapshot.ts";
 import { isCurrentTimestamp } from "../schema/snapshot.ts";
+import { unquoteStringLiteral } from "../schema/sqltext.ts";
 import { type Cursor, DdlSyntaxError, isKeyword, joinTokens, type Tok } from "./parse.ts";
 import { lower } from "./rules.ts";
 
@@ -51,29 +52,6 @@ export function namesIn(toks: readonly Tok[]): string[] {
 		return [];
 	});
 }
-
-/** The text of a string literal token. */
-export function unquote(literal: string): string {
-	const q = literal[0] as string;
-	const body = literal.slice(1, -1);
-	let out = "";
-	for (let i = 0; i < body.length; i += 1) {
-		const c = body[i] as string;
-		if (c === "\\" && i + 1 < body.length) {
-			const e = body[i + 1] as string;
-			out += ESCAPES[e] ?? e;
-			i += 1;
-		} else if (c === q && body[i + 1] === q) {
-			out += q;
-			i += 1;
-		} else {
-			out += c;
-		}
-	}
-	return out;
-}
-
-const ESCAPES: Record<string, string> = { "0": "\0", n: "\n", r: "\r", t: "\t", Z: "\x1a", b: "\b" };
 
 // ---------------------------------------------------------------- columns
 
@@ -196,7 +174,7 @@ const DEFAULT_COLLATION: Record<string, string> = {
 /** A character set or collation name, written bare, quoted or as a string. */
 function charsetName(c: Cursor): string {
 	const t = c.next();
-	if (t.kind === "string") return unquote(t.text).toLowerCase();
+	if (t.kind === "string") return unquoteStringLiteral(t.text).toLowerCase();
 	if (t.kind === "quoted") return (t.name as string).toLowerCase();
 	if (t.kind === "word") return t.text.toLowerCase();
 	throw new DdlSyntaxError(`expected a character set or collation name ${c.where()}`);
@@ -272,7 +250,7 @@ export function parseColumn(c: Cursor, tableDb: string): ParsedColumn {
 		} else if (c.accept("COMMENT")) {
 			const t = c.next();
 			if (t.kind !== "string") throw new DdlSyntaxError(`expected the comment of column ${name} as a string`);
-			comment = unquote(t.text);
+			comment = unquoteStringLiteral(t.text);
 			push("comment");
 		} else if (c.at("GENERATED") || c.at("AS")) {
 			if (c.accept("GENERATED")) c.expect("ALWAYS");
@@ -405,7 +383,7 @@ function readDefault(toks: Tok[], dataType: string): ColumnDefault {
 	const text = joinTokens(toks);
 	const only = toks.length === 1 ? toks[0] : undefined;
 	if (only?.kind === "string") {
-		const value = unquote(only.text);
+		const value = unquoteStringLiteral(only.text);
 		return BINARY_TYPES.has(dataType)
 			? { kind: "bytes", hex: Buffer.from(value, "utf8").toString("hex") }
 			: { kind: "string", value };

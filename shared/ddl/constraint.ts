@@ -3,7 +3,8 @@ import type { Engine } from "../model/datasource.ts";
 import type { TableName } from "../model/rules.ts";
 import { convertIndex } from "../schema/dialect.ts";
 import type { IndexKind, IndexSchema } from "../schema/snapshot.ts";
-import { type ColumnContext, renameInExpression, unquote } from "./column.ts";
+import { unquoteStringLiteral } from "../schema/sqltext.ts";
+import { type ColumnContext, renameInExpression } from "./column.ts";
 import { type Cursor, DdlSyntaxError, isKeyword, joinTokens, type Tok } from "./parse.ts";
 import { lower } from "./rules.ts";
 
@@ -219,7 +220,7 @@ export function indexOptions(c: Cursor): IndexTail {
 			c.acceptEquals();
 			const t = c.next();
 			if (t.kind !== "string") throw new DdlSyntaxError("expected the index comment as a string");
-			tail.comment = unquote(t.text);
+			tail.comment = unquoteStringLiteral(t.text);
 		} else if (c.accept("NOT", "IGNORED")) tail.visibility = "NOT IGNORED";
 		else if (c.accept("IGNORED")) tail.visibility = "IGNORED";
 		else if (c.accept("INVISIBLE")) tail.visibility = "INVISIBLE";

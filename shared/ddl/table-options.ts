@@ -1,7 +1,7 @@
 import { describeTable, escapeValue } from "../db/sql.ts";
 import type { TableName } from "../model/rules.ts";
 import { convertCharset, convertTable } from "../schema/dialect.ts";
-import { unquote } from "./column.ts";
+import { unquoteStringLiteral } from "../schema/sqltext.ts";
 import { type Cursor, DdlSyntaxError } from "./parse.ts";
 import type { Work } from "./state.ts";
 
@@ -34,7 +34,7 @@ function optionValue(c: Cursor): string {
 /** A character set or collation name, written bare, quoted or as a string. */
 export function nameValue(c: Cursor): string {
 	const t = c.next();
-	if (t.kind === "string") return unquote(t.text).toLowerCase();
+	if (t.kind === "string") return unquoteStringLiteral(t.text).toLowerCase();
 	if (t.kind === "quoted") return (t.name as string).toLowerCase();
 	if (t.kind === "word") return t.text.toLowerCase();
 	throw new DdlSyntaxError(`expected a character set or collation name ${c.where()}`);
@@ -68,7 +68,7 @@ export function parseTableOptions(c: Cursor): TableOptions {
 			c.acceptEquals();
 			const t = c.next();
 			if (t.kind !== "string") throw new DdlSyntaxError("expected the table comment as a string");
-			o.comment = unquote(t.text);
+			o.comment = unquoteStringLiteral(t.text);
 		} else if (c.accept("AUTO_INCREMENT")) {
 			c.acceptEquals();
 			o.autoIncrement = c.next().text;
