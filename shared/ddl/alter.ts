@@ -3,8 +3,9 @@ import type { ColumnMapping, TableMapping, TableName } from "../model/rules.ts";
 import { convertCharset } from "../schema/dialect.ts";
 import { isCurrentTimestamp, tableKey } from "../schema/snapshot.ts";
 import { parseSpec, type Spec } from "./alter-spec.ts";
-import { type ColumnContext, type ParsedColumn, renameInExpression, renderColumn } from "./column.ts";
+import { type ColumnContext, type ParsedColumn, renderColumn } from "./column.ts";
 import { type ParsedConstraint, renderConstraint, visibilityKeyword } from "./constraint.ts";
+import { renameInExpression } from "./expression.ts";
 import { type Cursor, DdlSyntaxError } from "./parse.ts";
 import {
 	describeRule,

@@ -6,6 +6,7 @@ import { convertColumn, type DialectContext } from "../schema/dialect.ts";
 import type { ColumnDefault, ColumnSchema } from "../schema/snapshot.ts";
 import { isCurrentTimestamp } from "../schema/snapshot.ts";
 import { unquoteStringLiteral } from "../schema/sqltext.ts";
+import { type ColumnNames, namesIn, renameInExpression } from "./expression.ts";
 import { type Cursor, DdlSyntaxError, isKeyword, joinTokens, type Tok } from "./parse.ts";
 import { lower } from "./rules.ts";
 
@@ -15,45 +16,6 @@ import { lower } from "./rules.ts";
  * and written back. A definition the rules leave alone is written back as the source wrote it
  * (names mapped), so nothing is lost to a re-rendering; only what a rule changed is rewritten.
  */
-
-/** Source column name -> destination name, or undefined when the column is not migrated. */
-export type ColumnNames = (source: string) => string | undefined;
-
-// ---------------------------------------------------------------- expressions
-
-/**
- * Rewrites the column names in an expression: quoted names, and bare words that are not
- * function calls or qualified parts. Words that are not columns (keywords, functions) are
- * returned as they are because `names` does not know them.
- */
-export function renameInExpression(toks: readonly Tok[], names: ColumnNames): string {
-	return toks
-		.map((t, i) => {
-			const prefix = i > 0 && t.space ? " " : "";
-			const qualified = toks[i - 1]?.text === "." || toks[i + 1]?.text === ".";
-			if (t.kind === "quoted" && !qualified) {
-				const to = names(t.name as string);
-				return prefix + (to === undefined ? t.text : quoteId(to));
-			}
-			if (t.kind === "word" && !qualified && toks[i + 1]?.text !== "(") {
-				const to = names(t.text);
-				return prefix + (to === undefined || lower(to) === lower(t.text) ? t.text : quoteId(to));
-			}
-			return prefix + t.text;
-		})
-		.join("");
-}
-
-/** Names an expression may read: quoted names and bare words that are not function calls. */
-export function namesIn(toks: readonly Tok[]): string[] {
-	return toks.flatMap((t, i) => {
-		if (t.kind === "quoted") return [t.name as string];
-		if (t.kind === "word" && toks[i + 1]?.text !== "(" && !/^\d/.test(t.text)) return [t.text];
-		return [];
-	});
-}
-
-// ---------------------------------------------------------------- columns
 
 type AttrKind =
 	| "null"

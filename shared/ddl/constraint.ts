@@ -4,7 +4,8 @@ import type { TableName } from "../model/rules.ts";
 import { convertIndex } from "../schema/dialect.ts";
 import type { IndexKind, IndexSchema } from "../schema/snapshot.ts";
 import { unquoteStringLiteral } from "../schema/sqltext.ts";
-import { type ColumnContext, renameInExpression } from "./column.ts";
+import type { ColumnContext } from "./column.ts";
+import { renameInExpression } from "./expression.ts";
 import { type Cursor, DdlSyntaxError, isKeyword, joinTokens, type Tok } from "./parse.ts";
 import { lower } from "./rules.ts";
 
