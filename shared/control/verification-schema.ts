@@ -1,8 +1,14 @@
 import type { RowDataPacket } from "mysql2";
 import type { Connection } from "../db/connect.ts";
 import { describeTable } from "../db/sql.ts";
-import { destinationOf, includingRule, selects } from "../ddl/rules.ts";
-import type { ObjectRules, TableMapping, TableName } from "../model/rules.ts";
+import {
+	destinationOf,
+	includingRule,
+	type ObjectRules,
+	selects,
+	type TableMapping,
+	type TableName,
+} from "../model/rules.ts";
 import { META_DATABASE } from "../replay/checkpoint.ts";
 import { reverseRules, sourceOf } from "../replay/reverse.ts";
 import { tableKey } from "../schema/snapshot.ts";

@@ -1,5 +1,4 @@
-import type { ColumnMapping } from "../model/rules.ts";
-import { lower } from "./rules.ts";
+import { type ColumnMapping, lower } from "../model/rules.ts";
 
 /**
  * The names one ALTER TABLE's clauses have dropped, added or renamed so far: for MariaDB's

@@ -1,5 +1,15 @@
 import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
-import type { ColumnMapping, TableMapping, TableName } from "../model/rules.ts";
+import {
+	type ColumnMapping,
+	destinationClash,
+	lower,
+	namesColumn,
+	type RuleMatch,
+	renamedColumn,
+	selects,
+	type TableMapping,
+	type TableName,
+} from "../model/rules.ts";
 import { convertCharset } from "../schema/dialect.ts";
 import { isCurrentTimestamp, tableKey } from "../schema/snapshot.ts";
 import { ClauseNames } from "./alter-names.ts";
@@ -8,16 +18,7 @@ import { type ColumnContext, type ParsedColumn, renderColumn } from "./column.ts
 import { type ParsedConstraint, renderConstraint, visibilityKeyword } from "./constraint.ts";
 import { renameInExpression } from "./expression.ts";
 import { type Cursor, DdlSyntaxError } from "./parse.ts";
-import {
-	describeRule,
-	filterReads,
-	firstClash,
-	lower,
-	namesColumn,
-	type RuleMatch,
-	renamedColumn,
-	selects,
-} from "./rules.ts";
+import { describeRule, filterReads } from "./rules.ts";
 import type { ColumnChange, Work } from "./state.ts";
 import type { DdlForm } from "./support.ts";
 import { columnContext, columnOf, noteOf, renameOne, ruleOf } from "./table.ts";
@@ -155,7 +156,7 @@ class AlterTable {
 		const w = this.w;
 		for (const spec of specs) this.apply(spec);
 		// checked once all clauses ran: `CHANGE a b, CHANGE b a` swaps two columns legally
-		const clash = firstClash(this.m.columns);
+		const clash = destinationClash(this.m.columns)?.second.destination;
 		if (clash) {
 			this.refuse(
 				w.forms.at(-1) ?? "ALTER TABLE ... CHANGE COLUMN",
@@ -329,7 +330,7 @@ class AlterTable {
 		}
 		this.checkReads(col, form);
 		const entry: ColumnMapping = { source: col.name, destination: renamedColumn(this.rule.rule, col.name) };
-		const clash = firstClash([...this.m.columns, entry]);
+		const clash = destinationClash([...this.m.columns, entry])?.second.destination;
 		if (clash)
 			this.refuse(
 				form,

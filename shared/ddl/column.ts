@@ -1,6 +1,6 @@
 import { quoteId, quoteTable } from "../db/sql.ts";
 import type { Engine } from "../model/datasource.ts";
-import type { TableMapping, TableName } from "../model/rules.ts";
+import { lower, type TableMapping, type TableName } from "../model/rules.ts";
 import { literalSql } from "../schema/ddl.ts";
 import { convertColumn, type DialectContext } from "../schema/dialect.ts";
 import type { ColumnDefault, ColumnSchema } from "../schema/snapshot.ts";
@@ -8,7 +8,6 @@ import { isCurrentTimestamp } from "../schema/snapshot.ts";
 import { unquoteStringLiteral } from "../schema/sqltext.ts";
 import { type ColumnNames, namesIn, renameInExpression } from "./expression.ts";
 import { type Cursor, DdlSyntaxError, isKeyword, joinTokens, type Tok } from "./parse.ts";
-import { lower } from "./rules.ts";
 
 /**
  * Column and index definitions of CREATE TABLE and ALTER TABLE: read into the structures the

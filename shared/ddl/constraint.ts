@@ -1,13 +1,12 @@
 import { escapeValue, quoteId, quoteTable } from "../db/sql.ts";
 import type { Engine } from "../model/datasource.ts";
-import type { TableName } from "../model/rules.ts";
+import { lower, type TableName } from "../model/rules.ts";
 import { convertIndex } from "../schema/dialect.ts";
 import type { IndexKind, IndexSchema } from "../schema/snapshot.ts";
 import { unquoteStringLiteral } from "../schema/sqltext.ts";
 import type { ColumnContext } from "./column.ts";
 import { renameInExpression } from "./expression.ts";
 import { type Cursor, DdlSyntaxError, isKeyword, joinTokens, type Tok } from "./parse.ts";
-import { lower } from "./rules.ts";
 
 /**
  * Index, key, foreign key and check definitions of CREATE TABLE and ALTER TABLE, read and

@@ -1,7 +1,7 @@
 import { quoteId, quoteTable } from "../db/sql.ts";
+import { rulesForDatabase } from "../model/rules.ts";
 import { convertCharset } from "../schema/dialect.ts";
 import { type Cursor, DdlSyntaxError } from "./parse.ts";
-import { rulesForDatabase } from "./rules.ts";
 import type { Work } from "./state.ts";
 import { noteOf } from "./table.ts";
 

@@ -1,6 +1,6 @@
 import { quoteId } from "../db/sql.ts";
+import { lower } from "../model/rules.ts";
 import type { Tok } from "./parse.ts";
-import { lower } from "./rules.ts";
 
 /** Column names inside expressions (generated columns, defaults, CHECK, functional key parts), read and mapped. */
 

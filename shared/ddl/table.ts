@@ -1,5 +1,13 @@
 import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
-import type { ColumnMapping, TableMapping, TableName, TableRule } from "../model/rules.ts";
+import {
+	type ColumnMapping,
+	includingRule,
+	lower,
+	type RuleMatch,
+	type TableMapping,
+	type TableName,
+	type TableRule,
+} from "../model/rules.ts";
 import { type IndexKind, tableKey } from "../schema/snapshot.ts";
 import { type ColumnContext, type ParsedColumn, parseColumn, renderColumn } from "./column.ts";
 import {
@@ -11,7 +19,7 @@ import {
 	renderConstraint,
 } from "./constraint.ts";
 import { type Cursor, DdlSyntaxError, isKeyword } from "./parse.ts";
-import { describeRule, includingRule, lower, mapTable, type RuleMatch } from "./rules.ts";
+import { describeRule, mapTable } from "./rules.ts";
 import type { Work } from "./state.ts";
 import { type DdlForm, SUPPORTED_DDL } from "./support.ts";
 import { OPTION_STOP, parseTableOptions, renderTableOptions } from "./table-options.ts";

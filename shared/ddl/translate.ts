@@ -1,10 +1,10 @@
 import type { DdlChange } from "../capture/change.ts";
 import { describeTable } from "../db/sql.ts";
-import type { TableMapping, TableName } from "../model/rules.ts";
+import { rulesForDatabase, type TableMapping, type TableName } from "../model/rules.ts";
 import { alterTable } from "./alter.ts";
 import { alterDatabase, createDatabase, dropDatabase } from "./database.ts";
 import { Cursor, DdlSyntaxError, isKeyword, lex } from "./parse.ts";
-import { MappingSet, mayConcernRules, rulesForDatabase } from "./rules.ts";
+import { MappingSet, mayConcernRules } from "./rules.ts";
 import { type DdlContext, type DdlEffect, Ignored, Refusal, Work } from "./state.ts";
 import type { DdlForm } from "./support.ts";
 import { createIndex, createTable, dropIndex, dropTable, noteOf, renameTable, truncateTable } from "./table.ts";

@@ -1,7 +1,7 @@
 import { describeTable, quoteTable } from "../db/sql.ts";
-import type { TableName } from "../model/rules.ts";
+import { includingRule, destinationOf as ruleDestination, rulesForDatabase, type TableName } from "../model/rules.ts";
 import type { Cursor } from "./parse.ts";
-import { describeRule, includingRule, destinationOf as ruleDestination, rulesForDatabase } from "./rules.ts";
+import { describeRule } from "./rules.ts";
 import type { Work } from "./state.ts";
 
 /**

@@ -1,6 +1,12 @@
 import { describeTable } from "../db/sql.ts";
-import { destinationOf, includingRule } from "../ddl/rules.ts";
-import type { ObjectRules, TableMapping, TableName, TableRule } from "../model/rules.ts";
+import {
+	destinationOf,
+	includingRule,
+	type ObjectRules,
+	type TableMapping,
+	type TableName,
+	type TableRule,
+} from "../model/rules.ts";
 import { tableKey } from "../schema/snapshot.ts";
 import { FatalReplicationError } from "./fatal.ts";
 

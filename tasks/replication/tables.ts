@@ -5,7 +5,7 @@ import { replicationId } from "../../shared/control/replication.ts";
 import { type MappingChange, saveMappings } from "../../shared/control/table-mappings.ts";
 import { type Connection, connect, type Pool } from "../../shared/db/connect.ts";
 import { describeTable, redactSql } from "../../shared/db/sql.ts";
-import { includingRule, mapTable, renamedColumn, selects } from "../../shared/ddl/rules.ts";
+import { mapTable } from "../../shared/ddl/rules.ts";
 import {
 	applyDdlEffects,
 	type DdlContext,
@@ -15,7 +15,14 @@ import {
 } from "../../shared/ddl/translate.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
 import type { Direction, Project } from "../../shared/model/project.ts";
-import type { ObjectRules, TableMapping, TableName } from "../../shared/model/rules.ts";
+import {
+	includingRule,
+	type ObjectRules,
+	renamedColumn,
+	selects,
+	type TableMapping,
+	type TableName,
+} from "../../shared/model/rules.ts";
 import { logger } from "../../shared/observability.ts";
 import { ddlIdentity, executeDdl } from "../../shared/replay/ddl-execute.ts";
 import { FatalReplicationError } from "../../shared/replay/fatal.ts";
