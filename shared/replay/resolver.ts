@@ -23,7 +23,7 @@ import { buildReplayTable, type DestinationTable, describeDestination, type Repl
  *   it too (gone at both ends), else the stream stops (DESTINATION_COLUMN_MISSING);
  * - an image spelling a mapped column in another letter case renames the mapping's column
  *   (MySQL compares column names without regard to case, row images carry the server's spelling).
- * A mapped column an image lacks is one the event predates (statements.ts `written`).
+ * A mapped column an image lacks is one the event predates (literals.ts `written`).
  */
 
 /** What the stream's rules say of a captured column: its name at the target, and whether the rules select it. */

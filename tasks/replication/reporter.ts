@@ -13,7 +13,7 @@ import {
 import { replicationWanted } from "../../shared/control/supervise.ts";
 import type { Connection } from "../../shared/db/connect.ts";
 import { logger, metrics } from "../../shared/observability.ts";
-import type { ApplyStats } from "../../shared/replay/applier.ts";
+import type { ApplyStats } from "../../shared/replay/applier-options.ts";
 
 const STATUS_EVERY_MS = 1000;
 /** How long a task's lease lasts without renewal: a killed task's stream is taken over after this. */
