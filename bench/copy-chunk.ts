@@ -9,7 +9,8 @@
  * for the next run.
  */
 import type { RowDataPacket } from "mysql2";
-import { copyChunk, type WriteMethod } from "../shared/copy/chunk.ts";
+import { copyChunk } from "../shared/copy/chunk.ts";
+import type { WriteMethod } from "../shared/copy/chunk-session.ts";
 import { type ChunkSpec, planChunks } from "../shared/copy/plan.ts";
 import { connect, createPool } from "../shared/db/connect.ts";
 import type { TableMapping } from "../shared/model/rules.ts";

@@ -1,4 +1,4 @@
-import { describeTable } from "../db/sql.ts";
+import { qualifiedName } from "../db/sql.ts";
 import type { Direction, Project } from "../model/project.ts";
 import { chunkWait } from "./chunk-leases.ts";
 import { listChunks, listTables, MAX_ATTEMPTS } from "./chunks.ts";
@@ -112,8 +112,8 @@ export async function projectStatus(ctx: Context, id: string): Promise<ProjectSt
 		tables.map((t) => [
 			t.index,
 			{
-				source: describeTable(t.mapping.source),
-				destination: describeTable(t.mapping.destination),
+				source: qualifiedName(t.mapping.source),
+				destination: qualifiedName(t.mapping.destination),
 				rowsCopied: 0,
 				rowsEstimate: t.rowsEstimate,
 				chunksDone: 0,

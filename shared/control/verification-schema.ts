@@ -1,6 +1,6 @@
 import type { RowDataPacket } from "mysql2";
 import type { Connection } from "../db/connect.ts";
-import { describeTable } from "../db/sql.ts";
+import { qualifiedName } from "../db/sql.ts";
 import {
 	destinationOf,
 	includingRule,
@@ -30,9 +30,9 @@ export async function tableSchema(
 ): Promise<{ comparable: boolean; schema: string[] }> {
 	const missing: string[] = [];
 	if (!(await exists(source, mapping.source)))
-		missing.push(`${describeTable(mapping.source)} is missing at the source`);
+		missing.push(`${qualifiedName(mapping.source)} is missing at the source`);
 	if (!(await exists(destination, mapping.destination))) {
-		missing.push(`${describeTable(mapping.destination)} is missing at the destination`);
+		missing.push(`${qualifiedName(mapping.destination)} is missing at the destination`);
 	}
 	if (missing.length > 0) return { comparable: false, schema: missing };
 	try {
@@ -45,9 +45,9 @@ export async function tableSchema(
 			schema: [
 				...unmatched.source
 					.filter((c) => !leftOut(c))
-					.map((c) => `column ${c} of ${describeTable(mapping.source)} is at the source only`),
+					.map((c) => `column ${c} of ${qualifiedName(mapping.source)} is at the source only`),
 				...unmatched.destination.map(
-					(c) => `column ${c} of ${describeTable(mapping.destination)} is at the destination only`,
+					(c) => `column ${c} of ${qualifiedName(mapping.destination)} is at the destination only`,
 				),
 			],
 		};
@@ -83,9 +83,9 @@ export async function unreplicatedTables(
 	const out: UnreplicatedTable[] = [];
 	const add = (s: TableName, d: TableName, where: string) =>
 		out.push({
-			table: describeTable(s),
-			destination: describeTable(d),
-			schema: [`${describeTable(s)} is a table the rules include, ${where}, but the project does not replicate it`],
+			table: qualifiedName(s),
+			destination: qualifiedName(d),
+			schema: [`${qualifiedName(s)} is a table the rules include, ${where}, but the project does not replicate it`],
 		});
 	for (const t of atSource) {
 		const match = includingRule(rules, t);

@@ -2,7 +2,7 @@ import { ConflictError, type Stored } from "../aws/state-store.ts";
 import type { ChunkSpec } from "../copy/plan.ts";
 import { planChunks } from "../copy/plan.ts";
 import type { Connection } from "../db/connect.ts";
-import { describeTable } from "../db/sql.ts";
+import { qualifiedName } from "../db/sql.ts";
 import {
 	type Direction,
 	differs,
@@ -87,7 +87,7 @@ export interface VerificationResults {
 /** The tables a run covers, as resolved at precheck. */
 async function runTables(ctx: Context, project: Project, run: VerificationRun): Promise<Stored<TableItem>[]> {
 	const tables = await listTables(ctx, project.id);
-	return run.tables ? tables.filter((t) => run.tables?.includes(describeTable(t.mapping.source))) : tables;
+	return run.tables ? tables.filter((t) => run.tables?.includes(qualifiedName(t.mapping.source))) : tables;
 }
 
 /**
@@ -96,7 +96,7 @@ async function runTables(ctx: Context, project: Project, run: VerificationRun): 
  */
 export async function startVerification(ctx: Context, id: string, tables?: string[]): Promise<Project> {
 	await getProject(ctx, id);
-	const known = new Set((await listTables(ctx, id)).map((t) => describeTable(t.mapping.source)));
+	const known = new Set((await listTables(ctx, id)).map((t) => qualifiedName(t.mapping.source)));
 	const unknown = (tables ?? []).filter((t) => !known.has(t));
 	if (unknown.length) {
 		throw invalid(
@@ -330,8 +330,8 @@ async function tableDiffs(ctx: Context, project: Project, run: VerificationRun):
 		const mine = chunks.filter((c) => c.tableIndex === table.index);
 		const plan = planned.find((p) => p.sk === tableSk(table.index));
 		const result: TableResult = {
-			table: describeTable(table.mapping.source),
-			destination: describeTable(table.mapping.destination),
+			table: qualifiedName(table.mapping.source),
+			destination: qualifiedName(table.mapping.destination),
 			rowsChecked: 0,
 			missing: 0,
 			extra: 0,

@@ -40,3 +40,42 @@ export function serverError(err: unknown): {
 		message: e.sqlMessage ?? e.message ?? String(err),
 	};
 }
+
+/** Runs a statement on one side of a chunk copy, turning its failure into a CopyError. */
+export interface SideErrors {
+	/** The CopyError for a failure on `side` (a CopyError passes through; an abort becomes ABORTED). */
+	fail(side: "source" | "destination", err: unknown): CopyError;
+	onSource<T>(p: Promise<T>): Promise<T>;
+	onDestination<T>(p: Promise<T>): Promise<T>;
+}
+
+/** Failures of the chunk `what` (e.g. "chunk 3 of db.t -> db.t"), named by side. */
+export function sideErrors(what: string): SideErrors {
+	const fail = (side: "source" | "destination", err: unknown): CopyError => {
+		if (err instanceof CopyError) return err;
+		if ((err as { name?: string }).name === "AbortError") {
+			return new CopyError(`${what}: aborted`, "ABORTED", { cause: err });
+		}
+		const e = serverError(err);
+		return new CopyError(
+			`${what}: ${side} failed: ${e.message}${e.code ? ` (${e.code})` : ""}`,
+			side === "source" ? "SOURCE_FAILED" : "DESTINATION_FAILED",
+			{ cause: e },
+		);
+	};
+	const onSource = async <T>(p: Promise<T>): Promise<T> => {
+		try {
+			return await p;
+		} catch (err) {
+			throw fail("source", err);
+		}
+	};
+	const onDestination = async <T>(p: Promise<T>): Promise<T> => {
+		try {
+			return await p;
+		} catch (err) {
+			throw fail("destination", err);
+		}
+	};
+	return { fail, onSource, onDestination };
+}

@@ -1,26 +1,7 @@
 import type { RowDataPacket } from "mysql2";
-import type { Connection, Pool } from "../db/connect.ts";
+import { type ColumnInfo, describeColumns, type Queryable } from "../db/introspect.ts";
+import { DECIMAL_TYPES, DOUBLE_TYPES, INTEGER_TYPES, TEMPORAL_TYPES } from "../db/types.ts";
 import type { TableName } from "../model/rules.ts";
-
-/** Anything that can run a query: a pool or one connection (mysql2 promise API). */
-export type Queryable = Pool | Connection;
-
-/** One column of a table as information_schema describes it. */
-export interface ColumnInfo {
-	name: string;
-	/** Lower-case base type, e.g. `int`, `varchar`, `decimal`, `float`, `geometry`. */
-	dataType: string;
-	/** The full type, e.g. `int(10) unsigned`, `decimal(65,30)`, `enum('a','b')`. */
-	columnType: string;
-	nullable: boolean;
-	charset: string | null;
-	collation: string | null;
-	numericPrecision: number | null;
-	numericScale: number | null;
-	/** A generated (virtual or stored) column: never written, the server computes it. */
-	generated: boolean;
-	autoIncrement: boolean;
-}
 
 /**
  * How a key column's values are carried in a chunk boundary (always as a JSON-safe string) and
@@ -56,32 +37,9 @@ export interface UnusableKey {
 	reason: string;
 }
 
-/** Columns of a table in ordinal order; empty if the table does not exist. */
-export async function describeColumns(conn: Queryable, table: TableName): Promise<ColumnInfo[]> {
-	const [rows] = await conn.query<RowDataPacket[]>(
-		`SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType, IS_NULLABLE AS nullable,
-			CHARACTER_SET_NAME AS charset, COLLATION_NAME AS collation, NUMERIC_PRECISION AS numericPrecision,
-			NUMERIC_SCALE AS numericScale, EXTRA AS extra
-		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
-		[table.database, table.table],
-	);
-	return rows.map((r) => ({
-		name: String(r.name),
-		dataType: String(r.dataType).toLowerCase(),
-		columnType: String(r.columnType).toLowerCase(),
-		nullable: r.nullable === "YES",
-		charset: r.charset == null ? null : String(r.charset),
-		collation: r.collation == null ? null : String(r.collation),
-		numericPrecision: r.numericPrecision == null ? null : Number(r.numericPrecision),
-		numericScale: r.numericScale == null ? null : Number(r.numericScale),
-		generated: /\b(VIRTUAL|STORED|PERSISTENT)\b/i.test(String(r.extra ?? "")),
-		autoIncrement: /\bauto_increment\b/i.test(String(r.extra ?? "")),
-	}));
-}
-
-const INTEGER_TYPES = new Set(["tinyint", "smallint", "mediumint", "int", "integer", "bigint", "year"]);
-const TEMPORAL_TYPES = new Set(["date", "datetime", "timestamp", "time"]);
+/** Character types a key range can be bounded by (no LOBs, no ENUM/SET: see `keyColumnOf`). */
 const STRING_TYPES = new Set(["char", "varchar", "uuid", "inet4", "inet6"]);
+/** Binary types a key range can be bounded by (no BLOBs). */
 const BINARY_TYPES = new Set(["binary", "varbinary"]);
 
 /**
@@ -93,12 +51,12 @@ const BINARY_TYPES = new Set(["binary", "varbinary"]);
 export function keyColumnOf(column: ColumnInfo): KeyColumn | string {
 	const t = column.dataType;
 	if (INTEGER_TYPES.has(t)) return { name: column.name, kind: "integer" };
-	if (t === "decimal" || t === "numeric") {
+	if (DECIMAL_TYPES.has(t)) {
 		const p = column.numericPrecision ?? 65;
 		const s = column.numericScale ?? 0;
 		return { name: column.name, kind: "decimal", cast: `DECIMAL(${p},${s})` };
 	}
-	if (t === "double" || t === "real" || t === "double precision") return { name: column.name, kind: "double" };
+	if (DOUBLE_TYPES.has(t)) return { name: column.name, kind: "double" };
 	if (TEMPORAL_TYPES.has(t)) return { name: column.name, kind: "temporal" };
 	if (STRING_TYPES.has(t)) return { name: column.name, kind: "string" };
 	if (BINARY_TYPES.has(t)) return { name: column.name, kind: "binary" };

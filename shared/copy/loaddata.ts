@@ -2,6 +2,14 @@ import { Readable } from "node:stream";
 import type { ResultSetHeader, RowDataPacket } from "mysql2";
 import type { Connection } from "../db/connect.ts";
 import { quoteId, quoteTable } from "../db/sql.ts";
+import {
+	APPROXIMATE_TYPES,
+	BINARY_STRING_TYPES,
+	DECIMAL_TYPES,
+	INTEGER_TYPES,
+	SPATIAL_TYPES,
+	TEMPORAL_TYPES,
+} from "../db/types.ts";
 import type { TableName } from "../model/rules.ts";
 
 /**
@@ -15,29 +23,20 @@ import type { TableName } from "../model/rules.ts";
  * over what looks like a multi-byte character without looking for escapes in it.
  */
 
-const BINARY_TYPES = new Set([
-	"binary",
-	"varbinary",
-	"tinyblob",
-	"blob",
-	"mediumblob",
-	"longblob",
-	"bit",
-	"geometry",
-	"point",
-	"linestring",
-	"polygon",
-	"multipoint",
-	"multilinestring",
-	"multipolygon",
-	"geometrycollection",
-	"geomcollection",
-	"vector",
-]);
+/** Types whose values arrive as bytes: MySQL 8 names `geomcollection`, MariaDB 11.7 adds `vector`. */
+const BINARY_TYPES = new Set([...BINARY_STRING_TYPES, "bit", ...SPATIAL_TYPES, "geomcollection", "vector"]);
 
 /** Whether a source column (by information_schema DATA_TYPE) arrives as bytes rather than text. */
 export function isBinaryType(dataType: string): boolean {
 	return BINARY_TYPES.has(dataType);
+}
+
+/** Types whose text form never holds a byte that LOAD DATA would need escaped. */
+const PLAIN_TYPES = new Set([...INTEGER_TYPES, ...DECIMAL_TYPES, ...APPROXIMATE_TYPES, ...TEMPORAL_TYPES]);
+
+/** Whether a source column's values can go into a batch file without looking for bytes to escape. */
+export function isPlainType(dataType: string): boolean {
+	return PLAIN_TYPES.has(dataType);
 }
 
 /**

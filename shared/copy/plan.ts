@@ -1,9 +1,10 @@
 import type { RowDataPacket } from "mysql2";
 import { filterQuery } from "../db/filter-mode.ts";
-import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
+import { type ColumnInfo, describeColumns, type Queryable } from "../db/introspect.ts";
+import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { CopyError } from "./errors.ts";
-import { type ColumnInfo, type CopyKey, describeColumns, findCopyKey, type KeyKind, type Queryable } from "./keys.ts";
+import { type CopyKey, findCopyKey, type KeyKind } from "./keys.ts";
 import { encodeKeyValue, type KeyValue, keyOrder, rangeCondition, whereClause } from "./range.ts";
 
 /** A copy-key column as a chunk carries it: its name on both sides and how its values compare. */
@@ -114,7 +115,7 @@ export async function describePlan(conn: Queryable, mapping: TableMapping, optio
 	}
 	const columns = options.columns ?? (await describeColumns(conn, mapping.source));
 	if (columns.length === 0) {
-		throw new CopyError(`source table ${describeTable(mapping.source)} does not exist`, "SOURCE_TABLE_MISSING");
+		throw new CopyError(`source table ${qualifiedName(mapping.source)} does not exist`, "SOURCE_TABLE_MISSING");
 	}
 	const { key, unusable } = await findCopyKey(conn, mapping.source, {
 		columns,
@@ -132,7 +133,7 @@ export async function describePlan(conn: Queryable, mapping: TableMapping, optio
 	const steppable = key.columns.length === 1 && first?.kind === "integer";
 	if (strategy === "step" && !steppable) {
 		throw new CopyError(
-			`table ${describeTable(mapping.source)} cannot be stepped: its copy key ${key.index} is not a single integer column`,
+			`table ${qualifiedName(mapping.source)} cannot be stepped: its copy key ${key.index} is not a single integer column`,
 			"BAD_CHUNK",
 		);
 	}

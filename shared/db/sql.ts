@@ -16,7 +16,8 @@ export function escapeValue(value: unknown): string {
 	return mysql.escape(value as Parameters<typeof mysql.escape>[0]);
 }
 
-export function describeTable(t: TableName): string {
+/** `db.t`, unquoted: how messages and logs name a table (quoteTable is for SQL). */
+export function qualifiedName(t: TableName): string {
 	return `${t.database}.${t.table}`;
 }
 

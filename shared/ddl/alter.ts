@@ -1,4 +1,4 @@
-import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import {
 	type ColumnMapping,
 	destinationClash,
@@ -10,7 +10,7 @@ import {
 	type TableMapping,
 	type TableName,
 } from "../model/rules.ts";
-import { convertCharset } from "../schema/dialect.ts";
+import { convertCharset } from "../schema/dialect/charsets.ts";
 import { isCurrentTimestamp, tableKey } from "../schema/snapshot.ts";
 import { ClauseNames } from "./alter-names.ts";
 import { parseSpec, type Spec } from "./alter-spec.ts";
@@ -29,7 +29,7 @@ import { renderTableOptions } from "./table-options.ts";
  * as one destination statement, the mapping's changes as effects.
  */
 
-const label = describeTable;
+const label = qualifiedName;
 
 export function alterTable(w: Work, c: Cursor, ignoreDuplicates: boolean): void {
 	if (ignoreDuplicates) w.form("ALTER IGNORE TABLE");

@@ -2,7 +2,8 @@ import { quoteId, quoteTable } from "../db/sql.ts";
 import type { Engine } from "../model/datasource.ts";
 import { lower, type TableMapping, type TableName } from "../model/rules.ts";
 import { literalSql } from "../schema/ddl.ts";
-import { convertColumn, type DialectContext } from "../schema/dialect.ts";
+import { convertColumn } from "../schema/dialect/columns.ts";
+import type { DialectContext } from "../schema/dialect/rules.ts";
 import type { ColumnDefault, ColumnSchema } from "../schema/snapshot.ts";
 import { isCurrentTimestamp } from "../schema/snapshot.ts";
 import { unquoteStringLiteral } from "../schema/sqltext.ts";
@@ -11,7 +12,7 @@ import { type Cursor, DdlSyntaxError, isKeyword, joinTokens, type Tok } from "./
 
 /**
  * Column and index definitions of CREATE TABLE and ALTER TABLE: read into the structures the
- * schema migration's dialect rules (shared/schema/dialect.ts) work on, converted by those rules,
+ * schema migration's dialect rules (shared/schema/dialect/) work on, converted by those rules,
  * and written back. A definition the rules leave alone is written back as the source wrote it
  * (names mapped), so nothing is lost to a re-rendering; only what a rule changed is rewritten.
  */

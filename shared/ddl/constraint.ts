@@ -1,7 +1,7 @@
 import { escapeValue, quoteId, quoteTable } from "../db/sql.ts";
 import type { Engine } from "../model/datasource.ts";
 import { lower, type TableName } from "../model/rules.ts";
-import { convertIndex } from "../schema/dialect.ts";
+import { convertIndex } from "../schema/dialect/tables.ts";
 import type { IndexKind, IndexSchema } from "../schema/snapshot.ts";
 import { unquoteStringLiteral } from "../schema/sqltext.ts";
 import type { ColumnContext } from "./column.ts";

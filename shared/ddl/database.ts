@@ -1,6 +1,6 @@
 import { quoteId, quoteTable } from "../db/sql.ts";
 import { rulesForDatabase } from "../model/rules.ts";
-import { convertCharset } from "../schema/dialect.ts";
+import { convertCharset } from "../schema/dialect/charsets.ts";
 import { type Cursor, DdlSyntaxError } from "./parse.ts";
 import type { Work } from "./state.ts";
 import { noteOf } from "./table.ts";

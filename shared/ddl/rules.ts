@@ -1,4 +1,4 @@
-import { describeTable } from "../db/sql.ts";
+import { qualifiedName } from "../db/sql.ts";
 import {
 	lower,
 	type MappingProblem,
@@ -60,7 +60,7 @@ export function mapTable(
 			: null;
 	if (filter) {
 		return {
-			refusal: `the row filter of ${label} (${JSON.stringify(where)}) is refused for ${describeTable(name)} at ${JSON.stringify(filter.token)}: ${filter.why}`,
+			refusal: `the row filter of ${label} (${JSON.stringify(where)}) is refused for ${qualifiedName(name)} at ${JSON.stringify(filter.token)}: ${filter.why}`,
 		};
 	}
 	return mapped;
@@ -69,7 +69,7 @@ export function mapTable(
 function refusalOf(problem: MappingProblem, label: string, name: TableName, columns: SourceColumnInfo[]): string {
 	switch (problem.kind) {
 		case "unknown-column":
-			return `${label} names column "${problem.column}", which ${describeTable(name)} does not have (it has ${columns.map((c) => c.name).join(", ")}): correct the rule`;
+			return `${label} names column "${problem.column}", which ${qualifiedName(name)} does not have (it has ${columns.map((c) => c.name).join(", ")}): correct the rule`;
 		case "primary-key-left-out":
 			return `the column selection of ${label} leaves out primary-key column "${problem.column}": add it to the rule's columns`;
 		case "reads-left-out":

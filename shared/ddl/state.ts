@@ -1,7 +1,7 @@
 import type { DdlChange } from "../capture/change.ts";
 import type { Engine } from "../model/datasource.ts";
 import type { ColumnMapping, ObjectRules, TableMapping, TableName } from "../model/rules.ts";
-import type { DialectContext } from "../schema/dialect.ts";
+import type { DialectContext } from "../schema/dialect/rules.ts";
 import type { ServerFlavor } from "../schema/snapshot.ts";
 import type { SourceServer } from "./parse.ts";
 import { MappingSet } from "./rules.ts";

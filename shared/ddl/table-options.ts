@@ -1,13 +1,14 @@
-import { describeTable, escapeValue } from "../db/sql.ts";
+import { escapeValue, qualifiedName } from "../db/sql.ts";
 import type { TableName } from "../model/rules.ts";
-import { convertCharset, convertTable } from "../schema/dialect.ts";
+import { convertCharset } from "../schema/dialect/charsets.ts";
+import { convertTable } from "../schema/dialect/tables.ts";
 import { unquoteStringLiteral } from "../schema/sqltext.ts";
 import { type Cursor, DdlSyntaxError } from "./parse.ts";
 import type { Work } from "./state.ts";
 
 /** Table options of CREATE and ALTER TABLE: read, and written for the destination by the dialect's table rules. */
 
-const label = describeTable;
+const label = qualifiedName;
 
 export interface TableOptions {
 	engine?: string;

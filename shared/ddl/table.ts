@@ -1,4 +1,4 @@
-import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import {
 	type ColumnMapping,
 	includingRule,
@@ -30,7 +30,7 @@ import { OPTION_STOP, parseTableOptions, renderTableOptions } from "./table-opti
  * destination statements and mapping effects to the Work, or throws a refusal.
  */
 
-const label = describeTable;
+const label = qualifiedName;
 
 export function columnOf(m: TableMapping, source: string): ColumnMapping | undefined {
 	return m.columns.find((c) => lower(c.source) === lower(source));

@@ -1,5 +1,5 @@
 import type { DdlChange } from "../capture/change.ts";
-import { describeTable } from "../db/sql.ts";
+import { qualifiedName } from "../db/sql.ts";
 import { rulesForDatabase, type TableMapping, type TableName } from "../model/rules.ts";
 import { alterTable } from "./alter.ts";
 import { alterDatabase, createDatabase, dropDatabase } from "./database.ts";
@@ -347,7 +347,7 @@ function otherObject(w: Work, c: Cursor, verb: string): never {
 			rest(c);
 			w.ignore(
 				"CREATE / DROP TRIGGER",
-				`${verb} TRIGGER ${describeTable(name)}: a trigger of pt-online-schema-change, whose effects arrive as row events`,
+				`${verb} TRIGGER ${qualifiedName(name)}: a trigger of pt-online-schema-change, whose effects arrive as row events`,
 			);
 		}
 		return byForm(
@@ -355,7 +355,7 @@ function otherObject(w: Work, c: Cursor, verb: string): never {
 			c,
 			"CREATE / DROP TRIGGER",
 			"refuse",
-			`${verb} TRIGGER${name ? ` ${describeTable(name)}` : ""}`,
+			`${verb} TRIGGER${name ? ` ${qualifiedName(name)}` : ""}`,
 			name?.database,
 		);
 	}

@@ -1,4 +1,4 @@
-import { describeTable, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteTable } from "../db/sql.ts";
 import { includingRule, destinationOf as ruleDestination, rulesForDatabase, type TableName } from "../model/rules.ts";
 import type { Cursor } from "./parse.ts";
 import { describeRule } from "./rules.ts";
@@ -18,7 +18,7 @@ export function createView(
 	w.form("CREATE VIEW");
 	c.accept("IF", "NOT", "EXISTS");
 	const name = c.tableName(w.db);
-	const subject = `${verb} ${describeTable(name)}`;
+	const subject = `${verb} ${qualifiedName(name)}`;
 	let columns = "";
 	if (c.isPunct("(")) columns = ` (${c.text(c.group())})`;
 	c.expect("AS");
@@ -51,7 +51,7 @@ export function createView(
 		`CREATE OR REPLACE ${algo}SQL SECURITY INVOKER VIEW ${quoteTable(destination)}${columns} AS ${definition}`,
 	);
 	w.changes.push(
-		`${describeTable(name)}: DEFINER dropped, SQL SECURITY INVOKER (the source's definer account need not exist at the destination)`,
+		`${qualifiedName(name)}: DEFINER dropped, SQL SECURITY INVOKER (the source's definer account need not exist at the destination)`,
 	);
 	if (w.db) w.useDatabase = w.db;
 }
@@ -68,6 +68,6 @@ export function dropView(w: Work, c: Cursor): void {
 		return match ? [ruleDestination(match, n)] : [];
 	});
 	if (targets.length === 0)
-		w.ignore("DROP VIEW", `DROP VIEW ${names.map(describeTable).join(", ")}: no rule includes the views`);
+		w.ignore("DROP VIEW", `DROP VIEW ${names.map(qualifiedName).join(", ")}: no rule includes the views`);
 	w.statements.push(`DROP VIEW IF EXISTS ${targets.map(quoteTable).join(", ")}`);
 }

@@ -1,7 +1,7 @@
 import type { ResultSetHeader, RowDataPacket } from "mysql2";
 import type { RowChange, RowImage } from "../capture/change.ts";
 import type { Connection, Pool } from "../db/connect.ts";
-import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableName } from "../model/rules.ts";
 import type { BatchItem } from "./batch.ts";
 import { literal } from "./literals.ts";
@@ -124,7 +124,7 @@ function referencedColumns(table: ReplayTable, key: ReferencingKey): Referenced[
 		const mapped = table.mapping.columns.find((x) => x.destination.toLowerCase() === name.toLowerCase());
 		if (mapped) return { source: mapped.source, kind: "other" as const };
 		throw new ReplayError(
-			`${table.label}: foreign key ${key.name} of ${describeTable(key.child)} references column ${name}, which is not replicated, so its ON DELETE/ON UPDATE action cannot be redone: include the column in the rule's columns`,
+			`${table.label}: foreign key ${key.name} of ${qualifiedName(key.child)} references column ${name}, which is not replicated, so its ON DELETE/ON UPDATE action cannot be redone: include the column in the rule's columns`,
 			"DESTINATION_COLUMN_MISSING",
 		);
 	});
@@ -183,7 +183,7 @@ function heldBack(table: ReplayTable, key: ReferencingKey, old: string[]): (resu
 						table: key.child,
 						kind: "missing-row",
 						key: Object.fromEntries(key.columns.map((c, i) => [c, old[i] as string])),
-						detail: `${table.label}: a row of ${describeTable(key.child)} that foreign key ${key.name} cascades to is held by a RESTRICT key of the destination, which the source did not have`,
+						detail: `${table.label}: a row of ${qualifiedName(key.child)} that foreign key ${key.name} cascades to is held by a RESTRICT key of the destination, which the source did not have`,
 					},
 				]
 			: [];

@@ -1,9 +1,9 @@
 import type { RowDataPacket } from "mysql2";
 import type { RowChange, RowImage, Value } from "../capture/change.ts";
-import { type ColumnInfo, describeColumns } from "../copy/keys.ts";
 import type { Connection, Pool } from "../db/connect.ts";
 import { filterQuery } from "../db/filter-mode.ts";
-import { describeTable, escapeValue, quoteId } from "../db/sql.ts";
+import { type ColumnInfo, describeColumns } from "../db/introspect.ts";
+import { escapeValue, qualifiedName, quoteId } from "../db/sql.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { tableKey } from "../schema/snapshot.ts";
 import { literal } from "./literals.ts";
@@ -132,7 +132,7 @@ export class RowFilter {
 				} catch (err) {
 					const e = err as { sqlMessage?: string; message?: string };
 					throw new ReplayError(
-						`row filter of ${describeTable(mapping.source)} cannot be evaluated on the source: ${e.sqlMessage ?? e.message ?? String(err)}`,
+						`row filter of ${qualifiedName(mapping.source)} cannot be evaluated on the source: ${e.sqlMessage ?? e.message ?? String(err)}`,
 						"FILTER_FAILED",
 						{ cause: err },
 					);

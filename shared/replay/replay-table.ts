@@ -1,6 +1,6 @@
 import type { RowDataPacket } from "mysql2";
 import type { Connection, Pool } from "../db/connect.ts";
-import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import type { TableSchema } from "../schema/snapshot.ts";
 import { ReplayError } from "./replay-error.ts";
@@ -165,7 +165,7 @@ export function destinationFromSchema(schema: TableSchema): DestinationTable {
 
 /** Resolves a mapping against its destination table. */
 export function buildReplayTable(mapping: TableMapping, destination: DestinationTable): ReplayTable {
-	const label = `${describeTable(mapping.source)} -> ${describeTable(mapping.destination)}`;
+	const label = `${qualifiedName(mapping.source)} -> ${qualifiedName(mapping.destination)}`;
 	const byName = new Map(destination.columns.map((c) => [c.name.toLowerCase(), c]));
 	const columns: ReplayColumn[] = [];
 	const bySource = new Map<string, ReplayColumn>();
@@ -174,7 +174,7 @@ export function buildReplayTable(mapping: TableMapping, destination: Destination
 		const d = byName.get(m.destination.toLowerCase());
 		if (!d) {
 			throw new ReplayError(
-				`destination table ${describeTable(mapping.destination)} has no column ${m.destination} (replayed from ${m.source} of ${describeTable(mapping.source)})`,
+				`destination table ${qualifiedName(mapping.destination)} has no column ${m.destination} (replayed from ${m.source} of ${qualifiedName(mapping.source)})`,
 				"DESTINATION_COLUMN_MISSING",
 			);
 		}
@@ -241,7 +241,7 @@ export async function describeReplayTable(conn: Pool | Connection, mapping: Tabl
 	const destination = await describeDestination(conn, mapping.destination);
 	if (!destination) {
 		throw new ReplayError(
-			`destination table ${describeTable(mapping.destination)} does not exist (replaying ${describeTable(mapping.source)}): create it first, e.g. with schema migration`,
+			`destination table ${qualifiedName(mapping.destination)} does not exist (replaying ${qualifiedName(mapping.source)}): create it first, e.g. with schema migration`,
 			"DESTINATION_TABLE_MISSING",
 		);
 	}

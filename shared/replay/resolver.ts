@@ -1,7 +1,7 @@
 import type { RowDataPacket } from "mysql2";
 import type { RowChange } from "../capture/change.ts";
 import type { Connection, Pool } from "../db/connect.ts";
-import { describeTable } from "../db/sql.ts";
+import { qualifiedName } from "../db/sql.ts";
 import type { ColumnMapping, TableMapping, TableName } from "../model/rules.ts";
 import { tableKey } from "../schema/snapshot.ts";
 import { ReplayError } from "./replay-error.ts";
@@ -130,7 +130,7 @@ export class ReplayTables {
 		const missing = gone.find((c) => !captured || captured.has(lower(c.source)));
 		if (missing) {
 			throw new ReplayError(
-				`${describeTable(mapping.destination)} has no column ${missing.destination}, into which replay writes the values of ${missing.source} of ${describeTable(mapping.source)}: add the column there, then retry`,
+				`${qualifiedName(mapping.destination)} has no column ${missing.destination}, into which replay writes the values of ${missing.source} of ${qualifiedName(mapping.source)}: add the column there, then retry`,
 				"DESTINATION_COLUMN_MISSING",
 			);
 		}
@@ -165,7 +165,7 @@ export class ReplayTables {
 				continue;
 			}
 			throw new ReplayError(
-				`${table.label}: the row images carry column ${name}, for which ${describeTable(mapping.destination)} has no column ${wanted.target}, so its values would be lost: add the column there, then retry`,
+				`${table.label}: the row images carry column ${name}, for which ${qualifiedName(mapping.destination)} has no column ${wanted.target}, so its values would be lost: add the column there, then retry`,
 				"UNREPLICATED_COLUMN",
 			);
 		}
@@ -183,7 +183,7 @@ export class ReplayTables {
 		const destination = await describeDestination(this.target(), mapping.destination);
 		if (!destination) {
 			throw new ReplayError(
-				`destination table ${describeTable(mapping.destination)} does not exist (replaying ${describeTable(mapping.source)}): create it first, e.g. with schema migration`,
+				`destination table ${qualifiedName(mapping.destination)} does not exist (replaying ${qualifiedName(mapping.source)}): create it first, e.g. with schema migration`,
 				"DESTINATION_TABLE_MISSING",
 			);
 		}

@@ -1,4 +1,4 @@
-import { describeTable } from "../db/sql.ts";
+import { qualifiedName } from "../db/sql.ts";
 import {
 	destinationOf,
 	includingRule,
@@ -63,7 +63,7 @@ export function invertMappings(
 		const other = seen.get(tableKey(m.destination));
 		if (other) {
 			throw new FatalReplicationError(
-				`${describeTable(other.source)} and ${describeTable(m.source)} are both migrated into ${describeTable(m.destination)}: reverse replication cannot tell which of them a change of it belongs to`,
+				`${qualifiedName(other.source)} and ${qualifiedName(m.source)} are both migrated into ${qualifiedName(m.destination)}: reverse replication cannot tell which of them a change of it belongs to`,
 			);
 		}
 		seen.set(tableKey(m.destination), m);

@@ -1,5 +1,6 @@
 import type { Connection } from "../db/connect.ts";
-import { describeTable, quoteTable } from "../db/sql.ts";
+import { removeModes } from "../db/session.ts";
+import { qualifiedName, quoteTable } from "../db/sql.ts";
 import type { TableName } from "../model/rules.ts";
 import { SchemaApplyError } from "./errors.ts";
 import { describeRows, existingColumns, existingObjects, sameColumns } from "./inspect.ts";
@@ -73,11 +74,16 @@ export async function applySchemaPhase(
 async function withDdlSession(conn: Connection, work: () => Promise<void>): Promise<void> {
 	const [rows] = await conn.query("SELECT @@SESSION.sql_mode AS mode");
 	const mode = String((rows as { mode: string }[])[0]?.mode ?? "");
-	const unwanted = new Set(["NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "ANSI", "NO_ZERO_DATE", "NO_ZERO_IN_DATE"]);
-	const ddlMode = mode
-		.split(",")
-		.filter((m) => m && !unwanted.has(m))
-		.join(",");
+	// Not the row writers' mode (db/session.ts rowWriteSqlMode): DDL keeps the session's
+	// strictness, and only what changes how the plan's text is read, or refuses its zero-date
+	// defaults, is dropped.
+	const ddlMode = removeModes(mode, [
+		"NO_BACKSLASH_ESCAPES",
+		"ANSI_QUOTES",
+		"ANSI",
+		"NO_ZERO_DATE",
+		"NO_ZERO_IN_DATE",
+	]).join(",");
 	await conn.query("SET SESSION sql_mode = ?", [ddlMode]);
 	try {
 		await work();
@@ -128,7 +134,7 @@ async function applyTables(conn: Connection, plan: SchemaPlan, result: ApplyResu
 	);
 	const columnsByDatabase = new Map<string, Map<string, { name: string; type: string }[]>>();
 	for (const planned of plan.tables) {
-		const object = describeTable(planned.table);
+		const object = qualifiedName(planned.table);
 		const type = objects.get(planned.table.database)?.get(planned.table.table);
 		if (type === undefined) {
 			await run(conn, planned.sql, object, "create the table");
@@ -175,7 +181,7 @@ async function applyIndexes(conn: Connection, plan: SchemaPlan, result: ApplyRes
 	}
 	for (const [tableSql, indexes] of byTable) {
 		const table = (indexes[0] as PlannedIndex).table;
-		const object = describeTable(table);
+		const object = qualifiedName(table);
 		const [rows] = await conn.query(
 			"SELECT DISTINCT INDEX_NAME AS name FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
 			[table.database, table.table],
@@ -222,7 +228,7 @@ async function applyForeignKeysUnchecked(conn: Connection, plan: SchemaPlan, res
 async function addForeignKeys(conn: Connection, plan: SchemaPlan, result: ApplyResult): Promise<void> {
 	const existing = new Map<string, Set<string>>();
 	for (const fk of plan.foreignKeys) {
-		const object = describeTable(fk.table);
+		const object = qualifiedName(fk.table);
 		let names = existing.get(object);
 		if (!names) {
 			const [rows] = await conn.query(
@@ -249,7 +255,7 @@ async function applyViews(conn: Connection, plan: SchemaPlan, result: ApplyResul
 		plan.views.map((v) => v.view),
 	);
 	for (const planned of plan.views) {
-		const object = describeTable(planned.view);
+		const object = qualifiedName(planned.view);
 		if (objects.get(planned.view.database)?.get(planned.view.table) === "BASE TABLE") {
 			throw new SchemaApplyError(
 				object,

@@ -1,7 +1,7 @@
-import { describeTable, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteTable } from "../db/sql.ts";
 import type { TableName } from "../model/rules.ts";
 import { tableKey } from "./snapshot.ts";
-import { type Token, tokenize } from "./sqltext.ts";
+import { replaceTokens, type Token, type TokenReplacements, tokenize } from "./sqltext.ts";
 
 /**
  * Applies the project's renames to the body of a stored routine, event or trigger. Bodies are
@@ -91,11 +91,11 @@ export function rewriteBody(sql: string, sqlMode: string, home: string, renames:
 	const reshaped = (source: TableName) => {
 		if (renames.reshaped?.has(tableKey(source))) {
 			warnings.add(
-				`it uses ${describeTable(source)}, whose columns the rules rename or leave out: check the columns it reads and writes`,
+				`it uses ${qualifiedName(source)}, whose columns the rules rename or leave out: check the columns it reads and writes`,
 			);
 		}
 	};
-	const replacements = new Map<number, { last: number; text: string }>();
+	const replacements: TokenReplacements = new Map();
 	for (const chain of chains(tokens, ansiQuotes)) {
 		const [a, b] = chain;
 		if (a && b) {
@@ -105,13 +105,13 @@ export function rewriteBody(sql: string, sqlMode: string, home: string, renames:
 				reshaped(source);
 				if (tableKey(destination) !== tableKey(source)) {
 					replacements.set(a.index, { last: b.index, text: quoteTable(destination) });
-					rewritten.add(`${describeTable(source)} -> ${describeTable(destination)}`);
+					rewritten.add(`${qualifiedName(source)} -> ${qualifiedName(destination)}`);
 				}
 				continue;
 			}
 			if (movedDatabases.has(a.name)) {
 				warnings.add(
-					`it names ${describeTable(source)}, which is not migrated, so Ferry leaves that name as it is although ${a.name} moves to ${movedDatabases.get(a.name)}: check it`,
+					`it names ${qualifiedName(source)}, which is not migrated, so Ferry leaves that name as it is although ${a.name} moves to ${movedDatabases.get(a.name)}: check it`,
 				);
 				continue;
 			}
@@ -146,15 +146,5 @@ export function rewriteBody(sql: string, sqlMode: string, home: string, renames:
 		}
 		return { sql, rewritten: [], warnings: [...warnings] };
 	}
-	let out = "";
-	for (let i = 0; i < tokens.length; i += 1) {
-		const r = replacements.get(i);
-		if (r) {
-			out += r.text;
-			i = r.last;
-		} else {
-			out += (tokens[i] as Token).text;
-		}
-	}
-	return { sql: out, rewritten: [...rewritten], warnings: [...warnings] };
+	return { sql: replaceTokens(tokens, replacements), rewritten: [...rewritten], warnings: [...warnings] };
 }

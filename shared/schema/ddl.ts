@@ -1,6 +1,6 @@
 import { escapeValue, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableName } from "../model/rules.ts";
-import type { DialectTraits } from "./dialect.ts";
+import type { DialectTraits } from "./dialect/rules.ts";
 import type {
 	CheckSchema,
 	ColumnDefault,

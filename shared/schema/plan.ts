@@ -1,27 +1,20 @@
-import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import type { Engine } from "../model/datasource.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { checkDefinition, columnDefinition, createTable, foreignKeyDefinition, indexDefinition } from "./ddl.ts";
-import {
-	convertCharset,
-	convertCheck,
-	convertColumn,
-	convertForeignKey,
-	convertIndex,
-	convertTable,
-	type Destination,
-	type DialectContext,
-	type DialectTraits,
-	traits as traitsOf,
-} from "./dialect.ts";
+import { convertCharset } from "./dialect/charsets.ts";
+import { convertColumn } from "./dialect/columns.ts";
+import { type Destination, type DialectContext, type DialectTraits, traits as traitsOf } from "./dialect/rules.ts";
+import { convertCheck, convertForeignKey, convertIndex, convertTable } from "./dialect/tables.ts";
 import { SchemaError, SchemaRuleError } from "./errors.ts";
+import { type PlannedView, planViews } from "./plan-views.ts";
 import { type ReportEntry, record, refuse, reportEntry } from "./report.ts";
 import type { ViewMapping } from "./resolve.ts";
-import { bodyRenames, functionKey, type PlannedRoutine, planRoutines } from "./routine-plan.ts";
+import { bodyRenames, type PlannedRoutine, planRoutines } from "./routine-plan.ts";
 import type { RoutineSnapshot } from "./routines.ts";
 import type { ColumnSchema, IndexSchema, SchemaSnapshot, TableSchema, ViewSchema } from "./snapshot.ts";
 import { tableKey } from "./snapshot.ts";
-import { backquote, nameChains, quotedNames, renameQuoted, tokenize } from "./sqltext.ts";
+import { backquote, quotedNames, renameQuoted } from "./sqltext.ts";
 
 /**
  * Turns a source snapshot and the resolved mappings into destination DDL, in the order a
@@ -72,12 +65,6 @@ export interface PlannedIndex {
 export interface PlannedForeignKey {
 	table: TableName;
 	name: string;
-	sql: string;
-}
-
-export interface PlannedView {
-	view: TableName;
-	source: TableName;
 	sql: string;
 }
 
@@ -148,7 +135,7 @@ export function planSchema(
 	return planner.plan;
 }
 
-const label = (t: TableName) => describeTable(t);
+const label = (t: TableName) => qualifiedName(t);
 const lower = (s: string) => s.toLowerCase();
 
 class Planner {
@@ -162,8 +149,6 @@ class Planner {
 	private readonly refused = new Set<string>();
 	/** CHECK names taken per destination database, for engines where they must be unique there. */
 	private readonly checkNames = new Map<string, Set<string>>();
-	/** Source functions (functionKey) a view may call, and where they go (null: not migrated). */
-	private functions = new Map<string, TableName | null>();
 
 	constructor(
 		private readonly snapshot: SchemaSnapshot,
@@ -434,166 +419,18 @@ class Planner {
 	}
 
 	planViews(functions = new Map<string, TableName | null>()): void {
-		this.functions = functions;
-		for (const mapping of this.viewsInDependencyOrder()) {
-			const view = this.views.get(tableKey(mapping.source));
-			const report = this.entry("view", label(mapping.destination), label(mapping.source));
-			if (!view) {
-				throw new SchemaError(
-					label(mapping.source),
-					"is mapped but missing from the schema snapshot",
-					"read the schema of the mapped views again",
-				);
-			}
-			const rewritten = this.rewriteView(view);
-			if ("refusal" in rewritten) {
-				refuse(report, rewritten.refusal);
-				this.refused.add(tableKey(mapping.source));
-				continue;
-			}
-			const checkOption = view.checkOption === "NONE" ? "" : ` WITH ${view.checkOption} CHECK OPTION`;
-			report.changes.push({
-				what: "DEFINER dropped, SQL SECURITY INVOKER",
-				why: "the source's definer account need not exist at the destination; the view runs with the rights of whoever queries it",
-			});
-			report.status = "changed";
-			this.plan.views.push({
-				view: mapping.destination,
-				source: mapping.source,
-				sql: `CREATE OR REPLACE ALGORITHM=${view.algorithm} SQL SECURITY INVOKER VIEW ${quoteTable(mapping.destination)} AS ${rewritten.sql}${checkOption}`,
-			});
-		}
-	}
-
-	/** Views that read other migrated views come after them. */
-	private viewsInDependencyOrder(): ViewMapping[] {
-		const ordered: ViewMapping[] = [];
-		const state = new Map<string, "visiting" | "done">();
-		const visit = (key: string) => {
-			const mapping = this.viewMappings.get(key);
-			if (!mapping || state.get(key)) return;
-			state.set(key, "visiting");
-			for (const ref of this.views.get(key)?.references ?? []) visit(tableKey(ref));
-			state.set(key, "done");
-			ordered.push(mapping);
-		};
-		for (const key of this.viewMappings.keys()) visit(key);
-		return ordered;
-	}
-
-	/**
-	 * Renames what the definition reads: `db`.`t` to the destination table or view, and column
-	 * names qualified by a renamed table (`db`.`t`.`c`, `t`.`c`, `alias`.`c`) to the destination
-	 * columns. The server stores definitions fully qualified, so these are the only forms.
-	 */
-	private rewriteView(view: ViewSchema): { sql: string } | { refusal: string } {
-		const tokens = tokenize(view.definition);
-		const chains = nameChains(tokens);
-		const references = new Map(view.references.map((r) => [tableKey(r), r]));
-		const isReference = (parts: string[]) =>
-			parts.length >= 2 && references.has(tableKey({ database: parts[0] as string, table: parts[1] as string }));
-		for (const ref of view.references) {
-			const key = tableKey(ref);
-			if (!this.tableMappings.has(key) && !this.viewMappings.has(key)) {
-				return {
-					refusal: `it reads ${label(ref)}, which is not migrated: include it in the object rules`,
-				};
-			}
-			if (this.refused.has(key)) return { refusal: `it reads ${label(ref)}, which is refused` };
-		}
-		// Qualifiers (table names and aliases) -> the source table they stand for; null when ambiguous.
-		const qualifiers = new Map<string, string | null>();
-		const bind = (name: string, key: string) => {
-			const known = qualifiers.get(name);
-			qualifiers.set(name, known === undefined || known === key ? key : null);
-		};
-		for (const chain of chains) {
-			if (chain.parts.length !== 2 || !isReference(chain.parts)) continue;
-			const key = tableKey({
-				database: chain.parts[0] as string,
-				table: chain.parts[1] as string,
-			});
-			bind(chain.parts[1] as string, key);
-			const alias = aliasAfter(tokens, chain.last);
-			if (alias !== undefined) bind(alias, key);
-		}
-		const replacements = new Map<number, { last: number; text: string }>();
-		for (const chain of chains) {
-			const parts = chain.parts;
-			let tableSource: string | null | undefined;
-			let column: string | undefined;
-			let prefix = "";
-			// A stored function of the view's own database is printed unqualified: qualify it, since the
-			// destination resolves it when the view is created, without a current database.
-			const [calledDatabase, calledName] = parts.length === 1 ? [view.name.database, parts[0]] : parts;
-			const called =
-				parts.length <= 2 && tokens[chain.last + 1]?.text === "("
-					? this.functions.get(functionKey(calledDatabase as string, calledName as string))
-					: undefined;
-			if (called === null)
-				return { refusal: `it calls function ${calledDatabase}.${calledName}, which is not migrated` };
-			if (called) {
-				replacements.set(chain.first, { last: chain.last, text: quoteTable(called) });
-				continue;
-			}
-			if (isReference(parts)) {
-				tableSource = tableKey({
-					database: parts[0] as string,
-					table: parts[1] as string,
-				});
-				prefix = quoteTable(this.destinationOf(tableSource));
-				column = parts[2];
-			} else if (parts.length === 2) {
-				tableSource = qualifiers.get(parts[0] as string);
-				prefix = quoteId(parts[0] as string);
-				column = parts[1];
-				if (tableSource === undefined) continue;
-			} else {
-				continue;
-			}
-			let text = prefix;
-			if (column !== undefined) {
-				const columns = tableSource === null ? undefined : this.tableMappings.get(tableSource)?.columns;
-				if (tableSource === null && this.renamesColumns()) {
-					return {
-						refusal: `Ferry cannot tell which table ${parts[0]}.${column} reads, so it cannot rename its columns`,
-					};
-				}
-				let target = column;
-				if (columns) {
-					const found = columns.find((c) => lower(c.source) === lower(column));
-					if (!found) {
-						const source = this.tables.get(tableSource as string);
-						return {
-							refusal: `it reads column ${column} of ${source ? label(source.name) : parts[0]}, which the object rules leave out`,
-						};
-					}
-					target = found.destination;
-				}
-				text += `.${quoteId(target)}`;
-			}
-			replacements.set(chain.first, { last: chain.last, text });
-		}
-		let sql = "";
-		for (let i = 0; i < tokens.length; i += 1) {
-			const r = replacements.get(i);
-			if (r) {
-				sql += r.text;
-				i = r.last;
-			} else {
-				sql += (tokens[i] as { text: string }).text;
-			}
-		}
-		return { sql };
-	}
-
-	private renamesColumns(): boolean {
-		return this.mappings.some((m) => m.columns.some((c) => c.source !== c.destination));
-	}
-
-	private destinationOf(sourceKey: string): TableName {
-		const mapping = this.tableMappings.get(sourceKey) ?? this.viewMappings.get(sourceKey);
-		return (mapping as { destination: TableName }).destination;
+		planViews(
+			{
+				tables: this.tables,
+				views: this.views,
+				mappings: this.mappings,
+				tableMappings: this.tableMappings,
+				viewMappings: this.viewMappings,
+				refused: this.refused,
+				functions,
+			},
+			this.plan,
+		);
 	}
 
 	/** One CREATE DATABASE per destination database, with the character set of its (first) source database. */
@@ -614,21 +451,6 @@ class Planner {
 			});
 		}
 	}
-}
-
-/** The alias after a table reference: `db`.`t` `a` or `db`.`t` AS `a`. */
-function aliasAfter(tokens: ReturnType<typeof tokenize>, last: number): string | undefined {
-	let i = last + 1;
-	const skipSpace = () => {
-		while (tokens[i]?.kind === "space") i += 1;
-	};
-	skipSpace();
-	if (tokens[i]?.kind === "word" && tokens[i]?.text.toUpperCase() === "AS") {
-		i += 1;
-		skipSpace();
-	}
-	const t = tokens[i];
-	return t?.kind === "quoted" && tokens[i + 1]?.text !== "." ? t.name : undefined;
 }
 
 /** `ON DELETE CASCADE, ON UPDATE SET NULL`: the key's actions on its rows, or "" when it only restricts. */

@@ -1,5 +1,5 @@
 import type { Connection } from "../db/connect.ts";
-import { describeTable } from "../db/sql.ts";
+import { qualifiedName } from "../db/sql.ts";
 import { describeRows, existingObjects } from "./inspect.ts";
 import type { ReportEntry, SchemaPlan } from "./plan.ts";
 import { existingRoutines } from "./routine-apply.ts";
@@ -50,12 +50,12 @@ export async function checkSchemaPrerequisites(
 		});
 	}
 
-	const planned = new Set(plan.tables.map((t) => describeTable(t.source)));
+	const planned = new Set(plan.tables.map((t) => qualifiedName(t.source)));
 	for (const table of snapshot.tables) {
-		if (!planned.has(describeTable(table.name)) || table.indexes.some((i) => i.kind === "primary")) continue;
+		if (!planned.has(qualifiedName(table.name)) || table.indexes.some((i) => i.kind === "primary")) continue;
 		findings.push({
 			level: "warning",
-			object: describeTable(table.name),
+			object: qualifiedName(table.name),
 			message:
 				"has no primary key: it is copied as one chunk, verified as a multiset of rows, and incremental replay needs the full row image (binlog_row_image=FULL) to find the rows it changes",
 			fix: "add a primary key at the source before migrating if the table is large or busy",
@@ -67,7 +67,7 @@ export async function checkSchemaPrerequisites(
 		const objects = await existingObjects(destination, database);
 		for (const t of plan.tables.filter((p) => p.table.database === database)) {
 			const type = objects.get(t.table.table);
-			const object = describeTable(t.table);
+			const object = qualifiedName(t.table);
 			if (type === undefined) continue;
 			if (type !== "BASE TABLE") {
 				findings.push({
@@ -101,14 +101,14 @@ export async function checkSchemaPrerequisites(
 			if (type === "BASE TABLE") {
 				findings.push({
 					level: "error",
-					object: describeTable(v.view),
+					object: qualifiedName(v.view),
 					message: "the destination has a table where the view is to go",
 					fix: "drop or rename that table, or rename the view with a rule",
 				});
 			} else if (type === "VIEW") {
 				findings.push({
 					level: "warning",
-					object: describeTable(v.view),
+					object: qualifiedName(v.view),
 					message: "the destination already has a view of this name: it is replaced",
 					fix: "rename the view with a rule to keep the existing one",
 				});
@@ -130,7 +130,7 @@ async function checkRoutines(destination: Connection, plan: SchemaPlan): Promise
 		if (!names.has(r.destination.table.toLowerCase())) continue;
 		findings.push({
 			level: "warning",
-			object: `${r.kind} ${describeTable(r.destination)}`,
+			object: `${r.kind} ${qualifiedName(r.destination)}`,
 			message: `the destination already has a ${r.kind} of this name: it is kept as it is, not replaced by the source's`,
 			fix: `drop it at the destination to have the source's ${r.kind} migrated`,
 		});

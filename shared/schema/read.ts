@@ -1,5 +1,6 @@
 import type { Connection } from "../db/connect.ts";
-import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
+import { BINARY_STRING_TYPES } from "../db/types.ts";
 import type { TableName } from "../model/rules.ts";
 import { SchemaError } from "./errors.ts";
 import {
@@ -77,7 +78,7 @@ export async function readSchema(
 	const found = new Set([...snapshot.tables, ...snapshot.views].map((t) => tableKey(t.name)));
 	for (const t of [...tables, ...views]) {
 		if (!found.has(tableKey(t))) {
-			throw new SchemaError(describeTable(t), "no longer exists on the source", "resolve the object rules again");
+			throw new SchemaError(qualifiedName(t), "no longer exists on the source", "resolve the object rules again");
 		}
 	}
 	return snapshot;
@@ -161,7 +162,6 @@ function parseCreateOptions(options: string): TableOption[] {
 		});
 }
 
-const BINARY_STRING_TYPES = new Set(["binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"]);
 const NUMERIC_LITERAL = /^(-?\d+(\.\d+)?(e[+-]?\d+)?|b'[01]*'|0x[0-9a-f]+)$/i;
 
 async function readColumns(

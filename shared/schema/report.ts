@@ -1,4 +1,4 @@
-import type { Change } from "./dialect.ts";
+import type { Change } from "./dialect/rules.ts";
 
 /** The schema report: one entry per source object, saying what happens to it at the destination. */
 

@@ -1,6 +1,6 @@
 import type { Connection } from "../db/connect.ts";
 import { filterQuery } from "../db/filter-mode.ts";
-import { describeTable, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteTable } from "../db/sql.ts";
 import {
 	destinationOf,
 	lastMatchingRule,
@@ -119,7 +119,7 @@ export async function checkRowFilter(
 ): Promise<void> {
 	const reject = (why: string) =>
 		new SchemaRuleError(
-			describeTable(table),
+			qualifiedName(table),
 			`the row filter of ${rule} (${JSON.stringify(where)}) is refused: ${why}`,
 			"write one condition over the table's own columns with literals, operators and deterministic functions, e.g. created_at >= '2024-01-01'",
 		);
@@ -195,7 +195,7 @@ function checkedMapping(name: TableName, match: RuleMatch, columns: SourceColumn
 			reads: c.generation ? [...quotedNames(c.generation)] : [],
 		})),
 	);
-	if ("problem" in mapped) throw mappingError(mapped.problem, describeTable(name), `rule #${match.index + 1}`, columns);
+	if ("problem" in mapped) throw mappingError(mapped.problem, qualifiedName(name), `rule #${match.index + 1}`, columns);
 	return mapped.mapping;
 }
 
@@ -245,8 +245,8 @@ function assertDistinctDestinations(mappings: { source: TableName; destination: 
 		const other = taken.get(tableKey(m.destination));
 		if (other) {
 			throw new SchemaRuleError(
-				describeTable(m.destination),
-				`both ${describeTable(other)} and ${describeTable(m.source)} would be migrated to it`,
+				qualifiedName(m.destination),
+				`both ${qualifiedName(other)} and ${qualifiedName(m.source)} would be migrated to it`,
 				"give one of them another name with renameTable or renameDatabase, or exclude one",
 			);
 		}

@@ -1,5 +1,5 @@
 import type { Connection } from "../db/connect.ts";
-import { describeTable } from "../db/sql.ts";
+import { qualifiedName } from "../db/sql.ts";
 import { SchemaApplyError } from "./errors.ts";
 import type { PlannedRoutine } from "./routine-plan.ts";
 
@@ -73,7 +73,7 @@ export async function applyRoutines(
 ): Promise<void> {
 	const existing = new Map<string, Set<string>>();
 	for (const r of planned) {
-		const object = `${r.kind} ${describeTable(r.destination)}`;
+		const object = `${r.kind} ${qualifiedName(r.destination)}`;
 		const key = `${r.kind}\u0000${r.destination.database}`;
 		let names = existing.get(key);
 		if (!names) {
@@ -89,7 +89,7 @@ export async function applyRoutines(
 		} catch (err) {
 			const e = err as { errno?: number; message: string };
 			throw new SchemaApplyError(
-				describeTable(r.destination),
+				qualifiedName(r.destination),
 				`the destination refused to create the ${r.kind}: ${e.message}`,
 				BINLOG_ROUTINE_ERRORS.has(e.errno ?? 0)
 					? "with binary logging on, the destination takes functions that are not declared DETERMINISTIC, NO SQL or READS SQL DATA only from trusted creators: set log_bin_trust_function_creators=1 there (or give Ferry's destination user SUPER), then retry"

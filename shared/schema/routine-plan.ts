@@ -1,8 +1,9 @@
-import { describeTable, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteTable } from "../db/sql.ts";
 import type { Engine } from "../model/datasource.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { type BodyRenames, rewriteBody } from "./body-rewrite.ts";
-import { applyRules, type Change, convertCharset, type DialectContext, type Rule } from "./dialect.ts";
+import { convertCharset } from "./dialect/charsets.ts";
+import { applyRules, type Change, type DialectContext, type Rule } from "./dialect/rules.ts";
 import { type ReportEntry, record, refuse, reportEntry } from "./report.ts";
 import type { ViewMapping } from "./resolve.ts";
 import type { RoutineDatabase, RoutineSchema, RoutineSnapshot } from "./routines.ts";
@@ -276,7 +277,7 @@ class RoutinePlanner {
 		const namespace = `${routine.kind}\u0000${destination.database}\u0000${routine.name.toLowerCase()}`;
 		const other = this.taken.get(namespace);
 		if (other !== undefined) {
-			refuse(entry, `${other} goes to ${describeTable(destination)} too: give one of their databases another name`);
+			refuse(entry, `${other} goes to ${qualifiedName(destination)} too: give one of their databases another name`);
 			return null;
 		}
 		this.taken.set(namespace, label(routine.database, routine.name));
@@ -353,8 +354,8 @@ class RoutinePlanner {
 		const table = mapping?.destination ?? trigger.table;
 		const entry = reportEntry(
 			"trigger",
-			`${describeTable(table)} trigger ${trigger.name}`,
-			`${describeTable(trigger.table)} trigger ${trigger.name}`,
+			`${qualifiedName(table)} trigger ${trigger.name}`,
+			`${qualifiedName(trigger.table)} trigger ${trigger.name}`,
 		);
 		this.plan.report.push(entry);
 		if (this.input.ctx.destination.engine === "tidb") {

@@ -111,6 +111,24 @@ export function tokenize(sql: string, mode: LexMode = {}): Token[] {
 	return tokens;
 }
 
+/** Token runs to replace: the run starting at the key ends at `last` and becomes `text`. */
+export type TokenReplacements = Map<number, { last: number; text: string }>;
+
+/** The text of `tokens` with the runs in `replacements` replaced, every other token as written. */
+export function replaceTokens(tokens: Token[], replacements: TokenReplacements): string {
+	let out = "";
+	for (let i = 0; i < tokens.length; i += 1) {
+		const r = replacements.get(i);
+		if (r) {
+			out += r.text;
+			i = r.last;
+		} else {
+			out += (tokens[i] as Token).text;
+		}
+	}
+	return out;
+}
+
 /**
  * Strings allow a doubled quote, and a backslash escape unless NO_BACKSLASH_ESCAPES. Row filters
  * are read in the default reading (backslash escapes, "..." a string), that of FILTER_SQL_MODE

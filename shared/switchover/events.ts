@@ -1,6 +1,6 @@
 import type { RowDataPacket } from "mysql2";
 import type { Connection } from "../db/connect.ts";
-import { describeTable, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteTable } from "../db/sql.ts";
 import type { ObjectRules, TableName } from "../model/rules.ts";
 import { withSessionOf } from "../schema/routine-apply.ts";
 import { formatAccount, routineDatabases, userDatabases } from "../schema/routines.ts";
@@ -72,7 +72,7 @@ export async function enableEvents(destination: Connection, events: EnabledEvent
 			{ sqlMode: found.sqlMode, collationConnection: found.co, timeZone: found.tz },
 			() => destination.query(`ALTER EVENT ${quoteTable(e.destination)} ENABLE`),
 		);
-		enabled.push(describeTable(e.destination));
+		enabled.push(qualifiedName(e.destination));
 	}
 	return enabled;
 }
@@ -97,7 +97,7 @@ export async function disableEvents(source: Connection, events: EnabledEvent[]):
 			);
 		} catch (err) {
 			throw new Error(
-				`event ${describeTable(e.source)} could not be disabled at the source as ${e.definer} (${(err as Error).message}): disable it there yourself (ALTER EVENT ... DISABLE), since with reverse replay its writes would otherwise be applied twice, then retry`,
+				`event ${qualifiedName(e.source)} could not be disabled at the source as ${e.definer} (${(err as Error).message}): disable it there yourself (ALTER EVENT ... DISABLE), since with reverse replay its writes would otherwise be applied twice, then retry`,
 			);
 		}
 	}

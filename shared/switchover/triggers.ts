@@ -1,6 +1,6 @@
 import type { RowDataPacket } from "mysql2";
 import type { Connection } from "../db/connect.ts";
-import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
+import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { rewriteBody } from "../schema/body-rewrite.ts";
 import { tableKey } from "../schema/snapshot.ts";
@@ -58,7 +58,7 @@ export async function readTriggers(conn: Connection, tables: readonly TableName[
 export function createTriggerSql(t: TriggerDefinition, table: TableName, mappings: TableMapping[]): string {
 	// timing and event go into the statement unquoted: accept only the words the grammar has
 	if (!TIMINGS.has(t.timing) || !EVENTS.has(t.event)) {
-		throw new Error(`trigger ${t.name} on ${describeTable(t.table)} has an unexpected timing/event`);
+		throw new Error(`trigger ${t.name} on ${qualifiedName(t.table)} has an unexpected timing/event`);
 	}
 	const objects = new Map(mappings.map((m) => [tableKey(m.source), m.destination]));
 	const body = rewriteBody(t.body, t.sqlMode, t.table.database, { objects }).sql;
@@ -90,7 +90,7 @@ export async function createTriggers(
 		} finally {
 			await destination.query("SET SESSION sql_mode = @ferry_mode");
 		}
-		created.push(`${describeTable(m.destination)}.${t.name}`);
+		created.push(`${qualifiedName(m.destination)}.${t.name}`);
 	}
 	return created;
 }

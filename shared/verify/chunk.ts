@@ -1,5 +1,5 @@
-import type { Queryable } from "../copy/keys.ts";
 import type { ChunkSpec } from "../copy/plan.ts";
+import type { Queryable } from "../db/introspect.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { chunkChecksum } from "./checksum.ts";
 import { diffChunk, type RowDiff, recheckDifferences } from "./diff.ts";

@@ -1,9 +1,10 @@
 import mysql, { type RowDataPacket } from "mysql2";
-import type { KeyColumn, Queryable } from "../copy/keys.ts";
+import type { KeyColumn } from "../copy/keys.ts";
 import type { ChunkKeyColumn } from "../copy/plan.ts";
 import { bindKeyValue, type KeyValue, whereClause } from "../copy/range.ts";
 import type { Connection, Pool } from "../db/connect.ts";
 import { filterQuery } from "../db/filter-mode.ts";
+import type { Queryable } from "../db/introspect.ts";
 import { quoteId, quoteTable } from "../db/sql.ts";
 import { keyMatch, normaliseKeyValue, type RowDiff } from "./diff.ts";
 import { hashExprs, type PreparedTable, type SideColumn, type SideSql, tableSql } from "./normalise.ts";
@@ -12,6 +13,8 @@ import { hashExprs, type PreparedTable, type SideColumn, type SideSql, tableSql 
  * Session settings correction statements run under (first lines of a downloaded script):
  * temporal values are written as UTC text (TIMESTAMP values were read in UTC), and the
  * source's own values (zero dates, out-of-list ENUMs stored as '') are accepted as they are.
+ * A fixed mode rather than the row writers' (db/session.ts `rowWriteSqlMode`), which is derived
+ * from a live session: the script runs wherever its reader runs it.
  */
 export const CORRECTION_SESSION = [
 	"SET SESSION time_zone = '+00:00'",

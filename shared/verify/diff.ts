@@ -1,8 +1,9 @@
 import type { RowDataPacket } from "mysql2";
-import type { KeyColumn, KeyKind, Queryable } from "../copy/keys.ts";
+import type { KeyColumn, KeyKind } from "../copy/keys.ts";
 import type { ChunkKeyColumn, ChunkSpec } from "../copy/plan.ts";
 import { bindKeyValue, encodeKeyValue, type KeyValue, whereClause } from "../copy/range.ts";
 import { filterQuery } from "../db/filter-mode.ts";
+import type { Queryable } from "../db/introspect.ts";
 import { quoteId } from "../db/sql.ts";
 import { chunkWhere, type Side, sideKeyColumns } from "./checksum.ts";
 import { hashExprs, type PreparedTable, type SideSql, tableSql } from "./normalise.ts";

@@ -1,6 +1,14 @@
 import type { RowDataPacket } from "mysql2";
-import { type ColumnInfo, describeColumns, type Queryable } from "../copy/keys.ts";
-import { describeTable, quoteId, quoteTable } from "../db/sql.ts";
+import { type ColumnInfo, describeColumns, type Queryable } from "../db/introspect.ts";
+import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
+import {
+	BINARY_STRING_TYPES,
+	DECIMAL_TYPES,
+	DOUBLE_TYPES,
+	INTEGER_TYPES,
+	SPATIAL_TYPES,
+	TEMPORAL_TYPES,
+} from "../db/types.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { matchColumns } from "./columns.ts";
 
@@ -40,34 +48,19 @@ export type ValueKind =
 /** The hash pair computed per row: CRC32 plus CRC32C (MariaDB 10.8+) or 60 bits of MD5. */
 export type HashMode = "crc32c" | "md5";
 
-const INTEGER = new Set(["tinyint", "smallint", "mediumint", "int", "integer", "bigint", "year"]);
-const BINARY = new Set([
-	"binary",
-	"varbinary",
-	"tinyblob",
-	"blob",
-	"mediumblob",
-	"longblob",
-	"geometry",
-	"point",
-	"linestring",
-	"polygon",
-	"multipoint",
-	"multilinestring",
-	"multipolygon",
-	"geometrycollection",
-]);
+/** Binary strings and spatial values: both compared as their bytes. */
+const BINARY = new Set([...BINARY_STRING_TYPES, ...SPATIAL_TYPES]);
 
 export function valueKind(column: ColumnInfo, json: boolean): ValueKind {
 	const t = column.dataType;
 	if (json || t === "json") return "json";
-	if (INTEGER.has(t)) return "integer";
+	if (INTEGER_TYPES.has(t)) return "integer";
 	if (t === "bit") return "bit";
-	if (t === "decimal" || t === "numeric") return "decimal";
+	if (DECIMAL_TYPES.has(t)) return "decimal";
 	if (t === "float") return "float";
-	if (t === "double" || t === "real" || t === "double precision") return "double";
+	if (DOUBLE_TYPES.has(t)) return "double";
 	if (t === "timestamp") return "timestamp";
-	if (t === "date" || t === "datetime" || t === "time") return "temporal";
+	if (TEMPORAL_TYPES.has(t)) return "temporal"; // timestamp is taken above
 	if (BINARY.has(t)) return "binary";
 	return "string";
 }
@@ -118,12 +111,6 @@ export function serverFeatures(conn: Queryable): Promise<ServerFeatures> {
 	return f;
 }
 
-/** Date, datetime and time (not timestamp): the server's text with `fraction` digits. */
-const TEMPORAL = new Set(["date", "datetime", "time"]);
-
-/** Binary string types (whose value is the bytes themselves, unlike spatial types). */
-const BINARY_AS_STORED = new Set(["binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"]);
-
 /** UTF-8 character sets: their stored bytes are already the utf8mb4 form. */
 const UTF8 = new Set(["utf8mb4", "utf8mb3", "utf8"]);
 
@@ -149,14 +136,19 @@ export function normalisedExpr(
 			return `${c} + 0`;
 		case "decimal": {
 			const scale = column.numericScale ?? 0;
-			const same = other && (other.dataType === "decimal" || other.dataType === "numeric");
+			const same = other && DECIMAL_TYPES.has(other.dataType);
 			if (scale === 0 || (same && (other.numericScale ?? 0) === scale)) return c;
 			return trimZeros(`CAST(${c} AS CHAR)`);
 		}
 		case "float":
 			return `CAST(${c} * 1e0 AS CHAR)`;
 		case "temporal": {
-			const same = other && TEMPORAL.has(other.dataType) && fraction(other) === fraction(column);
+			// date, datetime and time keep the server's text; a timestamp on the other side is an epoch
+			const same =
+				other &&
+				TEMPORAL_TYPES.has(other.dataType) &&
+				other.dataType !== "timestamp" &&
+				fraction(other) === fraction(column);
 			return fraction(column) > 0 && !same ? trimZeros(`CAST(${c} AS CHAR)`) : c;
 		}
 		case "timestamp": {
@@ -171,7 +163,7 @@ export function normalisedExpr(
 			return `CONVERT(${c} USING utf8mb4)`;
 		case "binary":
 			// binary strings are their bytes already; spatial values are cast to theirs
-			return BINARY_AS_STORED.has(column.dataType) ? c : `CAST(${c} AS BINARY)`;
+			return BINARY_STRING_TYPES.has(column.dataType) ? c : `CAST(${c} AS BINARY)`;
 		case "json": {
 			const text = `CONVERT(${c} USING utf8mb4)`;
 			if (features.jsonNormalize) return `IFNULL(JSON_NORMALIZE(${c}), ${text})`;
@@ -326,7 +318,7 @@ function sideSql(
 		const info = d.columns.get(name.toLowerCase());
 		if (!info) {
 			throw new VerifyError(
-				`column ${name} of ${describeTable(table)} does not exist on the ${side}`,
+				`column ${name} of ${qualifiedName(table)} does not exist on the ${side}`,
 				"COLUMN_MISSING",
 			);
 		}
@@ -372,14 +364,14 @@ export async function prepareTable(
 		describeSide(destination, mapping.destination),
 	]);
 	if (s.columns.size === 0)
-		throw new VerifyError(`source table ${describeTable(mapping.source)} does not exist`, "TABLE_MISSING");
+		throw new VerifyError(`source table ${qualifiedName(mapping.source)} does not exist`, "TABLE_MISSING");
 	if (d.columns.size === 0)
-		throw new VerifyError(`destination table ${describeTable(mapping.destination)} does not exist`, "TABLE_MISSING");
+		throw new VerifyError(`destination table ${qualifiedName(mapping.destination)} does not exist`, "TABLE_MISSING");
 	const names = (x: Described) => [...x.columns.values()].map((c) => c.name);
 	const matched = matchColumns(mapping, names(s), names(d));
 	if (matched.compared.length === 0) {
 		throw new VerifyError(
-			`${describeTable(mapping.source)} and ${describeTable(mapping.destination)} have no column in common`,
+			`${qualifiedName(mapping.source)} and ${qualifiedName(mapping.destination)} have no column in common`,
 			"COLUMN_MISSING",
 		);
 	}
@@ -405,7 +397,7 @@ export async function prepareOneSide(
 	const table = side === "source" ? mapping.source : mapping.destination;
 	const d = await describeSide(conn, table);
 	if (d.columns.size === 0)
-		throw new VerifyError(`${side} table ${describeTable(table)} does not exist`, "TABLE_MISSING");
+		throw new VerifyError(`${side} table ${qualifiedName(table)} does not exist`, "TABLE_MISSING");
 	const mirrored: TableMapping = {
 		...mapping,
 		source: table,

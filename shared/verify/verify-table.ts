@@ -1,6 +1,6 @@
-import type { Queryable } from "../copy/keys.ts";
 import { type ChunkKeyColumn, type ChunkSpec, planChunks } from "../copy/plan.ts";
-import { describeTable } from "../db/sql.ts";
+import type { Queryable } from "../db/introspect.ts";
+import { qualifiedName } from "../db/sql.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { type ChunkChecksum, chunkChecksum } from "./checksum.ts";
 import { diffChunk, type RowDiff } from "./diff.ts";
@@ -54,8 +54,8 @@ export async function verifyTable(
 	const maxDifferences = options.maxDifferences ?? 1000;
 	const prepared = await prepareTable(source, destination, mapping);
 	const result: TableVerification = {
-		table: describeTable(mapping.source),
-		destination: describeTable(mapping.destination),
+		table: qualifiedName(mapping.source),
+		destination: qualifiedName(mapping.destination),
 		key: null,
 		rowsChecked: 0,
 		missing: 0,

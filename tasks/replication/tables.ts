@@ -4,7 +4,7 @@ import type { Context } from "../../shared/control/context.ts";
 import { replicationId } from "../../shared/control/replication.ts";
 import { type MappingChange, saveMappings } from "../../shared/control/table-mappings.ts";
 import { type Connection, connect, type Pool } from "../../shared/db/connect.ts";
-import { describeTable, redactSql } from "../../shared/db/sql.ts";
+import { qualifiedName, redactSql } from "../../shared/db/sql.ts";
 import { mapTable } from "../../shared/ddl/rules.ts";
 import {
 	applyDdlEffects,
@@ -115,14 +115,14 @@ export class Tables {
 		const columns = await capturedColumns(this.s.capture, t);
 		if (columns.length === 0) return undefined; // rows of a table since dropped: nothing to keep
 		const mapped = mapTable(t, match, columns);
-		if ("refusal" in mapped) throw new FatalReplicationError(`rows of ${describeTable(t)} arrive: ${mapped.refusal}`);
+		if ("refusal" in mapped) throw new FatalReplicationError(`rows of ${qualifiedName(t)} arrive: ${mapped.refusal}`);
 		const mapping = mapped.mapping;
 		if (!(await this.targetHas(mapping.destination))) {
 			throw new FatalReplicationError(
-				`rows of ${describeTable(t)} arrive, a table the project's rules include, but ${describeTable(mapping.destination)} does not exist (its CREATE TABLE was not replayed): create it there by hand, then retry`,
+				`rows of ${qualifiedName(t)} arrive, a table the project's rules include, but ${qualifiedName(mapping.destination)} does not exist (its CREATE TABLE was not replayed): create it there by hand, then retry`,
 			);
 		}
-		logger.warn("replicating a table the stream had no mapping of", { table: describeTable(t) });
+		logger.warn("replicating a table the stream had no mapping of", { table: qualifiedName(t) });
 		await this.save([{ kind: "table-created", mapping }]);
 		return mapping;
 	}
@@ -217,7 +217,7 @@ export class Tables {
 			return !back || key(back) !== key(e.mapping.destination);
 		});
 		if (strays.length === 0) return decision;
-		const names = strays.map((e) => describeTable((e as { mapping: TableMapping }).mapping.source)).join(", ");
+		const names = strays.map((e) => qualifiedName((e as { mapping: TableMapping }).mapping.source)).join(", ");
 		if (strays.length === decision.effects.length && strays.every((e) => e.kind === "table-created")) {
 			return {
 				action: "ignore",
@@ -248,7 +248,7 @@ export class Tables {
 		const present: string[] = [];
 		for (const e of drops) {
 			const target = this.byName.get(key(e.source))?.destination;
-			if (target && (await tableExists(conn, target))) present.push(describeTable(target));
+			if (target && (await tableExists(conn, target))) present.push(qualifiedName(target));
 		}
 		if (present.length === 0) return "forward's";
 		return `DROP TABLE at the destination of tables the source still has (${present.join(", ")}): MariaDB logs DROP TABLE without Ferry's mark, so reverse replication cannot tell it from forward replay's; drop them at the source by hand if they should go, then skip the statement`;

@@ -1,8 +1,8 @@
 import type { RowDataPacket } from "mysql2";
 import { type CopyOptions, type CopyResult, copyChunk } from "../../shared/copy/chunk.ts";
-import { describeColumns } from "../../shared/copy/keys.ts";
 import { type ChunkSpec, type PlanOptions, planAllChunks } from "../../shared/copy/plan.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
+import { describeColumns } from "../../shared/db/introspect.ts";
 import { quoteId, quoteTable } from "../../shared/db/sql.ts";
 import type { TableMapping, TableName } from "../../shared/model/rules.ts";
 import { destinationCredentials, sourceCredentials } from "../support/databases.ts";

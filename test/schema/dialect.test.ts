@@ -1,14 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { Engine } from "../../shared/model/datasource.ts";
-import {
-	convertCharset,
-	convertCheck,
-	convertColumn,
-	convertForeignKey,
-	convertIndex,
-	convertTable,
-	type DialectContext,
-} from "../../shared/schema/dialect.ts";
+import { convertCharset } from "../../shared/schema/dialect/charsets.ts";
+import { convertColumn } from "../../shared/schema/dialect/columns.ts";
+import type { DialectContext } from "../../shared/schema/dialect/rules.ts";
+import { convertCheck, convertForeignKey, convertIndex, convertTable } from "../../shared/schema/dialect/tables.ts";
 import { planSchema } from "../../shared/schema/plan.ts";
 import type {
 	ColumnSchema,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeColumns } from "../../shared/copy/keys.ts";
+import { describeColumns } from "../../shared/db/introspect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { correctionScript } from "../../shared/verify/correct.ts";
 import { recheckDifferences } from "../../shared/verify/diff.ts";

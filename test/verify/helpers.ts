@@ -1,5 +1,5 @@
-import { describeColumns } from "../../shared/copy/keys.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
+import { describeColumns } from "../../shared/db/introspect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import type { TableMapping } from "../../shared/model/rules.ts";
 import { applyCorrections, correctionStatements } from "../../shared/verify/correct.ts";

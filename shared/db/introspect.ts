@@ -1,0 +1,47 @@
+/** Table introspection: what information_schema says about a table's columns (copy, verify and replay read it). */
+import type { RowDataPacket } from "mysql2";
+import type { TableName } from "../model/rules.ts";
+import type { Connection, Pool } from "./connect.ts";
+
+/** Anything that can run a query: a pool or one connection (mysql2 promise API). */
+export type Queryable = Pool | Connection;
+
+/** One column of a table as information_schema describes it. */
+export interface ColumnInfo {
+	name: string;
+	/** Lower-case base type, e.g. `int`, `varchar`, `decimal`, `float`, `geometry`. */
+	dataType: string;
+	/** The full type, e.g. `int(10) unsigned`, `decimal(65,30)`, `enum('a','b')`. */
+	columnType: string;
+	nullable: boolean;
+	charset: string | null;
+	collation: string | null;
+	numericPrecision: number | null;
+	numericScale: number | null;
+	/** A generated (virtual or stored) column: never written, the server computes it. */
+	generated: boolean;
+	autoIncrement: boolean;
+}
+
+/** Columns of a table in ordinal order; empty if the table does not exist. */
+export async function describeColumns(conn: Queryable, table: TableName): Promise<ColumnInfo[]> {
+	const [rows] = await conn.query<RowDataPacket[]>(
+		`SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType, IS_NULLABLE AS nullable,
+			CHARACTER_SET_NAME AS charset, COLLATION_NAME AS collation, NUMERIC_PRECISION AS numericPrecision,
+			NUMERIC_SCALE AS numericScale, EXTRA AS extra
+		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+		[table.database, table.table],
+	);
+	return rows.map((r) => ({
+		name: String(r.name),
+		dataType: String(r.dataType).toLowerCase(),
+		columnType: String(r.columnType).toLowerCase(),
+		nullable: r.nullable === "YES",
+		charset: r.charset == null ? null : String(r.charset),
+		collation: r.collation == null ? null : String(r.collation),
+		numericPrecision: r.numericPrecision == null ? null : Number(r.numericPrecision),
+		numericScale: r.numericScale == null ? null : Number(r.numericScale),
+		generated: /\b(VIRTUAL|STORED|PERSISTENT)\b/i.test(String(r.extra ?? "")),
+		autoIncrement: /\bauto_increment\b/i.test(String(r.extra ?? "")),
+	}));
+}
