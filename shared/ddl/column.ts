@@ -1,4 +1,5 @@
 import { quoteId, quoteTable } from "../db/sql.ts";
+import { BINARY_STRING_TYPES } from "../db/types.ts";
 import type { Engine } from "../model/datasource.ts";
 import { lower, type TableMapping, type TableName } from "../model/rules.ts";
 import { literalSql } from "../schema/ddl.ts";
@@ -339,14 +340,12 @@ function skipReferenceTail(c: Cursor): void {
 	}
 }
 
-const BINARY_TYPES = new Set(["binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"]);
-
 function readDefault(toks: Tok[], dataType: string): ColumnDefault {
 	const text = joinTokens(toks);
 	const only = toks.length === 1 ? toks[0] : undefined;
 	if (only?.kind === "string") {
 		const value = unquoteStringLiteral(only.text);
-		return BINARY_TYPES.has(dataType)
+		return BINARY_STRING_TYPES.has(dataType)
 			? { kind: "bytes", hex: Buffer.from(value, "utf8").toString("hex") }
 			: { kind: "string", value };
 	}

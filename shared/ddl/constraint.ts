@@ -1,4 +1,12 @@
 import { escapeValue, quoteId, quoteTable } from "../db/sql.ts";
+import {
+	APPROXIMATE_TYPES,
+	BINARY_STRING_TYPES,
+	DECIMAL_TYPES,
+	INTEGER_TYPES,
+	TEMPORAL_TYPES,
+	TEXT_TYPES,
+} from "../db/types.ts";
 import type { Engine } from "../model/datasource.ts";
 import { lower, type TableName } from "../model/rules.ts";
 import { convertIndex } from "../schema/dialect/tables.ts";
@@ -60,41 +68,22 @@ export function atConstraint(c: Cursor): boolean {
 	return isKeyword(t, "CONSTRAINT") || (isKeyword(t, "PRIMARY") && isKeyword(c.peek(1), "KEY"));
 }
 
+/** Words that begin a column type: the catalogue's types (one word each) and the parser's other spellings. */
 const TYPE_WORDS = new Set([
-	"tinyint",
-	"smallint",
-	"mediumint",
-	"int",
-	"integer",
-	"bigint",
-	"decimal",
-	"numeric",
-	"float",
-	"double",
-	"real",
+	...INTEGER_TYPES,
+	...DECIMAL_TYPES,
+	...APPROXIMATE_TYPES,
 	"bit",
 	"bool",
 	"boolean",
 	"char",
 	"varchar",
-	"binary",
-	"varbinary",
-	"tinytext",
-	"text",
-	"mediumtext",
-	"longtext",
-	"tinyblob",
-	"blob",
-	"mediumblob",
-	"longblob",
+	...BINARY_STRING_TYPES,
+	...TEXT_TYPES,
 	"enum",
 	"set",
 	"json",
-	"date",
-	"time",
-	"datetime",
-	"timestamp",
-	"year",
+	...TEMPORAL_TYPES,
 	"uuid",
 	"inet4",
 	"inet6",

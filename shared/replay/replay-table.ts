@@ -1,6 +1,7 @@
 import type { RowDataPacket } from "mysql2";
 import type { Connection, Pool } from "../db/connect.ts";
 import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
+import { APPROXIMATE_TYPES, DECIMAL_TYPES, INTEGER_TYPES } from "../db/types.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import type { TableSchema } from "../schema/snapshot.ts";
 import { ReplayError } from "./replay-error.ts";
@@ -80,13 +81,10 @@ export interface ReplayTable {
 	columnList: string;
 }
 
-const INTEGER_TYPES = new Set(["tinyint", "smallint", "mediumint", "int", "integer", "bigint", "year"]);
-const FLOAT_TYPES = new Set(["float", "double", "real", "double precision"]);
-
 function literalKind(dataType: string): LiteralKind {
 	if (INTEGER_TYPES.has(dataType)) return "integer";
-	if (dataType === "decimal" || dataType === "numeric") return "decimal";
-	if (FLOAT_TYPES.has(dataType)) return "float";
+	if (DECIMAL_TYPES.has(dataType)) return "decimal";
+	if (APPROXIMATE_TYPES.has(dataType)) return "float";
 	if (dataType === "bit") return "bit";
 	return "other";
 }

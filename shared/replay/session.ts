@@ -1,5 +1,6 @@
 import mysql, { type RowDataPacket } from "mysql2/promise";
 import { connectionOptions, explainConnectError } from "../db/connect.ts";
+import { rowWriteSqlMode } from "../db/session.ts";
 import type { Credentials } from "../model/datasource.ts";
 
 /**
@@ -7,13 +8,6 @@ import type { Credentials } from "../model/datasource.ts";
  * sql_mode with zero and invalid dates allowed and backslash escapes, foreign_key_checks=0,
  * READ COMMITTED, a short lock wait.
  */
-
-function removeModes(mode: string, remove: string[]): string[] {
-	return mode
-		.split(",")
-		.map((m) => m.trim().toUpperCase())
-		.filter((m) => m && !remove.includes(m));
-}
 
 /** A connection to the destination (`multipleStatements` for the connections that write groups). */
 export async function connectDestination(c: Credentials, multipleStatements: boolean): Promise<mysql.Connection> {
@@ -42,27 +36,7 @@ export async function replaySessions(
 	} catch {
 		// No such variable: no binary log.
 	}
-	const mode = [
-		...removeModes(String(state?.mode ?? ""), [
-			"NO_ZERO_DATE",
-			"NO_ZERO_IN_DATE",
-			"NO_BACKSLASH_ESCAPES",
-			"STRICT_TRANS_TABLES",
-			"STRICT_ALL_TABLES",
-			"ALLOW_INVALID_DATES",
-			"NO_AUTO_VALUE_ON_ZERO",
-			"TRADITIONAL",
-			"ORACLE",
-			"MSSQL",
-			"DB2",
-			"POSTGRESQL",
-			"MAXDB",
-			"PAD_CHAR_TO_FULL_LENGTH",
-		]),
-		"STRICT_ALL_TABLES",
-		"NO_AUTO_VALUE_ON_ZERO",
-		"ALLOW_INVALID_DATES",
-	].join(",");
+	const mode = rowWriteSqlMode(String(state?.mode ?? ""));
 	// A JS character takes up to 3 bytes in UTF-8 (binary travels as hex): a quarter of the
 	// server's limit, in characters, always fits.
 	const packetBytes = Math.max(64 * 1024, Math.min(Number(state?.maxPacket ?? 4 * 1024 * 1024) / 4, 16 * 1024 * 1024));
