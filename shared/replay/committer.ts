@@ -10,7 +10,7 @@ import type { Inconsistency } from "./statements.ts";
  * Runs prepared groups on the destination connections (applier.ts explains the rules): each in
  * its own destination transaction with the checkpoint, commits in source order, groups whose
  * conflict keys do not meet on several connections at once, and a group that fails on a lock
- * wait, deadlock or duplicate key run again (with the later ones waiting to commit rolled back).
+ * wait, deadlock or duplicate key is run again (the later ones waiting to commit roll back too).
  */
 
 const RETRYABLE = new Set([1205, 1213, 1062, 1020]);
@@ -20,11 +20,13 @@ function errno(err: unknown): number | undefined {
 	return (err as { errno?: number })?.errno;
 }
 
+/** A destination connection that writes groups. */
 export interface Worker {
 	id: number;
 	conn: mysql.Connection;
 }
 
+/** A group dispatched to a worker: `committed` settles when it commits or fails for good. */
 class Flight {
 	done = false;
 	failed = false;
@@ -50,6 +52,7 @@ class Flight {
 	}
 }
 
+/** Whether two groups' conflict keys meet (null: the group meets every other). */
 function conflicts(a: Set<string> | null, b: Set<string> | null): boolean {
 	if (!a || !b) return true;
 	const [small, large] = a.size <= b.size ? [a, b] : [b, a];
