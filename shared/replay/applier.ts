@@ -5,13 +5,13 @@ import { logger } from "../observability.ts";
 import { type ApplierDefaults, type ApplierOptions, type ApplyStats, applierDefaults } from "./applier-options.ts";
 import { type Checkpoint, ensureMetaSchema, readCheckpoint } from "./checkpoint.ts";
 import { Committer, type Worker } from "./committer.ts";
+import { connectDestination, replaySessions } from "./destination-session.ts";
 import { RowFilter } from "./filter.ts";
 import { Group } from "./group.ts";
 import { hasReached, includesTransaction } from "./position.ts";
 import { GroupStatements } from "./prepare.ts";
 import { ReplayError } from "./replay-error.ts";
 import { ReplayTables } from "./resolver.ts";
-import { connectDestination, replaySessions } from "./session.ts";
 import type { Inconsistency, ReplayMode } from "./statements.ts";
 
 /**
