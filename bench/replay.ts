@@ -202,7 +202,7 @@ async function startFerry(parallel: number, from: SourcePosition): Promise<Ferry
 	// Loaded here, not at the top: the native contenders still run when Ferry's code does not load.
 	const { openBinlogReader } = await import("../shared/capture/reader.ts");
 	const { Applier } = await import("../shared/replay/applier.ts");
-	const { translateDdl } = await import("../shared/replay/ddl.ts");
+	const { translateDdl } = await import("../shared/ddl/translate.ts");
 	const { ObjectRules } = await import("../shared/model/rules.ts");
 	type TableMapping = import("../shared/model/rules.ts").TableMapping;
 

@@ -2,7 +2,7 @@
 // DDL corpus's recorded outcomes). `npx tsx scripts/docs.ts`; test/docs.test.ts fails when they are out of date.
 import { readFileSync, writeFileSync } from "node:fs";
 import { openApiDocument } from "../shared/api/openapi.ts";
-import { type DdlCorpusOutcome, ddlSupportMarkdown } from "../shared/replay/ddl-doc.ts";
+import { type DdlCorpusOutcome, ddlSupportMarkdown } from "../shared/ddl/doc.ts";
 
 const corpus = JSON.parse(
 	readFileSync(new URL("../test/replay/ddl-corpus-outcomes.json", import.meta.url), "utf8"),

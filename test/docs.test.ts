@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { type DdlCorpusOutcome, ddlSupportMarkdown } from "../shared/replay/ddl-doc.ts";
-import { SUPPORTED_DDL } from "../shared/replay/ddl-support.ts";
+import { type DdlCorpusOutcome, ddlSupportMarkdown } from "../shared/ddl/doc.ts";
+import { SUPPORTED_DDL } from "../shared/ddl/support.ts";
 
 describe("docs/ddl-support.md", () => {
 	it("is current (run `npx tsx scripts/docs.ts` after changing SUPPORTED_DDL or the corpus's outcomes) and lists every form", () => {

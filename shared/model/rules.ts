@@ -48,3 +48,166 @@ export interface TableMapping {
 	/** The row filter, if any, exactly as the user wrote it (validated by `checkRowFilter`; run in FILTER_SQL_MODE). */
 	where?: string;
 }
+
+/*
+ * Rule matching, the same for the schema migration (shared/schema/resolve.ts), tables that appear
+ * while the migration runs (the DDL translator, the replication stream) and verification: `*` and
+ * `?` wildcards, case-sensitive names, the last matching rule decides everything about a table,
+ * column names compared case-insensitively.
+ */
+
+/** A rule and its place in the list (messages call it `rule #<index + 1>`). */
+export interface RuleMatch {
+	rule: TableRule;
+	index: number;
+}
+
+const patterns = new Map<string, RegExp>();
+/** A rule pattern (`*` any run of characters, `?` one character) as an anchored RegExp. */
+export function wildcard(pattern: string): RegExp {
+	let re = patterns.get(pattern);
+	if (!re) {
+		const body = [...pattern]
+			.map((ch) => (ch === "*" ? ".*" : ch === "?" ? "." : ch.replace(/[\\^$.|+()[\]{}]/g, "\\$&")))
+			.join("");
+		re = new RegExp(`^${body}$`, "su");
+		patterns.set(pattern, re);
+	}
+	return re;
+}
+
+/** The last rule matching the table, including or excluding it; `used` collects every rule that matched. */
+export function lastMatchingRule(rules: ObjectRules, name: TableName, used?: Set<number>): RuleMatch | undefined {
+	let found: RuleMatch | undefined;
+	rules.forEach((rule, index) => {
+		if (wildcard(rule.database).test(name.database) && wildcard(rule.table).test(name.table)) {
+			used?.add(index);
+			found = { rule, index };
+		}
+	});
+	return found;
+}
+
+/** The rule that decides about a table: the last one matching it, if it includes the table. */
+export function includingRule(rules: ObjectRules, name: TableName): RuleMatch | undefined {
+	const found = lastMatchingRule(rules, name);
+	return found && !found.rule.exclude ? found : undefined;
+}
+
+/** Non-excluding rules whose database pattern matches the database (some of its tables may be migrated). */
+export function rulesForDatabase(rules: ObjectRules, database: string): RuleMatch[] {
+	return rules.flatMap((rule, index) =>
+		!rule.exclude && wildcard(rule.database).test(database) ? [{ rule, index }] : [],
+	);
+}
+
+/** Where the rule sends a table (its renames; views follow them too). */
+export function destinationOf(match: RuleMatch, name: TableName): TableName {
+	return {
+		database: match.rule.renameDatabase ?? name.database,
+		table: match.rule.renameTable ?? name.table,
+	};
+}
+
+export const lower = (s: string) => s.toLowerCase();
+
+/** The rule selects this source column (all columns when it has no selection). */
+export function selects(rule: TableRule, column: string): boolean {
+	return rule.columns === undefined || rule.columns.some((c) => lower(c) === lower(column));
+}
+
+/** The destination name the rule gives a source column. */
+export function renamedColumn(rule: TableRule, column: string): string {
+	for (const [from, to] of Object.entries(rule.renameColumns ?? {})) if (lower(from) === lower(column)) return to;
+	return column;
+}
+
+/** The rule names the column in its selection or its renames. */
+export function namesColumn(rule: TableRule, column: string): boolean {
+	return (
+		(rule.columns ?? []).some((c) => lower(c) === lower(column)) ||
+		Object.keys(rule.renameColumns ?? {}).some((c) => lower(c) === lower(column))
+	);
+}
+
+/** The first column whose destination name (compared case-insensitively) an earlier one has, with that one. */
+export function destinationClash(
+	columns: readonly ColumnMapping[],
+): { first: ColumnMapping; second: ColumnMapping } | undefined {
+	const seen = new Map<string, ColumnMapping>();
+	for (const c of columns) {
+		const first = seen.get(lower(c.destination));
+		if (first) return { first, second: c };
+		seen.set(lower(c.destination), c);
+	}
+	return undefined;
+}
+
+/** A source table's column as rules-to-mapping needs it. */
+export interface SourceColumnInfo {
+	name: string;
+	primary: boolean;
+	/** Columns a generated column is computed from. */
+	reads: string[];
+}
+
+/** Why a rule cannot map a table's columns: each caller words it (resolve.ts throws, replay refuses). */
+export type MappingProblem =
+	/** The rule selects or renames a column the table does not have. */
+	| { kind: "unknown-column"; column: string; role: "selects" | "renames" }
+	| { kind: "primary-key-left-out"; column: string }
+	/** A selected generated column is computed from a column the selection leaves out. */
+	| { kind: "reads-left-out"; column: string; base: string }
+	/** The rule renames a column it does not select (`rule`: as the rule writes it; `column`: as the table does). */
+	| { kind: "rename-left-out"; rule: string; column: string }
+	| { kind: "destination-clash"; first: ColumnMapping; second: ColumnMapping };
+
+/**
+ * A table mapped through its rule: destination name, the selected columns in source order with
+ * their destination names, the row filter as written (trimmed; checked by the caller). The
+ * rule's column names are checked first, then the primary key, generated columns, renames and
+ * destination names.
+ */
+export function ruleMapping(
+	name: TableName,
+	match: RuleMatch,
+	columns: readonly SourceColumnInfo[],
+): { mapping: TableMapping } | { problem: MappingProblem } {
+	const rule = match.rule;
+	const byLower = new Map(columns.map((c) => [lower(c.name), c]));
+	for (const column of rule.columns ?? []) {
+		if (!byLower.has(lower(column))) return { problem: { kind: "unknown-column", column, role: "selects" } };
+	}
+	for (const column of Object.keys(rule.renameColumns ?? {})) {
+		if (!byLower.has(lower(column))) return { problem: { kind: "unknown-column", column, role: "renames" } };
+	}
+	for (const c of columns) {
+		if (c.primary && !selects(rule, c.name)) return { problem: { kind: "primary-key-left-out", column: c.name } };
+	}
+	const selected = columns.filter((c) => selects(rule, c.name));
+	for (const c of selected) {
+		for (const used of c.reads) {
+			const base = byLower.get(lower(used));
+			if (base && !selects(rule, base.name)) {
+				return { problem: { kind: "reads-left-out", column: c.name, base: base.name } };
+			}
+		}
+	}
+	for (const from of Object.keys(rule.renameColumns ?? {})) {
+		if (!selects(rule, from)) {
+			return { problem: { kind: "rename-left-out", rule: from, column: byLower.get(lower(from))?.name ?? from } };
+		}
+	}
+	const mapped: ColumnMapping[] = selected.map((c) => ({ source: c.name, destination: renamedColumn(rule, c.name) }));
+	const clash = destinationClash(mapped);
+	if (clash) return { problem: { kind: "destination-clash", ...clash } };
+	const where = rule.where?.trim();
+	return {
+		mapping: {
+			source: name,
+			destination: destinationOf(match, name),
+			columns: mapped,
+			...(where ? { where } : {}),
+		},
+	};
+}

@@ -3,15 +3,11 @@ import type { RowChange, RowImage } from "../capture/change.ts";
 import type { Connection, Pool } from "../db/connect.ts";
 import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableName } from "../model/rules.ts";
-import {
-	type BatchItem,
-	type Inconsistency,
-	type LiteralKind,
-	literal,
-	ReplayError,
-	type ReplayMode,
-	type ReplayTable,
-} from "./statements.ts";
+import type { BatchItem } from "./batch.ts";
+import { literal } from "./literals.ts";
+import { ReplayError } from "./replay-error.ts";
+import type { LiteralKind, ReplayTable } from "./replay-table.ts";
+import type { Inconsistency, ReplayMode } from "./statements.ts";
 
 /**
  * Foreign-key actions at the replay target, done by replay because the binlog does not carry them.

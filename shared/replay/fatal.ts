@@ -1,4 +1,4 @@
-import { ReplayError, type ReplayErrorCode } from "./statements.ts";
+import { ReplayError, type ReplayErrorCode } from "./replay-error.ts";
 
 /** Replay stopped on something a person must decide; the scheduler turns it into a ticket. */
 export class FatalReplicationError extends Error {

@@ -1,12 +1,14 @@
 import type { RowDataPacket } from "mysql2";
-import type { RowImage, Value } from "../capture/change.ts";
+import type { RowChange, RowImage, Value } from "../capture/change.ts";
 import type { Connection, Pool } from "../db/connect.ts";
 import { filterQuery } from "../db/filter-mode.ts";
 import { type ColumnInfo, describeColumns } from "../db/introspect.ts";
 import { escapeValue, qualifiedName, quoteId } from "../db/sql.ts";
+import { APPROXIMATE_TYPES, DECIMAL_TYPES, INTEGER_TYPES, TEXT_TYPES } from "../db/types.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { tableKey } from "../schema/snapshot.ts";
-import { literal, ReplayError } from "./statements.ts";
+import { literal } from "./literals.ts";
+import { ReplayError } from "./replay-error.ts";
 
 /**
  * Row filters on changes, decided exactly as the full copy decided them: by the SOURCE server,
@@ -27,7 +29,8 @@ import { literal, ReplayError } from "./statements.ts";
 const ROWS_PER_QUERY = 200;
 const ORDER_COLUMN = "__ferry_row";
 
-const TEXT_TYPES = new Set(["char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set", "json"]);
+/** Types whose values are characters in the column's character set. */
+const CHARACTER_TYPES = new Set(["char", "varchar", ...TEXT_TYPES, "enum", "set", "json"]);
 
 function fractionDigits(columnType: string): number {
 	const m = /\((\d)\)/.exec(columnType);
@@ -39,22 +42,10 @@ export function sourceLiteral(column: ColumnInfo | undefined, v: Value | undefin
 	if (v === undefined) return "NULL";
 	if (!column) return v === null ? "NULL" : escapeValue(v);
 	const t = column.dataType;
+	if (INTEGER_TYPES.has(t)) return literal("integer", v);
+	if (DECIMAL_TYPES.has(t)) return literal("decimal", v);
+	if (APPROXIMATE_TYPES.has(t)) return literal("float", v);
 	switch (t) {
-		case "tinyint":
-		case "smallint":
-		case "mediumint":
-		case "int":
-		case "integer":
-		case "bigint":
-		case "year":
-			return literal("integer", v);
-		case "decimal":
-		case "numeric":
-			return literal("decimal", v);
-		case "float":
-		case "double":
-		case "real":
-			return literal("float", v);
 		case "bit":
 			return literal("bit", v);
 		case "date":
@@ -65,7 +56,7 @@ export function sourceLiteral(column: ColumnInfo | undefined, v: Value | undefin
 		case "time":
 			return `CAST(${literal("other", v)} AS TIME(${fractionDigits(column.columnType)}))`;
 	}
-	if (TEXT_TYPES.has(t) && column.charset && column.charset !== "binary") {
+	if (CHARACTER_TYPES.has(t) && column.charset && column.charset !== "binary") {
 		const value = Buffer.isBuffer(v) ? escapeValue(v) : literal("other", v);
 		const collate = column.collation ? ` COLLATE ${quoteId(column.collation)}` : "";
 		return `CONVERT(${value} USING ${quoteId(column.charset)})${collate}`;
@@ -143,5 +134,24 @@ export class RowFilter {
 			}
 		}
 		return out;
+	}
+}
+
+/**
+ * Routes a change through its table's row filter, given whether its before and after images
+ * pass: an update that moves a row into the filter becomes an insert, one that moves it out a
+ * delete; a change of rows outside the filter on both sides is dropped (null).
+ */
+export function routeChange(change: RowChange, beforePasses: boolean, afterPasses: boolean): RowChange | null {
+	switch (change.kind) {
+		case "insert":
+			return afterPasses ? change : null;
+		case "delete":
+			return beforePasses ? change : null;
+		case "update":
+			if (beforePasses && afterPasses) return change;
+			if (afterPasses) return { kind: "insert", table: change.table, after: change.after };
+			if (beforePasses) return { kind: "delete", table: change.table, before: change.before };
+			return null;
 	}
 }

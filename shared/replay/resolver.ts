@@ -4,13 +4,8 @@ import type { Connection, Pool } from "../db/connect.ts";
 import { qualifiedName } from "../db/sql.ts";
 import type { ColumnMapping, TableMapping, TableName } from "../model/rules.ts";
 import { tableKey } from "../schema/snapshot.ts";
-import {
-	buildReplayTable,
-	type DestinationTable,
-	describeDestination,
-	ReplayError,
-	type ReplayTable,
-} from "./statements.ts";
+import { ReplayError } from "./replay-error.ts";
+import { buildReplayTable, type DestinationTable, describeDestination, type ReplayTable } from "./replay-table.ts";
 
 /**
  * The replayed tables as both ends have them now, so that no column's values are dropped
@@ -28,7 +23,7 @@ import {
  *   it too (gone at both ends), else the stream stops (DESTINATION_COLUMN_MISSING);
  * - an image spelling a mapped column in another letter case renames the mapping's column
  *   (MySQL compares column names without regard to case, row images carry the server's spelling).
- * A mapped column an image lacks is one the event predates (statements.ts `written`).
+ * A mapped column an image lacks is one the event predates (literals.ts `written`).
  */
 
 /** What the stream's rules say of a captured column: its name at the target, and whether the rules select it. */

@@ -1,6 +1,6 @@
 import { qualifiedName } from "../db/sql.ts";
 import type { ObjectRules, TableMapping, TableName, TableRule } from "../model/rules.ts";
-import { destinationOf, includingRule } from "../replay/ddl-rules.ts";
+import { destinationOf, includingRule } from "../model/rules.ts";
 import { FatalReplicationError } from "../replay/fatal.ts";
 import { tableKey } from "../schema/snapshot.ts";
 

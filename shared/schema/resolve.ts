@@ -1,7 +1,17 @@
 import type { Connection } from "../db/connect.ts";
 import { filterQuery } from "../db/filter-mode.ts";
 import { qualifiedName, quoteTable } from "../db/sql.ts";
-import type { ColumnMapping, ObjectRules, TableMapping, TableName, TableRule } from "../model/rules.ts";
+import {
+	destinationOf,
+	lastMatchingRule,
+	type MappingProblem,
+	type ObjectRules,
+	type RuleMatch,
+	ruleMapping,
+	type TableMapping,
+	type TableName,
+	type TableRule,
+} from "../model/rules.ts";
 import { SchemaRuleError } from "./errors.ts";
 import { rowFilterRefusal } from "./row-filter.ts";
 import { tableKey } from "./snapshot.ts";
@@ -47,7 +57,7 @@ interface SourceColumn {
 export async function resolveObjects(conn: Connection, rules: ObjectRules): Promise<TableMapping[]> {
 	const objects = await listSourceObjects(conn);
 	const used = new Set<number>();
-	const chosen: { name: TableName; rule: TableRule; index: number }[] = [];
+	const chosen: ({ name: TableName } & RuleMatch)[] = [];
 	for (const object of objects) {
 		const match = lastMatchingRule(rules, object.name, used);
 		if (object.kind === "table" && match && !match.rule.exclude) chosen.push({ name: object.name, ...match });
@@ -66,7 +76,7 @@ export async function resolveObjects(conn: Connection, rules: ObjectRules): Prom
 		conn,
 		chosen.map((c) => c.name),
 	);
-	const mappings = chosen.map((c) => mapTable(c.name, c.rule, c.index, columns.get(tableKey(c.name)) ?? []));
+	const mappings = chosen.map((c) => checkedMapping(c.name, c, columns.get(tableKey(c.name)) ?? []));
 	assertDistinctDestinations(mappings.map((m) => ({ source: m.source, destination: m.destination })));
 	for (const [i, m] of mappings.entries()) {
 		const c = chosen[i];
@@ -89,13 +99,7 @@ export async function resolveViews(conn: Connection, rules: ObjectRules): Promis
 		if (object.kind !== "view") continue;
 		const match = lastMatchingRule(rules, object.name, new Set());
 		if (!match || match.rule.exclude) continue;
-		views.push({
-			source: object.name,
-			destination: {
-				database: match.rule.renameDatabase ?? object.name.database,
-				table: match.rule.renameTable ?? object.name.table,
-			},
-		});
+		views.push({ source: object.name, destination: destinationOf(match, object.name) });
 	}
 	assertDistinctDestinations(views);
 	return views;
@@ -180,87 +184,59 @@ async function readColumns(conn: Connection, tables: TableName[]): Promise<Map<s
 	return byTable;
 }
 
-function mapTable(name: TableName, rule: TableRule, index: number, columns: SourceColumn[]): TableMapping {
-	const object = qualifiedName(name);
-	const label = `rule #${index + 1}`;
-	const byLowerName = new Map(columns.map((c) => [c.name.toLowerCase(), c]));
-	const find = (wanted: string, role: string): SourceColumn => {
-		const column = byLowerName.get(wanted.toLowerCase());
-		if (!column) {
-			throw new SchemaRuleError(
+/** A table mapped through its rule (`ruleMapping`), or the rule's fault as a SchemaRuleError. */
+function checkedMapping(name: TableName, match: RuleMatch, columns: SourceColumn[]): TableMapping {
+	const mapped = ruleMapping(
+		name,
+		match,
+		columns.map((c) => ({
+			name: c.name,
+			primary: c.primary,
+			reads: c.generation ? [...quotedNames(c.generation)] : [],
+		})),
+	);
+	if ("problem" in mapped) throw mappingError(mapped.problem, qualifiedName(name), `rule #${match.index + 1}`, columns);
+	return mapped.mapping;
+}
+
+function mappingError(
+	problem: MappingProblem,
+	object: string,
+	label: string,
+	columns: SourceColumn[],
+): SchemaRuleError {
+	switch (problem.kind) {
+		case "unknown-column":
+			return new SchemaRuleError(
 				object,
-				`${label} ${role} column "${wanted}", which the table does not have (it has ${columns.map((c) => c.name).join(", ")})`,
+				`${label} ${problem.role} column "${problem.column}", which the table does not have (it has ${columns.map((c) => c.name).join(", ")})`,
 				"correct the column name in the rule",
 			);
-		}
-		return column;
-	};
-
-	const selected = new Set((rule.columns ?? columns.map((c) => c.name)).map((c) => find(c, "selects").name));
-	for (const c of columns) {
-		if (c.primary && !selected.has(c.name)) {
-			throw new SchemaRuleError(
+		case "primary-key-left-out":
+			return new SchemaRuleError(
 				object,
-				`the column selection of ${label} leaves out primary-key column "${c.name}"`,
+				`the column selection of ${label} leaves out primary-key column "${problem.column}"`,
 				"add it to the rule's columns: without the whole primary key, rows could not be matched during incremental replay and verification",
 			);
-		}
-	}
-	for (const c of columns) {
-		if (!selected.has(c.name) || !c.generation) continue;
-		for (const used of quotedNames(c.generation)) {
-			const base = byLowerName.get(used.toLowerCase());
-			if (base && !selected.has(base.name)) {
-				throw new SchemaRuleError(
-					object,
-					`generated column "${c.name}" is computed from column "${base.name}", which the column selection of ${label} leaves out`,
-					`add "${base.name}" to the rule's columns or leave "${c.name}" out too`,
-				);
-			}
-		}
-	}
-
-	const renames = new Map<string, string>();
-	for (const [from, to] of Object.entries(rule.renameColumns ?? {})) {
-		const column = find(from, "renames");
-		if (!selected.has(column.name)) {
-			throw new SchemaRuleError(
+		case "reads-left-out":
+			return new SchemaRuleError(
 				object,
-				`${label} renames column "${column.name}" but its column selection leaves it out`,
+				`generated column "${problem.column}" is computed from column "${problem.base}", which the column selection of ${label} leaves out`,
+				`add "${problem.base}" to the rule's columns or leave "${problem.column}" out too`,
+			);
+		case "rename-left-out":
+			return new SchemaRuleError(
+				object,
+				`${label} renames column "${problem.column}" but its column selection leaves it out`,
 				"select the column or drop the rename",
 			);
-		}
-		renames.set(column.name, to);
-	}
-	const mapped: ColumnMapping[] = columns
-		.filter((c) => selected.has(c.name))
-		.map((c) => ({
-			source: c.name,
-			destination: renames.get(c.name) ?? c.name,
-		}));
-	const seen = new Map<string, string>();
-	for (const m of mapped) {
-		const clash = seen.get(m.destination.toLowerCase());
-		if (clash !== undefined) {
-			throw new SchemaRuleError(
+		case "destination-clash":
+			return new SchemaRuleError(
 				object,
-				`${label} gives columns "${clash}" and "${m.source}" the same destination name "${m.destination}"`,
+				`${label} gives columns "${problem.first.source}" and "${problem.second.source}" the same destination name "${problem.second.destination}"`,
 				"rename one of them to a free name",
 			);
-		}
-		seen.set(m.destination.toLowerCase(), m.source);
 	}
-
-	const where = rule.where?.trim();
-	return {
-		source: name,
-		destination: {
-			database: rule.renameDatabase ?? name.database,
-			table: rule.renameTable ?? name.table,
-		},
-		columns: mapped,
-		...(where ? { where } : {}),
-	};
 }
 
 function assertDistinctDestinations(mappings: { source: TableName; destination: TableName }[]): void {
@@ -276,35 +252,6 @@ function assertDistinctDestinations(mappings: { source: TableName; destination: 
 		}
 		taken.set(tableKey(m.destination), m.source);
 	}
-}
-
-function lastMatchingRule(
-	rules: ObjectRules,
-	name: TableName,
-	used: Set<number>,
-): { rule: TableRule; index: number } | undefined {
-	let found: { rule: TableRule; index: number } | undefined;
-	rules.forEach((rule, index) => {
-		if (wildcard(rule.database).test(name.database) && wildcard(rule.table).test(name.table)) {
-			used.add(index);
-			found = { rule, index };
-		}
-	});
-	return found;
-}
-
-const patterns = new Map<string, RegExp>();
-/** A rule pattern (`*` any run of characters, `?` one character) as an anchored RegExp. */
-export function wildcard(pattern: string): RegExp {
-	let re = patterns.get(pattern);
-	if (!re) {
-		const body = [...pattern]
-			.map((ch) => (ch === "*" ? ".*" : ch === "?" ? "." : ch.replace(/[\\^$.|+()[\]{}]/g, "\\$&")))
-			.join("");
-		re = new RegExp(`^${body}$`, "su");
-		patterns.set(pattern, re);
-	}
-	return re;
 }
 
 function describeRule(rule: TableRule, index: number): string {

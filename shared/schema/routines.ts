@@ -1,7 +1,7 @@
 import type { Connection } from "../db/connect.ts";
 import { quoteId } from "../db/sql.ts";
 import type { ObjectRules, TableName } from "../model/rules.ts";
-import { wildcard } from "./resolve.ts";
+import { wildcard } from "../model/rules.ts";
 import { tableKey } from "./snapshot.ts";
 
 /**

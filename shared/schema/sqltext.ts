@@ -181,11 +181,13 @@ export function backquote(name: string): string {
 }
 
 /**
- * Undoes the quoting of a string literal as MariaDB prints it in information_schema
- * (COLUMN_DEFAULT): quotes doubled, and backslash escapes for NUL, newline, return, ^Z and
- * backslash itself.
+ * Undoes the quoting of a string literal, in single or double quotes (the quote character is the
+ * literal's first): quotes doubled, and backslash escapes for NUL, newline, return, tab, ^Z,
+ * backspace and any other character as itself. Reads what MariaDB prints in information_schema
+ * (COLUMN_DEFAULT) and the literals of DDL statements (comments, table options).
  */
 export function unquoteStringLiteral(literal: string): string {
+	const q = literal[0] as string;
 	const body = literal.slice(1, -1);
 	let out = "";
 	for (let i = 0; i < body.length; i += 1) {
@@ -194,8 +196,8 @@ export function unquoteStringLiteral(literal: string): string {
 			const e = body[i + 1] as string;
 			out += ESCAPES[e] ?? e;
 			i += 1;
-		} else if (c === "'" && body[i + 1] === "'") {
-			out += "'";
+		} else if (c === q && body[i + 1] === q) {
+			out += q;
 			i += 1;
 		} else {
 			out += c;

@@ -4,7 +4,8 @@ import type { RowChange, RowImage, TransactionPart } from "../../shared/capture/
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import type { TableName } from "../../shared/model/rules.ts";
-import { Applier, type ApplierOptions } from "../../shared/replay/applier.ts";
+import { Applier } from "../../shared/replay/applier.ts";
+import type { ApplierOptions } from "../../shared/replay/applier-options.ts";
 import { CHECKPOINT_TABLE, readCheckpoint } from "../../shared/replay/checkpoint.ts";
 import { destinationCredentials } from "../support/databases.ts";
 import { applierFixture, del, identity, ins, rows, Stream, upd } from "./helpers.ts";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { QuerySession } from "../../shared/capture/session.ts";
+import { type DdlDecision, translateDdl } from "../../shared/ddl/translate.ts";
 import type { TableMapping } from "../../shared/model/rules.ts";
-import { type DdlDecision, translateDdl } from "../../shared/replay/ddl.ts";
 
 /**
  * How the clauses of one ALTER TABLE relate (issue 11): IF [NOT] EXISTS is checked by MariaDB

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Connection } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
+import { applyDdlEffects, type DdlDecision, translateDdl } from "../../shared/ddl/translate.ts";
 import type { ObjectRules, TableMapping, TableName } from "../../shared/model/rules.ts";
-import { applyDdlEffects, type DdlDecision, translateDdl } from "../../shared/replay/ddl.ts";
 import { renameQuoted } from "../../shared/schema/sqltext.ts";
 import { destinationCredentials, freshDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 

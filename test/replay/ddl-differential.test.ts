@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { translateDdl } from "../../shared/replay/ddl.ts";
+import { translateDdl } from "../../shared/ddl/translate.ts";
 import { DifferentialHarness, type StatementOutcome } from "../support/ddl-differential.ts";
 import { CORPUS, MYSQL_FIXTURES } from "./ddl-corpus.ts";
 

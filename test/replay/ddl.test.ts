@@ -1,6 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { Engine } from "../../shared/model/datasource.ts";
-import type { ObjectRules, TableMapping } from "../../shared/model/rules.ts";
 import {
 	applyDdlEffects,
 	type DdlContext,
@@ -9,7 +7,9 @@ import {
 	type DdlSupportEntry,
 	SUPPORTED_DDL,
 	translateDdl,
-} from "../../shared/replay/ddl.ts";
+} from "../../shared/ddl/translate.ts";
+import type { Engine } from "../../shared/model/datasource.ts";
+import type { ObjectRules, TableMapping } from "../../shared/model/rules.ts";
 
 /**
  * Translation of source DDL into destination statements and mapping effects, without a server.

@@ -5,7 +5,7 @@ import type { Change, RowChange, RowImage, TransactionPart } from "../../shared/
 import type { Connection } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import type { TableMapping, TableName } from "../../shared/model/rules.ts";
-import type { ApplierOptions } from "../../shared/replay/applier.ts";
+import type { ApplierOptions } from "../../shared/replay/applier-options.ts";
 import { destinationCredentials, freshDatabase, uniqueDatabase } from "../support/databases.ts";
 
 /** Builds TransactionParts by hand, with MariaDB-style GTID positions in domain 0. */

@@ -7,7 +7,7 @@ import { backquote, type LexMode, type TokenKind, tokenize } from "../schema/sql
  * Just enough parsing for DDL replay: the statement as significant tokens (versioned comments
  * expanded the way the source server read them, other comments and whitespace dropped), and a
  * cursor with the few moves a hand-written descent needs. No SQL grammar lives here; the
- * translators in ddl.ts and ddl-table.ts walk the statement forms they support and pass every
+ * translators in translate.ts and table.ts walk the statement forms they support and pass every
  * other fragment (types, expressions, options) through as text.
  */
 

@@ -1,4 +1,4 @@
-import { type DdlSupportEntry, SUPPORTED_DDL } from "./ddl-support.ts";
+import { type DdlSupportEntry, SUPPORTED_DDL } from "./support.ts";
 
 /**
  * One statement of the differential DDL corpus and what replay made of it
@@ -68,7 +68,7 @@ export function ddlSupportMarkdown(corpus: readonly DdlCorpusOutcome[]): string 
 		"A statement runs at the destination in the source statement's own session (sql_mode, time zone,",
 		"explicit_defaults_for_timestamp, as the binlog records them), and once only, even when a crash",
 		"makes replay meet it again.",
-		"Generated from `shared/replay/ddl-support.ts` and the tested statements below by `npx tsx scripts/docs.ts`.",
+		"Generated from `shared/ddl/support.ts` and the tested statements below by `npx tsx scripts/docs.ts`.",
 		"",
 		"| statement | support | what happens | example |",
 		"|---|---|---|---|",

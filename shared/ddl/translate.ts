@@ -1,20 +1,14 @@
 import type { DdlChange } from "../capture/change.ts";
-import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
-import type { TableMapping, TableName } from "../model/rules.ts";
-import { convertCharset } from "../schema/dialect/charsets.ts";
-import { alterTable } from "./ddl-alter.ts";
-import { Cursor, DdlSyntaxError, isKeyword, lex } from "./ddl-parse.ts";
-import {
-	describeRule,
-	includingRule,
-	MappingSet,
-	mayConcernRules,
-	destinationOf as ruleDestination,
-	rulesForDatabase,
-} from "./ddl-rules.ts";
-import { type DdlContext, type DdlEffect, Ignored, Refusal, Work } from "./ddl-state.ts";
-import type { DdlForm } from "./ddl-support.ts";
-import { createIndex, createTable, dropIndex, dropTable, noteOf, renameTable, truncateTable } from "./ddl-table.ts";
+import { qualifiedName } from "../db/sql.ts";
+import { rulesForDatabase, type TableMapping, type TableName } from "../model/rules.ts";
+import { alterTable } from "./alter.ts";
+import { alterDatabase, createDatabase, dropDatabase } from "./database.ts";
+import { Cursor, DdlSyntaxError, isKeyword, lex } from "./parse.ts";
+import { MappingSet, mayConcernRules } from "./rules.ts";
+import { type DdlContext, type DdlEffect, Ignored, Refusal, Work } from "./state.ts";
+import type { DdlForm } from "./support.ts";
+import { createIndex, createTable, dropIndex, dropTable, noteOf, renameTable, truncateTable } from "./table.ts";
+import { createView, dropView } from "./view.ts";
 
 /**
  * DDL during incremental replay: a statement from the source's binlog becomes the statements
@@ -26,15 +20,15 @@ import { createIndex, createTable, dropIndex, dropTable, noteOf, renameTable, tr
  * Only the statement (read in its source session's lexical sql_mode), and the mappings are
  * consulted: nothing is read from either server. Replay may meet the last statement again after
  * a crash: tables and databases are created and dropped IF [NOT] EXISTS; ALTER and RENAME TABLE
- * are marked (`guards`) for replay's journal, which runs them once (ddl-execute.ts). On MariaDB,
+ * are marked (`guards`) for replay's journal, which runs them once (replay/ddl-execute.ts). On MariaDB,
  * clauses also carry IF [NOT] EXISTS where that is right: the server checks it against the table
  * as it was before the statement, so a clause whose name an earlier clause dropped, renamed or
  * added goes without (it would be skipped), and so does an unnamed key.
  */
 
-export type { ColumnChange, DdlContext, DdlEffect } from "./ddl-state.ts";
-export type { DdlForm, DdlSupport, DdlSupportEntry } from "./ddl-support.ts";
-export { SUPPORTED_DDL } from "./ddl-support.ts";
+export type { ColumnChange, DdlContext, DdlEffect } from "./state.ts";
+export type { DdlForm, DdlSupport, DdlSupportEntry } from "./support.ts";
+export { SUPPORTED_DDL } from "./support.ts";
 
 export type DdlDecision =
 	| {
@@ -377,180 +371,4 @@ function otherObject(w: Work, c: Cursor, verb: string): never {
 		return byForm(w, c, "CREATE / ALTER / DROP SERVER, TABLESPACE, LOGFILE GROUP", "ignore", `${verb} ${object}`);
 	}
 	return byForm(w, c, "other statements", "refuse", `${verb} ${object}`.trim());
-}
-
-// ---------------------------------------------------------------- databases
-
-interface DatabaseOptions {
-	charset?: string;
-	collation?: string;
-}
-
-function databaseOptions(c: Cursor): DatabaseOptions {
-	const o: DatabaseOptions = {};
-	while (!c.done()) {
-		c.accept("DEFAULT");
-		if (c.accept("CHARACTER", "SET") || c.accept("CHARSET")) {
-			c.acceptEquals();
-			o.charset = c.identifier("a character set").toLowerCase();
-			if (o.charset === "utf8") o.charset = "utf8mb3";
-		} else if (c.accept("COLLATE")) {
-			c.acceptEquals();
-			o.collation = c.identifier("a collation").toLowerCase();
-		} else if (c.acceptOneOf("COMMENT", "ENCRYPTION")) {
-			c.acceptEquals();
-			c.next();
-		} else if (c.accept("READ", "ONLY")) {
-			c.acceptEquals();
-			c.next();
-		} else if (c.accept("UPGRADE", "DATA", "DIRECTORY", "NAME")) {
-			// MariaDB's rename of #mysql50# directories: nothing to do.
-		} else {
-			throw new DdlSyntaxError(`unknown database option ${c.where()}`);
-		}
-	}
-	return o;
-}
-
-function charsetClause(w: Work, o: DatabaseOptions, object: string): string {
-	if (o.charset === undefined && o.collation === undefined) return "";
-	const charset = o.charset ?? (o.collation === "binary" ? "binary" : (o.collation?.split("_")[0] as string));
-	const cs = convertCharset({ charset, collation: o.collation ?? `${charset}_general_ci` }, w.dialect);
-	w.changes.push(...cs.changes.map((x) => `${object}: ${x.what} (${x.why})`));
-	w.warnings.push(...cs.warnings);
-	return ` CHARACTER SET ${cs.value.charset}${o.collation !== undefined || cs.changes.length > 0 ? ` COLLATE ${cs.value.collation}` : ""}`;
-}
-
-/** The destination databases the rules send a source database's tables to. */
-function destinationDatabases(w: Work, database: string): string[] {
-	const names = new Set<string>();
-	for (const match of rulesForDatabase(w.ctx.rules, database)) names.add(match.rule.renameDatabase ?? database);
-	return [...names];
-}
-
-function createDatabase(w: Work, c: Cursor): void {
-	w.form("CREATE DATABASE");
-	c.accept("IF", "NOT", "EXISTS");
-	const name = c.identifier("a database name");
-	const options = databaseOptions(c);
-	const targets = destinationDatabases(w, name);
-	if (targets.length === 0)
-		w.ignore("CREATE DATABASE", `CREATE DATABASE ${name}: no rule includes tables of the database`);
-	const clause = charsetClause(w, options, name);
-	for (const t of targets) w.statements.push(`CREATE DATABASE IF NOT EXISTS ${quoteId(t)}${clause}`);
-}
-
-function alterDatabase(w: Work, c: Cursor): void {
-	w.form("ALTER DATABASE");
-	const name =
-		c.isIdentifier() &&
-		!c.at("DEFAULT") &&
-		!c.at("CHARACTER") &&
-		!c.at("CHARSET") &&
-		!c.at("COLLATE") &&
-		!c.at("COMMENT") &&
-		!c.at("UPGRADE") &&
-		!c.at("READ") &&
-		!c.at("ENCRYPTION")
-			? c.identifier("a database name")
-			: w.db;
-	const options = databaseOptions(c);
-	const targets = destinationDatabases(w, name);
-	if (targets.length === 0)
-		w.ignore("ALTER DATABASE", `ALTER DATABASE ${name}: no rule includes tables of the database`);
-	const clause = charsetClause(w, options, name);
-	if (clause === "") w.ignore("ALTER DATABASE", `ALTER DATABASE ${name}: ${noteOf("ALTER DATABASE")}`);
-	for (const t of targets) w.statements.push(`ALTER DATABASE ${quoteId(t)}${clause}`);
-}
-
-function dropDatabase(w: Work, c: Cursor): void {
-	w.form("DROP DATABASE");
-	c.accept("IF", "EXISTS");
-	const name = c.identifier("a database name");
-	const mapped = w.mappings.all().filter((m) => m.source.database === name);
-	const targets = new Set([...destinationDatabases(w, name), ...mapped.map((m) => m.destination.database)]);
-	if (targets.size === 0) w.ignore("DROP DATABASE", `DROP DATABASE ${name}: the database is not migrated`);
-	for (const m of mapped) {
-		w.mappings.delete(m.source);
-		w.effects.push({ kind: "table-dropped", source: m.source });
-	}
-	for (const target of targets) {
-		const fedByOthers =
-			w.mappings.all().some((m) => m.destination.database === target) ||
-			w.ctx.rules.some((r) => !r.exclude && r.renameDatabase === target && r.database !== name);
-		if (!fedByOthers) {
-			w.statements.push(`DROP DATABASE IF EXISTS ${quoteId(target)}`);
-			continue;
-		}
-		const tables = mapped.filter((m) => m.destination.database === target).map((m) => quoteTable(m.destination));
-		if (tables.length > 0) w.statements.push(`DROP TABLE IF EXISTS ${tables.join(", ")}`);
-		w.warnings.push(
-			`destination database ${target} also receives tables from other source databases, so only the tables of ${name} are dropped from it`,
-		);
-	}
-}
-
-// ---------------------------------------------------------------- views
-
-/**
- * CREATE / ALTER VIEW. User-written definitions may name tables without their database and
- * columns without their table, so they are not rewritten: a view is replayed when no rule
- * renames anything it could read, with the statement's default database.
- */
-function createView(w: Work, c: Cursor, algorithm: string | undefined, verb: "CREATE VIEW" | "ALTER VIEW"): void {
-	w.form("CREATE VIEW");
-	c.accept("IF", "NOT", "EXISTS");
-	const name = c.tableName(w.db);
-	const subject = `${verb} ${qualifiedName(name)}`;
-	let columns = "";
-	if (c.isPunct("(")) columns = ` (${c.text(c.group())})`;
-	c.expect("AS");
-	const body = c.skipUntil(() => false);
-	const definition = c.text(body);
-	const match = includingRule(w.ctx.rules, name);
-	if (!match) w.ignore("CREATE VIEW", `${subject}: no rule includes the view, so it is not migrated`);
-	const databases = new Set([name.database, ...(w.db ? [w.db] : [])]);
-	const toks = c.toks.slice(body[0], body[1]);
-	toks.forEach((t, i) => {
-		if ((t.kind === "quoted" || t.kind === "word") && toks[i + 1]?.text === "." && toks[i - 1]?.text !== ".") {
-			databases.add(t.kind === "quoted" ? (t.name as string) : t.text);
-		}
-	});
-	const viewOwnRule = !/[*?]/.test(match.rule.table) && !match.rule.renameDatabase && !match.rule.renameColumns;
-	for (const database of databases) {
-		for (const r of rulesForDatabase(w.ctx.rules, database)) {
-			if (r.index === match.index && viewOwnRule) continue;
-			if (r.rule.renameDatabase || r.rule.renameTable || r.rule.renameColumns) {
-				w.refuse(
-					"CREATE VIEW",
-					`${subject}: ${describeRule(r)} renames objects of database ${database}, and Ferry does not rewrite user-written view definitions: create the view at the destination by hand and skip the statement`,
-				);
-			}
-		}
-	}
-	const destination = ruleDestination(match, name);
-	const algo = algorithm ? `ALGORITHM=${algorithm} ` : "";
-	w.statements.push(
-		`CREATE OR REPLACE ${algo}SQL SECURITY INVOKER VIEW ${quoteTable(destination)}${columns} AS ${definition}`,
-	);
-	w.changes.push(
-		`${qualifiedName(name)}: DEFINER dropped, SQL SECURITY INVOKER (the source's definer account need not exist at the destination)`,
-	);
-	if (w.db) w.useDatabase = w.db;
-}
-
-function dropView(w: Work, c: Cursor): void {
-	w.form("DROP VIEW");
-	c.accept("IF", "EXISTS");
-	const names: TableName[] = [];
-	do names.push(c.tableName(w.db));
-	while (c.acceptPunct(","));
-	c.acceptOneOf("RESTRICT", "CASCADE");
-	const targets = names.flatMap((n) => {
-		const match = includingRule(w.ctx.rules, n);
-		return match ? [ruleDestination(match, n)] : [];
-	});
-	if (targets.length === 0)
-		w.ignore("DROP VIEW", `DROP VIEW ${names.map(qualifiedName).join(", ")}: no rule includes the views`);
-	w.statements.push(`DROP VIEW IF EXISTS ${targets.map(quoteTable).join(", ")}`);
 }

@@ -2,9 +2,9 @@ import { escapeValue, qualifiedName } from "../db/sql.ts";
 import type { TableName } from "../model/rules.ts";
 import { convertCharset } from "../schema/dialect/charsets.ts";
 import { convertTable } from "../schema/dialect/tables.ts";
-import { unquote } from "./ddl-column.ts";
-import { type Cursor, DdlSyntaxError } from "./ddl-parse.ts";
-import type { Work } from "./ddl-state.ts";
+import { unquoteStringLiteral } from "../schema/sqltext.ts";
+import { type Cursor, DdlSyntaxError } from "./parse.ts";
+import type { Work } from "./state.ts";
 
 /** Table options of CREATE and ALTER TABLE: read, and written for the destination by the dialect's table rules. */
 
@@ -35,7 +35,7 @@ function optionValue(c: Cursor): string {
 /** A character set or collation name, written bare, quoted or as a string. */
 export function nameValue(c: Cursor): string {
 	const t = c.next();
-	if (t.kind === "string") return unquote(t.text).toLowerCase();
+	if (t.kind === "string") return unquoteStringLiteral(t.text).toLowerCase();
 	if (t.kind === "quoted") return (t.name as string).toLowerCase();
 	if (t.kind === "word") return t.text.toLowerCase();
 	throw new DdlSyntaxError(`expected a character set or collation name ${c.where()}`);
@@ -69,7 +69,7 @@ export function parseTableOptions(c: Cursor): TableOptions {
 			c.acceptEquals();
 			const t = c.next();
 			if (t.kind !== "string") throw new DdlSyntaxError("expected the table comment as a string");
-			o.comment = unquote(t.text);
+			o.comment = unquoteStringLiteral(t.text);
 		} else if (c.accept("AUTO_INCREMENT")) {
 			c.acceptEquals();
 			o.autoIncrement = c.next().text;

@@ -3,9 +3,9 @@ import type { Engine } from "../model/datasource.ts";
 import type { ColumnMapping, ObjectRules, TableMapping, TableName } from "../model/rules.ts";
 import type { DialectContext } from "../schema/dialect/rules.ts";
 import type { ServerFlavor } from "../schema/snapshot.ts";
-import type { SourceServer } from "./ddl-parse.ts";
-import { MappingSet } from "./ddl-rules.ts";
-import type { DdlForm } from "./ddl-support.ts";
+import type { SourceServer } from "./parse.ts";
+import { MappingSet } from "./rules.ts";
+import type { DdlForm } from "./support.ts";
 
 /** What DDL translation needs to know about the project. */
 export interface DdlContext {

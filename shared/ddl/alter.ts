@@ -1,25 +1,28 @@
 import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
-import type { ColumnMapping, TableMapping, TableName } from "../model/rules.ts";
-import { convertCharset } from "../schema/dialect/charsets.ts";
-import { isCurrentTimestamp, tableKey } from "../schema/snapshot.ts";
-import { parseSpec, type Spec } from "./ddl-alter-spec.ts";
-import { type ColumnContext, type ParsedColumn, renameInExpression, renderColumn } from "./ddl-column.ts";
-import { type ParsedConstraint, renderConstraint, visibilityKeyword } from "./ddl-constraint.ts";
-import { type Cursor, DdlSyntaxError } from "./ddl-parse.ts";
 import {
-	describeRule,
-	filterReads,
-	firstClash,
+	type ColumnMapping,
+	destinationClash,
 	lower,
 	namesColumn,
 	type RuleMatch,
 	renamedColumn,
 	selects,
-} from "./ddl-rules.ts";
-import type { ColumnChange, Work } from "./ddl-state.ts";
-import type { DdlForm } from "./ddl-support.ts";
-import { columnContext, columnOf, noteOf, renameOne, ruleOf } from "./ddl-table.ts";
-import { renderTableOptions } from "./ddl-table-options.ts";
+	type TableMapping,
+	type TableName,
+} from "../model/rules.ts";
+import { convertCharset } from "../schema/dialect/charsets.ts";
+import { isCurrentTimestamp, tableKey } from "../schema/snapshot.ts";
+import { ClauseNames } from "./alter-names.ts";
+import { parseSpec, type Spec } from "./alter-spec.ts";
+import { type ColumnContext, type ParsedColumn, renderColumn } from "./column.ts";
+import { type ParsedConstraint, renderConstraint, visibilityKeyword } from "./constraint.ts";
+import { renameInExpression } from "./expression.ts";
+import { type Cursor, DdlSyntaxError } from "./parse.ts";
+import { describeRule, filterReads } from "./rules.ts";
+import type { ColumnChange, Work } from "./state.ts";
+import type { DdlForm } from "./support.ts";
+import { columnContext, columnOf, noteOf, renameOne, ruleOf } from "./table.ts";
+import { renderTableOptions } from "./table-options.ts";
 
 /**
  * ALTER TABLE: each clause decided with the table's mapping and rule, the migrated ones written
@@ -58,6 +61,7 @@ class AlterTable {
 	private readonly clauses: string[] = [];
 	private readonly columnChanges: ColumnChange[] = [];
 	private renameTo: TableName | undefined;
+	private readonly names: ClauseNames;
 
 	constructor(
 		private readonly w: Work,
@@ -67,33 +71,7 @@ class AlterTable {
 	) {
 		this.m = { ...original, columns: [...original.columns] };
 		this.rule = ruleOf(w, original);
-		for (const c of original.columns) this.before.set(lower(c.source), c);
-	}
-
-	/** Names earlier clauses of the statement drop, add or rename, by namespace (lower case). */
-	private readonly touched = { column: new Set<string>(), index: new Set<string>(), constraint: new Set<string>() };
-	/** The table's columns as the statement found them (clauses name them so), to their entry now. */
-	private readonly before = new Map<string, ColumnMapping>();
-
-	/**
-	 * MariaDB's IF [NOT] EXISTS for a clause on `name`, which makes running the statement again
-	 * harmless. The server checks it against the table as it was before the statement, so a
-	 * clause whose name an earlier clause changed goes without: it would be skipped.
-	 */
-	private exists(
-		kind: keyof AlterTable["touched"],
-		words: " IF EXISTS" | " IF NOT EXISTS",
-		...names: string[]
-	): string {
-		const free = names.every((n) => !this.touched[kind].has(lower(n)));
-		for (const n of names) this.touched[kind].add(lower(n));
-		return this.w.mariadb && free ? words : "";
-	}
-
-	/** A column as the statement's clauses name it: one of the table's columns before the statement. */
-	private existing(name: string): ColumnMapping | undefined {
-		const entry = this.before.get(lower(name));
-		return entry && this.m.columns.includes(entry) ? entry : undefined;
+		this.names = new ClauseNames(original.columns, w.mariadb);
 	}
 
 	private refuse(form: DdlForm, detail: string): never {
@@ -178,7 +156,7 @@ class AlterTable {
 		const w = this.w;
 		for (const spec of specs) this.apply(spec);
 		// checked once all clauses ran: `CHANGE a b, CHANGE b a` swaps two columns legally
-		const clash = firstClash(this.m.columns);
+		const clash = destinationClash(this.m.columns)?.second.destination;
 		if (clash) {
 			this.refuse(
 				w.forms.at(-1) ?? "ALTER TABLE ... CHANGE COLUMN",
@@ -241,7 +219,7 @@ class AlterTable {
 				return;
 			case "alterColumn": {
 				w.form("ALTER TABLE ... ALTER COLUMN");
-				const col = this.existing(spec.name);
+				const col = this.names.existing(spec.name, this.m.columns);
 				if (!col) {
 					this.noteSkipped(spec.name);
 					return;
@@ -265,21 +243,23 @@ class AlterTable {
 					return;
 				}
 				w.form("ALTER TABLE ... DROP INDEX");
-				this.clauses.push(`DROP INDEX${this.exists("index", " IF EXISTS", spec.name)} ${quoteId(spec.name)}`);
+				this.clauses.push(`DROP INDEX${this.names.exists("index", " IF EXISTS", spec.name)} ${quoteId(spec.name)}`);
 				return;
 			case "dropForeign":
 				w.form("ALTER TABLE ... DROP FOREIGN KEY");
 				this.clauses.push(
-					`DROP FOREIGN KEY${this.exists("constraint", " IF EXISTS", spec.name)} ${quoteId(spec.name)}`,
+					`DROP FOREIGN KEY${this.names.exists("constraint", " IF EXISTS", spec.name)} ${quoteId(spec.name)}`,
 				);
 				return;
 			case "dropConstraint":
 				w.form("ALTER TABLE ... DROP CONSTRAINT");
-				this.clauses.push(`DROP CONSTRAINT${this.exists("constraint", " IF EXISTS", spec.name)} ${quoteId(spec.name)}`);
+				this.clauses.push(
+					`DROP CONSTRAINT${this.names.exists("constraint", " IF EXISTS", spec.name)} ${quoteId(spec.name)}`,
+				);
 				return;
 			case "renameIndex":
 				w.form("ALTER TABLE ... RENAME INDEX");
-				this.exists("index", " IF EXISTS", spec.from, spec.to);
+				this.names.exists("index", " IF EXISTS", spec.from, spec.to);
 				this.clauses.push(`RENAME INDEX ${quoteId(spec.from)} TO ${quoteId(spec.to)}`);
 				return;
 			case "alterIndex":
@@ -340,7 +320,7 @@ class AlterTable {
 			this.noEffect ??= `the table has a column ${col.name} already (the statement's IF NOT EXISTS passes over it)`;
 			return;
 		}
-		const ine = this.exists("column", " IF NOT EXISTS", renamedColumn(this.rule.rule, col.name));
+		const ine = this.names.exists("column", " IF NOT EXISTS", renamedColumn(this.rule.rule, col.name));
 		if (!selects(this.rule.rule, col.name)) {
 			this.note(
 				`new column ${col.name} is not migrated: the column selection of ${describeRule(this.rule)} leaves it out`,
@@ -350,7 +330,7 @@ class AlterTable {
 		}
 		this.checkReads(col, form);
 		const entry: ColumnMapping = { source: col.name, destination: renamedColumn(this.rule.rule, col.name) };
-		const clash = firstClash([...this.m.columns, entry]);
+		const clash = destinationClash([...this.m.columns, entry])?.second.destination;
 		if (clash)
 			this.refuse(
 				form,
@@ -367,7 +347,7 @@ class AlterTable {
 	private dropColumn(name: string): void {
 		const form: DdlForm = "ALTER TABLE ... DROP COLUMN";
 		this.w.form(form);
-		const col = this.existing(name);
+		const col = this.names.existing(name, this.m.columns);
 		if (!col) {
 			this.noteSkipped(name);
 			return;
@@ -384,14 +364,16 @@ class AlterTable {
 			);
 		}
 		this.m.columns = this.m.columns.filter((c) => c !== col);
-		this.clauses.push(`DROP COLUMN${this.exists("column", " IF EXISTS", col.destination)} ${quoteId(col.destination)}`);
+		this.clauses.push(
+			`DROP COLUMN${this.names.exists("column", " IF EXISTS", col.destination)} ${quoteId(col.destination)}`,
+		);
 		this.columnChanges.push({ change: "dropped", source: col.source });
 	}
 
 	private modifyColumn(col: ParsedColumn): void {
 		const form: DdlForm = "ALTER TABLE ... MODIFY COLUMN";
 		this.w.form(form);
-		const entry = this.existing(col.name);
+		const entry = this.names.existing(col.name, this.m.columns);
 		if (!entry) {
 			this.noteSkipped(col.name);
 			return;
@@ -401,7 +383,7 @@ class AlterTable {
 			this.renameColumn(form, entry.source, col.name, col);
 			return;
 		}
-		const ie = this.exists("column", " IF EXISTS", entry.destination);
+		const ie = this.names.exists("column", " IF EXISTS", entry.destination);
 		const sql = this.render(col, entry.destination, form);
 		const position = this.position(col, entry);
 		this.clauses.push(`MODIFY COLUMN${ie} ${sql}${position}`);
@@ -409,7 +391,7 @@ class AlterTable {
 
 	private renameColumn(form: DdlForm, from: string, to: string, col: ParsedColumn | undefined): void {
 		this.w.form(form);
-		const entry = this.existing(from);
+		const entry = this.names.existing(from, this.m.columns);
 		const rule = this.rule.rule;
 		const renaming = lower(from) !== lower(to);
 		if (!entry) {
@@ -447,14 +429,14 @@ class AlterTable {
 				: entry.destination;
 		const next: ColumnMapping = { source: to, destination };
 		this.m.columns = this.m.columns.map((c) => (c === entry ? next : c));
-		this.before.set(lower(from), next);
+		this.names.before.set(lower(from), next);
 		if (col) {
-			const ie = this.exists("column", " IF EXISTS", entry.destination, next.destination);
+			const ie = this.names.exists("column", " IF EXISTS", entry.destination, next.destination);
 			const sql = this.render(col, next.destination, form);
 			const position = this.position(col, next);
 			this.clauses.push(`CHANGE COLUMN${ie} ${quoteId(entry.destination)} ${sql}${position}`);
 		} else if (next.destination !== entry.destination) {
-			this.exists("column", " IF EXISTS", entry.destination, next.destination);
+			this.names.exists("column", " IF EXISTS", entry.destination, next.destination);
 			this.clauses.push(`RENAME COLUMN ${quoteId(entry.destination)} TO ${quoteId(next.destination)}`);
 		}
 		if (entry.source !== next.source || entry.destination !== next.destination) {
@@ -467,13 +449,13 @@ class AlterTable {
 		if (def.kind === "foreign") {
 			const name = def.symbol ?? def.name;
 			if (name === undefined) return false;
-			this.touched.index.add(lower(name));
-			return this.exists("constraint", " IF NOT EXISTS", name) !== "";
+			this.names.touched.index.add(lower(name));
+			return this.names.exists("constraint", " IF NOT EXISTS", name) !== "";
 		}
 		if (def.kind === "check" || def.kind === "period" || def.kind === "primary") return false;
 		// an unnamed key gets a name the server makes unique (a_2 when a is taken): nothing to check
 		const name = def.name ?? def.symbol;
-		return name !== undefined && this.exists("index", " IF NOT EXISTS", name) !== "";
+		return name !== undefined && this.names.exists("index", " IF NOT EXISTS", name) !== "";
 	}
 
 	private addConstraint(def: ParsedConstraint): void {

@@ -1,15 +1,24 @@
 import { escapeValue, quoteId, quoteTable } from "../db/sql.ts";
+import {
+	APPROXIMATE_TYPES,
+	BINARY_STRING_TYPES,
+	DECIMAL_TYPES,
+	INTEGER_TYPES,
+	TEMPORAL_TYPES,
+	TEXT_TYPES,
+} from "../db/types.ts";
 import type { Engine } from "../model/datasource.ts";
-import type { TableName } from "../model/rules.ts";
+import { lower, type TableName } from "../model/rules.ts";
 import { convertIndex } from "../schema/dialect/tables.ts";
 import type { IndexKind, IndexSchema } from "../schema/snapshot.ts";
-import { type ColumnContext, renameInExpression, unquote } from "./ddl-column.ts";
-import { type Cursor, DdlSyntaxError, isKeyword, joinTokens, type Tok } from "./ddl-parse.ts";
-import { lower } from "./ddl-rules.ts";
+import { unquoteStringLiteral } from "../schema/sqltext.ts";
+import type { ColumnContext } from "./column.ts";
+import { renameInExpression } from "./expression.ts";
+import { type Cursor, DdlSyntaxError, isKeyword, joinTokens, type Tok } from "./parse.ts";
 
 /**
  * Index, key, foreign key and check definitions of CREATE TABLE and ALTER TABLE, read and
- * written for the destination like columns are (ddl-column.ts).
+ * written for the destination like columns are (column.ts).
  */
 
 export interface IndexPartDef {
@@ -59,41 +68,22 @@ export function atConstraint(c: Cursor): boolean {
 	return isKeyword(t, "CONSTRAINT") || (isKeyword(t, "PRIMARY") && isKeyword(c.peek(1), "KEY"));
 }
 
+/** Words that begin a column type: the catalogue's types (one word each) and the parser's other spellings. */
 const TYPE_WORDS = new Set([
-	"tinyint",
-	"smallint",
-	"mediumint",
-	"int",
-	"integer",
-	"bigint",
-	"decimal",
-	"numeric",
-	"float",
-	"double",
-	"real",
+	...INTEGER_TYPES,
+	...DECIMAL_TYPES,
+	...APPROXIMATE_TYPES,
 	"bit",
 	"bool",
 	"boolean",
 	"char",
 	"varchar",
-	"binary",
-	"varbinary",
-	"tinytext",
-	"text",
-	"mediumtext",
-	"longtext",
-	"tinyblob",
-	"blob",
-	"mediumblob",
-	"longblob",
+	...BINARY_STRING_TYPES,
+	...TEXT_TYPES,
 	"enum",
 	"set",
 	"json",
-	"date",
-	"time",
-	"datetime",
-	"timestamp",
-	"year",
+	...TEMPORAL_TYPES,
 	"uuid",
 	"inet4",
 	"inet6",
@@ -219,7 +209,7 @@ export function indexOptions(c: Cursor): IndexTail {
 			c.acceptEquals();
 			const t = c.next();
 			if (t.kind !== "string") throw new DdlSyntaxError("expected the index comment as a string");
-			tail.comment = unquote(t.text);
+			tail.comment = unquoteStringLiteral(t.text);
 		} else if (c.accept("NOT", "IGNORED")) tail.visibility = "NOT IGNORED";
 		else if (c.accept("IGNORED")) tail.visibility = "IGNORED";
 		else if (c.accept("INVISIBLE")) tail.visibility = "INVISIBLE";

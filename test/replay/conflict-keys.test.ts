@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { conflictKeys, foldText } from "../../shared/replay/statements.ts";
+import { conflictKeys, foldText } from "../../shared/replay/literals.ts";
 
 describe("conflict keys", () => {
 	it("fold text at least as much as common collations do", () => {

@@ -1,82 +1,22 @@
 import { quoteId, quoteTable } from "../db/sql.ts";
+import { BINARY_STRING_TYPES } from "../db/types.ts";
 import type { Engine } from "../model/datasource.ts";
-import type { TableMapping, TableName } from "../model/rules.ts";
+import { lower, type TableMapping, type TableName } from "../model/rules.ts";
 import { literalSql } from "../schema/ddl.ts";
 import { convertColumn } from "../schema/dialect/columns.ts";
 import type { DialectContext } from "../schema/dialect/rules.ts";
 import type { ColumnDefault, ColumnSchema } from "../schema/snapshot.ts";
 import { isCurrentTimestamp } from "../schema/snapshot.ts";
-import { type Cursor, DdlSyntaxError, isKeyword, joinTokens, type Tok } from "./ddl-parse.ts";
-import { lower } from "./ddl-rules.ts";
+import { unquoteStringLiteral } from "../schema/sqltext.ts";
+import { type ColumnNames, namesIn, renameInExpression } from "./expression.ts";
+import { type Cursor, DdlSyntaxError, isKeyword, joinTokens, type Tok } from "./parse.ts";
 
 /**
  * Column and index definitions of CREATE TABLE and ALTER TABLE: read into the structures the
- * schema migration's dialect rules (shared/schema/dialect.ts) work on, converted by those rules,
+ * schema migration's dialect rules (shared/schema/dialect/) work on, converted by those rules,
  * and written back. A definition the rules leave alone is written back as the source wrote it
  * (names mapped), so nothing is lost to a re-rendering; only what a rule changed is rewritten.
  */
-
-/** Source column name -> destination name, or undefined when the column is not migrated. */
-export type ColumnNames = (source: string) => string | undefined;
-
-// ---------------------------------------------------------------- expressions
-
-/**
- * Rewrites the column names in an expression: quoted names, and bare words that are not
- * function calls or qualified parts. Words that are not columns (keywords, functions) are
- * returned as they are because `names` does not know them.
- */
-export function renameInExpression(toks: readonly Tok[], names: ColumnNames): string {
-	return toks
-		.map((t, i) => {
-			const prefix = i > 0 && t.space ? " " : "";
-			const qualified = toks[i - 1]?.text === "." || toks[i + 1]?.text === ".";
-			if (t.kind === "quoted" && !qualified) {
-				const to = names(t.name as string);
-				return prefix + (to === undefined ? t.text : quoteId(to));
-			}
-			if (t.kind === "word" && !qualified && toks[i + 1]?.text !== "(") {
-				const to = names(t.text);
-				return prefix + (to === undefined || lower(to) === lower(t.text) ? t.text : quoteId(to));
-			}
-			return prefix + t.text;
-		})
-		.join("");
-}
-
-/** Names an expression may read: quoted names and bare words that are not function calls. */
-export function namesIn(toks: readonly Tok[]): string[] {
-	return toks.flatMap((t, i) => {
-		if (t.kind === "quoted") return [t.name as string];
-		if (t.kind === "word" && toks[i + 1]?.text !== "(" && !/^\d/.test(t.text)) return [t.text];
-		return [];
-	});
-}
-
-/** The text of a string literal token. */
-export function unquote(literal: string): string {
-	const q = literal[0] as string;
-	const body = literal.slice(1, -1);
-	let out = "";
-	for (let i = 0; i < body.length; i += 1) {
-		const c = body[i] as string;
-		if (c === "\\" && i + 1 < body.length) {
-			const e = body[i + 1] as string;
-			out += ESCAPES[e] ?? e;
-			i += 1;
-		} else if (c === q && body[i + 1] === q) {
-			out += q;
-			i += 1;
-		} else {
-			out += c;
-		}
-	}
-	return out;
-}
-
-const ESCAPES: Record<string, string> = { "0": "\0", n: "\n", r: "\r", t: "\t", Z: "\x1a", b: "\b" };
-
-// ---------------------------------------------------------------- columns
 
 type AttrKind =
 	| "null"
@@ -197,7 +137,7 @@ const DEFAULT_COLLATION: Record<string, string> = {
 /** A character set or collation name, written bare, quoted or as a string. */
 function charsetName(c: Cursor): string {
 	const t = c.next();
-	if (t.kind === "string") return unquote(t.text).toLowerCase();
+	if (t.kind === "string") return unquoteStringLiteral(t.text).toLowerCase();
 	if (t.kind === "quoted") return (t.name as string).toLowerCase();
 	if (t.kind === "word") return t.text.toLowerCase();
 	throw new DdlSyntaxError(`expected a character set or collation name ${c.where()}`);
@@ -273,7 +213,7 @@ export function parseColumn(c: Cursor, tableDb: string): ParsedColumn {
 		} else if (c.accept("COMMENT")) {
 			const t = c.next();
 			if (t.kind !== "string") throw new DdlSyntaxError(`expected the comment of column ${name} as a string`);
-			comment = unquote(t.text);
+			comment = unquoteStringLiteral(t.text);
 			push("comment");
 		} else if (c.at("GENERATED") || c.at("AS")) {
 			if (c.accept("GENERATED")) c.expect("ALWAYS");
@@ -400,14 +340,12 @@ function skipReferenceTail(c: Cursor): void {
 	}
 }
 
-const BINARY_TYPES = new Set(["binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"]);
-
 function readDefault(toks: Tok[], dataType: string): ColumnDefault {
 	const text = joinTokens(toks);
 	const only = toks.length === 1 ? toks[0] : undefined;
 	if (only?.kind === "string") {
-		const value = unquote(only.text);
-		return BINARY_TYPES.has(dataType)
+		const value = unquoteStringLiteral(only.text);
+		return BINARY_STRING_TYPES.has(dataType)
 			? { kind: "bytes", hex: Buffer.from(value, "utf8").toString("hex") }
 			: { kind: "string", value };
 	}

@@ -1,11 +1,11 @@
 import type { TableName } from "../model/rules.ts";
-import { type ParsedColumn, parseColumn } from "./ddl-column.ts";
-import { atConstraint, type ParsedConstraint, parseConstraint } from "./ddl-constraint.ts";
-import { type Cursor, DdlSyntaxError, isKeyword, type Tok } from "./ddl-parse.ts";
-import type { DdlForm } from "./ddl-support.ts";
-import { nameValue, parseTableOptions, type TableOptions } from "./ddl-table-options.ts";
+import { type ParsedColumn, parseColumn } from "./column.ts";
+import { atConstraint, type ParsedConstraint, parseConstraint } from "./constraint.ts";
+import { type Cursor, DdlSyntaxError, isKeyword, type Tok } from "./parse.ts";
+import type { DdlForm } from "./support.ts";
+import { nameValue, parseTableOptions, type TableOptions } from "./table-options.ts";
 
-/** The clauses of ALTER TABLE, read one by one (ddl-alter.ts decides what each becomes). */
+/** The clauses of ALTER TABLE, read one by one (alter.ts decides what each becomes). */
 
 export type Spec =
 	| { op: "addColumn"; columns: ParsedColumn[]; ifNotExists: boolean }

@@ -1,7 +1,15 @@
 import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
-import type { ColumnMapping, TableMapping, TableName, TableRule } from "../model/rules.ts";
+import {
+	type ColumnMapping,
+	includingRule,
+	lower,
+	type RuleMatch,
+	type TableMapping,
+	type TableName,
+	type TableRule,
+} from "../model/rules.ts";
 import { type IndexKind, tableKey } from "../schema/snapshot.ts";
-import { type ColumnContext, type ParsedColumn, parseColumn, renderColumn } from "./ddl-column.ts";
+import { type ColumnContext, type ParsedColumn, parseColumn, renderColumn } from "./column.ts";
 import {
 	atConstraint,
 	indexOptions,
@@ -9,16 +17,16 @@ import {
 	type ParsedConstraint,
 	parseConstraint,
 	renderConstraint,
-} from "./ddl-constraint.ts";
-import { type Cursor, DdlSyntaxError, isKeyword } from "./ddl-parse.ts";
-import { describeRule, includingRule, lower, mapTable, type RuleMatch } from "./ddl-rules.ts";
-import type { Work } from "./ddl-state.ts";
-import { type DdlForm, SUPPORTED_DDL } from "./ddl-support.ts";
-import { OPTION_STOP, parseTableOptions, renderTableOptions } from "./ddl-table-options.ts";
+} from "./constraint.ts";
+import { type Cursor, DdlSyntaxError, isKeyword } from "./parse.ts";
+import { describeRule, mapTable } from "./rules.ts";
+import type { Work } from "./state.ts";
+import { type DdlForm, SUPPORTED_DDL } from "./support.ts";
+import { OPTION_STOP, parseTableOptions, renderTableOptions } from "./table-options.ts";
 
 /**
  * Table statements: CREATE TABLE (and LIKE), DROP, RENAME, TRUNCATE, CREATE and DROP INDEX
- * (ALTER TABLE in ddl-alter.ts). Each reads the statement, decides with the mappings and rules, and adds
+ * (ALTER TABLE in alter.ts). Each reads the statement, decides with the mappings and rules, and adds
  * destination statements and mapping effects to the Work, or throws a refusal.
  */
 
