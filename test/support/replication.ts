@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { FileSecretStore } from "../../shared/aws/secrets.ts";
 import { ensureStateTable, StateStore } from "../../shared/aws/state-store.ts";
 import { ensureQueueWithDeadLetter, WorkQueue } from "../../shared/aws/work-queue.ts";
@@ -16,14 +19,14 @@ import {
 	type VerificationResults,
 	verificationResults,
 } from "../../shared/control/verification.ts";
-import { connect } from "../../shared/db/connect.ts";
+import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
 import { type Project, ProjectInput } from "../../shared/model/project.ts";
 import type { TableMapping } from "../../shared/model/rules.ts";
 import { CHECKPOINT_TABLE, META_DATABASE } from "../../shared/replay/checkpoint.ts";
 import { awsBackends, clientsFor, uniqueName } from "./aws.ts";
-import { destinationCredentials, sourceCredentials } from "./databases.ts";
+import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "./databases.ts";
 
 /**
  * Replication tasks run in the test's own process (tasks/replication/run.ts `runReplication`)
@@ -55,6 +58,65 @@ export async function testContext(home: string, options: { verify?: boolean } = 
 		verifyQueue,
 		secrets: new FileSecretStore(join(home, "datasources.json")),
 		tasks: NO_TASKS,
+	};
+}
+
+/** What an e2e file that runs replication in its own process works with (see `useTestContext`). */
+export interface ContextFixture {
+	readonly ctx: Context;
+	/** Connections to the source and the destination instances. */
+	readonly src: Connection;
+	readonly dst: Connection;
+	/** A database name unique to this run, dropped at both ends afterwards. */
+	database(prefix: string): string;
+	/** Replication streams whose checkpoints are deleted afterwards. */
+	readonly streams: string[];
+}
+
+/**
+ * The setup those files share, as `beforeAll`/`afterAll` of the enclosing `describe`: a context
+ * (`testContext`) in a temp home and connections to both servers; then the connections closed,
+ * the checkpoints of `streams` deleted, the databases dropped and the home removed.
+ */
+export function useTestContext(name: string, options: { verify?: boolean } = {}): ContextFixture {
+	const home = mkdtempSync(join(tmpdir(), `ferry-${name}-`));
+	const databases: string[] = [];
+	const streams: string[] = [];
+	let opened: { ctx: Context; src: Connection; dst: Connection } | undefined;
+	const ready = () => {
+		if (!opened) throw new Error("the test context is made by beforeAll");
+		return opened;
+	};
+
+	beforeAll(async () => {
+		const ctx = await testContext(home, options);
+		const [src, dst] = await Promise.all([connect(sourceCredentials), connect(destinationCredentials)]);
+		opened = { ctx, src, dst };
+	});
+
+	afterAll(async () => {
+		await Promise.all([opened?.src.end(), opened?.dst.end()]);
+		if (streams.length > 0) await deleteCheckpoints(...streams);
+		for (const db of databases) await dropDatabase(db, sourceCredentials, destinationCredentials);
+		rmSync(home, { recursive: true, force: true });
+	});
+
+	return {
+		get ctx() {
+			return ready().ctx;
+		},
+		get src() {
+			return ready().src;
+		},
+		get dst() {
+			return ready().dst;
+		},
+		database(prefix) {
+			const db = uniqueDatabase(prefix);
+			databases.push(db);
+			return db;
+		},
+		streams,
 	};
 }
 
