@@ -1,8 +1,8 @@
 import type { RowDataPacket } from "mysql2";
 import { afterAll, describe, expect, it } from "vitest";
+import { compareDatabases } from "../../cli/demo/compare.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId, quoteTable } from "../../shared/db/sql.ts";
-import { compareDatabases } from "../../shared/local/compare.ts";
 import { destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { useTestStack, waitForProject } from "../support/stack.ts";
 

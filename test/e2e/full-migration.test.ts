@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { compareDatabases } from "../../cli/demo/compare.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
-import { compareDatabases } from "../../shared/local/compare.ts";
 import { destinationCredentials, sampleDatabases, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { useTestStack, waitForProject } from "../support/stack.ts";
 

@@ -2,7 +2,7 @@ import { type ChildProcess, execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { runWriteLoad } from "../../shared/local/load.ts";
+import { runWriteLoad } from "../../cli/demo/load.ts";
 import { sampleDatabases, scratch2Credentials, scratchCredentials, uniqueDatabase } from "../support/databases.ts";
 import { useTestStack, waitForIdentical } from "../support/stack.ts";
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { runWriteLoad } from "../../cli/demo/load.ts";
 import type { ProjectStatus } from "../../shared/control/status.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
-import { runWriteLoad } from "../../shared/local/load.ts";
 import { destinationCredentials, sampleDatabases, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { useTestStack, waitForIdentical } from "../support/stack.ts";
 

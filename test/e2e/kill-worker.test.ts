@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compareDatabases } from "../../shared/local/compare.ts";
+import { compareDatabases } from "../../cli/demo/compare.ts";
 import { destinationCredentials, sampleDatabases, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { useTestStack, waitForProject } from "../support/stack.ts";
 

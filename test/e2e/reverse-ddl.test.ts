@@ -1,12 +1,12 @@
 import type { RowDataPacket } from "mysql2";
 import { describe, expect, it } from "vitest";
+import { compareDatabases } from "../../cli/demo/compare.ts";
 import { listTables } from "../../shared/control/chunks.ts";
 import { resolveTicket, updateProject } from "../../shared/control/projects.ts";
 import { type ReplicationStatus, replicationId, replicationStatus } from "../../shared/control/replication.ts";
 import { startVerification } from "../../shared/control/verification.ts";
 import type { Connection } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
-import { compareDatabases } from "../../shared/local/compare.ts";
 import { markSql } from "../../shared/replay/checkpoint.ts";
 import { runReplication } from "../../tasks/replication/run.ts";
 import { destinationCredentials, sourceCredentials } from "../support/databases.ts";

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { compareDatabases } from "../../cli/demo/compare.ts";
 import type { ProjectStatus } from "../../shared/control/status.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
-import { compareDatabases } from "../../shared/local/compare.ts";
 import { destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { useTestStack, waitFor, waitForIdentical } from "../support/stack.ts";
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { runWriteLoad } from "../../cli/demo/load.ts";
 import type { ProjectStatus } from "../../shared/control/status.ts";
 import type { VerificationResults } from "../../shared/control/verification.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
-import { runWriteLoad } from "../../shared/local/load.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
 import {
 	destinationCredentials,

@@ -1,12 +1,12 @@
 import type { ResultSetHeader, RowDataPacket } from "mysql2";
 import { beforeAll, describe, expect, it } from "vitest";
+import { compareDatabases } from "../../cli/demo/compare.ts";
 import { listTables } from "../../shared/control/chunks.ts";
 import type { Context } from "../../shared/control/context.ts";
 import { updateProject } from "../../shared/control/projects.ts";
 import { type ReplicationStatus, replicationId, replicationStatus } from "../../shared/control/replication.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
-import { compareDatabases } from "../../shared/local/compare.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
 import {
 	CHECKPOINT_TABLE,

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { compareDatabases } from "../../cli/demo/compare.ts";
+import { runWriteLoad } from "../../cli/demo/load.ts";
 import type { FerryClient } from "../../shared/api/client.ts";
 import type { VerificationResults } from "../../shared/control/verification.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
-import { compareDatabases } from "../../shared/local/compare.ts";
-import { runWriteLoad } from "../../shared/local/load.ts";
 import type { RowDiff } from "../../shared/verify/diff.ts";
 import { destinationCredentials, sampleDatabases, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { useTestStack, waitFor, waitForProject } from "../support/stack.ts";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { compareDatabases } from "../../cli/demo/compare.ts";
 import { chunkWait } from "../../shared/control/chunk-leases.ts";
 import { type ChunkItem, chunkTimings } from "../../shared/control/chunks.ts";
-import { compareDatabases } from "../../shared/local/compare.ts";
 import { createDatabase, destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { useTestStack, waitFor, waitForProject } from "../support/stack.ts";
 

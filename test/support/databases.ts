@@ -1,7 +1,7 @@
+import { createSampleDatabase } from "../../cli/demo/sample.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { localInstance } from "../../shared/local/instances.ts";
-import { createSampleDatabase } from "../../shared/local/sample.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
 
 /** The private MariaDB instances started by scripts/services/mariadb.sh (scratch ones are for tests that restart a server). */
