@@ -39,7 +39,7 @@ const NO_TASKS: TaskLauncher = { start: async () => {}, running: async () => fal
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A context on a fresh state table, with secrets under `home` and no task launcher; with `verify`, a verify queue of its own. */
-export async function testContext(home: string, options: { verify?: boolean } = {}): Promise<Context> {
+async function testContext(home: string, options: { verify?: boolean } = {}): Promise<Context> {
 	const backend = awsBackends()[0];
 	if (!backend) throw new Error("no AWS backend configured (FERRY_TEST_BACKENDS)");
 	const { dynamo, sqs } = clientsFor(backend);
@@ -227,7 +227,7 @@ export async function waitForStatus(
 }
 
 /** Removes the streams' checkpoint rows on both servers. */
-export async function deleteCheckpoints(...streams: string[]): Promise<void> {
+async function deleteCheckpoints(...streams: string[]): Promise<void> {
 	for (const creds of [sourceCredentials, destinationCredentials]) {
 		const c = await connect(creds);
 		await c

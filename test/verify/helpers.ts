@@ -22,6 +22,6 @@ export async function verifyCorrect(
 	return { first, statements, after };
 }
 
-export function counts(v: TableVerification) {
+export function counts(v: Pick<TableVerification, "missing" | "extra" | "different">) {
 	return { missing: v.missing, extra: v.extra, different: v.different };
 }
