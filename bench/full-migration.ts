@@ -229,7 +229,7 @@ const FERRY_FLOW = [
 	"POST /projects/{id}/actions/start, then GET /projects/{id}/status every 0.5 s until state != running",
 ];
 
-/** Ferry's own product path: local mode, through its REST API, as cli/demo.ts does it. */
+/** Ferry's own product path: local mode, through its REST API, as cli/demo/run.ts does it. */
 async function ferry(): Promise<Run> {
 	// Loaded here, not at the top: the peers still run when Ferry's code does not load.
 	const { startLocalStack } = await import("../shared/local/stack.ts");

@@ -4,7 +4,7 @@ import { Construct } from "constructs";
 
 /**
  * The single DynamoDB table holding projects, data sources (no secrets), chunks, checkpoints and tickets,
- * keyed by `pk`/`sk`; items with `expiresAt` (epoch seconds) expire.
+ * keyed by `pk`/`sk`.
  */
 export class StateTable extends Construct {
 	readonly table: dynamodb.Table;
@@ -16,7 +16,6 @@ export class StateTable extends Construct {
 			sortKey: { name: "sk", type: dynamodb.AttributeType.STRING },
 			billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
 			pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-			timeToLiveAttribute: "expiresAt",
 			removalPolicy: RemovalPolicy.RETAIN,
 		});
 	}

@@ -5,7 +5,7 @@ import { ApiError, FerryClient } from "../shared/api/client.ts";
 import { ferryHome } from "../shared/config.ts";
 import type { ProjectStatus } from "../shared/control/status.ts";
 import { localApiToken, startLocalStack } from "../shared/local/stack.ts";
-import { runDemo } from "./demo.ts";
+import { runDemo } from "./demo/run.ts";
 import { renderStatus } from "./render.ts";
 
 const DEFAULT_API = "http://127.0.0.1:7300";

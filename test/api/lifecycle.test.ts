@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compareDatabases } from "../../cli/demo/compare.ts";
+import { createSampleDatabase } from "../../cli/demo/sample.ts";
 import type { ApiError } from "../../shared/api/client.ts";
 import { connect } from "../../shared/db/connect.ts";
-import { compareDatabases } from "../../shared/local/compare.ts";
-import { createSampleDatabase } from "../../shared/local/sample.ts";
 import type { Project } from "../../shared/model/project.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { addLocalDataSources, startTestStack, waitForProject } from "../support/stack.ts";

@@ -86,7 +86,7 @@ function policyOfFunction(fnId: string): string {
 }
 
 describe("FerryStack", () => {
-	it("has the state table with pk/sk, on-demand, PITR, TTL and RETAIN", () => {
+	it("has the state table with pk/sk, on-demand, PITR, RETAIN and no TTL", () => {
 		template.resourceCountIs("AWS::DynamoDB::Table", 1);
 		template.hasResource("AWS::DynamoDB::Table", {
 			DeletionPolicy: "Retain",
@@ -102,7 +102,7 @@ describe("FerryStack", () => {
 				]),
 				BillingMode: "PAY_PER_REQUEST",
 				PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-				TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+				TimeToLiveSpecification: Match.absent(),
 			},
 		});
 	});

@@ -8,18 +8,8 @@ import { createPool } from "../../shared/db/connect.ts";
 import { quoteId, quoteTable } from "../../shared/db/sql.ts";
 import type { TableMapping, TableName } from "../../shared/model/rules.ts";
 import { uniqueDatabase } from "../support/databases.ts";
-import {
-	connect,
-	copyAll,
-	count,
-	createBoth,
-	destinationCredentials,
-	dump,
-	identity,
-	openPair,
-	type Pair,
-	sourceCredentials,
-} from "./helpers.ts";
+import { identity, openPair, type Pair } from "../support/pair.ts";
+import { connect, copyAll, count, createBoth, destinationCredentials, dump, sourceCredentials } from "./helpers.ts";
 
 const METHODS = ["insert", "load-data"] as const;
 

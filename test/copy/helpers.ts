@@ -6,53 +6,13 @@ import { describeColumns } from "../../shared/db/introspect.ts";
 import { quoteId, quoteTable } from "../../shared/db/sql.ts";
 import type { TableMapping, TableName } from "../../shared/model/rules.ts";
 import { destinationCredentials, sourceCredentials } from "../support/databases.ts";
-
-/** A source and a destination database of the same name, and connections to both. */
-export interface Pair {
-	database: string;
-	source: Connection;
-	destination: Connection;
-	close(): Promise<void>;
-}
-
-export async function openPair(database: string): Promise<Pair> {
-	const source = await connect(sourceCredentials);
-	const destination = await connect(destinationCredentials);
-	for (const c of [source, destination]) {
-		await c.query(`DROP DATABASE IF EXISTS ${quoteId(database)}`);
-		await c.query(`CREATE DATABASE ${quoteId(database)} CHARACTER SET utf8mb4`);
-	}
-	return {
-		database,
-		source,
-		destination,
-		async close() {
-			// Fresh connections: a failed copy destroys the connections it was given.
-			for (const creds of [sourceCredentials, destinationCredentials]) {
-				const c = await connect(creds);
-				await c.query(`DROP DATABASE IF EXISTS ${quoteId(database)}`);
-				await c.end();
-			}
-			for (const c of [source, destination]) await c.end().catch(() => {});
-		},
-	};
-}
+import type { Pair } from "../support/pair.ts";
 
 /** Creates the same table on both sides (`destinationDdl` if the destination differs). */
 export async function createBoth(pair: Pair, table: string, ddl: string, destinationDdl = ddl): Promise<void> {
 	const t = quoteTable({ database: pair.database, table });
 	await pair.source.query(`CREATE TABLE ${t} ${ddl}`);
 	await pair.destination.query(`CREATE TABLE ${t} ${destinationDdl}`);
-}
-
-/** Maps every column of a source table to the same name, same database and table. */
-export async function identity(conn: Connection, table: TableName): Promise<TableMapping> {
-	const columns = await describeColumns(conn, table);
-	return {
-		source: table,
-		destination: table,
-		columns: columns.map((c) => ({ source: c.name, destination: c.name })),
-	};
 }
 
 export async function copyAll(

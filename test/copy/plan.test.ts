@@ -6,7 +6,8 @@ import { rangeCondition, whereClause } from "../../shared/copy/range.ts";
 import { quoteTable } from "../../shared/db/sql.ts";
 import type { TableMapping, TableName } from "../../shared/model/rules.ts";
 import { uniqueDatabase } from "../support/databases.ts";
-import { copyAll, count, dump, identity, openPair, type Pair } from "./helpers.ts";
+import { identity, openPair, type Pair } from "../support/pair.ts";
+import { copyAll, count, dump } from "./helpers.ts";
 
 /** Rows of each chunk, counted by the server over the chunk's own range (and row filter). */
 async function countChunks(pair: Pair, mapping: TableMapping, chunks: ChunkSpec[]): Promise<number[]> {

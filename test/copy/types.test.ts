@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { quoteTable } from "../../shared/db/sql.ts";
 import type { TableMapping } from "../../shared/model/rules.ts";
 import { uniqueDatabase } from "../support/databases.ts";
-import { copyAll, count, dump, identity, openPair, type Pair } from "./helpers.ts";
+import { identity, openPair, type Pair } from "../support/pair.ts";
+import { copyAll, count, dump } from "./helpers.ts";
 
 const DDL = `(
 	id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,

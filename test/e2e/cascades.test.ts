@@ -1,13 +1,12 @@
 import type { ChildProcess } from "node:child_process";
 import type { RowDataPacket } from "mysql2";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ProjectStatus } from "../../shared/control/status.ts";
+import { describe, expect, it } from "vitest";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
 import type { VerificationResults } from "../../shared/scheduler/verification-results.ts";
-import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { addLocalDataSources, startTestStack, waitFor, waitForIdentical } from "../support/stack.ts";
+import { destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { useTestStack, waitFor, waitForIdentical } from "../support/stack.ts";
 
 /**
  * Foreign-key actions (ON DELETE/UPDATE CASCADE, SET NULL) through real projects: InnoDB runs
@@ -101,35 +100,25 @@ async function randomWrites(creds: Credentials, db: string, signal: AbortSignal,
 describe("foreign-key actions through projects (local stack, real MariaDB)", () => {
 	const twoWay = uniqueDatabase("fk2way");
 	const chaos = uniqueDatabase("fkchaos");
-	let t: Awaited<ReturnType<typeof startTestStack>>;
-	let dataSources: { sourceId: string; destinationId: string };
-
-	beforeAll(async () => {
-		process.env.FERRY_REPLICATION_HEARTBEAT_TIMEOUT_MS = "3000";
-		await createSchema(sourceCredentials, twoWay, 10);
-		await createSchema(sourceCredentials, chaos, 60);
-		t = await startTestStack(2);
-		dataSources = await addLocalDataSources(t.api);
-	});
-
-	afterAll(async () => {
-		await t?.close();
-		delete process.env.FERRY_REPLICATION_HEARTBEAT_TIMEOUT_MS;
-		await dropDatabase(twoWay, sourceCredentials, destinationCredentials);
-		await dropDatabase(chaos, sourceCredentials, destinationCredentials);
+	const t = useTestStack({
+		workers: 2,
+		env: { FERRY_REPLICATION_HEARTBEAT_TIMEOUT_MS: "3000" },
+		seed: async () => {
+			await createSchema(sourceCredentials, twoWay, 10);
+			await createSchema(sourceCredentials, chaos, 60);
+		},
+		databases: [twoWay, chaos],
 	});
 
 	it("two-way sync: a cascade made at either side reaches the other side's children", async () => {
-		const project = await t.api.post<{ id: string }>("/projects", {
+		const projectId = await t.startProject({
 			name: "fk two-way",
-			...dataSources,
 			types: ["schema", "full", "incremental"],
 			objects: [{ database: twoWay }],
 			options: { twoWay: true },
 		});
-		await t.api.post(`/projects/${project.id}/actions/start`);
 		await waitFor("both streams in exact mode", async () => {
-			const s = await t.api.get<ProjectStatus>(`/projects/${project.id}/status`);
+			const s = await t.status(projectId);
 			if (s.state !== "running") throw new Error(`project ${s.state}: ${JSON.stringify(s.ticket)}`);
 			return s.incremental?.phase === "exact" && s.reverse?.phase === "exact" ? s : undefined;
 		});
@@ -166,22 +155,20 @@ describe("foreign-key actions through projects (local stack, real MariaDB)", () 
 				grandchildren: 0,
 			});
 		}
-		await t.api.post(`/projects/${project.id}/actions/pause`);
-		await t.api.post(`/projects/${project.id}/actions/release`);
+		await t.api.post(`/projects/${projectId}/actions/pause`);
+		await t.api.post(`/projects/${projectId}/actions/release`);
 	}, 240_000);
 
 	it("random cascading DML under replay with kills of the replication task ends identical, and verification agrees", async () => {
 		const load = new AbortController();
 		const writers = [1, 2].map((seed) => randomWrites(sourceCredentials, chaos, load.signal, seed));
-		const project = await t.api.post<{ id: string }>("/projects", {
+		const projectId = await t.startProject({
 			name: "fk chaos",
-			...dataSources,
 			types: ["schema", "full", "incremental", "verification"],
 			objects: [{ database: chaos }],
 			options: { parallelism: 2, chunkRows: 100 },
 		});
-		await t.api.post(`/projects/${project.id}/actions/start`);
-		const status = () => t.api.get<ProjectStatus>(`/projects/${project.id}/status`);
+		const status = () => t.status(projectId);
 		await waitFor("replay running", async () => {
 			const s = await status();
 			if (s.state !== "running") throw new Error(`project ${s.state}: ${JSON.stringify(s.ticket)}`);
@@ -204,12 +191,12 @@ describe("foreign-key actions through projects (local stack, real MariaDB)", () 
 
 		const runOver = (run: number) =>
 			waitFor(`verification run ${run}`, async () => {
-				const r = await t.api.get<VerificationResults>(`/projects/${project.id}/verification`).catch(() => undefined);
+				const r = await t.api.get<VerificationResults>(`/projects/${projectId}/verification`).catch(() => undefined);
 				return r && r.run.run === run && r.run.state === "done" ? r : undefined;
 			});
 		// the project's own run (during the writes, with rechecks behind replay), then one over the quiet end state
 		expect((await runOver(1)).run.totals).toMatchObject({ missing: 0, extra: 0, different: 0 });
-		const rerun = await t.api.post<{ verification: { run: number } }>(`/projects/${project.id}/verification`, {});
+		const rerun = await t.api.post<{ verification: { run: number } }>(`/projects/${projectId}/verification`, {});
 		expect((await runOver(rerun.verification.run)).run.totals).toMatchObject({ missing: 0, extra: 0, different: 0 });
 		const final = await status();
 		expect(final.incremental?.inconsistencies ?? 0).toBe(0);

@@ -1,11 +1,10 @@
 import type { RowDataPacket } from "mysql2";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ProjectStatus } from "../../shared/control/status.ts";
+import { afterAll, describe, expect, it } from "vitest";
+import { compareDatabases } from "../../cli/demo/compare.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId, quoteTable } from "../../shared/db/sql.ts";
-import { compareDatabases } from "../../shared/local/compare.ts";
-import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { addLocalDataSources, startTestStack, waitForProject } from "../support/stack.ts";
+import { destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { useTestStack, waitForProject } from "../support/stack.ts";
 
 /**
  * A chunk statement that writes nothing to its client until it is done (here a range DELETE
@@ -15,35 +14,26 @@ import { addLocalDataSources, startTestStack, waitForProject } from "../support/
 describe("what a chunk runs on the servers stops with the chunk", () => {
 	const db = uniqueDatabase("cancel");
 	const table = { database: db, table: "t" };
-	let t: Awaited<ReturnType<typeof startTestStack>>;
-	let ids: { sourceId: string; destinationId: string };
 	let admin: Connection;
 	let projectId: string;
-
-	beforeAll(async () => {
+	const t = useTestStack({
+		workers: 1,
 		// a killed worker's chunk is taken over within 3 s
-		process.env.FERRY_CHUNK_LEASE_MS = "3000";
-		process.env.FERRY_CHUNK_QUEUED_MS = "3000";
-		for (const creds of [sourceCredentials, destinationCredentials]) {
-			const c = await connect(creds);
-			await c.query(`CREATE DATABASE ${quoteId(db)}`);
-			await c.query(`CREATE TABLE ${quoteTable(table)} (id INT PRIMARY KEY, v VARCHAR(20))`);
-			const rows = Array.from({ length: 200 }, (_, i) => [i + 1, `v${i}`]);
-			if (creds === sourceCredentials) await c.query(`INSERT INTO ${quoteTable(table)} VALUES ?`, [rows]);
-			await c.end();
-		}
-		admin = await connect(destinationCredentials);
-		t = await startTestStack(1);
-		ids = await addLocalDataSources(t.api);
+		env: { FERRY_CHUNK_LEASE_MS: "3000", FERRY_CHUNK_QUEUED_MS: "3000" },
+		seed: async () => {
+			for (const creds of [sourceCredentials, destinationCredentials]) {
+				const c = await connect(creds);
+				await c.query(`CREATE DATABASE ${quoteId(db)}`);
+				await c.query(`CREATE TABLE ${quoteTable(table)} (id INT PRIMARY KEY, v VARCHAR(20))`);
+				const rows = Array.from({ length: 200 }, (_, i) => [i + 1, `v${i}`]);
+				if (creds === sourceCredentials) await c.query(`INSERT INTO ${quoteTable(table)} VALUES ?`, [rows]);
+				await c.end();
+			}
+			admin = await connect(destinationCredentials);
+		},
+		databases: [db],
 	});
-
-	afterAll(async () => {
-		await t?.close();
-		await admin?.end();
-		delete process.env.FERRY_CHUNK_LEASE_MS;
-		delete process.env.FERRY_CHUNK_QUEUED_MS;
-		await dropDatabase(db, sourceCredentials, destinationCredentials);
-	});
+	afterAll(() => admin?.end());
 
 	/** Destination threads running a statement on the test table that starts with `verb`. */
 	async function threads(verb: string): Promise<number[]> {
@@ -71,15 +61,12 @@ describe("what a chunk runs on the servers stops with the chunk", () => {
 		const blocker = await connect(destinationCredentials);
 		await blocker.query("START TRANSACTION");
 		await blocker.query(`INSERT INTO ${quoteTable(table)} VALUES (100, 'blocker')`);
-		const p = await t.api.post<{ id: string }>("/projects", {
+		projectId = await t.startProject({
 			name: "cancel",
-			...ids,
 			types: ["full"],
 			objects: [{ database: db }],
 			options: { parallelism: 1, chunkRows: 1000 },
 		});
-		projectId = p.id;
-		await t.api.post(`/projects/${p.id}/actions/start`);
 		const [first] = await waitFor(
 			"the chunk's DELETE",
 			async () => ((await threads("DELETE")).length ? threads("DELETE") : null),
@@ -98,14 +85,14 @@ describe("what a chunk runs on the servers stops with the chunk", () => {
 			30_000,
 		);
 		const paused = Date.now();
-		await t.api.post(`/projects/${p.id}/actions/pause`);
+		await t.api.post(`/projects/${projectId}/actions/pause`);
 		await waitFor("the DELETE gone after pause", gone(second as number), 5_000);
 		expect(Date.now() - paused).toBeLessThan(5_000);
 		await blocker.query("ROLLBACK");
 		await blocker.end();
 		// the interrupted attempts did not count against the chunk: resumed, it completes
-		await t.api.post(`/projects/${p.id}/actions/resume`);
-		const status = await waitForProject(t.api, p.id, 60_000);
+		await t.api.post(`/projects/${projectId}/actions/resume`);
+		const status = await waitForProject(t.api, projectId, 60_000);
 		expect(status.state, JSON.stringify(status.ticket)).toBe("completed");
 		const report = await compareDatabases(sourceCredentials, destinationCredentials, db);
 		expect(report.identical, report.lines.join("\n")).toBe(true);
@@ -115,7 +102,7 @@ describe("what a chunk runs on the servers stops with the chunk", () => {
 		const err = await t.api
 			.post("/projects", {
 				name: "too slow",
-				...ids,
+				...t.ids,
 				types: ["full"],
 				objects: [{ database: db }],
 				options: { parallelism: 4, chunkRows: 100_000, maxRowsPerSecond: 100, queryTimeoutSeconds: 600 },
@@ -138,7 +125,7 @@ describe("what a chunk runs on the servers stops with the chunk", () => {
 			await t.api.post(`/projects/${projectId}/actions/release`);
 			await waitFor("the checksum gone after release", gone(checksum as number), 5_000);
 			expect(Date.now() - released).toBeLessThan(5_000);
-			const status = await t.api.get<ProjectStatus>(`/projects/${projectId}/status`);
+			const status = await t.status(projectId);
 			expect(status.state).toBe("released");
 		} finally {
 			await locker.query("UNLOCK TABLES");

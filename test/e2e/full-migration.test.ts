@@ -1,41 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { compareDatabases } from "../../cli/demo/compare.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
-import { compareDatabases } from "../../shared/local/compare.ts";
-import { createSampleDatabase } from "../../shared/local/sample.ts";
-import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { addLocalDataSources, startTestStack, waitForProject } from "../support/stack.ts";
+import { destinationCredentials, sampleDatabases, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { useTestStack, waitForProject } from "../support/stack.ts";
 
 describe("schema + full migration through the API in local mode", () => {
 	const db = uniqueDatabase("e2e");
 	const renamed = `${db}_r`;
-	let t: Awaited<ReturnType<typeof startTestStack>>;
-	let ids: { sourceId: string; destinationId: string };
-
-	beforeAll(async () => {
-		const src = await connect(sourceCredentials);
-		await createSampleDatabase(src, db, 0.05);
-		await src.end();
-		t = await startTestStack();
-		ids = await addLocalDataSources(t.api);
-	});
-
-	afterAll(async () => {
-		await t?.close();
-		await dropDatabase(db, sourceCredentials, destinationCredentials);
-		await dropDatabase(renamed, sourceCredentials, destinationCredentials);
-	});
+	const t = useTestStack({ seed: () => sampleDatabases(sourceCredentials, 0.05, db), databases: [db, renamed] });
 
 	it("migrates every table, index, key and view; the destination is identical by query", async () => {
-		const project = await t.api.post<{ id: string }>("/projects", {
+		const projectId = await t.startProject({
 			name: "whole database",
-			...ids,
 			types: ["schema", "full"],
 			objects: [{ database: db, table: "*" }],
 			options: { parallelism: 3, chunkRows: 1000 },
 		});
-		await t.api.post(`/projects/${project.id}/actions/start`);
-		const status = await waitForProject(t.api, project.id);
+		const status = await waitForProject(t.api, projectId);
 		expect(status.state, JSON.stringify(status.ticket)).toBe("completed");
 		expect(status.full?.percent).toBe(100);
 		expect(status.full?.tables.map((x) => x.source).sort()).toEqual(
@@ -47,9 +29,8 @@ describe("schema + full migration through the API in local mode", () => {
 	});
 
 	it("applies renames, row filters and column selection exactly as asked", async () => {
-		const project = await t.api.post<{ id: string }>("/projects", {
+		const projectId = await t.startProject({
 			name: "renamed subset",
-			...ids,
 			types: ["schema", "full"],
 			objects: [
 				{
@@ -70,8 +51,7 @@ describe("schema + full migration through the API in local mode", () => {
 			],
 			options: { parallelism: 2, chunkRows: 700 },
 		});
-		await t.api.post(`/projects/${project.id}/actions/start`);
-		const status = await waitForProject(t.api, project.id);
+		const status = await waitForProject(t.api, projectId);
 		expect(status.state, JSON.stringify(status.ticket)).toBe("completed");
 
 		const src = await connect(sourceCredentials);

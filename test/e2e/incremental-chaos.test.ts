@@ -1,13 +1,10 @@
 import { type ChildProcess, execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ProjectStatus } from "../../shared/control/status.ts";
-import { connect } from "../../shared/db/connect.ts";
-import { runWriteLoad } from "../../shared/local/load.ts";
-import { createSampleDatabase } from "../../shared/local/sample.ts";
-import { dropDatabase, scratch2Credentials, scratchCredentials, uniqueDatabase } from "../support/databases.ts";
-import { addLocalDataSources, startTestStack, waitForIdentical } from "../support/stack.ts";
+import { describe, expect, it } from "vitest";
+import { runWriteLoad } from "../../cli/demo/load.ts";
+import { sampleDatabases, scratch2Credentials, scratchCredentials, uniqueDatabase } from "../support/databases.ts";
+import { useTestStack, waitForIdentical } from "../support/stack.ts";
 
 const MARIADB_SH = fileURLToPath(new URL("../../scripts/services/mariadb.sh", import.meta.url));
 const restart = async (instance: string) => {
@@ -18,40 +15,31 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("full + incremental with SIGKILLs of every Ferry process and restarts of both servers", () => {
 	const db = uniqueDatabase("chaos");
-	let t: Awaited<ReturnType<typeof startTestStack>>;
-
-	beforeAll(async () => {
+	const t = useTestStack({
+		workers: 2,
 		// a killed task's lease and a lost message are taken over within seconds
-		process.env.FERRY_CHUNK_LEASE_MS = "3000";
-		process.env.FERRY_CHUNK_QUEUED_MS = "3000";
-		process.env.FERRY_REPLICATION_HEARTBEAT_TIMEOUT_MS = "3000";
-		const src = await connect(scratchCredentials);
-		await createSampleDatabase(src, db, 0.1);
-		await src.end();
-		t = await startTestStack(2);
-	});
-
-	afterAll(async () => {
-		await t?.close();
-		for (const name of ["FERRY_CHUNK_LEASE_MS", "FERRY_CHUNK_QUEUED_MS", "FERRY_REPLICATION_HEARTBEAT_TIMEOUT_MS"])
-			delete process.env[name];
-		await dropDatabase(db, scratchCredentials, scratch2Credentials);
+		env: {
+			FERRY_CHUNK_LEASE_MS: "3000",
+			FERRY_CHUNK_QUEUED_MS: "3000",
+			FERRY_REPLICATION_HEARTBEAT_TIMEOUT_MS: "3000",
+		},
+		seed: () => sampleDatabases(scratchCredentials, 0.1, db),
+		databases: [db],
+		source: scratchCredentials,
+		destination: scratch2Credentials,
 	});
 
 	it("loses and doubles nothing", async () => {
 		const load = new AbortController();
 		const writes = runWriteLoad(scratchCredentials, db, { signal: load.signal, connections: 2, pauseMs: 5 });
-		const ids = await addLocalDataSources(t.api, scratchCredentials, scratch2Credentials);
-		const project = await t.api.post<{ id: string }>("/projects", {
+		const projectId = await t.startProject({
 			name: "chaos",
-			...ids,
 			types: ["schema", "full", "incremental"],
 			objects: [{ database: db }],
 			options: { parallelism: 2, chunkRows: 400 },
 		});
-		await t.api.post(`/projects/${project.id}/actions/start`);
 
-		const status = () => t.api.get<ProjectStatus>(`/projects/${project.id}/status`);
+		const status = () => t.status(projectId);
 		const killSome = (procs: ChildProcess[]) => {
 			const alive = procs.filter((p) => p.exitCode === null && p.signalCode === null);
 			const victim = alive[Math.floor(Math.random() * alive.length)];

@@ -1,31 +1,25 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ProjectStatus } from "../../shared/control/status.ts";
+import { describe, expect, it } from "vitest";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
-import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { addLocalDataSources, startIncrementalProject, startTestStack, waitForProject } from "../support/stack.ts";
+import { createDatabase, destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { startIncrementalProject, useTestStack, waitForProject } from "../support/stack.ts";
 
 describe("an unsupported DDL during incremental migration", () => {
 	const db = uniqueDatabase("ddlticket");
-	let t: Awaited<ReturnType<typeof startTestStack>>;
-
-	beforeAll(async () => {
-		const src = await connect(sourceCredentials);
-		await src.query(`CREATE DATABASE ${quoteId(db)}`);
-		await src.query(`CREATE TABLE ${quoteId(db)}.t (id INT PRIMARY KEY, v VARCHAR(20))`);
-		await src.query(`INSERT INTO ${quoteId(db)}.t VALUES (1, 'before')`);
-		await src.end();
-		t = await startTestStack(1);
-	});
-
-	afterAll(async () => {
-		await t?.close();
-		await dropDatabase(db, sourceCredentials, destinationCredentials);
+	const t = useTestStack({
+		workers: 1,
+		seed: () =>
+			createDatabase(
+				sourceCredentials,
+				db,
+				"CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))",
+				"INSERT INTO t VALUES (1, 'before')",
+			),
+		databases: [db],
 	});
 
 	it("stops replay with a ticket naming the statement; skip passes over it and replay goes on", async () => {
-		const ids = await addLocalDataSources(t.api);
-		const projectId = await startIncrementalProject(t.api, ids, db);
+		const projectId = await startIncrementalProject(t.api, t.ids, db);
 		const src = await connect(sourceCredentials);
 		// sequences are not migrated: replay stops rather than guess
 		await src.query(`CREATE SEQUENCE ${quoteId(db)}.order_numbers START WITH 1000`);
@@ -49,7 +43,7 @@ describe("an unsupported DDL during incremental migration", () => {
 			{ id: 1, v: "before" },
 			{ id: 2, v: "after the skip" },
 		]);
-		const status = await t.api.get<ProjectStatus>(`/projects/${projectId}/status`);
+		const status = await t.status(projectId);
 		expect(status.state).toBe("running");
 		await Promise.all([src.end(), dst.end()]);
 	});

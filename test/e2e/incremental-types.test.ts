@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { ALL_TYPES_ROW_1, ALL_TYPES_ROW_2, ALL_TYPES_ROW_3, ALL_TYPES_TABLE } from "../support/all-types.ts";
-import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { addLocalDataSources, startIncrementalProject, startTestStack } from "../support/stack.ts";
+import { createDatabase, destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { startIncrementalProject, useTestStack } from "../support/stack.ts";
 
 /** Every column, as text the server prints (binary as hex, FLOAT as its double value): equal means byte-identical. */
 async function dump(conn: Connection, db: string): Promise<unknown[]> {
@@ -27,24 +27,14 @@ async function dump(conn: Connection, db: string): Promise<unknown[]> {
 
 describe("every column type through capture and replay", () => {
 	const db = uniqueDatabase("types");
-	let t: Awaited<ReturnType<typeof startTestStack>>;
-
-	beforeAll(async () => {
-		const src = await connect(sourceCredentials);
-		await src.query(`CREATE DATABASE ${quoteId(db)}`);
-		await src.query(`CREATE TABLE ${quoteId(db)}.all_types ${ALL_TYPES_TABLE}`);
-		await src.end();
-		t = await startTestStack(1);
-	});
-
-	afterAll(async () => {
-		await t?.close();
-		await dropDatabase(db, sourceCredentials, destinationCredentials);
+	const t = useTestStack({
+		workers: 1,
+		seed: () => createDatabase(sourceCredentials, db, `CREATE TABLE all_types ${ALL_TYPES_TABLE}`),
+		databases: [db],
 	});
 
 	it("inserts, updates and deletes arrive byte-identical", async () => {
-		const ids = await addLocalDataSources(t.api);
-		await startIncrementalProject(t.api, ids, db);
+		await startIncrementalProject(t.api, t.ids, db);
 		const src = await connect(sourceCredentials);
 		await src.query("SET SESSION sql_mode = ''"); // zero dates and the invalid ENUM value
 		await src.query(`USE ${quoteId(db)}`);

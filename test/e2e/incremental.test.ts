@@ -1,45 +1,29 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { runWriteLoad } from "../../cli/demo/load.ts";
 import type { ProjectStatus } from "../../shared/control/status.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
-import { runWriteLoad } from "../../shared/local/load.ts";
-import { createSampleDatabase } from "../../shared/local/sample.ts";
-import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { addLocalDataSources, startTestStack, waitForIdentical } from "../support/stack.ts";
+import { destinationCredentials, sampleDatabases, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { useTestStack, waitForIdentical } from "../support/stack.ts";
 
 describe("schema + full + incremental migration under a write load", () => {
 	const db = uniqueDatabase("inc");
-	let t: Awaited<ReturnType<typeof startTestStack>>;
-
-	beforeAll(async () => {
-		const src = await connect(sourceCredentials);
-		await createSampleDatabase(src, db, 0.05);
-		await src.end();
-		t = await startTestStack(2);
-	});
-
-	afterAll(async () => {
-		await t?.close();
-		await dropDatabase(db, sourceCredentials, destinationCredentials);
-	});
+	const t = useTestStack({ workers: 2, seed: () => sampleDatabases(sourceCredentials, 0.05, db), databases: [db] });
 
 	it("keeps the destination in sync through the copy, DDL and a write load; identical once caught up; pause and resume", async () => {
 		const load = new AbortController();
 		const writes = runWriteLoad(sourceCredentials, db, { signal: load.signal, connections: 2 });
-		const ids = await addLocalDataSources(t.api);
-		const project = await t.api.post<{ id: string }>("/projects", {
+		const projectId = await t.startProject({
 			name: "incremental",
-			...ids,
 			types: ["schema", "full", "incremental"],
 			objects: [{ database: db }],
 			options: { parallelism: 2, chunkRows: 500 },
 		});
-		await t.api.post(`/projects/${project.id}/actions/start`);
 
 		// wait until replay runs, then change the schema under load
 		let status: ProjectStatus | undefined;
 		for (let i = 0; i < 240; i++) {
-			status = await t.api.get<ProjectStatus>(`/projects/${project.id}/status`);
+			status = await t.status(projectId);
 			if (status.state !== "running" || (status.incremental?.transactions ?? 0) > 0) break;
 			await new Promise((r) => setTimeout(r, 500));
 		}
@@ -60,10 +44,10 @@ describe("schema + full + incremental migration under a write load", () => {
 		const report = await waitForIdentical(sourceCredentials, destinationCredentials, db);
 		expect(report.identical, report.lines.join("\n")).toBe(true);
 		// other tests write to the same source server, so "caught up" is a moment: wait for it
-		let final = await t.api.get<ProjectStatus>(`/projects/${project.id}/status`);
+		let final = await t.status(projectId);
 		for (let i = 0; i < 60 && final.incremental?.latencySeconds !== 0; i++) {
 			await new Promise((r) => setTimeout(r, 1000));
-			final = await t.api.get<ProjectStatus>(`/projects/${project.id}/status`);
+			final = await t.status(projectId);
 		}
 		expect(final.state).toBe("running");
 		expect(final.incremental?.phase).toBe("exact");
@@ -71,7 +55,7 @@ describe("schema + full + incremental migration under a write load", () => {
 		expect(final.incremental?.inconsistencies).toBe(0);
 
 		// pause: the replication task stops and changes wait in the source's binlog; resume catches up
-		await t.api.post(`/projects/${project.id}/actions/pause`);
+		await t.api.post(`/projects/${projectId}/actions/pause`);
 		for (let i = 0; i < 40 && t.stack.tasks().some((p) => p.exitCode === null && p.signalCode === null); i++) {
 			await new Promise((r) => setTimeout(r, 500));
 		}
@@ -82,7 +66,7 @@ describe("schema + full + incremental migration under a write load", () => {
 		const dst = await connect(destinationCredentials);
 		const [before] = await dst.query(`SELECT name FROM ${quoteId(db)}.customers WHERE id = 1`);
 		expect(before).not.toEqual([{ name: "paused write" }]);
-		await t.api.post(`/projects/${project.id}/actions/resume`);
+		await t.api.post(`/projects/${projectId}/actions/resume`);
 		const resumed = await waitForIdentical(sourceCredentials, destinationCredentials, db, 60_000);
 		expect(resumed.identical, resumed.lines.join("\n")).toBe(true);
 		await Promise.all([src.end(), dst.end()]);

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ProjectStatus } from "../../shared/control/status.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId, quoteTable } from "../../shared/db/sql.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
-import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { addLocalDataSources, startTestStack, waitFor } from "../support/stack.ts";
+import { destinationCredentials, execute, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { useTestStack, waitFor } from "../support/stack.ts";
 
 /**
  * A schema + full + incremental project with switchover and reverse, through the local stack:
@@ -14,8 +14,6 @@ import { addLocalDataSources, startTestStack, waitFor } from "../support/stack.t
  * enabled and the source's disabled (its definer kept); the schema report says what happened to
  * each, and which definer the trigger gets at switchover.
  */
-
-type Stack = Awaited<ReturnType<typeof startTestStack>>;
 
 const db = uniqueDatabase("rtne2e");
 const HOSTILE = 'add `order` "x\'y"';
@@ -65,43 +63,26 @@ const eventSql = "SELECT STATUS AS status, DEFINER AS definer FROM information_s
 const stepState = (s: ProjectStatus, name: string) => s.steps.find((x) => x.name === name)?.state;
 
 describe("stored routines, events and triggers through a project (local stack, real MariaDB)", () => {
-	let t: Stack;
-	let ids: { sourceId: string; destinationId: string };
-
-	beforeAll(async () => {
-		const c = await connect(sourceCredentials);
-		for (const sql of SOURCE_DDL) await c.query(sql);
-		await c.end();
-		t = await startTestStack(1);
-		ids = await addLocalDataSources(t.api);
-	});
-
-	afterAll(async () => {
-		await t?.close();
-		await dropDatabase(db, sourceCredentials, destinationCredentials);
-	});
+	const t = useTestStack({ workers: 1, seed: () => execute(sourceCredentials, ...SOURCE_DDL), databases: [db] });
 
 	async function statusWhen(id: string, what: string, ready: (s: ProjectStatus) => boolean): Promise<ProjectStatus> {
 		return waitFor(what, async () => {
-			const s = await t.api.get<ProjectStatus>(`/projects/${id}/status`);
+			const s = await t.status(id);
 			if (s.ticket) throw new Error(`ticket while waiting for ${what}: ${s.ticket.step}: ${s.ticket.message}`);
 			return ready(s) ? s : undefined;
 		});
 	}
 
 	it("migrates them with the schema, reports each, and hands events and triggers over at switchover", async () => {
-		const project = await t.api.post<{ id: string }>("/projects", {
+		const id = await t.startProject({
 			name: "routines",
-			...ids,
 			types: ["schema", "full", "incremental", "switchover", "reverse"],
 			objects: [{ database: db }],
 		});
-		const id = project.id;
-		await t.api.post(`/projects/${id}/actions/start`);
 		// writes after the copy carry replay into exact mode
 		let n = 100;
 		await waitFor("replay to catch up", async () => {
-			const s = await t.api.get<ProjectStatus>(`/projects/${id}/status`);
+			const s = await t.status(id);
 			if (s.ticket) throw new Error(`ticket: ${s.ticket.step}: ${s.ticket.message}`);
 			if (stepState(s, "finalize") !== "done") return undefined;
 			await query(sourceCredentials, `INSERT INTO ${quoteTable({ database: db, table: "orders" })} VALUES (?, 'cy')`, [

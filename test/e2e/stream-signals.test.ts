@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { compareDatabases } from "../../cli/demo/compare.ts";
 import type { ProjectStatus } from "../../shared/control/status.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
-import { compareDatabases } from "../../shared/local/compare.ts";
-import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { addLocalDataSources, startTestStack, waitFor, waitForIdentical } from "../support/stack.ts";
+import { destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { useTestStack, waitFor, waitForIdentical } from "../support/stack.ts";
 
-type Stack = Awaited<ReturnType<typeof startTestStack>>;
 const stepState = (s: ProjectStatus, name: string) => s.steps.find((x) => x.name === name)?.state;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -19,38 +18,30 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe("replication stream signals", () => {
 	const db = uniqueDatabase("signals");
 	const q = (table: string) => `${quoteId(db)}.${quoteId(table)}`;
-	let t: Stack;
 	let src: Connection;
 	let projectId = "";
-	const status = () => t.api.get<ProjectStatus>(`/projects/${projectId}/status`);
-
-	beforeAll(async () => {
-		src = await connect(sourceCredentials);
-		await src.query(`CREATE DATABASE ${quoteId(db)}`);
-		await src.query(`CREATE TABLE ${q("t")} (id INT PRIMARY KEY, v INT NOT NULL)`);
-		const values = Array.from({ length: 3000 }, (_, i) => `(${i + 1}, ${i})`).join(",");
-		await src.query(`INSERT INTO ${q("t")} VALUES ${values}`);
-		t = await startTestStack(1);
+	const t = useTestStack({
+		workers: 1,
+		seed: async () => {
+			src = await connect(sourceCredentials);
+			await src.query(`CREATE DATABASE ${quoteId(db)}`);
+			await src.query(`CREATE TABLE ${q("t")} (id INT PRIMARY KEY, v INT NOT NULL)`);
+			const values = Array.from({ length: 3000 }, (_, i) => `(${i + 1}, ${i})`).join(",");
+			await src.query(`INSERT INTO ${q("t")} VALUES ${values}`);
+		},
+		databases: [db],
 	});
-
-	afterAll(async () => {
-		await t?.close();
-		await src?.end();
-		await dropDatabase(db, sourceCredentials, destinationCredentials);
-	});
+	afterAll(() => src?.end());
+	const status = () => t.status(projectId);
 
 	it("ends safe mode at the copy's end position with nothing after it; replays CREATE TABLE ... SELECT", async () => {
-		const ids = await addLocalDataSources(t.api);
-		const p = await t.api.post<{ id: string }>("/projects", {
+		projectId = await t.startProject({
 			name: "signals",
-			...ids,
 			types: ["schema", "full", "incremental", "verification", "switchover"],
 			objects: [{ database: db }],
 			// a slow copy, so the writes below happen during it
 			options: { parallelism: 1, chunkRows: 500, maxRowsPerSecond: 1000 },
 		});
-		projectId = p.id;
-		await t.api.post(`/projects/${projectId}/actions/start`);
 		// writes during the copy only: replay applies them in safe mode, and then nothing of this
 		// database follows the copy's end position
 		let writes = 0;

@@ -1,26 +1,29 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { runWriteLoad } from "../../cli/demo/load.ts";
 import type { ProjectStatus } from "../../shared/control/status.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
-import { runWriteLoad } from "../../shared/local/load.ts";
-import { createSampleDatabase } from "../../shared/local/sample.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
 import type { VerificationResults } from "../../shared/scheduler/verification-results.ts";
-import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { addLocalDataSources, startTestStack, waitFor, waitForIdentical } from "../support/stack.ts";
-
-type Stack = Awaited<ReturnType<typeof startTestStack>>;
+import {
+	destinationCredentials,
+	execute,
+	sampleDatabases,
+	sourceCredentials,
+	uniqueDatabase,
+} from "../support/databases.ts";
+import { type StackFixture, useTestStack, waitFor, waitForIdentical } from "../support/stack.ts";
 
 /** Polls the status until `ready` holds; fails at once on a ticket the test did not expect. */
 async function statusWhen(
-	t: Stack,
+	t: StackFixture,
 	id: string,
 	what: string,
 	ready: (s: ProjectStatus) => boolean,
 ): Promise<ProjectStatus> {
 	let last: ProjectStatus | undefined;
 	return waitFor(what, async () => {
-		last = await t.api.get<ProjectStatus>(`/projects/${id}/status`);
+		last = await t.status(id);
 		if (last.ticket) throw new Error(`ticket while waiting for ${what}: ${last.ticket.step}: ${last.ticket.message}`);
 		return ready(last) ? last : undefined;
 	}).catch((err) => {
@@ -31,7 +34,7 @@ async function statusWhen(
 const stepState = (s: ProjectStatus, name: string) => s.steps.find((x) => x.name === name)?.state;
 
 /** Starts a verification run over every table and waits for its results. */
-async function verified(t: Stack, id: string): Promise<VerificationResults> {
+async function verified(t: StackFixture, id: string): Promise<VerificationResults> {
 	const started = await t.api.post<{ verification: { run: number } }>(`/projects/${id}/verification`, {});
 	return waitFor(`verification run ${started.verification.run}`, async () => {
 		const r = await t.api.get<VerificationResults>(`/projects/${id}/verification`);
@@ -41,7 +44,7 @@ async function verified(t: Stack, id: string): Promise<VerificationResults> {
 }
 
 /** Kills every replication task process (SIGKILL: no lease release, no last checkpoint write). */
-function killReplicationTasks(t: Stack): number {
+function killReplicationTasks(t: StackFixture): number {
 	const live = t.stack.tasks().filter((p) => p.exitCode === null && p.signalCode === null);
 	for (const p of live) p.kill("SIGKILL");
 	return live.length;
@@ -93,41 +96,29 @@ async function writeOwnRows(creds: Credentials, db: string, base: number, signal
 describe("switchover, reverse incremental and two-way sync (local stack, real MariaDB binlogs, SQS and DynamoDB)", () => {
 	const db = uniqueDatabase("sw");
 	const both = uniqueDatabase("twoway");
-	let t: Stack;
-	let ids: { sourceId: string; destinationId: string };
-
-	beforeAll(async () => {
-		const src = await connect(sourceCredentials);
-		await createSampleDatabase(src, db, 0.02);
-		// a trigger: held back at the destination during replay, created there at the switch, dropped at the source
-		await src.query(
-			`CREATE TRIGGER ${quoteId(db)}.order_audit AFTER INSERT ON ${quoteId(db)}.orders FOR EACH ROW
+	const t = useTestStack({
+		workers: 2,
+		seed: async () => {
+			await sampleDatabases(sourceCredentials, 0.02, db, both);
+			// a trigger: held back at the destination during replay, created there at the switch, dropped at the source
+			await execute(
+				sourceCredentials,
+				`CREATE TRIGGER ${quoteId(db)}.order_audit AFTER INSERT ON ${quoteId(db)}.orders FOR EACH ROW
 			INSERT INTO audit_log (at, actor, message) VALUES ('2024-01-01 00:00:00', 'trigger', CONCAT('order ', NEW.id))`,
-		);
-		await createSampleDatabase(src, both, 0.02);
-		await src.end();
-		t = await startTestStack(2);
-		ids = await addLocalDataSources(t.api);
-	});
-
-	afterAll(async () => {
-		await t?.close();
-		await dropDatabase(db, sourceCredentials, destinationCredentials);
-		await dropDatabase(both, sourceCredentials, destinationCredentials);
+			);
+		},
+		databases: [db, both],
 	});
 
 	it("schema, full, incremental, verification, switchover and reverse under a load that moves to the destination; tasks killed mid-switch", async () => {
 		const sourceLoad = new AbortController();
 		const sourceWrites = runWriteLoad(sourceCredentials, db, { signal: sourceLoad.signal, connections: 2, pauseMs: 5 });
-		const project = await t.api.post<{ id: string }>("/projects", {
+		const id = await t.startProject({
 			name: "switchover",
-			...ids,
 			types: ["schema", "full", "incremental", "verification", "switchover", "reverse"],
 			objects: [{ database: db }],
 			options: { parallelism: 2, chunkRows: 300 },
 		});
-		const id = project.id;
-		await t.api.post(`/projects/${id}/actions/start`);
 		await statusWhen(t, id, "a clean verification", (s) => stepState(s, "verify") === "done");
 		expect(await triggersOf(destinationCredentials, db)).toEqual([]);
 
@@ -152,7 +143,7 @@ describe("switchover, reverse incremental and two-way sync (local stack, real Ma
 		await new Promise((r) => setTimeout(r, 300));
 		killReplicationTasks(t);
 		await statusWhen(t, id, "forward replay to stop", (s) => stepState(s, "switch-stop-forward") === "done");
-		const stopped = await t.api.get<ProjectStatus>(`/projects/${id}/status`);
+		const stopped = await t.status(id);
 		expect(stopped.switchover?.forwardStopped).toBe(true);
 
 		// ... then writes to the destination, which reverse replay carries back to the source
@@ -224,15 +215,12 @@ describe("switchover, reverse incremental and two-way sync (local stack, real Ma
 	}, 600_000);
 
 	it("two-way sync: both sides written at once (different rows) end identical, and no change loops", async () => {
-		const project = await t.api.post<{ id: string }>("/projects", {
+		const id = await t.startProject({
 			name: "two-way",
-			...ids,
 			types: ["schema", "full", "incremental"],
 			objects: [{ database: both }],
 			options: { parallelism: 2, chunkRows: 500, twoWay: true },
 		});
-		const id = project.id;
-		await t.api.post(`/projects/${id}/actions/start`);
 		await statusWhen(
 			t,
 			id,
@@ -255,11 +243,11 @@ describe("switchover, reverse incremental and two-way sync (local stack, real Ma
 		// and once writes stop neither applies anything more (other tests write to the same servers,
 		// so transactions of other databases still pass by)
 		const settled = await waitFor("replay to settle", async () => {
-			const s = await t.api.get<ProjectStatus>(`/projects/${id}/status`);
+			const s = await t.status(id);
 			return s.incremental?.rows === a && s.reverse?.rows === b ? s : undefined;
 		});
 		await new Promise((r) => setTimeout(r, 5000));
-		const later = await t.api.get<ProjectStatus>(`/projects/${id}/status`);
+		const later = await t.status(id);
 		expect([later.incremental?.rows, later.reverse?.rows]).toEqual([settled.incremental?.rows, settled.reverse?.rows]);
 		expect([later.incremental?.inconsistencies, later.reverse?.inconsistencies]).toEqual([0, 0]);
 	}, 300_000);

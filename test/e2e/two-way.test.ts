@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { ResultSetHeader, RowDataPacket } from "mysql2";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { compareDatabases } from "../../cli/demo/compare.ts";
 import { includesTransaction } from "../../shared/binlog/position.ts";
 import type { Context } from "../../shared/context.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
-import { compareDatabases } from "../../shared/local/compare.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
 import {
 	CHECKPOINT_TABLE,
@@ -20,17 +17,11 @@ import {
 import { replicationId } from "../../shared/replication/ids.ts";
 import { runReplication } from "../../shared/replication/stream.ts";
 import { updateProject } from "../../shared/state/projects.ts";
-import { type ReplicationStatus, replicationStatus } from "../../shared/state/streams.ts";
+import type { ReplicationStatus } from "../../shared/state/streams.ts";
+import { replicationStatus } from "../../shared/state/streams.ts";
 import { listTables } from "../../shared/state/tables.ts";
-import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import {
-	deleteCheckpoints,
-	type MappedTables,
-	replicationProject,
-	sleep,
-	testContext,
-	waitForStatus,
-} from "../support/replication.ts";
+import { destinationCredentials, sourceCredentials } from "../support/databases.ts";
+import { type MappedTables, replicationProject, sleep, useTestContext, waitForStatus } from "../support/replication.ts";
 
 /**
  * Two-way sync at the level of the replication task: forward (source -> destination) and
@@ -146,41 +137,29 @@ async function writeFor(
 }
 
 describe("two-way sync: forward and reverse replication of one project at once", () => {
-	const home = mkdtempSync(join(tmpdir(), "ferry-twoway-"));
-	const db = uniqueDatabase("ferry_twoway");
-	const db2 = uniqueDatabase("ferry_twoway_marks");
-	const db3 = uniqueDatabase("ferry_twoway_ddl");
-	const db4 = uniqueDatabase("ferry_twoway_addcol");
-	let ctx: Context;
-	const streams: string[] = [];
+	const fx = useTestContext("twoway");
+	const db = fx.database("ferry_twoway");
+	const db2 = fx.database("ferry_twoway_marks");
+	const db3 = fx.database("ferry_twoway_ddl");
+	const db4 = fx.database("ferry_twoway_addcol");
+	// the mark the marks test writes for a stream of another project
+	fx.streams.push("pr-other-stream");
 
-	beforeAll(async () => {
-		ctx = await testContext(home);
-		await createTables(db);
-	});
-
-	afterAll(async () => {
-		await deleteCheckpoints(...streams, "pr-other-stream");
-		await dropDatabase(db, sourceCredentials, destinationCredentials);
-		await dropDatabase(db2, sourceCredentials, destinationCredentials);
-		await dropDatabase(db3, sourceCredentials, destinationCredentials);
-		await dropDatabase(db4, sourceCredentials, destinationCredentials);
-		rmSync(home, { recursive: true, force: true });
-	});
+	beforeAll(() => createTables(db));
 
 	it("keeps both sides identical under writes on both, sends nothing back, and stops each direction on its own", async () => {
-		const projectId = await twoWayProject(ctx, db, TABLES, true);
+		const projectId = await twoWayProject(fx.ctx, db, TABLES, true);
 		const [fwdId, revId] = [replicationId(projectId, "forward"), replicationId(projectId, "reverse")];
-		streams.push(fwdId, revId);
+		fx.streams.push(fwdId, revId);
 		const fwdStop = new AbortController();
 		const revStop = new AbortController();
-		const forward = runReplication(ctx, fwdId, fwdStop.signal);
-		const reverse = runReplication(ctx, revId, revStop.signal);
+		const forward = runReplication(fx.ctx, fwdId, fwdStop.signal);
+		const reverse = runReplication(fx.ctx, revId, revStop.signal);
 		try {
 			// both tasks hold their own lease and report their own status
 			const [fs, rs] = await Promise.all([
-				waitForStatus(ctx, fwdId, (s) => s.phase === "exact"),
-				waitForStatus(ctx, revId, (s) => s.phase === "exact"),
+				waitForStatus(fx.ctx, fwdId, (s) => s.phase === "exact"),
+				waitForStatus(fx.ctx, revId, (s) => s.phase === "exact"),
 			]);
 			expect(fs?.phase).toBe("exact");
 			expect(rs?.phase).toBe("exact");
@@ -212,8 +191,8 @@ describe("two-way sync: forward and reverse replication of one project at once",
 			expect(report.identical, report.lines.join("\n")).toBe(true);
 
 			// each direction applied exactly the other side's row changes: an echo would add rows
-			const f = await waitForStatus(ctx, fwdId, (s) => s.rows >= fromSource.rows);
-			const r = await waitForStatus(ctx, revId, (s) => s.rows >= fromDestination.rows);
+			const f = await waitForStatus(fx.ctx, fwdId, (s) => s.rows >= fromSource.rows);
+			const r = await waitForStatus(fx.ctx, revId, (s) => s.rows >= fromDestination.rows);
 			expect(f?.rows).toBe(fromSource.rows);
 			expect(r?.rows).toBe(fromDestination.rows);
 			// both skipped what the other wrote, and found nothing unexpected in exact mode
@@ -227,13 +206,13 @@ describe("two-way sync: forward and reverse replication of one project at once",
 			// quiet: neither direction sends anything more (other tests' writes to these servers
 			// move the positions, not the rows of this database)
 			await sleep(5000);
-			const [f2, r2] = await Promise.all([replicationStatus(ctx, fwdId), replicationStatus(ctx, revId)]);
+			const [f2, r2] = await Promise.all([replicationStatus(fx.ctx, fwdId), replicationStatus(fx.ctx, revId)]);
 			expect(f2?.rows).toBe(fromSource.rows);
 			expect(r2?.rows).toBe(fromDestination.rows);
 			expect(await compareDatabases(sourceCredentials, destinationCredentials, db)).toMatchObject({ identical: true });
 
 			// reverse deactivated: the reverse task stops, forward goes on
-			await updateProject(ctx, projectId, (p) => ({ ...p, reverse: { ...p.reverse, active: false } }));
+			await updateProject(fx.ctx, projectId, (p) => ({ ...p, reverse: { ...p.reverse, active: false } }));
 			expect(await Promise.race([reverse, sleep(15_000).then(() => "still running")])).toBe("stopped");
 			const src = await connect(sourceCredentials);
 			await src.query(`INSERT INTO ${quoteId(db)}.items (id, side, n, note) VALUES (999999, 's', 1, 'after')`);
@@ -248,7 +227,7 @@ describe("two-way sync: forward and reverse replication of one project at once",
 			expect(arrived).toEqual([{ note: "after" }]);
 
 			// project paused: forward stops too
-			await updateProject(ctx, projectId, (p) => ({ ...p, state: "paused" }));
+			await updateProject(fx.ctx, projectId, (p) => ({ ...p, state: "paused" }));
 			expect(await Promise.race([forward, sleep(15_000).then(() => "still running")])).toBe("stopped");
 		} finally {
 			fwdStop.abort();
@@ -265,10 +244,10 @@ describe("two-way sync: forward and reverse replication of one project at once",
 		await d.query(`CREATE DATABASE ${quoteId(db2)}`);
 		await d.query(`CREATE TABLE ${quoteId(db2)}.t (id INT PRIMARY KEY, v VARCHAR(40))`);
 		await ensureMetaSchema(c);
-		const projectId = await twoWayProject(ctx, db2, { t: { columns: ["id", "v"] } }, false);
+		const projectId = await twoWayProject(fx.ctx, db2, { t: { columns: ["id", "v"] } }, false);
 		const fwdId = replicationId(projectId, "forward");
 		const peer = replicationId(projectId, "reverse");
-		streams.push(fwdId, peer);
+		fx.streams.push(fwdId, peer);
 		const t = `${quoteId(db2)}.t`;
 
 		/** Runs one transaction at the source and returns its GTID. */
@@ -283,9 +262,9 @@ describe("two-way sync: forward and reverse replication of one project at once",
 			Array.from({ length: n }, (_, i) => `(${from + i}, '${v}')`).join(", ");
 
 		let stop = new AbortController();
-		let forward = runReplication(ctx, fwdId, stop.signal);
+		let forward = runReplication(fx.ctx, fwdId, stop.signal);
 		try {
-			await waitForStatus(ctx, fwdId, (s) => s.phase === "exact");
+			await waitForStatus(fx.ctx, fwdId, (s) => s.phase === "exact");
 			const skipped = [
 				// marked first, as replay does
 				await transaction(markSql(peer), `INSERT INTO ${t} VALUES (1, 'peer')`),
@@ -329,7 +308,7 @@ describe("two-way sync: forward and reverse replication of one project at once",
 			);
 			expect(marks).toEqual([]);
 			// the checkpoint moved past the skipped transactions: a restart does not read them again
-			const status = await waitForStatus(ctx, fwdId, (s) => (s.echoes ?? 0) >= 3);
+			const status = await waitForStatus(fx.ctx, fwdId, (s) => (s.echoes ?? 0) >= 3);
 			expect(status?.echoes).toBe(3);
 			const checkpoint = await readCheckpoint(d, fwdId);
 			for (const gtid of [...skipped, other, plain]) expect(includesTransaction(checkpoint?.position, gtid)).toBe(true);
@@ -338,7 +317,7 @@ describe("two-way sync: forward and reverse replication of one project at once",
 			stop.abort();
 			expect(await forward).toBe("stopped");
 			stop = new AbortController();
-			forward = runReplication(ctx, fwdId, stop.signal);
+			forward = runReplication(fx.ctx, fwdId, stop.signal);
 			await transaction(`INSERT INTO ${t} VALUES (5, 'after restart')`);
 			for (let i = 0; i < 40 && rows.length < 3; i++) {
 				await sleep(500);
@@ -362,16 +341,16 @@ describe("two-way sync: forward and reverse replication of one project at once",
 			await c.end();
 		}
 		const projectId = await twoWayProject(
-			ctx,
+			fx.ctx,
 			db3,
 			{ t: { columns: ["id", "v"] }, gone: { columns: ["id"] }, kept: { columns: ["id"] } },
 			true,
 		);
 		const [fwdId, revId] = [replicationId(projectId, "forward"), replicationId(projectId, "reverse")];
-		streams.push(fwdId, revId);
+		fx.streams.push(fwdId, revId);
 		const stop = new AbortController();
-		const forward = runReplication(ctx, fwdId, stop.signal);
-		let reverse = runReplication(ctx, revId, stop.signal);
+		const forward = runReplication(fx.ctx, fwdId, stop.signal);
+		let reverse = runReplication(fx.ctx, revId, stop.signal);
 		const src = await connect(sourceCredentials);
 		const dst = await connect(destinationCredentials);
 		const other = `${db3}_other`;
@@ -384,7 +363,7 @@ describe("two-way sync: forward and reverse replication of one project at once",
 			return false;
 		};
 		try {
-			await waitForStatus(ctx, revId, (s) => s.phase === "exact");
+			await waitForStatus(fx.ctx, revId, (s) => s.phase === "exact");
 			// forward drops a table at the destination (MariaDB logs DROP TABLE without the mark);
 			// a table of a database no rule replicates is created at the destination: reverse passes over both
 			await src.query(`DROP TABLE ${quoteId(db3)}.gone`);
@@ -403,19 +382,22 @@ describe("two-way sync: forward and reverse replication of one project at once",
 			// a DROP TABLE at the destination of a table the source still has: a person decides
 			await dst.query(`DROP TABLE ${quoteId(db3)}.kept`);
 			expect(await Promise.race([reverse, sleep(20_000).then(() => "still running")])).toBe("fatal");
-			const fatal = (await replicationStatus(ctx, revId))?.fatal;
+			const fatal = (await replicationStatus(fx.ctx, revId))?.fatal;
 			expect(fatal?.message).toMatch(/cannot tell it from forward replay's/);
 			expect(fatal?.statement).toMatch(/DROP TABLE/);
 			expect(fatal?.gtid).toBeTruthy();
 
 			// the user drops it at the source by hand and skips: the table leaves the project, reverse goes on
 			await src.query(`DROP TABLE ${quoteId(db3)}.kept`);
-			await updateProject(ctx, projectId, (p) => ({ ...p, reverse: { ...p.reverse, skipGtid: fatal?.gtid } }));
-			await ctx.store.modify<ReplicationStatus>({ pk: "REPLICATION", sk: revId }, (s) => ({ ...s, fatal: undefined }));
-			reverse = runReplication(ctx, revId, stop.signal);
+			await updateProject(fx.ctx, projectId, (p) => ({ ...p, reverse: { ...p.reverse, skipGtid: fatal?.gtid } }));
+			await fx.ctx.store.modify<ReplicationStatus>({ pk: "REPLICATION", sk: revId }, (s) => ({
+				...s,
+				fatal: undefined,
+			}));
+			reverse = runReplication(fx.ctx, revId, stop.signal);
 			await dst.query(`INSERT INTO ${quoteId(db3)}.t VALUES (2, 'after the skip')`);
 			expect(await arrives(2)).toBe(true);
-			expect((await listTables(ctx, projectId)).map((t) => t.mapping.source.table).sort()).toEqual(["t"]);
+			expect((await listTables(fx.ctx, projectId)).map((t) => t.mapping.source.table).sort()).toEqual(["t"]);
 		} finally {
 			stop.abort();
 			await Promise.allSettled([forward, reverse]);
@@ -432,17 +414,17 @@ describe("two-way sync: forward and reverse replication of one project at once",
 			await c.query(`INSERT INTO ${quoteId(db4)}.t VALUES (1, 'one'), (2, 'two'), (3, 'three')`);
 			await c.end();
 		}
-		const projectId = await twoWayProject(ctx, db4, { t: { columns: ["id", "v"] } }, true);
+		const projectId = await twoWayProject(fx.ctx, db4, { t: { columns: ["id", "v"] } }, true);
 		const [fwdId, revId] = [replicationId(projectId, "forward"), replicationId(projectId, "reverse")];
-		streams.push(fwdId, revId);
+		fx.streams.push(fwdId, revId);
 		const stop = new AbortController();
-		const forward = runReplication(ctx, fwdId, stop.signal);
+		const forward = runReplication(fx.ctx, fwdId, stop.signal);
 		let reverse: Promise<unknown> = Promise.resolve();
 		const src = await connect(sourceCredentials);
 		const dst = await connect(destinationCredentials);
 		const table = `${quoteId(db4)}.t`;
 		try {
-			await waitForStatus(ctx, fwdId, (s) => s.phase === "exact");
+			await waitForStatus(fx.ctx, fwdId, (s) => s.phase === "exact");
 			// reverse lags: the destination's writes wait in its binlog, written before the column existed
 			await dst.query(`INSERT INTO ${table} VALUES (10, 'from the destination')`);
 			await dst.query(`UPDATE ${table} SET v = 'two, changed at the destination' WHERE id = 2`);
@@ -451,13 +433,13 @@ describe("two-way sync: forward and reverse replication of one project at once",
 			await src.query(`ALTER TABLE ${table} ADD COLUMN extra INT NOT NULL DEFAULT 5`);
 			let persisted = false;
 			for (let i = 0; i < 40 && !persisted; i++) {
-				const items = await listTables(ctx, projectId);
+				const items = await listTables(fx.ctx, projectId);
 				persisted = items.some((t) => t.mapping.columns.some((c) => c.source === "extra"));
 				if (!persisted) await sleep(500);
 			}
 			expect(persisted).toBe(true);
 			// reverse starts from its start position, before those writes, with the mapping that has the column
-			reverse = runReplication(ctx, revId, stop.signal);
+			reverse = runReplication(fx.ctx, revId, stop.signal);
 			await dst.query(`INSERT INTO ${table} (id, v, extra) VALUES (11, 'after the column', 7)`);
 			let got: RowDataPacket[] = [];
 			for (let i = 0; i < 40; i++) {
@@ -471,7 +453,7 @@ describe("two-way sync: forward and reverse replication of one project at once",
 				{ id: 10, v: "from the destination", extra: 5 },
 				{ id: 11, v: "after the column", extra: 7 },
 			]);
-			const status = await replicationStatus(ctx, revId);
+			const status = await replicationStatus(fx.ctx, revId);
 			expect(status?.fatal).toBeUndefined();
 			expect(status?.inconsistencies ?? 0).toBe(0);
 		} finally {

@@ -1,17 +1,12 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { RowDataPacket } from "mysql2";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { correctionSql, requestCorrection } from "../../shared/control/verification.ts";
-import { type Connection, connect } from "../../shared/db/connect.ts";
+import type { Connection } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { startVerification } from "../../shared/scheduler/verification.ts";
 import type { VerificationResults } from "../../shared/scheduler/verification-results.ts";
 import { updateProject } from "../../shared/state/projects.ts";
-import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import type { TestContext } from "../support/replication.ts";
-import { replicationProject, testContext, verifyToEnd } from "../support/replication.ts";
+import { replicationProject, useTestContext, verifyToEnd } from "../support/replication.ts";
 
 /**
  * Verification compares the tables as both ends have them now (not as the project's mappings
@@ -23,29 +18,13 @@ import { replicationProject, testContext, verifyToEnd } from "../support/replica
 type Row = Record<string, unknown>;
 
 describe("verification of the tables as they are now, and after the switch", () => {
-	const home = mkdtempSync(join(tmpdir(), "ferry-verify-now-"));
-	const databases: string[] = [];
-	let ctx: TestContext;
-	let src: Connection;
-	let dst: Connection;
-
-	beforeAll(async () => {
-		ctx = await testContext(home, { verify: true });
-		[src, dst] = await Promise.all([connect(sourceCredentials), connect(destinationCredentials)]);
-	});
-
-	afterAll(async () => {
-		await Promise.all([src?.end(), dst?.end()]);
-		for (const db of databases) await dropDatabase(db, sourceCredentials, destinationCredentials);
-		rmSync(home, { recursive: true, force: true });
-	});
+	const fx = useTestContext("verify-now", { verify: true });
 
 	async function database(prefix: string, setup: (c: Connection, side: "source" | "destination") => Promise<void>) {
-		const db = uniqueDatabase(prefix);
-		databases.push(db);
+		const db = fx.database(prefix);
 		for (const [c, side] of [
-			[src, "source"],
-			[dst, "destination"],
+			[fx.src, "source"],
+			[fx.dst, "destination"],
 		] as const) {
 			await c.query(`CREATE DATABASE ${quoteId(db)} CHARACTER SET utf8mb4`);
 			await c.query(`USE ${quoteId(db)}`);
@@ -69,7 +48,7 @@ describe("verification of the tables as they are now, and after the switch", () 
 			if (side === "source") await c.query("CREATE TABLE lost (id INT PRIMARY KEY)");
 		});
 		const id = await replicationProject(
-			ctx,
+			fx.ctx,
 			db,
 			{
 				t: { columns: ["id", "v"] },
@@ -82,13 +61,13 @@ describe("verification of the tables as they are now, and after the switch", () 
 			[{ database: db }, { database: db, table: "narrow", columns: ["id", "a"] }],
 		);
 		// no replication and no switchover: the source is the truth, differing chunks are final at once
-		await updateProject(ctx, id, (p) => ({
+		await updateProject(fx.ctx, id, (p) => ({
 			...p,
 			switchover: undefined,
 			steps: p.steps.filter((s) => s.name !== "incremental"),
 		}));
-		await startVerification(ctx, id);
-		const r = await verifyToEnd(ctx, id);
+		await startVerification(fx.ctx, id);
+		const r = await verifyToEnd(fx.ctx, id);
 		expect(r.run.state).toBe("done");
 		// x: at both ends, not in the mapping (a DDL the project did not follow): compared all the same
 		expect(table(r, "t")).toMatchObject({ different: 1, columns: ["x"], schema: [] });
@@ -112,7 +91,7 @@ describe("verification of the tables as they are now, and after the switch", () 
 			await c.query("INSERT INTO n (id, a) VALUES (1, 1), (2, 2)");
 		});
 		const id = await replicationProject(
-			ctx,
+			fx.ctx,
 			db,
 			{ t: { columns: ["id", "v"] }, n: { columns: ["id", "a"] } },
 			"switched",
@@ -120,37 +99,37 @@ describe("verification of the tables as they are now, and after the switch", () 
 			[{ database: db }, { database: db, table: "n", columns: ["id", "a"] }],
 		);
 		// the destination took writes the source never saw (reverse replay was not running)
-		await dst.query(`INSERT INTO ${quoteId(db)}.t VALUES (4, 'four at the destination')`);
-		await dst.query(`UPDATE ${quoteId(db)}.t SET v = 'changed' WHERE id = 1`);
-		await dst.query(`DELETE FROM ${quoteId(db)}.t WHERE id = 3`);
-		await dst.query(`UPDATE ${quoteId(db)}.n SET a = 20 WHERE id = 2`);
-		await src.query(`UPDATE ${quoteId(db)}.n SET keep_me = 99 WHERE id = 2`);
-		await startVerification(ctx, id);
-		const r = await verifyToEnd(ctx, id);
+		await fx.dst.query(`INSERT INTO ${quoteId(db)}.t VALUES (4, 'four at the destination')`);
+		await fx.dst.query(`UPDATE ${quoteId(db)}.t SET v = 'changed' WHERE id = 1`);
+		await fx.dst.query(`DELETE FROM ${quoteId(db)}.t WHERE id = 3`);
+		await fx.dst.query(`UPDATE ${quoteId(db)}.n SET a = 20 WHERE id = 2`);
+		await fx.src.query(`UPDATE ${quoteId(db)}.n SET keep_me = 99 WHERE id = 2`);
+		await startVerification(fx.ctx, id);
+		const r = await verifyToEnd(fx.ctx, id);
 		expect(r.run.truth).toBe("destination");
 		// missing: rows the truth has and the other end lacks
 		expect(table(r, "t")).toMatchObject({ missing: 1, extra: 1, different: 1, columns: ["v"] });
 		expect(table(r, "n")).toMatchObject({ missing: 0, extra: 0, different: 1, columns: ["a"] });
-		const { script } = await correctionSql(ctx, id);
+		const { script } = await correctionSql(fx.ctx, id);
 		expect(script).toContain(`${quoteId(db)}.\`t\``);
 		expect(script).toMatch(/'four at the destination'/);
 		expect(script).not.toMatch(/REPLACE INTO/);
 
-		await requestCorrection(ctx, id);
-		const after = await verifyToEnd(ctx, id);
+		await requestCorrection(fx.ctx, id);
+		const after = await verifyToEnd(fx.ctx, id);
 		expect(after.run.state).toBe("done");
 		expect(after.run.totals).toMatchObject({ missing: 0, extra: 0, different: 0, tablesDiffering: 0 });
 		const rows = async (c: Connection, sql: string) =>
 			(await c.query<RowDataPacket[]>(sql))[0].map((x) => ({ ...x }) as Row);
 		const all = `SELECT * FROM ${quoteId(db)}.t ORDER BY id`;
 		// corrected at the source, from the destination's data
-		expect(await rows(src, all)).toEqual(await rows(dst, all));
-		expect(await rows(dst, all)).toEqual([
+		expect(await rows(fx.src, all)).toEqual(await rows(fx.dst, all));
+		expect(await rows(fx.dst, all)).toEqual([
 			{ id: 1, v: "changed" },
 			{ id: 2, v: "two" },
 			{ id: 4, v: "four at the destination" },
 		]);
-		expect(await rows(src, `SELECT id, a, keep_me FROM ${quoteId(db)}.n ORDER BY id`)).toEqual([
+		expect(await rows(fx.src, `SELECT id, a, keep_me FROM ${quoteId(db)}.n ORDER BY id`)).toEqual([
 			{ id: 1, a: 1, keep_me: 9 },
 			{ id: 2, a: 20, keep_me: 99 },
 		]);

@@ -1,19 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ProjectStatus } from "../../shared/control/status.ts";
+import { describe, expect, it } from "vitest";
+import { compareDatabases } from "../../cli/demo/compare.ts";
+import { runWriteLoad } from "../../cli/demo/load.ts";
+import type { FerryClient } from "../../shared/api/client.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
-import { compareDatabases } from "../../shared/local/compare.ts";
-import { runWriteLoad } from "../../shared/local/load.ts";
-import { createSampleDatabase } from "../../shared/local/sample.ts";
 import type { VerificationResults } from "../../shared/scheduler/verification-results.ts";
 import type { RowDiff } from "../../shared/verify/diff.ts";
-import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { addLocalDataSources, startTestStack, waitFor, waitForProject } from "../support/stack.ts";
-
-type Api = Awaited<ReturnType<typeof startTestStack>>["api"];
+import { destinationCredentials, sampleDatabases, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { useTestStack, waitFor, waitForProject } from "../support/stack.ts";
 
 /** Waits until the given verification run is over and returns its results. */
-function runOver(api: Api, id: string, run: number): Promise<VerificationResults> {
+function runOver(api: FerryClient, id: string, run: number): Promise<VerificationResults> {
 	return waitFor(`verification run ${run}`, async () => {
 		const r = await api.get<VerificationResults>(`/projects/${id}/verification`).catch(() => undefined);
 		return r && r.run.run === run && (r.run.state === "done" || r.run.state === "failed") ? r : undefined;
@@ -25,34 +22,20 @@ const byTable = (r: VerificationResults, table: string) => r.tables.find((t) => 
 describe("full verification and correction through the API (local stack, real MariaDB, SQS and DynamoDB)", () => {
 	const db = uniqueDatabase("ver");
 	const live = uniqueDatabase("verlive");
-	let t: Awaited<ReturnType<typeof startTestStack>>;
-	let ids: { sourceId: string; destinationId: string };
-
-	beforeAll(async () => {
-		const src = await connect(sourceCredentials);
-		await createSampleDatabase(src, db, 0.02);
-		await createSampleDatabase(src, live, 0.02);
-		await src.end();
-		t = await startTestStack(2);
-		ids = await addLocalDataSources(t.api);
-	});
-
-	afterAll(async () => {
-		await t?.close();
-		await dropDatabase(db, sourceCredentials, destinationCredentials);
-		await dropDatabase(live, sourceCredentials, destinationCredentials);
+	const t = useTestStack({
+		workers: 2,
+		seed: () => sampleDatabases(sourceCredentials, 0.02, db, live),
+		databases: [db, live],
 	});
 
 	it("reports zero after a clean migration, finds each injected difference, corrects it and re-verifies clean", async () => {
-		const project = await t.api.post<{ id: string }>("/projects", {
+		const projectId = await t.startProject({
 			name: "verify",
-			...ids,
 			types: ["schema", "full", "verification"],
 			objects: [{ database: db }],
 			options: { parallelism: 2, chunkRows: 300 },
 		});
-		await t.api.post(`/projects/${project.id}/actions/start`);
-		const first = await waitForProject(t.api, project.id, 180_000);
+		const first = await waitForProject(t.api, projectId, 180_000);
 		expect(first.state, JSON.stringify(first.ticket)).toBe("completed");
 		expect(first.verification?.run.totals).toMatchObject({ missing: 0, extra: 0, different: 0 });
 		expect(first.verification?.run.totals?.rowsChecked).toBeGreaterThan(1000);
@@ -69,8 +52,8 @@ describe("full verification and correction through the API (local stack, real Ma
 		await q("UPDATE $db.audit_log SET message = 'changed' LIMIT 1"); // a table without a key
 		await dst.end();
 
-		const rerun = await t.api.post<{ verification: { run: number } }>(`/projects/${project.id}/verification`, {});
-		const second = await runOver(t.api, project.id, rerun.verification.run);
+		const rerun = await t.api.post<{ verification: { run: number } }>(`/projects/${projectId}/verification`, {});
+		const second = await runOver(t.api, projectId, rerun.verification.run);
 		expect(second.run.state).toBe("done");
 		expect(byTable(second, "customers")).toMatchObject({ missing: 1, extra: 1, different: 2 });
 		expect(byTable(second, "customers")?.columns.sort()).toEqual(["balance", "notes"]);
@@ -79,38 +62,36 @@ describe("full verification and correction through the API (local stack, real Ma
 		expect(byTable(second, "orders")).toMatchObject({ missing: 0, extra: 0, different: 0 });
 
 		const diffs = await t.api.get<{ tables: { table: string; rows: RowDiff[] }[] }>(
-			`/projects/${project.id}/verification/differences`,
+			`/projects/${projectId}/verification/differences`,
 		);
 		const customerRows = diffs.tables.find((x) => x.table.endsWith(".customers"))?.rows ?? [];
 		expect(customerRows.find((r) => r.kind === "missing")?.key).toEqual(["17"]);
 		expect(customerRows.find((r) => r.kind === "extra")?.key).toEqual(["900001"]);
 
-		const { script } = await t.api.get<{ script: string }>(`/projects/${project.id}/verification/correction`);
+		const { script } = await t.api.get<{ script: string }>(`/projects/${projectId}/verification/correction`);
 		expect(script).toMatch(/DELETE FROM `[^`]+`\.`customers` WHERE `id` = 900001/);
 		expect(script).toContain("`notes` = NULL");
 
 		const correcting = await t.api.post<{ verification: { state: string } }>(
-			`/projects/${project.id}/verification/correction`,
+			`/projects/${projectId}/verification/correction`,
 		);
 		expect(correcting.verification.state).toBe("correcting");
-		const third = await runOver(t.api, project.id, rerun.verification.run + 1);
+		const third = await runOver(t.api, projectId, rerun.verification.run + 1);
 		expect(third.run.totals).toMatchObject({ missing: 0, extra: 0, different: 0 });
 		expect(third.tables.map((x) => x.table.split(".")[1]).sort()).toEqual(["audit_log", "customers", "products"]);
 		const report = await compareDatabases(sourceCredentials, destinationCredentials, db);
 		expect(report.identical, report.lines.join("\n")).toBe(true);
 
 		// pause and resume, for chosen tables; an unknown table is refused by name
-		await expect(t.api.post(`/projects/${project.id}/verification`, { tables: [`${db}.nope`] })).rejects.toThrow(
-			/nope/,
-		);
+		await expect(t.api.post(`/projects/${projectId}/verification`, { tables: [`${db}.nope`] })).rejects.toThrow(/nope/);
 		const chosen = await t.api.post<{ verification: { run: number; tables: string[] } }>(
-			`/projects/${project.id}/verification`,
+			`/projects/${projectId}/verification`,
 			{ tables: [`${db}.orders`] },
 		);
-		await t.api.post(`/projects/${project.id}/verification/pause`);
-		expect((await t.api.get<VerificationResults>(`/projects/${project.id}/verification`)).run.state).toBe("paused");
-		await t.api.post(`/projects/${project.id}/verification/resume`);
-		const fourth = await runOver(t.api, project.id, chosen.verification.run);
+		await t.api.post(`/projects/${projectId}/verification/pause`);
+		expect((await t.api.get<VerificationResults>(`/projects/${projectId}/verification`)).run.state).toBe("paused");
+		await t.api.post(`/projects/${projectId}/verification/resume`);
+		const fourth = await runOver(t.api, projectId, chosen.verification.run);
 		expect(fourth.tables).toHaveLength(1);
 		expect(fourth.run.totals).toMatchObject({ missing: 0, extra: 0, different: 0 });
 	}, 300_000);
@@ -118,25 +99,23 @@ describe("full verification and correction through the API (local stack, real Ma
 	it("verifies during a write load with replay running: zero false differences, and finds one made at the destination", async () => {
 		const load = new AbortController();
 		const writes = runWriteLoad(sourceCredentials, live, { signal: load.signal, connections: 2, pauseMs: 5 });
-		const project = await t.api.post<{ id: string }>("/projects", {
+		const projectId = await t.startProject({
 			name: "verify live",
-			...ids,
 			types: ["schema", "full", "incremental", "verification"],
 			objects: [{ database: live }],
 			options: { parallelism: 2, chunkRows: 300 },
 		});
-		await t.api.post(`/projects/${project.id}/actions/start`);
 		// once the copy is over and replay runs, tamper with a row the load never writes
 		await waitFor("replay", async () => {
-			const s = await t.api.get<ProjectStatus>(`/projects/${project.id}/status`);
+			const s = await t.status(projectId);
 			if (s.state !== "running") throw new Error(`project stopped: ${JSON.stringify(s.ticket)}`);
 			return s.steps.find((x) => x.name === "incremental")?.state === "running" ? s : undefined;
 		});
 		const dst = await connect(destinationCredentials);
 		await dst.query(`UPDATE ${quoteId(live)}.customers SET name = 'tampered' WHERE id = 777`);
 		await dst.end();
-		const results = await runOver(t.api, project.id, 1).catch(async (err) => {
-			throw new Error(`${err}: ${JSON.stringify(await t.api.get(`/projects/${project.id}/status`))}`);
+		const results = await runOver(t.api, projectId, 1).catch(async (err) => {
+			throw new Error(`${err}: ${JSON.stringify(await t.api.get(`/projects/${projectId}/status`))}`);
 		});
 		load.abort();
 		expect((await writes).transactions).toBeGreaterThan(20);
@@ -146,18 +125,18 @@ describe("full verification and correction through the API (local stack, real Ma
 		expect(byTable(results, "customers")?.columns).toEqual(["name"]);
 		// the difference opens a ticket; replay keeps running meanwhile
 		const status = await waitFor("the verify ticket", async () => {
-			const s = await t.api.get<ProjectStatus>(`/projects/${project.id}/status`);
+			const s = await t.status(projectId);
 			return s.ticket ? s : undefined;
 		});
 		expect(status.ticket?.step).toBe("verify");
 		expect(status.incremental?.heartbeatAgeSeconds).toBeLessThan(10);
 
-		await t.api.post(`/projects/${project.id}/verification/correction`);
-		const corrected = await runOver(t.api, project.id, 2);
+		await t.api.post(`/projects/${projectId}/verification/correction`);
+		const corrected = await runOver(t.api, projectId, 2);
 		expect(corrected.run.totals).toMatchObject({ missing: 0, extra: 0, different: 0 });
-		await t.api.post(`/projects/${project.id}/ticket`, { decision: "retry" });
+		await t.api.post(`/projects/${projectId}/ticket`, { decision: "retry" });
 		const verified = await waitFor("the verify step", async () => {
-			const s = await t.api.get<ProjectStatus>(`/projects/${project.id}/status`);
+			const s = await t.status(projectId);
 			return s.steps.find((x) => x.name === "verify")?.state === "done" ? s : undefined;
 		});
 		expect(verified.state).toBe("running");

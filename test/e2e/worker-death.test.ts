@@ -1,13 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ProjectStatus } from "../../shared/control/status.ts";
-import { connect } from "../../shared/db/connect.ts";
-import { quoteId } from "../../shared/db/sql.ts";
-import { compareDatabases } from "../../shared/local/compare.ts";
+import { describe, expect, it } from "vitest";
+import { compareDatabases } from "../../cli/demo/compare.ts";
 import { chunkWait } from "../../shared/scheduler/chunks/lease.ts";
 import { chunkTimings } from "../../shared/scheduler/chunks/lifecycle.ts";
 import type { ChunkItem } from "../../shared/state/chunks.ts";
-import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { addLocalDataSources, startTestStack, waitFor, waitForProject } from "../support/stack.ts";
+import { createDatabase, destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { useTestStack, waitFor, waitForProject } from "../support/stack.ts";
 
 /**
  * A copy worker that dies leaves its chunk leased until the lease ends (60 s): where Ferry knows
@@ -16,38 +13,31 @@ import { addLocalDataSources, startTestStack, waitFor, waitForProject } from "..
  */
 describe("a copy worker that dies", () => {
 	const db = uniqueDatabase("worker_death");
-	let t: Awaited<ReturnType<typeof startTestStack>>;
-
-	beforeAll(async () => {
-		const src = await connect(sourceCredentials);
-		await src.query(`CREATE DATABASE ${quoteId(db)}`);
-		await src.query(`CREATE TABLE ${quoteId(db)}.t (id INT PRIMARY KEY, v VARCHAR(20))`);
-		const values = Array.from({ length: 4000 }, (_, i) => `(${i + 1}, 'row ${i}')`).join(",");
-		await src.query(`INSERT INTO ${quoteId(db)}.t VALUES ${values}`);
-		await src.end();
-		t = await startTestStack(1);
-	});
-
-	afterAll(async () => {
-		await t?.close();
-		await dropDatabase(db, sourceCredentials, destinationCredentials);
+	const rows = Array.from({ length: 4000 }, (_, i) => `(${i + 1}, 'row ${i}')`).join(",");
+	const t = useTestStack({
+		workers: 1,
+		seed: () =>
+			createDatabase(
+				sourceCredentials,
+				db,
+				"CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))",
+				`INSERT INTO t VALUES ${rows}`,
+			),
+		databases: [db],
 	});
 
 	it("has its chunk released at once in local mode, and the status says what the chunk waits for", async () => {
 		// the default 60 s lease: the copy must not wait it out
 		expect(chunkTimings().leaseMs).toBe(60_000);
-		const ids = await addLocalDataSources(t.api);
-		const p = await t.api.post<{ id: string }>("/projects", {
+		const projectId = await t.startProject({
 			name: "worker death",
-			...ids,
 			types: ["schema", "full"],
 			objects: [{ database: db }],
 			// each chunk takes about 2 s
 			options: { parallelism: 1, chunkRows: 1000, maxRowsPerSecond: 500 },
 		});
-		await t.api.post(`/projects/${p.id}/actions/start`);
 		const working = await waitFor("a chunk being copied", async () => {
-			const s = await t.api.get<ProjectStatus>(`/projects/${p.id}/status`);
+			const s = await t.status(projectId);
 			const w = s.full?.tables[0]?.waiting.find((x) => /being worked on by worker \S+:\d+/.test(x));
 			return w && (s.full?.tables[0]?.chunksDone ?? 0) >= 1 ? w : undefined;
 		});
@@ -60,14 +50,14 @@ describe("a copy worker that dies", () => {
 		const released = await waitFor(
 			"the dead worker's chunk released",
 			async () => {
-				const s = await t.api.get<ProjectStatus>(`/projects/${p.id}/status`);
+				const s = await t.status(projectId);
 				const e = s.full?.tables[0]?.errors.find((x) => x.includes(`copy worker ${pid} was killed (SIGKILL)`));
 				return e ?? (s.state !== "running" ? "project stopped" : undefined);
 			},
 			15_000,
 		);
 		expect(released).toMatch(/released at once/);
-		const done = await waitForProject(t.api, p.id, 60_000);
+		const done = await waitForProject(t.api, projectId, 60_000);
 		expect(done.state, JSON.stringify(done.ticket)).toBe("completed");
 		// well inside the 60 s the lease would have held the chunk
 		expect(Date.now() - killedAt).toBeLessThan(40_000);

@@ -1,3 +1,4 @@
+import { createSampleDatabase } from "../../cli/demo/sample.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { localInstance } from "../../shared/local/instances.ts";
@@ -32,4 +33,26 @@ export async function dropDatabase(database: string, ...servers: Credentials[]):
 		await c.query(`DROP DATABASE IF EXISTS ${quoteId(database)}`);
 		await c.end();
 	}
+}
+
+/** Creates a database and runs statements in it (on a connection of their own). */
+export function createDatabase(creds: Credentials, database: string, ...statements: string[]): Promise<void> {
+	return execute(creds, `CREATE DATABASE ${quoteId(database)}`, `USE ${quoteId(database)}`, ...statements);
+}
+
+/** Runs statements, in order, on a connection of their own. */
+export async function execute(creds: Credentials, ...statements: string[]): Promise<void> {
+	const conn = await connect(creds);
+	try {
+		for (const sql of statements) await conn.query(sql);
+	} finally {
+		await conn.end();
+	}
+}
+
+/** Creates each database as the demo's sample shop at `scale` (see createSampleDatabase). */
+export async function sampleDatabases(creds: Credentials, scale: number, ...databases: string[]): Promise<void> {
+	const conn = await connect(creds);
+	for (const database of databases) await createSampleDatabase(conn, database, scale);
+	await conn.end();
 }

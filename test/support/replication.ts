@@ -1,13 +1,17 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { FileSecretStore } from "../../shared/aws/secrets.ts";
 import { DynamoStateStore, ensureStateTable } from "../../shared/aws/state-store.ts";
 import { ensureQueueWithDeadLetter, WorkQueue } from "../../shared/aws/work-queue.ts";
-import { currentPosition, type SourcePosition } from "../../shared/binlog/position.ts";
+import type { SourcePosition } from "../../shared/binlog/position.ts";
+import { currentPosition } from "../../shared/binlog/position.ts";
 import type { Context } from "../../shared/context.ts";
 import { addDataSource } from "../../shared/control/datasources.ts";
 import { createProject } from "../../shared/control/projects.ts";
 import { verificationResults } from "../../shared/control/verification.ts";
-import { connect } from "../../shared/db/connect.ts";
+import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import type { ChunkMessage } from "../../shared/model/chunk-message.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
@@ -18,11 +22,13 @@ import { CHECKPOINT_TABLE, META_DATABASE } from "../../shared/replay/checkpoint.
 import { runChunk } from "../../shared/scheduler/chunks/worker.ts";
 import { advanceVerification } from "../../shared/scheduler/verification.ts";
 import type { VerificationResults } from "../../shared/scheduler/verification-results.ts";
+
 import { getProject, updateProject } from "../../shared/state/projects.ts";
-import { type ReplicationStatus, replicationStatus } from "../../shared/state/streams.ts";
+import type { ReplicationStatus } from "../../shared/state/streams.ts";
+import { replicationStatus } from "../../shared/state/streams.ts";
 import { createTable, type TableItem } from "../../shared/state/tables.ts";
 import { awsBackends, clientsFor, uniqueName } from "./aws.ts";
-import { destinationCredentials, sourceCredentials } from "./databases.ts";
+import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "./databases.ts";
 
 /**
  * Replication tasks run in the test's own process (tasks/replication/run.ts `runReplication`)
@@ -34,11 +40,11 @@ const NO_TASKS: TaskLauncher = { start: async () => {}, running: async () => fal
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A context on a fresh state table, with secrets under `home` and no task launcher; with `verify`, a verify queue of its own. */
 /** A context whose verify queue the test drains itself (`verifyToEnd`). */
 export type TestContext = Context & { verifyQueue: WorkQueue<ChunkMessage> };
 
-/** A context on a fresh state table, with secrets under `home` and no task launcher; with `verify`, a verify queue of its own. */
-export async function testContext(home: string, options: { verify?: boolean } = {}): Promise<TestContext> {
+async function testContext(home: string, options: { verify?: boolean } = {}): Promise<TestContext> {
 	const backend = awsBackends()[0];
 	if (!backend) throw new Error("no AWS backend configured (FERRY_TEST_BACKENDS)");
 	const { dynamo, sqs } = clientsFor(backend);
@@ -57,6 +63,65 @@ export async function testContext(home: string, options: { verify?: boolean } = 
 		verifyQueue,
 		secrets: new FileSecretStore(join(home, "datasources.json")),
 		tasks: NO_TASKS,
+	};
+}
+
+/** What an e2e file that runs replication in its own process works with (see `useTestContext`). */
+export interface ContextFixture {
+	readonly ctx: TestContext;
+	/** Connections to the source and the destination instances. */
+	readonly src: Connection;
+	readonly dst: Connection;
+	/** A database name unique to this run, dropped at both ends afterwards. */
+	database(prefix: string): string;
+	/** Replication streams whose checkpoints are deleted afterwards. */
+	readonly streams: string[];
+}
+
+/**
+ * The setup those files share, as `beforeAll`/`afterAll` of the enclosing `describe`: a context
+ * (`testContext`) in a temp home and connections to both servers; then the connections closed,
+ * the checkpoints of `streams` deleted, the databases dropped and the home removed.
+ */
+export function useTestContext(name: string, options: { verify?: boolean } = {}): ContextFixture {
+	const home = mkdtempSync(join(tmpdir(), `ferry-${name}-`));
+	const databases: string[] = [];
+	const streams: string[] = [];
+	let opened: { ctx: TestContext; src: Connection; dst: Connection } | undefined;
+	const ready = () => {
+		if (!opened) throw new Error("the test context is made by beforeAll");
+		return opened;
+	};
+
+	beforeAll(async () => {
+		const ctx = await testContext(home, options);
+		const [src, dst] = await Promise.all([connect(sourceCredentials), connect(destinationCredentials)]);
+		opened = { ctx, src, dst };
+	});
+
+	afterAll(async () => {
+		await Promise.all([opened?.src.end(), opened?.dst.end()]);
+		if (streams.length > 0) await deleteCheckpoints(...streams);
+		for (const db of databases) await dropDatabase(db, sourceCredentials, destinationCredentials);
+		rmSync(home, { recursive: true, force: true });
+	});
+
+	return {
+		get ctx() {
+			return ready().ctx;
+		},
+		get src() {
+			return ready().src;
+		},
+		get dst() {
+			return ready().dst;
+		},
+		database(prefix) {
+			const db = uniqueDatabase(prefix);
+			databases.push(db);
+			return db;
+		},
+		streams,
 	};
 }
 
@@ -167,7 +232,7 @@ export async function waitForStatus(
 }
 
 /** Removes the streams' checkpoint rows on both servers. */
-export async function deleteCheckpoints(...streams: string[]): Promise<void> {
+async function deleteCheckpoints(...streams: string[]): Promise<void> {
 	for (const creds of [sourceCredentials, destinationCredentials]) {
 		const c = await connect(creds);
 		await c
@@ -181,11 +246,7 @@ export async function deleteCheckpoints(...streams: string[]): Promise<void> {
  * Runs what the scheduler and the verify workers do (context made with `verify`) until the
  * project's verification run is over; returns its results.
  */
-export async function verifyToEnd(
-	ctx: Context & { verifyQueue: WorkQueue<ChunkMessage> },
-	id: string,
-	timeoutMs = 120_000,
-): Promise<VerificationResults> {
+export async function verifyToEnd(ctx: TestContext, id: string, timeoutMs = 120_000): Promise<VerificationResults> {
 	const deadline = Date.now() + timeoutMs;
 	while (Date.now() < deadline) {
 		const project = await advanceVerification(ctx, await getProject(ctx, id));

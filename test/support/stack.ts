@@ -1,17 +1,27 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
+import { compareDatabases } from "../../cli/demo/compare.ts";
 import { FerryClient } from "../../shared/api/client.ts";
 import type { ProjectStatus } from "../../shared/control/status.ts";
-import { compareDatabases } from "../../shared/local/compare.ts";
 import { type LocalStack, startLocalStack } from "../../shared/local/stack.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
-import { destinationCredentials, sourceCredentials } from "./databases.ts";
+import { destinationCredentials, dropDatabase, sourceCredentials } from "./databases.ts";
+
+export interface TestStack {
+	stack: LocalStack;
+	api: FerryClient;
+	close(): Promise<void>;
+}
+
+export interface DataSourceIds {
+	sourceId: string;
+	destinationId: string;
+}
 
 /** A local-mode Ferry (API, scheduler, copy worker processes) on embedded servers in a temp home. */
-export async function startTestStack(
-	workers = 2,
-): Promise<{ stack: LocalStack; api: FerryClient; close(): Promise<void> }> {
+export async function startTestStack(workers = 2): Promise<TestStack> {
 	const home = mkdtempSync(join(tmpdir(), "ferry-test-"));
 	const stack = await startLocalStack({
 		home,
@@ -34,7 +44,7 @@ export async function addLocalDataSources(
 	api: FerryClient,
 	source: Credentials = sourceCredentials,
 	destination: Credentials = destinationCredentials,
-): Promise<{ sourceId: string; destinationId: string }> {
+): Promise<DataSourceIds> {
 	const s = await api.post<{ id: string }>("/datasources", { name: "src", engine: "mariadb", ...source });
 	const d = await api.post<{ id: string }>("/datasources", { name: "dst", engine: "mariadb", ...destination });
 	return { sourceId: s.id, destinationId: d.id };
@@ -74,11 +84,7 @@ export async function waitForProject(
 }
 
 /** Creates and starts a schema + full + incremental project of one database, and waits until replay runs in exact mode. */
-export async function startIncrementalProject(
-	api: FerryClient,
-	ids: { sourceId: string; destinationId: string },
-	database: string,
-): Promise<string> {
+export async function startIncrementalProject(api: FerryClient, ids: DataSourceIds, database: string): Promise<string> {
 	const p = await api.post<{ id: string }>("/projects", {
 		name: `incremental ${database}`,
 		...ids,
@@ -104,4 +110,78 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
 		await new Promise((r) => setTimeout(r, 500));
 	}
+}
+
+/** The local stack an e2e file runs on, started in its `beforeAll`, with the two data sources registered. */
+export interface StackFixture {
+	readonly stack: LocalStack;
+	readonly api: FerryClient;
+	readonly ids: DataSourceIds;
+	/** Creates a project of the two data sources (`ids` added to `project`) and starts it; returns its id. */
+	startProject(project: Record<string, unknown>): Promise<string>;
+	status(projectId: string): Promise<ProjectStatus>;
+}
+
+export interface StackFixtureOptions {
+	/** Copy worker processes (default 2). */
+	workers?: number;
+	/** Environment the stack reads (short leases, timeouts): set before it starts, removed after. */
+	env?: Record<string, string>;
+	/** Fills the servers before the stack starts. */
+	seed?: () => Promise<void>;
+	/** Dropped at both servers once the stack has stopped. */
+	databases: string[];
+	/** The servers registered as data sources (default: the private source and destination instances). */
+	source?: Credentials;
+	destination?: Credentials;
+}
+
+/**
+ * The setup every e2e file on a local stack shares, as `beforeAll`/`afterAll` of the enclosing
+ * `describe`: environment, seed, stack, data sources; then stack stopped, environment removed,
+ * databases dropped.
+ */
+export function useTestStack(options: StackFixtureOptions): StackFixture {
+	const source = options.source ?? sourceCredentials;
+	const destination = options.destination ?? destinationCredentials;
+	let t: TestStack | undefined;
+	let ids: DataSourceIds | undefined;
+	const started = () => {
+		if (!t || !ids) throw new Error("the test stack is started by beforeAll");
+		return { t, ids };
+	};
+
+	beforeAll(async () => {
+		Object.assign(process.env, options.env);
+		await options.seed?.();
+		t = await startTestStack(options.workers);
+		ids = await addLocalDataSources(t.api, source, destination);
+	});
+
+	afterAll(async () => {
+		await t?.close();
+		for (const name of Object.keys(options.env ?? {})) delete process.env[name];
+		for (const database of options.databases) await dropDatabase(database, source, destination);
+	});
+
+	return {
+		get stack() {
+			return started().t.stack;
+		},
+		get api() {
+			return started().t.api;
+		},
+		get ids() {
+			return started().ids;
+		},
+		async startProject(project) {
+			const { t, ids } = started();
+			const p = await t.api.post<{ id: string }>("/projects", { ...ids, ...project });
+			await t.api.post(`/projects/${p.id}/actions/start`);
+			return p.id;
+		},
+		status(projectId) {
+			return started().t.api.get<ProjectStatus>(`/projects/${projectId}/status`);
+		},
+	};
 }

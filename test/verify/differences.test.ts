@@ -5,14 +5,16 @@ import { correctionScript } from "../../shared/verify/correct.ts";
 import { recheckDifferences } from "../../shared/verify/diff.ts";
 import { verifyTable } from "../../shared/verify/verify-table.ts";
 import { ALL_TYPES_ROW_1, ALL_TYPES_ROW_2, ALL_TYPES_ROW_3, ALL_TYPES_TABLE } from "../support/all-types.ts";
-import { counts, identity, openPair, type Pair, verifyCorrect } from "./helpers.ts";
+import { uniqueDatabase } from "../support/databases.ts";
+import { identity, openPair, type Pair } from "../support/pair.ts";
+import { counts, verifyCorrect } from "./helpers.ts";
 
 const ZERO = { missing: 0, extra: 0, different: 0 };
 
 describe("verification finds and corrects differences", () => {
 	let pair: Pair;
 	beforeAll(async () => {
-		pair = await openPair("verify_diff");
+		pair = await openPair(uniqueDatabase("verify_diff"));
 		for (const c of [pair.source, pair.destination]) {
 			await c.query(`CREATE TABLE all_types ${ALL_TYPES_TABLE}`);
 			await c.query("SET SESSION sql_mode = ''");
@@ -26,7 +28,7 @@ describe("verification finds and corrects differences", () => {
 	it("finds a missing and an extra row", async () => {
 		await pair.destination.query("DELETE FROM all_types WHERE id = 2");
 		await pair.destination.query("INSERT INTO all_types (id, vc) VALUES (4, 'surplus')");
-		const mapping = await identity(pair, "all_types");
+		const mapping = await identity(pair.source, pair.table("all_types"));
 		const { first, statements, after } = await verifyCorrect(pair, mapping);
 		expect(counts(first)).toEqual({ missing: 1, extra: 1, different: 0 });
 		expect(first.differences).toEqual(
@@ -42,7 +44,7 @@ describe("verification finds and corrects differences", () => {
 	});
 
 	it("finds one changed column of every type, and a value vs NULL", async () => {
-		const mapping = await identity(pair, "all_types");
+		const mapping = await identity(pair.source, pair.table("all_types"));
 		const columns = (await describeColumns(pair.source, mapping.source)).filter((c) => c.name !== "id");
 		expect(columns.length).toBe(56);
 		const missed: string[] = [];
@@ -82,7 +84,7 @@ describe("verification finds and corrects differences", () => {
 		}
 		await pair.source.query("INSERT INTO strs VALUES (1, 'a', NULL), (2, 'b', ''), (3, 'x', 'NULL')");
 		await pair.destination.query("INSERT INTO strs VALUES (1, 'A', NULL), (2, 'b', NULL), (3, 'x', NULL)");
-		const { first, after } = await verifyCorrect(pair, await identity(pair, "strs"));
+		const { first, after } = await verifyCorrect(pair, await identity(pair.source, pair.table("strs")));
 		expect(first.differences).toEqual(
 			expect.arrayContaining([
 				{ kind: "different", key: ["1"], columns: ["v"] },
@@ -113,7 +115,7 @@ describe("verification finds and corrects differences", () => {
 		await pair.destination.query(
 			"INSERT INTO nokey VALUES (1,'x',1.5,x'00ff','2024-01-01 00:00:00'),(2,NULL,NULL,NULL,NULL)",
 		);
-		const { first, statements, after } = await verifyCorrect(pair, await identity(pair, "nokey"));
+		const { first, statements, after } = await verifyCorrect(pair, await identity(pair.source, pair.table("nokey")));
 		expect(counts(first)).toEqual({ missing: 1, extra: 3, different: 0 });
 		expect(statements.some((s) => /^DELETE FROM .* LIMIT 1$/.test(s))).toBe(true);
 		expect(counts(after)).toEqual(ZERO);
@@ -151,12 +153,12 @@ describe("verification finds and corrects differences", () => {
 
 describe("re-checking suspect rows", () => {
 	it("drops differences that no longer persist and keeps those that do", async () => {
-		const pair = await openPair("verify_recheck");
+		const pair = await openPair(uniqueDatabase("verify_recheck"));
 		try {
 			for (const c of [pair.source, pair.destination]) await c.query("CREATE TABLE r (id INT PRIMARY KEY, v INT)");
 			await pair.source.query("INSERT INTO r VALUES (1, 1), (2, 2), (3, 3)");
 			await pair.destination.query("INSERT INTO r VALUES (1, 1), (2, 20)");
-			const mapping = await identity(pair, "r");
+			const mapping = await identity(pair.source, pair.table("r"));
 			const v = await verifyTable(pair.source, pair.destination, mapping);
 			expect(counts(v)).toEqual({ missing: 1, extra: 0, different: 1 });
 			// replay catches up on row 3; row 2 stays wrong

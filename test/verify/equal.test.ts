@@ -4,14 +4,16 @@ import { chunkChecksum } from "../../shared/verify/checksum.ts";
 import { prepareTable } from "../../shared/verify/normalise.ts";
 import { verifyTable } from "../../shared/verify/verify-table.ts";
 import { ALL_TYPES_ROW_1, ALL_TYPES_ROW_2, ALL_TYPES_ROW_3, ALL_TYPES_TABLE } from "../support/all-types.ts";
-import { counts, identity, openPair, type Pair } from "./helpers.ts";
+import { uniqueDatabase } from "../support/databases.ts";
+import { identity, openPair, type Pair } from "../support/pair.ts";
+import { counts } from "./helpers.ts";
 
 const ZERO = { missing: 0, extra: 0, different: 0 };
 
 describe("verification of equal data", () => {
 	let pair: Pair;
 	beforeAll(async () => {
-		pair = await openPair("verify_eq");
+		pair = await openPair(uniqueDatabase("verify_eq"));
 	});
 	afterAll(async () => {
 		await pair?.close();
@@ -23,7 +25,7 @@ describe("verification of equal data", () => {
 			await c.query("SET SESSION sql_mode = ''");
 			await c.query(`INSERT INTO all_types VALUES ${ALL_TYPES_ROW_1}, ${ALL_TYPES_ROW_2}, ${ALL_TYPES_ROW_3}`);
 		}
-		const mapping = await identity(pair, "all_types");
+		const mapping = await identity(pair.source, pair.table("all_types"));
 		const v = await verifyTable(pair.source, pair.destination, mapping, { chunkRows: 2 });
 		expect(counts(v)).toEqual(ZERO);
 		expect(v.rowsChecked).toBe(3);
@@ -56,7 +58,9 @@ describe("verification of equal data", () => {
 			(2, 'ß', 'naïve', -1e-20, 1.7976931348623157e308, -0.0500, '1000-01-01 00:00:00.000000', '2038-01-19 08:44:07', '[ ]'),
 			(3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`);
 		await pair.destination.query("SET SESSION time_zone = '+00:00'");
-		const v = await verifyTable(pair.source, pair.destination, await identity(pair, "tricky"), { chunkRows: 1 });
+		const v = await verifyTable(pair.source, pair.destination, await identity(pair.source, pair.table("tricky")), {
+			chunkRows: 1,
+		});
 		expect(counts(v)).toEqual(ZERO);
 		expect(v.rowsChecked).toBe(3);
 	});
@@ -89,7 +93,7 @@ describe("verification of equal data", () => {
 		}
 		await pair.source.query("INSERT INTO nokey VALUES (1,'x'),(1,'x'),(2,NULL),(3,'')");
 		await pair.destination.query("INSERT INTO nokey VALUES (3,''),(2,NULL),(1,'x'),(1,'x')");
-		const v = await verifyTable(pair.source, pair.destination, await identity(pair, "nokey"));
+		const v = await verifyTable(pair.source, pair.destination, await identity(pair.source, pair.table("nokey")));
 		expect(v.key).toBeNull();
 		expect(counts(v)).toEqual(ZERO);
 		expect(v.rowsChecked).toBe(4);

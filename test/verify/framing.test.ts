@@ -3,7 +3,9 @@ import { planAllChunks } from "../../shared/copy/plan.ts";
 import { chunkChecksum } from "../../shared/verify/checksum.ts";
 import { prepareTable } from "../../shared/verify/normalise.ts";
 import { verifyTable } from "../../shared/verify/verify-table.ts";
-import { counts, identity, openPair, type Pair, verifyCorrect } from "./helpers.ts";
+import { uniqueDatabase } from "../support/databases.ts";
+import { identity, openPair, type Pair } from "../support/pair.ts";
+import { counts, verifyCorrect } from "./helpers.ts";
 
 const ZERO = { missing: 0, extra: 0, different: 0 };
 
@@ -11,7 +13,7 @@ const ZERO = { missing: 0, extra: 0, different: 0 };
 describe("row framing and hash sums", () => {
 	let pair: Pair;
 	beforeAll(async () => {
-		pair = await openPair("verify_frame");
+		pair = await openPair(uniqueDatabase("verify_frame"));
 	});
 	afterAll(async () => {
 		await pair?.close();
@@ -41,7 +43,9 @@ describe("row framing and hash sums", () => {
 			(4, 'ab', 'c', 'x', 'y', 'aÿ', 'b', x'61', x'ff62', 12, 3),
 			(5, 'ab', 'c', 'x', 'y', 'aÿ', 'b', x'61ff', x'62', 1, 23),
 			(6, 'ab', 'c', 'x', 'y', 'aÿ', 'b', x'61ff', x'62', NULL, 12)`);
-		const { first, after } = await verifyCorrect(pair, await identity(pair, "shift"), { chunkRows: 10 });
+		const { first, after } = await verifyCorrect(pair, await identity(pair.source, pair.table("shift")), {
+			chunkRows: 10,
+		});
 		expect(first.differences).toEqual(
 			expect.arrayContaining([
 				{ kind: "different", key: ["1"], columns: ["a", "b", "n1", "n2"] },
@@ -66,7 +70,9 @@ describe("row framing and hash sums", () => {
 		await pair.destination.query("UPDATE twins SET pad = CONCAT('b', SUBSTRING(pad, 2)) WHERE id IN (1, 2)");
 		await pair.destination.query("UPDATE twins SET pad = IF(id = 3, 'dddd-four', 'cccc-three') WHERE id IN (3, 4)");
 		// within one chunk: the chunk checksum itself must differ
-		const v = await verifyTable(pair.source, pair.destination, await identity(pair, "twins"), { chunkRows: 100 });
+		const v = await verifyTable(pair.source, pair.destination, await identity(pair.source, pair.table("twins")), {
+			chunkRows: 100,
+		});
 		expect(v.chunks).toEqual({ total: 1, differing: 1 });
 		expect(counts(v)).toEqual({ missing: 0, extra: 0, different: 4 });
 	});
@@ -83,7 +89,7 @@ describe("row framing and hash sums", () => {
 				`INSERT INTO alone VALUES (1, 1.5, '2024-01-02 03:04:05.5', 'aÿ', x'00ff', '{"a": 1, "b": 2}'), (2, NULL, NULL, NULL, NULL, NULL)`,
 			);
 		}
-		const mapping = await identity(pair, "alone");
+		const mapping = await identity(pair.source, pair.table("alone"));
 		const [chunk] = await planAllChunks(pair.source, mapping, { chunkRows: 10 });
 		if (!chunk) throw new Error("no chunk");
 		const s = await chunkChecksum(pair.source, "source", mapping, chunk);
@@ -100,7 +106,7 @@ describe("row framing and hash sums", () => {
 				`INSERT INTO md5 VALUES ${Array.from({ length: 200 }, (_, i) => `(${i + 1}, 'value ${i}')`).join(", ")}`,
 			);
 		}
-		const mapping = await identity(pair, "md5");
+		const mapping = await identity(pair.source, pair.table("md5"));
 		const prepared = { ...(await prepareTable(pair.source, pair.destination, mapping)), hash: "md5" as const };
 		const [chunk] = await planAllChunks(pair.source, mapping, { chunkRows: 1000 });
 		if (!chunk) throw new Error("no chunk");

@@ -1,44 +1,7 @@
-import { type Connection, connect } from "../../shared/db/connect.ts";
-import { describeColumns } from "../../shared/db/introspect.ts";
-import { quoteId } from "../../shared/db/sql.ts";
 import type { TableMapping } from "../../shared/model/rules.ts";
 import { applyCorrections, correctionStatements } from "../../shared/verify/correct.ts";
 import { type TableVerification, verifyTable } from "../../shared/verify/verify-table.ts";
-import { destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-
-export interface Pair {
-	database: string;
-	source: Connection;
-	destination: Connection;
-	close(): Promise<void>;
-}
-
-export async function openPair(prefix: string): Promise<Pair> {
-	const database = uniqueDatabase(prefix);
-	const [source, destination] = await Promise.all([connect(sourceCredentials), connect(destinationCredentials)]);
-	for (const c of [source, destination]) {
-		await c.query(`CREATE DATABASE ${quoteId(database)} CHARACTER SET utf8mb4`);
-		await c.query(`USE ${quoteId(database)}`);
-	}
-	return {
-		database,
-		source,
-		destination,
-		async close() {
-			for (const c of [source, destination]) {
-				await c.query(`DROP DATABASE IF EXISTS ${quoteId(database)}`).catch(() => {});
-				await c.end().catch(() => {});
-			}
-		},
-	};
-}
-
-/** Same table name on both sides, every source column mapped to the same name. */
-export async function identity(pair: Pair, table: string): Promise<TableMapping> {
-	const t = { database: pair.database, table };
-	const columns = await describeColumns(pair.source, t);
-	return { source: t, destination: t, columns: columns.map((c) => ({ source: c.name, destination: c.name })) };
-}
+import type { Pair } from "../support/pair.ts";
 
 /** Verifies, corrects with the generated SQL, and re-verifies; returns the first verification. */
 export async function verifyCorrect(
@@ -59,6 +22,6 @@ export async function verifyCorrect(
 	return { first, statements, after };
 }
 
-export function counts(v: TableVerification) {
+export function counts(v: Pick<TableVerification, "missing" | "extra" | "different">) {
 	return { missing: v.missing, extra: v.extra, different: v.different };
 }

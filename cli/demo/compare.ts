@@ -1,6 +1,6 @@
-import { type Connection, connect } from "../db/connect.ts";
-import { quoteId } from "../db/sql.ts";
-import type { Credentials } from "../model/datasource.ts";
+import { type Connection, connect } from "../../shared/db/connect.ts";
+import { quoteId } from "../../shared/db/sql.ts";
+import type { Credentials } from "../../shared/model/datasource.ts";
 
 /**
  * A quick whole-database comparison by query for the demo and the end-to-end tests: the same

@@ -1,9 +1,9 @@
-import { type Connection, connect } from "../db/connect.ts";
-import { quoteId } from "../db/sql.ts";
-import type { Credentials } from "../model/datasource.ts";
+import { type Connection, connect } from "../../shared/db/connect.ts";
+import { quoteId } from "../../shared/db/sql.ts";
+import type { Credentials } from "../../shared/model/datasource.ts";
 
 /**
- * A write load on the sample database (shared/local/sample.ts) for the demo and incremental tests: inserts,
+ * A write load on the sample database (cli/demo/sample.ts) for the demo and incremental tests: inserts,
  * updates, deletes, primary-key changes, multi-table transactions and writes to the table
  * without a key, from `connections` sessions at once, until `signal` aborts. Connection errors
  * (a restarted server) are waited out, so a test can restart the source under load.

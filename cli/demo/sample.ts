@@ -1,5 +1,5 @@
-import type { Connection } from "../db/connect.ts";
-import { quoteId } from "../db/sql.ts";
+import type { Connection } from "../../shared/db/connect.ts";
+import { quoteId } from "../../shared/db/sql.ts";
 
 /**
  * A generated sample database for the demo and the end-to-end tests: several tables with every

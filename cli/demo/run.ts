@@ -1,16 +1,16 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { FerryClient } from "../shared/api/client.ts";
-import { ferryHome } from "../shared/config.ts";
-import type { ProjectStatus } from "../shared/control/status.ts";
-import { connect } from "../shared/db/connect.ts";
-import { quoteId } from "../shared/db/sql.ts";
-import { compareDatabases } from "../shared/local/compare.ts";
-import { localInstance } from "../shared/local/instances.ts";
-import { runWriteLoad } from "../shared/local/load.ts";
-import { createSampleDatabase } from "../shared/local/sample.ts";
-import { startLocalStack } from "../shared/local/stack.ts";
-import { renderStatus } from "./render.ts";
+import { FerryClient } from "../../shared/api/client.ts";
+import { ferryHome } from "../../shared/config.ts";
+import type { ProjectStatus } from "../../shared/control/status.ts";
+import { connect } from "../../shared/db/connect.ts";
+import { quoteId } from "../../shared/db/sql.ts";
+import { localInstance } from "../../shared/local/instances.ts";
+import { startLocalStack } from "../../shared/local/stack.ts";
+import { renderStatus } from "../render.ts";
+import { compareDatabases } from "./compare.ts";
+import { runWriteLoad } from "./load.ts";
+import { createSampleDatabase } from "./sample.ts";
 
 const DEMO_DB = "ferry_demo";
 
