@@ -24,11 +24,6 @@ export function acknowledgeWildcardResource(scope: IConstruct, arn: string, reas
 	acknowledge(scope, `AwsSolutions-IAM5[Resource::${flat}]`, reason);
 }
 
-/** Acknowledges AwsSolutions-IAM5 for one wildcard action such as `ec2:Describe*`. */
-export function acknowledgeWildcardAction(scope: IConstruct, action: string, reason: string): void {
-	acknowledge(scope, `AwsSolutions-IAM5[Action::${action}]`, reason);
-}
-
 /** Same flattening as cdk-nag's utils/flatten-cfn-reference (not exported by the package). */
 function flattenCfn(node: unknown): string {
 	if (node === undefined) return "";

@@ -45,7 +45,6 @@ const TRANSITIONS: Record<string, { from: ProjectState[]; to: ProjectState }> = 
 	resume: { from: ["paused"], to: "running" },
 	release: { from: ["new", "paused", "failed", "completed"], to: "released" },
 };
-export type ProjectAction = keyof typeof TRANSITIONS;
 
 export async function actOnProject(ctx: Context, id: string, action: string): Promise<Project> {
 	const t = TRANSITIONS[action];

@@ -1,6 +1,6 @@
 /**
  * Session sql_mode handling shared by the two paths that write rows at the destination: the
- * copy (shared/copy/chunk.ts) and replay (shared/replay/applier.ts). Other sql_mode lists differ
+ * copy (shared/copy/chunk.ts) and replay (shared/replay/destination-session.ts). Other sql_mode lists differ
  * in meaning and stay where they are used: the schema apply's DDL session (shared/schema/apply.ts)
  * only drops what changes how DDL text is read; a correction script (shared/verify/correct.ts)
  * sets a fixed mode since it runs where Ferry cannot read the session first; the filter mode is

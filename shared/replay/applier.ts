@@ -25,7 +25,7 @@ import type { Inconsistency, ReplayMode } from "./statements.ts";
  *   capture deliver it again.
  * - The checkpoint row is the first write of each destination transaction, so capture from the
  *   destination (the other direction of two-way sync) recognises replay's transactions before
- *   their first row (capture/reader.ts `skipEchoes`). A large transaction, whose position is
+ *   their first row (capture/reader-types.ts `skipEchoes`). A large transaction, whose position is
  *   known only at its end, starts with a mark on the same row (`markSql`) and writes its
  *   checkpoint before COMMIT. The exception: with parallel apply, a group that runs while its
  *   predecessor has not committed writes the checkpoint only once that one has (the row lock

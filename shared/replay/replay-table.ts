@@ -3,7 +3,6 @@ import type { Connection, Pool } from "../db/connect.ts";
 import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import { APPROXIMATE_TYPES, DECIMAL_TYPES, INTEGER_TYPES } from "../db/types.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
-import type { TableSchema } from "../schema/snapshot.ts";
 import { ReplayError } from "./replay-error.ts";
 
 /**
@@ -138,29 +137,6 @@ export async function describeDestination(conn: Pool | Connection, table: TableN
 	};
 }
 
-/** The same description from a schema snapshot of the destination (or of the source, when the schema was migrated as is). */
-export function destinationFromSchema(schema: TableSchema): DestinationTable {
-	return {
-		columns: schema.columns.map((c) => ({
-			name: c.name,
-			dataType: c.dataType.toLowerCase(),
-			columnType: c.columnType.toLowerCase(),
-			nullable: c.nullable,
-			charset: c.charset,
-			collation: c.collation,
-			generated: c.generated !== null,
-		})),
-		indexes: schema.indexes
-			.filter((i) => i.kind === "primary" || i.kind === "unique")
-			.map((i) => ({
-				name: i.name,
-				primary: i.kind === "primary",
-				unique: true,
-				parts: i.parts.map((p) => ({ column: p.expression ? "" : p.column, length: p.length })),
-			})),
-	};
-}
-
 /** Resolves a mapping against its destination table. */
 export function buildReplayTable(mapping: TableMapping, destination: DestinationTable): ReplayTable {
 	const label = `${qualifiedName(mapping.source)} -> ${qualifiedName(mapping.destination)}`;
@@ -232,16 +208,4 @@ export function buildReplayTable(mapping: TableMapping, destination: Destination
 		keepUnmapped,
 		columnList: `(${columns.map((c) => c.quoted).join(", ")})`,
 	};
-}
-
-/** Describes the destination table of a mapping and resolves it. */
-export async function describeReplayTable(conn: Pool | Connection, mapping: TableMapping): Promise<ReplayTable> {
-	const destination = await describeDestination(conn, mapping.destination);
-	if (!destination) {
-		throw new ReplayError(
-			`destination table ${qualifiedName(mapping.destination)} does not exist (replaying ${qualifiedName(mapping.source)}): create it first, e.g. with schema migration`,
-			"DESTINATION_TABLE_MISSING",
-		);
-	}
-	return buildReplayTable(mapping, destination);
 }
