@@ -3,7 +3,7 @@ import type { Project, SwitchoverState } from "../model/project.ts";
 import { logger } from "../observability.ts";
 import { withConnection } from "../state/datasources.ts";
 import { updateProject } from "../state/projects.ts";
-import type { StateStore } from "../state/store.ts";
+import type { HasStore } from "../state/store.ts";
 import { listTables } from "../state/tables.ts";
 import { keptOnce } from "../state/triggers.ts";
 import { type EnabledEvent, readEnabledEvents } from "../switchover/events.ts";
@@ -14,8 +14,6 @@ import { readTriggers, type TriggerDefinition } from "../switchover/triggers.ts"
  * anywhere leaves state from which the next tick, or a ticket's retry, carries on. A step that
  * waits for the user says why in `switchover.blocked`; a step that cannot go on opens a ticket.
  */
-
-type HasStore = { store: StateStore };
 
 /** Records why the switchover waits (once per reason, so the status shows it and the log alerts on it). */
 export async function block(ctx: HasStore, project: Project, reason: string | undefined): Promise<"waiting"> {

@@ -2,7 +2,7 @@ import type { SourcePosition } from "../binlog/position.ts";
 import type { ChunkSpec } from "../copy/plan.ts";
 import type { RowDiff } from "../verify/diff.ts";
 import { chunkSk } from "./keys.ts";
-import { ignoreConflict, type StateStore, type Stored } from "./store.ts";
+import { type HasStore, ignoreConflict, type Stored } from "./store.ts";
 
 /**
  * pending -> queued (a message is on its way) -> leased (a worker copies or verifies it) -> done.
@@ -59,8 +59,6 @@ export interface ChunkItem {
 	/** While leased: the worker's connections (absent before it opened them and once it is done). */
 	sessions?: ChunkSessions;
 }
-
-type HasStore = { store: StateStore };
 
 /** The chunks of one partition (a project's copy, or one verification run). */
 export async function listChunks(ctx: HasStore, pk: string): Promise<Stored<ChunkItem>[]> {

@@ -1,13 +1,11 @@
 import { notFound } from "../errors.ts";
 import type { Project } from "../model/project.ts";
 import { PROJECTS_PK, projectKey, projectPartitions } from "./keys.ts";
-import { type StateStore, withoutKey } from "./store.ts";
+import { type HasStore, withoutKey } from "./store.ts";
 
 /** Project items: settings, state, steps, ticket, findings, and each phase's progress. */
 
 type Item = Omit<Project, "id">;
-type HasStore = { store: StateStore };
-
 export async function createProjectItem(ctx: HasStore, id: string, project: Item): Promise<Project> {
 	await ctx.store.create(projectKey(id), project);
 	return { ...project, id };

@@ -1,11 +1,9 @@
 import type { ReportEntry } from "../schema/plan.ts";
 import { reportPk } from "./keys.ts";
-import type { StateStore } from "./store.ts";
+import type { HasStore } from "./store.ts";
 
 /** Entries per state item: a report of thousands of objects would not fit one 400 KB item. */
 const PAGE = 100;
-
-type HasStore = { store: StateStore };
 
 /** Stores the schema report (every object converted, changed or refused, and why), replacing any earlier one. */
 export async function saveSchemaReport(ctx: HasStore, projectId: string, report: ReportEntry[]): Promise<void> {

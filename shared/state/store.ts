@@ -37,6 +37,9 @@ export interface StateStore {
 	list<T extends object>(pk: string, prefix?: string): Promise<Stored<T>[]>;
 }
 
+/** What the repositories need of a context: the store (a whole `Context` will do). */
+export type HasStore = { store: StateStore };
+
 /** Only the key attributes: callers often pass a whole stored item as its own key. */
 export function keyOf(key: Key): Key {
 	return { pk: key.pk, sk: key.sk };

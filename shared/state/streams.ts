@@ -1,6 +1,6 @@
 import type { SourcePosition } from "../binlog/position.ts";
 import { streamKey } from "./keys.ts";
-import { ConflictError, type StateStore, update, withoutKey } from "./store.ts";
+import { ConflictError, type HasStore, update, withoutKey } from "./store.ts";
 
 /** A stream's counters since it first started, across sessions and task restarts. */
 export interface ReplicationTotals {
@@ -46,8 +46,6 @@ export interface ReplicationStatus extends ReplicationTotals {
 
 /** How long without a heartbeat before the scheduler considers the task dead and starts another. */
 export const HEARTBEAT_TIMEOUT_MS = Number(process.env.FERRY_REPLICATION_HEARTBEAT_TIMEOUT_MS ?? 30_000);
-
-type HasStore = { store: StateStore };
 
 export async function replicationStatus(ctx: HasStore, replicationId: string): Promise<ReplicationStatus | undefined> {
 	const item = await ctx.store.get<ReplicationStatus>(streamKey(replicationId));

@@ -1,7 +1,7 @@
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { tableKey } from "../schema/snapshot.ts";
 import { tableSk, tablesPk } from "./keys.ts";
-import { ConflictError, ignoreConflict, type StateStore, type Stored, update } from "./store.ts";
+import { ConflictError, type HasStore, ignoreConflict, type Stored, update } from "./store.ts";
 
 /** One table of the project as resolved at precheck, with its planning state. */
 export interface TableItem {
@@ -12,8 +12,6 @@ export interface TableItem {
 	planned: boolean;
 	chunks: number;
 }
-
-type HasStore = { store: StateStore };
 
 export async function listTables(ctx: HasStore, projectId: string): Promise<Stored<TableItem>[]> {
 	return ctx.store.list<TableItem>(tablesPk(projectId));

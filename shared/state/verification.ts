@@ -1,6 +1,6 @@
 import type { UnreplicatedTable } from "../verify/schema-diff.ts";
 import { tableSk, verifyPlanPk } from "./keys.ts";
-import { ignoreConflict, type StateStore, withoutKey } from "./store.ts";
+import { type HasStore, ignoreConflict, withoutKey } from "./store.ts";
 
 /**
  * A verification run's plan items (`VPLAN#<project>#<run>`): one per table once all its chunks
@@ -16,8 +16,6 @@ export interface PlanItem {
 }
 
 const UNREPLICATED_SK = "unreplicated";
-
-type HasStore = { store: StateStore };
 
 /** Each planned table's plan item, by table index. */
 export async function plannedTables(ctx: HasStore, projectId: string, run: number): Promise<Map<number, PlanItem>> {

@@ -2,10 +2,8 @@ import { logger } from "../../observability.ts";
 import { type ChunkItem, type ChunkSessions, listChunks, saveChunk } from "../../state/chunks.ts";
 import { chunksPk, verifyChunksPk } from "../../state/keys.ts";
 import { listProjects } from "../../state/projects.ts";
-import { ConflictError, type StateStore, type Stored, update, withoutKey } from "../../state/store.ts";
+import { ConflictError, type HasStore, type Stored, update, withoutKey } from "../../state/store.ts";
 import { chunkTimings, MAX_ATTEMPTS, workerId } from "./lifecycle.ts";
-
-type HasStore = { store: StateStore };
 
 /**
  * Keeps a chunk's lease alive while it is worked on (a write every third of the lease), so a

@@ -6,7 +6,7 @@ import type { Project } from "../../model/project.ts";
 import type { TableMapping } from "../../model/rules.ts";
 import type { MessageQueue } from "../../ports.ts";
 import { type ChunkItem, createChunk, listChunks } from "../../state/chunks.ts";
-import { ConflictError, ignoreConflict, type StateStore, type Stored, update } from "../../state/store.ts";
+import { ConflictError, type HasStore, ignoreConflict, type Stored, update } from "../../state/store.ts";
 import { markPlanned, type TableItem } from "../../state/tables.ts";
 
 /**
@@ -72,8 +72,6 @@ export function chunkTimings(): { leaseMs: number; queuedMs: number } {
 export function workerId(pid = process.pid): string {
 	return `${hostname()}:${pid}`;
 }
-
-type HasStore = { store: StateStore };
 
 /**
  * Plans one table into the job's chunk items (pending), then marks the table planned (or the
