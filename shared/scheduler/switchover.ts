@@ -8,12 +8,16 @@ import { listTables } from "../state/tables.ts";
 import { keptOnce } from "../state/triggers.ts";
 import { type EnabledEvent, readEnabledEvents } from "../switchover/events.ts";
 import { readTriggers, type TriggerDefinition } from "../switchover/triggers.ts";
+import { never } from "./step.ts";
 
 /**
  * What the switchover steps (steps/switch-*.ts) share. Each step is idempotent: a crash
  * anywhere leaves state from which the next tick, or a ticket's retry, carries on. A step that
  * waits for the user says why in `switchover.blocked`; a step that cannot go on opens a ticket.
  */
+
+/** The switchover steps whose skipping would lose changes (writes, drain, stop forward): only retry resolves their tickets. */
+export const losesChanges = never("without it changes would be lost at the switch; fix the cause and retry");
 
 /** Records why the switchover waits (once per reason, so the status shows it and the log alerts on it). */
 export async function block(ctx: HasStore, project: Project, reason: string | undefined): Promise<"waiting"> {

@@ -2,15 +2,15 @@ import { currentPosition, hasReached } from "../../binlog/position.ts";
 import { replicationId } from "../../replication/ids.ts";
 import { withConnection } from "../../state/datasources.ts";
 import { replicationStatus } from "../../state/streams.ts";
-import { never, type Step } from "../step.ts";
-import { block, setSwitchover } from "../switchover.ts";
+import type { Step } from "../step.ts";
+import { block, losesChanges, setSwitchover } from "../switchover.ts";
 
 /** Replay drains to the source's final position (its position once writes stopped). */
 export const switchDrain: Step = {
 	name: "switch-drain",
 	appliesTo: (types) => types.includes("switchover"),
 	alarm: "SwitchoverBlocked",
-	cannotSkip: never("without it changes would be lost at the switch; fix the cause and retry"),
+	cannotSkip: losesChanges,
 	async run(ctx, project) {
 		let finalPosition = project.switchover?.finalPosition;
 		if (!finalPosition) {

@@ -1,13 +1,13 @@
 import { replicationId } from "../../replication/ids.ts";
-import { never, type Step } from "../step.ts";
-import { setSwitchover } from "../switchover.ts";
+import type { Step } from "../step.ts";
+import { losesChanges, setSwitchover } from "../switchover.ts";
 
 /** Forward replay stops for good; the step waits until its task has exited. */
 export const switchStopForward: Step = {
 	name: "switch-stop-forward",
 	appliesTo: (types) => types.includes("switchover"),
 	alarm: "SwitchoverBlocked",
-	cannotSkip: never("without it changes would be lost at the switch; fix the cause and retry"),
+	cannotSkip: losesChanges,
 	async run(ctx, project) {
 		if (!project.switchover?.forwardStopped) await setSwitchover(ctx, project, { forwardStopped: true });
 		const id = replicationId(project.id, "forward");

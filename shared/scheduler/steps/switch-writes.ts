@@ -1,8 +1,8 @@
 import { currentPosition } from "../../binlog/position.ts";
 import { withConnection } from "../../state/datasources.ts";
 import { updateProject } from "../../state/projects.ts";
-import { never, type Step } from "../step.ts";
-import { block } from "../switchover.ts";
+import type { Step } from "../step.ts";
+import { block, losesChanges } from "../switchover.ts";
 
 /**
  * Waits for the user to say the application stopped writing to the source. At that moment the
@@ -14,7 +14,7 @@ export const switchWrites: Step = {
 	name: "switch-writes",
 	appliesTo: (types) => types.includes("switchover"),
 	alarm: "SwitchoverBlocked",
-	cannotSkip: never("without it changes would be lost at the switch; fix the cause and retry"),
+	cannotSkip: losesChanges,
 	async run(ctx, project) {
 		if (!project.switchover?.writesStoppedAt) {
 			return block(ctx, project, "waiting for the user to stop writes to the source and confirm it");
