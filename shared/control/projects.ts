@@ -63,7 +63,7 @@ export async function actOnProject(ctx: Context, id: string, action: string): Pr
 /** Why the failed step cannot be skipped, if it cannot (the step says: steps/<step>.ts `cannotSkip`). */
 async function skipRefusal(ctx: Context, p: Project, step: Step): Promise<string | undefined> {
 	const why = await step.cannotSkip?.(ctx, p);
-	return why && `step ${step} of '${p.name}' cannot be skipped: ${why}`;
+	return why && `step ${step.name} of '${p.name}' cannot be skipped: ${why}`;
 }
 
 /**

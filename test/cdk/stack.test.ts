@@ -10,7 +10,7 @@ import { addNagChecks } from "../../cdk/nag.ts";
 
 // Template tests do not need the real handlers: stub entries in a temporary source root, bundling skipped,
 // aws-cdk-lib's built-in (slow) CloudFormation validation off.
-const FUNCTIONS = ["api", "scheduler", "copy-worker"];
+const FUNCTIONS = ["api", "scheduler", "chunk-worker"];
 const sourceRoot = mkdtempSync(join(tmpdir(), "ferry-cdk-test-"));
 writeFileSync(
 	join(sourceRoot, "package-lock.json"),
