@@ -113,9 +113,16 @@ describe("replication stream signals", () => {
 	}, 120_000);
 
 	it("says a hung task is dead, and the switchover refuses to start on it; a stream ended at the switch is stopped", async () => {
-		const before = await waitFor("replay running", async () => {
-			const s = await status();
-			return s.incremental?.state === "running" && stepState(s, "switch-check") === "running" ? s : undefined;
+		// (a minute at most, and the status it ended on is in the failure, rather than the test's own timeout)
+		const before = await waitFor(
+			"replay running and caught up, the switchover waiting",
+			async () => {
+				const s = await status();
+				return s.incremental?.state === "running" && stepState(s, "switch-check") === "running" ? s : undefined;
+			},
+			60_000,
+		).catch(async (err: Error) => {
+			throw new Error(`${err.message}; the status: ${JSON.stringify(await status())}`);
 		});
 		const live = t.stack.tasks().filter((c) => c.exitCode === null && c.signalCode === null);
 		expect(live.length).toBe(1);
