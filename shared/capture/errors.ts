@@ -1,13 +1,7 @@
+import { CodedError } from "../errors.ts";
 /** A capture failure, with a code the caller can act on. */
-export class CaptureError extends Error {
-	constructor(
-		message: string,
-		readonly code: string,
-		options?: { cause?: unknown },
-	) {
-		super(message, options);
-		this.name = "CaptureError";
-	}
+export class CaptureError extends CodedError {
+	override readonly name = "CaptureError";
 }
 
 /**

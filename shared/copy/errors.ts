@@ -1,13 +1,7 @@
+import { CodedError } from "../errors.ts";
 /** A full-migration failure that names the object it concerns and says what went wrong. */
-export class CopyError extends Error {
-	constructor(
-		message: string,
-		readonly code: CopyErrorCode,
-		options?: { cause?: unknown },
-	) {
-		super(message, options);
-		this.name = "CopyError";
-	}
+export class CopyError extends CodedError<CopyErrorCode> {
+	override readonly name = "CopyError";
 }
 
 export type CopyErrorCode =

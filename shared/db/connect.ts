@@ -1,18 +1,13 @@
 import mysql from "mysql2/promise";
+import { CodedError } from "../errors.ts";
 import type { Credentials } from "../model/datasource.ts";
 
 export type Connection = mysql.Connection;
 export type Pool = mysql.Pool;
 
 /** Raised for any failure to reach or log in to a database, with what to do about it. */
-export class ConnectError extends Error {
-	constructor(
-		message: string,
-		readonly code: string,
-	) {
-		super(message);
-		this.name = "ConnectError";
-	}
+export class ConnectError extends CodedError {
+	override readonly name = "ConnectError";
 }
 
 /** The driver options every Ferry connection uses (replay adds multipleStatements for its group round trips). */

@@ -1,3 +1,4 @@
+import { CodedError } from "../errors.ts";
 export type ReplayErrorCode =
 	| "DESTINATION_TABLE_MISSING"
 	| "DESTINATION_COLUMN_MISSING"
@@ -10,13 +11,6 @@ export type ReplayErrorCode =
 	| "APPLY_FAILED";
 
 /** A replay failure that names the object it concerns. */
-export class ReplayError extends Error {
-	constructor(
-		message: string,
-		readonly code: ReplayErrorCode,
-		options?: { cause?: unknown },
-	) {
-		super(message, options);
-		this.name = "ReplayError";
-	}
+export class ReplayError extends CodedError<ReplayErrorCode> {
+	override readonly name = "ReplayError";
 }

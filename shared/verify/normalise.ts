@@ -9,6 +9,7 @@ import {
 	SPATIAL_TYPES,
 	TEMPORAL_TYPES,
 } from "../db/types.ts";
+import { CodedError } from "../errors.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { matchColumns } from "./columns.ts";
 
@@ -259,14 +260,8 @@ export interface PreparedTable {
 	hash: HashMode;
 }
 
-export class VerifyError extends Error {
-	constructor(
-		message: string,
-		readonly code: string,
-	) {
-		super(message);
-		this.name = "VerifyError";
-	}
+export class VerifyError extends CodedError {
+	override readonly name = "VerifyError";
 }
 
 async function jsonColumns(conn: Queryable, table: TableName): Promise<Set<string>> {
