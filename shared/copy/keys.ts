@@ -1,5 +1,6 @@
 import type { RowDataPacket } from "mysql2";
-import { type ColumnInfo, describeColumns, type Queryable } from "../db/introspect.ts";
+import type { Queryable } from "../db/connect.ts";
+import { type ColumnInfo, describeColumns } from "../db/introspect.ts";
 import { DECIMAL_TYPES, DOUBLE_TYPES, INTEGER_TYPES, TEMPORAL_TYPES } from "../db/types.ts";
 import type { TableName } from "../model/rules.ts";
 

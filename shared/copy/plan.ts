@@ -1,6 +1,7 @@
 import type { RowDataPacket } from "mysql2";
+import type { Queryable } from "../db/connect.ts";
 import { filterQuery } from "../db/filter-mode.ts";
-import { type ColumnInfo, describeColumns, type Queryable } from "../db/introspect.ts";
+import { type ColumnInfo, describeColumns } from "../db/introspect.ts";
 import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { CopyError } from "./errors.ts";

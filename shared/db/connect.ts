@@ -4,6 +4,8 @@ import type { Credentials } from "../model/datasource.ts";
 
 export type Connection = mysql.Connection;
 export type Pool = mysql.Pool;
+/** Either: what a function that runs one statement at a time takes. */
+export type Queryable = Pool | Connection;
 
 /** Raised for any failure to reach or log in to a database, with what to do about it. */
 export class ConnectError extends CodedError {

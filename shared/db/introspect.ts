@@ -1,10 +1,9 @@
 /** Table introspection: what information_schema says about a table's columns (copy, verify and replay read it). */
 import type { RowDataPacket } from "mysql2";
 import type { TableName } from "../model/rules.ts";
-import type { Connection, Pool } from "./connect.ts";
+import type { Queryable } from "./connect.ts";
 
 /** Anything that can run a query: a pool or one connection (mysql2 promise API). */
-export type Queryable = Pool | Connection;
 
 /** One column of a table as information_schema describes it. */
 export interface ColumnInfo {

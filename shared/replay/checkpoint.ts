@@ -1,7 +1,7 @@
 import type { RowDataPacket } from "mysql2";
 import type { SourcePosition } from "../binlog/position.ts";
 import type { EchoMarks } from "../capture/change.ts";
-import type { Connection, Pool } from "../db/connect.ts";
+import type { Queryable } from "../db/connect.ts";
 import { escapeValue, quoteId } from "../db/sql.ts";
 
 /**
@@ -20,8 +20,6 @@ export const META_DATABASE = "ferry_meta";
 export const CHECKPOINT_TABLE = "checkpoints";
 /** Starts every checkpoint statement (visible in MariaDB's annotate-rows events and in processlists). */
 export const FERRY_MARKER = "/* ferry:replay */";
-
-export type Queryable = Pool | Connection;
 
 /**
  * Starts every DDL statement replay runs for `stream`: a DDL statement is a binlog group of its

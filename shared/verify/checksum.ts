@@ -2,8 +2,8 @@ import type { RowDataPacket } from "mysql2";
 import type { KeyColumn } from "../copy/keys.ts";
 import type { ChunkSpec } from "../copy/plan.ts";
 import { rangeCondition, whereClause } from "../copy/range.ts";
+import type { Queryable } from "../db/connect.ts";
 import { filterQuery } from "../db/filter-mode.ts";
-import type { Queryable } from "../db/introspect.ts";
 import type { TableMapping } from "../model/rules.ts";
 import {
 	type HashMode,

@@ -1,5 +1,5 @@
 import type { ChunkSpec } from "../copy/plan.ts";
-import type { Queryable } from "../db/introspect.ts";
+import type { Queryable } from "../db/connect.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { chunkChecksum } from "./checksum.ts";
 import { diffChunk, type RowDiff, recheckDifferences } from "./diff.ts";

@@ -1,5 +1,6 @@
 import type { RowDataPacket } from "mysql2";
-import { type ColumnInfo, describeColumns, type Queryable } from "../db/introspect.ts";
+import type { Queryable } from "../db/connect.ts";
+import { type ColumnInfo, describeColumns } from "../db/introspect.ts";
 import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import {
 	BINARY_STRING_TYPES,

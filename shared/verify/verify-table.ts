@@ -1,5 +1,5 @@
 import { type ChunkKeyColumn, type ChunkSpec, planChunks } from "../copy/plan.ts";
-import type { Queryable } from "../db/introspect.ts";
+import type { Queryable } from "../db/connect.ts";
 import { qualifiedName } from "../db/sql.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { type ChunkChecksum, chunkChecksum } from "./checksum.ts";
