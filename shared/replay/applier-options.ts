@@ -9,7 +9,7 @@ import type { Inconsistency, ReplayMode } from "./statements.ts";
 
 /** What the Applier (applier.ts) is given, what it hands `onDdl`, and the totals it reports. */
 
-export interface DdlContext {
+export interface DdlRunContext {
 	/** A replay connection to the destination, outside any transaction. */
 	connection: Connection;
 	part: TransactionPart;
@@ -32,7 +32,7 @@ export interface ApplierOptions {
 	/** Safe (idempotent) mode until the applied position reaches this; exact mode afterwards. */
 	safeUntil?: SourcePosition | null;
 	/** Applies a DDL change at the destination (the DDL translator). */
-	onDdl?: (change: DdlChange, context: DdlContext) => Promise<void>;
+	onDdl?: (change: DdlChange, context: DdlRunContext) => Promise<void>;
 	/** Destination connections applying groups at once (default 1). */
 	parallel?: number;
 	/** Source transactions per destination commit, at most (default 1000; 200 with parallel apply). */

@@ -1,4 +1,4 @@
-import type { Change } from "./dialect/rules.ts";
+import type { Conversion } from "./dialect/rules.ts";
 
 /** The schema report: one entry per source object, saying what happens to it at the destination. */
 
@@ -22,7 +22,7 @@ export interface ReportEntry {
 	/** The same object at the source. */
 	source: string;
 	status: ReportStatus;
-	changes: Change[];
+	changes: Conversion[];
 	warnings: string[];
 	/** Why a refused object is not created. */
 	reason?: string;
@@ -32,7 +32,7 @@ export function reportEntry(kind: ReportEntry["kind"], object: string, source: s
 	return { kind, object, source, status: "converted", changes: [], warnings: [] };
 }
 
-export function record(entry: ReportEntry, changes: Change[], warnings: string[]): void {
+export function record(entry: ReportEntry, changes: Conversion[], warnings: string[]): void {
 	entry.changes.push(...changes);
 	entry.warnings.push(...warnings);
 	if (changes.length > 0 && entry.status === "converted") entry.status = "changed";

@@ -3,7 +3,7 @@ import type { Engine } from "../model/datasource.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
 import { type BodyRenames, rewriteBody } from "./body-rewrite.ts";
 import { convertCharset } from "./dialect/charsets.ts";
-import { applyRules, type Change, type DialectContext, type Rule } from "./dialect/rules.ts";
+import { applyRules, type Conversion, type DialectContext, type Rule } from "./dialect/rules.ts";
 import { type ReportEntry, record, refuse, reportEntry } from "./report.ts";
 import type { ViewMapping } from "./resolve.ts";
 import type { RoutineDatabase, RoutineSchema, RoutineSnapshot } from "./routines.ts";
@@ -184,7 +184,7 @@ function disabled(tail: string): string | null {
 	);
 }
 
-function definerChange(routine: RoutineSchema, account: string): Change {
+function definerChange(routine: RoutineSchema, account: string): Conversion {
 	if (routine.kind === "event") {
 		return {
 			what: `DEFINER ${routine.definer} -> ${account}`,
@@ -321,7 +321,7 @@ class RoutinePlanner {
 		};
 	}
 
-	private eventChange(event: RoutineSchema): Change {
+	private eventChange(event: RoutineSchema): Conversion {
 		const why = "replay brings what the source's event writes, so an event running at both ends would apply it twice";
 		if (event.status !== "ENABLED") {
 			return {

@@ -25,14 +25,15 @@ export interface DialectContext {
 	destination: Destination;
 }
 
-export interface Change {
+/** One thing the conversion changed about an object, and why (the schema report lists them). */
+export interface Conversion {
 	what: string;
 	why: string;
 }
 
 export interface Verdict<T> {
 	value: T;
-	changes: Change[];
+	changes: Conversion[];
 	warnings: string[];
 	/** Why the object cannot be created at the destination; null when it can. */
 	refusal: string | null;
