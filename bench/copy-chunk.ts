@@ -9,9 +9,9 @@
  * for the next run.
  */
 import type { RowDataPacket } from "mysql2";
+import { type ChunkSpec, planChunks } from "../shared/chunking/plan.ts";
 import { copyChunk } from "../shared/copy/chunk.ts";
 import type { WriteMethod } from "../shared/copy/chunk-session.ts";
-import { type ChunkSpec, planChunks } from "../shared/copy/plan.ts";
 import { connect, createPool } from "../shared/db/connect.ts";
 import type { TableMapping } from "../shared/model/rules.ts";
 import { destinationCredentials, sourceCredentials } from "../test/support/databases.ts";

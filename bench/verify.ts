@@ -19,7 +19,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { RowDataPacket } from "mysql2";
-import { planChunks } from "../shared/copy/plan.ts";
+import { planChunks } from "../shared/chunking/plan.ts";
 import { createPool, type Pool } from "../shared/db/connect.ts";
 import { localInstance } from "../shared/local/instances.ts";
 import type { TableMapping } from "../shared/model/rules.ts";

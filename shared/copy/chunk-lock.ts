@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import type { RowDataPacket } from "mysql2";
+import type { ChunkSpec } from "../chunking/plan.ts";
 import type { Connection } from "../db/connect.ts";
 import { CopyError, type SideErrors, serverError } from "./errors.ts";
-import type { ChunkSpec } from "./plan.ts";
 
 /**
  * The destination's named lock for a chunk: the destination table and the chunk's bounds,

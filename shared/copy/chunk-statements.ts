@@ -1,11 +1,11 @@
+import type { KeyColumn } from "../chunking/keys.ts";
+import type { ChunkSpec } from "../chunking/plan.ts";
+import { keyOrder, rangeCondition, whereClause } from "../chunking/range.ts";
 import type { ColumnInfo } from "../db/introspect.ts";
 import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { CopyError } from "./errors.ts";
-import type { KeyColumn } from "./keys.ts";
 import { isBinaryType, isPlainType } from "./loaddata.ts";
-import type { ChunkSpec } from "./plan.ts";
-import { keyOrder, rangeCondition, whereClause } from "./range.ts";
 
 /** What one chunk reads and writes, worked out from its mapping and both sides' columns (no server). */
 export interface ChunkStatements {

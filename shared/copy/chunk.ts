@@ -1,4 +1,5 @@
 import type { PoolConnection } from "mysql2/promise";
+import type { ChunkSpec } from "../chunking/plan.ts";
 import type { Connection, Pool } from "../db/connect.ts";
 import { type ColumnInfo, describeColumns } from "../db/introspect.ts";
 import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
@@ -15,7 +16,6 @@ import {
 import { chunkStatements } from "./chunk-statements.ts";
 import { CopyError, type SideErrors, sideErrors } from "./errors.ts";
 import { loadDataSql } from "./loaddata.ts";
-import type { ChunkSpec } from "./plan.ts";
 import { streamRows } from "./row-stream.ts";
 import { Throttle } from "./throttle.ts";
 

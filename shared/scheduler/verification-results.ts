@@ -1,5 +1,5 @@
+import type { ChunkSpec } from "../chunking/plan.ts";
 import type { Context } from "../context.ts";
-import type { ChunkSpec } from "../copy/plan.ts";
 import type { Connection } from "../db/connect.ts";
 import { qualifiedName } from "../db/sql.ts";
 import type { Project, VerificationRun, VerificationTotals } from "../model/project.ts";

@@ -1,6 +1,6 @@
 import { hasReached } from "../binlog/position.ts";
+import { planChunks } from "../chunking/plan.ts";
 import type { Context } from "../context.ts";
-import { planChunks } from "../copy/plan.ts";
 import { qualifiedName } from "../db/sql.ts";
 import { conflict, invalid } from "../errors.ts";
 import type { Direction, Project, VerificationRun } from "../model/project.ts";

@@ -1,5 +1,5 @@
 import type { SourcePosition } from "../binlog/position.ts";
-import type { ChunkSpec } from "../copy/plan.ts";
+import type { ChunkSpec } from "../chunking/plan.ts";
 import type { RowDiff } from "../verify/diff.ts";
 import { chunkSk } from "./keys.ts";
 import { type HasStore, ignoreConflict, type Stored } from "./store.ts";

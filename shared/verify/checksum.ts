@@ -1,7 +1,7 @@
 import type { RowDataPacket } from "mysql2";
-import type { KeyColumn } from "../copy/keys.ts";
-import type { ChunkSpec } from "../copy/plan.ts";
-import { rangeCondition, whereClause } from "../copy/range.ts";
+import type { KeyColumn } from "../chunking/keys.ts";
+import type { ChunkSpec } from "../chunking/plan.ts";
+import { rangeCondition, whereClause } from "../chunking/range.ts";
 import type { Queryable } from "../db/connect.ts";
 import { filterQuery } from "../db/filter-mode.ts";
 import type { TableMapping } from "../model/rules.ts";

@@ -1,4 +1,4 @@
-import type { ChunkSpec } from "../copy/plan.ts";
+import type { ChunkSpec } from "../chunking/plan.ts";
 import type { Queryable } from "../db/connect.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { chunkChecksum } from "./checksum.ts";

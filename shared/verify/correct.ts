@@ -1,7 +1,7 @@
 import mysql, { type RowDataPacket } from "mysql2";
-import type { KeyColumn } from "../copy/keys.ts";
-import type { ChunkKeyColumn } from "../copy/plan.ts";
-import { bindKeyValue, type KeyValue, whereClause } from "../copy/range.ts";
+import type { KeyColumn } from "../chunking/keys.ts";
+import type { ChunkKeyColumn } from "../chunking/plan.ts";
+import { bindKeyValue, type KeyValue, whereClause } from "../chunking/range.ts";
 import type { Connection, Pool, Queryable } from "../db/connect.ts";
 import { filterQuery } from "../db/filter-mode.ts";
 import { quoteId, quoteTable } from "../db/sql.ts";

@@ -1,7 +1,7 @@
 import type { RowDataPacket } from "mysql2";
-import type { KeyColumn, KeyKind } from "../copy/keys.ts";
-import type { ChunkKeyColumn, ChunkSpec } from "../copy/plan.ts";
-import { bindKeyValue, encodeKeyValue, type KeyValue, whereClause } from "../copy/range.ts";
+import type { KeyColumn, KeyKind } from "../chunking/keys.ts";
+import type { ChunkKeyColumn, ChunkSpec } from "../chunking/plan.ts";
+import { bindKeyValue, encodeKeyValue, type KeyValue, whereClause } from "../chunking/range.ts";
 import type { Queryable } from "../db/connect.ts";
 import { filterQuery } from "../db/filter-mode.ts";
 import { quoteId } from "../db/sql.ts";

@@ -1,4 +1,4 @@
-import { type ChunkKeyColumn, type ChunkSpec, planChunks } from "../copy/plan.ts";
+import { type ChunkKeyColumn, type ChunkSpec, planChunks } from "../chunking/plan.ts";
 import type { Queryable } from "../db/connect.ts";
 import { qualifiedName } from "../db/sql.ts";
 import type { TableMapping } from "../model/rules.ts";

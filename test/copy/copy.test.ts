@@ -1,8 +1,8 @@
 import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { planAllChunks } from "../../shared/chunking/plan.ts";
 import { copyChunk } from "../../shared/copy/chunk.ts";
 import { CopyError } from "../../shared/copy/errors.ts";
-import { planAllChunks } from "../../shared/copy/plan.ts";
 import { Throttle } from "../../shared/copy/throttle.ts";
 import { createPool } from "../../shared/db/connect.ts";
 import { quoteId, quoteTable } from "../../shared/db/sql.ts";

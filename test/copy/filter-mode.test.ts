@@ -1,8 +1,8 @@
 import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RowImage } from "../../shared/capture/change.ts";
+import { type ChunkSpec, planAllChunks } from "../../shared/chunking/plan.ts";
 import { copyChunk } from "../../shared/copy/chunk.ts";
-import { type ChunkSpec, planAllChunks } from "../../shared/copy/plan.ts";
 import { type Connection, connect, createPool, type Pool } from "../../shared/db/connect.ts";
 import { quoteId, quoteTable } from "../../shared/db/sql.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";

@@ -1,6 +1,6 @@
 import type { RowDataPacket } from "mysql2";
+import { type ChunkSpec, type PlanOptions, planAllChunks } from "../../shared/chunking/plan.ts";
 import { type CopyOptions, type CopyResult, copyChunk } from "../../shared/copy/chunk.ts";
-import { type ChunkSpec, type PlanOptions, planAllChunks } from "../../shared/copy/plan.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { describeColumns } from "../../shared/db/introspect.ts";
 import { quoteId, quoteTable } from "../../shared/db/sql.ts";

@@ -1,8 +1,8 @@
 import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findCopyKey } from "../../shared/copy/keys.ts";
-import { type ChunkSpec, describePlan, planAllChunks, type RangeChunk } from "../../shared/copy/plan.ts";
-import { rangeCondition, whereClause } from "../../shared/copy/range.ts";
+import { findCopyKey } from "../../shared/chunking/keys.ts";
+import { type ChunkSpec, describePlan, planAllChunks, type RangeChunk } from "../../shared/chunking/plan.ts";
+import { rangeCondition, whereClause } from "../../shared/chunking/range.ts";
 import { quoteTable } from "../../shared/db/sql.ts";
 import type { TableMapping, TableName } from "../../shared/model/rules.ts";
 import { uniqueDatabase } from "../support/databases.ts";
@@ -238,7 +238,7 @@ describe("chunk planning", () => {
 
 	it("yields chunks one at a time", async () => {
 		const mapping = await identity(pair.source, t("sparse"));
-		const iterator = (await import("../../shared/copy/plan.ts")).planChunks(pair.source, mapping, { chunkRows: 10 });
+		const iterator = (await import("../../shared/chunking/plan.ts")).planChunks(pair.source, mapping, { chunkRows: 10 });
 		const first = await iterator.next();
 		expect(first.value).toMatchObject({ index: 0, lower: null });
 		await iterator.return(undefined);

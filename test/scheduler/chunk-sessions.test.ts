@@ -1,7 +1,7 @@
 import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { planAllChunks } from "../../shared/chunking/plan.ts";
 import { copyChunk } from "../../shared/copy/chunk.ts";
-import { planAllChunks } from "../../shared/copy/plan.ts";
 import { type Connection, connect, createPool, type Pool } from "../../shared/db/connect.ts";
 import { quoteId, quoteTable } from "../../shared/db/sql.ts";
 import type { TableMapping } from "../../shared/model/rules.ts";

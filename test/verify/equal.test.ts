@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { planAllChunks } from "../../shared/copy/plan.ts";
+import { planAllChunks } from "../../shared/chunking/plan.ts";
 import { chunkChecksum } from "../../shared/verify/checksum.ts";
 import { prepareTable } from "../../shared/verify/normalise.ts";
 import { verifyTable } from "../../shared/verify/verify-table.ts";

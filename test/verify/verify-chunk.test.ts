@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type ChunkSpec, planAllChunks, type RangeChunk, type WholeTableChunk } from "../../shared/copy/plan.ts";
+import { type ChunkSpec, planAllChunks, type RangeChunk, type WholeTableChunk } from "../../shared/chunking/plan.ts";
 import type { TableMapping } from "../../shared/model/rules.ts";
 import { MAX_CHUNK_DIFFERENCES, verifyChunk } from "../../shared/verify/chunk.ts";
 import type { RowDiff } from "../../shared/verify/diff.ts";

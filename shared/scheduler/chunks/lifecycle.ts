@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import type { ChunkSpec } from "../../copy/plan.ts";
+import type { ChunkSpec } from "../../chunking/plan.ts";
 import type { Connection } from "../../db/connect.ts";
 import type { ChunkMessage } from "../../model/chunk-message.ts";
 import type { Project } from "../../model/project.ts";

@@ -1,5 +1,5 @@
 import { currentPosition } from "../../binlog/position.ts";
-import { planChunks } from "../../copy/plan.ts";
+import { planChunks } from "../../chunking/plan.ts";
 import { connect } from "../../db/connect.ts";
 import { listChunks } from "../../state/chunks.ts";
 import { credentialsFor, withConnection } from "../../state/datasources.ts";

@@ -1,5 +1,5 @@
+import { CopyError } from "../copy/errors.ts";
 import { quoteId } from "../db/sql.ts";
-import { CopyError } from "./errors.ts";
 import type { KeyColumn, KeyKind } from "./keys.ts";
 
 /** A key value carried in a chunk: text for everything, base64 for binary key columns. */

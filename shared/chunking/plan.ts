@@ -1,10 +1,10 @@
 import type { RowDataPacket } from "mysql2";
+import { CopyError } from "../copy/errors.ts";
 import type { Queryable } from "../db/connect.ts";
 import { filterQuery } from "../db/filter-mode.ts";
 import { type ColumnInfo, describeColumns } from "../db/introspect.ts";
 import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
-import { CopyError } from "./errors.ts";
 import { type CopyKey, findCopyKey, type KeyKind } from "./keys.ts";
 import { encodeKeyValue, type KeyValue, keyOrder, rangeCondition, whereClause } from "./range.ts";
 
