@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import { compareDatabases } from "../../cli/demo/compare.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import {
-	createDatabase,
 	destinationCredentials,
 	execute,
+	occupiedTable,
 	sourceCredentials,
 	uniqueDatabase,
 } from "../support/databases.ts";
@@ -15,18 +15,7 @@ describe("a failed step becomes a ticket that can be retried or skipped", () => 
 	const t = useTestStack({ workers: 1, databases: [db] });
 
 	it("retry after the cause is fixed completes the project; with no ticket open, retry or skip is refused", async () => {
-		await createDatabase(
-			sourceCredentials,
-			db,
-			"CREATE TABLE t (id INT PRIMARY KEY, v TEXT)",
-			"INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')",
-		);
-		await createDatabase(
-			destinationCredentials,
-			db,
-			"CREATE TABLE t (id INT PRIMARY KEY, v TEXT)",
-			"INSERT INTO t VALUES (9, 'in the way')",
-		);
+		await occupiedTable(db, 9);
 
 		const projectId = await t.startProject({
 			name: "t",
