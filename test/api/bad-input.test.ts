@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { compareDatabases } from "../../cli/demo/compare.ts";
 import { ApiError } from "../../shared/api/client.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
-import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { addLocalDataSources, startTestStack, waitForProject } from "../support/stack.ts";
+import { createDatabase, destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { useTestStack, waitForProject } from "../support/stack.ts";
 
 async function refusal(p: Promise<unknown>): Promise<ApiError> {
 	try {
@@ -17,21 +17,9 @@ async function refusal(p: Promise<unknown>): Promise<ApiError> {
 }
 
 describe("bad input gets a clear error and corrupts nothing", () => {
-	let t: Awaited<ReturnType<typeof startTestStack>>;
-	let ids: { sourceId: string; destinationId: string };
 	const db = uniqueDatabase("bad");
 	const hostileDb = `${uniqueDatabase("h")}\`'"ß✓`;
-
-	beforeAll(async () => {
-		t = await startTestStack(1);
-		ids = await addLocalDataSources(t.api);
-	});
-
-	afterAll(async () => {
-		await t?.close();
-		await dropDatabase(db, sourceCredentials, destinationCredentials);
-		await dropDatabase(hostileDb, sourceCredentials, destinationCredentials);
-	});
+	const t = useTestStack({ workers: 1, databases: [db, hostileDb] });
 
 	it("refuses malformed JSON, invalid bodies and unknown routes with 4xx", async () => {
 		const raw = await fetch(`${t.stack.apiUrl}/projects`, {
@@ -95,7 +83,7 @@ describe("bad input gets a clear error and corrupts nothing", () => {
 	it("never returns or stores a password outside the secret store", async () => {
 		const listed = JSON.stringify(await t.api.get("/datasources"));
 		expect(listed).not.toContain(sourceCredentials.password);
-		const shown = await t.api.get<Record<string, unknown>>(`/datasources/${ids.sourceId}`);
+		const shown = await t.api.get<Record<string, unknown>>(`/datasources/${t.ids.sourceId}`);
 		expect(shown).not.toHaveProperty("password");
 	});
 
@@ -103,7 +91,7 @@ describe("bad input gets a clear error and corrupts nothing", () => {
 		const lonely = await refusal(
 			t.api.post("/projects", {
 				name: "switch",
-				...ids,
+				...t.ids,
 				types: ["full", "switchover"],
 				objects: [{ database: db }],
 			}),
@@ -113,85 +101,69 @@ describe("bad input gets a clear error and corrupts nothing", () => {
 		const both = await refusal(
 			t.api.post("/projects", {
 				name: "two-way switch",
-				...ids,
+				...t.ids,
 				types: ["full", "incremental", "switchover"],
 				objects: [{ database: db }],
 				options: { twoWay: true },
 			}),
 		);
 		expect(both.message).toMatch(/two-way sync keeps both sides primary/);
-		const p = await t.api.post<{ id: string }>("/projects", {
+		const projectId = await t.startProject({
 			name: "holds",
-			...ids,
 			types: ["full"],
 			objects: [{ database: "nope_db" }],
 		});
-		await t.api.post(`/projects/${p.id}/actions/start`);
-		await t.api.post(`/projects/${p.id}/actions/pause`).catch(() => {});
-		const inUse = await refusal(t.api.delete(`/datasources/${ids.sourceId}`));
+		await t.api.post(`/projects/${projectId}/actions/pause`).catch(() => {});
+		const inUse = await refusal(t.api.delete(`/datasources/${t.ids.sourceId}`));
 		expect(inUse.status).toBe(409);
 		expect(inUse.message).toMatch(/holds/);
 	});
 
 	it("a rule matching nothing stops the project at precheck with a ticket naming the rule", async () => {
-		const p = await t.api.post<{ id: string }>("/projects", {
+		const projectId = await t.startProject({
 			name: "unknown db",
-			...ids,
 			types: ["schema", "full"],
 			objects: [{ database: "no_such_database_here", table: "*" }],
 		});
-		await t.api.post(`/projects/${p.id}/actions/start`);
-		const status = await waitForProject(t.api, p.id, 30_000);
+		const status = await waitForProject(t.api, projectId, 30_000);
 		expect(status.state).toBe("failed");
 		expect(status.ticket?.step).toBe("precheck");
 		expect(status.ticket?.message).toMatch(/no_such_database_here/);
 	});
 
 	it("a destination table that already has rows blocks the project and keeps its rows", async () => {
-		const src = await connect(sourceCredentials);
-		await src.query(`CREATE DATABASE ${quoteId(db)}`);
-		await src.query(`CREATE TABLE ${quoteId(db)}.t (id INT PRIMARY KEY, v VARCHAR(10))`);
-		await src.query(`INSERT INTO ${quoteId(db)}.t VALUES (1, 'source')`);
-		await src.end();
-		const dst = await connect(destinationCredentials);
-		await dst.query(`CREATE DATABASE ${quoteId(db)}`);
-		await dst.query(`CREATE TABLE ${quoteId(db)}.t (id INT PRIMARY KEY, v VARCHAR(10))`);
-		await dst.query(`INSERT INTO ${quoteId(db)}.t VALUES (1, 'precious'), (2, 'precious')`);
-		const p = await t.api.post<{ id: string }>("/projects", {
+		const table = "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))";
+		await createDatabase(sourceCredentials, db, table, "INSERT INTO t VALUES (1, 'source')");
+		await createDatabase(destinationCredentials, db, table, "INSERT INTO t VALUES (1, 'precious'), (2, 'precious')");
+		const projectId = await t.startProject({
 			name: "occupied",
-			...ids,
 			types: ["schema", "full"],
 			objects: [{ database: db }],
 		});
-		await t.api.post(`/projects/${p.id}/actions/start`);
-		const status = await waitForProject(t.api, p.id, 30_000);
+		const status = await waitForProject(t.api, projectId, 30_000);
 		expect(status.state).toBe("failed");
 		expect(status.ticket?.message).toMatch(new RegExp(`${db}.*t.*rows`));
+		const dst = await connect(destinationCredentials);
 		const [rows] = await dst.query(`SELECT v FROM ${quoteId(db)}.t ORDER BY id`);
 		expect(rows).toEqual([{ v: "precious" }, { v: "precious" }]);
 		await dst.end();
 	});
 
 	it("migrates hostile identifiers (quotes, backticks, unicode) intact", async () => {
-		const src = await connect(sourceCredentials);
 		const table = "we\"ird`tab'le ✓";
 		const column = "col`\"'ü";
-		await src.query(`CREATE DATABASE ${quoteId(hostileDb)}`);
-		await src.query(
-			`CREATE TABLE ${quoteId(hostileDb)}.${quoteId(table)} (${quoteId(column)} INT PRIMARY KEY, \`x y\` TEXT)`,
+		await createDatabase(
+			sourceCredentials,
+			hostileDb,
+			`CREATE TABLE ${quoteId(table)} (${quoteId(column)} INT PRIMARY KEY, \`x y\` TEXT)`,
+			`INSERT INTO ${quoteId(table)} VALUES (1, 'a'), (2, '\\'; DROP TABLE x; --'), (3, NULL)`,
 		);
-		await src.query(
-			`INSERT INTO ${quoteId(hostileDb)}.${quoteId(table)} VALUES (1, 'a'), (2, '\\'; DROP TABLE x; --'), (3, NULL)`,
-		);
-		await src.end();
-		const p = await t.api.post<{ id: string }>("/projects", {
+		const projectId = await t.startProject({
 			name: "hostile",
-			...ids,
 			types: ["schema", "full"],
 			objects: [{ database: hostileDb }],
 		});
-		await t.api.post(`/projects/${p.id}/actions/start`);
-		const status = await waitForProject(t.api, p.id, 60_000);
+		const status = await waitForProject(t.api, projectId, 60_000);
 		expect(status.state, JSON.stringify(status.ticket)).toBe("completed");
 		const report = await compareDatabases(sourceCredentials, destinationCredentials, hostileDb);
 		expect(report.identical, report.lines.join("\n")).toBe(true);

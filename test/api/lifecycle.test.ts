@@ -1,24 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { compareDatabases } from "../../cli/demo/compare.ts";
-import { createSampleDatabase } from "../../cli/demo/sample.ts";
-import type { ApiError } from "../../shared/api/client.ts";
-import { connect } from "../../shared/db/connect.ts";
+import type { ApiError, FerryClient } from "../../shared/api/client.ts";
 import type { Project } from "../../shared/model/project.ts";
-import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { addLocalDataSources, startTestStack, waitForProject } from "../support/stack.ts";
+import { destinationCredentials, sampleDatabases, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { useTestStack, waitForProject } from "../support/stack.ts";
 
 describe("data source and project lifecycle through the API", () => {
-	let t: Awaited<ReturnType<typeof startTestStack>>;
 	const db = uniqueDatabase("life");
-
-	beforeAll(async () => {
-		t = await startTestStack(2);
-	});
-
-	afterAll(async () => {
-		await t?.close();
-		await dropDatabase(db, sourceCredentials, destinationCredentials);
-	});
+	const t = useTestStack({ workers: 2, seed: () => sampleDatabases(sourceCredentials, 0.05, db), databases: [db] });
 
 	it("adds, views, copies, edits and deletes a data source; edits are connection-tested", async () => {
 		const added = await t.api.post<{ id: string; serverVersion: string }>("/datasources", {
@@ -47,13 +36,9 @@ describe("data source and project lifecycle through the API", () => {
 	});
 
 	it("pauses and resumes a running migration, exports and imports object settings, then releases and deletes", async () => {
-		const src = await connect(sourceCredentials);
-		await createSampleDatabase(src, db, 0.05);
-		await src.end();
-		const ids = await addLocalDataSources(t.api);
 		const draft = await t.api.post<Project>("/projects", {
 			name: "life",
-			...ids,
+			...t.ids,
 			types: ["schema", "full"],
 			objects: [{ database: "placeholder" }],
 			options: { parallelism: 1, chunkRows: 300, maxRowsPerSecond: 20_000 },
@@ -93,11 +78,7 @@ describe("data source and project lifecycle through the API", () => {
 	}, 180_000);
 });
 
-async function waitForRows(
-	api: Awaited<ReturnType<typeof startTestStack>>["api"],
-	id: string,
-	min: number,
-): Promise<void> {
+async function waitForRows(api: FerryClient, id: string, min: number): Promise<void> {
 	for (let i = 0; i < 200; i++) {
 		const s = await api.get<{ full?: { rowsCopied: number } }>(`/projects/${id}/status`);
 		if ((s.full?.rowsCopied ?? 0) >= min) return;

@@ -1,42 +1,33 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { RowDataPacket } from "mysql2";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { connect } from "../../shared/db/connect.ts";
-import { quoteId } from "../../shared/db/sql.ts";
-import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { addLocalDataSources, startTestStack, waitForProject } from "../support/stack.ts";
+import { createDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { useTestStack, waitForProject } from "../support/stack.ts";
 
 /** A hostile row filter through the API: the precheck refuses the rule by name, and the source writes nothing. */
 describe("row filters through the API", () => {
-	let t: Awaited<ReturnType<typeof startTestStack>>;
-	let ids: { sourceId: string; destinationId: string };
 	const db = uniqueDatabase("rf");
-
-	beforeAll(async () => {
-		const src = await connect(sourceCredentials);
-		await src.query(`CREATE DATABASE ${quoteId(db)}`);
-		await src.query(`CREATE TABLE ${quoteId(db)}.people (id INT PRIMARY KEY, name VARCHAR(50))`);
-		await src.query(`INSERT INTO ${quoteId(db)}.people VALUES (1, 'x'), (2, 'y')`);
-		await src.end();
-		t = await startTestStack(1);
-		ids = await addLocalDataSources(t.api);
-	});
-
-	afterAll(async () => {
-		await t?.close();
-		await dropDatabase(db, sourceCredentials, destinationCredentials);
+	const t = useTestStack({
+		workers: 1,
+		seed: () =>
+			createDatabase(
+				sourceCredentials,
+				db,
+				"CREATE TABLE people (id INT PRIMARY KEY, name VARCHAR(50))",
+				"INSERT INTO people VALUES (1, 'x'), (2, 'y')",
+			),
+		databases: [db],
 	});
 
 	async function refused(where: string): Promise<string> {
-		const p = await t.api.post<{ id: string }>("/projects", {
+		const projectId = await t.startProject({
 			name: `filter ${where.slice(0, 20)}`,
-			...ids,
 			types: ["schema", "full"],
 			objects: [{ database: db, table: "people", where }],
 		});
-		await t.api.post(`/projects/${p.id}/actions/start`);
-		const status = await waitForProject(t.api, p.id, 30_000);
+		const status = await waitForProject(t.api, projectId, 30_000);
 		expect(status.state).toBe("failed");
 		expect(status.ticket?.step).toBe("precheck");
 		return status.ticket?.message ?? "";

@@ -56,3 +56,13 @@ export async function sampleDatabases(creds: Credentials, scale: number, ...data
 	for (const database of databases) await createSampleDatabase(conn, database, scale);
 	await conn.end();
 }
+
+/**
+ * Table `t` of `database` with rows 1 to 3 at the source, and at the destination a `t` already
+ * holding row `inTheWay`: the precheck of a full copy refuses to write into it.
+ */
+export async function occupiedTable(database: string, inTheWay: number): Promise<void> {
+	const table = "CREATE TABLE t (id INT PRIMARY KEY, v TEXT)";
+	await createDatabase(sourceCredentials, database, table, "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')");
+	await createDatabase(destinationCredentials, database, table, `INSERT INTO t VALUES (${inTheWay}, 'in the way')`);
+}
