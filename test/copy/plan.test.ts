@@ -238,7 +238,9 @@ describe("chunk planning", () => {
 
 	it("yields chunks one at a time", async () => {
 		const mapping = await identity(pair.source, t("sparse"));
-		const iterator = (await import("../../shared/chunking/plan.ts")).planChunks(pair.source, mapping, { chunkRows: 10 });
+		const iterator = (await import("../../shared/chunking/plan.ts")).planChunks(pair.source, mapping, {
+			chunkRows: 10,
+		});
 		const first = await iterator.next();
 		expect(first.value).toMatchObject({ index: 0, lower: null });
 		await iterator.return(undefined);
