@@ -172,6 +172,12 @@ export interface SwitchoverState {
 	forwardStopped?: boolean;
 	/** Why the switchover waits (shown in the status and alerted on). */
 	blocked?: string;
+	/**
+	 * Since when (epoch ms) replay's latency has been above `maxLatencySeconds` at the check: the
+	 * check waits for it to come down (a restarted task reports a stale latency until its first
+	 * commit) and opens its ticket only once it has stayed above for the wait.
+	 */
+	lateSince?: number;
 }
 
 export interface Project extends ProjectInput {

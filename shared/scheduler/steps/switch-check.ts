@@ -1,8 +1,9 @@
 import { replicationId } from "../../replication/ids.ts";
 import { streamLiveness } from "../../replication/liveness.ts";
+import { updateProject } from "../../state/projects.ts";
 import { replicationStatus } from "../../state/streams.ts";
 import type { Step } from "../step.ts";
-import { block } from "../switchover.ts";
+import { block, setSwitchover } from "../switchover.ts";
 import { verifiedClean } from "../verification.ts";
 
 /** How long the switchover waits for forward replay to run (a task restarting) before its ticket; read at use, tests shorten it. */
@@ -47,10 +48,19 @@ export const switchCheck: Step = {
 			);
 		}
 		if (live.latencySeconds === undefined || live.latencySeconds > s.maxLatencySeconds) {
-			throw new Error(
-				`replay latency is ${live.latencySeconds ?? "unknown"} s, above the ${s.maxLatencySeconds} s the switchover allows: wait for replay to catch up, then retry`,
-			);
+			const what = `replay latency is ${live.latencySeconds ?? "unknown"} s, above the ${s.maxLatencySeconds} s the switchover allows`;
+			// one reading is not enough: a task that just restarted reports its last session's latency
+			// until it commits, so the check waits the same window as for a restart before its ticket
+			const since = s.lateSince ?? Date.now();
+			if (s.lateSince === undefined) {
+				await updateProject(ctx, project.id, (p) =>
+					p.switchover ? { ...p, switchover: { ...p.switchover, lateSince: since } } : p,
+				);
+			}
+			if (Date.now() - since < replayWaitMs()) return block(ctx, project, `${what}: the switchover waits for it`);
+			throw new Error(`${what}: wait for replay to catch up, then retry`);
 		}
+		if (s.lateSince !== undefined) await setSwitchover(ctx, project, { lateSince: undefined });
 		if (!s.waiveVerification && !verifiedClean(project.verification)) {
 			const v = project.verification;
 			const why = !v
