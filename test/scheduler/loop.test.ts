@@ -273,26 +273,30 @@ describe("the switchover steps", () => {
 });
 
 describe("the switchover's latency check", () => {
-	it("waits while replay's latency is above the bound, opens a ticket once it stayed above for the wait, and forgets it once it came down", async () => {
-		const ctx = fakeContext();
+	/** A project at its switchover, requested, whose forward replay runs and reports `latencySeconds`. */
+	async function switching(ctx: ReturnType<typeof fakeContext>, latencySeconds: number, lateSince?: number) {
 		const p = await seedProject(ctx, ["full", "incremental", "switchover"]);
 		const requestedAt = new Date(Date.now() - 1000).toISOString();
 		await updateProject(ctx, p.id, (x) => ({
 			...x,
-			switchover: { maxLatencySeconds: 5, waiveVerification: true, requestedAt },
+			switchover: { maxLatencySeconds: 5, waiveVerification: true, requestedAt, lateSince },
 			steps: x.steps.map((s) => (s.name.startsWith("switch-") ? s : { ...s, state: "done" })),
 		}));
-		const report = (latencySeconds: number) =>
-			ctx.store.modify(streamKey(p.id), (s) => ({ ...s, heartbeatAt: Date.now(), latencySeconds }));
 		await ctx.store.create(streamKey(p.id), {
-			owner: "t1",
+			owner: `task-${p.id}`,
 			leaseUntil: Date.now() + 20_000,
 			heartbeatAt: Date.now(),
 			phase: "exact",
 			session: "running",
-			latencySeconds: 111,
+			latencySeconds,
 		});
 		ctx.tasks.live.add(p.id);
+		return p;
+	}
+
+	it("waits while replay's latency is above the bound, and forgets it once it came down", async () => {
+		const ctx = fakeContext();
+		const p = await switching(ctx, 111);
 		// a stale reading (a task that just restarted): the check waits
 		await advanceProject(ctx, p.id);
 		let now = await getProject(ctx, p.id);
@@ -300,29 +304,17 @@ describe("the switchover's latency check", () => {
 		expect(now.switchover?.blocked).toMatch(/replay latency is 111 s, above the 5 s .*waits for it/);
 		expect(now.switchover?.lateSince).toBeGreaterThan(0);
 		// it came down: the check passes and forgets when it was late
-		await report(1);
+		await ctx.store.modify(streamKey(p.id), (s) => ({ ...s, heartbeatAt: Date.now(), latencySeconds: 1 }));
 		await advanceProject(ctx, p.id);
 		now = await getProject(ctx, p.id);
 		expect(now.steps.find((s) => s.name === "switch-check")?.state).toBe("done");
 		expect(now.switchover?.lateSince).toBeUndefined();
+	});
 
-		// another project whose replay stays behind past the wait gets its ticket
-		const q = await seedProject(ctx, ["full", "incremental", "switchover"]);
-		await updateProject(ctx, q.id, (x) => ({
-			...x,
-			switchover: { maxLatencySeconds: 5, waiveVerification: true, requestedAt, lateSince: Date.now() - 61_000 },
-			steps: x.steps.map((s) => (s.name.startsWith("switch-") ? s : { ...s, state: "done" })),
-		}));
-		await ctx.store.create(streamKey(q.id), {
-			owner: "t2",
-			leaseUntil: Date.now() + 20_000,
-			heartbeatAt: Date.now(),
-			phase: "exact",
-			session: "running",
-			latencySeconds: 40,
-		});
-		ctx.tasks.live.add(q.id);
-		const failed = await advanceProject(ctx, q.id);
+	it("opens a ticket once the latency stayed above the bound for the wait", async () => {
+		const ctx = fakeContext();
+		const p = await switching(ctx, 40, Date.now() - 61_000);
+		const failed = await advanceProject(ctx, p.id);
 		expect(failed.ticket?.step).toBe("switch-check");
 		expect(failed.ticket?.message).toMatch(
 			/replay latency is 40 s, above the 5 s the switchover allows: wait for replay/,

@@ -2,7 +2,7 @@ import type { SecretStore } from "../../shared/aws/secrets.ts";
 import type { Context } from "../../shared/context.ts";
 import type { ChunkMessage } from "../../shared/model/chunk-message.ts";
 import type { MessageQueue, TaskLauncher } from "../../shared/ports.ts";
-import { ConflictError, type Key, keyOf, type StateStore, type Stored } from "../../shared/state/store.ts";
+import { ConflictError, type Key, keyOf, type StateStore, type Stored, withoutKey } from "../../shared/state/store.ts";
 
 /**
  * In-memory stand-ins for the control plane's ports, for the scheduler's fast tests (no
@@ -42,8 +42,7 @@ export class MemoryStateStore implements StateStore {
 		if (!current) return undefined;
 		const next = change(current);
 		if (next === undefined) return current;
-		const { pk: _pk, sk: _sk, version: _v, ...rest } = next as Stored<T>;
-		return this.replace(key, rest as T, current.version);
+		return this.replace(key, withoutKey(next as Stored<T>), current.version);
 	}
 
 	async delete(key: Key, expectedVersion?: number): Promise<void> {
