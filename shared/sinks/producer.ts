@@ -1,0 +1,48 @@
+import type { SourcePosition } from "../binlog/position.ts";
+
+/*
+ * The broker side of a synchronization project: one interface, one adapter per broker
+ * (kafka/producer.ts, rocketmq/producer.ts). The sink target (sink-target.ts) hands it batches of
+ * messages with the checkpoint they reach; the adapter decides how the two are kept together.
+ * Kafka writes both in one transaction (exactly once for read_committed consumers); RocketMQ sends
+ * the messages, then stores the checkpoint (at least once, each message carrying its dedupKey).
+ */
+
+/** How far a synchronization stream got: what a restarted stream resumes from. */
+export interface SinkCheckpoint {
+	/** The position after the last source transaction whose messages were all sent. */
+	position: SourcePosition;
+	/** While the snapshot (full synchronization) runs: how far it got (snapshot.ts). */
+	snapshot?: unknown;
+}
+
+export interface BrokerMessage {
+	topic: string;
+	/**
+	 * What decides where the message goes: Kafka hashes it into a partition (murmur2, as Java's
+	 * default partitioner does), RocketMQ uses it as the FIFO message group. Null: partition 0 /
+	 * one group for the whole topic.
+	 */
+	routingKey: Buffer | null;
+	/** An explicit partition (Kafka; heartbeats go to each partition): wins over routingKey. */
+	partition?: number;
+	key: Buffer | null;
+	value: Buffer | null;
+	headers: Record<string, string>;
+	/** Stable across restarts (event.ts `dedupKey`): RocketMQ's message key, a Kafka header. */
+	dedupKey: string;
+}
+
+export interface SinkProducer {
+	/** Connects and returns the checkpoint stored for this stream, or null before its first batch. */
+	open(): Promise<SinkCheckpoint | null>;
+	/** The topic's partition count (Kafka), 1 for a broker without partitions the sink can address. */
+	partitions(topic: string): Promise<number>;
+	/**
+	 * Sends the messages in order and records the checkpoint they reach. Kafka: atomically (one
+	 * transaction). RocketMQ: the checkpoint only after every message was acknowledged.
+	 */
+	send(messages: BrokerMessage[], checkpoint: SinkCheckpoint): Promise<void>;
+	/** Closes the connections; a batch in flight is aborted (and sent again from the checkpoint). */
+	close(): Promise<void>;
+}
