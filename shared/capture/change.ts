@@ -73,6 +73,8 @@ export type Echo = "data" | "checkpoint";
 export interface TransactionPart {
 	/** The transaction's GTID ('1-1-1234' on MariaDB, 'uuid:n' on MySQL), if any. */
 	gtid?: string;
+	/** Where the transaction's first event starts in the binlog: its place, known from the first part on. */
+	start: { file: string; pos: number };
 	changes: Change[];
 	final: boolean;
 	/** Set on the final part: the position right after the transaction's commit. */

@@ -52,6 +52,8 @@ interface OpenTransaction {
 	marked?: boolean;
 	/** Rows of captured tables other than the checkpoint table were seen. */
 	dataRows?: boolean;
+	/** Where the group's first event starts: the transaction's place in the binlog. */
+	start: { file: string; pos: number };
 }
 
 /**
@@ -64,6 +66,8 @@ export class ZongjiBinlogReader extends PartQueue implements BinlogReader {
 	private txn: OpenTransaction | null = null;
 	private file: string;
 	private lastEndPos: number;
+	/** Where the event being handled starts. */
+	private eventStart: number;
 	private readonly gtidState: MariadbGtidPosition | GtidSet | null;
 	private readonly shapes = new Map<number, { shape: TableShape; table: TableName }>();
 	private readonly logicalTypes = new Map<string, Map<string, LogicalType>>();
@@ -90,6 +94,7 @@ export class ZongjiBinlogReader extends PartQueue implements BinlogReader {
 		this.marks = options.skipEchoes;
 		this.file = startedAt.file;
 		this.lastEndPos = startedAt.pos;
+		this.eventStart = startedAt.pos;
 		this.maxPartChanges = Math.max(1, options.maxPartChanges ?? 1000);
 		if (flavor === "mariadb") {
 			this.gtidState = MariadbGtidPosition.parse(startedAt.gtid);
@@ -174,6 +179,7 @@ export class ZongjiBinlogReader extends PartQueue implements BinlogReader {
 		}
 		if (event.nextPosition > 0 && name !== "rotate") this.lastEndPos = event.nextPosition;
 		const bytes = this.eventBytes(event);
+		if (event.nextPosition > 0) this.eventStart = event.nextPosition - bytes;
 		// a GTID event counts for the group it opens
 		if (this.txn && !GTID_EVENTS.has(name)) this.txn.bytes += bytes;
 
@@ -231,12 +237,13 @@ export class ZongjiBinlogReader extends PartQueue implements BinlogReader {
 	}
 
 	private begin(t: Pick<OpenTransaction, "gtid" | "maria" | "standalone" | "began">, bytes = 0): void {
+		const start = { file: this.file, pos: this.eventStart };
 		if (this.txn && (this.txn.changes.length > 0 || this.txn.partsSent > 0)) {
 			// The previous group had no commit event (never seen with ROW format): what it holds
 			// happened, and a new group starts at the end of its last event.
 			this.commit(this.lastEndPos, this.txn.timestamp);
 		}
-		this.txn = { ...t, changes: [], bytes, partsSent: 0, timestamp: 0 };
+		this.txn = { ...t, changes: [], bytes, partsSent: 0, timestamp: 0, start };
 	}
 
 	private onQuery(event: QueryEvent): void {
@@ -390,6 +397,7 @@ export class ZongjiBinlogReader extends PartQueue implements BinlogReader {
 		if (txn.changes.length >= this.maxPartChanges) {
 			this.push({
 				...(txn.gtid ? { gtid: txn.gtid } : {}),
+				start: txn.start,
 				changes: txn.changes,
 				final: false,
 				commitTime: txn.timestamp,
@@ -417,6 +425,7 @@ export class ZongjiBinlogReader extends PartQueue implements BinlogReader {
 		this.stats.transactions += 1;
 		this.push({
 			...(txn.gtid ? { gtid: txn.gtid } : {}),
+			start: txn.start,
 			changes: txn.echo ? [] : txn.changes,
 			final: true,
 			position: { gtid: this.gtidState ? this.gtidState.toString() : "", file: this.file, pos },

@@ -23,13 +23,14 @@ export interface SinkTable {
 
 /** Where in the source an event comes from: what consumers deduplicate and order by. */
 export interface EventSource {
-	/**
-	 * The position after the event's source transaction committed (for snapshot rows: the
-	 * snapshot's position). With `rowIndex` it is the event's deduplication key.
-	 */
-	position: SourcePosition;
 	/** The transaction's GTID ('0-1-42' on MariaDB), if the source has GTIDs. */
 	gtid?: string;
+	/**
+	 * The binlog file and offset where the event's transaction starts (its GTID or BEGIN event);
+	 * for snapshot rows, the snapshot's binlog position.
+	 */
+	file: string;
+	pos: number;
 	/** Index of the row change within its transaction (0, 1, ...); for snapshot rows, within the snapshot. */
 	rowIndex: number;
 	/** Source commit time, epoch ms (snapshot rows: when the snapshot was taken). */
@@ -78,8 +79,12 @@ export interface HeartbeatEvent {
 
 export type SinkEvent = RowEvent | DdlEvent | HeartbeatEvent;
 
-/** The deduplication key of a row or DDL event: stable across restarts (same position, same index). */
+/**
+ * The deduplication key of a row or DDL event: the same every time the event is sent (after a
+ * restart too), different for any two events. A transaction is named by its GTID or, without one,
+ * by where it starts; a snapshot row by the snapshot's position.
+ */
 export function dedupKey(source: EventSource): string {
-	const at = source.position.gtid || `${source.position.file}:${source.position.pos}`;
-	return `${at}#${source.rowIndex}`;
+	if (source.snapshot) return `snapshot:${source.file}:${source.pos}#${source.rowIndex}`;
+	return `${source.gtid || `${source.file}:${source.pos}`}#${source.rowIndex}`;
 }

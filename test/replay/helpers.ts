@@ -25,6 +25,7 @@ export class Stream {
 		this.time += 1;
 		return {
 			gtid: `${this.domain}-1-${this.seq}`,
+			start: { file: "bin.000001", pos: this.seq * 1000 },
 			changes,
 			final: true,
 			position: this.position(),
@@ -41,6 +42,7 @@ export class Stream {
 			const final = i + size >= changes.length;
 			yield {
 				gtid: `${this.domain}-1-${this.seq}`,
+				start: { file: "bin.000001", pos: this.seq * 1000 },
 				changes: changes.slice(i, i + size),
 				final,
 				...(final ? { position: this.position() } : {}),

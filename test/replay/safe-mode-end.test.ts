@@ -70,7 +70,14 @@ describe("the end of safe mode", () => {
 		// transactions waiting for replay into one empty part, whose position is past safeUntil
 		const safeUntil = s.position(s.seq + 2);
 		s.seq += 4;
-		const merged: TransactionPart = { changes: [], final: true, position: s.position(), commitTime: s.time, bytes: 0 };
+		const merged: TransactionPart = {
+			start: { file: "bin.000001", pos: 0 },
+			changes: [],
+			final: true,
+			position: s.position(),
+			commitTime: s.time,
+			bytes: 0,
+		};
 		const applier = new Applier(options("other", { safeUntil }));
 		try {
 			const stats = await applier.run(asAsync([first, merged]));
