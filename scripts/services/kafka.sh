@@ -2,7 +2,10 @@
 # Apache Kafka 4.x for tests: one JVM in KRaft combined mode (broker + controller), loopback only,
 # empty on every start. Jars come from Maven Central (no tarball), cached under $FERRY_CACHE.
 #
-#   scripts/services/kafka.sh start|stop|status
+#   scripts/services/kafka.sh start|stop|status|restart
+#
+#   restart stops the broker (SIGKILL: a crash, not a clean shutdown) and starts it on the same
+#   data: what the synchronization tests do to prove nothing committed is lost.
 #
 #   FERRY_KAFKA_PORT             PLAINTEXT listener on 127.0.0.1 (default 19092)
 #   FERRY_KAFKA_CONTROLLER_PORT  KRaft controller listener on 127.0.0.1 (default 19093)
@@ -114,10 +117,13 @@ start() {
   write_pom
   fetch_classpath "$HOME_DIR"
 
+  local jcp="$HOME_DIR/lib/*" logopts="-Dlog4j2.configurationFile=$DATA/log4j2.properties"
+  rotate_log "$LOGF"
+  if [[ "${KEEP_DATA:-}" == 1 && -f "$DATA/kraft/meta.properties" ]]; then
+    log "$NAME: starting again on its data"
+  else
   rm -rf "$DATA"            # tests expect an empty cluster
   write_config
-  rotate_log "$LOGF"
-  local jcp="$HOME_DIR/lib/*" logopts="-Dlog4j2.configurationFile=$DATA/log4j2.properties"
 
   # kafka-storage.sh format: cluster id = base64url of 16 random bytes (what random-uuid prints);
   # avoid a leading '-', which argparse would read as an option
@@ -126,6 +132,7 @@ start() {
   "$JAVA" $JVM_SMALL -Xmx128m $logopts -cp "$jcp" kafka.tools.StorageTool \
       format -t "$cid" -c "$DATA/server.properties" </dev/null >>"$LOGF" 2>&1 9>&- \
     || { tail -n 20 "$LOGF" >&2; die "$NAME: storage format failed (log: $LOGF)"; }
+  fi
 
   # kafka-server-start.sh == kafka.Kafka <server.properties>
   nohup "$JAVA" $HEAP $JVM_SMALL -XX:MaxMetaspaceSize=160m "$MARK" $logopts \
@@ -140,4 +147,11 @@ start() {
   log "$NAME $VERSION ready on 127.0.0.1:$PORT (controller $CTRL_PORT, pid $pid, $((SECONDS - t0))s, log $LOGF)"
 }
 
-service_main "${1:-}" 30 "127.0.0.1:$PORT (controller $CTRL_PORT)"
+if [[ "${1:-}" == restart ]]; then
+  if pid="$(service_pid "$PIDF" "$MARK")"; then kill -9 "$pid" 2>/dev/null || true; fi
+  for _ in $(seq 1 50); do port_open "$PORT" || break; sleep 0.2; done
+  rm -f "$PIDF"
+  KEEP_DATA=1 start
+else
+  service_main "${1:-}" 30 "127.0.0.1:$PORT (controller $CTRL_PORT)"
+fi

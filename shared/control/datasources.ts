@@ -3,22 +3,55 @@ import { z } from "zod";
 import type { Context } from "../context.ts";
 import { connect } from "../db/connect.ts";
 import { conflict, invalid } from "../errors.ts";
-import { type Credentials, type DataSource, Endpoint, Engine } from "../model/datasource.ts";
-import { createDataSourceItem, deleteDataSourceItem, getDataSource, modifyDataSource } from "../state/datasources.ts";
+import {
+	type Credentials,
+	type DataSource,
+	Endpoint,
+	Engine,
+	KafkaEndpoint,
+	RocketMqEndpoint,
+} from "../model/datasource.ts";
+import { testBrokerConnection } from "../sinks/connection.ts";
+import {
+	createDataSourceItem,
+	type DataSourceItem,
+	deleteDataSourceItem,
+	getDataSource,
+	replaceDataSource,
+} from "../state/datasources.ts";
 import { listProjects } from "../state/projects.ts";
 
 /** The user's data source commands: add (after a connection test), edit, copy, delete. */
 
-export const DataSourceInput = Endpoint.extend({
+const Described = {
 	name: z.string().min(1).max(128),
-	engine: Engine,
 	description: z.string().max(1000).optional(),
+	/** The database password, SASL password or RocketMQ secret key: kept in the secret store only. */
 	password: z.string().max(1024),
+};
+
+const DatabaseInput = Endpoint.extend({ ...Described, engine: Engine }).strict();
+const KafkaInput = KafkaEndpoint.extend({
+	...Described,
+	engine: z.literal("kafka"),
+	password: Described.password.default(""),
 }).strict();
+const RocketMqInput = RocketMqEndpoint.extend({
+	...Described,
+	engine: z.literal("rocketmq"),
+	password: Described.password.default(""),
+}).strict();
+
+/** A database (MySQL, MariaDB, OceanBase, TiDB) or a message queue (Kafka, RocketMQ), by `engine`. */
+export const DataSourceInput = z.discriminatedUnion("engine", [DatabaseInput, KafkaInput, RocketMqInput]);
 export type DataSourceInput = z.infer<typeof DataSourceInput>;
 
-/** An edit: any field; the password only when it changes. */
-export const DataSourcePatch = DataSourceInput.partial().strict();
+/** An edit: any field of the data source's kind; the password only when it changes. */
+export const DataSourcePatch = z.union([
+	DatabaseInput.partial().strict(),
+	KafkaInput.partial().strict(),
+	RocketMqInput.partial().strict(),
+]);
 export type DataSourcePatch = z.infer<typeof DataSourcePatch>;
 
 /** Logs in and asks the server its version: the connection test OMS runs before saving. */
@@ -39,29 +72,54 @@ export async function testConnection(creds: Credentials): Promise<{ version: str
 	}
 }
 
+/** The connection test of any kind of data source: a database's login, a broker's metadata. */
+async function testDataSource(input: DataSourceInput): Promise<{ version: string }> {
+	if (input.engine === "kafka" || input.engine === "rocketmq") {
+		const { name: _n, description: _d, ...creds } = input;
+		return testBrokerConnection(creds);
+	}
+	const { name: _n, description: _d, engine: _e, ...creds } = input;
+	return testConnection(creds);
+}
+
 export async function addDataSource(
 	ctx: Context,
 	input: DataSourceInput,
 ): Promise<DataSource & { serverVersion: string }> {
+	const { version } = await testDataSource(input);
 	const { password, ...endpoint } = input;
-	const { version } = await testConnection({ ...endpoint, password });
 	const now = new Date().toISOString();
 	const id = `ds-${randomUUID().slice(0, 8)}`;
 	await ctx.secrets.put(id, password);
-	const created = await createDataSourceItem(ctx, id, { ...endpoint, createdAt: now, updatedAt: now });
+	const created = await createDataSourceItem(ctx, id, {
+		...endpoint,
+		createdAt: now,
+		updatedAt: now,
+	} as DataSourceItem);
 	return { ...created, serverVersion: version };
 }
 
 export async function updateDataSource(ctx: Context, id: string, patch: DataSourcePatch): Promise<DataSource> {
 	const current = await getDataSource(ctx, id);
 	const { password, ...fields } = patch;
-	const next = { ...current, ...fields, updatedAt: new Date().toISOString() };
-	await testConnection({
-		...next,
-		password: password ?? (await ctx.secrets.get(id)),
-	});
+	if (fields.engine && fields.engine !== current.engine) {
+		throw invalid(
+			"ENGINE_CHANGE",
+			`data source '${current.name}' is ${current.engine}: add a new data source for ${fields.engine}`,
+		);
+	}
+	const { id: _id, createdAt, updatedAt: _u, ...kept } = current;
+	const merged = DataSourceInput.safeParse({ ...kept, ...fields, password: password ?? (await ctx.secrets.get(id)) });
+	if (!merged.success) {
+		throw invalid(
+			"INVALID_DATASOURCE",
+			`the edit leaves data source '${current.name}' invalid: ${merged.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+		);
+	}
+	await testDataSource(merged.data);
 	if (password !== undefined) await ctx.secrets.put(id, password);
-	return modifyDataSource(ctx, id, { ...fields, updatedAt: next.updatedAt });
+	const { password: _p, ...item } = merged.data;
+	return replaceDataSource(ctx, id, { ...item, createdAt, updatedAt: new Date().toISOString() } as DataSourceItem);
 }
 
 /** A copy under a new name with the same secret: OMS's "copy a data source". */
@@ -69,7 +127,7 @@ export async function copyDataSource(ctx: Context, id: string, name: string): Pr
 	const source = await getDataSource(ctx, id);
 	const password = await ctx.secrets.get(id);
 	const { id: _old, createdAt: _c, updatedAt: _u, ...rest } = source;
-	const copy = await addDataSource(ctx, { ...rest, name, password });
+	const copy = await addDataSource(ctx, DataSourceInput.parse({ ...rest, name, password }));
 	const { serverVersion: _v, ...view } = copy;
 	return view;
 }

@@ -2,14 +2,16 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { Context } from "../context.ts";
 import { conflict, invalid } from "../errors.ts";
+import { isBroker } from "../model/datasource.ts";
 import type { Direction, Project, ProjectInput, ProjectState } from "../model/project.ts";
 import { ObjectRules } from "../model/rules.ts";
+import { SyncOptions } from "../model/sync.ts";
 import { replicationId } from "../replication/ids.ts";
 import { cancelStoppedChunks, DEFAULT_QUERY_TIMEOUT_SECONDS } from "../scheduler/chunks/sessions.ts";
 import type { Step } from "../scheduler/step.ts";
-import { STEPS, stepNamed, stepsFor } from "../scheduler/steps/index.ts";
+import { stepListFor, stepNamed, stepsFor } from "../scheduler/steps/index.ts";
 import type { ReportEntry } from "../schema/plan.ts";
-import { getDataSource } from "../state/datasources.ts";
+import { getDatabaseSource, getDataSource } from "../state/datasources.ts";
 import { createProjectItem, deleteProjectItems, getProject, updateProject } from "../state/projects.ts";
 import { readSchemaReport } from "../state/reports.ts";
 import { clearFatalStop, type ReplicationStatus, replicationStatus } from "../state/streams.ts";
@@ -24,14 +26,18 @@ export async function createProject(ctx: Context, input: ProjectInput): Promise<
 	if (input.sourceId === input.destinationId) {
 		throw invalid("SAME_DATASOURCE", "source and destination must be different data sources");
 	}
-	await getDataSource(ctx, input.sourceId);
-	await getDataSource(ctx, input.destinationId);
+	await getDatabaseSource(ctx, input.sourceId);
+	const destination = await getDataSource(ctx, input.destinationId);
+	const synchronizes = isBroker(destination);
+	const syncError = synchronizationError(input, synchronizes);
+	if (syncError) throw invalid("SYNC_PROJECT", syncError);
 	const now = new Date().toISOString();
 	const id = `pr-${randomUUID().slice(0, 8)}`;
 	const project: Omit<Project, "id"> = {
 		...input,
+		...(synchronizes ? { sync: input.sync ?? SyncOptions.parse({}) } : {}),
 		state: "new",
-		steps: stepsFor(input.types),
+		steps: stepsFor(input.types, stepListFor({ sync: synchronizes })),
 		createdAt: now,
 		updatedAt: now,
 	};
@@ -75,9 +81,10 @@ export async function resolveTicket(
 	ctx: Context,
 	id: string,
 	decision: "retry" | "skip",
-	steps: readonly Step[] = STEPS,
+	given?: readonly Step[],
 ): Promise<Project> {
 	const current = await getProject(ctx, id);
+	const steps = given ?? stepListFor(current);
 	if (!current.ticket || current.state !== "failed") {
 		throw conflict("NO_TICKET", `project '${current.name}' has no open ticket`);
 	}
@@ -143,6 +150,21 @@ function throttledChunkError(input: ProjectInput): string | undefined {
 }
 
 /** Migration types that only make sense with others, as OMS ties them. */
+/** What a synchronization project (a message-queue destination) may be, and a migration may not. */
+function synchronizationError(input: ProjectInput, synchronizes: boolean): string | undefined {
+	if (!synchronizes) {
+		return input.sync
+			? "sync options are for a Kafka or RocketMQ destination; this destination is a database"
+			: undefined;
+	}
+	const other = input.types.filter((t) => t !== "full" && t !== "incremental");
+	if (other.length > 0) {
+		return `a synchronization project (to a message queue) runs full and incremental synchronization only: untick ${other.join(", ")}`;
+	}
+	if (input.options.twoWay) return "two-way sync needs a database at both ends: turn twoWay off";
+	return undefined;
+}
+
 function typeCombinationError(input: ProjectInput): string | undefined {
 	const has = (t: ProjectInput["types"][number]) => input.types.includes(t);
 	if (has("switchover") && !has("incremental")) return "switchover needs incremental migration: tick incremental too";

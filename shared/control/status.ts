@@ -32,7 +32,7 @@ export interface ProjectStatus {
 	state: Project["state"];
 	steps: Project["steps"];
 	ticket?: Project["ticket"];
-	/** Forward replay (source -> destination). */
+	/** Forward replay (source -> destination); a synchronization project's stream to its broker (rows/s: row messages/s). */
 	incremental?: StreamStatus;
 	/** Reverse replay (destination -> source), after switchover or in two-way mode. */
 	reverse?: StreamStatus;
@@ -100,7 +100,7 @@ export async function projectStatus(ctx: Context, id: string): Promise<ProjectSt
 		steps: project.steps,
 		ticket: project.ticket,
 	};
-	const incrementalStep = project.steps.find((s) => s.name === "incremental");
+	const incrementalStep = project.steps.find((s) => s.name === "incremental" || s.name === "sync");
 	if (incrementalStep && incrementalStep.state !== "pending") {
 		status.incremental = await streamStatus(ctx, project, "forward");
 	}

@@ -13,14 +13,17 @@ export const Endpoint = z.object({
 });
 export type Endpoint = z.infer<typeof Endpoint>;
 
-/** A data source as stored and shown: never holds the password. */
-export interface DataSource extends Endpoint {
+interface Described {
 	id: string;
 	name: string;
-	engine: Engine;
 	description?: string;
 	createdAt: string;
 	updatedAt: string;
+}
+
+/** A database data source as stored and shown: never holds the password. */
+export interface DatabaseSource extends Endpoint, Described {
+	engine: Engine;
 }
 
 /** What a connection needs: the endpoint plus the password fetched from the secret store. */
@@ -79,4 +82,22 @@ export type RocketMqEndpoint = z.infer<typeof RocketMqEndpoint>;
 /** A RocketMQ endpoint with the access key's secret (empty without ACL). */
 export interface RocketMqCredentials extends RocketMqEndpoint {
 	password: string;
+}
+
+export interface KafkaSource extends KafkaEndpoint, Described {
+	engine: "kafka";
+}
+
+export interface RocketMqSource extends RocketMqEndpoint, Described {
+	engine: "rocketmq";
+}
+
+/** The message queues a synchronization project writes to. */
+export type BrokerSource = KafkaSource | RocketMqSource;
+
+/** A data source as stored and shown (never with its secret): a database, or a message queue. */
+export type DataSource = DatabaseSource | BrokerSource;
+
+export function isBroker(ds: DataSource): ds is BrokerSource {
+	return ds.engine === "kafka" || ds.engine === "rocketmq";
 }

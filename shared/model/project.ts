@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { SourcePosition } from "../binlog/position.ts";
 import { ObjectRules } from "./rules.ts";
+import { SyncOptions } from "./sync.ts";
 
 /** The migration types a user ticks per project, in OMS's terms. */
 export const MigrationType = z.enum(["schema", "full", "incremental", "verification", "switchover", "reverse"]);
@@ -40,6 +41,12 @@ export const ProjectInput = z
 		types: z.array(MigrationType).min(1),
 		objects: ObjectRules,
 		options: ProjectOptions.default(ProjectOptions.parse({})),
+		/**
+		 * A synchronization project (the destination is Kafka or RocketMQ): its message format,
+		 * topics, partitioning and operations. Absent for a migration; defaults when absent for a
+		 * message-queue destination.
+		 */
+		sync: SyncOptions.optional(),
 		tags: z.array(z.string().min(1).max(64)).max(50).default([]),
 	})
 	.strict();

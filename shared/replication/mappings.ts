@@ -280,7 +280,8 @@ async function tableExists(conn: Connection, t: TableName): Promise<boolean> {
 }
 
 /** A captured table's columns as mapTable needs them (name, primary key, what a generated column reads). */
-async function capturedColumns(capture: Pool, t: TableName) {
+/** A captured table's columns as rule mapping reads them (`ruleMapping`): names, primary key, what generated columns read. */
+export async function capturedColumns(capture: Pool, t: TableName) {
 	const [rows] = await capture.query<RowDataPacket[]>(
 		`SELECT COLUMN_NAME AS name, COLUMN_KEY AS k, GENERATION_EXPRESSION AS generation
 		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,

@@ -7,7 +7,7 @@ import type { TableName } from "../model/rules.ts";
 import { Applier } from "../replay/applier.ts";
 import { describeServer } from "../schema/read.ts";
 import type { ServerInfo } from "../schema/snapshot.ts";
-import { credentialsFor, getDataSource } from "../state/datasources.ts";
+import { credentialsFor, getDatabaseSource } from "../state/datasources.ts";
 import { listTables } from "../state/tables.ts";
 import { Tables } from "./mappings.ts";
 import type { ReplicationTarget, TargetProgress } from "./target.ts";
@@ -35,7 +35,10 @@ export interface MysqlTargetSetup {
 export async function mysqlTarget(s: MysqlTargetSetup): Promise<ReplicationTarget> {
 	const { ctx, project, direction } = s;
 	const reverse = direction === "reverse";
-	const [targetCreds, target] = await Promise.all([credentialsFor(ctx, s.targetId), getDataSource(ctx, s.targetId)]);
+	const [targetCreds, target] = await Promise.all([
+		credentialsFor(ctx, s.targetId),
+		getDatabaseSource(ctx, s.targetId),
+	]);
 	const targetServer = await connect(targetCreds).then(async (c) => {
 		try {
 			return await describeServer(c);

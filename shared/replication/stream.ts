@@ -5,11 +5,13 @@ import { openBinlogReader } from "../capture/reader.ts";
 import type { Context } from "../context.ts";
 import { type Connection, connect, createPool } from "../db/connect.ts";
 import type { Credentials } from "../model/datasource.ts";
+import { isBroker } from "../model/datasource.ts";
 import type { Project } from "../model/project.ts";
 import { logger, metrics } from "../observability.ts";
 import { asFatal, FatalReplicationError } from "../replay/fatal.ts";
 import { describeServer } from "../schema/read.ts";
-import { credentialsFor } from "../state/datasources.ts";
+import { openSinkTarget } from "../sinks/open.ts";
+import { credentialsFor, getDataSource } from "../state/datasources.ts";
 import { getProject } from "../state/projects.ts";
 import { replicationStatus } from "../state/streams.ts";
 import { captureFilter } from "./echoes.ts";
@@ -108,16 +110,18 @@ async function session(
 	let target: ReplicationTarget | undefined;
 	try {
 		const captureServer = await describeServer(control);
-		// the stream's target: a MySQL or MariaDB server, the only kind so far
-		target = await mysqlTarget({
-			ctx,
-			project,
-			direction,
-			stream: replicationId,
-			targetId,
-			capture: capturePool,
-			captureServer,
-		});
+		// the stream's target: a message queue (a synchronization project), or a database
+		target = isBroker(await getDataSource(ctx, targetId))
+			? await openSinkTarget({ ctx, project, stream: replicationId, capture: capturePool, captureCreds, control })
+			: await mysqlTarget({
+					ctx,
+					project,
+					direction,
+					stream: replicationId,
+					targetId,
+					capture: capturePool,
+					captureServer,
+				});
 		return await replicate(ctx, project, replicationId, owner, signal, { target, control, captureCreds });
 	} finally {
 		await target?.close().catch(() => {});
@@ -176,13 +180,15 @@ async function replicate(
 		if (!from) throw new Error(`project ${projectId} has no capture start position: its position step did not run`);
 		startedAt = from;
 		target.startAt(from);
+		reporter.start();
+		// a synchronization project's snapshot goes before the first change (shared/sinks/snapshot.ts)
+		await target.snapshot?.(stop.signal);
 		const reader = await openBinlogReader(s.captureCreds, {
 			from,
 			serverId: serverIdFor(replicationId),
 			...captureFilter(replicationId, (t) => target.captures(t)),
 		});
 		echoes = () => reader.stats.echoes;
-		reporter.start();
 		// a stop must not wait for the next binlog event
 		stop.signal.addEventListener("abort", () => void reader.close().catch(() => {}));
 		try {

@@ -52,6 +52,11 @@ export interface ReplicationTarget {
 	 */
 	captures(table: TableName): boolean;
 	/**
+	 * Sends what must go before the first change, while the stream reports (a synchronization
+	 * project's snapshot, shared/sinks/snapshot.ts); the binlog is read only after it.
+	 */
+	snapshot?(signal: AbortSignal): Promise<void>;
+	/**
 	 * Writes the transaction parts in source order (row changes and DDL; TransactionPart says
 	 * how a large transaction is cut) until they end or `signal` aborts, then waits for what it
 	 * started. It takes the stream rather than one part at a time because a target batches across

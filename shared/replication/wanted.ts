@@ -1,8 +1,12 @@
 import type { Direction, Project } from "../model/project.ts";
 
-/** Whether forward replay has started and no switchover has stopped it. */
+/**
+ * Whether forward replay has started and no switchover has stopped it. A synchronization
+ * project's stream runs from its "sync" step on; with "full" only, until that step is done.
+ */
 export function forwardReplicating(project: Project): boolean {
-	const step = project.steps.find((s) => s.name === "incremental");
+	const step = project.steps.find((s) => s.name === "incremental" || s.name === "sync");
+	if (step?.name === "sync" && !project.types.includes("incremental")) return step.state === "running";
 	return (step?.state === "running" || step?.state === "done") && !project.switchover?.forwardStopped;
 }
 

@@ -6,7 +6,7 @@ import { forwardReplicating } from "../replication/wanted.ts";
 import { getProject, listProjects, updateProject } from "../state/projects.ts";
 import { ConflictError } from "../state/store.ts";
 import type { Step } from "./step.ts";
-import { STEPS, stepNamed } from "./steps/index.ts";
+import { stepListFor, stepNamed } from "./steps/index.ts";
 import { superviseReplication } from "./supervise.ts";
 import { advanceVerification } from "./verification.ts";
 
@@ -40,14 +40,19 @@ function replicationStepOf(project: Project, direction: Direction, steps: readon
  *   switch-check -> -writes -> -drain -> -stop-forward -> -destination -> -source
  *   reverse                                                              the way back
  *
+ * A synchronization project (to Kafka or RocketMQ) runs its own short list (steps/index.ts
+ * SYNC_STEPS): precheck -> position -> sync, where one replication stream sends the snapshot and
+ * then the binlog (shared/sinks/sink-target.ts).
+ *
  * Before the steps, two things that run beside them on every tick: the replication streams are
  * kept running (supervise.ts; a task's fatal stop becomes a ticket on the step that runs its
  * stream) and a verification run is driven (verification.ts). Each step is re-derived from the
  * stored project on every call, and every change is a conditional write, so two schedulers at
  * once, or one killed anywhere, leave nothing half done: the next call carries on.
  */
-export async function advanceProject(ctx: Context, id: string, steps: readonly Step[] = STEPS): Promise<Project> {
+export async function advanceProject(ctx: Context, id: string, given?: readonly Step[]): Promise<Project> {
 	let project = await getProject(ctx, id);
+	const steps = given ?? stepListFor(project);
 	const fatal = await superviseReplication(ctx, project);
 	if (fatal && project.state === "running") {
 		logger.error("replication stopped", { projectId: id, direction: fatal.direction, error: fatal.message });

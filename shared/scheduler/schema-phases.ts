@@ -8,7 +8,7 @@ import { planSchema, type SchemaPhase, type SchemaPlan } from "../schema/plan.ts
 import { describeServer, readSchema } from "../schema/read.ts";
 import { resolveViews } from "../schema/resolve.ts";
 import { currentAccount, readRoutines } from "../schema/routines.ts";
-import { credentialsFor, getDataSource, withConnections } from "../state/datasources.ts";
+import { credentialsFor, getDatabaseSource, withConnections } from "../state/datasources.ts";
 import { saveSchemaReport } from "../state/reports.ts";
 import { listTables } from "../state/tables.ts";
 
@@ -51,7 +51,7 @@ export async function schemaPlan(
  * already exists, so a retry is harmless.
  */
 export async function applySchemaPhases(ctx: Context, project: Project, phases: SchemaPhase[]): Promise<"done"> {
-	const engine = (await getDataSource(ctx, project.destinationId)).engine;
+	const engine = (await getDatabaseSource(ctx, project.destinationId)).engine;
 	const mappings = (await listTables(ctx, project.id)).map((t) => t.mapping);
 	return withConnections(ctx, project, async (source, destination) => {
 		const { plan } = await schemaPlan(source, destination, project, mappings, engine);

@@ -2,8 +2,8 @@ import type { SourcePosition } from "../binlog/position.ts";
 
 /*
  * The broker side of a synchronization project: one interface, one adapter per broker
- * (kafka/producer.ts, rocketmq/producer.ts). The sink target (sink-target.ts) hands it batches of
- * messages with the checkpoint they reach; the adapter decides how the two are kept together.
+ * (kafka/producer.ts, rocketmq/producer.ts). The sink target (sink-target.ts) sends messages and
+ * commits them with the checkpoint they reach; the adapter decides how the two are kept together.
  * Kafka writes both in one transaction (exactly once for read_committed consumers); RocketMQ sends
  * the messages, then stores the checkpoint (at least once, each message carrying its dedupKey).
  */
@@ -34,15 +34,22 @@ export interface BrokerMessage {
 }
 
 export interface SinkProducer {
-	/** Connects and returns the checkpoint stored for this stream, or null before its first batch. */
+	/** Connects and returns the checkpoint stored for this stream, or null before its first commit. */
 	open(): Promise<SinkCheckpoint | null>;
 	/** The topic's partition count (Kafka), 1 for a broker without partitions the sink can address. */
 	partitions(topic: string): Promise<number>;
 	/**
-	 * Sends the messages in order and records the checkpoint they reach. Kafka: atomically (one
-	 * transaction). RocketMQ: the checkpoint only after every message was acknowledged.
+	 * Sends messages, in order, as part of the open batch (one is opened by the first send after a
+	 * commit). Kafka: inside a transaction, invisible to read_committed consumers until `commit`.
+	 * RocketMQ: delivered at once.
 	 */
-	send(messages: BrokerMessage[], checkpoint: SinkCheckpoint): Promise<void>;
-	/** Closes the connections; a batch in flight is aborted (and sent again from the checkpoint). */
+	send(messages: BrokerMessage[]): Promise<void>;
+	/**
+	 * Ends the batch at a source transaction boundary and records the checkpoint it reaches.
+	 * Kafka: the checkpoint is written in the same transaction, which then commits. RocketMQ: the
+	 * checkpoint is stored once every message was acknowledged.
+	 */
+	commit(checkpoint: SinkCheckpoint): Promise<void>;
+	/** Closes the connections; an open batch is aborted (and sent again from the checkpoint). */
 	close(): Promise<void>;
 }

@@ -28,6 +28,9 @@ export const reportPk = (projectId: string) => `REPORT#${projectId}`;
 /** A replication stream's lease and status item (sk: the replication id, `<project>` or `<project>.reverse`). */
 export const streamKey = (replicationId: string) => ({ pk: "REPLICATION", sk: replicationId });
 
+/** Where a synchronization stream to RocketMQ stands (sk: the replication id); Kafka keeps its own in Kafka. */
+export const sinkCheckpointPk = (projectId: string) => `SINKCHECKPOINT#${projectId}`;
+
 /** What the switchover reads from the source before changing it: `source` its triggers, `events` its enabled events. */
 export const triggersPk = (projectId: string) => `TRIGGERS#${projectId}`;
 
@@ -40,5 +43,6 @@ export function projectPartitions(projectId: string, verificationRuns: number): 
 		tablesPk(projectId),
 		reportPk(projectId),
 		triggersPk(projectId),
+		sinkCheckpointPk(projectId),
 	];
 }

@@ -1,5 +1,7 @@
 import type { SourcePosition } from "../binlog/position.ts";
-import { streamKey } from "./keys.ts";
+import { parseReplicationId } from "../replication/ids.ts";
+import type { SinkCheckpoint } from "../sinks/producer.ts";
+import { sinkCheckpointPk, streamKey } from "./keys.ts";
 import { ConflictError, type HasStore, update, withoutKey } from "./store.ts";
 
 /** A stream's counters since it first started, across sessions and task restarts. */
@@ -102,5 +104,32 @@ export async function renewStreamLease(
 		// another task was faster
 		if (err instanceof ConflictError) return false;
 		throw err;
+	}
+}
+
+/** A RocketMQ synchronization stream's checkpoint (Kafka's is in Kafka, written with the messages). */
+export async function loadSinkCheckpoint(ctx: HasStore, replicationId: string): Promise<SinkCheckpoint | null> {
+	const { projectId } = parseReplicationId(replicationId);
+	const item = await ctx.store.get<{ checkpoint: SinkCheckpoint }>({
+		pk: sinkCheckpointPk(projectId),
+		sk: replicationId,
+	});
+	return item?.checkpoint ?? null;
+}
+
+/** Written by the stream's lease holder after the broker acknowledged every message up to it. */
+export async function saveSinkCheckpoint(
+	ctx: HasStore,
+	replicationId: string,
+	checkpoint: SinkCheckpoint,
+): Promise<void> {
+	const { projectId } = parseReplicationId(replicationId);
+	const key = { pk: sinkCheckpointPk(projectId), sk: replicationId };
+	if (await ctx.store.modify<{ checkpoint: SinkCheckpoint }>(key, () => ({ checkpoint }))) return;
+	try {
+		await ctx.store.create(key, { checkpoint });
+	} catch (err) {
+		if (!(err instanceof ConflictError)) throw err;
+		await ctx.store.modify<{ checkpoint: SinkCheckpoint }>(key, () => ({ checkpoint }));
 	}
 }

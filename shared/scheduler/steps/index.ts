@@ -14,6 +14,8 @@ import { switchDrain } from "./switch-drain.ts";
 import { switchSource } from "./switch-source.ts";
 import { switchStopForward } from "./switch-stop-forward.ts";
 import { switchWrites } from "./switch-writes.ts";
+import { sync } from "./sync.ts";
+import { syncPrecheck } from "./sync-precheck.ts";
 import { verify } from "./verify.ts";
 
 /**
@@ -39,6 +41,18 @@ export const STEPS: readonly Step[] = [
 	switchSource,
 	reverse,
 ];
+
+/**
+ * A synchronization project's steps (its destination is a message queue): precheck the source
+ * and the broker, record the capture start (incremental only: with "full", the snapshot's own
+ * position is where streaming starts), then one stream sends the snapshot and the changes.
+ */
+export const SYNC_STEPS: readonly Step[] = [syncPrecheck, position, sync];
+
+/** The step list a project follows: a migration's, or a synchronization's. */
+export function stepListFor(project: { sync?: unknown }): readonly Step[] {
+	return project.sync ? SYNC_STEPS : STEPS;
+}
 
 /** The steps a project runs, in order, given its migration types. */
 export function stepsFor(types: readonly MigrationType[], steps: readonly Step[] = STEPS): ProjectStep[] {

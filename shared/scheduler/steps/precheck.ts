@@ -6,7 +6,7 @@ import type { TableMapping } from "../../model/rules.ts";
 import { describeRows, existingObjects } from "../../schema/inspect.ts";
 import { checkSchemaPrerequisites } from "../../schema/precheck.ts";
 import { resolveObjects } from "../../schema/resolve.ts";
-import { getDataSource, withConnections } from "../../state/datasources.ts";
+import { getDatabaseSource, withConnections } from "../../state/datasources.ts";
 import { updateProject } from "../../state/projects.ts";
 import { createTable } from "../../state/tables.ts";
 import { readTriggers } from "../../switchover/triggers.ts";
@@ -70,7 +70,7 @@ export const precheck: Step = {
 	cannotSkip: async (_ctx, p) =>
 		`it records the tables to migrate, so skipping it would complete the project with nothing migrated; fix the findings, or accept single ones with 'ferry project waive ${p.id} <finding id>', then retry`,
 	async run(ctx, project) {
-		const engine = (await getDataSource(ctx, project.destinationId)).engine;
+		const engine = (await getDatabaseSource(ctx, project.destinationId)).engine;
 		return withConnections(ctx, project, async (source, destination) => {
 			const mappings = await resolveObjects(source, project.objects);
 			let findings: Finding[];

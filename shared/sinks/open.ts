@@ -1,0 +1,52 @@
+import type { Context } from "../context.ts";
+import type { Connection, Pool } from "../db/connect.ts";
+import { connect } from "../db/connect.ts";
+import type { Credentials } from "../model/datasource.ts";
+import type { Project } from "../model/project.ts";
+import { SyncOptions } from "../model/sync.ts";
+import { resolveObjects } from "../schema/resolve.ts";
+import { brokerCredentialsFor } from "../state/datasources.ts";
+import { loadSinkCheckpoint, saveSinkCheckpoint } from "../state/streams.ts";
+import { formatFor } from "./formats/index.ts";
+import { openKafkaProducer } from "./kafka/producer.ts";
+import { openRocketMqProducer } from "./rocketmq/producer.ts";
+import { SinkTarget } from "./sink-target.ts";
+
+/**
+ * A synchronization project's replication target: the broker's producer (Kafka keeps the
+ * checkpoint in Kafka, RocketMQ in the state table), the project's format, and the source
+ * connections the snapshot and row filters need. The replication stream calls it for a project
+ * whose destination is a message queue.
+ */
+export async function openSinkTarget(s: {
+	ctx: Context;
+	project: Project;
+	stream: string;
+	capture: Pool;
+	captureCreds: Credentials;
+	control: Connection;
+}): Promise<SinkTarget> {
+	const { ctx, project, stream } = s;
+	const options = project.sync ?? SyncOptions.parse({});
+	const broker = await brokerCredentialsFor(ctx, project.destinationId);
+	const producer =
+		broker.engine === "kafka"
+			? openKafkaProducer(broker.creds, stream)
+			: openRocketMqProducer(broker.creds, stream, {
+					load: () => loadSinkCheckpoint(ctx, stream),
+					save: (checkpoint) => saveSinkCheckpoint(ctx, stream, checkpoint),
+				});
+	const [rows] = await s.control.query("SELECT @@server_id AS id");
+	return new SinkTarget({
+		source: s.capture,
+		snapshotConnection: () => connect(s.captureCreds),
+		resolve: () => resolveObjects(s.control, project.objects),
+		rules: project.objects,
+		producer,
+		format: formatFor(options),
+		options,
+		full: project.types.includes("full"),
+		incremental: project.types.includes("incremental"),
+		serverId: Number((rows as { id: number }[])[0]?.id ?? 0),
+	});
+}

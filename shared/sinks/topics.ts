@@ -1,0 +1,58 @@
+import type { SyncOptions } from "../model/sync.ts";
+import { SinkError } from "./errors.ts";
+
+/*
+ * Where each message goes: its topic (a pattern, or an explicit map) and what decides its
+ * partition. Per-key order needs every change of a row in one partition; a table's DDL must stay
+ * in order with its rows, so it is routed like the table ("table" and "one") or to every partition
+ * the table's rows may be in ("key": see `ddlRouting`).
+ */
+
+/** A character Kafka and RocketMQ refuse in a topic name becomes '_'. */
+function topicSafe(name: string): string {
+	return name.replace(/[^A-Za-z0-9._-]/g, "_");
+}
+
+/** The topic of a table's messages (destination names: the rules' renames apply). */
+export function topicFor(options: Pick<SyncOptions, "topic" | "topicMap">, database: string, table: string): string {
+	const explicit = options.topicMap?.[`${database}.${table}`] ?? options.topicMap?.[`${database}.*`];
+	const pattern = explicit ?? options.topic;
+	const name = pattern.replaceAll("{database}", topicSafe(database)).replaceAll("{table}", topicSafe(table));
+	if (name.length > 249) {
+		throw new SinkError(
+			`the topic name for ${database}.${table} would be ${name.length} characters long (the limit is 249): choose a shorter topic pattern or a topicMap entry`,
+			"TOPIC_NAME",
+		);
+	}
+	return name;
+}
+
+/**
+ * What a row message is routed by: its key bytes ("key": Kafka's own partitioner hashes the
+ * message key, so a Java consumer computing a partition agrees), the table's name ("table"), or
+ * nothing: partition 0 ("one"). A table without a key has no key bytes and goes by table.
+ */
+export function rowRouting(
+	partitioning: SyncOptions["partitioning"],
+	table: string,
+	messageKey: Buffer | null,
+): Buffer | null {
+	if (partitioning === "one") return null;
+	if (partitioning === "key" && messageKey) return messageKey;
+	return Buffer.from(table);
+}
+
+/**
+ * How a DDL statement is routed: like its table's rows ("table"), to partition 0 ("one"), or, by
+ * key, to every partition (the statement is copied to each, so whatever partition a row is in, its
+ * consumer sees the statement in order with the row). A statement with no table goes to every
+ * partition, except under "one".
+ */
+export function ddlRouting(
+	partitioning: SyncOptions["partitioning"],
+	table: string | undefined,
+): { routingKey: Buffer | null } | "every-partition" {
+	if (partitioning === "one") return { routingKey: null };
+	if (partitioning === "table" && table) return { routingKey: Buffer.from(table) };
+	return "every-partition";
+}
