@@ -65,26 +65,33 @@ ds.command("list").action(async () => print(await client().get("/datasources")))
 ds.command("show <id>").action(async (id) => print(await client().get(`/datasources/${encodeURIComponent(id)}`)));
 ds.command("add")
 	.requiredOption("--name <name>")
-	.requiredOption("--engine <engine>", "mysql | mariadb | oceanbase-mysql | tidb")
-	.requiredOption("--host <host>")
-	.requiredOption("--port <port>")
-	.requiredOption("--user <user>")
+	.requiredOption("--engine <engine>", "mysql | mariadb | oceanbase-mysql | tidb | kafka | rocketmq")
+	.option("--host <host>", "database host")
+	.option("--port <port>", "database port")
+	.option("--user <user>", "database user, or Kafka SASL user")
+	.option("--brokers <host:port,...>", "Kafka bootstrap servers")
+	.option("--sasl <mechanism>", "Kafka SASL: none | plain | scram-sha-256 | scram-sha-512 | aws-msk-iam")
+	.option("--client-id <id>", "Kafka client id")
+	.option("--endpoint <host:port>", "RocketMQ 5 proxy endpoint")
+	.option("--access-key <key>", "RocketMQ access key (its secret is the password)")
 	.option("--tls", "connect with TLS", false)
-	.option("--password-env <var>", "read the password from this environment variable")
+	.option("--password-env <var>", "read the password (SASL password, RocketMQ secret key) from this environment variable")
 	.option("--password-file <file>", "read the password from this file")
 	.action(async (o) => {
-		const { name, engine, host, user, tls } = o;
-		print(
-			await client().post("/datasources", {
-				name,
-				engine,
-				host,
-				user,
-				tls,
-				port: Number(o.port),
-				password: password(o) ?? "",
-			}),
-		);
+		const { name, engine, tls } = o;
+		const secret = password(o) ?? "";
+		const body =
+			engine === "kafka"
+				? {
+						brokers: String(o.brokers ?? "").split(","),
+						...(o.sasl ? { sasl: o.sasl } : {}),
+						...(o.user ? { user: o.user } : {}),
+						...(o.clientId ? { clientId: o.clientId } : {}),
+					}
+				: engine === "rocketmq"
+					? { endpoint: o.endpoint, ...(o.accessKey ? { accessKey: o.accessKey } : {}) }
+					: { host: o.host, user: o.user, port: Number(o.port) };
+		print(await client().post("/datasources", { name, engine, tls, ...body, password: secret }));
 	});
 ds.command("copy <id> <name>").action(async (id, name) =>
 	print(await client().post(`/datasources/${id}/copy`, { name })),
@@ -111,7 +118,7 @@ ds.command("delete <id>").action(async (id) => {
 	console.log(`deleted ${id}`);
 });
 
-const pr = program.command("project").description("migration projects");
+const pr = program.command("project").description("migration and synchronization projects");
 pr.command("list")
 	.option("--tag <tag>")
 	.action(async (o) => print(await client().get(`/projects${o.tag ? `?tag=${encodeURIComponent(o.tag)}` : ""}`)));
