@@ -43,6 +43,12 @@ export interface EventSource {
 	 * "last_in_data_collection", "last").
 	 */
 	snapshot?: "first" | "first_in_data_collection" | "true" | "last_in_data_collection" | "last";
+	/**
+	 * Set on the last row or DDL event of its source transaction (incremental events only). A
+	 * transaction arrives in parts, so only whoever builds the events from the final part knows
+	 * which one is last; Maxwell's `"commit": true` is this flag.
+	 */
+	last?: true;
 }
 
 export interface RowEvent {
