@@ -1,7 +1,18 @@
 import { describe, expect, it } from "vitest";
 import type { RowEvent, SinkTable } from "../../shared/sinks/event.ts";
 import { canalFormat } from "../../shared/sinks/formats/canal.ts";
-import { ddl, heartbeat, insert, parse, remove, snapshotRow, source, table, update } from "./formats-fixture.ts";
+import {
+	ddl,
+	heartbeat,
+	insert,
+	parse,
+	remove,
+	snapshotRow,
+	source,
+	table,
+	textValues,
+	update,
+} from "./formats-fixture.ts";
 
 /*
  * Expected messages follow alibaba/canal: MQMessageUtils.messageConverter builds the flat
@@ -69,14 +80,8 @@ const data = {
 	dec: "1234.50",
 	f: "0.1",
 	d: "1.23456789E7",
-	dt: "2024-02-29",
-	dtm: "2024-02-29 12:34:56.789012",
-	ts: "2024-02-29 10:00:00",
-	tm: "12:34:56",
+	...textValues,
 	yr: "2024",
-	ch: "abc",
-	vc: "héllo",
-	tx: "long text",
 	en: "2",
 	st: "5",
 	js: '{"b": 1, "a": [1, 2.5]}',

@@ -13,6 +13,7 @@ import {
 	remove,
 	snapshotRow,
 	table,
+	textValues,
 	update,
 } from "./formats-fixture.ts";
 
@@ -30,14 +31,8 @@ const struct = {
 	dec: "1234.50",
 	f: "0.1",
 	d: "1.23456789E7",
-	dt: "2024-02-29",
-	dtm: "2024-02-29 12:34:56.789012",
-	ts: "2024-02-29 10:00:00",
-	tm: "12:34:56",
+	...textValues,
 	yr: "2024",
-	ch: "abc",
-	vc: "héllo",
-	tx: "long text",
 	en: "medium",
 	st: "a,c",
 	js: '{"b": 1, "a": [1, 2.5]}',

@@ -57,20 +57,25 @@ export const table: SinkTable = {
 /** POINT(1 2) as MySQL stores it: SRID 0, then little-endian WKB. */
 export const point = Buffer.from("00000000" + "01" + "01000000" + "000000000000f03f" + "0000000000000040", "hex");
 
+/** The values every format writes as they are: temporal and character columns. */
+export const textValues = {
+	dt: "2024-02-29",
+	dtm: "2024-02-29 12:34:56.789012",
+	ts: "2024-02-29 10:00:00",
+	tm: "12:34:56",
+	ch: "abc",
+	vc: "héllo",
+	tx: "long text",
+};
+
 export const after: RowImage = {
 	id: 1,
 	big: "18446744073709551615",
 	dec: "1234.50",
 	f: Math.fround(0.1),
 	d: 12345678.9,
-	dt: "2024-02-29",
-	dtm: "2024-02-29 12:34:56.789012",
-	ts: "2024-02-29 10:00:00",
-	tm: "12:34:56",
+	...textValues,
 	yr: 2024,
-	ch: "abc",
-	vc: "héllo",
-	tx: "long text",
 	en: "medium",
 	st: "a,c",
 	js: '{"b": 1, "a": [1, 2.5]}',
