@@ -66,8 +66,7 @@ export class ZongjiBinlogReader extends PartQueue implements BinlogReader {
 	private txn: OpenTransaction | null = null;
 	private file: string;
 	private lastEndPos: number;
-	/** Where the event being handled starts. */
-	private eventStart: number;
+	private eventStart = 0; // where the event being handled starts
 	private readonly gtidState: MariadbGtidPosition | GtidSet | null;
 	private readonly shapes = new Map<number, { shape: TableShape; table: TableName }>();
 	private readonly logicalTypes = new Map<string, Map<string, LogicalType>>();
@@ -94,7 +93,6 @@ export class ZongjiBinlogReader extends PartQueue implements BinlogReader {
 		this.marks = options.skipEchoes;
 		this.file = startedAt.file;
 		this.lastEndPos = startedAt.pos;
-		this.eventStart = startedAt.pos;
 		this.maxPartChanges = Math.max(1, options.maxPartChanges ?? 1000);
 		if (flavor === "mariadb") {
 			this.gtidState = MariadbGtidPosition.parse(startedAt.gtid);
@@ -195,15 +193,8 @@ export class ZongjiBinlogReader extends PartQueue implements BinlogReader {
 						"XA_UNSUPPORTED",
 					);
 				}
-				this.begin(
-					{
-						gtid: e.gtid,
-						maria: { domainId: e.domainId, serverId: e.serverId, seqNo: e.seqNo },
-						standalone: e.standalone,
-						began: false,
-					},
-					bytes,
-				);
+				const maria = { domainId: e.domainId, serverId: e.serverId, seqNo: e.seqNo };
+				this.begin({ gtid: e.gtid, maria, standalone: e.standalone, began: false }, bytes);
 				return;
 			}
 			case "gtid":
