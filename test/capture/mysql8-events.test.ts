@@ -337,6 +337,8 @@ describe("MySQL 8 binlog events from byte fixtures", () => {
 			const table = { database: "shop", table: "orders" };
 			expect(txn).toEqual({
 				gtid: `${UUID}:11`,
+				// the transaction starts at its GTID event, the binlog's first after the magic bytes
+				start: { file: "binlog.000007", pos: 4 },
 				final: true,
 				position: { gtid: `${UUID}:1-11`, file: "binlog.000007", pos: xidEnd },
 				commitTime: 1_700_000_000_000,
@@ -366,6 +368,7 @@ describe("MySQL 8 binlog events from byte fixtures", () => {
 			// a DDL is its own transaction, ended by the next group's GTID
 			expect(ddl).toMatchObject({
 				gtid: `${UUID}:12`,
+				start: { file: "binlog.000007", pos: xidEnd },
 				final: true,
 				position: { gtid: `${UUID}:1-12`, file: "binlog.000007", pos: ddlEnd },
 				changes: [{ kind: "ddl", database: "shop", sql: "ALTER TABLE orders ADD COLUMN note TEXT" }],
