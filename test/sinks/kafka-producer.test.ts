@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { ConfigResourceTypes, IncrementalAlterConfigOperationTypes } from "@platformatic/kafka";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { UserError } from "../../shared/errors.ts";
 import type { KafkaCredentials } from "../../shared/model/datasource.ts";
 import { KafkaError, testKafkaConnection } from "../../shared/sinks/kafka/client.ts";
@@ -14,7 +14,7 @@ import {
 	consumeAll,
 	createTopics,
 	kafkaCredentials,
-	uniqueTopic,
+	uniqueTopic as uniqueName,
 	withAdmin,
 	writtenOffsets,
 } from "../support/kafka.ts";
@@ -22,6 +22,21 @@ import {
 const CHILD = fileURLToPath(new URL("../support/kafka-producer-process.ts", import.meta.url));
 /** A port in this suite's range (19500-19599) where nothing listens. */
 const CLOSED_PORT = 19599;
+
+/** Every name this file made up; the topics among them are deleted at the end. */
+const names: string[] = [];
+function uniqueTopic(prefix: string): string {
+	const name = uniqueName(prefix);
+	names.push(name);
+	return name;
+}
+afterAll(async () => {
+	await withAdmin(async (admin) => {
+		const existing = new Set(await admin.listTopics());
+		const topics = names.filter((n) => existing.has(n));
+		if (topics.length > 0) await admin.deleteTopics({ topics });
+	});
+});
 
 const at = (pos: number): SinkCheckpoint => ({ position: { gtid: `0-1-${pos}`, file: "bin.000001", pos } });
 
