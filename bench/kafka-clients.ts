@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { Consumer, Producer } from "@platformatic/kafka";
 import { Kafka, logLevel } from "kafkajs";
 import { openKafkaProducer } from "../shared/sinks/kafka/producer.ts";
-import { consumeAll, createTopics, kafkaCredentials, uniqueTopic } from "../test/support/kafka.ts";
+import { consumeAll, createTopics, kafkaCredentials, sendBatch, uniqueTopic } from "../test/support/kafka.ts";
 
 const { values: args } = parseArgs({ options: { batches: { type: "string", default: "20" } } });
 const BATCHES = Number(args.batches);
@@ -94,7 +94,7 @@ async function ferry(): Promise<string> {
 			headers: { op: "insert" },
 			dedupKey: `${b}:${i}`,
 		}));
-		await producer.send(messages, { position: { gtid: `0-1-${b}`, file: "bin.000001", pos: b } });
+		await sendBatch(producer, messages, { position: { gtid: `0-1-${b}`, file: "bin.000001", pos: b } });
 	}
 	const ms = performance.now() - started;
 	await producer.close();

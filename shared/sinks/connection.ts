@@ -1,5 +1,5 @@
 import type { KafkaCredentials, RocketMqCredentials } from "../model/datasource.ts";
-import { testKafkaConnection } from "./kafka/producer.ts";
+import { testKafkaConnection } from "./kafka/client.ts";
 import { testRocketMqConnection } from "./rocketmq/producer.ts";
 
 export type BrokerConnection =

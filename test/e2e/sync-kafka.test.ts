@@ -27,8 +27,8 @@ describe("synchronization to Kafka, full + incremental, under SIGKILLs of the ta
 	it("delivers every change exactly once to read_committed consumers, who rebuild the source", async () => {
 		// three partitions per table topic: rows are routed by table, DDL with them
 		await createTopics(
-			TABLES.map((table) => `${db}.${table}`),
 			3,
+			TABLES.map((table) => `${db}.${table}`),
 		);
 		const kafka = await t.api.post<{ id: string }>("/datasources", {
 			name: "kafka",

@@ -3,7 +3,7 @@
 // Commits one batch of 100 messages (checkpoint pos 1), prints "committed", then prints
 // "sending" and sends the large batch (checkpoint pos 2) in one transaction.
 import { openKafkaProducer } from "../../shared/sinks/kafka/producer.ts";
-import { kafkaCredentials } from "./kafka.ts";
+import { kafkaCredentials, sendBatch } from "./kafka.ts";
 
 const [stream, offsetsTopic, topic, large] = process.argv.slice(2);
 if (!stream || !offsetsTopic || !topic || !large) {
@@ -22,10 +22,10 @@ const batch = (count: number, tag: string) =>
 
 const producer = openKafkaProducer(kafkaCredentials, stream, { offsetsTopic });
 await producer.open();
-await producer.send(batch(100, "first"), { position: { gtid: "0-1-1", file: "bin.000001", pos: 1 } });
+await sendBatch(producer, batch(100, "first"), { position: { gtid: "0-1-1", file: "bin.000001", pos: 1 } });
 console.log("committed");
 const second = batch(Number(large), "second");
 console.log("sending");
-await producer.send(second, { position: { gtid: "0-1-2", file: "bin.000001", pos: 2 } });
+await sendBatch(producer, second, { position: { gtid: "0-1-2", file: "bin.000001", pos: 2 } });
 console.log("done");
 await producer.close();

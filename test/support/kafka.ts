@@ -2,6 +2,7 @@ import { Admin, Consumer, FetchIsolationLevels } from "@platformatic/kafka";
 import type { KafkaCredentials } from "../../shared/model/datasource.ts";
 import { KafkaEndpoint } from "../../shared/model/datasource.ts";
 import { committedRange, readCommitted } from "../../shared/sinks/kafka/committed.ts";
+import type { BrokerMessage, SinkCheckpoint, SinkProducer } from "../../shared/sinks/producer.ts";
 
 /*
  * The local Kafka of scripts/services/kafka.sh (KRaft, transactions on, auto-create on), and a
@@ -128,4 +129,10 @@ export async function consumeAll(topics: string[], options: ConsumeOptions): Pro
 	} finally {
 		await consumer.close();
 	}
+}
+
+/** One batch and its checkpoint, as the sink commits them: send, then commit in the same transaction. */
+export async function sendBatch(producer: SinkProducer, messages: BrokerMessage[], checkpoint: SinkCheckpoint) {
+	await producer.send(messages);
+	await producer.commit(checkpoint);
 }

@@ -1,6 +1,5 @@
 import { Admin, Consumer, Producer } from "@platformatic/kafka";
 import { z } from "zod";
-import { UserError } from "../../errors.ts";
 import type { KafkaCredentials } from "../../model/datasource.ts";
 import type { BrokerMessage, SinkCheckpoint, SinkProducer } from "../producer.ts";
 import { clientOptions, explainKafkaError, KafkaError, protocolErrorId } from "./client.ts";
@@ -65,6 +64,8 @@ class KafkaSinkProducer implements SinkProducer {
 	readonly #offsetsTopic: string;
 	readonly #streamKey: Buffer;
 	#session: Session | undefined;
+	/** The open transaction: begun by the first send after a commit. */
+	#tx: Transaction | undefined;
 	/** Set once the producer cannot go on (fenced, or a transaction it could not abort): send rejects with it. */
 	#failed: Error | undefined;
 
@@ -118,36 +119,61 @@ class KafkaSinkProducer implements SinkProducer {
 		}
 	}
 
-	async send(messages: BrokerMessage[], checkpoint: SinkCheckpoint): Promise<void> {
+	/**
+	 * Sends into the open transaction (begun by the first send after a commit): invisible to
+	 * read_committed consumers until `commit`. Large sends are cut into requests under the topic's
+	 * max.message.bytes (the client would put them in one record batch the broker refuses).
+	 */
+	async send(messages: BrokerMessage[]): Promise<void> {
+		await this.#inTransaction(await this.#records(messages), `sending ${messages.length} messages`);
+	}
+
+	/** Writes the checkpoint record into the open transaction and commits it: both or neither. */
+	async commit(checkpoint: SinkCheckpoint): Promise<void> {
 		const session = this.#ready();
-		const records = await this.#records(messages);
-		records.push({
+		const record: OutgoingRecord = {
 			topic: this.#offsetsTopic,
 			partition: session.offsetsPartition,
 			key: this.#streamKey,
 			value: Buffer.from(JSON.stringify(checkpoint)),
 			headers: new Map(),
 			dedupKey: `checkpoint of ${this.stream}`,
-		});
+		};
+		await this.#inTransaction([record], "writing the checkpoint");
+		const tx = this.#tx;
+		this.#tx = undefined;
+		try {
+			await tx?.commit();
+		} catch (err) {
+			throw await this.#failTransaction(tx, this.#explain(err, "committing the transaction"));
+		}
+	}
+
+	async #inTransaction(records: OutgoingRecord[], doing: string): Promise<void> {
+		const session = this.#ready();
 		const maxBytes = (topic: string) => session.topics.maxMessageBytes(topic);
 		checkSizes(records, maxBytes, this.stream);
-		let tx: Transaction | undefined;
 		try {
-			tx = await session.producer.beginTransaction();
-			for (const request of splitRequests(records, maxBytes)) await tx.send({ messages: request });
-			await tx.commit();
+			this.#tx ??= await session.producer.beginTransaction();
+			for (const request of splitRequests(records, maxBytes)) await this.#tx.send({ messages: request });
 		} catch (err) {
-			const error = this.#explain(err, `sending a batch of ${messages.length} messages`);
-			if (error instanceof KafkaError && error.code === "FENCED") this.#failed = error;
-			else if (tx && !tx.completed) {
-				try {
-					await tx.abort();
-				} catch {
-					this.#failed = error;
-				}
-			}
-			throw error;
+			const tx = this.#tx;
+			this.#tx = undefined;
+			throw await this.#failTransaction(tx, this.#explain(err, doing));
 		}
+	}
+
+	/** After a failure in a transaction: abort it (a fenced producer cannot, and stays failed). */
+	async #failTransaction(tx: Transaction | undefined, error: KafkaError): Promise<KafkaError> {
+		if (error.code === "FENCED") this.#failed = error;
+		else if (tx && !tx.completed) {
+			try {
+				await tx.abort();
+			} catch {
+				this.#failed = error;
+			}
+		}
+		return error;
 	}
 
 	async close(): Promise<void> {
@@ -155,7 +181,9 @@ class KafkaSinkProducer implements SinkProducer {
 		this.#session = undefined;
 		if (!session) return;
 		// a batch in flight: abort it now rather than leave consumers waiting for the timeout
-		await session.producer.transaction?.abort().catch(() => undefined);
+		const tx = this.#tx;
+		this.#tx = undefined;
+		if (tx && !tx.completed) await tx.abort().catch(() => undefined);
 		await Promise.allSettled([session.producer.close(), session.admin.close()]);
 	}
 
@@ -210,8 +238,8 @@ class KafkaSinkProducer implements SinkProducer {
 	}
 
 	/** `err` as a KafkaError naming this stream; Ferry's own errors (a missing topic) pass through. */
-	#explain(err: unknown, doing: string): KafkaError | UserError {
-		if (err instanceof UserError || err instanceof KafkaError) return err;
+	#explain(err: unknown, doing: string): KafkaError {
+		if (err instanceof KafkaError) return err;
 		if (protocolErrorId(err, ["PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"])) {
 			return new KafkaError(
 				`stream ${this.stream}: another task took over this stream: a newer producer initialised the transactional id '${this.#transactionalId}', so this one was fenced and its open transaction aborted`,

@@ -1,7 +1,6 @@
 import { type Admin, ConfigResourceTypes } from "@platformatic/kafka";
-import { invalid } from "../../errors.ts";
 import type { KafkaCredentials } from "../../model/datasource.ts";
-import { brokerAutoCreatesTopics, brokerList, protocolErrorId } from "./client.ts";
+import { brokerAutoCreatesTopics, brokerList, KafkaError, protocolErrorId } from "./client.ts";
 
 /*
  * The topics a producer writes to, as far as it needs to know them: how many partitions (keys
@@ -84,9 +83,9 @@ export class TopicCatalog {
 			this.options.createMissingTopics ??
 			(await brokerAutoCreatesTopics(this.admin, [...(await this.admin.metadata({ topics: [] })).brokers.keys()]));
 		if (allowed === false) {
-			throw invalid(
-				"KAFKA_TOPIC_MISSING",
+			throw new KafkaError(
 				`topic '${topic}' does not exist on Kafka at ${brokerList(this.creds)} and the brokers do not create topics automatically: create it (with the partition count you want keys spread over), or enable auto.create.topics.enable`,
+				"TOPIC_MISSING",
 			);
 		}
 		// null (broker configs not readable): try, and let the broker's answer decide
