@@ -13,6 +13,9 @@ command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-client)
 if [[ $want_java == 1 ]]; then
   command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
   command -v mvn >/dev/null 2>&1 || missing+=(maven)
+  # rocketmq.sh compiles a small launcher (javac) and its loopback-bind library (gcc)
+  command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
+  command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 fi
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [[ ${#missing[@]} -gt 0 ]]; then

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Starts or stops Ferry's local services. Usage: all.sh start|stop|status [service ...]
-# Services: mariadb embedded-aws dynamodb-local elasticmq kafka (default: all of them).
+# Services: mariadb embedded-aws dynamodb-local elasticmq kafka rocketmq (default: all of them).
 # Started one after another to spare a 2-core machine; stopped in reverse order.
 source "$(dirname "$0")/../lib.sh"
 D="$(cd "$(dirname "$0")" && pwd)"
-ALL=(mariadb embedded-aws dynamodb-local elasticmq kafka)
+ALL=(mariadb embedded-aws dynamodb-local elasticmq kafka rocketmq)
 # the tests also use the scratch instances (servers they restart)
 export FERRY_MARIADB_INSTANCES="${FERRY_MARIADB_INSTANCES:-source destination scratch scratch2}"
 
