@@ -10,6 +10,10 @@ export type SinkErrorCode =
 	| "AUTH_FAILED"
 	| "TOPIC_MISSING"
 	| "TOPIC_NAME"
+	/** The topic exists but cannot take what the sink sends (RocketMQ: not a FIFO topic). */
+	| "TOPIC_TYPE"
 	| "MESSAGE_TOO_LARGE"
 	| "FENCED"
-	| "UNSUPPORTED";
+	| "UNSUPPORTED"
+	/** The broker refused a message for another reason (its message says which). */
+	| "SEND_FAILED";
