@@ -3,7 +3,10 @@
 # proxy) in ONE JVM, loopback only, empty on every start. Jars come from Maven Central (no
 # tarball), cached under $FERRY_CACHE.
 #
-#   scripts/services/rocketmq.sh start|stop|status
+#   scripts/services/rocketmq.sh start|stop|status|restart
+#
+#   restart kills the JVM (SIGKILL: a crash, not a clean shutdown) and starts it on the same data
+#   (messages, topics, consumer groups), as kafka.sh restart does.
 #
 #   FERRY_ROCKETMQ_PORT           proxy gRPC port: what clients (rocketmq-client-nodejs) use (default 19681)
 #   FERRY_ROCKETMQ_REMOTING_PORT  proxy remoting port (default 19680)
@@ -164,6 +167,9 @@ bindAddress=127.0.0.1
 kvConfigPath=$DATA/namesrv/kvConfig.json
 serverWorkerThreads=2
 serverSelectorThreads=1
+# the name server's own client would probe itself at the machine's first non-loopback address
+# (NetworkUtil.getLocalAddress) every 3 s; it has nothing else to do here
+scanAvailableNameSrv=false
 EOF
   cat >"$DATA/conf/broker.conf" <<EOF
 brokerClusterName=DefaultCluster
@@ -233,8 +239,12 @@ start() {
   fetch_classpath "$HOME_DIR"
   write_launcher
 
-  rm -rf "$DATA"            # tests expect an empty broker
-  write_config
+  if [[ "${KEEP_DATA:-}" == 1 && -f "$DATA/conf/broker.conf" ]]; then
+    log "$NAME: starting again on its data"
+  else
+    rm -rf "$DATA"            # tests expect an empty broker
+    write_config
+  fi
   rotate_log "$LOGF"
 
   # user.home: where the broker and its internal clients put stray files (~/logs, ~/store)
@@ -254,4 +264,11 @@ start() {
   log "$NAME $VERSION ready: proxy gRPC 127.0.0.1:$PORT (remoting $REMOTING_PORT), name server $NAMESRV_PORT, broker $BROKER_PORT (pid $pid, $((SECONDS - t0))s, log $LOGF)"
 }
 
-service_main "${1:-}" 5 "127.0.0.1:$PORT (name server $NAMESRV_PORT, broker $BROKER_PORT)"
+if [[ "${1:-}" == restart ]]; then
+  if pid="$(service_pid "$PIDF" "$MARK")"; then kill -9 "$pid" 2>/dev/null || true; fi
+  for _ in $(seq 1 50); do port_open "$PORT" || break; sleep 0.2; done
+  rm -f "$PIDF"
+  KEEP_DATA=1 start
+else
+  service_main "${1:-}" 5 "127.0.0.1:$PORT (name server $NAMESRV_PORT, broker $BROKER_PORT)"
+fi

@@ -1,6 +1,7 @@
 import { connect as tcpConnect } from "node:net";
-import { type ILogger, SimpleConsumer } from "rocketmq-client-nodejs";
+import { type Endpoints, type ILogger, SimpleConsumer } from "rocketmq-client-nodejs";
 import type { RocketMqCredentials } from "../../shared/model/datasource.ts";
+import { guardTelemetryStream } from "../../shared/sinks/rocketmq/client.ts";
 
 /*
  * The local RocketMQ 5 started by scripts/services/rocketmq.sh: the proxy's gRPC endpoint for the
@@ -128,6 +129,13 @@ export interface ReceivedMessage {
 
 const quiet: ILogger = { info() {}, warn() {}, error() {}, debug() {} };
 
+/** A SimpleConsumer whose telemetry streams cannot crash the test process once shut down. */
+class Reader extends SimpleConsumer {
+	override createTelemetryStream(endpoints: Endpoints) {
+		return guardTelemetryStream(super.createTelemetryStream(endpoints));
+	}
+}
+
 /**
  * Reads a topic from its start with a FIFO consumer group of its own, acknowledging each batch,
  * until nothing more arrives for `idleMs`. Messages come in delivery order (each group's in order).
@@ -135,7 +143,7 @@ const quiet: ILogger = { info() {}, warn() {}, error() {}, debug() {} };
 export async function receiveRocketMq(topic: string, idleMs = 1_500, timeoutMs = 60_000): Promise<ReceivedMessage[]> {
 	const group = uniqueRocketMqName("ferry-test-reader");
 	await createOrderlyGroup(group);
-	const consumer = new SimpleConsumer({
+	const consumer = new Reader({
 		endpoints: rocketMqCredentials.endpoint,
 		namespace: "",
 		consumerGroup: group,

@@ -56,21 +56,40 @@ function clientOptions(creds: RocketMqCredentials): BaseClientOptions {
 	};
 }
 
+type TelemetryStream = ReturnType<BaseClient["createTelemetryStream"]>;
+
 /**
- * The client's Producer, made to stop for good. Two things in its shutdown (1.0.8) misbehave when
- * the proxy is gone: it first tells the proxy about every endpoint it has routes for and stops at
- * the first failure, before closing anything; and a telemetry stream that failed shortly before
- * reopens itself a second later (TelemetrySession's timer outlives shutdown) and, failing again,
- * every second after that, keeping the process alive.
+ * A telemetry stream the client lets go (TelemetrySession.release, at shutdown or on a reconnect)
+ * loses every listener, 'error' included, while its call may still fail: the proxy going away
+ * then emits an 'error' nobody listens to, which crashes the process. This keeps a listener that
+ * ignores it.
+ */
+export function guardTelemetryStream(stream: TelemetryStream): TelemetryStream {
+	const ignore = () => {};
+	const removeAll = stream.removeAllListeners.bind(stream);
+	stream.removeAllListeners = (event?: string | symbol) => {
+		removeAll(event);
+		if (event === undefined || event === "error") stream.on("error", ignore);
+		return stream;
+	};
+	return stream.on("error", ignore);
+}
+
+/**
+ * The client's Producer, made to stop for good. Besides the telemetry streams above, two things
+ * in its shutdown (1.0.8) misbehave when the proxy is gone: it first tells the proxy about every
+ * endpoint it has routes for and stops at the first failure, before closing anything; and a
+ * telemetry stream that failed shortly before reopens itself a second later (TelemetrySession's
+ * timer outlives shutdown) and, failing again, every second after that, keeping the process alive.
  */
 export class RocketMqProducer extends Producer {
 	#down = false;
 
-	override createTelemetryStream(endpoints: Endpoints): ReturnType<Producer["createTelemetryStream"]> {
-		if (!this.#down) return super.createTelemetryStream(endpoints);
+	override createTelemetryStream(endpoints: Endpoints): TelemetryStream {
+		if (!this.#down) return guardTelemetryStream(super.createTelemetryStream(endpoints));
 		// a stream that takes what is written and never answers
 		const dead = new Duplex({ objectMode: true, read() {}, write: (_chunk, _encoding, done) => done() });
-		return dead as unknown as ReturnType<Producer["createTelemetryStream"]>;
+		return dead as unknown as TelemetryStream;
 	}
 
 	override async shutdown(): Promise<void> {
