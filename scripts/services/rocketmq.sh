@@ -264,11 +264,23 @@ start() {
   log "$NAME $VERSION ready: proxy gRPC 127.0.0.1:$PORT (remoting $REMOTING_PORT), name server $NAMESRV_PORT, broker $BROKER_PORT (pid $pid, $((SECONDS - t0))s, log $LOGF)"
 }
 
-if [[ "${1:-}" == restart ]]; then
-  if pid="$(service_pid "$PIDF" "$MARK")"; then kill -9 "$pid" 2>/dev/null || true; fi
-  for _ in $(seq 1 50); do port_open "$PORT" || break; sleep 0.2; done
-  rm -f "$PIDF"
-  KEEP_DATA=1 start
-else
-  service_main "${1:-}" 5 "127.0.0.1:$PORT (name server $NAMESRV_PORT, broker $BROKER_PORT)"
-fi
+# wait_closed: until none of the ports accepts connections (a killed JVM lets go of them a moment later)
+wait_closed() {
+  local p open
+  for _ in $(seq 1 50); do
+    open=0
+    for p in "${PORTS[@]}"; do port_open "$p" && open=1; done
+    [[ $open == 0 ]] && return 0
+    sleep 0.2
+  done
+}
+
+case "${1:-}" in
+  restart)
+    if pid="$(service_pid "$PIDF" "$MARK")"; then kill -9 "$pid" 2>/dev/null || true; fi
+    wait_closed
+    rm -f "$PIDF"
+    KEEP_DATA=1 start ;;
+  stop) service_stop 5; wait_closed ;;
+  *) service_main "${1:-}" 5 "127.0.0.1:$PORT (name server $NAMESRV_PORT, broker $BROKER_PORT)" ;;
+esac
