@@ -45,6 +45,7 @@ export async function openSinkTarget(s: {
 		producer,
 		format: formatFor(options),
 		options,
+		broker: broker.engine,
 		full: project.types.includes("full"),
 		incremental: project.types.includes("incremental"),
 		serverId: Number((rows as { id: number }[])[0]?.id ?? 0),

@@ -42,6 +42,8 @@ export interface SinkTargetSetup {
 	producer: SinkProducer;
 	format: Format;
 	options: SyncOptions;
+	/** The broker's kind: which characters its topic names take. */
+	broker: "kafka" | "rocketmq";
 	/** The project's types: "full" sends a snapshot first, "incremental" the binlog after it. */
 	full: boolean;
 	incremental: boolean;
@@ -80,6 +82,8 @@ export class SinkTarget implements ReplicationTarget {
 	};
 	/** Topics messages went to: heartbeats go to each of their partitions. */
 	private readonly topics = new Set<string>();
+	/** The topics of each database's tables so far: a statement on a whole database goes to each. */
+	private readonly databaseTopics = new Map<string, Set<string>>();
 	private pending: BrokerMessage[] = [];
 	private uncommitted = 0;
 	private batchSince = 0;
@@ -281,8 +285,10 @@ export class SinkTarget implements ReplicationTarget {
 	}
 
 	private route(table: SyncTable, messages: SinkMessage[], source: EventSource): BrokerMessage[] {
-		const topic = topicFor(this.s.options, table.table.name.database, table.table.name.table);
-		const name = `${table.table.name.database}.${table.table.name.table}`;
+		const { database } = table.table.name;
+		const topic = topicFor(this.s.options, database, table.table.name.table, this.s.broker);
+		const name = `${database}.${table.table.name.table}`;
+		if (!this.databaseTopics.get(database)?.add(topic)) this.databaseTopics.set(database, new Set([topic]));
 		return messages.map((m) => ({
 			topic: m.topic ?? topic,
 			routingKey: rowRouting(this.s.options.partitioning, name, m.key),
@@ -293,18 +299,25 @@ export class SinkTarget implements ReplicationTarget {
 		}));
 	}
 
+	/**
+	 * A statement on a table goes to the table's topic; one on a whole database (CREATE, ALTER,
+	 * DROP DATABASE) to each topic its tables' messages went to so far.
+	 */
 	private async queueDdl(event: DdlEvent, table: TableName | undefined): Promise<void> {
-		const topic = topicFor(this.s.options, event.database, event.table ?? "");
+		const topics = table
+			? [topicFor(this.s.options, table.database, table.table, this.s.broker)]
+			: [...(this.databaseTopics.get(event.database) ?? [])];
 		const routing = ddlRouting(this.s.options.partitioning, table ? `${table.database}.${table.table}` : undefined);
 		const out: BrokerMessage[] = [];
 		for (const m of this.s.format.ddl(event)) {
 			const base = { key: m.key, value: m.value, headers: m.headers ?? {}, dedupKey: dedupKey(event.source) };
-			const to = m.topic ?? topic;
-			if (routing === "every-partition" && !m.topic) {
-				const n = await this.s.producer.partitions(to);
-				for (let p = 0; p < n; p++) out.push({ ...base, topic: to, routingKey: null, partition: p });
-			} else {
-				out.push({ ...base, topic: to, routingKey: routing === "every-partition" ? null : routing.routingKey });
+			for (const to of m.topic ? [m.topic] : topics) {
+				if (routing === "every-partition" && !m.topic) {
+					const n = await this.s.producer.partitions(to);
+					for (let p = 0; p < n; p++) out.push({ ...base, topic: to, routingKey: null, partition: p });
+				} else {
+					out.push({ ...base, topic: to, routingKey: routing === "every-partition" ? null : routing.routingKey });
+				}
 			}
 		}
 		await this.queue(out);

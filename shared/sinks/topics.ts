@@ -8,16 +8,22 @@ import { SinkError } from "./errors.ts";
  * the table's rows may be in ("key": see `ddlRouting`).
  */
 
-/** A character Kafka and RocketMQ refuse in a topic name becomes '_'. */
-function topicSafe(name: string): string {
-	return name.replace(/[^A-Za-z0-9._-]/g, "_");
-}
+/** What each broker takes in a topic name: Kafka letters, digits, '.', '_', '-'; RocketMQ no '.'. */
+const REFUSED = { kafka: /[^A-Za-z0-9._-]/g, rocketmq: /[^A-Za-z0-9_-]/g } as const;
 
-/** The topic of a table's messages (destination names: the rules' renames apply). */
-export function topicFor(options: Pick<SyncOptions, "topic" | "topicMap">, database: string, table: string): string {
+/**
+ * The topic of a table's messages (destination names: the rules' renames apply). A character the
+ * broker refuses becomes '_' (on RocketMQ the default `{database}.{table}` is `shop_orders`).
+ */
+export function topicFor(
+	options: Pick<SyncOptions, "topic" | "topicMap">,
+	database: string,
+	table: string,
+	broker: keyof typeof REFUSED = "kafka",
+): string {
 	const explicit = options.topicMap?.[`${database}.${table}`] ?? options.topicMap?.[`${database}.*`];
 	const pattern = explicit ?? options.topic;
-	const name = pattern.replaceAll("{database}", topicSafe(database)).replaceAll("{table}", topicSafe(table));
+	const name = pattern.replaceAll("{database}", database).replaceAll("{table}", table).replace(REFUSED[broker], "_");
 	if (name.length > 249) {
 		throw new SinkError(
 			`the topic name for ${database}.${table} would be ${name.length} characters long (the limit is 249): choose a shorter topic pattern or a topicMap entry`,

@@ -327,7 +327,7 @@ describe("kafka producer errors", () => {
 		]) {
 			const error = await rejection(attempt());
 			expect(error).toBeInstanceOf(KafkaError);
-			expect((error as KafkaError).code).toBe("UNREACHABLE");
+			expect((error as KafkaError).code).toBe("BROKER_UNREACHABLE");
 			expect(error.message).toContain(`cannot reach any broker of 127.0.0.1:${CLOSED_PORT} (ECONNREFUSED)`);
 		}
 	}, 30_000);
@@ -336,7 +336,7 @@ describe("kafka producer errors", () => {
 		// the local broker has no SASL listener: a SASL client is turned away during the handshake
 		const sasl: KafkaCredentials = { ...kafkaCredentials, sasl: "scram-sha-512", user: "ferry", password: "wrong" };
 		const error = await rejection(testKafkaConnection(sasl));
-		expect((error as KafkaError).code).toBe("AUTHENTICATION");
+		expect((error as KafkaError).code).toBe("AUTH_FAILED");
 		expect(error.message).toContain("refused the login of user 'ferry' (SASL SCRAM-SHA-512)");
 		const msk = await rejection(testKafkaConnection({ ...kafkaCredentials, sasl: "aws-msk-iam" }));
 		expect((msk as KafkaError).code).toBe("UNSUPPORTED");

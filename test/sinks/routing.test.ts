@@ -10,6 +10,7 @@ describe("topics and partitions (pure)", () => {
 		expect(topicFor({ topic: "cdc-{database}" }, "shop", "orders")).toBe("cdc-shop");
 		expect(topicFor({ topic: "all" }, "shop", "orders")).toBe("all");
 		expect(topicFor({ topic: "{database}.{table}" }, "café", "a b")).toBe("caf_.a_b");
+		expect(topicFor({ topic: "{database}.{table}" }, "shop", "orders", "rocketmq")).toBe("shop_orders");
 		const topicMap = { "shop.orders": "orders-topic", "shop.*": "shop-rest" };
 		expect(topicFor({ topic: "x", topicMap }, "shop", "orders")).toBe("orders-topic");
 		expect(topicFor({ topic: "x", topicMap }, "shop", "items")).toBe("shop-rest");

@@ -1,6 +1,6 @@
 import { Admin, type BaseOptions, ConfigResourceTypes, type SASLOptions } from "@platformatic/kafka";
-import { CodedError } from "../../errors.ts";
 import type { KafkaCredentials } from "../../model/datasource.ts";
+import { SinkError } from "../errors.ts";
 
 /*
  * What every Kafka client of Ferry shares: the connection options built from a data source's
@@ -8,19 +8,9 @@ import type { KafkaCredentials } from "../../model/datasource.ts";
  * NetworkErrors of ...) into one message that names the object and says what to check.
  */
 
-export type KafkaErrorCode =
-	| "UNREACHABLE"
-	| "AUTHENTICATION"
-	| "NOT_AUTHORIZED"
-	| "UNSUPPORTED"
-	| "FENCED"
-	| "MESSAGE_TOO_LARGE"
-	| "TOPIC_MISSING"
-	| "KAFKA_FAILED";
-
 /** A failure talking to a Kafka cluster, naming the brokers, topic or stream it concerns. */
-export class KafkaError extends CodedError<KafkaErrorCode> {
-	override readonly name = "KafkaError";
+export class KafkaError extends SinkError {
+	override name = "KafkaError";
 }
 
 const MECHANISMS = {
@@ -68,7 +58,7 @@ function saslOptions(creds: KafkaCredentials): SASLOptions | undefined {
 	if (!creds.user) {
 		throw new KafkaError(
 			`Kafka at ${brokerList(creds)}: SASL ${MECHANISMS[creds.sasl]} needs a user name; set the data source's user`,
-			"AUTHENTICATION",
+			"AUTH_FAILED",
 		);
 	}
 	return { mechanism: MECHANISMS[creds.sasl], username: creds.user, password: creds.password };
@@ -123,14 +113,14 @@ export function explainKafkaError(err: unknown, creds: KafkaCredentials, doing: 
 	if (tree.some((e) => e.code === "PLT_KFK_AUTHENTICATION" || (e.apiId && AUTH_IDS.includes(e.apiId)))) {
 		return new KafkaError(
 			`${doing}: ${where} refused the login${creds.user ? ` of user '${creds.user}'` : ""} (SASL ${mechanism}): check the user name, password and SASL mechanism of the data source`,
-			"AUTHENTICATION",
+			"AUTH_FAILED",
 			{ cause: err },
 		);
 	}
 	if (tree.some((e) => e.apiId === "UNSUPPORTED_SASL_MECHANISM")) {
 		return new KafkaError(
 			`${doing}: ${where} does not offer SASL ${mechanism} on this listener: choose a mechanism the listener enables`,
-			"AUTHENTICATION",
+			"AUTH_FAILED",
 			{ cause: err },
 		);
 	}
@@ -146,7 +136,7 @@ export function explainKafkaError(err: unknown, creds: KafkaCredentials, doing: 
 	if (network || tree.every((e) => e.code && CONNECTION_FAILURES.includes(e.code))) {
 		return new KafkaError(
 			`${doing}: cannot reach any broker of ${brokerList(creds)}${network?.code ? ` (${network.code})` : ""}: check the host names and ports, that the brokers run and accept connections from here (firewall, security groups), and whether the listener expects TLS (${creds.tls ? "on" : "off"} for this data source)`,
-			"UNREACHABLE",
+			"BROKER_UNREACHABLE",
 			{ cause: err },
 		);
 	}
@@ -154,7 +144,7 @@ export function explainKafkaError(err: unknown, creds: KafkaCredentials, doing: 
 	const detail = last?.apiId
 		? `${last.apiId}: ${last.serverErrorMessage ?? last.message}`
 		: (last?.message ?? String(err));
-	return new KafkaError(`${doing}: ${where} failed: ${detail}`, "KAFKA_FAILED", { cause: err });
+	return new KafkaError(`${doing}: ${where} failed: ${detail}`, "SEND_FAILED", { cause: err });
 }
 
 export interface KafkaClusterInfo {

@@ -228,7 +228,7 @@ class KafkaSinkProducer implements SinkProducer {
 			if (!parsed.success) {
 				throw new KafkaError(
 					`stream ${this.stream}: the checkpoint in topic '${this.#offsetsTopic}' is not one Ferry wrote: ${parsed.error.message}`,
-					"KAFKA_FAILED",
+					"SEND_FAILED",
 				);
 			}
 			return parsed.data;
