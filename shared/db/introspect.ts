@@ -20,6 +20,23 @@ export interface ColumnInfo {
 	/** A generated (virtual or stored) column: never written, the server computes it. */
 	generated: boolean;
 	autoIncrement: boolean;
+	/**
+	 * The default as information_schema prints it (MariaDB: an SQL expression, e.g. `'x'`, `1.50`,
+	 * `current_timestamp(3)`, `NULL`); null when the column has none.
+	 */
+	defaultValue: string | null;
+	/** The column comment ('' when none). */
+	comment: string;
+	/** ENUM and SET members in declaration order, their case kept (`columnType` is lower-cased); empty for other types. */
+	members: string[];
+}
+
+/** The quoted members of an ENUM/SET column type: `enum('a','it''s')` -> ['a', "it's"]. */
+function typeMembers(columnType: string): string[] {
+	if (!/^(enum|set)\(/i.test(columnType)) return [];
+	return [...columnType.matchAll(/'((?:[^'\\]|''|\\.)*)'/g)].map((m) =>
+		(m[1] as string).replace(/''/g, "'").replace(/\\(.)/g, "$1"),
+	);
 }
 
 /** Columns of a table in ordinal order; empty if the table does not exist. */
@@ -27,7 +44,8 @@ export async function describeColumns(conn: Queryable, table: TableName): Promis
 	const [rows] = await conn.query<RowDataPacket[]>(
 		`SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType, IS_NULLABLE AS nullable,
 			CHARACTER_SET_NAME AS charset, COLLATION_NAME AS collation, NUMERIC_PRECISION AS numericPrecision,
-			NUMERIC_SCALE AS numericScale, EXTRA AS extra
+			NUMERIC_SCALE AS numericScale, EXTRA AS extra,
+			COLUMN_DEFAULT AS defaultValue, COLUMN_COMMENT AS comment
 		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
 		[table.database, table.table],
 	);
@@ -42,5 +60,8 @@ export async function describeColumns(conn: Queryable, table: TableName): Promis
 		numericScale: r.numericScale == null ? null : Number(r.numericScale),
 		generated: /\b(VIRTUAL|STORED|PERSISTENT)\b/i.test(String(r.extra ?? "")),
 		autoIncrement: /\bauto_increment\b/i.test(String(r.extra ?? "")),
+		defaultValue: r.defaultValue == null ? null : String(r.defaultValue),
+		comment: String(r.comment ?? ""),
+		members: typeMembers(String(r.columnType)),
 	}));
 }

@@ -83,7 +83,20 @@ export interface HeartbeatEvent {
 	serverId: number;
 }
 
-export type SinkEvent = RowEvent | DdlEvent | HeartbeatEvent;
+/** The start or the end of a source transaction whose events the sink sends (Format.transaction). */
+export interface TransactionEvent {
+	kind: "transaction";
+	status: "begin" | "end";
+	/** The transaction's GTID, if the source has GTIDs. */
+	gtid?: string;
+	/** Where the transaction starts in the binlog (TransactionPart.start). */
+	file: string;
+	pos: number;
+	/** Source commit time, epoch ms. */
+	commitTime: number;
+}
+
+export type SinkEvent = RowEvent | DdlEvent | HeartbeatEvent | TransactionEvent;
 
 /**
  * The deduplication key of a row or DDL event: the same every time the event is sent (after a
