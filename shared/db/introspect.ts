@@ -10,7 +10,7 @@ export interface ColumnInfo {
 	name: string;
 	/** Lower-case base type, e.g. `int`, `varchar`, `decimal`, `float`, `geometry`. */
 	dataType: string;
-	/** The full type, e.g. `int(10) unsigned`, `decimal(65,30)`, `enum('a','b')`. */
+	/** The full type, e.g. `int(10) unsigned`, `decimal(65,30)`, `enum('a','B')` (lower case outside quotes). */
 	columnType: string;
 	nullable: boolean;
 	charset: string | null;
@@ -22,21 +22,17 @@ export interface ColumnInfo {
 	autoIncrement: boolean;
 	/**
 	 * The default as information_schema prints it (MariaDB: an SQL expression, e.g. `'x'`, `1.50`,
-	 * `current_timestamp(3)`, `NULL`); null when the column has none.
+	 * `current_timestamp(3)`, `NULL`); null when the column has none. Absent where a column was not
+	 * read from information_schema.
 	 */
-	defaultValue: string | null;
-	/** The column comment ('' when none). */
-	comment: string;
-	/** ENUM and SET members in declaration order, their case kept (`columnType` is lower-cased); empty for other types. */
-	members: string[];
+	defaultValue?: string | null;
+	/** The column comment ('' when none); absent like `defaultValue`. */
+	comment?: string;
 }
 
-/** The quoted members of an ENUM/SET column type: `enum('a','it''s')` -> ['a', "it's"]. */
-function typeMembers(columnType: string): string[] {
-	if (!/^(enum|set)\(/i.test(columnType)) return [];
-	return [...columnType.matchAll(/'((?:[^'\\]|''|\\.)*)'/g)].map((m) =>
-		(m[1] as string).replace(/''/g, "'").replace(/\\(.)/g, "$1"),
-	);
+/** Lower case, except inside quotes: ENUM and SET members keep their case (`enum('Red','x')`). */
+function lowerType(columnType: string): string {
+	return columnType.replace(/('(?:[^']|'')*')|[^']+/g, (part, quoted) => (quoted ? part : part.toLowerCase()));
 }
 
 /** Columns of a table in ordinal order; empty if the table does not exist. */
@@ -52,7 +48,7 @@ export async function describeColumns(conn: Queryable, table: TableName): Promis
 	return rows.map((r) => ({
 		name: String(r.name),
 		dataType: String(r.dataType).toLowerCase(),
-		columnType: String(r.columnType).toLowerCase(),
+		columnType: lowerType(String(r.columnType)),
 		nullable: r.nullable === "YES",
 		charset: r.charset == null ? null : String(r.charset),
 		collation: r.collation == null ? null : String(r.collation),
@@ -62,6 +58,5 @@ export async function describeColumns(conn: Queryable, table: TableName): Promis
 		autoIncrement: /\bauto_increment\b/i.test(String(r.extra ?? "")),
 		defaultValue: r.defaultValue == null ? null : String(r.defaultValue),
 		comment: String(r.comment ?? ""),
-		members: typeMembers(String(r.columnType)),
 	}));
 }

@@ -88,6 +88,8 @@ export class SinkTarget implements ReplicationTarget {
 	private uncommitted = 0;
 	private batchSince = 0;
 	private lastSentAt = Date.now();
+	/** A source transaction's "begin" went to the format and its "end" has not yet (Format.transaction). */
+	private inTransaction = false;
 
 	constructor(private readonly s: SinkTargetSetup) {
 		this.tables = new SyncTables(s.source, s.rules);
@@ -261,6 +263,10 @@ export class SinkTarget implements ReplicationTarget {
 		}
 		const last = events.at(-1);
 		if (part.final && last) last.event.source.last = true;
+		if (events.length > 0 && !this.inTransaction) {
+			this.inTransaction = true;
+			await this.queueBoundary(part, "begin");
+		}
 		for (const e of events) {
 			if (e.event.kind === "ddl") await this.queueDdl(e.event, e.table as TableName | undefined);
 			else {
@@ -268,7 +274,33 @@ export class SinkTarget implements ReplicationTarget {
 				this.totals.rows += 1;
 			}
 		}
+		if (part.final && this.inTransaction) {
+			this.inTransaction = false;
+			await this.queueBoundary(part, "end");
+		}
 		return rowIndex;
+	}
+
+	/** A format's messages for a transaction boundary (Debezium's BEGIN/END); they name their topic. */
+	private async queueBoundary(part: TransactionPart, status: "begin" | "end"): Promise<void> {
+		const messages = this.s.format.transaction?.({
+			kind: "transaction",
+			status,
+			...(part.gtid ? { gtid: part.gtid } : {}),
+			...part.start,
+			commitTime: part.commitTime,
+		});
+		const dedup = `${part.gtid || `${part.start.file}:${part.start.pos}`}#${status}`;
+		await this.queue(
+			(messages ?? []).map((m) => ({
+				topic: m.topic as string,
+				routingKey: m.key,
+				key: m.key,
+				value: m.value,
+				headers: m.headers ?? {},
+				dedupKey: dedup,
+			})),
+		);
 	}
 
 	private databaseChosen(database: string): boolean {

@@ -1,3 +1,4 @@
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -39,6 +40,7 @@ import {
 const DB = "debezium_fidelity";
 const prefix = `ferry_dbzfid_${process.pid}_${Date.now().toString(36)}`;
 const connector = prefix;
+const historyFile = join(ferryHome(), "data", "kafka-connect", `${prefix}.history`);
 
 /** Fields that legitimately differ, and why; each is checked on its own before it is set aside. */
 const DIFFERS = {
@@ -164,7 +166,8 @@ describe("Debezium JSON against Debezium 3.5's MariaDB connector", () => {
 			`USE ${DB}`,
 			`CREATE TABLE all_types ${TABLE}`,
 			`CREATE TABLE k (a INT NOT NULL, b VARCHAR(10) NOT NULL DEFAULT 'x' COMMENT 'bee', c DECIMAL(10,2) DEFAULT 1.5,
-				d DATETIME(3) DEFAULT CURRENT_TIMESTAMP(3), dn DATE NOT NULL DEFAULT '2000-01-01', PRIMARY KEY (a, b))`,
+				d DATETIME(3) DEFAULT CURRENT_TIMESTAMP(3), dn DATE NOT NULL DEFAULT '2000-01-01',
+				st ENUM('New','Done') DEFAULT 'New', PRIMARY KEY (a, b))`,
 			"CREATE TABLE keys2 (d DECIMAL(12,4), s VARCHAR(20), bn VARBINARY(4), v INT, PRIMARY KEY (d, s, bn))",
 			"CREATE TABLE nopk (a INT, b TEXT)",
 			"CREATE TABLE marker (id INT PRIMARY KEY)",
@@ -175,7 +178,7 @@ describe("Debezium JSON against Debezium 3.5's MariaDB connector", () => {
 			prefix,
 			database: DB,
 			serverId: 1_978_000 + (process.pid % 1000),
-			historyFile: join(ferryHome(), "data", "kafka-connect", `${prefix}.history`),
+			historyFile,
 			settings: {
 				"snapshot.mode": "no_data",
 				"bigint.unsigned.handling.mode": "precise",
@@ -251,6 +254,7 @@ describe("Debezium JSON against Debezium 3.5's MariaDB connector", () => {
 	afterAll(async () => {
 		await reader?.close();
 		await deleteConnector(connector).catch(() => undefined);
+		await rm(historyFile, { force: true });
 		await conn?.query(`DROP DATABASE IF EXISTS ${DB}`);
 		await conn?.end();
 		console.log(`Kafka Connect start (scripts/services/kafka-connect.sh start): ${connectStartMs} ms`);

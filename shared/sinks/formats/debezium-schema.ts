@@ -1,3 +1,5 @@
+import { javaNumber } from "./values.ts";
+
 /*
  * The slice of Kafka Connect's data model that Debezium's JSON messages need, and its JSON form
  * exactly as Connect's JsonConverter writes it: the schema object ("type", then "fields" or
@@ -64,50 +66,6 @@ export function field(
 
 // JSON writing ------------------------------------------------------------------------------
 
-/** Java's Double.toString/Float.toString layout for the given shortest digits and decimal exponent. */
-function javaLayout(negative: boolean, digits: string, exponent: number, magnitude: number): string {
-	const sign = negative ? "-" : "";
-	if (magnitude >= 1e-3 && magnitude < 1e7) {
-		if (exponent >= 0) {
-			const whole = digits.slice(0, exponent + 1).padEnd(exponent + 1, "0");
-			return `${sign}${whole}.${digits.slice(exponent + 1) || "0"}`;
-		}
-		return `${sign}0.${"0".repeat(-exponent - 1)}${digits}`;
-	}
-	return `${sign}${digits[0]}.${digits.slice(1) || "0"}E${exponent}`;
-}
-
-function splitExponential(text: string): { negative: boolean; digits: string; exponent: number } {
-	const [mantissa = "", exponent = "0"] = text.split("e");
-	const negative = mantissa.startsWith("-");
-	return { negative, digits: mantissa.replace("-", "").replace(".", ""), exponent: Number(exponent) };
-}
-
-/**
- * A FLOAT64 as Java prints it (Jackson writes Double.toString): shortest round-trip digits,
- * plain between 1e-3 and 1e7 with at least one fraction digit, else `d.dddE±n`.
- */
-export function javaDouble(value: number): string {
-	if (!Number.isFinite(value)) return Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
-	if (value === 0) return Object.is(value, -0) ? "-0.0" : "0.0";
-	const { negative, digits, exponent } = splitExponential(value.toExponential());
-	return javaLayout(negative, digits, exponent, Math.abs(value));
-}
-
-/** A FLOAT32 as Java's Float.toString prints it: the shortest digits that read back as the same float. */
-export function javaFloat(value: number): string {
-	const single = Math.fround(value);
-	if (!Number.isFinite(single) || single === 0) return javaDouble(single);
-	for (let precision = 1; precision <= 9; precision++) {
-		const text = single.toExponential(precision - 1);
-		if (Math.fround(Number(text)) === single) {
-			const { negative, digits, exponent } = splitExponential(text);
-			return javaLayout(negative, digits, exponent, Math.abs(single));
-		}
-	}
-	return javaDouble(single);
-}
-
 /** JsonConverter's schema object (asJsonSchema). */
 export function schemaJson(schema: ConnectSchema): string {
 	const parts = [`"type":"${schema.type}"`];
@@ -139,9 +97,8 @@ export function valueJson(schema: ConnectSchema, value: ConnectValue | undefined
 		case "int64":
 			return typeof value === "bigint" ? value.toString() : String(Math.trunc(value as number));
 		case "float":
-			return javaFloat(value as number);
 		case "double":
-			return javaDouble(value as number);
+			return javaNumber(value as number, schema.type === "float");
 		case "boolean":
 			return value ? "true" : "false";
 		case "string":

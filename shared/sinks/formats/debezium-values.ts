@@ -1,6 +1,8 @@
 import type { Value } from "../../capture/change.ts";
 import type { ColumnInfo } from "../../db/introspect.ts";
-import { type ConnectSchema, type ConnectStruct, type ConnectValue, javaDouble, javaFloat } from "./debezium-schema.ts";
+import type { ConnectSchema, ConnectStruct, ConnectValue } from "./debezium-schema.ts";
+import { bigDecimalText } from "./maxwell-values.ts";
+import { isUnsigned, javaNumber, members } from "./values.ts";
 
 /*
  * Column values the way Debezium 3.5's MariaDB connector converts binlog values (its
@@ -39,8 +41,6 @@ function typeArgs(column: ColumnInfo): [number | undefined, number | undefined] 
 	return [m?.[1] === undefined ? undefined : Number(m[1]), m?.[2] === undefined ? undefined : Number(m[2])];
 }
 
-const unsigned = (column: ColumnInfo) => /\bunsigned\b/.test(column.columnType);
-
 // Decimals -----------------------------------------------------------------------------------
 
 /** BigInteger.toByteArray: the minimal big-endian two's-complement bytes (at least one). */
@@ -69,20 +69,13 @@ function decimalSchema(precision: number, scale: number): Omit<ConnectSchema, "o
 	};
 }
 
-/** Java's BigDecimal.toString of a Decimal's bytes: plain, or `1.5E-7` when the exponent is below -6. */
+/** A Decimal's bytes as Java's BigDecimal.toString prints the value (`0.05`, `1E-7`). */
 export function decimalText(bytes: Buffer, scale: number): string {
 	let n = bytes.length === 0 ? 0n : BigInt(`0x${bytes.toString("hex")}`);
 	if (bytes.length > 0 && (bytes[0] as number) & 0x80) n -= 1n << BigInt(8 * bytes.length);
-	const sign = n < 0n ? "-" : "";
-	const coefficient = (n < 0n ? -n : n).toString();
-	const adjusted = coefficient.length - 1 - scale;
-	if (scale >= 0 && adjusted >= -6) {
-		if (scale === 0) return sign + coefficient;
-		const padded = coefficient.padStart(scale + 1, "0");
-		return `${sign}${padded.slice(0, -scale)}.${padded.slice(-scale)}`;
-	}
-	const mantissa = coefficient.length > 1 ? `${coefficient[0]}.${coefficient.slice(1)}` : coefficient;
-	return `${sign}${mantissa}E${adjusted >= 0 ? "+" : ""}${adjusted}`;
+	const digits = (n < 0n ? -n : n).toString().padStart(scale + 1, "0");
+	const plain = scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+	return bigDecimalText(n < 0n ? `-${plain}` : plain);
 }
 
 // Temporal values ------------------------------------------------------------------------------
@@ -197,16 +190,16 @@ function typeOf(column: ColumnInfo): { schema: Omit<ConnectSchema, "optional">; 
 		case "tinyint":
 			return { schema: { type: "int16" }, encode: asNumber };
 		case "smallint":
-			return { schema: { type: unsigned(column) ? "int32" : "int16" }, encode: asNumber };
+			return { schema: { type: isUnsigned(column) ? "int32" : "int16" }, encode: asNumber };
 		case "mediumint":
 			return { schema: { type: "int32" }, encode: asNumber };
 		case "int":
 		case "integer":
-			return unsigned(column)
+			return isUnsigned(column)
 				? { schema: { type: "int64" }, encode: asInt64 }
 				: { schema: { type: "int32" }, encode: asNumber };
 		case "bigint":
-			if (!unsigned(column)) return { schema: { type: "int64" }, encode: asInt64 };
+			if (!isUnsigned(column)) return { schema: { type: "int64" }, encode: asInt64 };
 			return { schema: decimalSchema(20, 0), encode: (v) => twosComplement(BigInt(String(v))) };
 		case "decimal":
 		case "numeric": {
@@ -255,7 +248,7 @@ function typeOf(column: ColumnInfo): { schema: Omit<ConnectSchema, "optional">; 
 					type: "string",
 					name: "io.debezium.data.Enum",
 					version: 1,
-					parameters: { allowed: column.members.join(",") },
+					parameters: { allowed: members(column).join(",") },
 				},
 				encode: asString,
 			};
@@ -265,7 +258,7 @@ function typeOf(column: ColumnInfo): { schema: Omit<ConnectSchema, "optional">; 
 					type: "string",
 					name: "io.debezium.data.EnumSet",
 					version: 1,
-					parameters: { allowed: column.members.join(",") },
+					parameters: { allowed: members(column).join(",") },
 				},
 				encode: asString,
 			};
@@ -371,9 +364,8 @@ export function headerText(schema: ConnectSchema, value: ConnectValue): string {
 		case "string":
 			return `"${escapeQuoted(value as string)}"`;
 		case "float":
-			return javaFloat(value as number);
 		case "double":
-			return javaDouble(value as number);
+			return javaNumber(value as number, schema.type === "float");
 		default:
 			return String(value);
 	}

@@ -1,5 +1,6 @@
 import type { SyncOptions } from "../../model/sync.ts";
 import { canalFormat } from "./canal.ts";
+import { debeziumFormat } from "./debezium.ts";
 import { defaultFormat } from "./default.ts";
 import type { Format } from "./format.ts";
 import { maxwellFormat } from "./maxwell.ts";
@@ -13,7 +14,7 @@ export function formatFor(options: SyncOptions): Format {
 			return canalFormat();
 		case "maxwell":
 			return maxwellFormat();
-		default:
-			throw new Error(`the message format '${options.format}' is not available yet`);
+		case "debezium":
+			return debeziumFormat(options);
 	}
 }
