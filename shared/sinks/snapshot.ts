@@ -73,7 +73,7 @@ export async function openConsistentSnapshot(conn: Connection): Promise<SourcePo
 	if (flavor === "mariadb") {
 		await conn.query("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
 		const [rows] = await conn.query<RowDataPacket[]>("SHOW STATUS LIKE 'binlog_snapshot_%'");
-		const status = new Map(rows.map((r) => [String(r.Variable_name), String(r.Value)]));
+		const status = new Map(rows.map((r) => [String(r.Variable_name).toLowerCase(), String(r.Value)])); // MariaDB says Binlog_snapshot_file
 		const file = status.get("binlog_snapshot_file") ?? "";
 		const pos = Number(status.get("binlog_snapshot_position") ?? 0);
 		if (!file) throw new Error("the source has no binary log (binlog_snapshot_file is empty): enable log_bin");

@@ -127,6 +127,14 @@ describe("column values", () => {
 		expect(encode(column("t", "timestamp(3)"), "2001-02-03 04:05:06.500")).toBe("2001-02-03T04:05:06.500Z");
 	});
 
+	it("writes snapshot TIMESTAMPs as Debezium's JDBC path does: significant digits, zero as null", () => {
+		const ts6 = columnCodec(column("t", "timestamp(6)"));
+		expect(ts6.encode("2001-02-03 04:05:06.500000", true)).toBe("2001-02-03T04:05:06.5Z");
+		expect(ts6.encode("2001-02-03 04:05:06.000000", true)).toBe("2001-02-03T04:05:06Z");
+		expect(ts6.encode("0000-00-00 00:00:00.000000", true)).toBeNull();
+		expect(ts6.encode("2001-02-03 04:05:06.500000")).toBe("2001-02-03T04:05:06.500000Z");
+	});
+
 	it("gives a NOT NULL column's zero date its default, else the epoch", () => {
 		const withDefault = column("d", "date", { nullable: false, defaultValue: "'2000-01-01'" });
 		expect(encode(withDefault, "0000-00-00")).toBe(10957);
@@ -355,6 +363,16 @@ describe("debeziumFormat", () => {
 		const withoutGtid = format.transaction?.({ ...boundary, gtid: undefined, status: "begin" }) ?? [];
 		expect(json(withoutGtid[0]?.key ?? null)).toEqual({ id: "file=binlog.000001,pos=400" });
 		expect(debeziumFormat(options()).transaction?.({ ...boundary, status: "begin" })).toEqual([]);
+	});
+
+	it("fills a snapshot row's source as Debezium's initial snapshot does", () => {
+		const snapshot = { ...source, rowIndex: 5, commitTime: 1_700_000_000_123, snapshot: "first" as const };
+		const [m] = debeziumFormat(options()).row({ ...row("read", undefined, { id: 1, v: "a" }), source: snapshot });
+		expect(json(m?.value ?? null)).toMatchObject({
+			op: "r",
+			before: null,
+			source: { snapshot: "first", ts_ms: 1_700_000_000_000, server_id: 0, gtid: null, row: 0, pos: 400 },
+		});
 	});
 
 	it("sends DDL to the prefix topic and heartbeats to __debezium-heartbeat.<prefix>", () => {

@@ -11,8 +11,9 @@ import { isUnsigned, javaNumber, members } from "./values.ts";
  *   time.precision.mode=adaptive_time_microseconds (default): DATE io.debezium.time.Date (days),
  *     TIME io.debezium.time.MicroTime, DATETIME(0-3) io.debezium.time.Timestamp (ms),
  *     DATETIME(4-6) io.debezium.time.MicroTimestamp, TIMESTAMP io.debezium.time.ZonedTimestamp
- *     (UTC, exactly the column's fraction digits); zero dates become null (a NOT NULL column gets
- *     its default, else the epoch), a zero TIMESTAMP is the epoch
+ *     (UTC); zero dates become null (a NOT NULL column gets its default, else the epoch). Streamed
+ *     TIMESTAMPs have the column's fraction digits and zero is the epoch; snapshot rows, which
+ *     Debezium reads over JDBC, have the significant digits only and zero is null
  *   decimal.handling.mode=precise (default): org.apache.kafka.connect.data.Decimal bytes
  *   bigint.unsigned.handling.mode=precise (not the default "long", which sends 2^64-1 as -1)
  *   binary.handling.mode=bytes (default): base64 in JSON; BINARY(n) right-padded with 0x00
@@ -31,10 +32,12 @@ import { isUnsigned, javaNumber, members } from "./values.ts";
 export interface ColumnCodec {
 	/** The field schema: optional when the column is nullable, its comment as doc, its default. */
 	schema: ConnectSchema;
-	encode(value: Value): ConnectValue;
+	/** `read`: the value comes from a snapshot row (op "r"). */
+	encode(value: Value, read?: boolean): ConnectValue;
 }
 
-type Encoder = (value: Value | string, column: ColumnInfo) => ConnectValue;
+/** `read`: a snapshot row, which Debezium reads over JDBC rather than from the binlog. */
+type Encoder = (value: Value | string, column: ColumnInfo, read?: boolean) => ConnectValue;
 
 function typeArgs(column: ColumnInfo): [number | undefined, number | undefined] {
 	const m = /^[a-z ]+\((\d+)(?:,(\d+))?\)/.exec(column.columnType);
@@ -116,13 +119,21 @@ function datetime(value: Value | string, column: ColumnInfo): ConnectValue {
 	return (typeArgs(column)[0] ?? 0) <= 3 ? Number(micros / 1000n) : micros;
 }
 
-/** A TIMESTAMP (capture gives it in UTC) as ZonedTimestamp: ISO-8601 with the column's fraction digits; zero is the epoch. */
-function zonedTimestamp(value: Value | string, column: ColumnInfo): ConnectValue {
+/**
+ * A TIMESTAMP (capture gives it in UTC) as ZonedTimestamp, ISO-8601. Streamed rows carry exactly
+ * the column's fraction digits and the zero TIMESTAMP as the epoch; snapshot rows (JDBC) only the
+ * significant digits, and zero as null.
+ */
+function zonedTimestamp(value: Value | string, column: ColumnInfo, read?: boolean): ConnectValue {
 	const [date = "", time = ""] = String(value).split(" ");
 	const digits = typeArgs(column)[0] ?? 0;
 	const [whole = "", fraction = ""] = time.split(".");
-	const iso = epochDays(date) === null ? "1970-01-01T00:00:00" : `${date}T${whole}`;
-	return `${iso}${digits > 0 ? `.${fraction.padEnd(digits, "0").slice(0, digits)}` : ""}Z`;
+	const zero = epochDays(date) === null;
+	if (zero && read) return null;
+	const iso = zero ? "1970-01-01T00:00:00" : `${date}T${whole}`;
+	const exact = fraction.padEnd(digits, "0").slice(0, digits);
+	const shown = read ? exact.replace(/0+$/, "") : exact;
+	return `${iso}${shown ? `.${shown}` : ""}Z`;
 }
 
 // Other types ------------------------------------------------------------------------------------
@@ -337,8 +348,8 @@ export function columnCodec(column: ColumnInfo): ColumnCodec {
 	};
 	return {
 		schema,
-		encode(value) {
-			const encoded = value === null ? null : encode(value, column);
+		encode(value, read) {
+			const encoded = value === null ? null : encode(value, column, read);
 			return encoded === null && !column.nullable ? (schema.default ?? fallback) : encoded;
 		},
 	};

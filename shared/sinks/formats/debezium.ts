@@ -39,6 +39,9 @@ import type { Format, SinkMessage } from "./format.ts";
  *   index in the transaction, which name the event as uniquely. `source.ts_ms` is the
  *   transaction's commit time where Debezium uses each event's own (whole-second) time.
  * - `source.thread` and `source.query` are null (as Debezium leaves them on MariaDB by default).
+ * - Snapshot rows (op "r") carry, like Debezium's initial snapshot, server_id 0, gtid null, row 0
+ *   and ts_ms in whole seconds; file/pos/ts_ms are of Ferry's snapshot, not Debezium's. (Debezium's
+ *   snapshot stops on a YEAR 0 value: the MariaDB JDBC driver throws reading it.)
  * - Schema changes carry `tableChanges: []`: Debezium fills them from its own DDL parser, whose
  *   result depends on the statement's text (Ferry has only information_schema after the fact).
  * - Transaction metadata: BEGIN/END frame only the transactions the sink sends (Debezium also
@@ -111,11 +114,16 @@ export function debeziumFormat(options: SyncOptions): Format {
 		return codec;
 	}
 
-	function encodeRow(codec: TableCodec, table: SinkTable, image: RowImage | undefined): ConnectStruct | null {
+	function encodeRow(
+		codec: TableCodec,
+		table: SinkTable,
+		image: RowImage | undefined,
+		read: boolean,
+	): ConnectStruct | null {
 		if (!image) return null;
 		const out: ConnectStruct = {};
 		table.columns.forEach((c, i) => {
-			out[c.name] = (codec.rowCodecs[i] as ColumnCodec).encode(image[c.name] ?? null);
+			out[c.name] = (codec.rowCodecs[i] as ColumnCodec).encode(image[c.name] ?? null, read);
 		});
 		return out;
 	}
@@ -130,7 +138,9 @@ export function debeziumFormat(options: SyncOptions): Format {
 	}
 
 	function sourceBlock(source: EventSource, database: string, table: string | null): ConnectStruct {
-		const ms = source.commitTime;
+		// Debezium's snapshot rows have seen no binlog event: whole seconds, no server id, GTID or row
+		const read = source.snapshot !== undefined;
+		const ms = read ? Math.floor(source.commitTime / 1000) * 1000 : source.commitTime;
 		return {
 			version: DEBEZIUM_VERSION,
 			connector: "mariadb",
@@ -142,11 +152,11 @@ export function debeziumFormat(options: SyncOptions): Format {
 			ts_us: BigInt(ms) * 1000n,
 			ts_ns: BigInt(ms) * 1_000_000n,
 			table,
-			server_id: source.serverId,
-			gtid: source.gtid ?? null,
+			server_id: read ? 0 : source.serverId,
+			gtid: read ? null : (source.gtid ?? null),
 			file: source.file,
 			pos: source.pos,
-			row: source.rowIndex,
+			row: read ? 0 : source.rowIndex,
 			thread: null,
 			query: null,
 		};
@@ -179,8 +189,9 @@ export function debeziumFormat(options: SyncOptions): Format {
 			const src = sourceBlock(source, table.name.database, table.name.table);
 			const ms = source.commitTime;
 			const times = { ts_ms: ms, ts_us: BigInt(ms) * 1000n, ts_ns: BigInt(ms) * 1_000_000n };
-			const before = encodeRow(codec, table, event.before);
-			const after = encodeRow(codec, table, event.after);
+			const read = event.op === "read";
+			const before = encodeRow(codec, table, event.before, read);
+			const after = encodeRow(codec, table, event.after, read);
 			const data = (op: string, key: ConnectStruct | null, headers?: Record<string, string>): SinkMessage => {
 				const value = { before: op === "c" || op === "r" ? null : before, after: op === "d" ? null : after };
 				const envelope = { ...value, source: src, transaction: transactionBlock(codec.collection), op, ...times };
