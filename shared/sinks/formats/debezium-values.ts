@@ -305,11 +305,15 @@ const CURRENT_TIMESTAMP = /^current_timestamp(\(\d*\))?$|^now\(\d*\)$/i;
 /**
  * A column's default as Debezium puts it in the schema: literals converted like values,
  * CURRENT_TIMESTAMP as the epoch (what Debezium's DDL parser makes of it), zero dates as the
- * epoch (or none on a nullable column). Other expressions get no default.
+ * epoch (or none on a nullable column). Other expressions, BIT and binary defaults get none: a
+ * schema difference from Debezium, and (JsonConverter replaces nulls by defaults) a null of such a
+ * column stays null where Debezium would write its default.
  */
 function defaultOf(column: ColumnInfo, encode: Encoder): ConnectValue | undefined {
 	const expr = column.defaultValue?.trim();
 	if (expr === undefined || /^null$/i.test(expr)) return undefined;
+	// bit and binary literals (b'101', x'ff') take Debezium's own parsing: not followed
+	if (column.dataType === "bit" || /blob|binary/.test(column.dataType)) return undefined;
 	const temporal = ["date", "datetime", "timestamp"].includes(column.dataType);
 	let literal: string;
 	if (CURRENT_TIMESTAMP.test(expr)) {
@@ -324,7 +328,6 @@ function defaultOf(column: ColumnInfo, encode: Encoder): ConnectValue | undefine
 		literal = "1970-01-01 00:00:00";
 	}
 	if (column.dataType === "date") literal = literal.slice(0, 10);
-	if (column.dataType === "bit" || /blob|binary/.test(column.dataType)) return undefined;
 	return encode(literal, column);
 }
 

@@ -44,6 +44,10 @@ import type { Format, SinkMessage } from "./format.ts";
  *   snapshot stops on a YEAR 0 value: the MariaDB JDBC driver throws reading it.)
  * - Schema changes carry `tableChanges: []`: Debezium fills them from its own DDL parser, whose
  *   result depends on the statement's text (Ferry has only information_schema after the fact).
+ * - Column schemas follow information_schema (as Debezium's do for tables that existed when it
+ *   started); Debezium parses a CREATE/ALTER seen while streaming, so `b BOOLEAN` or `j JSON`
+ *   there become a boolean or io.debezium.data.Json, where Ferry keeps INT16 and string. Rows are
+ *   encoded with the columns the catalog describes now (sinks/catalog.ts), not as of the event.
  * - Transaction metadata: BEGIN/END frame only the transactions the sink sends (Debezium also
  *   opens one for every other GTID of the binlog, and never closes those of DDL statements);
  *   BEGIN's ts_ms is the commit time (Debezium's is the previous event's).
