@@ -20,7 +20,7 @@ import {
 	tableId,
 } from "./snapshot.ts";
 import { type SyncTable, SyncTables } from "./tables.ts";
-import { ddlRouting, rowRouting, topicFor } from "./topics.ts";
+import { ddlRouting, rowRouting, safeTopic, topicFor } from "./topics.ts";
 
 /** A batch commits at a source transaction boundary once it holds this many messages ... */
 const COMMIT_MESSAGES = 5_000;
@@ -293,7 +293,7 @@ export class SinkTarget implements ReplicationTarget {
 		const dedup = `${part.gtid || `${part.start.file}:${part.start.pos}`}#${status}`;
 		await this.queue(
 			(messages ?? []).map((m) => ({
-				topic: m.topic as string,
+				topic: safeTopic(m.topic as string, this.s.broker),
 				routingKey: m.key,
 				key: m.key,
 				value: m.value,
@@ -322,7 +322,7 @@ export class SinkTarget implements ReplicationTarget {
 		const name = `${database}.${table.table.name.table}`;
 		if (!this.databaseTopics.get(database)?.add(topic)) this.databaseTopics.set(database, new Set([topic]));
 		return messages.map((m) => ({
-			topic: m.topic ?? topic,
+			topic: m.topic ? safeTopic(m.topic, this.s.broker) : topic,
 			routingKey: rowRouting(this.s.options.partitioning, name, m.key),
 			key: m.key,
 			value: m.value,
@@ -343,7 +343,7 @@ export class SinkTarget implements ReplicationTarget {
 		const out: BrokerMessage[] = [];
 		for (const m of this.s.format.ddl(event)) {
 			const base = { key: m.key, value: m.value, headers: m.headers ?? {}, dedupKey: dedupKey(event.source) };
-			for (const to of m.topic ? [m.topic] : topics) {
+			for (const to of m.topic ? [safeTopic(m.topic, this.s.broker)] : topics) {
 				if (routing === "every-partition" && !m.topic) {
 					const n = await this.s.producer.partitions(to);
 					for (let p = 0; p < n; p++) out.push({ ...base, topic: to, routingKey: null, partition: p });
@@ -404,7 +404,7 @@ export class SinkTarget implements ReplicationTarget {
 		for (const m of messages) {
 			const base = { key: m.key, value: m.value, headers: m.headers ?? {}, dedupKey: dedup, routingKey: null };
 			if (m.topic) {
-				out.push({ ...base, topic: m.topic, partition: 0 });
+				out.push({ ...base, topic: safeTopic(m.topic, this.s.broker), partition: 0 });
 				continue;
 			}
 			for (const topic of this.topics) {

@@ -11,6 +11,11 @@ import { SinkError } from "./errors.ts";
 /** What each broker takes in a topic name: Kafka letters, digits, '.', '_', '-'; RocketMQ no '.'. */
 const REFUSED = { kafka: /[^A-Za-z0-9._-]/g, rocketmq: /[^A-Za-z0-9_-]/g } as const;
 
+/** A topic name as the broker takes it: a refused character becomes '_' (a format's own side topics too). */
+export function safeTopic(name: string, broker: keyof typeof REFUSED): string {
+	return name.replace(REFUSED[broker], "_");
+}
+
 /**
  * The topic of a table's messages (destination names: the rules' renames apply). A character the
  * broker refuses becomes '_' (on RocketMQ the default `{database}.{table}` is `shop_orders`).
@@ -23,7 +28,7 @@ export function topicFor(
 ): string {
 	const explicit = options.topicMap?.[`${database}.${table}`] ?? options.topicMap?.[`${database}.*`];
 	const pattern = explicit ?? options.topic;
-	const name = pattern.replaceAll("{database}", database).replaceAll("{table}", table).replace(REFUSED[broker], "_");
+	const name = safeTopic(pattern.replaceAll("{database}", database).replaceAll("{table}", table), broker);
 	if (name.length > 249) {
 		throw new SinkError(
 			`the topic name for ${database}.${table} would be ${name.length} characters long (the limit is 249): choose a shorter topic pattern or a topicMap entry`,

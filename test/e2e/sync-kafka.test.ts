@@ -80,7 +80,7 @@ describe("synchronization to Kafka, full + incremental, under SIGKILLs of the ta
 		);
 		const rows = messages
 			.map((m) => ({ ...m, body: m.value ? (JSON.parse(m.value.toString()) as DefaultMessage) : null }))
-			.filter((m) => m.body && m.body.recordType !== "HEARTBEAT");
+			.filter((m) => m.body && m.body.recordType !== "HEARTBEAT" && m.body.recordType !== "DDL");
 
 		// no duplicates and no gaps, by (transaction, row index)
 		const ids = rows.map((m) => String(m.body?.allMetaData.uniqueId));
