@@ -143,9 +143,15 @@ export class SinkTarget implements ReplicationTarget {
 				const messages = this.s.format.row(event);
 				await this.queue(this.route(table, messages, event.source));
 			};
+			const floats = new Set(
+				table.mapping.columns
+					.filter((m) => table.table.columns.find((c) => c.name === m.destination)?.dataType === "float")
+					.map((m) => m.source),
+			);
 			await readTable(
 				conn,
 				table.mapping,
+				floats,
 				SNAPSHOT_BATCH,
 				async (rows) => {
 					for (const row of rows) {

@@ -99,8 +99,8 @@ export async function openConsistentSnapshot(conn: Connection): Promise<SourcePo
 /**
  * Values as capture delivers them (shared/capture/change.ts `Value`), so a snapshot row and a
  * change of the same row encode alike: integers as numbers when exact, else decimal strings;
- * DECIMAL and temporal values as the server's text (TIMESTAMP in the session's UTC); FLOAT as the
- * single-precision value the binlog holds; JSON as text; GEOMETRY as its bytes; binary as Buffers.
+ * DECIMAL and temporal values as the server's text (TIMESTAMP in the session's UTC); FLOAT and
+ * DOUBLE as the numbers the binlog holds (FLOAT read as a double, see `readTable`); JSON as text; GEOMETRY as its bytes; binary as Buffers.
  */
 function castValue(field: TypeCastField, next: () => unknown): unknown {
 	switch (field.type) {
@@ -110,10 +110,7 @@ function castValue(field: TypeCastField, next: () => unknown): unknown {
 			const n = Number(text);
 			return Number.isSafeInteger(n) ? n : text;
 		}
-		case "FLOAT": {
-			const text = field.string("latin1");
-			return text === null ? null : Math.fround(Number(text));
-		}
+		case "FLOAT":
 		case "DOUBLE": {
 			const text = field.string("latin1");
 			return text === null ? null : Number(text);
@@ -146,11 +143,16 @@ function castValue(field: TypeCastField, next: () => unknown): unknown {
 export async function readTable(
 	conn: Connection,
 	mapping: TableMapping,
+	/** Source names of the FLOAT columns. */
+	floats: ReadonlySet<string>,
 	batchRows: number,
 	onBatch: (rows: RowImage[]) => Promise<void>,
 	signal: AbortSignal,
 ): Promise<void> {
-	const columns = mapping.columns.map((c) => quoteId(c.source)).join(", ");
+	// FLOAT as `col * 1e0`, the double holding the stored single exactly (its own text is rounded to 6 digits)
+	const columns = mapping.columns
+		.map((c) => (floats.has(c.source) ? `${quoteId(c.source)} * 1e0 AS ${quoteId(c.source)}` : quoteId(c.source)))
+		.join(", ");
 	const where = mapping.where?.trim() ? ` WHERE (\n${mapping.where}\n)` : "";
 	const sql = `SELECT ${columns} FROM ${quoteTable(mapping.source)}${where}`;
 	const core = (conn as unknown as { connection: CoreConnection }).connection;

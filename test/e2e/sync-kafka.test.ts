@@ -6,7 +6,12 @@ import { compareDatabases } from "../../cli/demo/compare.ts";
 import { runWriteLoad } from "../../cli/demo/load.ts";
 import { sampleDatabases, scratch2Credentials, scratchCredentials, uniqueDatabase } from "../support/databases.ts";
 import { consumeAll, createTopics } from "../support/kafka.ts";
-import { applyDefaultMessages, copyTableDefinitions, type DefaultMessage } from "../support/rebuild.ts";
+import {
+	applyDefaultMessages,
+	copyTableDefinitions,
+	type DefaultMessage,
+	firstDifferences,
+} from "../support/rebuild.ts";
 import { useTestStack, waitFor } from "../support/stack.ts";
 
 const KAFKA_SH = fileURLToPath(new URL("../../scripts/services/kafka.sh", import.meta.url));
@@ -108,7 +113,13 @@ describe("synchronization to Kafka, full + incremental, under SIGKILLs of the ta
 			);
 		}
 		const report = await compareDatabases(scratchCredentials, scratch2Credentials, db);
-		expect(report.identical, report.lines.join("\n")).toBe(true);
+		const differing = report.lines.filter((l) => l.includes("!=")).map((l) => l.split(":")[0] as string);
+		const details = await Promise.all(
+			differing.map(async (table) =>
+				JSON.stringify(await firstDifferences(scratchCredentials, scratch2Credentials, db, table)),
+			),
+		);
+		expect(report.identical, [...report.lines, ...details].join("\n")).toBe(true);
 		const final = await t.status(projectId);
 		expect(final.state, JSON.stringify(final.ticket)).toBe("running");
 	}, 400_000);

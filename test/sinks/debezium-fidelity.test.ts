@@ -436,6 +436,7 @@ describe("Debezium JSON against Debezium 3.5's MariaDB connector", () => {
 				await readTable(
 					snap,
 					{ source: table.name, destination: table.name, columns },
+					new Set(table.columns.filter((c) => c.dataType === "float").map((c) => c.name)),
 					1000,
 					async (r) => {
 						rows.push(...r);

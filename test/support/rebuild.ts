@@ -21,7 +21,7 @@ export interface DefaultMessage {
 
 const BINARY = new Set(["binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "bit"]);
 
-/** Creates the source's tables, empty, in `database` at `destination`. */
+/** Creates the source's tables, empty, and its views in `database` at `destination`. */
 export async function copyTableDefinitions(source: Credentials, destination: Credentials, database: string) {
 	const src = await connect(source);
 	const dst = await connect(destination);
@@ -39,6 +39,17 @@ export async function copyTableDefinitions(source: Credentials, destination: Cre
 			);
 			await dst.query(`USE ${quoteId(database)}`);
 			await dst.query(String(row?.["Create Table"]));
+		}
+		// views are not in the messages: the consumer's own schema, like the tables' definitions
+		const [views] = await src.query<RowDataPacket[]>(
+			"SELECT TABLE_NAME AS t FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ?",
+			[database],
+		);
+		for (const { t } of views) {
+			const [[row]] = await src.query<RowDataPacket[]>(
+				`SHOW CREATE VIEW ${quoteTable({ database, table: String(t) })}`,
+			);
+			await dst.query(String(row?.["Create View"]).replace(/DEFINER=\S+ /, ""));
 		}
 	} finally {
 		await Promise.allSettled([src.end(), dst.end()]);
@@ -97,4 +108,23 @@ export async function applyDefaultMessages(destination: Credentials, messages: D
 		await conn.end();
 	}
 	return applied;
+}
+
+/** The first rows that differ between two copies of a table (by their JSON), for a failure's message. */
+export async function firstDifferences(a: Credentials, b: Credentials, database: string, table: string, limit = 3) {
+	const read = async (creds: Credentials) => {
+		const conn = await connect(creds);
+		try {
+			await conn.query("SET SESSION time_zone = '+00:00'");
+			const [rows] = await conn.query<RowDataPacket[]>(`SELECT * FROM ${quoteTable({ database, table })}`);
+			return new Set(rows.map((r) => JSON.stringify(r)));
+		} finally {
+			await conn.end();
+		}
+	};
+	const [x, y] = await Promise.all([read(a), read(b)]);
+	return {
+		onlyInFirst: [...x].filter((r) => !y.has(r)).slice(0, limit),
+		onlyInSecond: [...y].filter((r) => !x.has(r)).slice(0, limit),
+	};
 }
