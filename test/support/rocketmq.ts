@@ -110,11 +110,19 @@ export async function createRocketMqTopic(topic: string, type: "FIFO" | "NORMAL"
 	}
 }
 
-/** Creates a consumer group that receives each message group in order (a FIFO consumer group). */
-async function createOrderlyGroup(group: string): Promise<void> {
+/**
+ * Creates a consumer group: orderly (FIFO: each message group's next message only after the last
+ * one's ack, so one message per group per receive) or not (batches of 32, in queue order).
+ */
+async function createGroup(group: string, orderly: boolean): Promise<void> {
 	await expectSuccess(
 		`creating consumer group ${group}`,
-		remoting(BROKER_PORT, UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, {}, { groupName: group, consumeMessageOrderly: true }),
+		remoting(
+			BROKER_PORT,
+			UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
+			{},
+			{ groupName: group, consumeMessageOrderly: orderly },
+		),
 	);
 }
 
@@ -123,6 +131,8 @@ export interface ReceivedMessage {
 	keys: string[];
 	messageGroup?: string;
 	body: Buffer;
+	/** The message's offset in its queue (the producer writes to queue 0 only: its send order). */
+	offset?: number;
 	/** The user properties; the broker adds `__SHARDINGKEY` (the message group) to FIFO messages. */
 	properties: Record<string, string>;
 }
@@ -140,9 +150,14 @@ class Reader extends SimpleConsumer {
  * Reads a topic from its start with a FIFO consumer group of its own, acknowledging each batch,
  * until nothing more arrives for `idleMs`. Messages come in delivery order (each group's in order).
  */
-export async function receiveRocketMq(topic: string, idleMs = 1_500, timeoutMs = 60_000): Promise<ReceivedMessage[]> {
+export async function receiveRocketMq(
+	topic: string,
+	idleMs = 1_500,
+	timeoutMs = 60_000,
+	orderly = true,
+): Promise<ReceivedMessage[]> {
 	const group = uniqueRocketMqName("ferry-test-reader");
-	await createOrderlyGroup(group);
+	await createGroup(group, orderly);
 	const consumer = new Reader({
 		endpoints: rocketMqCredentials.endpoint,
 		namespace: "",
@@ -167,10 +182,12 @@ export async function receiveRocketMq(topic: string, idleMs = 1_500, timeoutMs =
 					keys: m.keys,
 					messageGroup: m.messageGroup || undefined,
 					body: m.body,
+					...(m.offset !== undefined ? { offset: m.offset } : {}),
 					properties: Object.fromEntries(m.properties),
 				});
-				await consumer.ack(m);
 			}
+			// one round trip per ack: in parallel, or a few thousand messages take minutes
+			await Promise.all(batch.map((m) => consumer.ack(m)));
 		}
 	} finally {
 		await consumer.shutdown();
