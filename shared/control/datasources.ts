@@ -76,7 +76,11 @@ export async function testConnection(creds: Credentials): Promise<{ version: str
 async function testDataSource(input: DataSourceInput): Promise<{ version: string }> {
 	if (input.engine === "kafka" || input.engine === "rocketmq") {
 		const { name: _n, description: _d, ...creds } = input;
-		return testBrokerConnection(creds);
+		try {
+			return await testBrokerConnection(creds);
+		} catch (err) {
+			throw invalid("CONNECTION_FAILED", (err as Error).message);
+		}
 	}
 	const { name: _n, description: _d, engine: _e, ...creds } = input;
 	return testConnection(creds);
