@@ -12,7 +12,7 @@ import type { SideErrors } from "./errors.ts";
  * text, and numbers only for integer types of at most 32 bits (exact).
  * The `load-data` method needs no cast at all: it takes every value as the raw bytes sent.
  */
-function castValue(field: TypeCastField, next: () => unknown): unknown {
+export function castValue(field: TypeCastField, next: () => unknown): unknown {
 	switch (field.type) {
 		case "LONGLONG":
 		case "DECIMAL":

@@ -2,6 +2,7 @@ import type { Connection as CoreConnection, RowDataPacket, TypeCastField } from 
 import { hasReached, type SourcePosition } from "../binlog/position.ts";
 import { serverFlavor } from "../binlog/server.ts";
 import type { RowImage } from "../capture/change.ts";
+import { castValue } from "../copy/row-stream.ts";
 import type { Connection } from "../db/connect.ts";
 import { FILTER_SQL_MODE } from "../db/filter-mode.ts";
 import { quoteId, quoteTable } from "../db/sql.ts";
@@ -98,41 +99,24 @@ export async function openConsistentSnapshot(conn: Connection): Promise<SourcePo
 
 /**
  * Values as capture delivers them (shared/capture/change.ts `Value`), so a snapshot row and a
- * change of the same row encode alike: integers as numbers when exact, else decimal strings;
- * DECIMAL and temporal values as the server's text (TIMESTAMP in the session's UTC); FLOAT and
- * DOUBLE as the numbers the binlog holds (FLOAT read as a double, see `readTable`); JSON as text; GEOMETRY as its bytes; binary as Buffers.
+ * change of the same row encode alike. The copy's cast (copy/row-stream.ts) reads the server's
+ * exact text; integers become numbers where exact (else stay decimal strings), FLOAT and DOUBLE
+ * numbers (FLOAT read as a double, see `readTable`); DECIMAL, temporal values (TIMESTAMP in the
+ * session's UTC) and JSON stay text, GEOMETRY and binary Buffers.
  */
-function castValue(field: TypeCastField, next: () => unknown): unknown {
+function captureValue(field: TypeCastField, next: () => unknown): unknown {
+	const value = castValue(field, next);
+	if (typeof value !== "string") return value;
 	switch (field.type) {
 		case "LONGLONG": {
-			const text = field.string("latin1");
-			if (text === null) return null;
-			const n = Number(text);
-			return Number.isSafeInteger(n) ? n : text;
+			const n = Number(value);
+			return Number.isSafeInteger(n) ? n : value;
 		}
 		case "FLOAT":
-		case "DOUBLE": {
-			const text = field.string("latin1");
-			return text === null ? null : Number(text);
-		}
-		case "DECIMAL":
-		case "NEWDECIMAL":
-		case "DATE":
-		case "NEWDATE":
-		case "DATETIME":
-		case "DATETIME2":
-		case "TIMESTAMP":
-		case "TIMESTAMP2":
-		case "TIME":
-		case "TIME2":
-			return field.string("latin1");
-		case "JSON":
-			return field.string("utf8");
-		case "GEOMETRY":
-			return field.buffer();
+		case "DOUBLE":
+			return Number(value);
 	}
-	if (field.extendedFormat === "json") return field.string("utf8");
-	return next();
+	return value;
 }
 
 /**
@@ -156,7 +140,7 @@ export async function readTable(
 	const where = mapping.where?.trim() ? ` WHERE (\n${mapping.where}\n)` : "";
 	const sql = `SELECT ${columns} FROM ${quoteTable(mapping.source)}${where}`;
 	const core = (conn as unknown as { connection: CoreConnection }).connection;
-	const stream = core.query({ sql, typeCast: castValue, rowsAsArray: false }).stream({ highWaterMark: batchRows });
+	const stream = core.query({ sql, typeCast: captureValue, rowsAsArray: false }).stream({ highWaterMark: batchRows });
 	let batch: RowImage[] = [];
 	try {
 		for await (const row of stream) {

@@ -1,20 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { compareDatabases } from "../../cli/demo/compare.ts";
-import { ApiError } from "../../shared/api/client.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { createDatabase, destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { useTestStack, waitForProject } from "../support/stack.ts";
-
-async function refusal(p: Promise<unknown>): Promise<ApiError> {
-	try {
-		await p;
-	} catch (err) {
-		if (err instanceof ApiError) return err;
-		throw err;
-	}
-	throw new Error("the call was accepted");
-}
+import { refusal, useTestStack, waitForProject } from "../support/stack.ts";
 
 describe("bad input gets a clear error and corrupts nothing", () => {
 	const db = uniqueDatabase("bad");

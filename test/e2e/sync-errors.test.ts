@@ -1,18 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../../shared/api/client.ts";
 import { createDatabase, scratch2Credentials, scratchCredentials, uniqueDatabase } from "../support/databases.ts";
 import { createTopics, uniqueTopic } from "../support/kafka.ts";
-import { useTestStack, waitFor } from "../support/stack.ts";
-
-async function refusal(p: Promise<unknown>): Promise<ApiError> {
-	try {
-		await p;
-	} catch (err) {
-		if (err instanceof ApiError) return err;
-		throw err;
-	}
-	throw new Error("the call was accepted");
-}
+import { refusal, useTestStack, waitFor } from "../support/stack.ts";
 
 describe("synchronization projects: bad input gets a clear error naming the object", () => {
 	const db = uniqueDatabase("syncbad");

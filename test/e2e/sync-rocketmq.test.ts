@@ -1,16 +1,10 @@
-import type { ChildProcess } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { compareDatabases } from "../../cli/demo/compare.ts";
 import { runWriteLoad } from "../../cli/demo/load.ts";
 import { sampleDatabases, scratch2Credentials, scratchCredentials, uniqueDatabase } from "../support/databases.ts";
-import {
-	applyDefaultMessages,
-	copyTableDefinitions,
-	type DefaultMessage,
-	firstDifferences,
-} from "../support/rebuild.ts";
+import { applyDefaultMessages, copyTableDefinitions, type DefaultMessage } from "../support/rebuild.ts";
 import { createRocketMqTopic, receiveRocketMq, rocketMqCredentials } from "../support/rocketmq.ts";
-import { useTestStack, waitFor } from "../support/stack.ts";
+import { useTestStack } from "../support/stack.ts";
+import { compareRebuilt, killReplicationTask, waitForSyncCaughtUp } from "../support/sync.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TABLES = ["customers", "products", "orders", "order_items", "audit_log"];
@@ -45,27 +39,13 @@ describe("synchronization to RocketMQ, full + incremental, under SIGKILLs of the
 			sync: { format: "default", partitioning: "table", heartbeatIntervalMs: 1000 },
 		});
 
-		let kills = 0;
-		for (let i = 0; i < 60 && kills < 3; i++) {
-			await sleep(1500 + Math.random() * 1500);
-			const alive = t.stack.tasks().filter((p: ChildProcess) => p.exitCode === null && p.signalCode === null);
-			if (alive[0]?.kill("SIGKILL")) kills += 1;
-		}
+		const kills = await killReplicationTask(t, 3);
 		await sleep(3000);
 		load.abort();
 		const done = await writes;
 		expect(kills).toBe(3);
 		expect(done.transactions).toBeGreaterThan(100);
-		await waitFor(
-			"the stream to catch up",
-			async () => {
-				const s = await t.status(projectId);
-				return s.steps.find((x) => x.name === "sync")?.state === "done" && (s.incremental?.latencySeconds ?? 99) <= 1
-					? s
-					: undefined;
-			},
-			180_000,
-		);
+		await waitForSyncCaughtUp(t, projectId);
 		// paused, the stream sends no more heartbeats: a consumer can read until the topics are idle
 		await t.api.post(`/projects/${projectId}/actions/pause`);
 		await sleep(2000);
@@ -109,14 +89,8 @@ describe("synchronization to RocketMQ, full + incremental, under SIGKILLs of the
 			}
 			await applyDefaultMessages(scratch2Credentials, kept);
 		}
-		const report = await compareDatabases(scratchCredentials, scratch2Credentials, db);
-		const differing = report.lines.filter((l) => l.includes("!=")).map((l) => l.split(":")[0] as string);
-		const details = await Promise.all(
-			differing.map(async (table) =>
-				JSON.stringify(await firstDifferences(scratchCredentials, scratch2Credentials, db, table)),
-			),
-		);
-		expect(report.identical, [...report.lines, ...details].join("\n")).toBe(true);
+		const rebuilt = await compareRebuilt(scratchCredentials, scratch2Credentials, db);
+		expect(rebuilt.identical, rebuilt.message).toBe(true);
 		const final = await t.status(projectId);
 		expect(final.state, JSON.stringify(final.ticket)).toBe("paused");
 		console.log(

@@ -15,7 +15,7 @@ import type { Credentials } from "../../shared/model/datasource.ts";
 export interface DefaultMessage {
 	prevStruct: Record<string, string | null> | null;
 	postStruct: Record<string, string | null> | null;
-	allMetaData: { db?: string; table_name?: string; uniqueId?: string; record_primary_key?: string };
+	allMetaData: { db?: string; table_name?: string; uniqueId?: string; record_primary_key?: string; transId?: string };
 	recordType: "INSERT" | "UPDATE" | "DELETE" | "ROW" | "DDL" | "HEARTBEAT";
 }
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import { compareDatabases } from "../../cli/demo/compare.ts";
-import { FerryClient } from "../../shared/api/client.ts";
+import { ApiError, FerryClient } from "../../shared/api/client.ts";
 import type { ProjectStatus } from "../../shared/control/status.ts";
 import { type LocalStack, startLocalStack } from "../../shared/local/stack.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
@@ -184,4 +184,15 @@ export function useTestStack(options: StackFixtureOptions): StackFixture {
 			return started().t.api.get<ProjectStatus>(`/projects/${projectId}/status`);
 		},
 	};
+}
+
+/** The API's refusal of a call (an ApiError), failing when the call was accepted. */
+export async function refusal(p: Promise<unknown>): Promise<ApiError> {
+	try {
+		await p;
+	} catch (err) {
+		if (err instanceof ApiError) return err;
+		throw err;
+	}
+	throw new Error("the call was accepted");
 }
