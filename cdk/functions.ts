@@ -31,6 +31,14 @@ export interface FerryFunctionProps {
 }
 
 /**
+ * The Kafka and RocketMQ clients cannot be inlined by esbuild: @platformatic/kafka reads a .wasm
+ * file beside its own module at load time, rocketmq-client-nodejs loads a native CRC32 addon. They
+ * are installed beside the bundle instead (the API tests a broker's connection, the scheduler's
+ * precheck too, the replication task sends to it).
+ */
+export const BROKER_CLIENTS = ["@platformatic/kafka", "rocketmq-client-nodejs"];
+
+/**
  * A Node.js 24 arm64 Lambda function bundled locally by esbuild to ESM, in the VPC, traced, with its own
  * log group and a role that holds only what the function needs (no AWS managed policies).
  */
@@ -98,6 +106,7 @@ export class FerryFunction extends Construct {
 				banner: ESM_REQUIRE_BANNER,
 				// Bundle the AWS SDK too: package.json pins its version, the runtime's copy may differ.
 				externalModules: [],
+				nodeModules: BROKER_CLIENTS,
 				minify: true,
 				sourceMap: true,
 				sourcesContent: false,

@@ -3,14 +3,16 @@ import { join } from "node:path";
 import { Platform } from "aws-cdk-lib/aws-ecr-assets";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import { buildSync } from "esbuild";
+import { BROKER_CLIENTS } from "./functions.ts";
 
 /**
  * The capture-replay task's container: tasks/replication bundled by esbuild into one ESM file,
- * like the Lambda functions, plus @vlasky/zongji installed beside it (Ferry patches a few of its
- * internals at load time, found by resolving its files, so it cannot be inlined). The image is
- * built by `cdk deploy` from this directory; synth only writes the directory.
+ * like the Lambda functions, plus what cannot be inlined installed beside it: @vlasky/zongji
+ * (Ferry patches a few of its internals at load time, found by resolving its files) and the
+ * broker clients (BROKER_CLIENTS). The image is built by `cdk deploy` from this directory; synth
+ * only writes the directory.
  */
-const KEPT_OUTSIDE = "@vlasky/zongji";
+const KEPT_OUTSIDE = ["@vlasky/zongji", ...BROKER_CLIENTS];
 
 const DOCKERFILE = `FROM public.ecr.aws/docker/library/node:24-slim
 WORKDIR /app
@@ -28,11 +30,16 @@ export function writeReplicationTaskContext(sourceRoot: string, outDir: string, 
 	const lock = JSON.parse(readFileSync(join(sourceRoot, "package-lock.json"), "utf8")) as {
 		packages: Record<string, { version?: string }>;
 	};
-	const version = lock.packages[`node_modules/${KEPT_OUTSIDE}`]?.version;
-	if (!version) throw new Error(`${KEPT_OUTSIDE} is not in package-lock.json: run npm install`);
+	const dependencies = Object.fromEntries(
+		KEPT_OUTSIDE.map((name) => {
+			const version = lock.packages[`node_modules/${name}`]?.version;
+			if (!version) throw new Error(`${name} is not in package-lock.json: run npm install`);
+			return [name, version];
+		}),
+	);
 	writeFileSync(
 		join(outDir, "package.json"),
-		`${JSON.stringify({ name: "ferry-capture-replay", private: true, type: "module", dependencies: { [KEPT_OUTSIDE]: version } }, null, 2)}\n`,
+		`${JSON.stringify({ name: "ferry-capture-replay", private: true, type: "module", dependencies }, null, 2)}\n`,
 	);
 	writeFileSync(join(outDir, "Dockerfile"), DOCKERFILE);
 	if (!bundle) return;
@@ -43,7 +50,7 @@ export function writeReplicationTaskContext(sourceRoot: string, outDir: string, 
 		platform: "node",
 		target: "node24",
 		format: "esm",
-		external: [KEPT_OUTSIDE],
+		external: KEPT_OUTSIDE,
 		// bundled CommonJS dependencies call require()
 		banner: {
 			js: 'import { createRequire as ferryRequire } from "node:module"; const require = ferryRequire(import.meta.url);',
