@@ -14,7 +14,14 @@ const FUNCTIONS = ["api", "scheduler", "chunk-worker"];
 const sourceRoot = mkdtempSync(join(tmpdir(), "ferry-cdk-test-"));
 writeFileSync(
 	join(sourceRoot, "package-lock.json"),
-	JSON.stringify({ packages: { "node_modules/@vlasky/zongji": { version: "0.0.0-test" } } }),
+	JSON.stringify({
+		packages: Object.fromEntries(
+			["@vlasky/zongji", "@platformatic/kafka", "rocketmq-client-nodejs"].map((name) => [
+				`node_modules/${name}`,
+				{ version: "0.0.0-test" },
+			]),
+		),
+	}),
 );
 for (const name of FUNCTIONS) {
 	mkdirSync(join(sourceRoot, "functions", name), { recursive: true });
