@@ -24,7 +24,14 @@ writeFileSync(
 	}),
 );
 // bundling installs the broker clients beside each function (functions.ts BROKER_CLIENTS): it reads this
-writeFileSync(join(sourceRoot, "package.json"), JSON.stringify({ name: "ferry-cdk-test", private: true }));
+writeFileSync(
+	join(sourceRoot, "package.json"),
+	JSON.stringify({
+		name: "ferry-cdk-test",
+		private: true,
+		dependencies: { "@platformatic/kafka": "0.0.0-test", "rocketmq-client-nodejs": "0.0.0-test" },
+	}),
+);
 for (const name of FUNCTIONS) {
 	mkdirSync(join(sourceRoot, "functions", name), { recursive: true });
 	writeFileSync(join(sourceRoot, "functions", name, "handler.ts"), "export const handler = async () => {};\n");
