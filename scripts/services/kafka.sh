@@ -9,6 +9,9 @@
 #
 #   FERRY_KAFKA_PORT             PLAINTEXT listener on 127.0.0.1 (default 19092)
 #   FERRY_KAFKA_CONTROLLER_PORT  KRaft controller listener on 127.0.0.1 (default 19093)
+#   FERRY_KAFKA_SASL_PORT        SASL_PLAINTEXT listener with SCRAM-SHA-256 on 127.0.0.1 (default 19094):
+#                                user and password in $FERRY_SECRETS/kafka.env (made on first start),
+#                                for the tests of SASL logins and wrong credentials
 #   FERRY_KAFKA_VERSION          org.apache.kafka:kafka_2.13 version (default 4.4.0)
 #   FERRY_KAFKA_HEAP             JVM heap flags (default -Xms64m -Xmx320m)
 #
@@ -23,6 +26,8 @@ VERSION="${FERRY_KAFKA_VERSION:-4.4.0}"
 LOG4J_VERSION="${FERRY_KAFKA_LOG4J_VERSION:-2.25.5}"
 PORT="${FERRY_KAFKA_PORT:-19092}"
 CTRL_PORT="${FERRY_KAFKA_CONTROLLER_PORT:-19093}"
+SASL_PORT="${FERRY_KAFKA_SASL_PORT:-19094}"
+CREDS="$FERRY_SECRETS/kafka.env"
 HEAP="${FERRY_KAFKA_HEAP:--Xms64m -Xmx320m}"
 HOME_DIR="$FERRY_CACHE/$NAME-$VERSION"
 DATA="$FERRY_DATA/$NAME"
@@ -31,7 +36,7 @@ PIDF="$FERRY_RUN/$NAME.pid"
 MARK="-Dferry.service=$NAME"
 READY="Kafka Server started"   # KafkaRaftServer, once broker and controller are both up
 
-healthy() { port_open "$PORT" && port_open "$CTRL_PORT"; }
+healthy() { port_open "$PORT" && port_open "$CTRL_PORT" && port_open "$SASL_PORT"; }
 
 write_pom() {
   mkdir -p "$HOME_DIR"
@@ -59,11 +64,13 @@ write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CTRL_PORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CTRL_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CTRL_PORT,SASL_PLAINTEXT://127.0.0.1:$SASL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT,SASL_PLAINTEXT://127.0.0.1:$SASL_PORT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-256
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$DATA/kraft
 auto.create.topics.enable=true
 num.partitions=1
@@ -113,6 +120,7 @@ start() {
   fi
   port_free "$PORT" "$NAME"
   port_free "$CTRL_PORT" "$NAME controller"
+  port_free "$SASL_PORT" "$NAME SASL"
   need_java 17
   write_pom
   fetch_classpath "$HOME_DIR"
@@ -129,8 +137,13 @@ start() {
   # avoid a leading '-', which argparse would read as an option
   cid=-
   while [[ "$cid" == -* ]]; do cid="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"; done
+  if [[ ! -f "$CREDS" ]]; then
+    (umask 077; printf 'FERRY_KAFKA_USER=ferry\nFERRY_KAFKA_PASSWORD=%s\n' "$(head -c 18 /dev/urandom | base64 | tr -d '/+=')" > "$CREDS")
+  fi
+  source "$CREDS"
   "$JAVA" $JVM_SMALL -Xmx128m $logopts -cp "$jcp" kafka.tools.StorageTool \
-      format -t "$cid" -c "$DATA/server.properties" </dev/null >>"$LOGF" 2>&1 9>&- \
+      format -t "$cid" -c "$DATA/server.properties" \
+      --add-scram "SCRAM-SHA-256=[name=$FERRY_KAFKA_USER,password=$FERRY_KAFKA_PASSWORD]" </dev/null >>"$LOGF" 2>&1 9>&- \
     || { tail -n 20 "$LOGF" >&2; die "$NAME: storage format failed (log: $LOGF)"; }
   fi
 
@@ -143,6 +156,7 @@ start() {
   wait_log "$LOGF" "$READY" 120 "$pid" "$NAME"
   wait_port "$PORT" 10 "$pid" "$NAME" "$LOGF"
   wait_port "$CTRL_PORT" 10 "$pid" "$NAME" "$LOGF"
+  wait_port "$SASL_PORT" 10 "$pid" "$NAME" "$LOGF"
   trap - EXIT
   log "$NAME $VERSION ready on 127.0.0.1:$PORT (controller $CTRL_PORT, pid $pid, $((SECONDS - t0))s, log $LOGF)"
 }

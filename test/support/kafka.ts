@@ -1,4 +1,7 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Admin, Consumer, FetchIsolationLevels } from "@platformatic/kafka";
+import { ferryHome } from "../../shared/config.ts";
 import type { KafkaCredentials } from "../../shared/model/datasource.ts";
 import { KafkaEndpoint } from "../../shared/model/datasource.ts";
 import { committedRange, readCommitted } from "../../shared/sinks/kafka/committed.ts";
@@ -135,4 +138,16 @@ export async function consumeAll(topics: string[], options: ConsumeOptions): Pro
 export async function sendBatch(producer: SinkProducer, messages: BrokerMessage[], checkpoint: SinkCheckpoint) {
 	await producer.send(messages);
 	await producer.commit(checkpoint);
+}
+
+/** The local broker's SASL_PLAINTEXT listener and its SCRAM user (scripts/services/kafka.sh). */
+export function kafkaSaslCredentials(): KafkaCredentials {
+	const env = readFileSync(join(ferryHome(), "secrets", "kafka.env"), "utf8");
+	const value = (name: string) => new RegExp(`^${name}=(.*)$`, "m").exec(env)?.[1] ?? "";
+	return {
+		...kafkaCredentials,
+		brokers: [`127.0.0.1:${process.env.FERRY_KAFKA_SASL_PORT ?? "19094"}`],
+		user: value("FERRY_KAFKA_USER"),
+		password: value("FERRY_KAFKA_PASSWORD"),
+	};
 }
