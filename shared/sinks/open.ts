@@ -12,6 +12,9 @@ import { openKafkaProducer } from "./kafka/producer.ts";
 import { openRocketMqProducer } from "./rocketmq/producer.ts";
 import { SinkTarget } from "./sink-target.ts";
 
+/** How long one Kafka transaction may stay open: bounds the time to snapshot one table. */
+const SNAPSHOT_TRANSACTION_MS = 300_000;
+
 /**
  * A synchronization project's replication target: the broker's producer (Kafka keeps the
  * checkpoint in Kafka, RocketMQ in the state table), the project's format, and the source
@@ -31,7 +34,9 @@ export async function openSinkTarget(s: {
 	const broker = await brokerCredentialsFor(ctx, project.destinationId);
 	const producer =
 		broker.engine === "kafka"
-			? openKafkaProducer(broker.creds, stream)
+			? // a table's snapshot is one transaction: it must be sent within the timeout (the client also
+				// waits this long for a produce acknowledgement, so it is not the broker's 15-minute maximum)
+				openKafkaProducer(broker.creds, stream, { transactionTimeoutMs: SNAPSHOT_TRANSACTION_MS })
 			: openRocketMqProducer(broker.creds, stream, {
 					load: () => loadSinkCheckpoint(ctx, stream),
 					save: (checkpoint) => saveSinkCheckpoint(ctx, stream, checkpoint),

@@ -21,9 +21,9 @@ import type { TableMapping } from "../model/rules.ts";
  * (`inSnapshot`), so every row reaches consumers exactly once: its snapshot image, then each
  * later change.
  *
- * The cost of one transaction per table: a table must be read within the broker's transaction
- * timeout (Kafka's transaction.max.timeout.ms, 15 minutes by default), which bounds the size of
- * one table a synchronization project can snapshot (docs/decisions/2026-12-06-sync-snapshot.md).
+ * The cost of one transaction per table: a table must be read within the Kafka transaction timeout
+ * (5 minutes, open.ts), which bounds the size of one table a synchronization project can snapshot
+ * (docs/decisions/2026-12-06-sync-snapshot-and-exactly-once.md).
  */
 
 export interface SnapshotProgress {
