@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config";
 
-/** Tests that stop and start a database server run alone, after all the others. */
-const RESTARTS = ["test/e2e/incremental-chaos.test.ts", "test/capture/restart.test.ts"];
+/** Tests that stop and start a server (a database, the Kafka broker) run alone, after all the others. */
+const RESTARTS = ["test/e2e/incremental-chaos.test.ts", "test/capture/restart.test.ts", "test/e2e/sync-kafka.test.ts"];
 
 export default defineConfig({
 	test: {
