@@ -4,7 +4,7 @@
  * built as shared/sinks/open.ts builds it) over openKafkaProducer, fed by openBinlogReader from
  * `from`, as shared/replication/stream.ts runs them. The parent talks to it over IPC:
  *
- *   node --import tsx bench/sync-ferry.ts '<FerrySetup as JSON>'
+ *   node bench/.build/sync-ferry.mjs '<FerrySetup as JSON>'    (the bundle bench/sync-spawn.ts makes)
  *
  * With `until`, it reports `done` at the first commit whose checkpoint reaches it and exits; without
  * (latency), it streams until the parent sends "stop". Only the sink's own producer is watched:
@@ -45,7 +45,7 @@ export interface FerryReport {
 	rows: number;
 	tombstones: number;
 	commits: number;
-	/** Seconds the sink waited on the producer's send and commit (the broker's round trips and the client's encoding). */
+	/** Seconds inside the producer's send and commit (the client's encoding and the broker's round trips; sends overlap the sink's work). */
 	sendSeconds: number;
 	commitSeconds: number;
 	transactions: number;

@@ -46,7 +46,8 @@ export async function probe(conn: Connection, database: string): Promise<[number
 
 /**
  * Probes until the contender delivers one (it streams), then runs `loadCommand` (sysbench with
- * --rate) with a probe every PROBE_MS, then waits for the probes still on their way.
+ * --rate) with a probe every PROBE_MS (those after the warm-up count), then waits for the probes
+ * still on their way.
  */
 export async function measureLatency(o: {
 	source: Server;
@@ -55,6 +56,8 @@ export async function measureLatency(o: {
 	loadCommand: string;
 	/** Gives up waiting for the first probe after this long. */
 	startTimeoutMs: number;
+	/** Probes of the load's first seconds are not counted: the contender warms up (a JVM compiles). */
+	warmupMs: number;
 }): Promise<Latency> {
 	const acked = new Map<number, number>();
 	const arrived = new Map<number, { at: number; tsMs: number }>();
@@ -78,12 +81,13 @@ export async function measureLatency(o: {
 			loadDone = true;
 		});
 		const during: number[] = [];
+		const counted = Date.now() + o.warmupMs;
 		for (let next = Date.now(); !loadDone; next += PROBE_MS) {
 			await Promise.race([sleep(Math.max(0, next - Date.now())), load.catch(() => {})]);
 			if (loadDone) break;
 			const [id, at] = await probe(conn, o.database);
 			acked.set(id, at);
-			during.push(id);
+			if (at >= counted) during.push(id);
 		}
 		const out = await load;
 		result.tps = Number(/transactions:\s+\d+\s+\(([\d.]+) per sec/.exec(out)?.[1] ?? Number.NaN);

@@ -1,7 +1,7 @@
 /**
  * Where Ferry's contender spent its CPU in bench/sync.ts (--profile): a V8 .cpuprofile (node
  * --cpu-prof) summed by self time, per function and per area (a package, a Ferry module, Node
- * itself, the garbage collector).
+ * itself, the garbage collector), and by inclusive time per function.
  */
 import { readFileSync } from "node:fs";
 
@@ -21,9 +21,30 @@ function area(url: string, fn: string): string {
 	if (!url) return fn.startsWith("(") ? fn : "(native)";
 	const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
 	if (pkg) return pkg[1] as string;
-	const own = /\/((?:shared|bench|test)\/.*)$/.exec(url);
+	const own = /(?:^|\/)((?:shared|bench|test)\/.*)$/.exec(url);
 	if (own) return own[1] as string;
 	return url.startsWith("node:") ? "node:internal" : url;
+}
+
+/**
+ * The source module of each line of an esbuild bundle: esbuild writes `// path/of/module.ts`
+ * before each module's code, so a profile of the bundle can still be told apart by module.
+ */
+function bundleModules(bundle: string): (line: number) => string {
+	const marks: [number, string][] = [];
+	for (const [i, text] of readFileSync(bundle, "utf8").split("\n").entries()) {
+		const m = /^\/\/ (\S+\/\S+\.(?:[cm]?js|ts|json))$/.exec(text);
+		if (m) marks.push([i, m[1] as string]);
+	}
+	return (line) => {
+		let [lo, hi] = [0, marks.length - 1];
+		while (lo < hi) {
+			const mid = (lo + hi + 1) >> 1;
+			if ((marks[mid] as [number, string])[0] <= line) lo = mid;
+			else hi = mid - 1;
+		}
+		return marks[lo]?.[1] ?? bundle;
+	};
 }
 
 export interface ProfileSummary {
@@ -35,16 +56,22 @@ export interface ProfileSummary {
 	inclusive: [string, number][];
 }
 
-/** "valueJson shared/sinks/formats/debezium-schema.ts"; a package's line numbers are kept (tsx's are not the source's). */
-function name(node: ProfileNode): string {
-	const { functionName, url, lineNumber } = node.callFrame;
-	const where = area(url, functionName);
-	const line = url.includes("node_modules") || url.startsWith("node:") ? `:${lineNumber + 1}` : "";
-	return `${functionName || "(anonymous)"}${url ? ` ${where}${line}` : ""}`;
+/** "valueJson shared/sinks/formats/debezium-schema.ts", "fn node:internal:12". */
+function name(frame: ProfileNode["callFrame"]): string {
+	const { functionName, url, lineNumber } = frame;
+	const line = url.startsWith("node:") ? `:${lineNumber + 1}` : "";
+	return `${functionName || "(anonymous)"}${url ? ` ${area(url, functionName)}${line}` : ""}`;
 }
 
-export function summariseProfile(file: string, top = 15): ProfileSummary {
+/** Sums a V8 CPU profile; frames of `bundle` (an esbuild bundle) are named by their source module. */
+export function summariseProfile(file: string, bundle?: string, top = 15): ProfileSummary {
 	const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
+	if (bundle) {
+		const moduleOf = bundleModules(bundle);
+		for (const n of profile.nodes) {
+			if (n.callFrame.url.endsWith(bundle)) n.callFrame.url = moduleOf(n.callFrame.lineNumber);
+		}
+	}
 	const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 	const parent = new Map<number, number>();
 	for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -60,12 +87,12 @@ export function summariseProfile(file: string, top = 15): ProfileSummary {
 		if (functionName === "(idle)") continue;
 		totalMs += ms;
 		const where = area(url, functionName);
-		fns.set(name(node), (fns.get(name(node)) ?? 0) + ms);
+		fns.set(name(node.callFrame), (fns.get(name(node.callFrame)) ?? 0) + ms);
 		areas.set(where, (areas.get(where) ?? 0) + ms);
 		const onStack = new Set<string>();
 		for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
 			const frame = byId.get(at);
-			if (frame?.callFrame.url) onStack.add(name(frame));
+			if (frame?.callFrame.url) onStack.add(name(frame.callFrame));
 		}
 		for (const fn of onStack) inclusive.set(fn, (inclusive.get(fn) ?? 0) + ms);
 	}

@@ -88,10 +88,16 @@ export function summary(rounds: Round[], b: Backlog): string[] {
 	];
 }
 
-export function latencyLines(name: string, l: Latency | undefined, rate: number, seconds: number): string[] {
+export function latencyLines(
+	name: string,
+	l: Latency | undefined,
+	rate: number,
+	seconds: number,
+	warmup: number,
+): string[] {
 	if (!l) return [];
 	return [
-		`${name}, sysbench --rate=${rate} (achieved ${fmt(l.tps)} tps) for ${seconds} s, a probe every 0.1 s${l.problems.length ? ` -- ${l.problems.join("; ")}` : ""}:`,
+		`${name}, sysbench --rate=${rate} (achieved ${fmt(l.tps)} tps) for ${warmup} + ${seconds} s, a probe every 0.1 s, those of the last ${seconds} s counted${l.problems.length ? ` -- ${l.problems.join("; ")}` : ""}:`,
 		`- exact (receipt - commit returned, local clock): ${spread(l.exact)}`,
 		`- from source.ts_ms (whole seconds, reads 0-1 s high): ${spread(l.tsMs)}`,
 	];

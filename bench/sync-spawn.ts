@@ -4,8 +4,7 @@
  * (cdk/task-image.ts: one ESM file, @vlasky/zongji beside it, plain `node`), so the figures are
  * those of the code that ships rather than of tsx (whose keepNames wrappers alone cost the
  * Debezium format about a fifth). @platformatic/wasm-utils stays outside too: it reads its
- * .wasm file relative to its own module. A profiled run uses tsx instead: its profile then names
- * each source module (a bundle is one file), at the price of tsx's own overhead.
+ * .wasm file relative to its own module.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
@@ -43,12 +42,10 @@ export interface FerryProcess {
 	child: ChildProcess;
 }
 
-/** Starts the bundle (or, with `profileDir`, the source under tsx with --cpu-prof into that directory). */
+/** Starts the bundle; with `profileDir`, under `node --cpu-prof` writing into that directory. */
 export function spawnFerry(setup: FerrySetup, profileDir?: string): FerryProcess {
-	const entry = profileDir
-		? ["--import", "tsx", "--cpu-prof", `--cpu-prof-dir=${profileDir}`, join(REPO, "bench/sync-ferry.ts")]
-		: [BUNDLE];
-	const child = spawn(process.execPath, [...entry, JSON.stringify(setup)], {
+	const flags = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+	const child = spawn(process.execPath, [...flags, BUNDLE, JSON.stringify(setup)], {
 		cwd: REPO,
 		stdio: ["ignore", "inherit", "inherit", "ipc"],
 	});

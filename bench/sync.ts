@@ -53,7 +53,7 @@ import { type Counted, countMessages, deleteTopics, EndOffsets, endOffsetsOf, en
 import { type Latency, measureLatency, PROBE_TABLE, probe, probeTableSql } from "./sync-latency.ts";
 import { profileLines, summariseProfile } from "./sync-profile.ts";
 import { type Backlog, HEADER, latencyLines, type Round, rows, summary } from "./sync-report.ts";
-import { bundleFerry, type FerryProcess, spawnFerry } from "./sync-spawn.ts";
+import { BUNDLE, bundleFerry, type FerryProcess, spawnFerry } from "./sync-spawn.ts";
 
 // ---------------------------------------------------------------- settings
 
@@ -120,8 +120,14 @@ const PROFILE_DIR = join(tmpdir(), `benchsync-profiles-${RUN}`);
 const SB = `--tables=${TABLES} --table-size=${ROWS}`;
 const PREPARE_CMD = sysbench(source, DB, `oltp_write_only ${SB} --threads=${Math.min(TABLES, 2)} prepare`);
 const BACKLOG_CMD = sysbench(source, DB, `oltp_write_only ${SB} --threads=${THREADS} --time=${SECONDS} run`);
+/** Seconds of the latency load before probes count. */
+const WARMUP_S = 10;
 const loadCommand = (rate: number) =>
-	sysbench(source, DB, `oltp_write_only ${SB} --threads=${THREADS} --time=${LATENCY_SECONDS} --rate=${rate} run`);
+	sysbench(
+		source,
+		DB,
+		`oltp_write_only ${SB} --threads=${THREADS} --time=${WARMUP_S + LATENCY_SECONDS} --rate=${rate} run`,
+	);
 
 // ---------------------------------------------------------------- backlog
 
@@ -195,7 +201,7 @@ function checkCount(r: Round, c: Counted, b: Backlog): void {
 		);
 }
 
-/** A drain by Ferry's bundle; with `profileDir`, by its source under tsx with a CPU profile (not a timed round). */
+/** A drain by Ferry's process; with `profileDir`, under `node --cpu-prof` (not one of the timed rounds). */
 async function ferryRound(round: number, b: Backlog, profileDir?: string): Promise<Round> {
 	const r: Round = { contender: "Ferry", round, detail: "", problems: [] };
 	const prefix = FERRY_PREFIX(round);
@@ -215,7 +221,7 @@ async function ferryRound(round: number, b: Backlog, profileDir?: string): Promi
 		r.seconds = (at - t0) / 1000;
 		r.firstSeconds = report.firstMs / 1000;
 		r.cpu = { own: report.cpu, broker: brokerCpu() - broker0, source: cpuNow().source - source0 };
-		r.detail = `${report.transactions} source trx, ${report.commits} Kafka transactions; waited ${fmt(report.sendSeconds)} s on sends, ${fmt(report.commitSeconds)} s on commits`;
+		r.detail = `${report.transactions} source trx, ${report.commits} Kafka transactions; inside the producer: ${fmt(report.sendSeconds)} s sending, ${fmt(report.commitSeconds)} s committing`;
 	} catch (err) {
 		r.problems.push(`did not finish: ${describe(err)}`);
 	}
@@ -315,6 +321,7 @@ async function ferryLatency(rate: number): Promise<Latency> {
 			topic: probeTopic(prefix),
 			loadCommand: loadCommand(rate),
 			startTimeoutMs: 60_000,
+			warmupMs: WARMUP_S * 1000,
 		});
 		return await Promise.race([measure, failed]);
 	} finally {
@@ -340,6 +347,7 @@ async function debeziumLatency(rate: number): Promise<Latency> {
 			topic: probeTopic(prefix),
 			loadCommand: loadCommand(rate),
 			startTimeoutMs: 180_000,
+			warmupMs: WARMUP_S * 1000,
 		});
 	} finally {
 		await dbz.stopWorker();
@@ -386,7 +394,7 @@ async function main(): Promise<void> {
 		}
 		let profiled: Round | undefined;
 		if (args.profile) {
-			log("ferry: one more drain under tsx with a CPU profile (not in the medians) ...");
+			log("ferry: one more drain with a CPU profile (not in the medians) ...");
 			profiled = await ferryRound(0, b, PROFILE_DIR);
 		}
 		const rate = Math.max(1, Math.round(b.tps / 2));
@@ -424,9 +432,9 @@ async function report(
 	const lines = [
 		...summary(rounds, b),
 		"",
-		...latencyLines("Latency of Ferry", latency.ferry, rate, LATENCY_SECONDS),
+		...latencyLines("Latency of Ferry", latency.ferry, rate, LATENCY_SECONDS, WARMUP_S),
 		"",
-		...latencyLines("Latency of Debezium", latency.debezium, rate, LATENCY_SECONDS),
+		...latencyLines("Latency of Debezium", latency.debezium, rate, LATENCY_SECONDS, WARMUP_S),
 	];
 	console.log(`\n${textTable(HEADER, body)}\n\n${lines.join("\n")}\n`);
 	const profiles = profiled ? readdirSync(PROFILE_DIR).filter((f) => f.endsWith(".cpuprofile")) : [];
@@ -450,9 +458,9 @@ async function report(
 					"",
 					"## Where Ferry's time goes",
 					"",
-					`One more drain of the same backlog by Ferry's source run under tsx with \`node --cpu-prof\` (not in the medians; tsx adds its own overhead): ${fmt(profiled?.seconds)} s from start${profiled?.problems.length ? `, ${profiled.problems.join("; ")}` : ""}; ${profiled?.detail ?? ""}.`,
+					`One more drain of the same backlog by Ferry's process under \`node --cpu-prof\` (not in the medians; sampling costs a little): ${fmt(profiled?.seconds)} s from start${profiled?.problems.length ? `, ${profiled.problems.join("; ")}` : ""}; ${profiled?.detail ?? ""}.`,
 					"",
-					...profileLines(summariseProfile(join(PROFILE_DIR, profiles[0] as string))),
+					...profileLines(summariseProfile(join(PROFILE_DIR, profiles[0] as string), BUNDLE)),
 				]
 			: []),
 		"",
