@@ -8,6 +8,7 @@
  * - ts_ms: receipt time minus the message's source.ts_ms (the binlog's commit time, whole seconds,
  *   so this reads 0-1 s high), the figure a consumer of either contender can compute itself.
  */
+import { loadavg } from "node:os";
 import type { Connection, ResultSetHeader } from "mysql2/promise";
 import { connect, fmt, percentile, type Server, sh, sleep, sysbenchEnv } from "./support.ts";
 import { follow } from "./sync-kafka.ts";
@@ -26,6 +27,8 @@ export interface Latency {
 	lost: number;
 	/** sysbench's own figure. */
 	tps: number;
+	/** The machine's 1-minute load average when the load started. */
+	loadAverage: number;
 	problems: string[];
 }
 
@@ -67,7 +70,7 @@ export async function measureLatency(o: {
 		if (Number.isFinite(id) && !arrived.has(id)) arrived.set(id, { at, tsMs: Number(m.source?.ts_ms) });
 	});
 	const conn = await connect(o.source);
-	const result: Latency = { exact: [], tsMs: [], sent: 0, lost: 0, tps: 0, problems: [] };
+	const result: Latency = { exact: [], tsMs: [], sent: 0, lost: 0, tps: 0, loadAverage: Number.NaN, problems: [] };
 	try {
 		const t0 = Date.now();
 		while (arrived.size === 0) {
@@ -76,6 +79,7 @@ export async function measureLatency(o: {
 			await probe(conn, o.database);
 			await sleep(200);
 		}
+		result.loadAverage = loadavg()[0] ?? Number.NaN;
 		let loadDone = false;
 		const load = sh(o.loadCommand, { env: sysbenchEnv(o.source), keepStdout: true }).finally(() => {
 			loadDone = true;
@@ -122,4 +126,12 @@ export function spread(v: number[]): string {
 	if (!v.length) return "no samples";
 	const p = (q: number) => fmt(percentile(v, q), 2);
 	return `p50 ${p(0.5)} s, p95 ${p(0.95)} s, p99 ${p(0.99)} s, max ${fmt(Math.max(...v), 2)} s (${v.length} probes)`;
+}
+
+/** The worst exact latency of each 5 s of probes, in order: a steady lag, bursts, or a growing backlog. */
+export function windows(v: number[]): string {
+	const per = 5000 / PROBE_MS;
+	const out: string[] = [];
+	for (let i = 0; i < v.length; i += per) out.push(fmt(Math.max(...v.slice(i, i + per)), 2));
+	return out.join(" ") || "-";
 }

@@ -5,7 +5,7 @@
 import type { SourcePosition } from "../shared/binlog/position.ts";
 import { fmt } from "./support.ts";
 import type { Counted } from "./sync-kafka.ts";
-import { type Latency, spread } from "./sync-latency.ts";
+import { type Latency, spread, windows } from "./sync-latency.ts";
 
 export interface Backlog {
 	from: SourcePosition;
@@ -97,8 +97,9 @@ export function latencyLines(
 ): string[] {
 	if (!l) return [];
 	return [
-		`${name}, sysbench --rate=${rate} (achieved ${fmt(l.tps)} tps) for ${warmup} + ${seconds} s, a probe every 0.1 s, those of the last ${seconds} s counted${l.problems.length ? ` -- ${l.problems.join("; ")}` : ""}:`,
+		`${name}, sysbench --rate=${rate} (achieved ${fmt(l.tps)} tps) for ${warmup} + ${seconds} s, a probe every 0.1 s, those of the last ${seconds} s counted, load average ${fmt(l.loadAverage, 2)} at the start${l.problems.length ? ` -- ${l.problems.join("; ")}` : ""}:`,
 		`- exact (receipt - commit returned, local clock): ${spread(l.exact)}`,
+		`- exact, the worst of each 5 s in order: ${windows(l.exact)}`,
 		`- from source.ts_ms (whole seconds, reads 0-1 s high): ${spread(l.tsMs)}`,
 	];
 }

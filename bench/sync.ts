@@ -120,8 +120,8 @@ const PROFILE_DIR = join(tmpdir(), `benchsync-profiles-${RUN}`);
 const SB = `--tables=${TABLES} --table-size=${ROWS}`;
 const PREPARE_CMD = sysbench(source, DB, `oltp_write_only ${SB} --threads=${Math.min(TABLES, 2)} prepare`);
 const BACKLOG_CMD = sysbench(source, DB, `oltp_write_only ${SB} --threads=${THREADS} --time=${SECONDS} run`);
-/** Seconds of the latency load before probes count. */
-const WARMUP_S = 10;
+/** Seconds of the latency load before probes count: a fresh JVM needs them to compile and catch up. */
+const WARMUP_S = 30;
 const loadCommand = (rate: number) =>
 	sysbench(
 		source,
@@ -409,6 +409,7 @@ async function main(): Promise<void> {
 					sent: 0,
 					lost: 0,
 					tps: 0,
+					loadAverage: Number.NaN,
 					problems: [`did not finish: ${describe(err)}`],
 				}),
 			);
