@@ -23,6 +23,7 @@ import {
 	connect,
 	cpuMeter,
 	cpuSince,
+	describe,
 	ensureTools,
 	fail,
 	firstLine,
@@ -31,6 +32,7 @@ import {
 	log,
 	machineFact,
 	markdownTable,
+	percentile,
 	positive,
 	prepareSysbench,
 	query,
@@ -44,6 +46,7 @@ import {
 	stamp,
 	sysbench,
 	sysbenchEnv,
+	sysbenchFigures,
 	textTable,
 	workDir,
 } from "./support.ts";
@@ -170,14 +173,6 @@ interface Backlog {
 	rows: number;
 }
 
-/** sysbench's "transactions: N (X per sec.)" and "ignored errors: N" from its report. */
-function sysbenchFigures(out: string): { transactions: number; tps: number; ignoredErrors: number } {
-	const t = /transactions:\s+(\d+)\s+\(([\d.]+) per sec/.exec(out);
-	if (!t) throw new Error(`no "transactions:" line in sysbench's report:\n${out.slice(-1000)}`);
-	const e = /ignored errors:\s+(\d+)/.exec(out);
-	return { transactions: Number(t[1]), tps: Number(t[2]), ignoredErrors: Number(e?.[1] ?? 0) };
-}
-
 async function makeBacklog(from: SourcePosition): Promise<Backlog> {
 	const out = await sh(BACKLOG_CMD, { env: sysbenchEnv(source), keepStdout: true });
 	const to = await sourcePosition();
@@ -290,15 +285,6 @@ function within<T>(promise: Promise<T>, replay: FerryReplay, seconds: number, wh
 		timer = setTimeout(() => reject(new Error(`${what}: not done after ${seconds} s`)), seconds * 1000);
 	});
 	return Promise.race([promise, replay.failed, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** An error of Ferry's code as "Name [code]: message (at file:line)", the first frame in the project. */
-function describe(err: unknown): string {
-	const e = err as { name?: string; code?: string; message?: string; stack?: string };
-	const frame = /\((\/[^)]*\/(?:shared|bench)\/[^)]+)\)/
-		.exec(e.stack ?? "")?.[1]
-		?.replace(/^.*\/(shared|bench)\//, "$1/");
-	return `${e.name ?? "Error"}${e.code ? ` [${e.code}]` : ""}: ${e.message ?? String(err)}${frame ? ` (at ${frame})` : ""}`;
 }
 
 interface Run {
@@ -463,11 +449,6 @@ async function latency(backlog: Backlog): Promise<Latency> {
 	if (!result.problems.length)
 		result.problems = await compareTables(source, destination, DB, TABLE_NAMES, [CHECKPOINTS]);
 	return result;
-}
-
-function percentile(values: number[], q: number): number {
-	const sorted = [...values].sort((a, b) => a - b);
-	return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
 }
 
 const spread = (v: number[]) =>

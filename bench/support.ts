@@ -230,6 +230,14 @@ export function sysbench(s: Server, db: string, args: string): string {
 
 export const sysbenchEnv = (s: Server): NodeJS.ProcessEnv => ({ ...process.env, MYSQL_PWD: s.password });
 
+/** sysbench's "transactions: N (X per sec.)" and "ignored errors: N" from its report. */
+export function sysbenchFigures(out: string): { transactions: number; tps: number; ignoredErrors: number } {
+	const t = /transactions:\s+(\d+)\s+\(([\d.]+) per sec/.exec(out);
+	if (!t) throw new Error(`no "transactions:" line in sysbench's report:\n${out.slice(-1000)}`);
+	const e = /ignored errors:\s+(\d+)/.exec(out);
+	return { transactions: Number(t[1]), tps: Number(t[2]), ignoredErrors: Number(e?.[1] ?? 0) };
+}
+
 /** Runs `command` (sysbench ... prepare) on the source unless `db` already holds exactly `tables` with `rows` rows each. */
 export async function prepareSysbench(
 	source: Server,
@@ -312,6 +320,21 @@ export async function compareTables(
 }
 
 // ---------------------------------------------------------------- report
+
+/** An error of Ferry's code as "Name [code]: message (at file:line)", the first frame in the project. */
+export function describe(err: unknown): string {
+	const e = err as { name?: string; code?: string; message?: string; stack?: string };
+	const frame = /\((\/[^)]*\/(?:shared|bench)\/[^)]+)\)/
+		.exec(e.stack ?? "")?.[1]
+		?.replace(/^.*\/(shared|bench)\//, "$1/");
+	return `${e.name ?? "Error"}${e.code ? ` [${e.code}]` : ""}: ${e.message ?? String(err)}${frame ? ` (at ${frame})` : ""}`;
+}
+
+/** The q-quantile of `values` (nearest rank). */
+export function percentile(values: number[], q: number): number {
+	const sorted = [...values].sort((a, b) => a - b);
+	return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
+}
 
 /** The machine line of a results file. */
 export function machineFact(): string {

@@ -11,6 +11,11 @@
 #   FERRY_KAFKA_CONNECT_VERSION  org.apache.kafka:connect-runtime/connect-json version (default 4.1.1)
 #   FERRY_DEBEZIUM_VERSION       io.debezium:debezium-connector-mariadb version (default 3.5.0.Final)
 #   FERRY_KAFKA_CONNECT_HEAP     JVM heap flags (default -Xms64m -Xmx384m)
+#   FERRY_KAFKA_CONNECT_JVM      other JVM flags (default lib.sh's JVM_SMALL: serial GC, C1 only)
+#   FERRY_KAFKA_CONNECT_NAME     service name: its pid file, log, lock and data directory (default
+#                                kafka-connect); a second worker beside the tests' needs its own, and its own port
+#   FERRY_KAFKA_CONNECT_KEEP_DATA  1: keep the offsets and files of the last run (bench/sync.ts restarts
+#                                a connector from its stored offset); by default every start wipes them
 #
 # Versions: Debezium 3.5.0 is built against Connect 4.1.1; on Connect 4.4.0 its task dies with
 # ClassNotFoundException org.apache.kafka.common.utils.Sanitizer. The MySQL connector refuses
@@ -19,14 +24,15 @@
 # no YAML support; a YAML file leaves the JVM silent and the readiness line never comes).
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-NAME=kafka-connect
+NAME="${FERRY_KAFKA_CONNECT_NAME:-kafka-connect}"
 VERSION="${FERRY_KAFKA_CONNECT_VERSION:-4.1.1}"
 DEBEZIUM_VERSION="${FERRY_DEBEZIUM_VERSION:-3.5.0.Final}"
 LOG4J_VERSION="${FERRY_KAFKA_LOG4J_VERSION:-2.25.5}"
 PORT="${FERRY_KAFKA_CONNECT_PORT:-19783}"
 BROKERS="${FERRY_KAFKA_BROKERS:-127.0.0.1:19092}"
 HEAP="${FERRY_KAFKA_CONNECT_HEAP:--Xms64m -Xmx384m}"
-HOME_DIR="$FERRY_CACHE/$NAME-$VERSION-debezium-$DEBEZIUM_VERSION"
+JVM="${FERRY_KAFKA_CONNECT_JVM:-$JVM_SMALL}"
+HOME_DIR="$FERRY_CACHE/kafka-connect-$VERSION-debezium-$DEBEZIUM_VERSION"
 DATA="$FERRY_DATA/$NAME"
 LOGF="$FERRY_LOGS/$NAME.log"
 PIDF="$FERRY_RUN/$NAME.pid"
@@ -105,10 +111,11 @@ start() {
   write_pom
   fetch_classpath "$HOME_DIR"
 
-  rm -rf "$DATA"            # no offsets, no schema history: every start streams from "now"
+  # no offsets, no schema history: every start streams from "now" (unless asked to keep them)
+  if [[ "${FERRY_KAFKA_CONNECT_KEEP_DATA:-}" != 1 ]]; then rm -rf "$DATA"; fi
   write_config
   rotate_log "$LOGF"
-  nohup "$JAVA" $HEAP $JVM_SMALL -XX:MaxMetaspaceSize=192m "$MARK" \
+  nohup "$JAVA" $HEAP $JVM -XX:MaxMetaspaceSize=192m "$MARK" \
       -Dlog4j2.configurationFile="$DATA/log4j2.properties" \
       -cp "$HOME_DIR/lib/*" org.apache.kafka.connect.cli.ConnectStandalone "$DATA/worker.properties" \
       </dev/null >>"$LOGF" 2>&1 9>&- &

@@ -85,6 +85,11 @@ export class SinkTarget implements ReplicationTarget {
 	/** The topics of each database's tables so far: a statement on a whole database goes to each. */
 	private readonly databaseTopics = new Map<string, Set<string>>();
 	private pending: BrokerMessage[] = [];
+	/**
+	 * The send in flight: the next messages are captured and encoded while the broker takes it.
+	 * One at a time, in order; its failure surfaces at the next flush or commit.
+	 */
+	private sending: Promise<void> = Promise.resolve();
 	private uncommitted = 0;
 	private batchSince = 0;
 	private lastSentAt = Date.now();
@@ -375,7 +380,9 @@ export class SinkTarget implements ReplicationTarget {
 		if (this.pending.length === 0) return;
 		const batch = this.pending;
 		this.pending = [];
-		await this.s.producer.send(batch);
+		await this.sending;
+		this.sending = this.s.producer.send(batch);
+		this.sending.catch(() => {});
 		this.lastSentAt = Date.now();
 	}
 
@@ -388,6 +395,7 @@ export class SinkTarget implements ReplicationTarget {
 
 	private async commit(checkpoint: SinkCheckpoint): Promise<void> {
 		await this.flush();
+		await this.sending;
 		await this.s.producer.commit(checkpoint);
 		this.checkpoint = checkpoint;
 		this.uncommitted = 0;
@@ -426,6 +434,7 @@ export class SinkTarget implements ReplicationTarget {
 
 	async close(): Promise<void> {
 		await this.snapshotConn?.end().catch(() => {});
+		await this.sending.catch(() => {});
 		await this.s.producer.close();
 	}
 }

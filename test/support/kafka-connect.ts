@@ -9,8 +9,8 @@ import type { Credentials } from "../../shared/model/datasource.ts";
  * that compare Ferry's Debezium format with the real thing, and a reader of whole Kafka topics.
  */
 
-const port = Number(process.env.FERRY_KAFKA_CONNECT_PORT ?? 19783);
-const connectUrl = `http://127.0.0.1:${port}`;
+/** Read at each call: bench/sync.ts points it at a worker of its own after loading this module. */
+const connectUrl = () => `http://127.0.0.1:${Number(process.env.FERRY_KAFKA_CONNECT_PORT ?? 19783)}`;
 const brokers = (process.env.FERRY_KAFKA_BROKERS ?? "127.0.0.1:19092").split(",").map((b) => b.trim());
 const script = join(import.meta.dirname, "../../scripts/services/kafka-connect.sh");
 
@@ -22,7 +22,7 @@ export async function startKafkaConnect(): Promise<number> {
 }
 
 async function rest(method: string, path: string, body?: unknown): Promise<unknown> {
-	const res = await fetch(`${connectUrl}${path}`, {
+	const res = await fetch(`${connectUrl()}${path}`, {
 		method,
 		headers: { "content-type": "application/json" },
 		...(body === undefined ? {} : { body: JSON.stringify(body) }),

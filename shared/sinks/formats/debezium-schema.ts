@@ -85,6 +85,18 @@ function fieldJson(f: ConnectField): string {
 	return `${inner.slice(0, -1)},"field":${JSON.stringify(f.name)}}`;
 }
 
+/** Each struct schema's member prefixes (`"name":`, then `,"name":`), built once: every message reuses them. */
+const memberPrefixes = new WeakMap<ConnectSchema, string[]>();
+
+function prefixesOf(schema: ConnectSchema): string[] {
+	let prefixes = memberPrefixes.get(schema);
+	if (!prefixes) {
+		prefixes = (schema.fields ?? []).map((f, i) => `${i === 0 ? "" : ","}${JSON.stringify(f.name)}:`);
+		memberPrefixes.set(schema, prefixes);
+	}
+	return prefixes;
+}
+
 /** JsonConverter's payload (convertToJson), nulls replaced by the schema's default as it does by default. */
 export function valueJson(schema: ConnectSchema, value: ConnectValue | undefined): string {
 	if (value === null || value === undefined) {
@@ -110,9 +122,16 @@ export function valueJson(schema: ConnectSchema, value: ConnectValue | undefined
 			return `[${(value as ConnectValue[]).map((v) => valueJson(items, v)).join(",")}]`;
 		}
 		case "struct": {
+			// the hottest loop of the Debezium format: plain concatenation, no intermediate arrays
 			const s = value as ConnectStruct;
-			const members = (schema.fields ?? []).map((f) => `${JSON.stringify(f.name)}:${valueJson(f.schema, s[f.name])}`);
-			return `{${members.join(",")}}`;
+			const fields = schema.fields ?? [];
+			const prefixes = prefixesOf(schema);
+			let out = "{";
+			for (let i = 0; i < fields.length; i++) {
+				const f = fields[i] as ConnectField;
+				out += prefixes[i] + valueJson(f.schema, s[f.name]);
+			}
+			return `${out}}`;
 		}
 	}
 }
