@@ -91,6 +91,8 @@ export class SinkTarget implements ReplicationTarget {
 	 */
 	private sending: Promise<void> = Promise.resolve();
 	private uncommitted = 0;
+	/** Messages sent or pending since the last commit. */
+	private batchMessages = 0;
 	private batchSince = 0;
 	private lastSentAt = Date.now();
 	/** A source transaction's "begin" went to the format and its "end" has not yet (Format.transaction). */
@@ -219,14 +221,10 @@ export class SinkTarget implements ReplicationTarget {
 			const position = part.position as SourcePosition;
 			this.totals.position = position;
 			this.uncommitted += 1;
-			if (this.pendingCount() >= COMMIT_MESSAGES || Date.now() - this.batchSince >= COMMIT_AFTER_MS) {
+			if (this.batchMessages >= COMMIT_MESSAGES || Date.now() - this.batchSince >= COMMIT_AFTER_MS) {
 				await this.commitAt(position);
 			}
 		}
-	}
-
-	private pendingCount(): number {
-		return this.pending.length;
 	}
 
 	/**
@@ -368,7 +366,8 @@ export class SinkTarget implements ReplicationTarget {
 
 	private async queue(messages: BrokerMessage[]): Promise<void> {
 		if (messages.length === 0) return;
-		if (this.pending.length === 0 && this.uncommitted === 0) this.batchSince = Date.now();
+		if (this.batchMessages === 0) this.batchSince = Date.now();
+		this.batchMessages += messages.length;
 		for (const m of messages) {
 			this.pending.push(m);
 			this.topics.add(m.topic);
@@ -399,6 +398,7 @@ export class SinkTarget implements ReplicationTarget {
 		await this.s.producer.commit(checkpoint);
 		this.checkpoint = checkpoint;
 		this.uncommitted = 0;
+		this.batchMessages = 0;
 		this.batchSince = Date.now();
 	}
 
