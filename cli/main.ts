@@ -75,7 +75,10 @@ ds.command("add")
 	.option("--endpoint <host:port>", "RocketMQ 5 proxy endpoint")
 	.option("--access-key <key>", "RocketMQ access key (its secret is the password)")
 	.option("--tls", "connect with TLS", false)
-	.option("--password-env <var>", "read the password (SASL password, RocketMQ secret key) from this environment variable")
+	.option(
+		"--password-env <var>",
+		"read the password (SASL password, RocketMQ secret key) from this environment variable",
+	)
 	.option("--password-file <file>", "read the password from this file")
 	.action(async (o) => {
 		const { name, engine, tls } = o;
