@@ -28,7 +28,7 @@ export function renderStatus(s: ProjectStatus): string {
 		}
 	}
 	for (const [label, i] of [
-		["incremental", s.incremental],
+		[s.steps.some((st) => st.name === "sync") ? "sync" : "incremental", s.incremental],
 		["reverse", s.reverse],
 	] as const) {
 		if (!i) continue;

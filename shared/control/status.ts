@@ -49,7 +49,8 @@ export interface ProjectStatus {
 }
 
 export interface StreamStatus {
-	phase: ReplicationStatus["phase"] | "not started";
+	/** A synchronization stream says "snapshot" while it sends its tables' rows (its target's safe mode). */
+	phase: ReplicationStatus["phase"] | "snapshot" | "not started";
 	/** Whether the stream applies changes now (stream-state.ts); `stateReason` says why not. */
 	state: StreamState;
 	stateReason?: string;
@@ -73,7 +74,7 @@ async function streamStatus(ctx: Context, project: Project, direction: Direction
 	const live = streamLiveness(project, direction, r);
 	const running = live.state === "running";
 	return {
-		phase: r?.phase ?? "not started",
+		phase: project.sync && r?.phase === "safe" ? "snapshot" : (r?.phase ?? "not started"),
 		state: live.state,
 		stateReason: live.reason,
 		latencySeconds: live.latencySeconds,
