@@ -50,6 +50,8 @@ describe("copy workers whose parent dies", () => {
 			closed.then(() => "exited"),
 			new Promise((r) => setTimeout(() => r("still running"), 20_000)),
 		]);
+		// a worker's pipes close while it exits, a moment before the kernel marks it a zombie
+		for (let i = 0; i < 25 && workers.some(alive); i++) await new Promise((r) => setTimeout(r, 200));
 		const survivors = workers.filter(alive);
 		for (const pid of survivors) process.kill(pid, "SIGKILL");
 		expect(outcome).toBe("exited");
