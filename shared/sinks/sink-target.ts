@@ -82,6 +82,8 @@ export class SinkTarget implements ReplicationTarget {
 	};
 	/** Topics messages went to: heartbeats go to each of their partitions. */
 	private readonly topics = new Set<string>();
+	/** Each table's topic (destination "database.table"), worked out once: routing runs per message. */
+	private readonly tableTopics = new Map<string, string>();
 	/** The topics of each database's tables so far: a statement on a whole database goes to each. */
 	private readonly databaseTopics = new Map<string, Set<string>>();
 	private pending: BrokerMessage[] = [];
@@ -327,9 +329,13 @@ export class SinkTarget implements ReplicationTarget {
 
 	private route(table: SyncTable, messages: SinkMessage[], source: EventSource): BrokerMessage[] {
 		const { database } = table.table.name;
-		const topic = topicFor(this.s.options, database, table.table.name.table, this.s.broker);
 		const name = `${database}.${table.table.name.table}`;
-		if (!this.databaseTopics.get(database)?.add(topic)) this.databaseTopics.set(database, new Set([topic]));
+		let topic = this.tableTopics.get(name);
+		if (topic === undefined) {
+			topic = topicFor(this.s.options, database, table.table.name.table, this.s.broker);
+			this.tableTopics.set(name, topic);
+			if (!this.databaseTopics.get(database)?.add(topic)) this.databaseTopics.set(database, new Set([topic]));
+		}
 		return messages.map((m) => ({
 			topic: m.topic ? safeTopic(m.topic, this.s.broker) : topic,
 			routingKey: rowRouting(this.s.options.partitioning, name, m.key),

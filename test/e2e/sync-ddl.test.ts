@@ -8,6 +8,7 @@ import {
 } from "../support/databases.ts";
 import { consumeAll, createTopics } from "../support/kafka.ts";
 import { useTestStack, waitFor } from "../support/stack.ts";
+import { addLocalKafka } from "../support/sync.ts";
 
 interface CanalMessage {
 	isDdl: boolean;
@@ -29,11 +30,7 @@ describe("incremental synchronization in Canal format, partitioned by key: DDL i
 	it("puts the ALTER in every partition, after the rows before it and before the rows after it", async () => {
 		const topic = `${db}.t`;
 		await createTopics(3, [topic]);
-		const kafka = await t.api.post<{ id: string }>("/datasources", {
-			name: "kafka",
-			engine: "kafka",
-			brokers: ["127.0.0.1:19092"],
-		});
+		const kafka = { id: await addLocalKafka(t, "kafka") };
 		const projectId = await t.startProject({
 			name: "ddl order",
 			destinationId: kafka.id,

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createDatabase, scratch2Credentials, scratchCredentials, uniqueDatabase } from "../support/databases.ts";
 import { createTopics, uniqueTopic } from "../support/kafka.ts";
 import { refusal, useTestStack, waitFor } from "../support/stack.ts";
+import { addLocalKafka } from "../support/sync.ts";
 
 describe("synchronization projects: bad input gets a clear error naming the object", () => {
 	const db = uniqueDatabase("syncbad");
@@ -31,11 +32,7 @@ describe("synchronization projects: bad input gets a clear error naming the obje
 		expect(noProxy.status).toBe(422);
 		expect(noProxy.message).toMatch(/127\.0\.0\.1:19698/);
 
-		const kafka = await t.api.post<{ id: string }>("/datasources", {
-			name: "kafka",
-			engine: "kafka",
-			brokers: ["127.0.0.1:19092"],
-		});
+		const kafka = { id: await addLocalKafka(t, "kafka") };
 		const base = { sourceId: t.ids.sourceId, destinationId: kafka.id, objects: [{ database: db }] };
 		const format = await refusal(
 			t.api.post("/projects", { ...base, name: "f", types: ["full"], sync: { format: "avro" } }),
@@ -65,11 +62,7 @@ describe("synchronization projects: bad input gets a clear error naming the obje
 	it("stops with a ticket naming the topic and the size when a message is over the topic's limit", async () => {
 		const topic = uniqueTopic("syncbad");
 		await createTopics(1, [topic], { "max.message.bytes": "4096" });
-		const kafka = await t.api.post<{ id: string }>("/datasources", {
-			name: "kafka small",
-			engine: "kafka",
-			brokers: ["127.0.0.1:19092"],
-		});
+		const kafka = { id: await addLocalKafka(t, "kafka small") };
 		const projectId = await t.startProject({
 			name: "too big",
 			destinationId: kafka.id,

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createDatabase, scratch2Credentials, scratchCredentials, uniqueDatabase } from "../support/databases.ts";
 import { consumeAll, createTopics } from "../support/kafka.ts";
 import { useTestStack, waitFor } from "../support/stack.ts";
+import { addLocalKafka } from "../support/sync.ts";
 
 describe("a full-only synchronization project in Debezium format, with a rule's column choice and row filter", () => {
 	const db = uniqueDatabase("syncfull");
@@ -24,11 +25,7 @@ describe("a full-only synchronization project in Debezium format, with a rule's 
 	it("sends each chosen row once as a snapshot read (op r), then completes", async () => {
 		const topic = `${db}.items`;
 		await createTopics(3, [topic]);
-		const kafka = await t.api.post<{ id: string }>("/datasources", {
-			name: "kafka",
-			engine: "kafka",
-			brokers: ["127.0.0.1:19092"],
-		});
+		const kafka = { id: await addLocalKafka(t, "kafka") };
 		const projectId = await t.startProject({
 			name: "full only",
 			destinationId: kafka.id,

@@ -7,7 +7,7 @@ import { sampleDatabases, scratch2Credentials, scratchCredentials, uniqueDatabas
 import { consumeAll, createTopics } from "../support/kafka.ts";
 import { applyDefaultMessages, copyTableDefinitions, type DefaultMessage } from "../support/rebuild.ts";
 import { useTestStack } from "../support/stack.ts";
-import { compareRebuilt, killReplicationTask, waitForSyncCaughtUp } from "../support/sync.ts";
+import { addLocalKafka, compareRebuilt, killReplicationTask, waitForSyncCaughtUp } from "../support/sync.ts";
 
 const KAFKA_SH = fileURLToPath(new URL("../../scripts/services/kafka.sh", import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -30,11 +30,7 @@ describe("synchronization to Kafka, full + incremental, under SIGKILLs of the ta
 			3,
 			TABLES.map((table) => `${db}.${table}`),
 		);
-		const kafka = await t.api.post<{ id: string }>("/datasources", {
-			name: "kafka",
-			engine: "kafka",
-			brokers: ["127.0.0.1:19092"],
-		});
+		const kafka = { id: await addLocalKafka(t, "kafka") };
 		const load = new AbortController();
 		const writes = runWriteLoad(scratchCredentials, db, { signal: load.signal, connections: 2, pauseMs: 5 });
 		const projectId = await t.startProject({

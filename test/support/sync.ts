@@ -48,3 +48,9 @@ export async function compareRebuilt(
 	);
 	return { identical: report.identical, message: [...report.lines, ...details].join("\n") };
 }
+
+/** Registers the local Kafka broker (scripts/services/kafka.sh) as a data source; returns its id. */
+export async function addLocalKafka(t: StackFixture, name = "kafka"): Promise<string> {
+	const ds = await t.api.post<{ id: string }>("/datasources", { name, engine: "kafka", brokers: ["127.0.0.1:19092"] });
+	return ds.id;
+}
