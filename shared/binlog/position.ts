@@ -9,12 +9,33 @@ import { masterStatus, serverFlavor } from "./server.ts";
  * without loading the binlog reader (capture/reader.ts and zongji).
  */
 
-/** A position in the source's binlog: the GTID state after a transaction, and the file offset. */
+/**
+ * A position in the source's binlog: the GTID state after a transaction, and the file offset. A
+ * TiDB source, whose changes come through TiCDC (shared/feed/), stands at a commit timestamp
+ * instead (`tso`; gtid and file empty, pos 0).
+ */
 export interface SourcePosition {
 	/** MariaDB: a gtid_binlog_pos-style list ('0-1-100,1-2-7'); MySQL: an executed GTID set. Empty if GTIDs are off. */
 	gtid: string;
 	file: string;
 	pos: number;
+	/**
+	 * TiDB: every transaction committed at or below this TSO (a 64-bit decimal string, never a
+	 * JavaScript number) is included.
+	 */
+	tso?: string;
+	/** A stream fed from Kafka: where to read each partition again (shared/feed/cursor.ts). */
+	feed?: FeedCursor;
+}
+
+/**
+ * Where a change feed's reader resumes: per partition ('topic:partition'), the offset of the first
+ * record it has not finished with, and the last watermark that partition gave (TiCDC), both as
+ * decimal strings.
+ */
+export interface FeedCursor {
+	offsets: Record<string, string>;
+	watermarks?: Record<string, string>;
 }
 
 /*
@@ -96,6 +117,7 @@ export function compareFilePositions(a: SourcePosition, b: SourcePosition): numb
  */
 export function hasReached(position: SourcePosition | null | undefined, target: SourcePosition): boolean {
 	if (!position) return false;
+	if (target.tso !== undefined) return position.tso !== undefined && BigInt(position.tso) >= BigInt(target.tso);
 	const goal = target.gtid.trim();
 	if (goal) {
 		const have = position.gtid.trim();
@@ -146,6 +168,7 @@ export function includesTransaction(state: SourcePosition | null | undefined, gt
  * the same GTID state in any order, or without GTIDs the same file and offset.
  */
 export function samePosition(a: SourcePosition, b: SourcePosition): boolean {
+	if (a.tso !== undefined || b.tso !== undefined) return a.tso === b.tso;
 	if (a.gtid || b.gtid) return normaliseGtid(a.gtid) === normaliseGtid(b.gtid);
 	return a.file === b.file && a.pos === b.pos;
 }
@@ -182,4 +205,40 @@ export async function currentPosition(conn: Connection | Pool): Promise<SourcePo
 		gtid = (status.executedGtidSet ?? "").replace(/\s+/g, "");
 	}
 	return { gtid, file: status.file, pos: status.pos };
+}
+
+/**
+ * The GTID state `state` extended by the transaction `gtid`: MariaDB's entry for its domain
+ * replaced, MySQL's set given the transaction's number. What a reader that sees transactions
+ * rather than binlog events (shared/feed/) keeps as its position.
+ */
+export function addTransaction(state: string, gtid: string): string {
+	const g = gtid.trim();
+	if (!g) return state;
+	if (isMysqlSet(g)) {
+		const i = g.lastIndexOf(":");
+		const uuid = g.slice(0, i).toLowerCase();
+		const n = BigInt(g.slice(i + 1));
+		const set = parseMysql(state);
+		const ranges = [...(set.get(uuid) ?? []), [n, n] as [bigint, bigint]].sort((a, b) =>
+			a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0,
+		);
+		const merged: [bigint, bigint][] = [];
+		for (const [lo, hi] of ranges) {
+			const last = merged.at(-1);
+			if (last && lo <= last[1] + 1n) last[1] = hi > last[1] ? hi : last[1];
+			else merged.push([lo, hi]);
+		}
+		set.set(uuid, merged);
+		return [...set]
+			.map(([u, rs]) => `${u}:${rs.map(([lo, hi]) => (lo === hi ? `${lo}` : `${lo}-${hi}`)).join(":")}`)
+			.join(",");
+	}
+	const m = /^(\d+)-(\d+)-(\d+)$/.exec(g);
+	if (!m) throw new Error(`'${g}' is not a MariaDB GTID (domain-server-sequence)`);
+	const entries = state
+		.split(",")
+		.map((s) => s.trim())
+		.filter((s) => s && !s.startsWith(`${m[1]}-`));
+	return [...entries, g].sort((a, b) => Number(a.split("-")[0]) - Number(b.split("-")[0])).join(",");
 }

@@ -31,6 +31,8 @@ export async function createProject(ctx: Context, input: ProjectInput): Promise<
 	const synchronizes = isBroker(destination);
 	const syncError = synchronizationError(input, synchronizes);
 	if (syncError) throw invalid("SYNC_PROJECT", syncError);
+	const feedError = input.feed && (await changeFeedError(ctx, input, synchronizes));
+	if (feedError) throw invalid("CHANGE_FEED", feedError);
 	const now = new Date().toISOString();
 	const id = `pr-${randomUUID().slice(0, 8)}`;
 	const project: Omit<Project, "id"> = {
@@ -162,6 +164,18 @@ function synchronizationError(input: ProjectInput, synchronizes: boolean): strin
 		return `a synchronization project (to a message queue) runs full and incremental synchronization only: untick ${other.join(", ")}`;
 	}
 	if (input.options.twoWay) return "two-way sync needs a database at both ends: turn twoWay off";
+	return undefined;
+}
+
+/** A change feed replaces the source's binlog for incremental migration into a database, one way. */
+async function changeFeedError(ctx: Context, input: ProjectInput, synchronizes: boolean): Promise<string | undefined> {
+	if (synchronizes) return "a change feed is read into a database: this project's destination is a message queue";
+	if (!input.types.includes("incremental")) return "a change feed serves incremental migration: tick incremental";
+	if (input.options.twoWay) return "two-way sync reads both sides' binlogs: turn twoWay off for a project fed from Kafka";
+	const feedSource = await getDataSource(ctx, input.feed?.dataSourceId ?? "");
+	if (feedSource.engine !== "kafka") {
+		return `the change feed's data source '${feedSource.name}' is ${feedSource.engine}: it must be a Kafka data source`;
+	}
 	return undefined;
 }
 

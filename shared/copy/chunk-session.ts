@@ -1,4 +1,5 @@
 import type { RowDataPacket } from "mysql2";
+import { isTidb } from "../binlog/tso.ts";
 import type { Connection } from "../db/connect.ts";
 import { FILTER_SQL_MODE } from "../db/filter-mode.ts";
 import { rowWriteSqlMode } from "../db/session.ts";
@@ -97,6 +98,8 @@ export async function restoreDestination(
 export interface SourceSession {
 	mode: string;
 	netWriteTimeout: number;
+	/** The TiDB TSO the session reads at (tidb_snapshot), when it does. */
+	asOfTso?: string;
 }
 
 /**
@@ -104,7 +107,11 @@ export interface SourceSession {
  * the stream pauses (backpressure, throttle) while the destination catches up; FILTER_SQL_MODE,
  * the one mode the row filter was checked under (which also leaves CHAR values unpadded).
  */
-export async function openSnapshot(src: Connection, onSource: SideErrors["onSource"]): Promise<SourceSession> {
+export async function openSnapshot(
+	src: Connection,
+	onSource: SideErrors["onSource"],
+	asOfTso?: string,
+): Promise<SourceSession> {
 	const [[srcState]] = await onSource(
 		src.query<RowDataPacket[]>("SELECT @@session.sql_mode AS mode, @@session.net_write_timeout AS nwt"),
 	);
@@ -112,9 +119,15 @@ export async function openSnapshot(src: Connection, onSource: SideErrors["onSour
 	await onSource(
 		src.query("SET SESSION time_zone = '+00:00', net_write_timeout = 3600, sql_mode = ?", [FILTER_SQL_MODE]),
 	);
-	await onSource(src.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"));
-	await onSource(src.query("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"));
-	return { mode: sourceMode, netWriteTimeout: Number(srcState?.nwt ?? 60) };
+	const asOf = asOfTso && (await onSource(isTidb(src))) ? asOfTso : undefined;
+	if (asOf) {
+		// TiDB reads the whole session as of the TSO: every chunk of the table sees one snapshot
+		await onSource(src.query("SET SESSION tidb_snapshot = ?", [asOf]));
+	} else {
+		await onSource(src.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"));
+		await onSource(src.query("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"));
+	}
+	return { mode: sourceMode, netWriteTimeout: Number(srcState?.nwt ?? 60), ...(asOf ? { asOfTso: asOf } : {}) };
 }
 
 export async function restoreSource(
@@ -122,5 +135,6 @@ export async function restoreSource(
 	saved: SourceSession,
 	onSource: SideErrors["onSource"],
 ): Promise<void> {
+	if (saved.asOfTso) await onSource(src.query("SET SESSION tidb_snapshot = ''"));
 	await onSource(src.query("SET SESSION net_write_timeout = ?, sql_mode = ?", [saved.netWriteTimeout, saved.mode]));
 }

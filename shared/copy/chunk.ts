@@ -42,6 +42,11 @@ export interface CopyOptions {
 	maxBytesPerSecond?: number;
 	/** A throttle shared with other chunks (used instead of the two limits above). */
 	throttle?: Throttle;
+	/**
+	 * Read the source as of this TiDB TSO (a TiDB project fed by TiCDC: every chunk reads the
+	 * snapshot replay starts after); ignored by any other server.
+	 */
+	asOfTso?: string;
 	/** Stops the copy at the next batch; the open destination transaction is rolled back. */
 	signal?: AbortSignal;
 	/** Called after each batch is written; an exception thrown here aborts the copy and is rethrown. */
@@ -188,7 +193,7 @@ async function run(
 					plain,
 					binary,
 				);
-	const source = await openSnapshot(src, onSource);
+	const source = await openSnapshot(src, onSource, options.asOfTso);
 	const writer = batchWriter(dst, destination.readCommitted, options, what, onDestination);
 
 	const lock = await lockChunk(dst, chunk, options.lockWaitSeconds ?? 10, what, sides.fail);

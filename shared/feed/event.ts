@@ -1,5 +1,6 @@
 import type { RowImage } from "../capture/change.ts";
 import type { ColumnInfo } from "../db/introspect.ts";
+import type { FeedFormatName } from "../model/feed.ts";
 import type { TableName } from "../model/rules.ts";
 
 /*
@@ -43,6 +44,8 @@ export type RawImage = Record<string, unknown>;
 
 export interface FeedRow {
 	kind: "row";
+	/** The row's place in its transaction, where the message says (Debezium `source.row`): the order to apply them in. */
+	index?: number;
 	/** "read": a row of a synchronization's snapshot (Debezium op "r"), not a change. */
 	op: "insert" | "update" | "delete" | "read";
 	table: TableName;
@@ -81,9 +84,6 @@ export interface FeedWatermark {
 
 export type FeedEvent = FeedRow | FeedDdl | FeedWatermark;
 
-/** Which program wrote the feed, in which format. */
-export type FeedFormatName = "ticdc-canal-json" | "ticdc-open-protocol" | "debezium" | "canal";
-
 export interface FeedFormat {
 	name: FeedFormatName;
 	/**
@@ -114,7 +114,18 @@ export class FeedFormatError extends Error {
 		message: string,
 		readonly record?: Pick<FeedRecord, "topic" | "partition" | "offset">,
 	) {
-		super(record ? `${message} (topic '${record.topic}', partition ${record.partition}, offset ${record.offset})` : message);
+		super(
+			record ? `${message} (topic '${record.topic}', partition ${record.partition}, offset ${record.offset})` : message,
+		);
 		this.name = "FeedFormatError";
 	}
+}
+
+/**
+ * A change feed Ferry cannot follow without a person: a topic missing, changes deleted by the
+ * topic's retention before they were read, a synchronization's snapshot taken after the
+ * migration's start. The stream stops with a ticket (shared/replay/fatal.ts).
+ */
+export class FeedError extends Error {
+	override name = "FeedError";
 }

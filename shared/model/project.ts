@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { SourcePosition } from "../binlog/position.ts";
+import { ChangeFeed } from "./feed.ts";
 import { ObjectRules } from "./rules.ts";
 import { SyncOptions } from "./sync.ts";
 
@@ -47,6 +48,11 @@ export const ProjectInput = z
 		 * message-queue destination.
 		 */
 		sync: SyncOptions.optional(),
+		/**
+		 * Where incremental migration reads the source's changes when not from its binlog: a
+		 * change feed in Kafka (TiDB through TiCDC, or a Ferry synchronization's output).
+		 */
+		feed: ChangeFeed.optional(),
 		tags: z.array(z.string().min(1).max(64)).max(50).default([]),
 	})
 	.strict();

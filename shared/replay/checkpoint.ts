@@ -1,4 +1,5 @@
 import type { RowDataPacket } from "mysql2";
+import { z } from "zod";
 import type { SourcePosition } from "../binlog/position.ts";
 import type { EchoMarks } from "../capture/change.ts";
 import type { Queryable } from "../db/connect.ts";
@@ -18,6 +19,12 @@ import { escapeValue, quoteId } from "../db/sql.ts";
  */
 export const META_DATABASE = "ferry_meta";
 export const CHECKPOINT_TABLE = "checkpoints";
+/**
+ * A stream fed from Kafka keeps the rest of its position beside its checkpoint row, in the same
+ * transaction: the TiDB commit TSO and where to read each partition again. A table of its own, so
+ * destinations an older Ferry set up need no ALTER.
+ */
+export const FEED_POSITION_TABLE = "feed_positions";
 /** Starts every checkpoint statement (visible in MariaDB's annotate-rows events and in processlists). */
 export const FERRY_MARKER = "/* ferry:replay */";
 
@@ -52,6 +59,12 @@ export interface Checkpoint {
 	sourceCommitTime: string | null;
 }
 
+/** A feed cursor as stored: offsets and watermarks as decimal strings. */
+const FeedCursor = z.object({
+	offsets: z.record(z.string(), z.string().regex(/^\d+$/)),
+	watermarks: z.record(z.string(), z.string().regex(/^\d+$/)).optional(),
+});
+
 function checkDatabaseName(database: string): void {
 	if (!database || database.length > 64) throw new Error(`'${database}' is not a valid helper database name`);
 }
@@ -59,6 +72,11 @@ function checkDatabaseName(database: string): void {
 export function checkpointTable(database: string = META_DATABASE): string {
 	checkDatabaseName(database);
 	return `${quoteId(database)}.${quoteId(CHECKPOINT_TABLE)}`;
+}
+
+function feedPositionTable(database: string): string {
+	checkDatabaseName(database);
+	return `${quoteId(database)}.${quoteId(FEED_POSITION_TABLE)}`;
 }
 
 /**
@@ -83,6 +101,13 @@ export async function ensureMetaSchema(
 			pos BIGINT,
 			applied_at DATETIME(6),
 			source_commit_time DATETIME(6)
+		) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+	);
+	await conn.query(
+		`${mark}CREATE TABLE IF NOT EXISTS ${feedPositionTable(database)} (
+			stream VARCHAR(191) NOT NULL PRIMARY KEY,
+			tso VARCHAR(20),
+			cursor_json MEDIUMTEXT
 		) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
 	);
 }
@@ -116,9 +141,35 @@ export async function readCheckpoint(
 			gtid: row.gtid == null ? "" : String(row.gtid),
 			file: row.file == null ? "" : String(row.file),
 			pos: row.pos == null ? 0 : Number(row.pos),
+			...(await readFeedPosition(conn, stream, database)),
 		},
 		appliedAt: row.appliedAt == null ? null : String(row.appliedAt),
 		sourceCommitTime: row.sourceCommitTime == null ? null : String(row.sourceCommitTime),
+	};
+}
+
+/** The TSO and feed cursor kept beside the checkpoint row (a stream fed from Kafka), if any. */
+async function readFeedPosition(
+	conn: Queryable,
+	stream: string,
+	database: string,
+): Promise<Pick<SourcePosition, "tso" | "feed">> {
+	let rows: RowDataPacket[];
+	try {
+		[rows] = await conn.query<RowDataPacket[]>(
+			`SELECT tso, cursor_json AS cursor FROM ${feedPositionTable(database)} WHERE stream = ?`,
+			[stream],
+		);
+	} catch (err) {
+		// a helper schema an older Ferry created, before its ensureMetaSchema ran: no feed position
+		if ((err as { errno?: number }).errno === 1146) return {};
+		throw err;
+	}
+	const row = rows[0];
+	if (!row) return {};
+	return {
+		...(row.tso == null ? {} : { tso: String(row.tso) }),
+		...(row.cursor == null ? {} : { feed: FeedCursor.parse(JSON.parse(String(row.cursor))) }),
 	};
 }
 
@@ -131,16 +182,36 @@ export function utcDatetime(epochMs: number): string {
 }
 
 /**
- * The statement that records `position` as the stream's checkpoint, as SQL text (it travels in
- * the same multi-statement packet as the transaction's rows). `applied_at` is the destination's
- * own clock at the time of the write.
+ * The statements that record `position` as the stream's checkpoint, as SQL text (they travel in
+ * the same multi-statement packet as the transaction's rows): its row of `checkpoints`, then, for
+ * a stream fed from Kafka, its row of `feed_positions`. `applied_at` is the destination's own
+ * clock at the time of the write.
  */
-export function checkpointSql(
+export function checkpointStatements(
 	stream: string,
 	position: SourcePosition,
 	commitTime: number | null,
 	database: string = META_DATABASE,
-): string {
+): string[] {
+	const statements = [checkpointRowSql(stream, position, commitTime, database)];
+	if (position.tso !== undefined || position.feed !== undefined) {
+		if (position.tso !== undefined && !/^\d{1,20}$/.test(position.tso)) {
+			throw new Error(`'${position.tso}' is not a TSO (a decimal 64-bit timestamp)`);
+		}
+		const values = [
+			escapeValue(stream),
+			position.tso === undefined ? "NULL" : escapeValue(position.tso),
+			position.feed === undefined ? "NULL" : escapeValue(JSON.stringify(position.feed)),
+		];
+		statements.push(
+			`${FERRY_MARKER} INSERT INTO ${feedPositionTable(database)} (stream, tso, cursor_json) ` +
+				`VALUES (${values.join(", ")}) ON DUPLICATE KEY UPDATE tso = VALUES(tso), cursor_json = VALUES(cursor_json)`,
+		);
+	}
+	return statements;
+}
+
+function checkpointRowSql(stream: string, position: SourcePosition, commitTime: number | null, database: string): string {
 	const values = [
 		escapeValue(stream),
 		escapeValue(position.gtid),

@@ -1,7 +1,7 @@
 import type mysql from "mysql2/promise";
 import type { SourcePosition } from "../binlog/position.ts";
 import type { BatchItem } from "./batch.ts";
-import { checkpointSql, markSql } from "./checkpoint.ts";
+import { checkpointStatements, markSql } from "./checkpoint.ts";
 import type { Group } from "./group.ts";
 import type { Prepared } from "./prepare.ts";
 import type { Inconsistency } from "./statements.ts";
@@ -114,13 +114,13 @@ export class Committer {
 	): Promise<Inconsistency[]> {
 		const statements: { sql: string; check?: BatchItem["check"] }[] = [];
 		const checkpoint = commit?.position
-			? checkpointSql(this.stream, commit.position, commit.commitTime, this.metaDatabase)
+			? checkpointStatements(this.stream, commit.position, commit.commitTime, this.metaDatabase)
 			: null;
 		let checkpointWritten = false;
 		if (begin) {
 			statements.push({ sql: "START TRANSACTION" });
 			if (checkpoint) {
-				statements.push({ sql: checkpoint });
+				for (const sql of checkpoint) statements.push({ sql });
 				checkpointWritten = true;
 			} else if (mark) {
 				statements.push({ sql: markSql(this.stream, this.metaDatabase) });
@@ -128,7 +128,7 @@ export class Committer {
 		}
 		for (const item of items) statements.push(item);
 		if (commit) {
-			if (checkpoint && !checkpointWritten) statements.push({ sql: checkpoint });
+			if (checkpoint && !checkpointWritten) for (const sql of checkpoint) statements.push({ sql });
 			statements.push({ sql: "COMMIT" });
 		}
 		const found: Inconsistency[] = [];

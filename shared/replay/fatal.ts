@@ -1,3 +1,4 @@
+import { FeedError, FeedFormatError } from "../feed/event.ts";
 import { needsAPerson } from "../sinks/errors.ts";
 import { ReplayError, type ReplayErrorCode } from "./replay-error.ts";
 
@@ -27,5 +28,7 @@ const NEEDS_A_PERSON: readonly ReplayErrorCode[] = [
 export function asFatal(err: unknown): unknown {
 	if (err instanceof ReplayError && NEEDS_A_PERSON.includes(err.code)) return new FatalReplicationError(err.message);
 	if (needsAPerson(err)) return new FatalReplicationError((err as Error).message);
+	// a change feed that lacks what Ferry needs, or lost changes: no retry brings them back
+	if (err instanceof FeedError || err instanceof FeedFormatError) return new FatalReplicationError(err.message);
 	return err;
 }

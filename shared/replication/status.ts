@@ -1,6 +1,5 @@
-import { currentPosition, samePosition } from "../binlog/position.ts";
+import { type SourcePosition, samePosition } from "../binlog/position.ts";
 import type { Context } from "../context.ts";
-import type { Connection } from "../db/connect.ts";
 import { logger, metrics } from "../observability.ts";
 import { getProject } from "../state/projects.ts";
 import type { ReplicationTotals } from "../state/streams.ts";
@@ -31,8 +30,11 @@ export class StatusReporter {
 		private readonly ctx: Context,
 		private readonly replicationId: string,
 		private readonly owner: string,
-		/** The server capture reads: how far its binlog is (latency). */
-		private readonly source: Connection,
+		/**
+		 * Where the source stands now (its binlog's position, or the change feed's head; null when
+		 * the feed shows the stream behind): a stream standing there is caught up.
+		 */
+		private readonly sourceNow: () => Promise<SourcePosition | null>,
 		private readonly progress: () => SessionProgress,
 		private readonly abort: AbortController,
 		private readonly base: ReplicationTotals & { lastCommitTime?: number },
@@ -82,8 +84,8 @@ export class StatusReporter {
 		const rowsPerSecond = Math.round((p.rows - this.last.rows) / seconds);
 		const bytesPerSecond = Math.round((p.bytes - this.last.bytes) / seconds);
 		this.last = { at: now, rows: p.rows, bytes: p.bytes };
-		const sourceNow = await currentPosition(this.source);
-		const caughtUp = p.position !== null && samePosition(p.position, sourceNow);
+		const sourceNow = await this.sourceNow();
+		const caughtUp = p.position !== null && sourceNow !== null && samePosition(p.position, sourceNow);
 		// before this session's first commit, the last one of an earlier session
 		const lastCommitTime = p.lastCommitTime ?? this.base.lastCommitTime ?? null;
 		const latencySeconds = caughtUp

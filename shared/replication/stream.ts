@@ -1,17 +1,18 @@
 import { createHash, randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import type { SourcePosition } from "../binlog/position.ts";
+import { currentPosition, type SourcePosition } from "../binlog/position.ts";
 import { openBinlogReader } from "../capture/reader.ts";
 import type { Context } from "../context.ts";
-import { type Connection, connect, createPool } from "../db/connect.ts";
+import { type Connection, connect, createPool, type Pool } from "../db/connect.ts";
 import type { Credentials } from "../model/datasource.ts";
 import { isBroker } from "../model/datasource.ts";
 import type { Project } from "../model/project.ts";
 import { logger, metrics } from "../observability.ts";
 import { asFatal, FatalReplicationError } from "../replay/fatal.ts";
+import { FeedReader, type ChangeReader } from "../feed/reader.ts";
 import { describeServer } from "../schema/read.ts";
 import { openSinkTarget } from "../sinks/open.ts";
-import { credentialsFor, getDataSource } from "../state/datasources.ts";
+import { brokerCredentialsFor, credentialsFor, getDataSource } from "../state/datasources.ts";
 import { getProject } from "../state/projects.ts";
 import { replicationStatus } from "../state/streams.ts";
 import { captureFilter } from "./echoes.ts";
@@ -122,7 +123,12 @@ async function session(
 					capture: capturePool,
 					captureServer,
 				});
-		return await replicate(ctx, project, replicationId, owner, signal, { target, control, captureCreds });
+		return await replicate(ctx, project, replicationId, owner, signal, {
+			target,
+			control,
+			captureCreds,
+			capturePool,
+		});
 	} finally {
 		await target?.close().catch(() => {});
 		await Promise.allSettled([capturePool.end(), control.end()]);
@@ -135,7 +141,7 @@ async function replicate(
 	replicationId: string,
 	owner: string,
 	signal: AbortSignal,
-	s: { target: ReplicationTarget; control: Connection; captureCreds: Credentials },
+	s: { target: ReplicationTarget; control: Connection; captureCreds: Credentials; capturePool: Pool },
 ): Promise<"stopped" | "ended"> {
 	const { projectId, direction } = parseReplicationId(replicationId);
 	const { target } = s;
@@ -143,6 +149,8 @@ async function replicate(
 	const onAbort = () => stop.abort();
 	signal.addEventListener("abort", onAbort);
 	let echoes = () => 0;
+	// where the source stands: its binlog's position, or what the change feed has shown so far
+	let sourceNow = (): Promise<SourcePosition | null> => currentPosition(s.control);
 	// before the first transaction is applied, replay stands at its start: an idle source is caught up
 	let startedAt: SourcePosition | null = null;
 	// the stream's totals so far: this session counts on from them
@@ -151,7 +159,7 @@ async function replicate(
 		ctx,
 		replicationId,
 		owner,
-		s.control,
+		() => sourceNow(),
 		() => {
 			const progress = target.progress;
 			return { ...progress, position: progress.position ?? startedAt, echoes: echoes() };
@@ -183,11 +191,18 @@ async function replicate(
 		reporter.start();
 		// a synchronization project's snapshot goes before the first change (shared/sinks/snapshot.ts)
 		await target.snapshot?.(stop.signal);
-		const reader = await openBinlogReader(s.captureCreds, {
-			from,
-			serverId: serverIdFor(replicationId),
-			...captureFilter(replicationId, (t) => target.captures(t)),
-		});
+		const filter = captureFilter(replicationId, (t) => target.captures(t));
+		let reader: ChangeReader;
+		if (project.feed && direction === "forward") {
+			// the source's changes come from a change feed in Kafka (TiCDC, or a Ferry synchronization)
+			const broker = await brokerCredentialsFor(ctx, project.feed.dataSourceId);
+			if (broker.engine !== "kafka") throw new FatalReplicationError(`the change feed of project ${projectId} must be a Kafka data source`);
+			const feed = await FeedReader.open({ feed: project.feed, creds: broker.creds, from, source: s.capturePool, include: filter.include });
+			sourceNow = async () => feed.head();
+			reader = feed;
+		} else {
+			reader = await openBinlogReader(s.captureCreds, { from, serverId: serverIdFor(replicationId), ...filter });
+		}
 		echoes = () => reader.stats.echoes;
 		// a stop must not wait for the next binlog event
 		stop.signal.addEventListener("abort", () => void reader.close().catch(() => {}));

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { compareFilePositions, hasReached, includesTransaction, samePosition } from "../../shared/binlog/position.ts";
+import {
+	addTransaction,
+	compareFilePositions,
+	hasReached,
+	includesTransaction,
+	samePosition,
+} from "../../shared/binlog/position.ts";
 
 const at = (gtid: string, file = "binlog.000001", pos = 4) => ({ gtid, file, pos });
 
@@ -87,5 +93,34 @@ describe("source positions, more cases", () => {
 		expect(samePosition(at("", "binlog.000002", 100), at("", "binlog.000002", 100))).toBe(true);
 		expect(samePosition(at("", "binlog.000002", 100), at("", "binlog.000002", 101))).toBe(false);
 		expect(samePosition(at("", "binlog.000002", 100), at("", "binlog.000003", 100))).toBe(false);
+	});
+});
+
+describe("positions of a change feed", () => {
+	const at = (tso: string) => ({ gtid: "", file: "", pos: 0, tso });
+
+	it("compare TiDB TSOs as 64-bit numbers, never as JavaScript numbers", () => {
+		// two TSOs a double cannot tell apart
+		const low = "434123456789012345";
+		const high = "434123456789012346";
+		expect(Number(low)).toBe(Number(high));
+		expect(hasReached(at(high), at(low))).toBe(true);
+		expect(hasReached(at(low), at(high))).toBe(false);
+		expect(samePosition(at(low), at(high))).toBe(false);
+		expect(samePosition(at(low), at(low))).toBe(true);
+		// a binlog position has not reached a TSO
+		expect(hasReached({ gtid: "0-1-5", file: "b.000001", pos: 4 }, at(low))).toBe(false);
+	});
+
+	it("extend a GTID state transaction by transaction", () => {
+		expect(addTransaction("0-1-5,1-2-7", "0-1-6")).toBe("0-1-6,1-2-7");
+		expect(addTransaction("", "3-1-1")).toBe("3-1-1");
+		expect(addTransaction("0-1-5", "2-1-1")).toBe("0-1-5,2-1-1");
+		const uuid = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+		expect(addTransaction(`${uuid}:1-5`, `${uuid}:6`)).toBe(`${uuid}:1-6`);
+		expect(addTransaction(`${uuid}:1-5`, `${uuid}:8`)).toBe(`${uuid}:1-5:8`);
+		expect(
+			includesTransaction({ gtid: addTransaction(`${uuid}:1-5`, `${uuid}:8`), file: "", pos: 0 }, `${uuid}:8`),
+		).toBe(true);
 	});
 });

@@ -8,7 +8,7 @@ import { quoteId } from "../../shared/db/sql.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
 import {
 	CHECKPOINT_TABLE,
-	checkpointSql,
+	checkpointStatements,
 	ensureMetaSchema,
 	META_DATABASE,
 	markSql,
@@ -277,12 +277,12 @@ describe("two-way sync: forward and reverse replication of one project at once",
 				// marked after its rows, within the first part: still recognised
 				await transaction(
 					`INSERT INTO ${t} VALUES (4, 'peer late')`,
-					checkpointSql(peer, { gtid: "0-1-1", file: "binlog.000001", pos: 4 }, null),
+					...checkpointStatements(peer, { gtid: "0-1-1", file: "binlog.000001", pos: 4 }, null),
 				),
 			];
 			// marked by another stream (a chain A -> B -> C run by another project): forwarded
 			const other = await transaction(
-				checkpointSql("pr-other-stream", { gtid: "0-1-2", file: "binlog.000001", pos: 5 }, null),
+				...checkpointStatements("pr-other-stream", { gtid: "0-1-2", file: "binlog.000001", pos: 5 }, null),
 				`INSERT INTO ${t} VALUES (2, 'other stream')`,
 			);
 			const plain = await transaction(`INSERT INTO ${t} VALUES (3, 'plain')`);

@@ -1,3 +1,4 @@
+import { copySnapshotTso } from "../../binlog/tso.ts";
 import type { Context } from "../../context.ts";
 import { copyChunk } from "../../copy/chunk.ts";
 import { metrics } from "../../observability.ts";
@@ -19,6 +20,7 @@ export const copy: ChunkWork = async ({ source, destination, mapping, chunk, pro
 		maxRowsPerSecond: project.options.maxRowsPerSecond && project.options.maxRowsPerSecond / parallelism,
 		maxBytesPerSecond: project.options.maxBytesPerSecond && project.options.maxBytesPerSecond / parallelism,
 		signal,
+		asOfTso: copySnapshotTso(project),
 	});
 	metrics.addMetric("RowsCopied", "Count", result.rows);
 	metrics.addMetric("BytesCopied", "Bytes", result.bytes);

@@ -1,4 +1,5 @@
 import { currentPosition } from "../../binlog/position.ts";
+import { sourcePositionNow } from "../../binlog/tso.ts";
 import type { Context } from "../../context.ts";
 import { metrics } from "../../observability.ts";
 import { forwardReplicating } from "../../replication/wanted.ts";
@@ -33,7 +34,7 @@ export const verify: ChunkWork = async ({ source, destination, mapping, chunk, p
 	// rows in flight either way: wait for each running replay to pass what this check saw
 	const recheck = differs && rechecks < MAX_RECHECKS;
 	const [recheckAfter, recheckAfterReverse] = await Promise.all([
-		recheck && forwardReplicating(project) ? currentPosition(source) : undefined,
+		recheck && forwardReplicating(project) ? sourcePositionNow(source, project) : undefined,
 		recheck && project.reverse?.active ? currentPosition(destination) : undefined,
 	]);
 	metrics.addMetric("RowsVerified", "Count", v.rows);

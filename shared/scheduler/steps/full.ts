@@ -1,4 +1,5 @@
-import { currentPosition } from "../../binlog/position.ts";
+import type { SourcePosition } from "../../binlog/position.ts";
+import { copySnapshotTso, isTidb, sourcePositionNow } from "../../binlog/tso.ts";
 import { planChunks } from "../../chunking/plan.ts";
 import { connect } from "../../db/connect.ts";
 import { listChunks } from "../../state/chunks.ts";
@@ -51,7 +52,12 @@ export const full: Step = {
 		if (allDone(chunks)) {
 			if (project.types.includes("incremental") && !project.incremental?.safeUntil) {
 				// every chunk's snapshot was read before this position: after it, replay can be exact
-				const safeUntil = await withConnection(ctx, project.sourceId, currentPosition);
+				const safeUntil = await withConnection(ctx, project.sourceId, async (c) =>
+					// chunks read as of the start TSO (TiDB fed by TiCDC): exact from the start
+					copySnapshotTso(project) && (await isTidb(c))
+						? (project.incremental?.startPosition as SourcePosition)
+						: sourcePositionNow(c, project),
+				);
 				await updateProject(ctx, project.id, (p) => ({ ...p, incremental: { ...p.incremental, safeUntil } }));
 			}
 			return "done";

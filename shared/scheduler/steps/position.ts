@@ -1,4 +1,4 @@
-import { currentPosition } from "../../binlog/position.ts";
+import { sourcePositionNow } from "../../binlog/tso.ts";
 import { withConnection } from "../../state/datasources.ts";
 import { updateProject } from "../../state/projects.ts";
 import { never, type Step } from "../step.ts";
@@ -13,7 +13,7 @@ export const position: Step = {
 	cannotSkip: never("incremental replay would have no start position; fix the cause and retry"),
 	async run(ctx, project) {
 		if (project.incremental?.startPosition) return "done";
-		const startPosition = await withConnection(ctx, project.sourceId, currentPosition);
+		const startPosition = await withConnection(ctx, project.sourceId, (c) => sourcePositionNow(c, project));
 		await updateProject(ctx, project.id, (p) => ({ ...p, incremental: { ...p.incremental, startPosition } }));
 		return "done";
 	},

@@ -1,12 +1,13 @@
 import { checkCaptureSettings } from "../../capture/precheck.ts";
 import type { Connection } from "../../db/connect.ts";
+import { feedFindings } from "../../feed/precheck.ts";
 import { applyWaivers, blockingMessage } from "../../model/findings.ts";
 import type { Finding } from "../../model/project.ts";
 import type { TableMapping } from "../../model/rules.ts";
 import { describeRows, existingObjects } from "../../schema/inspect.ts";
 import { checkSchemaPrerequisites } from "../../schema/precheck.ts";
 import { resolveObjects } from "../../schema/resolve.ts";
-import { getDatabaseSource, withConnections } from "../../state/datasources.ts";
+import { brokerCredentialsFor, getDatabaseSource, withConnections } from "../../state/datasources.ts";
 import { updateProject } from "../../state/projects.ts";
 import { createTable } from "../../state/tables.ts";
 import { readTriggers } from "../../switchover/triggers.ts";
@@ -71,6 +72,8 @@ export const precheck: Step = {
 		`it records the tables to migrate, so skipping it would complete the project with nothing migrated; fix the findings, or accept single ones with 'ferry project waive ${p.id} <finding id>', then retry`,
 	async run(ctx, project) {
 		const engine = (await getDatabaseSource(ctx, project.destinationId)).engine;
+		const feed = project.feed;
+		const feedBroker = feed ? await brokerCredentialsFor(ctx, feed.dataSourceId) : undefined;
 		return withConnections(ctx, project, async (source, destination) => {
 			const mappings = await resolveObjects(source, project.objects);
 			let findings: Finding[];
@@ -80,8 +83,14 @@ export const precheck: Step = {
 			} else {
 				findings = await checkExistingTables(destination, mappings);
 			}
-			// binlog format, row image and metadata, GTIDs, retention, replication privileges
-			if (project.types.includes("incremental")) findings.push(...(await checkCaptureSettings(source)));
+			if (feed && feedBroker?.engine === "kafka") {
+				// the changes come from Kafka: its topics and format, and TiDB's snapshot life time
+				const withFull = project.types.includes("full");
+				findings.push(...(await feedFindings(feed, feedBroker.creds, source, mappings, withFull)));
+			} else if (project.types.includes("incremental")) {
+				// binlog format, row image and metadata, GTIDs, retention, replication privileges
+				findings.push(...(await checkCaptureSettings(source)));
+			}
 			if (project.options.twoWay) findings.push(...(await twoWayFindings(source, destination, mappings)));
 			findings = applyWaivers(findings, project.waivedFindings ?? []);
 			await updateProject(ctx, project.id, (p) => ({ ...p, findings }));

@@ -1,4 +1,5 @@
-import { currentPosition, hasReached } from "../../binlog/position.ts";
+import { hasReached } from "../../binlog/position.ts";
+import { sourcePositionNow } from "../../binlog/tso.ts";
 import { replicationId } from "../../replication/ids.ts";
 import { withConnection } from "../../state/datasources.ts";
 import { replicationStatus } from "../../state/streams.ts";
@@ -14,7 +15,7 @@ export const switchDrain: Step = {
 	async run(ctx, project) {
 		let finalPosition = project.switchover?.finalPosition;
 		if (!finalPosition) {
-			finalPosition = await withConnection(ctx, project.sourceId, currentPosition);
+			finalPosition = await withConnection(ctx, project.sourceId, (c) => sourcePositionNow(c, project));
 			await setSwitchover(ctx, project, { finalPosition });
 		}
 		const r = await replicationStatus(ctx, replicationId(project.id, "forward"));

@@ -1,0 +1,106 @@
+import { Consumer, FetchIsolationLevels } from "@platformatic/kafka";
+import type { KafkaCredentials } from "../model/datasource.ts";
+import { clientOptions, explainKafkaError } from "../sinks/kafka/client.ts";
+import { readCommitted } from "../sinks/kafka/committed.ts";
+import { FeedError, type FeedRecord } from "./event.ts";
+
+/*
+ * A change feed's topics as Kafka partitions, read in rounds: each round lists every partition's
+ * last stable offset, then reads each one up to it, as a read_committed consumer (a feed written
+ * in Kafka transactions shows only what was committed; one written without them, TiCDC's, shows
+ * everything). No consumer group: where to read again is the stream's checkpoint, kept at the
+ * destination with the data (cursor.ts in merge.ts), not offsets committed to Kafka.
+ */
+
+/** A partition's name in cursors and merges: 'topic:partition'. */
+export function partitionKey(topic: string, partition: number): string {
+	return `${topic}:${partition}`;
+}
+
+export class FeedPartitions {
+	private constructor(
+		private readonly consumer: Consumer,
+		private readonly creds: KafkaCredentials,
+		/** Every partition of every topic, in topic order. */
+		readonly partitions: readonly { topic: string; partition: number; key: string }[],
+	) {}
+
+	/** Connects and finds the topics' partitions; a topic the cluster lacks is an error naming it. */
+	static async open(creds: KafkaCredentials, topics: readonly string[]): Promise<FeedPartitions> {
+		const consumer = new Consumer({
+			...clientOptions(creds),
+			groupId: `ferry-feed-${process.pid}`,
+			autocommit: false,
+		});
+		try {
+			const metadata = await consumer.metadata({ topics: [...topics], autocreateTopics: false });
+			const partitions = topics.flatMap((topic) => {
+				const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
+				if (count === 0) {
+					throw new FeedError(
+						`topic '${topic}' does not exist on Kafka at ${creds.brokers.join(", ")}: create it (or start the changefeed that writes it) before the migration reads it`,
+					);
+				}
+				return Array.from({ length: count }, (_, partition) => ({
+					topic,
+					partition,
+					key: partitionKey(topic, partition),
+				}));
+			});
+			return new FeedPartitions(consumer, creds, partitions);
+		} catch (err) {
+			await consumer.close(true).catch(() => {});
+			if (err instanceof FeedError) throw err;
+			throw explainKafkaError(err, creds, `reading the change feed's topics ${topics.join(", ")}`);
+		}
+	}
+
+	/** Every partition's last stable offset (the end of what a read_committed reader may see), and earliest offset. */
+	async ends(): Promise<Map<string, { earliest: bigint; stable: bigint }>> {
+		const byTopic = new Map<string, number[]>();
+		for (const p of this.partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+		const topics = [...byTopic.keys()];
+		const partitions = Object.fromEntries(byTopic);
+		try {
+			const [earliest, stable] = await Promise.all([
+				this.consumer.listOffsets({ topics, partitions, timestamp: -2n }),
+				this.consumer.listOffsets({
+					topics,
+					partitions,
+					timestamp: -1n,
+					isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+				}),
+			]);
+			const out = new Map<string, { earliest: bigint; stable: bigint }>();
+			for (const p of this.partitions) {
+				out.set(p.key, {
+					earliest: earliest.get(p.topic)?.[p.partition] ?? 0n,
+					stable: stable.get(p.topic)?.[p.partition] ?? 0n,
+				});
+			}
+			return out;
+		} catch (err) {
+			throw explainKafkaError(err, this.creds, "listing the change feed's offsets");
+		}
+	}
+
+	/** The committed records of one partition from `from` up to `until`; returns the offset reached. */
+	async read(
+		p: { topic: string; partition: number },
+		from: bigint,
+		until: bigint,
+		onRecord: (r: FeedRecord) => void,
+	): Promise<bigint> {
+		try {
+			return await readCommitted(this.consumer, p.topic, p.partition, from, until, (r) =>
+				onRecord({ topic: p.topic, partition: p.partition, offset: r.offset, key: r.key, value: r.value }),
+			);
+		} catch (err) {
+			throw explainKafkaError(err, this.creds, `reading partition ${p.partition} of topic '${p.topic}'`);
+		}
+	}
+
+	async close(): Promise<void> {
+		await this.consumer.close(true).catch(() => {});
+	}
+}
