@@ -35,6 +35,30 @@ function lowerType(columnType: string): string {
 	return columnType.replace(/('(?:[^']|'')*')|[^']+/g, (part, quoted) => (quoted ? part : part.toLowerCase()));
 }
 
+/**
+ * A column known only by its type text (`int(10) unsigned`, `decimal(65,30)`, `enum('a','b')`,
+ * "" for none): what a message says of a column the table does not have. Nullable, without
+ * charset, default or comment.
+ */
+export function columnOfType(name: string, columnType: string): ColumnInfo {
+	const type = lowerType(columnType.trim());
+	const dataType = /^[a-z]+/.exec(type)?.[0] ?? "";
+	const args = /^[a-z ]+\((\d+)(?:,\s*(\d+))?\)/.exec(type);
+	const decimal = (dataType === "decimal" || dataType === "numeric") && args !== null;
+	return {
+		name,
+		dataType,
+		columnType: type,
+		nullable: true,
+		charset: null,
+		collation: null,
+		numericPrecision: decimal ? Number(args[1]) : null,
+		numericScale: decimal ? Number(args[2] ?? 0) : null,
+		generated: false,
+		autoIncrement: false,
+	};
+}
+
 /** Columns of a table in ordinal order; empty if the table does not exist. */
 export async function describeColumns(conn: Queryable, table: TableName): Promise<ColumnInfo[]> {
 	const [rows] = await conn.query<RowDataPacket[]>(

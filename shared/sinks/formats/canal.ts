@@ -49,7 +49,8 @@ import {
  *   (canal: when the message was built);
  * - `gtid` is the transaction's GTID, "" without one (canal: the executed GTID set);
  * - TIMESTAMP in UTC (canal: the canal server's time zone);
- * - snapshot rows are INSERTs (canal has no snapshot);
+ * - snapshot rows are INSERTs (canal has no snapshot) with gtid "": what tells them apart from
+ *   the changes of a source with GTIDs (shared/feed/ferry-canal.ts reads them back so);
  * - heartbeats, which canal does not send, follow the isHeartbeat variant of canal-json
  *   consumers: type "MHEARTBEAT" (canal's master heartbeat event type), `isHeartbeat: true`;
  * - MariaDB UUID/INET4/INET6 as their text with sqlType CHAR (canal decodes their binary form).
@@ -167,7 +168,9 @@ function row(event: RowEvent): SinkMessage[] {
 		mysqlType: new Map(columns.map((c) => [c.name, c.columnType])),
 		data: [data],
 		old: old ? [old] : null,
-		gtid: event.source.gtid ?? "",
+		// a snapshot row belongs to no transaction: the snapshot position's GTID would make it
+		// look like an INSERT of the transaction that GTID names
+		gtid: event.op === "read" ? "" : (event.source.gtid ?? ""),
 	};
 	const key = keyValues(event.table, image, canalValue);
 	return [{ key: key && jsonBuffer(key), value: jsonBuffer(message) }];

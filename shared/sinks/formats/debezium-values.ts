@@ -2,7 +2,7 @@ import type { Value } from "../../capture/change.ts";
 import type { ColumnInfo } from "../../db/introspect.ts";
 import type { ConnectSchema, ConnectStruct, ConnectValue } from "./debezium-schema.ts";
 import { bigDecimalText } from "./maxwell-values.ts";
-import { isUnsigned, javaNumber, members } from "./values.ts";
+import { isUnsigned, javaNumber, members, typeArgs } from "./values.ts";
 
 /*
  * Column values the way Debezium 3.5's MariaDB connector converts binlog values (its
@@ -39,11 +39,6 @@ export interface ColumnCodec {
 /** `read`: a snapshot row, which Debezium reads over JDBC rather than from the binlog. */
 type Encoder = (value: Value | string, column: ColumnInfo, read?: boolean) => ConnectValue;
 
-function typeArgs(column: ColumnInfo): [number | undefined, number | undefined] {
-	const m = /^[a-z ]+\((\d+)(?:,(\d+))?\)/.exec(column.columnType);
-	return [m?.[1] === undefined ? undefined : Number(m[1]), m?.[2] === undefined ? undefined : Number(m[2])];
-}
-
 // Decimals -----------------------------------------------------------------------------------
 
 /** BigInteger.toByteArray: the minimal big-endian two's-complement bytes (at least one). */
@@ -72,13 +67,22 @@ function decimalSchema(precision: number, scale: number): Omit<ConnectSchema, "o
 	};
 }
 
-/** A Decimal's bytes as Java's BigDecimal.toString prints the value (`0.05`, `1E-7`). */
-export function decimalText(bytes: Buffer, scale: number): string {
-	let n = bytes.length === 0 ? 0n : BigInt(`0x${bytes.toString("hex")}`);
-	if (bytes.length > 0 && (bytes[0] as number) & 0x80) n -= 1n << BigInt(8 * bytes.length);
+/** The integer of big-endian two's-complement bytes (BigInteger(byte[])): `twosComplement` inverted. */
+export function fromTwosComplement(bytes: Buffer): bigint {
+	const n = bytes.length === 0 ? 0n : BigInt(`0x${bytes.toString("hex")}`);
+	return bytes.length > 0 && (bytes[0] as number) & 0x80 ? n - (1n << BigInt(8 * bytes.length)) : n;
+}
+
+/** The plain decimal text of an unscaled value with `scale` fraction digits (-150n, 2 -> "-1.50"). */
+export function scaledText(n: bigint, scale: number): string {
 	const digits = (n < 0n ? -n : n).toString().padStart(scale + 1, "0");
 	const plain = scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
-	return bigDecimalText(n < 0n ? `-${plain}` : plain);
+	return n < 0n ? `-${plain}` : plain;
+}
+
+/** A Decimal's bytes as Java's BigDecimal.toString prints the value (`0.05`, `1E-7`). */
+export function decimalText(bytes: Buffer, scale: number): string {
+	return bigDecimalText(scaledText(fromTwosComplement(bytes), scale));
 }
 
 // Temporal values ------------------------------------------------------------------------------

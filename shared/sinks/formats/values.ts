@@ -1,5 +1,5 @@
 import type { RowImage, Value } from "../../capture/change.ts";
-import type { ColumnInfo } from "../../db/introspect.ts";
+import { type ColumnInfo, columnOfType } from "../../db/introspect.ts";
 import type { SinkTable } from "../event.ts";
 
 /*
@@ -19,20 +19,7 @@ export function imageColumns(table: SinkTable, image: RowImage): ColumnInfo[] {
 	const names = new Set(known.map((c) => c.name));
 	const unknown = Object.keys(image)
 		.filter((name) => !names.has(name))
-		.map(
-			(name): ColumnInfo => ({
-				name,
-				dataType: "",
-				columnType: "",
-				nullable: true,
-				charset: null,
-				collation: null,
-				numericPrecision: null,
-				numericScale: null,
-				generated: false,
-				autoIncrement: false,
-			}),
-		);
+		.map((name) => columnOfType(name, ""));
 	return [...known, ...unknown];
 }
 
@@ -54,6 +41,12 @@ export function keyValues<T>(
 /** The image a row event is identified by: the row after the change, or before it for a delete. */
 export function identifyingImage(after: RowImage | undefined, before: RowImage | undefined): RowImage {
 	return after ?? before ?? {};
+}
+
+/** The numbers in a column type's parentheses: `decimal(10,2)` [10, 2], `datetime(6)` [6], `text` none. */
+export function typeArgs(column: ColumnInfo): [number | undefined, number | undefined] {
+	const m = /^[a-z ]+\((\d+)(?:,(\d+))?\)/.exec(column.columnType);
+	return [m?.[1] === undefined ? undefined : Number(m[1]), m?.[2] === undefined ? undefined : Number(m[2])];
 }
 
 export function isUnsigned(column: ColumnInfo): boolean {
