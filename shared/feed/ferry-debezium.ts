@@ -87,6 +87,7 @@ function rowEvent(payload: Record<string, unknown>, schema: unknown, record: Fee
 		...(before && op !== "insert" && op !== "read" ? { before } : {}),
 		...(after && op !== "delete" ? { after } : {}),
 		...(types ? { types } : {}),
+		...(op !== "read" && typeof source.row === "number" ? { index: source.row } : {}),
 		transaction: transactionOf(source, record, op === "read"),
 	};
 }

@@ -1,13 +1,7 @@
 import type { RowImage, Value } from "../capture/change.ts";
 import { type ColumnInfo, columnOfType } from "../db/introspect.ts";
-import {
-	type FeedEvent,
-	type FeedFormat,
-	FeedFormatError,
-	type FeedFormatName,
-	type FeedRecord,
-	type RawImage,
-} from "./event.ts";
+import type { FeedFormatName } from "../model/feed.ts";
+import { type FeedEvent, type FeedFormat, FeedFormatError, type FeedRecord, type RawImage } from "./event.ts";
 
 /*
  * What the readers of Ferry's own synchronization output (ferry-debezium.ts, ferry-canal.ts)
