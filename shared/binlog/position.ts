@@ -226,8 +226,8 @@ export function addTransaction(state: string, gtid: string): string {
 		const merged: [bigint, bigint][] = [];
 		for (const [lo, hi] of ranges) {
 			const last = merged.at(-1);
-			if (last && lo <= last[1] + 1n) last[1] = hi > last[1] ? hi : last[1];
-			else merged.push([lo, hi]);
+			if (!last || lo > last[1] + 1n) merged.push([lo, hi]);
+			else if (hi > last[1]) last[1] = hi;
 		}
 		set.set(uuid, merged);
 		return [...set]

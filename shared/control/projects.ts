@@ -171,7 +171,8 @@ function synchronizationError(input: ProjectInput, synchronizes: boolean): strin
 async function changeFeedError(ctx: Context, input: ProjectInput, synchronizes: boolean): Promise<string | undefined> {
 	if (synchronizes) return "a change feed is read into a database: this project's destination is a message queue";
 	if (!input.types.includes("incremental")) return "a change feed serves incremental migration: tick incremental";
-	if (input.options.twoWay) return "two-way sync reads both sides' binlogs: turn twoWay off for a project fed from Kafka";
+	if (input.options.twoWay)
+		return "two-way sync reads both sides' binlogs: turn twoWay off for a project fed from Kafka";
 	const feedSource = await getDataSource(ctx, input.feed?.dataSourceId ?? "");
 	if (feedSource.engine !== "kafka") {
 		return `the change feed's data source '${feedSource.name}' is ${feedSource.engine}: it must be a Kafka data source`;

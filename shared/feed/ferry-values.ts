@@ -2,6 +2,7 @@ import type { RowImage, Value } from "../capture/change.ts";
 import { type ColumnInfo, columnOfType } from "../db/introspect.ts";
 import type { FeedFormatName } from "../model/feed.ts";
 import { type FeedEvent, type FeedFormat, FeedFormatError, type FeedRecord, type RawImage } from "./event.ts";
+import { parseJsonKeepingLargeIntegers } from "./exact-json.ts";
 
 /*
  * What the readers of Ferry's own synchronization output (ferry-debezium.ts, ferry-canal.ts)
@@ -14,11 +15,7 @@ import { type FeedEvent, type FeedFormat, FeedFormatError, type FeedRecord, type
 export function recordJson(record: FeedRecord): Record<string, unknown> {
 	let parsed: unknown;
 	try {
-		parsed = JSON.parse((record.value as Buffer).toString("utf8"), (_key, value, context?: { source?: string }) =>
-			typeof value === "number" && !Number.isSafeInteger(value) && /^-?\d+$/.test(context?.source ?? "")
-				? BigInt(context?.source as string)
-				: value,
-		);
+		parsed = parseJsonKeepingLargeIntegers(record.value as Buffer);
 	} catch (error) {
 		throw new FeedFormatError(`the message is not JSON: ${(error as Error).message}`, record);
 	}

@@ -157,7 +157,7 @@ async function readFeedPosition(
 	let rows: RowDataPacket[];
 	try {
 		[rows] = await conn.query<RowDataPacket[]>(
-			`SELECT tso, cursor_json AS cursor FROM ${feedPositionTable(database)} WHERE stream = ?`,
+			`SELECT tso, cursor_json AS cursorJson FROM ${feedPositionTable(database)} WHERE stream = ?`,
 			[stream],
 		);
 	} catch (err) {
@@ -169,7 +169,7 @@ async function readFeedPosition(
 	if (!row) return {};
 	return {
 		...(row.tso == null ? {} : { tso: String(row.tso) }),
-		...(row.cursor == null ? {} : { feed: FeedCursor.parse(JSON.parse(String(row.cursor))) }),
+		...(row.cursorJson == null ? {} : { feed: FeedCursor.parse(JSON.parse(String(row.cursorJson))) }),
 	};
 }
 
@@ -211,7 +211,12 @@ export function checkpointStatements(
 	return statements;
 }
 
-function checkpointRowSql(stream: string, position: SourcePosition, commitTime: number | null, database: string): string {
+function checkpointRowSql(
+	stream: string,
+	position: SourcePosition,
+	commitTime: number | null,
+	database: string,
+): string {
 	const values = [
 		escapeValue(stream),
 		escapeValue(position.gtid),

@@ -4,12 +4,12 @@ import { currentPosition, type SourcePosition } from "../binlog/position.ts";
 import { openBinlogReader } from "../capture/reader.ts";
 import type { Context } from "../context.ts";
 import { type Connection, connect, createPool, type Pool } from "../db/connect.ts";
+import { type ChangeReader, FeedReader } from "../feed/reader.ts";
 import type { Credentials } from "../model/datasource.ts";
 import { isBroker } from "../model/datasource.ts";
 import type { Project } from "../model/project.ts";
 import { logger, metrics } from "../observability.ts";
 import { asFatal, FatalReplicationError } from "../replay/fatal.ts";
-import { FeedReader, type ChangeReader } from "../feed/reader.ts";
 import { describeServer } from "../schema/read.ts";
 import { openSinkTarget } from "../sinks/open.ts";
 import { brokerCredentialsFor, credentialsFor, getDataSource } from "../state/datasources.ts";
@@ -196,8 +196,15 @@ async function replicate(
 		if (project.feed && direction === "forward") {
 			// the source's changes come from a change feed in Kafka (TiCDC, or a Ferry synchronization)
 			const broker = await brokerCredentialsFor(ctx, project.feed.dataSourceId);
-			if (broker.engine !== "kafka") throw new FatalReplicationError(`the change feed of project ${projectId} must be a Kafka data source`);
-			const feed = await FeedReader.open({ feed: project.feed, creds: broker.creds, from, source: s.capturePool, include: filter.include });
+			if (broker.engine !== "kafka")
+				throw new FatalReplicationError(`the change feed of project ${projectId} must be a Kafka data source`);
+			const feed = await FeedReader.open({
+				feed: project.feed,
+				creds: broker.creds,
+				from,
+				source: s.capturePool,
+				include: filter.include,
+			});
 			sourceNow = async () => feed.head();
 			reader = feed;
 		} else {

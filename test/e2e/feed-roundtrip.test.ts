@@ -50,12 +50,7 @@ describe("a migration through a queue: MariaDB -> sync -> Kafka -> Ferry fed fro
 	const t = useTestStack({
 		workers: 1,
 		env: { FERRY_REPLICATION_HEARTBEAT_TIMEOUT_MS: "3000" },
-		seed: () =>
-			sampleDatabases(
-				scratchCredentials,
-				0.02,
-				...legs.map((l) => l.db),
-			),
+		seed: () => sampleDatabases(scratchCredentials, 0.02, ...legs.map((l) => l.db)),
 		databases: legs.map((l) => l.db),
 		source: scratchCredentials,
 		destination: scratch2Credentials,

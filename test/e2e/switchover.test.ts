@@ -12,7 +12,7 @@ import {
 	sourceCredentials,
 	uniqueDatabase,
 } from "../support/databases.ts";
-import { type StackFixture, useTestStack, waitFor, waitForIdentical } from "../support/stack.ts";
+import { type StackFixture, useTestStack, verified, waitFor, waitForIdentical } from "../support/stack.ts";
 
 /** Polls the status until `ready` holds; fails at once on a ticket the test did not expect. */
 async function statusWhen(
@@ -32,16 +32,6 @@ async function statusWhen(
 }
 
 const stepState = (s: ProjectStatus, name: string) => s.steps.find((x) => x.name === name)?.state;
-
-/** Starts a verification run over every table and waits for its results. */
-async function verified(t: StackFixture, id: string): Promise<VerificationResults> {
-	const started = await t.api.post<{ verification: { run: number } }>(`/projects/${id}/verification`, {});
-	return waitFor(`verification run ${started.verification.run}`, async () => {
-		const r = await t.api.get<VerificationResults>(`/projects/${id}/verification`);
-		if (r.run.state === "failed") throw new Error(`verification failed: ${r.run.error}`);
-		return r.run.run === started.verification.run && r.run.state === "done" ? r : undefined;
-	});
-}
 
 /** Kills every replication task process (SIGKILL: no lease release, no last checkpoint write). */
 function killReplicationTasks(t: StackFixture): number {

@@ -7,6 +7,7 @@ import { ApiError, FerryClient } from "../../shared/api/client.ts";
 import type { ProjectStatus } from "../../shared/control/status.ts";
 import { type LocalStack, startLocalStack } from "../../shared/local/stack.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
+import type { VerificationResults } from "../../shared/scheduler/verification-results.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials } from "./databases.ts";
 
 export interface TestStack {
@@ -184,6 +185,16 @@ export function useTestStack(options: StackFixtureOptions): StackFixture {
 			return started().t.api.get<ProjectStatus>(`/projects/${projectId}/status`);
 		},
 	};
+}
+
+/** Starts a verification run over every table and waits for its results. */
+export async function verified(t: StackFixture, id: string): Promise<VerificationResults> {
+	const started = await t.api.post<{ verification: { run: number } }>(`/projects/${id}/verification`, {});
+	return waitFor(`verification run ${started.verification.run}`, async () => {
+		const r = await t.api.get<VerificationResults>(`/projects/${id}/verification`);
+		if (r.run.state === "failed") throw new Error(`verification failed: ${r.run.error}`);
+		return r.run.run === started.verification.run && r.run.state === "done" ? r : undefined;
+	});
 }
 
 /** The API's refusal of a call (an ApiError), failing when the call was accepted. */
