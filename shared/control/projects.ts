@@ -177,6 +177,13 @@ async function changeFeedError(ctx: Context, input: ProjectInput, synchronizes: 
 	if (feedSource.engine !== "kafka") {
 		return `the change feed's data source '${feedSource.name}' is ${feedSource.engine}: it must be a Kafka data source`;
 	}
+	const writer = input.feed?.synchronization;
+	if (writer) {
+		const sync = await getProject(ctx, writer).catch(() => undefined);
+		if (!sync?.sync || sync.destinationId !== feedSource.id) {
+			return `feed.synchronization '${writer}' is not a synchronization project writing to '${feedSource.name}': name the project whose output the topics hold, or leave it out`;
+		}
+	}
 	return undefined;
 }
 

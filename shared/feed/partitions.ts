@@ -1,7 +1,10 @@
 import { Consumer, FetchIsolationLevels } from "@platformatic/kafka";
+import type { SourcePosition } from "../binlog/position.ts";
 import type { KafkaCredentials } from "../model/datasource.ts";
 import { clientOptions, explainKafkaError } from "../sinks/kafka/client.ts";
-import { readCommitted } from "../sinks/kafka/committed.ts";
+import { committedRange, readCommitted } from "../sinks/kafka/committed.ts";
+import { javaPartition } from "../sinks/kafka/partitioner.ts";
+import { DEFAULT_OFFSETS_TOPIC, StoredCheckpoint } from "../sinks/kafka/producer.ts";
 import { FeedError, type FeedRecord } from "./event.ts";
 
 /*
@@ -18,6 +21,9 @@ export function partitionKey(topic: string, partition: number): string {
 }
 
 export class FeedPartitions {
+	/** Where sinkPosition read to, and what it found. */
+	private sink?: { partition: number; next: bigint; position: SourcePosition | null };
+
 	private constructor(
 		private readonly consumer: Consumer,
 		private readonly creds: KafkaCredentials,
@@ -97,6 +103,35 @@ export class FeedPartitions {
 			);
 		} catch (err) {
 			throw explainKafkaError(err, this.creds, `reading partition ${p.partition} of topic '${p.topic}'`);
+		}
+	}
+
+	/**
+	 * The last committed checkpoint of Ferry synchronization stream `stream` (shared/sinks/kafka/
+	 * producer.ts keeps it in the offsets topic, in the same transaction as its messages), read
+	 * on from where the previous call stopped; null while it has none.
+	 */
+	async sinkPosition(stream: string): Promise<SourcePosition | null> {
+		try {
+			const key = Buffer.from(stream);
+			this.sink ??= { partition: -1, next: 0n, position: null };
+			if (this.sink.partition < 0) {
+				const metadata = await this.consumer.metadata({ topics: [DEFAULT_OFFSETS_TOPIC], autocreateTopics: false });
+				const count = metadata.topics.get(DEFAULT_OFFSETS_TOPIC)?.partitionsCount ?? 0;
+				if (count === 0) return null;
+				this.sink.partition = javaPartition(key, count);
+			}
+			const sink = this.sink;
+			const [earliest, stable] = await committedRange(this.consumer, DEFAULT_OFFSETS_TOPIC, sink.partition);
+			const from = sink.next > earliest ? sink.next : earliest;
+			sink.next = await readCommitted(this.consumer, DEFAULT_OFFSETS_TOPIC, sink.partition, from, stable, (r) => {
+				if (!r.key?.equals(key)) return;
+				const parsed = r.value ? StoredCheckpoint.safeParse(JSON.parse(r.value.toString("utf8"))) : null;
+				sink.position = parsed?.success ? parsed.data.position : null;
+			});
+			return sink.position;
+		} catch (err) {
+			throw explainKafkaError(err, this.creds, `reading the checkpoint of synchronization ${stream}`);
 		}
 	}
 

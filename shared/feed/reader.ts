@@ -1,4 +1,11 @@
-import { addTransaction, compareFilePositions, includesTransaction, type SourcePosition } from "../binlog/position.ts";
+import {
+	addTransaction,
+	compareFilePositions,
+	hasReached,
+	includesTransaction,
+	type SourcePosition,
+	samePosition,
+} from "../binlog/position.ts";
 import { tsoTime } from "../binlog/tso.ts";
 import type { Change, DdlChange, RowImage, TransactionPart } from "../capture/change.ts";
 import type { BinlogReaderOptions } from "../capture/reader-types.ts";
@@ -44,7 +51,7 @@ export interface FeedReaderOptions {
 	maxPartChanges?: number;
 	/** Pause after a round that read nothing, ms (default 100). */
 	idleMs?: number;
-	/** Least time between two idle position moves on a watermark, ms (default 1000). */
+	/** Least time between two idle position moves (a watermark, a synchronization's checkpoint), ms (default 1000). */
 	idleMoveMs?: number;
 }
 
@@ -92,23 +99,22 @@ export class FeedReader implements ChangeReader {
 	async *[Symbol.asyncIterator](): AsyncIterator<TransactionPart> {
 		const idleMs = this.options.idleMs ?? 100;
 		let lastMove = 0;
+		const sink = this.options.feed.synchronization;
 		while (!this.closed) {
+			const moveDue = Date.now() - lastMove >= (this.options.idleMoveMs ?? 1000);
+			// read before the round: the round then reads every message committed with it
+			const sent = sink && moveDue ? await this.partitions.sinkPosition(sink) : null;
 			const read = await this.readRound();
 			const ready = this.merge.release();
 			this.stats.duplicates = this.merge.duplicates;
 			for (const t of ready) yield* this.parts(t);
 			this.drained = this.merge.pending === 0;
-			// an idle TiCDC feed still moves: its watermarks say nothing more was committed below them
-			if (
-				this.drained &&
-				this.options.from.tso !== undefined &&
-				Date.now() - lastMove >= (this.options.idleMoveMs ?? 1000)
-			) {
-				const moved = this.idleMove();
-				if (moved) {
-					lastMove = Date.now();
-					yield moved;
-				}
+			// an idle feed still moves: TiCDC's watermarks, or the synchronization's checkpoint, say
+			// that nothing more was committed below them
+			if (this.drained && moveDue) {
+				lastMove = Date.now();
+				const moved = this.options.from.tso !== undefined ? this.watermarkMove() : sent ? this.sinkMove(sent) : null;
+				if (moved) yield moved;
 			}
 			if (read === 0 && ready.length === 0) await new Promise((r) => setTimeout(r, idleMs));
 		}
@@ -231,19 +237,26 @@ export class FeedReader implements ChangeReader {
 	}
 
 	/** An empty transaction moving a TiCDC stream up to its watermark, when the watermark has passed its position. */
-	private idleMove(): TransactionPart | null {
+	private watermarkMove(): TransactionPart | null {
 		const low = this.merge.watermark();
 		const at = this.position.tso === undefined ? null : BigInt(this.position.tso);
 		if (low === null || at === null || low - 1n <= at) return null;
-		this.position = { gtid: "", file: "", pos: 0, tso: (low - 1n).toString(), feed: this.merge.cursor() };
-		return {
-			start: { file: "", pos: 0 },
-			changes: [],
-			final: true,
-			position: this.position,
-			commitTime: tsoTime(low - 1n),
-			bytes: 0,
-		};
+		return this.moveTo({ gtid: "", file: "", pos: 0, tso: (low - 1n).toString() }, tsoTime(low - 1n));
+	}
+
+	/**
+	 * An empty transaction moving a stream of Ferry's output up to its synchronization's
+	 * checkpoint: every transaction the synchronization sent up to there has been read and handed
+	 * out, and the ones between it did not send.
+	 */
+	private sinkMove(sent: SourcePosition): TransactionPart | null {
+		if (samePosition(sent, this.position) || !hasReached(sent, this.position)) return null;
+		return this.moveTo({ gtid: sent.gtid, file: sent.file, pos: sent.pos }, Date.now());
+	}
+
+	private moveTo(position: SourcePosition, commitTime: number): TransactionPart {
+		this.position = { ...position, feed: this.merge.cursor() };
+		return { start: { file: "", pos: 0 }, changes: [], final: true, position: this.position, commitTime, bytes: 0 };
 	}
 }
 

@@ -28,6 +28,14 @@ export const ChangeFeed = z
 		/** The topics the changes are written to (every partition of each is read). */
 		topics: z.array(topicName).min(1).max(200),
 		format: FeedFormatName,
+		/**
+		 * Ferry's output: the synchronization project that writes it. Its checkpoint, kept in the same
+		 * Kafka cluster, says how far the source's binlog has been sent, past the transactions it did
+		 * not send (tables outside its rules), so this migration's position reaches the source's
+		 * (verification rechecks and the switchover wait for that). Without it the position moves
+		 * only with the transactions the feed carries.
+		 */
+		synchronization: z.string().min(1).max(191).optional(),
 		/** The time zone TiCDC writes TIMESTAMP values in (its changefeed's `time-zone`); Ferry's output is UTC. */
 		timeZone: z.string().min(1).max(64).default("UTC"),
 	})

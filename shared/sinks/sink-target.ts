@@ -393,8 +393,11 @@ export class SinkTarget implements ReplicationTarget {
 
 	private async commitAt(position: SourcePosition): Promise<void> {
 		let snapshot = this.snapshotProgress();
-		// once streaming has passed every table's snapshot, the checkpoint need not carry it
-		if (snapshot?.complete && pastSnapshot(snapshot, position)) snapshot = undefined;
+		// once streaming has passed every table's snapshot, the checkpoint need not carry their
+		// positions; it keeps saying the snapshot is complete, or a restart would send it again
+		if (snapshot?.complete && Object.keys(snapshot.tables).length > 0 && pastSnapshot(snapshot, position)) {
+			snapshot = { tables: {}, complete: true, rows: snapshot.rows };
+		}
 		await this.commit({ position, ...(snapshot ? { snapshot } : {}) });
 	}
 

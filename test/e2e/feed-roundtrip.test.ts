@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { runWriteLoad } from "../../cli/demo/load.ts";
+import { currentPosition, hasReached } from "../../shared/binlog/position.ts";
+import { connect } from "../../shared/db/connect.ts";
+import type { Credentials } from "../../shared/model/datasource.ts";
 import type { FeedFormatName } from "../../shared/model/feed.ts";
 import type { FormatName } from "../../shared/model/sync.ts";
 import { sampleDatabases, scratch2Credentials, scratchCredentials, uniqueDatabase } from "../support/databases.ts";
@@ -17,6 +20,15 @@ import { addLocalKafka, compareRebuilt, killReplicationTask, waitForSyncCaughtUp
 const TABLES = ["customers", "products", "orders", "order_items", "audit_log", "digits", "seq"];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+async function withConnection<T>(creds: Credentials, work: (c: Awaited<ReturnType<typeof connect>>) => Promise<T>) {
+	const c = await connect(creds);
+	try {
+		return await work(c);
+	} finally {
+		await c.end();
+	}
+}
+
 interface Leg {
 	db: string;
 	sync: FormatName;
@@ -33,12 +45,18 @@ async function startSync(t: StackFixture, kafkaId: string, leg: Leg): Promise<st
 	});
 }
 
-async function startFedMigration(t: StackFixture, kafkaId: string, leg: Leg): Promise<string> {
+async function startFedMigration(t: StackFixture, kafkaId: string, leg: Leg, synchronization: string): Promise<string> {
 	return t.startProject({
 		name: `fed-${leg.feed}`,
 		types: ["schema", "full", "incremental", "verification"],
 		objects: [{ database: leg.db }],
-		feed: { dataSourceId: kafkaId, topics: TABLES.map((table) => `${leg.db}.${table}`), format: leg.feed },
+		feed: {
+			dataSourceId: kafkaId,
+			topics: TABLES.map((table) => `${leg.db}.${table}`),
+			format: leg.feed,
+			// both legs write to one server: its GTID state moves with the other leg's transactions too
+			synchronization,
+		},
 	});
 }
 
@@ -71,7 +89,7 @@ describe("a migration through a queue: MariaDB -> sync -> Kafka -> Ferry fed fro
 		const syncs = await Promise.all(legs.map((leg) => startSync(t, kafkaId, leg)));
 		// the migration starts once the synchronization's snapshot is in Kafka (an earlier start is refused: feed/reader.ts)
 		for (const id of syncs) await waitForSyncCaughtUp(t, id);
-		const fed = await Promise.all(legs.map((leg) => startFedMigration(t, kafkaId, leg)));
+		const fed = await Promise.all(legs.map((leg, i) => startFedMigration(t, kafkaId, leg, syncs[i] as string)));
 
 		const kills = await killReplicationTask(t, 4);
 		await sleep(3000);
@@ -79,19 +97,26 @@ describe("a migration through a queue: MariaDB -> sync -> Kafka -> Ferry fed fro
 		const done = await Promise.all(writes);
 		expect(kills).toBe(4);
 		for (const d of done) expect(d.transactions).toBeGreaterThan(50);
+		// where the source's binlog ends: each fed migration must get there, the other leg's transactions included
+		const end = await withConnection(scratchCredentials, currentPosition);
 
 		for (const [i, id] of fed.entries()) {
 			const leg = legs[i] as Leg;
+			let last: unknown;
 			const status = await waitFor(
 				`the ${leg.feed}-fed migration's verification`,
 				async () => {
 					const s = await t.status(id);
+					last = { steps: s.steps, incremental: s.incremental, verification: s.verification?.run };
 					if (s.ticket) throw new Error(`ticket on ${s.ticket.step}: ${s.ticket.message}`);
 					const verified = s.steps.find((x) => x.name === "verify")?.state === "done";
-					return verified && (s.incremental?.latencySeconds ?? 99) <= 1 ? s : undefined;
+					const there = hasReached(s.incremental?.position, end);
+					return verified && there && (s.incremental?.latencySeconds ?? 99) <= 1 ? s : undefined;
 				},
 				240_000,
-			);
+			).catch((err) => {
+				throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last)}`);
+			});
 			expect(status.verification?.run.totals, `${leg.feed}: Ferry's verification`).toMatchObject({
 				missing: 0,
 				extra: 0,

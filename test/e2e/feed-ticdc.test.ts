@@ -118,9 +118,7 @@ async function waitForIncremental(t: StackFixture, id: string, until?: bigint): 
 			if (s.ticket) throw new Error(`ticket on ${s.ticket.step}: ${s.ticket.message}`);
 			const done = s.steps.find((x) => x.name === "incremental")?.state === "done";
 			const at = BigInt(s.incremental?.position?.tso ?? 0);
-			return done && (s.incremental?.latencySeconds ?? 99) <= 2 && (until === undefined || at >= until)
-				? s
-				: undefined;
+			return done && (s.incremental?.latencySeconds ?? 99) <= 2 && (until === undefined || at >= until) ? s : undefined;
 		},
 		240_000,
 	);

@@ -72,6 +72,15 @@ describe("synchronization to Kafka, full + incremental, under SIGKILLs of the ta
 				snapshotSeq.set(String(domain), Math.max(snapshotSeq.get(String(domain)) ?? 0, Number(seq)));
 			}
 		}
+		// each table's snapshot was sent once, whatever the kills after it
+		for (const table of TABLES) {
+			const snapshots = new Set(
+				rows
+					.filter((m) => m.topic === `${db}.${table}` && String(m.body?.allMetaData.uniqueId).startsWith("snapshot:"))
+					.map((m) => String(m.body?.allMetaData.uniqueId).split("#")[0]),
+			);
+			expect(snapshots.size, `snapshots of ${table}`).toBe(1);
+		}
 		const byTransaction = new Map<string, number[]>();
 		for (const id of ids.filter((i) => !i.startsWith("snapshot:"))) {
 			const [tx, index] = id.split("#");

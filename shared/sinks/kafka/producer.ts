@@ -33,7 +33,8 @@ type Transaction = NonNullable<Producer["transaction"]>;
 const DEDUP_HEADER = "ferry.dedup";
 const DEDUP_HEADER_KEY = Buffer.from(DEDUP_HEADER);
 
-const StoredCheckpoint = z.object({
+/** A stream's checkpoint as the offsets topic holds it (a change feed of Ferry's output reads it too: shared/feed/). */
+export const StoredCheckpoint = z.object({
 	position: z.object({ gtid: z.string(), file: z.string(), pos: z.number() }),
 	snapshot: z.unknown().optional(),
 });
