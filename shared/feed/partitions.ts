@@ -1,11 +1,11 @@
 import { Consumer, FetchIsolationLevels } from "@platformatic/kafka";
 import type { SourcePosition } from "../binlog/position.ts";
 import type { KafkaCredentials } from "../model/datasource.ts";
-import { clientOptions, explainKafkaError } from "../sinks/kafka/client.ts";
+import { clientOptions, explainKafkaError, protocolErrorId } from "../sinks/kafka/client.ts";
 import { committedRange, readCommitted } from "../sinks/kafka/committed.ts";
 import { javaPartition } from "../sinks/kafka/partitioner.ts";
 import { DEFAULT_OFFSETS_TOPIC, StoredCheckpoint } from "../sinks/kafka/producer.ts";
-import { FeedError, type FeedRecord } from "./event.ts";
+import { FeedError, FeedFormatError, type FeedRecord } from "./event.ts";
 
 /*
  * A change feed's topics as Kafka partitions, read in rounds: each round lists every partition's
@@ -18,6 +18,20 @@ import { FeedError, type FeedRecord } from "./event.ts";
 /** A partition's name in cursors and merges: 'topic:partition'. */
 export function partitionKey(topic: string, partition: number): string {
 	return `${topic}:${partition}`;
+}
+
+/** A topic's partitions; 0 when the cluster does not know it. */
+async function partitionCount(consumer: Consumer, topic: string): Promise<number> {
+	try {
+		const metadata = await consumer.metadata({ topics: [topic], autocreateTopics: false });
+		return metadata.topics.get(topic)?.partitionsCount ?? 0;
+	} catch (err) {
+		// the client turns the broker's UNKNOWN_TOPIC_OR_PARTITION into a user error of its own
+		const e = err as { code?: string; message?: string };
+		if (e.code === "PLT_KFK_USER" && e.message?.startsWith("Unknown topic")) return 0;
+		if (protocolErrorId(err, ["UNKNOWN_TOPIC_OR_PARTITION"])) return 0;
+		throw err;
+	}
 }
 
 export class FeedPartitions {
@@ -39,20 +53,19 @@ export class FeedPartitions {
 			autocommit: false,
 		});
 		try {
-			const metadata = await consumer.metadata({ topics: [...topics], autocreateTopics: false });
-			const partitions = topics.flatMap((topic) => {
-				const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
+			const partitions = [];
+			// one topic at a time: the cluster answers a request naming a missing topic with an error for all
+			for (const topic of topics) {
+				const count = await partitionCount(consumer, topic);
 				if (count === 0) {
 					throw new FeedError(
 						`topic '${topic}' does not exist on Kafka at ${creds.brokers.join(", ")}: create it (or start the changefeed that writes it) before the migration reads it`,
 					);
 				}
-				return Array.from({ length: count }, (_, partition) => ({
-					topic,
-					partition,
-					key: partitionKey(topic, partition),
-				}));
-			});
+				for (let partition = 0; partition < count; partition++) {
+					partitions.push({ topic, partition, key: partitionKey(topic, partition) });
+				}
+			}
 			return new FeedPartitions(consumer, creds, partitions);
 		} catch (err) {
 			await consumer.close(true).catch(() => {});
@@ -102,6 +115,8 @@ export class FeedPartitions {
 				onRecord({ topic: p.topic, partition: p.partition, offset: r.offset, key: r.key, value: r.value }),
 			);
 		} catch (err) {
+			// a record the feed's format refused is the feed's problem, not the connection's
+			if (err instanceof FeedFormatError || err instanceof FeedError) throw err;
 			throw explainKafkaError(err, this.creds, `reading partition ${p.partition} of topic '${p.topic}'`);
 		}
 	}
