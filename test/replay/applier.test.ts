@@ -6,7 +6,7 @@ import { quoteId } from "../../shared/db/sql.ts";
 import type { TableName } from "../../shared/model/rules.ts";
 import { Applier } from "../../shared/replay/applier.ts";
 import type { ApplierOptions } from "../../shared/replay/applier-options.ts";
-import { CHECKPOINT_TABLE, readCheckpoint } from "../../shared/replay/checkpoint.ts";
+import { CHECKPOINT_TABLE, FEED_POSITION_TABLE, readCheckpoint } from "../../shared/replay/checkpoint.ts";
 import { destinationCredentials } from "../support/databases.ts";
 import { applierFixture, del, identity, ins, rows, Stream, upd } from "./helpers.ts";
 
@@ -335,9 +335,9 @@ describe("the applier", () => {
 
 	it("keeps its checkpoint table where the marker says", async () => {
 		const [r] = await fx.dst.query<RowDataPacket[]>(
-			"SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
+			"SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME",
 			[meta],
 		);
-		expect(r.map((x) => x.t)).toEqual([CHECKPOINT_TABLE]);
+		expect(r.map((x) => x.t)).toEqual([CHECKPOINT_TABLE, FEED_POSITION_TABLE]);
 	});
 });
