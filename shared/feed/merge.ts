@@ -11,10 +11,10 @@ import type { FeedDdl, FeedEvent, FeedFormat, FeedRow, FeedTransaction } from ".
  *   its commit TSO. TiCDC delivers at least once, so an event seen twice in a transaction, or a
  *   transaction at or below what was already released, is a duplicate and dropped.
  * - "transactions" (Ferry's Kafka output): a source transaction is committed in one Kafka
- *   transaction, and a read_committed reader sees the whole of it or nothing. Whatever was seen
- *   in a reading round was committed before the next round began, and that round reads every
- *   partition to its last stable offset, so once it finishes the transaction and every earlier
- *   one are whole. Nothing is delivered twice: no deduplication (two identical updates in one
+ *   transaction, and Ferry writes each partition in source order. So a transaction is whole in a
+ *   partition once that partition has given an event of a later transaction, or has been read
+ *   to a last stable offset listed after the transaction was first seen (it was committed by
+ *   then). Nothing is delivered twice: no deduplication (two identical updates in one
  *   transaction are both real).
  *
  * Pure: the reader (reader.ts) feeds it records and rounds; tests call it directly.
@@ -60,8 +60,11 @@ export class FeedMerge {
 	private readonly watermarks = new Map<string, bigint>();
 	/** Per partition, the offset after the last record added. */
 	private readonly next = new Map<string, bigint>();
+	/** Per partition, the order of the last transaction it gave an event of ("transactions"). */
+	private readonly lastOrder = new Map<string, bigint>();
+	/** Per partition, the round whose last stable offset it was last read to. */
+	private readonly reachedRound = new Map<string, number>();
 	private round = 0;
-	private finishedRound = 0;
 	private seq = 0;
 	/** The order of the last transaction released: anything at or below it is behind the stream. */
 	private released: bigint | null = null;
@@ -77,14 +80,18 @@ export class FeedMerge {
 		}
 	}
 
-	/** A reading round starts: every partition is about to be read to its end. */
+	/** A reading round starts: the partitions' last stable offsets have just been listed. */
 	startRound(): void {
 		this.round++;
 	}
 
-	/** The round that started last has read every partition to the end it found. */
-	finishRound(): void {
-		this.finishedRound = this.round;
+	/**
+	 * `partition` has been read up to `offset` (past control records that hold no event), and to
+	 * the last stable offset listed for this round when `atEnd`.
+	 */
+	readTo(partition: string, offset: bigint, atEnd: boolean): void {
+		if (offset > (this.next.get(partition) ?? -1n)) this.next.set(partition, offset);
+		if (atEnd) this.reachedRound.set(partition, this.round);
 	}
 
 	/** One record's events, in the record's order. `bytes` is the record's size. */
@@ -98,6 +105,8 @@ export class FeedMerge {
 				continue;
 			}
 			const t = event.transaction;
+			const last = this.lastOrder.get(partition);
+			if (last === undefined || t.order > last) this.lastOrder.set(partition, t.order);
 			if ((this.released !== null && t.order <= this.released) || this.options.applied(t)) {
 				this.duplicates++;
 				continue;
@@ -163,11 +172,14 @@ export class FeedMerge {
 			// "every event below the watermark was written": a transaction at it may still be arriving
 			return low === null ? null : low - 1n;
 		}
-		let limit: bigint | null = null;
-		for (const h of this.held.values()) {
-			if (h.round < this.finishedRound && (limit === null || h.transaction.order > limit)) limit = h.transaction.order;
-		}
-		return limit;
+		// the latest transaction whole in every partition: earlier ones were committed before it
+		const held = [...this.held.values()].sort((a, b) => (a.transaction.order > b.transaction.order ? -1 : 1));
+		const whole = held.find((h) =>
+			this.options.partitions.every(
+				(p) => (this.lastOrder.get(p) ?? -1n) > h.transaction.order || (this.reachedRound.get(p) ?? 0) > h.round,
+			),
+		);
+		return whole ? whole.transaction.order : null;
 	}
 
 	/**

@@ -32,6 +32,9 @@ import { FeedPartitions } from "./partitions.ts";
  * binlog stream. Either way `feed` holds the cursor, and a session resumes from it.
  */
 
+/** Records read from one partition in one round at most. */
+const RECORDS_PER_ROUND = 2000n;
+
 /** What a reader of changes gives the replication stream, binlog or feed. */
 export interface ChangeReader extends AsyncIterable<TransactionPart> {
 	close(): Promise<void>;
@@ -129,19 +132,21 @@ export class FeedReader implements ChangeReader {
 			if (this.closed) return records;
 			const end = ends.get(p.key);
 			if (!end) continue;
-			let from = this.merge.startOffset(p.key) ?? end.earliest;
+			const from = this.merge.startOffset(p.key) ?? end.earliest;
 			if (from < end.earliest) {
 				throw new FeedError(
 					`partition ${p.partition} of topic '${p.topic}' no longer holds offset ${from} (its earliest is ${end.earliest}): the changes in between were deleted by the topic's retention before Ferry read them; raise the retention and start the migration again`,
 				);
 			}
-			from = await this.partitions.read(p, from, end.stable, (record) => {
+			// a bounded share per round: a backlog is merged and handed out as it is read, not held whole
+			const until = end.stable < from + RECORDS_PER_ROUND ? end.stable : from + RECORDS_PER_ROUND;
+			const reached = await this.partitions.read(p, from, until, (record) => {
 				records++;
 				this.merge.add(p.key, record.offset, this.format.decode(record), record.value?.length ?? 0);
 			});
+			this.merge.readTo(p.key, reached, reached >= end.stable);
 		}
 		this.stats.records += records;
-		this.merge.finishRound();
 		return records;
 	}
 

@@ -110,19 +110,37 @@ describe("watermarks (TiCDC)", () => {
 describe("transactions (Ferry's Kafka output)", () => {
 	const transactions = () =>
 		new FeedMerge({ completeness: "transactions", partitions: [P0, P1], applied: () => false });
+	const bothRead = (m: FeedMerge) => {
+		m.readTo(P0, 0n, true);
+		m.readTo(P1, 0n, true);
+	};
 
-	it("releases what a round saw once the next round has read every partition, with earlier transactions seen later", () => {
+	it("releases what a round saw once a later round has read every partition to its end, with earlier transactions seen later", () => {
 		const m = transactions();
 		m.startRound();
 		m.add(P1, 0n, [row(20n, 2)], 10);
-		m.finishRound();
+		bothRead(m);
 		expect(ids(m)).toEqual([]); // partition 0 may still hold transaction 20's other rows
 		m.startRound();
 		// transaction 10 was committed before 20 but read only now
 		m.add(P0, 0n, [row(10n, 1)], 10);
 		m.add(P0, 1n, [row(20n, 3)], 10);
-		m.finishRound();
+		bothRead(m);
 		expect(ids(m)).toEqual([["1"], ["2", "3"]]);
+	});
+
+	it("releases a backlog as it is read: a partition that gave a later transaction holds no more of an earlier one", () => {
+		const m = transactions();
+		m.startRound();
+		m.add(P0, 0n, [row(10n, 1)], 10);
+		m.add(P0, 1n, [row(20n, 2)], 10);
+		m.add(P1, 0n, [row(15n, 3)], 10);
+		m.add(P1, 1n, [row(30n, 4)], 10);
+		// neither partition was read to its end: 20 may have more rows in partition 0, 30 in partition 1
+		expect(ids(m)).toEqual([["1"], ["3"]]);
+		m.add(P0, 2n, [row(40n, 5)], 10);
+		expect(ids(m)).toEqual([["2"]]);
+		expect(m.cursor().offsets).toEqual({ [P0]: "2", [P1]: "1" });
 	});
 
 	it("keeps identical events of one transaction (two equal updates are both real) in row order", () => {
@@ -130,9 +148,9 @@ describe("transactions (Ferry's Kafka output)", () => {
 		m.startRound();
 		m.add(P1, 0n, [row(10n, 1, "a", 2)], 10);
 		m.add(P0, 0n, [row(10n, 1, "a", 0), row(10n, 1, "a", 1)], 10);
-		m.finishRound();
+		bothRead(m);
 		m.startRound();
-		m.finishRound();
+		bothRead(m);
 		const [t] = m.release();
 		expect(t?.events.map((e) => (e.kind === "row" ? e.index : -1))).toEqual([0, 1, 2]);
 		expect(m.duplicates).toBe(0);
