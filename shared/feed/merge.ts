@@ -26,6 +26,11 @@ export interface MergedTransaction {
 	events: (FeedRow | FeedDdl)[];
 	/** Size of its records' values (throughput), shared out when a record holds several events. */
 	bytes: number;
+	/**
+	 * Where to read again once it is applied: past its records, but not past those of the
+	 * transactions still held or released after it (`release`).
+	 */
+	cursor: FeedCursor;
 }
 
 interface HeldEvent {
@@ -158,11 +163,20 @@ export class FeedMerge {
 		for (const h of ready) this.held.delete(h.transaction.id);
 		const last = ready.at(-1);
 		if (last) this.released = last.transaction.order;
-		return ready.map((h) => ({
-			transaction: h.transaction,
-			events: h.events.sort(byPlace).map((e) => e.event),
-			bytes: Math.round(h.bytes),
-		}));
+		// a transaction's checkpoint is written before the ones released after it are applied: a
+		// session resuming from its cursor must read their records again
+		let cursor = this.cursor();
+		const merged: MergedTransaction[] = [];
+		for (const h of [...ready].reverse()) {
+			merged.push({
+				transaction: h.transaction,
+				events: h.events.sort(byPlace).map((e) => e.event),
+				bytes: Math.round(h.bytes),
+				cursor,
+			});
+			cursor = withEvents(cursor, h.events);
+		}
+		return merged.reverse();
 	}
 
 	/** The highest order up to which every transaction is complete, or null. */
@@ -189,21 +203,29 @@ export class FeedMerge {
 	cursor(): FeedCursor {
 		const offsets: Record<string, string> = {};
 		for (const [partition, next] of this.next) offsets[partition] = next.toString();
-		for (const h of this.held.values()) {
-			for (const e of h.events) {
-				const at = offsets[e.partition];
-				if (at === undefined || e.offset < BigInt(at)) offsets[e.partition] = e.offset.toString();
-			}
-		}
 		const watermarks: Record<string, string> = {};
 		for (const [partition, mark] of this.watermarks) watermarks[partition] = mark.toString();
-		return this.watermarks.size > 0 ? { offsets, watermarks } : { offsets };
+		const cursor = this.watermarks.size > 0 ? { offsets, watermarks } : { offsets };
+		return withEvents(
+			cursor,
+			[...this.held.values()].flatMap((h) => h.events),
+		);
 	}
 
 	/** Where to start reading a partition: the cursor's offset, or undefined (from the earliest). */
 	startOffset(partition: string): bigint | undefined {
 		return this.next.get(partition);
 	}
+}
+
+/** The cursor moved back, where needed, to read `events` again. */
+function withEvents(cursor: FeedCursor, events: readonly HeldEvent[]): FeedCursor {
+	const offsets = { ...cursor.offsets };
+	for (const e of events) {
+		const at = offsets[e.partition];
+		if (at === undefined || e.offset < BigInt(at)) offsets[e.partition] = e.offset.toString();
+	}
+	return { ...cursor, offsets };
 }
 
 /** A transaction's events by the row index the message gives, then as they arrived. */

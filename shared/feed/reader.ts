@@ -1,6 +1,7 @@
 import {
 	addTransaction,
 	compareFilePositions,
+	type FeedCursor,
 	hasReached,
 	includesTransaction,
 	type SourcePosition,
@@ -172,7 +173,7 @@ export class FeedReader implements ChangeReader {
 				changes = [];
 			}
 		}
-		this.position = this.after(tx);
+		this.position = this.after(tx, t.cursor);
 		this.stats.transactions++;
 		yield {
 			...(tx.gtid ? { gtid: tx.gtid } : {}),
@@ -229,8 +230,7 @@ export class FeedReader implements ChangeReader {
 	}
 
 	/** The stream's position after transaction `tx`, with the cursor to read the feed again from. */
-	private after(tx: FeedTransaction): SourcePosition {
-		const feed = this.merge.cursor();
+	private after(tx: FeedTransaction, feed: FeedCursor): SourcePosition {
 		if (tx.commitTs !== undefined) return { gtid: "", file: "", pos: 0, tso: tx.commitTs, feed };
 		return {
 			gtid: tx.gtid ? addTransaction(this.position.gtid, tx.gtid) : this.position.gtid,

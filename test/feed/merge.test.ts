@@ -105,6 +105,20 @@ describe("watermarks (TiCDC)", () => {
 		expect(again.startOffset(P0)).toBe(6n);
 		expect(again.watermark()).toBe(25n);
 	});
+
+	it("gives each transaction released with others a cursor that reads the later ones again", () => {
+		const m = watermarks();
+		m.add(P0, 5n, [row(10n, 1)], 10);
+		m.add(P1, 3n, [row(20n, 2)], 10);
+		m.add(P0, 6n, [row(30n, 3)], 10);
+		m.add(P0, 7n, [mark(25n)], 10);
+		m.add(P1, 4n, [mark(25n)], 10);
+		const [first, second] = m.release();
+		// 10's checkpoint is written while 20 is not applied yet: resuming there must read 20 again
+		expect(first?.cursor.offsets).toEqual({ [P0]: "6", [P1]: "3" });
+		expect(second?.cursor.offsets).toEqual({ [P0]: "6", [P1]: "5" });
+		expect(second?.cursor).toEqual(m.cursor());
+	});
 });
 
 describe("transactions (Ferry's Kafka output)", () => {

@@ -18,7 +18,7 @@ import type { Credentials } from "../../shared/model/datasource.ts";
 import { type Project, ProjectInput } from "../../shared/model/project.ts";
 import type { TableMapping } from "../../shared/model/rules.ts";
 import type { TaskLauncher } from "../../shared/ports.ts";
-import { CHECKPOINT_TABLE, META_DATABASE } from "../../shared/replay/checkpoint.ts";
+import { CHECKPOINT_TABLE, FEED_POSITION_TABLE, META_DATABASE } from "../../shared/replay/checkpoint.ts";
 import { runChunk } from "../../shared/scheduler/chunks/worker.ts";
 import { advanceVerification } from "../../shared/scheduler/verification.ts";
 import type { VerificationResults } from "../../shared/scheduler/verification-results.ts";
@@ -231,13 +231,15 @@ export async function waitForStatus(
 	return s;
 }
 
-/** Removes the streams' checkpoint rows on both servers. */
+/** Removes the streams' checkpoint rows (and feed cursors) on both servers. */
 async function deleteCheckpoints(...streams: string[]): Promise<void> {
 	for (const creds of [sourceCredentials, destinationCredentials]) {
 		const c = await connect(creds);
-		await c
-			.query(`DELETE FROM ${quoteId(META_DATABASE)}.${quoteId(CHECKPOINT_TABLE)} WHERE stream IN (?)`, [streams])
-			.catch(() => {});
+		for (const table of [CHECKPOINT_TABLE, FEED_POSITION_TABLE]) {
+			await c
+				.query(`DELETE FROM ${quoteId(META_DATABASE)}.${quoteId(table)} WHERE stream IN (?)`, [streams])
+				.catch(() => {});
+		}
 		await c.end();
 	}
 }
