@@ -34,6 +34,10 @@ export const sinkCheckpointPk = (projectId: string) => `SINKCHECKPOINT#${project
 /** What the switchover reads from the source before changing it: `source` its triggers, `events` its enabled events. */
 export const triggersPk = (projectId: string) => `TRIGGERS#${projectId}`;
 
+/** A project's timeline (state/events.ts): sk is the event's ISO time and a random suffix, so items sort by time. */
+export const eventsPk = (projectId: string) => `EVENTS#${projectId}`;
+export const eventSk = (at: string, suffix: string) => `${at}#${suffix}`;
+
 /** Every partition that belongs to one project (but its item and its streams), for deleting it. */
 export function projectPartitions(projectId: string, verificationRuns: number): string[] {
 	const runs = Array.from({ length: verificationRuns }, (_, i) => i + 1);
@@ -44,5 +48,6 @@ export function projectPartitions(projectId: string, verificationRuns: number): 
 		reportPk(projectId),
 		triggersPk(projectId),
 		sinkCheckpointPk(projectId),
+		eventsPk(projectId),
 	];
 }

@@ -1,0 +1,61 @@
+import { randomUUID } from "node:crypto";
+import type { Actor } from "../model/actor.ts";
+import { eventSk, eventsPk } from "./keys.ts";
+import type { HasStore } from "./store.ts";
+
+/*
+ * A project's timeline (GET /projects/{id}/events): what happened to it and who did it, one item
+ * per event, sorted by time. Everything that changes a project or that a person should find
+ * later records an event here: steps started and ended, tickets opened and decided, DDL seen and
+ * applied or refused, settings changed, replication tasks started, died and restarted, alerts
+ * fired and resolved.
+ */
+
+export type EventKind =
+	| "step-started"
+	| "step-done"
+	| "step-failed"
+	| "ticket-opened"
+	| "ticket-resolved"
+	| "action"
+	| "settings-changed"
+	| "ddl-applied"
+	| "ddl-refused"
+	| "task-started"
+	| "task-died"
+	| "alert-fired"
+	| "alert-resolved"
+	| "alert-acknowledged";
+
+export interface ProjectEvent {
+	/** ISO time of the event. */
+	at: string;
+	kind: EventKind;
+	/** One line a person reads. */
+	message: string;
+	actor: Actor;
+	/** What the event is about: a step, a table, a stream, an alert name. */
+	subject?: string;
+	/** Anything more, small (a changed setting's old and new value, a DDL statement). */
+	details?: Record<string, unknown>;
+}
+
+/** Records an event; never fails the caller for it (the timeline must not stop a migration). */
+export async function recordEvent(ctx: HasStore, projectId: string, event: Omit<ProjectEvent, "at">): Promise<void> {
+	const at = new Date().toISOString();
+	await ctx.store
+		.create({ pk: eventsPk(projectId), sk: eventSk(at, randomUUID().slice(0, 8)) }, { ...event, at })
+		.catch(() => {});
+}
+
+/** The project's events between `from` and `to` (ISO times, both optional), oldest first. */
+export async function listEvents(
+	ctx: HasStore,
+	projectId: string,
+	range: { from?: string; to?: string } = {},
+): Promise<ProjectEvent[]> {
+	const items = await ctx.store.list<ProjectEvent>(eventsPk(projectId));
+	return items
+		.filter((e) => (range.from === undefined || e.at >= range.from) && (range.to === undefined || e.at <= range.to))
+		.map(({ pk: _pk, sk: _sk, version: _v, ...e }) => e);
+}
