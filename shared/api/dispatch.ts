@@ -3,7 +3,8 @@ import type { Context } from "../context.ts";
 import { ConnectError } from "../db/connect.ts";
 import { UserError } from "../errors.ts";
 import { logger } from "../observability.ts";
-import { ROUTES, type Route } from "./routes.ts";
+import type { Route } from "./route.ts";
+import { ROUTES } from "./routes.ts";
 
 export interface HttpRequest {
 	method: string;

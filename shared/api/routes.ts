@@ -1,5 +1,4 @@
 import { z } from "zod";
-import type { Context } from "../context.ts";
 import {
 	addDataSource,
 	copyDataSource,
@@ -34,27 +33,7 @@ import { ProjectInput } from "../model/project.ts";
 import { startVerification } from "../scheduler/verification.ts";
 import { getDataSource, listDataSources } from "../state/datasources.ts";
 import { getProject, listProjects } from "../state/projects.ts";
-
-export interface Request<B> {
-	params: Record<string, string>;
-	query: Record<string, string | undefined>;
-	body: B;
-}
-
-export interface Route<B = unknown> {
-	method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-	path: string;
-	operationId: string;
-	summary: string;
-	body?: z.ZodType<B>;
-	/** The status of a successful answer. */
-	status: 200 | 201 | 204;
-	handle(ctx: Context, req: Request<B>): Promise<unknown>;
-}
-
-function route<B>(r: Route<B>): Route<unknown> {
-	return r as Route<unknown>;
-}
+import { type Route, route } from "./route.ts";
 
 const CopyRequest = z.object({ name: z.string().min(1).max(128) }).strict();
 const VerificationRequest = z
@@ -71,8 +50,8 @@ const ConnectionTest = Endpoint.extend({
 	password: z.string().max(1024),
 }).strict();
 
-/** Every route of Ferry's REST API; docs/openapi.json is generated from this table. */
-export const ROUTES: Route[] = [
+/** The routes of data sources, projects, verification and switchover. */
+const CORE_ROUTES: Route[] = [
 	route({
 		method: "POST",
 		path: "/datasources/test",
@@ -302,3 +281,9 @@ export const ROUTES: Route[] = [
 		handle: (ctx, req) => confirmWritesStopped(ctx, req.params.id ?? ""),
 	}),
 ];
+
+/**
+ * Every route of Ferry's REST API; docs/openapi.json is generated from this table. Each area
+ * keeps its routes in a file of its own and adds them here.
+ */
+export const ROUTES: Route[] = [...CORE_ROUTES];
