@@ -4,6 +4,8 @@ import { type SecretStore, secretStoreFor } from "./aws/secrets.ts";
 import { DynamoStateStore } from "./aws/state-store.ts";
 import { WorkQueue } from "./aws/work-queue.ts";
 import type { FerryConfig } from "./config.ts";
+import { cloudWatchHistoryFromEnv } from "./metrics/cloudwatch-history.ts";
+import type { MetricsReader } from "./metrics/series.ts";
 import type { ChunkMessage } from "./model/chunk-message.ts";
 import type { MessageQueue, TaskLauncher } from "./ports.ts";
 import type { StateStore } from "./state/store.ts";
@@ -15,6 +17,8 @@ export interface Context {
 	verifyQueue: MessageQueue<ChunkMessage>;
 	secrets: SecretStore;
 	tasks: TaskLauncher;
+	/** Where projects' metrics history is read: CloudWatch in AWS, the main process's store in local mode. */
+	metrics: MetricsReader;
 }
 
 /** Where no launcher is configured (a bare API function): asking for a task is a configuration error. */
@@ -33,5 +37,6 @@ export function contextFrom(config: FerryConfig, tasks: TaskLauncher = ecsLaunch
 		verifyQueue: new WorkQueue(sqsClient(config.region, config.sqsEndpoint), config.verifyQueueUrl),
 		secrets: secretStoreFor(config),
 		tasks,
+		metrics: cloudWatchHistoryFromEnv(config.region),
 	};
 }

@@ -18,7 +18,18 @@ export interface TaskLauncher {
 	stop(replicationId: string): Promise<void>;
 }
 
+/** How full a queue is (approximate, as SQS counts): the components list shows it. */
+export interface QueueStats {
+	/** Messages waiting for a worker. */
+	visible: number;
+	/** Messages a worker holds now. */
+	inFlight: number;
+	/** Messages that failed too often and wait in the dead-letter queue for a person. */
+	deadLetters: number;
+}
+
 /** Where chunk messages go: SQS in AWS and local mode (aws/work-queue.ts). */
 export interface MessageQueue<T> {
 	send(items: readonly T[]): Promise<void>;
+	stats(): Promise<QueueStats>;
 }

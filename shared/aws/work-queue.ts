@@ -3,10 +3,12 @@ import {
 	CreateQueueCommand,
 	DeleteMessageCommand,
 	GetQueueAttributesCommand,
+	GetQueueUrlCommand,
 	ReceiveMessageCommand,
 	SendMessageBatchCommand,
 	type SQSClient,
 } from "@aws-sdk/client-sqs";
+import type { QueueStats } from "../ports.ts";
 
 export interface WorkItem<T> {
 	messageId: string;
@@ -112,6 +114,24 @@ export class WorkQueue<T> {
 			visible: Number(out.Attributes?.ApproximateNumberOfMessages ?? 0),
 			inFlight: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
 		};
+	}
+
+	/** Depth, in flight, and the dead-letter queue's depth (found by the queue's redrive policy; 0 without one). */
+	async stats(): Promise<QueueStats> {
+		const [depth, deadLetterUrl] = await Promise.all([this.depth(), this.deadLetterUrl()]);
+		const deadLetters = deadLetterUrl ? (await new WorkQueue(this.sqs, deadLetterUrl).depth()).visible : 0;
+		return { ...depth, deadLetters };
+	}
+
+	private deadLetterUrlFound?: string | null;
+	private async deadLetterUrl(): Promise<string | null> {
+		if (this.deadLetterUrlFound !== undefined) return this.deadLetterUrlFound;
+		const out = await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: this.url, AttributeNames: ["RedrivePolicy"] }));
+		const arn = out.Attributes?.RedrivePolicy && (JSON.parse(out.Attributes.RedrivePolicy).deadLetterTargetArn as string);
+		// a queue's ARN ends in its name
+		const name = arn?.split(":").pop();
+		this.deadLetterUrlFound = name ? ((await this.sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl ?? null) : null;
+		return this.deadLetterUrlFound;
 	}
 }
 

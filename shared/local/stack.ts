@@ -14,7 +14,9 @@ import { contextFrom } from "../context.ts";
 import { logger } from "../observability.ts";
 import { releaseLeasesOf } from "../scheduler/chunks/lease.ts";
 import { advanceAll } from "../scheduler/loop.ts";
+import { LocalMetricsHistory } from "../metrics/local-history.ts";
 import { type EmbeddedAws, startEmbeddedAws } from "./embedded-aws.ts";
+import { startMetricsSampler } from "./metrics-sampler.ts";
 import { LocalTaskLauncher } from "./task-launcher.ts";
 
 export interface LocalStackOptions {
@@ -88,7 +90,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 	};
 	Object.assign(process.env, env);
 	const tasks = new LocalTaskLauncher(env);
-	const ctx = contextFrom(configFromEnv(), tasks);
+	const history = new LocalMetricsHistory();
+	const ctx = { ...contextFrom(configFromEnv(), tasks), metrics: history };
 	const token = localApiToken(options.home);
 
 	const server: Server = createServer((req, res) => {
@@ -172,6 +175,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 			});
 	}, options.schedulerIntervalMs ?? 1000);
 
+	const sampler = startMetricsSampler(ctx, history);
+
 	return {
 		apiUrl,
 		token,
@@ -181,6 +186,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 			stopping = true;
 			clearInterval(tick);
 			await ticking;
+			await sampler.stop();
 			await tasks.stopAll();
 			await Promise.all(
 				children.map(

@@ -93,8 +93,13 @@ export class StatusReporter {
 			: lastCommitTime === null
 				? undefined
 				: Math.max(0, Math.round((now - lastCommitTime) / 1000));
+		const { projectId, direction } = parseReplicationId(this.replicationId);
+		const project = await getProject(this.ctx, projectId);
+		// per project and stream, as the metrics history reads them (metrics/cloudwatch-history.ts)
+		metrics.addDimensions({ project: projectId, stream: project.sync ? "sink" : direction });
 		if (latencySeconds !== undefined) metrics.addMetric("ReplicationLatencySeconds", "Seconds", latencySeconds);
 		metrics.addMetric("ReplicatedRows", "Count", rowsPerSecond);
+		metrics.addMetric("ReplicatedBytes", "Bytes", bytesPerSecond);
 		metrics.publishStoredMetrics();
 		const kept = await renewLease(this.ctx, this.replicationId, this.owner, {
 			session: "running",
@@ -107,8 +112,7 @@ export class StatusReporter {
 			bytesPerSecond,
 			lastError: undefined,
 		});
-		const { projectId, direction } = parseReplicationId(this.replicationId);
-		const wanted = replicationWanted(await getProject(this.ctx, projectId), direction);
+		const wanted = replicationWanted(project, direction);
 		if (!kept || !wanted) {
 			this.lostLease = !kept;
 			this.abort.abort();

@@ -1,7 +1,8 @@
 import type { SecretStore } from "../../shared/aws/secrets.ts";
 import type { Context } from "../../shared/context.ts";
 import type { ChunkMessage } from "../../shared/model/chunk-message.ts";
-import type { MessageQueue, TaskLauncher } from "../../shared/ports.ts";
+import { LocalMetricsHistory } from "../../shared/metrics/local-history.ts";
+import type { MessageQueue, QueueStats, TaskLauncher } from "../../shared/ports.ts";
 import { ConflictError, type Key, keyOf, type StateStore, type Stored, withoutKey } from "../../shared/state/store.ts";
 
 /**
@@ -80,6 +81,9 @@ export class MemoryQueue<T> implements MessageQueue<T> {
 	drain(): T[] {
 		return this.sent.splice(0);
 	}
+	async stats(): Promise<QueueStats> {
+		return { visible: this.sent.length, inFlight: 0, deadLetters: 0 };
+	}
 }
 
 /** A task launcher that records starts and stops; `running` is what it last started and did not stop. */
@@ -129,5 +133,6 @@ export function fakeContext(): FakeContext {
 		verifyQueue: new MemoryQueue(),
 		secrets: new MemorySecrets(),
 		tasks: new FakeTaskLauncher(),
+		metrics: new LocalMetricsHistory(),
 	};
 }

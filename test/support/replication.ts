@@ -13,6 +13,7 @@ import { createProject } from "../../shared/control/projects.ts";
 import { verificationResults } from "../../shared/control/verification.ts";
 import { type Connection, connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
+import { LocalMetricsHistory } from "../../shared/metrics/local-history.ts";
 import type { ChunkMessage } from "../../shared/model/chunk-message.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
 import { type Project, ProjectInput } from "../../shared/model/project.ts";
@@ -63,6 +64,7 @@ async function testContext(home: string, options: { verify?: boolean } = {}): Pr
 		verifyQueue,
 		secrets: new FileSecretStore(join(home, "datasources.json")),
 		tasks: NO_TASKS,
+		metrics: new LocalMetricsHistory(),
 	};
 }
 

@@ -22,7 +22,10 @@ export const copy: ChunkWork = async ({ source, destination, mapping, chunk, pro
 		signal,
 		asOfTso: copySnapshotTso(project),
 	});
-	metrics.addMetric("RowsCopied", "Count", result.rows);
-	metrics.addMetric("BytesCopied", "Bytes", result.bytes);
+	// published at once with the project's dimension (a worker's batch mixes projects)
+	const perProject = metrics.singleMetric();
+	perProject.addDimension("project", project.id);
+	perProject.addMetric("RowsCopied", "Count", result.rows);
+	perProject.addMetric("BytesCopied", "Bytes", result.bytes);
 	return (c) => ({ ...c, state: "done", deadline: undefined, rows: result.rows, bytes: result.bytes });
 };
