@@ -126,11 +126,16 @@ export class WorkQueue<T> {
 	private deadLetterUrlFound?: string | null;
 	private async deadLetterUrl(): Promise<string | null> {
 		if (this.deadLetterUrlFound !== undefined) return this.deadLetterUrlFound;
-		const out = await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: this.url, AttributeNames: ["RedrivePolicy"] }));
-		const arn = out.Attributes?.RedrivePolicy && (JSON.parse(out.Attributes.RedrivePolicy).deadLetterTargetArn as string);
+		const out = await this.sqs.send(
+			new GetQueueAttributesCommand({ QueueUrl: this.url, AttributeNames: ["RedrivePolicy"] }),
+		);
+		const arn =
+			out.Attributes?.RedrivePolicy && (JSON.parse(out.Attributes.RedrivePolicy).deadLetterTargetArn as string);
 		// a queue's ARN ends in its name
 		const name = arn?.split(":").pop();
-		this.deadLetterUrlFound = name ? ((await this.sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl ?? null) : null;
+		this.deadLetterUrlFound = name
+			? ((await this.sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl ?? null)
+			: null;
 		return this.deadLetterUrlFound;
 	}
 }

@@ -20,10 +20,17 @@ export type MetricsQuery = z.infer<typeof MetricsQuery>;
 const MAX_POINTS = 1440;
 const MAX_RANGE_MS = 93 * 86_400_000;
 
-export async function projectMetrics(ctx: Context, id: string, query: Record<string, unknown>): Promise<MetricsHistory> {
+export async function projectMetrics(
+	ctx: Context,
+	id: string,
+	query: Record<string, unknown>,
+): Promise<MetricsHistory> {
 	const parsed = MetricsQuery.safeParse(query);
 	if (!parsed.success) {
-		throw invalid("INVALID_QUERY", `the query is invalid: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+		throw invalid(
+			"INVALID_QUERY",
+			`the query is invalid: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+		);
 	}
 	await getProject(ctx, id);
 	const to = parsed.data.to ? Date.parse(parsed.data.to) : Date.now();

@@ -55,7 +55,7 @@ function merge(b: Bucket, i: number, value: number, count: number): void {
 	b.counts[i] = had + count;
 }
 
-function valueOf(b: Bucket, i: number): number | undefined {
+function bucketValue(b: Bucket, i: number): number | undefined {
 	const n = b.counts[i] ?? 0;
 	if (n === 0) return undefined;
 	const v = b.values[i] ?? 0;
@@ -187,7 +187,7 @@ export class LocalMetricsHistory implements MetricsReader {
 		return METRICS.map((d, i) => ({
 			...d,
 			points: out.flatMap((b) => {
-				const value = valueOf(b, i);
+				const value = bucketValue(b, i);
 				return value === undefined ? [] : [{ at: new Date(b.at).toISOString(), value }];
 			}),
 		})).filter((s) => s.points.length > 0);

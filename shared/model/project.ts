@@ -14,9 +14,24 @@ export const ProjectOptions = z
 		parallelism: z.number().int().min(1).max(64).default(4),
 		/** Rows per full-migration chunk. */
 		chunkRows: z.number().int().min(100).max(1_000_000).default(100_000),
-		/** Throttle for the whole project; absent means as fast as the databases allow. */
-		maxRowsPerSecond: z.number().int().positive().optional(),
-		maxBytesPerSecond: z.number().int().positive().optional(),
+		/** Throttle for the whole project's copy; absent means as fast as the databases allow. */
+		maxRowsPerSecond: z.number().int().positive().max(100_000_000).optional(),
+		maxBytesPerSecond: z
+			.number()
+			.int()
+			.positive()
+			.max(100 * 1024 ** 3)
+			.optional(),
+		/** Verification chunks checked at once (absent: `parallelism`). */
+		verifyConcurrency: z.number().int().min(1).max(64).optional(),
+		/** Source transactions replay commits at the destination at once, at most (absent: 1000; 200 with parallel apply). */
+		replayBatchSize: z.number().int().min(1).max(100_000).optional(),
+		/**
+		 * Destination connections forward replay applies on at once, groups whose keys do not meet
+		 * running side by side (absent: 1). Two-way sync and reverse replay keep one connection:
+		 * each transaction's checkpoint row must come first.
+		 */
+		parallelApply: z.number().int().min(1).max(32).optional(),
 		/**
 		 * The longest one statement of a copy or verification chunk (or of planning them) may run
 		 * on either server before the server stops it (absent: 3600). It bounds the copy's

@@ -6,6 +6,7 @@ import type { TableMapping, TableName } from "../model/rules.ts";
 import { META_DATABASE } from "./checkpoint.ts";
 import type { ColumnRules } from "./resolver.ts";
 import type { Inconsistency, ReplayMode } from "./statements.ts";
+import type { TableCounts } from "./table-counts.ts";
 
 /** What the Applier (applier.ts) is given, what it hands `onDdl`, and the totals it reports. */
 
@@ -87,6 +88,8 @@ export interface ApplyStats {
 	retries: number;
 	/** DDL statements applied. */
 	ddl: number;
+	/** Per source table: inserts, updates, deletes and DDL applied (table-counts.ts, bounded). */
+	tables: TableCounts;
 }
 
 /** The options the applier fills in when they are not given. */

@@ -14,6 +14,7 @@ import { GroupStatements } from "./prepare.ts";
 import { ReplayError } from "./replay-error.ts";
 import { ReplayTables } from "./resolver.ts";
 import type { Inconsistency, ReplayMode } from "./statements.ts";
+import { addCounts, countDdl } from "./table-counts.ts";
 
 /**
  * Applies the change stream to the destination.
@@ -108,6 +109,7 @@ export class Applier {
 		mode: "exact",
 		retries: 0,
 		ddl: 0,
+		tables: {},
 	};
 
 	constructor(private readonly options: ApplierOptions) {
@@ -133,6 +135,19 @@ export class Applier {
 	/** The destination session ids of the connections that write groups (for operators: KILL, processlist). */
 	get sessionIds(): number[] {
 		return this.committer.workers.map((w) => w.conn.threadId ?? 0);
+	}
+
+	/** Destination connections applying groups (fixed for the applier's life: a change needs a new session). */
+	get parallel(): number {
+		return this.opts.parallel;
+	}
+
+	/** Source transactions per destination commit from the next group on (undefined: the default). */
+	setGroupTransactions(n: number | undefined): boolean {
+		const next = applierDefaults({ ...this.options, groupTransactions: n }).groupTransactions;
+		if (next === this.opts.groupTransactions) return false;
+		this.opts.groupTransactions = next;
+		return true;
 	}
 
 	/** Running totals (a copy). */
@@ -330,6 +345,7 @@ export class Applier {
 		s.commits += 1;
 		if (g.commitTime !== null) s.lastCommitTime = g.commitTime;
 		if (g.position) s.position = g.position;
+		addCounts(s.tables, g.counts);
 		s.mode = this.modeAt(s.position);
 		if (found.length) {
 			s.inconsistencies += found.length;
@@ -353,16 +369,14 @@ export class Applier {
 		this.group = new Group();
 		if (g.streaming) {
 			const w = this.exclusive as Worker;
-			const prepared = await this.statements.prepare(g.changes, g.mode, false);
-			g.changes = [];
+			const prepared = await this.statements.prepare(g.take(), g.mode, false);
 			const found = await this.committer.execute(w, prepared.items, false, g);
 			this.exclusive = null;
 			this.committer.release(w);
 			this.committed(g, found);
 			return;
 		}
-		const prepared = await this.statements.prepare(g.changes, g.mode, this.opts.parallel > 1);
-		g.changes = [];
+		const prepared = await this.statements.prepare(g.take(), g.mode, this.opts.parallel > 1);
 		await this.committer.dispatch(prepared, g);
 	}
 
@@ -390,8 +404,7 @@ export class Applier {
 			g.streaming = true;
 			begin = true;
 		}
-		const prepared = await this.statements.prepare(g.changes, g.mode, false);
-		g.changes = [];
+		const prepared = await this.statements.prepare(g.take(), g.mode, false);
 		g.boundaryIndex = 0;
 		try {
 			await this.committer.execute(this.exclusive as Worker, prepared.items, begin, null);
@@ -458,6 +471,7 @@ export class Applier {
 				}
 				await onDdl(change, { connection: w.conn, part });
 				this.stats.ddl += 1;
+				countDdl(this.stats.tables, change);
 				this.invalidate();
 			}
 			const g = new Group();

@@ -10,7 +10,7 @@ import type { ServerInfo } from "../schema/snapshot.ts";
 import { credentialsFor, getDatabaseSource } from "../state/datasources.ts";
 import { listTables } from "../state/tables.ts";
 import { Tables } from "./mappings.ts";
-import type { ReplicationTarget, TargetProgress } from "./target.ts";
+import type { ReplicationTarget, Retune, TargetProgress } from "./target.ts";
 
 export interface MysqlTargetSetup {
 	ctx: Context;
@@ -69,14 +69,23 @@ export async function mysqlTarget(s: MysqlTargetSetup): Promise<ReplicationTarge
 		source: s.capture,
 		// reverse replay starts where the destination took no more writes from forward replay: exact from the start
 		safeUntil: reverse ? null : (project.incremental?.safeUntil ?? null),
-		// one connection: each transaction's checkpoint row comes first, which two-way sync needs (applier.ts)
-		parallel: 1,
+		parallel: parallelApply(project, direction),
+		groupTransactions: project.options.replayBatchSize,
 		onDdl: async (change, { connection, part }) => {
 			if (part.gtid && part.gtid === skipGtid) await tables.skipDdl(change, part);
 			else await tables.applyDdl(change, part, connection);
 		},
 	});
-	return new MysqlTarget(applier, tables);
+	return new MysqlTarget(applier, tables, direction);
+}
+
+/**
+ * Destination connections replay applies on: the project's `parallelApply` for forward one-way
+ * replay; one otherwise, as each transaction's checkpoint row must come first for the other
+ * direction to recognise it (two-way sync, reverse replay; applier.ts).
+ */
+function parallelApply(project: Project, direction: Direction): number {
+	return direction === "forward" && !project.options.twoWay ? (project.options.parallelApply ?? 1) : 1;
 }
 
 /** The Applier and the stream's mappings behind ReplicationTarget. */
@@ -84,7 +93,14 @@ class MysqlTarget implements ReplicationTarget {
 	constructor(
 		private readonly applier: Applier,
 		private readonly tables: Tables,
+		private readonly direction: Direction,
 	) {}
+
+	/** The batch size applies from the next group; another number of connections needs a new session. */
+	retune(project: Project): Retune {
+		if (parallelApply(project, this.direction) !== this.applier.parallel) return "restart";
+		return this.applier.setGroupTransactions(project.options.replayBatchSize) ? "applied" : "unchanged";
+	}
 
 	async open(): Promise<SourcePosition | null> {
 		// creates the helper schema and reads the checkpoint row (shared/replay/checkpoint.ts)

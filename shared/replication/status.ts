@@ -1,7 +1,9 @@
 import { type SourcePosition, samePosition } from "../binlog/position.ts";
 import type { Context } from "../context.ts";
+import type { Project } from "../model/project.ts";
 import { logger, metrics } from "../observability.ts";
 import { getProject } from "../state/projects.ts";
+import { addCounts } from "../replay/table-counts.ts";
 import type { ReplicationTotals } from "../state/streams.ts";
 import { parseReplicationId } from "./ids.ts";
 import { renewLease } from "./lease.ts";
@@ -38,6 +40,8 @@ export class StatusReporter {
 		private readonly progress: () => SessionProgress,
 		private readonly abort: AbortController,
 		private readonly base: ReplicationTotals & { lastCommitTime?: number },
+		/** Sees the project as read for each report: runtime parameters changed meanwhile apply from there. */
+		private readonly onProject: (project: Project) => void = () => {},
 	) {}
 
 	start(): void {
@@ -74,6 +78,7 @@ export class StatusReporter {
 			bytes: this.base.bytes + p.bytes,
 			inconsistencies: this.base.inconsistencies + p.inconsistencies,
 			echoes: (this.base.echoes ?? 0) + p.echoes,
+			...(p.tables ? { tables: addCounts(addCounts({}, this.base.tables), p.tables) } : {}),
 		};
 	}
 
@@ -112,6 +117,7 @@ export class StatusReporter {
 			bytesPerSecond,
 			lastError: undefined,
 		});
+		this.onProject(project);
 		const wanted = replicationWanted(project, direction);
 		if (!kept || !wanted) {
 			this.lostLease = !kept;

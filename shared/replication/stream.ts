@@ -149,6 +149,7 @@ async function replicate(
 	const onAbort = () => stop.abort();
 	signal.addEventListener("abort", onAbort);
 	let echoes = () => 0;
+	let restart = false;
 	// where the source stands: its binlog's position, or what the change feed has shown so far
 	let sourceNow = (): Promise<SourcePosition | null> => currentPosition(s.control);
 	// before the first transaction is applied, replay stands at its start: an idle source is caught up
@@ -171,7 +172,18 @@ async function replicate(
 			bytes: before?.bytes ?? 0,
 			inconsistencies: before?.inconsistencies ?? 0,
 			echoes: before?.echoes ?? 0,
+			tables: before?.tables,
 			lastCommitTime: before?.lastCommitTime,
+		},
+		(p) => {
+			const retuned = target.retune?.(p);
+			if (retuned === "applied") logger.info("replay parameters changed: applied", { replicationId });
+			if (retuned === "restart" && !restart) {
+				// e.g. another number of apply connections: a new session resumes from the checkpoint
+				logger.info("replay parameters changed: restarting the session", { replicationId });
+				restart = true;
+				stop.abort();
+			}
 		},
 	);
 	try {

@@ -1,6 +1,8 @@
 import type { SourcePosition } from "../binlog/position.ts";
 import type { TransactionPart } from "../capture/change.ts";
+import type { Project } from "../model/project.ts";
 import type { TableName } from "../model/rules.ts";
+import type { TableCounts } from "../replay/table-counts.ts";
 
 /*
  * Where a replication stream writes. The stream (stream.ts) reads the source's binlog and hands
@@ -29,9 +31,20 @@ export interface TargetProgress {
 	 * reported as the stream's phase. A target that writes every change as it comes is "exact".
 	 */
 	mode: "safe" | "exact";
+	/** Per source table: the changes it holds (MySQL replay; table-counts.ts). */
+	tables?: TableCounts;
 }
 
+/** What a target did with changed project parameters: nothing to do, applied at once, or a new session needed. */
+export type Retune = "unchanged" | "applied" | "restart";
+
 export interface ReplicationTarget {
+	/**
+	 * Takes the project's runtime parameters as they are now (read every second by the status
+	 * reporter): what can change live applies at once; "restart" asks the stream for a new
+	 * session, which resumes from the checkpoint. Absent: the target has no such parameters.
+	 */
+	retune?(project: Project): Retune;
 	/**
 	 * Connects and returns the target's checkpoint: the position after the last source
 	 * transaction it holds, null when it holds none yet. The stream resumes capture there, so the

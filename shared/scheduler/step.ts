@@ -1,5 +1,5 @@
 import type { Context } from "../context.ts";
-import type { Direction, MigrationType, Project } from "../model/project.ts";
+import type { Direction, Finding, MigrationType, Project } from "../model/project.ts";
 
 /**
  * One step of a project's migration path, whole in one file under steps/. The scheduler's loop
@@ -17,6 +17,8 @@ export interface Step {
 	 * safe to run again after a crash half-way.
 	 */
 	begin?(ctx: Context, project: Project): Promise<void>;
+	/** The step's checks as a dry run, before the project starts: its findings, nothing changed (precheck only). */
+	dryRun?(ctx: Context, project: Project): Promise<Finding[]>;
 	/** Does what can be done now: "done" when the step is complete, "waiting" to be called again. Throws to open a ticket. */
 	run(ctx: Context, project: Project): Promise<"done" | "waiting">;
 	/**

@@ -1,5 +1,6 @@
 import type { SourcePosition } from "../binlog/position.ts";
 import { parseReplicationId } from "../replication/ids.ts";
+import type { TableCounts } from "../replay/table-counts.ts";
 import type { SinkCheckpoint } from "../sinks/producer.ts";
 import { sinkCheckpointPk, streamKey } from "./keys.ts";
 import { ConflictError, type HasStore, update, withoutKey } from "./store.ts";
@@ -15,6 +16,8 @@ export interface ReplicationTotals {
 	inconsistencies: number;
 	/** Transactions skipped because the other direction's replay wrote them (two-way sync). */
 	echoes?: number;
+	/** Per source table: inserts, updates, deletes and DDL replayed (at most MAX_COUNTED_TABLES entries). */
+	tables?: TableCounts;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { SecretStore } from "../../shared/aws/secrets.ts";
 import type { Context } from "../../shared/context.ts";
-import type { ChunkMessage } from "../../shared/model/chunk-message.ts";
 import { LocalMetricsHistory } from "../../shared/metrics/local-history.ts";
+import type { ChunkMessage } from "../../shared/model/chunk-message.ts";
 import type { MessageQueue, QueueStats, TaskLauncher } from "../../shared/ports.ts";
 import { ConflictError, type Key, keyOf, type StateStore, type Stored, withoutKey } from "../../shared/state/store.ts";
 

@@ -11,6 +11,7 @@ export const copyJob = (ctx: Pick<Context, "copyQueue">, projectId: string): Chu
 	queue: ctx.copyQueue,
 	message: (sk) => ({ projectId, sk }),
 	active: (p) => p.state === "running",
+	concurrency: (p) => p.options.parallelism,
 });
 
 /** Copies one chunk (copy/chunk.ts: idempotent, it deletes its own range first), within the project's throttle share. */

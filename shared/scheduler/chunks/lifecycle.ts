@@ -36,6 +36,8 @@ export interface ChunkJob {
 	message(sk: string): ChunkMessage;
 	/** Whether its chunks may run now (not paused, not stopped). */
 	active(project: Project): boolean;
+	/** How many of its chunks may be queued or leased at once (read on every top-up: a change applies at once). */
+	concurrency(project: Project): number;
 }
 
 /**
@@ -103,7 +105,7 @@ export async function planCopyTable(
 }
 
 /**
- * Keeps up to `parallelism` chunks of a job queued or leased: the project's own concurrency
+ * Keeps up to the job's concurrency (`parallelism`, or `verifyConcurrency`) chunks queued or leased: the project's own concurrency
  * limit, whatever the number of workers. Called by the scheduler on its tick and by each worker
  * when it finishes a chunk, so the pipeline never waits for the next tick.
  */
@@ -116,7 +118,7 @@ export async function topUp(ctx: HasStore, project: Project, job: ChunkJob, now 
 	const candidates = chunks.filter(
 		(c) => c.attempts < MAX_ATTEMPTS && c.state !== "done" && c.state !== "recheck" && (c.deadline ?? 0) <= now,
 	);
-	const room = project.options.parallelism - active;
+	const room = job.concurrency(project) - active;
 	const sent: ChunkMessage[] = [];
 	for (const c of candidates.slice(0, Math.max(0, room))) {
 		try {

@@ -19,6 +19,7 @@ export const verifyJob = (ctx: Pick<Context, "verifyQueue">, projectId: string, 
 		["running", "completed", "failed"].includes(p.state) &&
 		p.verification?.run === run &&
 		p.verification.state === "running",
+	concurrency: (p) => p.options.verifyConcurrency ?? p.options.parallelism,
 });
 
 /**

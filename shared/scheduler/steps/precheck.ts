@@ -1,8 +1,9 @@
 import { checkCaptureSettings } from "../../capture/precheck.ts";
+import type { Context } from "../../context.ts";
 import type { Connection } from "../../db/connect.ts";
 import { feedFindings } from "../../feed/precheck.ts";
 import { applyWaivers, blockingMessage } from "../../model/findings.ts";
-import type { Finding } from "../../model/project.ts";
+import type { Finding, Project } from "../../model/project.ts";
 import type { TableMapping } from "../../model/rules.ts";
 import { describeRows, existingObjects } from "../../schema/inspect.ts";
 import { checkSchemaPrerequisites } from "../../schema/precheck.ts";
@@ -62,6 +63,39 @@ async function twoWayFindings(source: Connection, destination: Connection, mappi
 }
 
 /**
+ * The precheck's checks, changing nothing: the tables the rules resolve to, and the findings
+ * with the project's waivers applied. The step records them; a dry run (`dryRun`) only returns them.
+ */
+async function check(
+	ctx: Context,
+	project: Project,
+	source: Connection,
+	destination: Connection,
+): Promise<{ findings: Finding[]; mappings: TableMapping[] }> {
+	const engine = (await getDatabaseSource(ctx, project.destinationId)).engine;
+	const feed = project.feed;
+	const feedBroker = feed ? await brokerCredentialsFor(ctx, feed.dataSourceId) : undefined;
+	const mappings = await resolveObjects(source, project.objects);
+	let findings: Finding[];
+	if (project.types.includes("schema")) {
+		const { snapshot, plan } = await schemaPlan(source, destination, project, mappings, engine);
+		findings = await checkSchemaPrerequisites(destination, snapshot, plan);
+	} else {
+		findings = await checkExistingTables(destination, mappings);
+	}
+	if (feed && feedBroker?.engine === "kafka") {
+		// the changes come from Kafka: its topics and format, and TiDB's snapshot life time
+		const withFull = project.types.includes("full");
+		findings.push(...(await feedFindings(feed, feedBroker.creds, source, mappings, withFull)));
+	} else if (project.types.includes("incremental")) {
+		// binlog format, row image and metadata, GTIDs, retention, replication privileges
+		findings.push(...(await checkCaptureSettings(source)));
+	}
+	if (project.options.twoWay) findings.push(...(await twoWayFindings(source, destination, mappings)));
+	return { findings: applyWaivers(findings, project.waivedFindings ?? []), mappings };
+}
+
+/**
  * Resolves the objects, checks what would fail later (errors block, unless waived; warnings
  * are kept on the project), and records one `TABLES#` item per table to migrate.
  */
@@ -70,29 +104,15 @@ export const precheck: Step = {
 	appliesTo: () => true,
 	cannotSkip: async (_ctx, p) =>
 		`it records the tables to migrate, so skipping it would complete the project with nothing migrated; fix the findings, or accept single ones with 'ferry project waive ${p.id} <finding id>', then retry`,
+	dryRun: (ctx, project) =>
+		withConnections(
+			ctx,
+			project,
+			async (source, destination) => (await check(ctx, project, source, destination)).findings,
+		),
 	async run(ctx, project) {
-		const engine = (await getDatabaseSource(ctx, project.destinationId)).engine;
-		const feed = project.feed;
-		const feedBroker = feed ? await brokerCredentialsFor(ctx, feed.dataSourceId) : undefined;
 		return withConnections(ctx, project, async (source, destination) => {
-			const mappings = await resolveObjects(source, project.objects);
-			let findings: Finding[];
-			if (project.types.includes("schema")) {
-				const { snapshot, plan } = await schemaPlan(source, destination, project, mappings, engine);
-				findings = await checkSchemaPrerequisites(destination, snapshot, plan);
-			} else {
-				findings = await checkExistingTables(destination, mappings);
-			}
-			if (feed && feedBroker?.engine === "kafka") {
-				// the changes come from Kafka: its topics and format, and TiDB's snapshot life time
-				const withFull = project.types.includes("full");
-				findings.push(...(await feedFindings(feed, feedBroker.creds, source, mappings, withFull)));
-			} else if (project.types.includes("incremental")) {
-				// binlog format, row image and metadata, GTIDs, retention, replication privileges
-				findings.push(...(await checkCaptureSettings(source)));
-			}
-			if (project.options.twoWay) findings.push(...(await twoWayFindings(source, destination, mappings)));
-			findings = applyWaivers(findings, project.waivedFindings ?? []);
+			const { findings, mappings } = await check(ctx, project, source, destination);
 			await updateProject(ctx, project.id, (p) => ({ ...p, findings }));
 			const errors = findings.filter((f) => f.level === "error");
 			if (errors.length > 0) throw new Error(blockingMessage(project, errors));
