@@ -1,9 +1,12 @@
 import type { z } from "zod";
 import type { Context } from "../context.ts";
+import type { Actor } from "../model/actor.ts";
 
 /** One route of the REST API: its method, path, body schema and handler (routes.ts lists them all). */
 
 export interface Request<B> {
+	/** Who calls, when the API knows (recorded with every change; SYSTEM when absent). */
+	actor?: Actor;
 	params: Record<string, string>;
 	query: Record<string, string | undefined>;
 	body: B;

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Context } from "../context.ts";
 import { conflict, invalid } from "../errors.ts";
 import { isBroker } from "../model/datasource.ts";
-import type { Direction, Project, ProjectInput, ProjectState } from "../model/project.ts";
+import type { Direction, Project, ProjectInput, ProjectOptions, ProjectState } from "../model/project.ts";
 import { ObjectRules } from "../model/rules.ts";
 import { SyncOptions } from "../model/sync.ts";
 import { replicationId } from "../replication/ids.ts";
@@ -21,7 +21,7 @@ import { clearFatalStop, type ReplicationStatus, replicationStatus } from "../st
 export async function createProject(ctx: Context, input: ProjectInput): Promise<Project> {
 	const needs = typeCombinationError(input);
 	if (needs) throw invalid("TYPE_COMBINATION", needs);
-	const slow = throttledChunkError(input);
+	const slow = throttledChunkError(input.options);
 	if (slow) throw invalid("QUERY_TIMEOUT", slow);
 	if (input.sourceId === input.destinationId) {
 		throw invalid("SAME_DATASOURCE", "source and destination must be different data sources");
@@ -142,9 +142,9 @@ export async function resolveTicket(
 }
 
 /** A throttle so low that one chunk's copy (one streaming read) would outlast the statement time bound. */
-function throttledChunkError(input: ProjectInput): string | undefined {
-	const { chunkRows, maxRowsPerSecond, parallelism } = input.options;
-	const bound = input.options.queryTimeoutSeconds ?? DEFAULT_QUERY_TIMEOUT_SECONDS;
+export function throttledChunkError(options: ProjectOptions): string | undefined {
+	const { chunkRows, maxRowsPerSecond, parallelism } = options;
+	const bound = options.queryTimeoutSeconds ?? DEFAULT_QUERY_TIMEOUT_SECONDS;
 	if (!maxRowsPerSecond) return undefined;
 	const seconds = Math.ceil(chunkRows / (maxRowsPerSecond / parallelism));
 	if (seconds <= bound) return undefined;

@@ -17,6 +17,7 @@ export interface TableProgress {
 	source: string;
 	destination: string;
 	rowsCopied: number;
+	bytesCopied: number;
 	rowsEstimate: number;
 	chunksDone: number;
 	chunksTotal: number;
@@ -121,6 +122,7 @@ export async function projectStatus(ctx: Context, id: string): Promise<ProjectSt
 				source: qualifiedName(t.mapping.source),
 				destination: qualifiedName(t.mapping.destination),
 				rowsCopied: 0,
+				bytesCopied: 0,
 				rowsEstimate: t.rowsEstimate,
 				chunksDone: 0,
 				chunksTotal: t.chunks,
@@ -137,6 +139,7 @@ export async function projectStatus(ctx: Context, id: string): Promise<ProjectSt
 		if (c.state === "done") {
 			t.chunksDone += 1;
 			t.rowsCopied += c.rows ?? 0;
+			t.bytesCopied += c.bytes ?? 0;
 			bytes += c.bytes ?? 0;
 		} else {
 			if (c.lastError) t.errors.push(`chunk ${c.sk} (attempt ${c.attempts}/${MAX_ATTEMPTS}): ${c.lastError}`);

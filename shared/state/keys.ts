@@ -26,7 +26,8 @@ export const verifyPlanPk = (projectId: string, run: number) => `VPLAN#${project
 export const reportPk = (projectId: string) => `REPORT#${projectId}`;
 
 /** A replication stream's lease and status item (sk: the replication id, `<project>` or `<project>.reverse`). */
-export const streamKey = (replicationId: string) => ({ pk: "REPLICATION", sk: replicationId });
+export const streamKey = (replicationId: string) => ({ pk: STREAMS_PK, sk: replicationId });
+export const STREAMS_PK = "REPLICATION";
 
 /** Where a synchronization stream to RocketMQ stands (sk: the replication id); Kafka keeps its own in Kafka. */
 export const sinkCheckpointPk = (projectId: string) => `SINKCHECKPOINT#${projectId}`;

@@ -1,8 +1,8 @@
 import type { SourcePosition } from "../binlog/position.ts";
-import { parseReplicationId } from "../replication/ids.ts";
 import type { TableCounts } from "../replay/table-counts.ts";
+import { parseReplicationId } from "../replication/ids.ts";
 import type { SinkCheckpoint } from "../sinks/producer.ts";
-import { sinkCheckpointPk, streamKey } from "./keys.ts";
+import { STREAMS_PK, sinkCheckpointPk, streamKey } from "./keys.ts";
 import { ConflictError, type HasStore, update, withoutKey } from "./store.ts";
 
 /** A stream's counters since it first started, across sessions and task restarts. */
@@ -55,6 +55,12 @@ export const HEARTBEAT_TIMEOUT_MS = Number(process.env.FERRY_REPLICATION_HEARTBE
 export async function replicationStatus(ctx: HasStore, replicationId: string): Promise<ReplicationStatus | undefined> {
 	const item = await ctx.store.get<ReplicationStatus>(streamKey(replicationId));
 	return item && withoutKey(item);
+}
+
+/** Every stream's status, by replication id (the components list). */
+export async function listReplicationStatuses(ctx: HasStore): Promise<Map<string, ReplicationStatus>> {
+	const items = await ctx.store.list<ReplicationStatus>(STREAMS_PK);
+	return new Map(items.map((i) => [i.sk, withoutKey(i)]));
 }
 
 /** Clears a stream's fatal stop (the ticket about it was resolved): replay may resume. */
