@@ -40,6 +40,8 @@ export interface ReplicationTask {
 	position?: ReplicationStatus["position"];
 	/** The task holding the stream's lease (host, process, random suffix). */
 	owner: string;
+	/** The runtime parameters replay applies with now. */
+	tuning?: ReplicationStatus["tuning"];
 	lastError?: string;
 }
 
@@ -88,6 +90,7 @@ function task(project: Project, direction: Direction, r: ReplicationStatus): Rep
 		phase: r.phase,
 		position: r.position,
 		owner: r.owner,
+		tuning: r.tuning,
 		lastError: r.fatal?.message ?? r.lastError,
 	};
 }

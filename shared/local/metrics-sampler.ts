@@ -10,7 +10,7 @@ import { listProjects } from "../state/projects.ts";
  * a state-table read per project that a status poll makes anyway) the main process reads the
  * status of each project that runs, or waits with replay possibly running, and records it.
  */
-export const SAMPLE_EVERY_MS = Math.max(1000, Number(process.env.FERRY_METRICS_SAMPLE_MS ?? 10_000));
+export const SAMPLE_EVERY_MS = 10_000;
 
 const SAMPLED_STATES = new Set(["running", "paused", "failed"]);
 

@@ -137,9 +137,9 @@ export class Applier {
 		return this.committer.workers.map((w) => w.conn.threadId ?? 0);
 	}
 
-	/** Destination connections applying groups (fixed for the applier's life: a change needs a new session). */
-	get parallel(): number {
-		return this.opts.parallel;
+	/** Connections applying groups (fixed for the applier's life: a change needs a new session), transactions per commit. */
+	get tuning(): { parallel: number; groupTransactions: number } {
+		return { parallel: this.opts.parallel, groupTransactions: this.opts.groupTransactions };
 	}
 
 	/** Source transactions per destination commit from the next group on (undefined: the default). */

@@ -98,7 +98,7 @@ class MysqlTarget implements ReplicationTarget {
 
 	/** The batch size applies from the next group; another number of connections needs a new session. */
 	retune(project: Project): Retune {
-		if (parallelApply(project, this.direction) !== this.applier.parallel) return "restart";
+		if (parallelApply(project, this.direction) !== this.applier.tuning.parallel) return "restart";
 		return this.applier.setGroupTransactions(project.options.replayBatchSize) ? "applied" : "unchanged";
 	}
 
@@ -121,7 +121,8 @@ class MysqlTarget implements ReplicationTarget {
 	}
 
 	get progress(): TargetProgress {
-		return this.applier.progress;
+		const { parallel, groupTransactions } = this.applier.tuning;
+		return { ...this.applier.progress, tuning: { parallelApply: parallel, replayBatchSize: groupTransactions } };
 	}
 
 	close(): Promise<void> {

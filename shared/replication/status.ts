@@ -115,6 +115,7 @@ export class StatusReporter {
 			...this.totals(p),
 			rowsPerSecond,
 			bytesPerSecond,
+			tuning: p.tuning,
 			lastError: undefined,
 		});
 		this.onProject(project);

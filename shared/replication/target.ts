@@ -33,6 +33,13 @@ export interface TargetProgress {
 	mode: "safe" | "exact";
 	/** Per source table: the changes it holds (MySQL replay; table-counts.ts). */
 	tables?: TableCounts;
+	/** The runtime parameters the session applies with now (MySQL replay). */
+	tuning?: ReplayTuning;
+}
+
+export interface ReplayTuning {
+	parallelApply: number;
+	replayBatchSize: number;
 }
 
 /** What a target did with changed project parameters: nothing to do, applied at once, or a new session needed. */

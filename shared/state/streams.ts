@@ -1,6 +1,7 @@
 import type { SourcePosition } from "../binlog/position.ts";
 import type { TableCounts } from "../replay/table-counts.ts";
 import { parseReplicationId } from "../replication/ids.ts";
+import type { ReplayTuning } from "../replication/target.ts";
 import type { SinkCheckpoint } from "../sinks/producer.ts";
 import { STREAMS_PK, sinkCheckpointPk, streamKey } from "./keys.ts";
 import { ConflictError, type HasStore, update, withoutKey } from "./store.ts";
@@ -45,6 +46,8 @@ export interface ReplicationStatus extends ReplicationTotals {
 	rowsPerSecond: number;
 	bytesPerSecond: number;
 	lastError?: string;
+	/** The runtime parameters replay applies with now (the project's, once the task picked them up). */
+	tuning?: ReplayTuning;
 	/** Set when the task stopped on something only a person can decide (an unsupported DDL). */
 	fatal?: { message: string; gtid?: string; statement?: string };
 }

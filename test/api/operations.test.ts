@@ -1,0 +1,125 @@
+import { describe, expect, it } from "vitest";
+import { configFromEnv } from "../../shared/config.ts";
+import { contextFrom } from "../../shared/context.ts";
+import type { PrecheckDryRun } from "../../shared/control/before-start.ts";
+import type { Components, OpenTicket } from "../../shared/control/lists.ts";
+import type { ProjectParameters } from "../../shared/control/parameters.ts";
+import type { Project } from "../../shared/model/project.ts";
+import { listEvents } from "../../shared/state/events.ts";
+import { createDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import { refusal, useTestStack, waitFor } from "../support/stack.ts";
+
+/** Operations routes on a project before it starts (or that fails at once): fast, no replication. */
+describe("precheck dry run, clone, runtime parameters and the lists, through the API", () => {
+	const db = uniqueDatabase("ops");
+	const t = useTestStack({
+		workers: 1,
+		seed: () => createDatabase(sourceCredentials, db, "CREATE TABLE items (id INT PRIMARY KEY, v INT)"),
+		databases: [db],
+	});
+	/** The stack's state, read directly (the timeline's route is another area's). */
+	const events = (id: string) => listEvents(contextFrom(configFromEnv()), id);
+	const create = (name: string, types: string[], options: Record<string, unknown> = {}) =>
+		t.api.post<Project>("/projects", { name, ...t.ids, types, objects: [{ database: db }], options, tags: ["ops"] });
+
+	it("dry-runs the precheck without changing the project, finds what would block it, and refuses once started", async () => {
+		const ok = await create("dry ok", ["schema", "full"]);
+		const passed = await t.api.post<PrecheckDryRun>(`/projects/${ok.id}/precheck`);
+		expect(passed.passes).toBe(true);
+		expect(passed.findings.filter((f) => f.level === "error")).toEqual([]);
+		// without schema migration the destination must have the table: the step's own check says it does not
+		const missing = await create("dry missing", ["full"]);
+		const blocked = await t.api.post<PrecheckDryRun>(`/projects/${missing.id}/precheck`);
+		expect(blocked.passes).toBe(false);
+		expect(blocked.findings).toContainEqual(
+			expect.objectContaining({ level: "error", object: `${db}.items`, message: "does not exist at the destination" }),
+		);
+		const after = await t.api.get<Project>(`/projects/${missing.id}`);
+		expect(after.state).toBe("new");
+		expect(after.findings).toBeUndefined();
+		expect(after.steps.every((s) => s.state === "pending")).toBe(true);
+
+		// started: it fails on that finding, with a ticket the list across projects shows
+		await t.api.post(`/projects/${missing.id}/actions/start`);
+		const ticket = await waitFor("the precheck's ticket", async () => {
+			const open = await t.api.get<OpenTicket[]>("/tickets");
+			return open.find((o) => o.projectId === missing.id);
+		});
+		expect(ticket).toMatchObject({ projectName: "dry missing", ticket: { step: "precheck" } });
+		expect((await refusal(t.api.post(`/projects/${missing.id}/precheck`))).code).toBe("BAD_STATE");
+	});
+
+	it("clones a project: the same settings, a new id, state new, and the clone's timeline says where it came from", async () => {
+		const original = await create("to clone", ["schema", "full"], { parallelism: 3, chunkRows: 500 });
+		const clone = await t.api.post<Project>(`/projects/${original.id}/clone`, { name: "the clone" });
+		expect(clone.id).not.toBe(original.id);
+		expect(clone).toMatchObject({
+			name: "the clone",
+			state: "new",
+			types: original.types,
+			objects: original.objects,
+			options: original.options,
+			tags: original.tags,
+			sourceId: original.sourceId,
+		});
+		expect(clone.steps.every((s) => s.state === "pending")).toBe(true);
+		const timeline = await events(clone.id);
+		expect(timeline).toContainEqual(expect.objectContaining({ kind: "action", details: { from: original.id } }));
+		expect((await refusal(t.api.post(`/projects/${original.id}/clone`, {}))).status).toBe(400);
+	});
+
+	it("views and changes runtime parameters, records each change with old and new values, and refuses bad ones", async () => {
+		const p = await create("tuned", ["schema", "full"], { parallelism: 2 });
+		const before = await t.api.get<ProjectParameters>(`/projects/${p.id}/parameters`);
+		expect(before.parameters).toMatchObject({ parallelism: 2, maxRowsPerSecond: null, parallelApply: null });
+		expect(Object.keys(before.takesEffect).sort()).toEqual(Object.keys(before.parameters).sort());
+
+		const changed = await t.api.patch<ProjectParameters>(`/projects/${p.id}/parameters`, {
+			parallelism: 6,
+			maxRowsPerSecond: 50_000,
+			replayBatchSize: 250,
+		});
+		expect(changed.parameters).toMatchObject({ parallelism: 6, maxRowsPerSecond: 50_000, replayBatchSize: 250 });
+		expect((await t.api.get<Project>(`/projects/${p.id}`)).options).toMatchObject({
+			parallelism: 6,
+			replayBatchSize: 250,
+		});
+		// null removes the throttle; an unchanged value is no change
+		await t.api.patch(`/projects/${p.id}/parameters`, { maxRowsPerSecond: null, parallelism: 6 });
+		const settings = (await events(p.id)).filter((e) => e.kind === "settings-changed");
+		expect(settings.map((e) => e.details)).toEqual([
+			{
+				changes: {
+					parallelism: { old: 2, new: 6 },
+					maxRowsPerSecond: { old: null, new: 50_000 },
+					replayBatchSize: { old: null, new: 250 },
+				},
+			},
+			{ changes: { maxRowsPerSecond: { old: 50_000, new: null } } },
+		]);
+		expect(settings.every((e) => e.actor.role === "system")).toBe(true);
+
+		expect((await refusal(t.api.patch(`/projects/${p.id}/parameters`, { parallelism: 0 }))).status).toBe(400);
+		expect((await refusal(t.api.patch(`/projects/${p.id}/parameters`, {}))).status).toBe(400);
+		expect((await refusal(t.api.patch(`/projects/${p.id}/parameters`, { chunkRows: 10 }))).status).toBe(400);
+		// a throttle under which one chunk would outlast the statement time bound
+		const slow = await refusal(t.api.patch(`/projects/${p.id}/parameters`, { maxRowsPerSecond: 1 }));
+		expect(slow.code).toBe("QUERY_TIMEOUT");
+		await t.api.post(`/projects/${p.id}/actions/release`);
+		expect((await refusal(t.api.patch(`/projects/${p.id}/parameters`, { parallelism: 3 }))).code).toBe("BAD_STATE");
+	});
+
+	it("lists the chunk workers' queues with depth, in flight and dead letters", async () => {
+		const c = await t.api.get<Components>("/components");
+		expect(c.queues.map((q) => q.name)).toEqual(["copy", "verify"]);
+		for (const q of c.queues) {
+			expect(q).toEqual({
+				name: q.name,
+				visible: expect.any(Number),
+				inFlight: expect.any(Number),
+				deadLetters: expect.any(Number),
+			});
+		}
+		expect(c.replicationTasks).toEqual([]);
+	});
+});
