@@ -4,16 +4,19 @@ import { METRICS, type MetricDefinition, type MetricSeries, type MetricsRange, t
 /*
  * The metrics history in AWS: what the replication tasks and chunk workers publish through
  * shared/observability.ts (Powertools' embedded metric format, namespace Ferry, dimensions
- * service and project, and stream for replication), read back with GetMetricData.
+ * service and project, and stream for replication), read back with GetMetricData. What has no
+ * published metric (copied rows, verified rows as totals) has no series here.
  */
 
-/** Names and dimensions the publishers use (replication/status.ts, scheduler/chunks/copy.ts). */
+/** Names the publishers use (replication/status.ts, scheduler/chunks/copy.ts and progress.ts). */
 export const PUBLISHED = {
 	latency: "ReplicationLatencySeconds",
 	replicatedRows: "ReplicatedRows",
 	replicatedBytes: "ReplicatedBytes",
 	rowsCopied: "RowsCopied",
 	bytesCopied: "BytesCopied",
+	copyProgress: "CopyProgressPercent",
+	verificationProgress: "VerificationProgressPercent",
 } as const;
 
 /** How one of our series is read: a statistic of a published metric, or a per-second rate of its sum. */
@@ -25,6 +28,11 @@ function sourceOf(d: MetricDefinition): Source | undefined {
 		// published every second as that second's rate
 		if (d.metric === "rowsPerSecond") return { name: PUBLISHED.replicatedRows, stat: "Average" };
 		if (d.metric === "bytesPerSecond") return { name: PUBLISHED.replicatedBytes, stat: "Average" };
+	}
+	// the share of chunks done (the local history has the status's share of rows)
+	if (d.group === "copy" && d.metric === "percent") return { name: PUBLISHED.copyProgress, stat: "Maximum" };
+	if (d.group === "verification" && d.metric === "percent") {
+		return { name: PUBLISHED.verificationProgress, stat: "Maximum" };
 	}
 	if (d.group === "copy" && d.metric === "rowsPerSecond") return { name: PUBLISHED.rowsCopied, rateOfSum: true };
 	if (d.group === "copy" && d.metric === "bytesPerSecond") return { name: PUBLISHED.bytesCopied, rateOfSum: true };
@@ -62,7 +70,7 @@ export class CloudWatchMetricsHistory implements MetricsReader {
 			const dimensions = [
 				{ Name: "service", Value: this.service },
 				{ Name: "project", Value: projectId },
-				...(d.group === "copy" ? [] : [{ Name: "stream", Value: d.group }]),
+				...(d.group === "copy" || d.group === "verification" ? [] : [{ Name: "stream", Value: d.group }]),
 			];
 			const stat = {
 				Metric: { Namespace: this.namespace, MetricName: source.name, Dimensions: dimensions },

@@ -17,6 +17,7 @@ import { markTablePlanned, plannedTables, saveUnreplicated, unreplicatedOf } fro
 import { applyCorrections } from "../verify/correct.ts";
 import { tableSchema, unreplicatedTables } from "../verify/schema-diff.ts";
 import { allDone, planTable, requeueRecheck, stuck, topUp } from "./chunks/lifecycle.ts";
+import { publishProgress } from "./chunks/progress.ts";
 import { boundStatements, queryTimeout } from "./chunks/sessions.ts";
 import { verifyJob } from "./chunks/verify.ts";
 import {
@@ -167,6 +168,7 @@ export async function advanceVerification(ctx: Context, project: Project): Promi
 		await planRun(ctx, project, run);
 		const job = verifyJob(ctx, project.id, run.run);
 		const chunks = await listChunks(ctx, job.pk);
+		publishProgress(project.id, "VerificationProgressPercent", chunks);
 		const failing = stuck(chunks);
 		if (failing) {
 			throw new Error(`a chunk failed ${failing.attempts} times, last with: ${failing.lastError ?? "no error"}`);

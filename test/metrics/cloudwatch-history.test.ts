@@ -30,6 +30,7 @@ const STORED: Record<string, number[]> = {
 	[`${PUBLISHED.replicatedRows}/forward`]: [120, 80, 0],
 	[`${PUBLISHED.latency}/reverse`]: [1],
 	[`${PUBLISHED.rowsCopied}/`]: [6000, 1200],
+	[`${PUBLISHED.copyProgress}/`]: [80, 100],
 };
 
 const seen: { target?: string; queries: Query[] }[] = [];
@@ -97,6 +98,7 @@ describe("the metrics history in AWS (CloudWatch mocked by a local GetMetricData
 		expect(get("reverse", "latencySeconds")).toEqual([1]);
 		// the sum of rows copied in each minute, per second
 		expect(get("copy", "rowsPerSecond")).toEqual([100, 20]);
+		expect(get("copy", "percent")).toEqual([80, 100]);
 		expect(series.find((s) => s.group === "forward")?.points[1]?.at).toBe(new Date((T0 + 60) * 1000).toISOString());
 		// nothing stored for the sink stream: no series
 		expect(series.some((s) => s.group === "sink")).toBe(false);

@@ -8,6 +8,7 @@ import { updateProject } from "../../state/projects.ts";
 import { listTables } from "../../state/tables.ts";
 import { copyJob } from "../chunks/copy.ts";
 import { allDone, planCopyTable, resetExhausted, stuck, topUp } from "../chunks/lifecycle.ts";
+import { publishProgress } from "../chunks/progress.ts";
 import { boundStatements, queryTimeout } from "../chunks/sessions.ts";
 import type { Step } from "../step.ts";
 
@@ -41,6 +42,7 @@ export const full: Step = {
 			}
 		}
 		const chunks = await listChunks(ctx, job.pk);
+		publishProgress(project.id, "CopyProgressPercent", chunks);
 		const failing = stuck(chunks);
 		if (failing) {
 			const t = tables.find((x) => x.index === failing.tableIndex);
