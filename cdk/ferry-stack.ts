@@ -126,6 +126,17 @@ export class FerryStack extends Stack {
 		copyChunks.queue.grantSendMessages(copyWorker.role);
 		verifyChunks.queue.grantSendMessages(verifyWorker.role);
 		replication.grantLaunch(scheduler.role);
+		// The operations API: queue depths and dead letters (the components list), the metrics history.
+		for (const q of [copyChunks, verifyChunks]) {
+			for (const queue of [q.queue, q.deadLetterQueue])
+				queue.grant(api.role, "sqs:GetQueueAttributes", "sqs:GetQueueUrl");
+		}
+		api.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["cloudwatch:GetMetricData"], resources: ["*"] }));
+		acknowledgeWildcardResource(
+			api.role,
+			"*",
+			"cloudwatch:GetMetricData supports no resource-level permissions: the metrics history reads Ferry's namespace with it",
+		);
 
 		// Data-source secrets: the API manages them, everything else only reads them.
 		const secretReason =

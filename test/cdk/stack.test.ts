@@ -389,6 +389,7 @@ describe("FerryStack", () => {
 			"xray:PutTraceSegments",
 			"xray:PutTelemetryRecords",
 			"cloudwatch:PutMetricData",
+			"cloudwatch:GetMetricData",
 			"ecr:GetAuthorizationToken",
 		]);
 		const offending: string[] = [];
