@@ -28,7 +28,7 @@ export const DEFAULT_LIMITS: HistoryLimits = {
 	fineRetentionMs: 2 * 3600_000,
 	coarseStepMs: 5 * 60_000,
 	coarseRetentionMs: 14 * 86_400_000,
-	maxProjects: 200,
+	maxProjects: 50,
 };
 
 const KEYS = METRICS.map(metricKey);
