@@ -1,10 +1,11 @@
 import type { SourcePosition } from "../binlog/position.ts";
-import type { RowChange, RowImage, TransactionPart } from "../capture/change.ts";
+import type { Change, DdlChange, RowChange, RowImage, TransactionPart } from "../capture/change.ts";
 import type { Connection, Pool } from "../db/connect.ts";
 import { type ObjectRules, rulesForDatabase, type TableMapping, type TableName } from "../model/rules.ts";
 import type { SyncOptions } from "../model/sync.ts";
 import { logger } from "../observability.ts";
 import { RowFilter, routeChange } from "../replay/filter.ts";
+import { countDdl, countRows, type TableCounts } from "../replay/table-counts.ts";
 import type { ReplicationTarget, TargetProgress } from "../replication/target.ts";
 import { type DdlEvent, dedupKey, type EventSource, type RowEvent } from "./event.ts";
 import { ddlEvent } from "./events.ts";
@@ -99,6 +100,8 @@ export class SinkTarget implements ReplicationTarget {
 	private lastSentAt = Date.now();
 	/** A source transaction's "begin" went to the format and its "end" has not yet (Format.transaction). */
 	private inTransaction = false;
+	/** Per source table, the changes sent as messages (table-counts.ts). */
+	private readonly counts: TableCounts = {};
 
 	constructor(private readonly s: SinkTargetSetup) {
 		this.tables = new SyncTables(s.source, s.rules);
@@ -106,7 +109,7 @@ export class SinkTarget implements ReplicationTarget {
 	}
 
 	get progress(): TargetProgress {
-		return { ...this.totals };
+		return { ...this.totals, tables: this.counts };
 	}
 
 	async open(): Promise<SourcePosition | null> {
@@ -236,7 +239,10 @@ export class SinkTarget implements ReplicationTarget {
 	private async sendPart(part: TransactionPart, rowIndex: number): Promise<number> {
 		const ops = new Set(this.s.options.operations);
 		const snapshot = this.snapshotProgress();
-		const events: ({ event: RowEvent; table: SyncTable } | { event: DdlEvent; table: TableName | undefined })[] = [];
+		const events: (
+			| { event: RowEvent; table: SyncTable; change: Change }
+			| { event: DdlEvent; table: TableName | undefined; change: Change }
+		)[] = [];
 		for (const change of part.changes) {
 			const index = rowIndex++;
 			if (change.kind === "ddl") {
@@ -247,7 +253,7 @@ export class SinkTarget implements ReplicationTarget {
 				const table = event.table ? { database: event.database, table: event.table } : undefined;
 				if (!ops.has("ddl") || (table && inSnapshot(snapshot, table, part.start))) continue;
 				if (table ? !this.tables.captures(table) : !this.databaseChosen(event.database)) continue;
-				events.push({ event, table });
+				events.push({ event, table, change });
 				continue;
 			}
 			if (inSnapshot(snapshot, change.table, part.start)) continue;
@@ -270,7 +276,7 @@ export class SinkTarget implements ReplicationTarget {
 					serverId: this.s.serverId,
 				},
 			};
-			events.push({ event, table });
+			events.push({ event, table, change });
 		}
 		const last = events.at(-1);
 		if (part.final && last) last.event.source.last = true;
@@ -279,10 +285,14 @@ export class SinkTarget implements ReplicationTarget {
 			await this.queueBoundary(part, "begin");
 		}
 		for (const e of events) {
-			if (e.event.kind === "ddl") await this.queueDdl(e.event, e.table as TableName | undefined);
-			else {
+			if (e.event.kind === "ddl") {
+				await this.queueDdl(e.event, e.table as TableName | undefined);
+				countDdl(this.counts, e.change as DdlChange);
+			} else {
 				await this.queue(this.route(e.table as SyncTable, this.s.format.row(e.event), e.event.source));
 				this.totals.rows += 1;
+				const op = e.event.op;
+				if (op !== "read") countRows(this.counts, [{ kind: op, table: (e.change as RowChange).table }]);
 			}
 		}
 		if (part.final && this.inTransaction) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { Components, TableStatistics } from "../../shared/control/lists.ts";
 import {
 	createDatabase,
 	execute,
@@ -80,5 +81,14 @@ describe("incremental synchronization in Canal format, partitioned by key: DDL i
 			// a row after the ALTER carries the new column; its message says so with the column's value
 			for (const m of ofPartition.slice(ddlAt + 1)) expect(m.data?.[0]?.note).toBe("x");
 		}
+		// the per-table statistics count what the stream sent, and the components list names it a sink
+		const replay = await waitFor("the stream's per-table counts", async () => {
+			const stats = await t.api.get<TableStatistics[]>(`/projects/${projectId}/tables`);
+			const counts = stats.find((s) => s.source === `${db}.t`)?.replay;
+			return counts?.inserts === 24 ? counts : undefined;
+		});
+		expect(replay).toEqual({ inserts: 24, updates: 0, deletes: 0, ddl: 1 });
+		const { replicationTasks } = await t.api.get<Components>("/components");
+		expect(replicationTasks.find((r) => r.projectId === projectId)?.stream).toBe("sink");
 	}, 120_000);
 });
