@@ -6,6 +6,7 @@ import { contextFrom } from "../../shared/context.ts";
 import type { PrecheckDryRun } from "../../shared/control/before-start.ts";
 import type { Components, OpenTicket } from "../../shared/control/lists.ts";
 import type { ProjectParameters } from "../../shared/control/parameters.ts";
+import type { MetricsHistory } from "../../shared/metrics/series.ts";
 import type { Project } from "../../shared/model/project.ts";
 import { listEvents } from "../../shared/state/events.ts";
 import { createDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
@@ -109,6 +110,22 @@ describe("precheck dry run, clone, runtime parameters and the lists, through the
 		expect(slow.code).toBe("QUERY_TIMEOUT");
 		await t.api.post(`/projects/${p.id}/actions/release`);
 		expect((await refusal(t.api.patch(`/projects/${p.id}/parameters`, { parallelism: 3 }))).code).toBe("BAD_STATE");
+	});
+
+	it("answers a project's metrics history for a range, and refuses a range it cannot read", async () => {
+		const p = await create("no history yet", ["schema", "full"]);
+		const h = await t.api.get<MetricsHistory>(`/projects/${p.id}/metrics`);
+		// the last hour by default, in the store's finest step; nothing sampled before it started
+		expect(h).toMatchObject({ projectId: p.id, source: "local", stepSeconds: 10, series: [] });
+		expect(Date.parse(h.to) - Date.parse(h.from)).toBe(3600_000);
+		const week = await t.api.get<MetricsHistory>(
+			`/projects/${p.id}/metrics?from=${new Date(Date.now() - 7 * 86_400_000).toISOString()}&step=60`,
+		);
+		expect(week.stepSeconds).toBe(600);
+		for (const bad of ["from=yesterday", "step=0", `from=${new Date().toISOString()}&to=2020-01-01T00:00:00Z`, "x=1"]) {
+			expect((await refusal(t.api.get(`/projects/${p.id}/metrics?${bad}`))).code, bad).toBe("INVALID_QUERY");
+		}
+		expect((await refusal(t.api.get("/projects/pr-nothere/metrics"))).status).toBe(404);
 	});
 
 	it("lists the chunk workers' queues with depth, in flight and dead letters", async () => {
