@@ -7,6 +7,8 @@ export default defineConfig({
 	test: {
 		testTimeout: 60_000,
 		hookTimeout: 60_000,
+		// metrics go to stdout as embedded-metric JSON: tests read them from the code, never from the log
+		env: { POWERTOOLS_METRICS_DISABLED: "true" },
 		reporters: ["default"],
 		projects: [
 			{
