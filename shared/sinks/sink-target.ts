@@ -5,7 +5,7 @@ import { type ObjectRules, rulesForDatabase, type TableMapping, type TableName }
 import type { SyncOptions } from "../model/sync.ts";
 import { logger } from "../observability.ts";
 import { RowFilter, routeChange } from "../replay/filter.ts";
-import { countDdl, countRows, type TableCounts } from "../replay/table-counts.ts";
+import { addCounts, countDdl, countRows, type TableCounts } from "../replay/table-counts.ts";
 import type { ReplicationTarget, TargetProgress } from "../replication/target.ts";
 import { type DdlEvent, dedupKey, type EventSource, type RowEvent } from "./event.ts";
 import { ddlEvent } from "./events.ts";
@@ -100,8 +100,9 @@ export class SinkTarget implements ReplicationTarget {
 	private lastSentAt = Date.now();
 	/** A source transaction's "begin" went to the format and its "end" has not yet (Format.transaction). */
 	private inTransaction = false;
-	/** Per source table, the changes sent as messages (table-counts.ts). */
+	/** Per source table, the changes whose messages the broker holds (table-counts.ts), and those sent since the last commit. */
 	private readonly counts: TableCounts = {};
+	private pendingCounts: TableCounts = {};
 
 	constructor(private readonly s: SinkTargetSetup) {
 		this.tables = new SyncTables(s.source, s.rules);
@@ -287,12 +288,12 @@ export class SinkTarget implements ReplicationTarget {
 		for (const e of events) {
 			if (e.event.kind === "ddl") {
 				await this.queueDdl(e.event, e.table as TableName | undefined);
-				countDdl(this.counts, e.change as DdlChange);
+				countDdl(this.pendingCounts, e.change as DdlChange);
 			} else {
 				await this.queue(this.route(e.table as SyncTable, this.s.format.row(e.event), e.event.source));
 				this.totals.rows += 1;
 				const op = e.event.op;
-				if (op !== "read") countRows(this.counts, [{ kind: op, table: (e.change as RowChange).table }]);
+				if (op !== "read") countRows(this.pendingCounts, [{ kind: op, table: (e.change as RowChange).table }]);
 			}
 		}
 		if (part.final && this.inTransaction) {
@@ -416,6 +417,8 @@ export class SinkTarget implements ReplicationTarget {
 		await this.sending;
 		await this.s.producer.commit(checkpoint);
 		this.checkpoint = checkpoint;
+		addCounts(this.counts, this.pendingCounts);
+		this.pendingCounts = {};
 		this.uncommitted = 0;
 		this.batchMessages = 0;
 		this.batchSince = Date.now();
