@@ -8,7 +8,7 @@ import { quoteId } from "../../shared/db/sql.ts";
 import type { MetricsHistory } from "../../shared/metrics/series.ts";
 import { listEvents } from "../../shared/state/events.ts";
 import { createDatabase, destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { useTestStack, waitFor, waitForIdentical } from "../support/stack.ts";
+import { useTestStack, verified, waitFor, waitForIdentical } from "../support/stack.ts";
 
 const ITEMS = 200;
 /** How long the write load runs: long enough for several of the metrics store's 10 s samples. */
@@ -119,6 +119,28 @@ describe("a running project's metrics history, per-table statistics, components 
 			deletes: 0,
 			ddl: 1,
 		});
+
+		// a verification run: rows checked and differences per table
+		const run = await verified(t, id);
+		expect(run.run.totals).toMatchObject({ missing: 0, extra: 0, different: 0 });
+		const checked = await t.api.get<TableStatistics[]>(`/projects/${id}/tables`);
+		expect(checked.find((s) => s.source === `${db}.items`)?.verification).toMatchObject({
+			rowsChecked: ITEMS - done.deletes,
+			missing: 0,
+			extra: 0,
+			different: 0,
+		});
+		expect(checked.find((s) => s.source === `${db}.notes`)?.verification?.rowsChecked).toBe(done.inserts);
+		// the next sample has the run's progress
+		await waitFor(
+			"a sample of the verification",
+			async () => {
+				const h = await t.api.get<MetricsHistory>(`/projects/${id}/metrics?from=${from}&step=10`);
+				const v = h.series.find((x) => x.group === "verification" && x.metric === "percent");
+				return v?.points.at(-1)?.value === 100 ? v : undefined;
+			},
+			30_000,
+		);
 
 		// the history: what the status showed, sampled every 10 s
 		polling = false;
