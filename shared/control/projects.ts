@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { Context } from "../context.ts";
 import { conflict, invalid } from "../errors.ts";
+import type { Actor } from "../model/actor.ts";
 import { isBroker } from "../model/datasource.ts";
 import type { Direction, Project, ProjectInput, ProjectState } from "../model/project.ts";
 import { ObjectRules } from "../model/rules.ts";
@@ -12,6 +13,7 @@ import type { Step } from "../scheduler/step.ts";
 import { stepListFor, stepNamed, stepsFor } from "../scheduler/steps/index.ts";
 import type { ReportEntry } from "../schema/plan.ts";
 import { getDatabaseSource, getDataSource } from "../state/datasources.ts";
+import { recordEvent } from "../state/events.ts";
 import { createProjectItem, deleteProjectItems, getProject, updateProject } from "../state/projects.ts";
 import { readSchemaReport } from "../state/reports.ts";
 import { clearFatalStop, type ReplicationStatus, replicationStatus } from "../state/streams.ts";
@@ -77,12 +79,13 @@ async function skipRefusal(ctx: Context, p: Project, step: Step): Promise<string
 /**
  * Resolves an open ticket: `retry` runs the failed step again, `skip` marks it skipped. For the
  * incremental step, `skip` passes over the one source transaction replay stopped on (an
- * unsupported DDL) and replay goes on.
+ * unsupported DDL) and replay goes on. The project's timeline records who decided what.
  */
 export async function resolveTicket(
 	ctx: Context,
 	id: string,
 	decision: "retry" | "skip",
+	actor: Actor,
 	given?: readonly Step[],
 ): Promise<Project> {
 	const current = await getProject(ctx, id);
@@ -108,7 +111,8 @@ export async function resolveTicket(
 		);
 	}
 	for (const direction of Object.keys(fatal) as Direction[]) await clearFatalStop(ctx, replicationId(id, direction));
-	return updateProject(ctx, id, (p) => {
+	const { ticket } = current;
+	const resolved = await updateProject(ctx, id, (p) => {
 		if (!p.ticket || p.state !== "failed") throw conflict("NO_TICKET", `project '${p.name}' has no open ticket`);
 		const step = p.ticket.step;
 		const replication = stepNamed(step, steps).replication;
@@ -139,6 +143,15 @@ export async function resolveTicket(
 			),
 		};
 	});
+	const passedOver = decision === "skip" ? Object.values(fatal).find((f) => f?.statement)?.statement : undefined;
+	await recordEvent(ctx, id, {
+		kind: "ticket-resolved",
+		message: `${decision === "retry" ? "retried" : "skipped"} step ${ticket.step} (ticket ${ticket.id}: ${ticket.message})`,
+		actor,
+		subject: ticket.step,
+		details: { ticket: ticket.id, decision, ...(passedOver ? { statement: passedOver } : {}) },
+	});
+	return resolved;
 }
 
 /** A throttle so low that one chunk's copy (one streaming read) would outlast the statement time bound. */

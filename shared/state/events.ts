@@ -11,6 +11,13 @@ import type { HasStore } from "./store.ts";
  * fired and resolved.
  */
 
+/**
+ * The timeline of what belongs to no one project: data sources added, edited, copied and deleted,
+ * and projects deleted (a project's own timeline goes with it). No project has this id (theirs
+ * start with "pr-").
+ */
+export const GLOBAL_TIMELINE = "global";
+
 export type EventKind =
 	| "step-started"
 	| "step-done"
