@@ -47,12 +47,18 @@ export interface ProjectEvent {
 	details?: Record<string, unknown>;
 }
 
+let last = { at: "", seq: 0 };
+
+/** A sort key suffix that keeps one process's events of the same millisecond in the order they happened. */
+function suffix(at: string): string {
+	last = at === last.at ? { at, seq: last.seq + 1 } : { at, seq: 0 };
+	return `${String(last.seq).padStart(4, "0")}${randomUUID().slice(0, 8)}`;
+}
+
 /** Records an event; never fails the caller for it (the timeline must not stop a migration). */
 export async function recordEvent(ctx: HasStore, projectId: string, event: Omit<ProjectEvent, "at">): Promise<void> {
 	const at = new Date().toISOString();
-	await ctx.store
-		.create({ pk: eventsPk(projectId), sk: eventSk(at, randomUUID().slice(0, 8)) }, { ...event, at })
-		.catch(() => {});
+	await ctx.store.create({ pk: eventsPk(projectId), sk: eventSk(at, suffix(at)) }, { ...event, at }).catch(() => {});
 }
 
 /** The project's events between `from` and `to` (ISO times, both optional), oldest first. */
