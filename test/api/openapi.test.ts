@@ -25,6 +25,9 @@ describe("the OpenAPI document in docs/openapi.json", () => {
 			const doc = documented.find((d) => d.path === r.path && d.method === r.method);
 			expect(doc?.op.operationId, `${r.method} ${r.path}`).toBe(r.operationId);
 			expect(Boolean(doc?.op.requestBody), `${r.method} ${r.path} body`).toBe(Boolean(r.body));
+			expect((doc?.op as { "x-ferry-access"?: string })["x-ferry-access"], `${r.method} ${r.path} access`).toBe(
+				r.access,
+			);
 		}
 		expect(new Set(ROUTES.map((r) => r.operationId)).size).toBe(ROUTES.length);
 	});
