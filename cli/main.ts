@@ -169,6 +169,15 @@ pr.command("export-objects <id>").action(async (id) => print(await client().get(
 pr.command("import-objects <id> <file>").action(async (id, file) =>
 	print(await client().put(`/projects/${id}/objects`, readFileSync(file, "utf8"))),
 );
+pr.command("events <id>")
+	.description("the project's timeline, each event with its author ('global' for data sources and deleted projects)")
+	.option("--from <time>", "ISO time, e.g. 2026-12-06T09:00:00Z")
+	.option("--to <time>", "ISO time")
+	.action(async (id, o) => {
+		const query = new URLSearchParams(JSON.parse(JSON.stringify({ from: o.from, to: o.to }))).toString();
+		const path = id === "global" ? "/events" : `/projects/${encodeURIComponent(id)}/events`;
+		print(await client().get(`${path}${query ? `?${query}` : ""}`));
+	});
 pr.command("status <id>")
 	.option("--watch", "refresh until the project stops running")
 	.option("--json", "print the raw status")
