@@ -73,10 +73,8 @@ async function replicateUntilStopped(
 			const err = asFatal(caught);
 			if (err instanceof FatalReplicationError) {
 				logger.error("replication stopped: a person must decide", { replicationId, error: err.message });
-				await renewLease(ctx, replicationId, owner, {
-					fatal: { message: err.message, gtid: err.gtid, statement: err.statement },
-				});
-				// a stop on a statement is DDL refused; the others are told by the ticket it opens
+				// a stop on a statement is DDL refused (recorded before the stop the ticket follows); the
+				// other stops are told by the ticket
 				if (err.statement) {
 					await recordEvent(ctx, parseReplicationId(replicationId).projectId, {
 						kind: "ddl-refused",
@@ -86,6 +84,9 @@ async function replicateUntilStopped(
 						details: { gtid: err.gtid, statement: err.statement },
 					});
 				}
+				await renewLease(ctx, replicationId, owner, {
+					fatal: { message: err.message, gtid: err.gtid, statement: err.statement },
+				});
 				return "fatal";
 			}
 			const message = (err as Error).message;
