@@ -22,10 +22,13 @@ function timelineOf(route: Route, params: Record<string, string>, result: unknow
  */
 export async function recordCall(ctx: Context, route: Route, req: Request<unknown>, path: string, result: unknown) {
 	if (route.method === "GET" || route.recordsOwnEvent) return;
+	// what a call made has an id its path could not name yet (a data source added, copied)
+	const made = (result as { id?: unknown } | undefined)?.id;
 	await recordEvent(ctx, timelineOf(route, req.params, result), {
 		kind: "action",
 		message: `${route.summary} (${route.method} ${path})`,
 		actor: req.actor,
 		subject: route.operationId,
+		...(route.status === 201 && typeof made === "string" ? { details: { id: made } } : {}),
 	});
 }

@@ -29,7 +29,8 @@ export interface Route<B = unknown> {
 	status: 200 | 201 | 204;
 	/**
 	 * The command records the call in the timeline itself, with an event more telling than the
-	 * one dispatch records for every other change (a ticket's step and decision).
+	 * one dispatch records for every other change (a ticket's step and decision, a setting's old
+	 * and new value).
 	 */
 	recordsOwnEvent?: true;
 	handle(ctx: Context, req: Request<B>): Promise<unknown>;

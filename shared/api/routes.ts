@@ -112,7 +112,8 @@ const CORE_ROUTES: Route[] = [
 		summary: "Edit a data source (connection tested again)",
 		body: DataSourcePatch,
 		status: 200,
-		handle: (ctx, req) => updateDataSource(ctx, req.params.id ?? "", req.body),
+		recordsOwnEvent: true,
+		handle: (ctx, req) => updateDataSource(ctx, req.params.id ?? "", req.body, req.actor),
 	}),
 	route({
 		method: "POST",
@@ -234,7 +235,8 @@ const CORE_ROUTES: Route[] = [
 		summary: "Import object settings into a project that has not started",
 		body: ObjectSettings,
 		status: 200,
-		handle: (ctx, req) => importObjects(ctx, req.params.id ?? "", req.body),
+		recordsOwnEvent: true,
+		handle: (ctx, req) => importObjects(ctx, req.params.id ?? "", req.body, req.actor),
 	}),
 	route({
 		method: "POST",

@@ -13,7 +13,7 @@ import type { Step } from "../scheduler/step.ts";
 import { stepListFor, stepNamed, stepsFor } from "../scheduler/steps/index.ts";
 import type { ReportEntry } from "../schema/plan.ts";
 import { getDatabaseSource, getDataSource } from "../state/datasources.ts";
-import { recordEvent } from "../state/events.ts";
+import { recordEvent, settingChanges } from "../state/events.ts";
 import { createProjectItem, deleteProjectItems, getProject, updateProject } from "../state/projects.ts";
 import { readSchemaReport } from "../state/reports.ts";
 import { clearFatalStop, type ReplicationStatus, replicationStatus } from "../state/streams.ts";
@@ -230,12 +230,28 @@ export async function exportObjects(ctx: Context, id: string): Promise<ObjectSet
 	return { format: "ferry-objects/1", objects: p.objects };
 }
 
-export async function importObjects(ctx: Context, id: string, settings: ObjectSettings): Promise<Project> {
-	return updateProject(ctx, id, (p) => {
+/** Replaces a new project's object rules; its timeline records who changed them, old and new. */
+export async function importObjects(
+	ctx: Context,
+	id: string,
+	settings: ObjectSettings,
+	actor: Actor,
+): Promise<Project> {
+	let before: Project["objects"] = [];
+	const project = await updateProject(ctx, id, (p) => {
 		if (p.state !== "new")
 			throw conflict("BAD_STATE", `objects of project '${p.name}' can only change before it starts`);
+		before = p.objects;
 		return { ...p, objects: settings.objects };
 	});
+	await recordEvent(ctx, id, {
+		kind: "settings-changed",
+		message: `object rules imported: ${settings.objects.length} rules replace ${before.length}`,
+		actor,
+		subject: "objects",
+		details: settingChanges({ objects: before }, { objects: settings.objects }),
+	});
+	return project;
 }
 
 /** The schema report of the project's last schema step: every object converted, changed or refused, and why. */

@@ -61,6 +61,26 @@ export async function recordEvent(ctx: HasStore, projectId: string, event: Omit<
 	await ctx.store.create({ pk: eventsPk(projectId), sk: eventSk(at, suffix(at)) }, { ...event, at }).catch(() => {});
 }
 
+/** A setting's value before and after a change, for a `settings-changed` event's details. */
+export interface SettingChange {
+	old: unknown;
+	new: unknown;
+}
+
+/** The top-level settings that differ between two versions (compared as JSON), but those in `ignore`. */
+export function settingChanges(
+	before: object,
+	after: object,
+	ignore: readonly string[] = [],
+): Record<string, SettingChange> {
+	const b = before as Record<string, unknown>;
+	const a = after as Record<string, unknown>;
+	const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((k) => !ignore.includes(k));
+	return Object.fromEntries(
+		keys.filter((k) => JSON.stringify(b[k]) !== JSON.stringify(a[k])).map((k) => [k, { old: b[k], new: a[k] }]),
+	);
+}
+
 /** The project's events between `from` and `to` (ISO times, both optional), oldest first. */
 export async function listEvents(
 	ctx: HasStore,

@@ -133,7 +133,9 @@ describe("roles: viewers read, operators run projects, admins manage data source
 		const copy = await call("admin", "global", "copy a data source", () =>
 			admin.post<{ id: string }>(`/datasources/${t.ids.sourceId}/copy`, { name: "src copy" }),
 		);
-		await call("admin", "global", "edit it", () => admin.patch(`/datasources/${copy.id}`, { name: "src copy 2" }));
+		await call("admin", "global", "edit it", () =>
+			admin.patch(`/datasources/${copy.id}`, { name: "src copy 2", password: sourceCredentials.password }),
+		);
 		await call("admin", "global", "delete it", () => admin.delete(`/datasources/${copy.id}`));
 		await call("operator", "global", "test a connection", () =>
 			operator.post("/datasources/test", { ...sourceCredentials }),
@@ -165,7 +167,9 @@ describe("roles: viewers read, operators run projects, admins manage data source
 
 		const events = await as("viewer").get<ProjectEvent[]>(`/projects/${id}/events`);
 		// the steps and the ticket, in order, each by whoever did it
-		const story = events.filter((e) => e.kind !== "action").map((e) => `${e.kind} ${e.subject} by ${e.actor.name}`);
+		const story = events
+			.filter((e) => e.kind.startsWith("step-") || e.kind.startsWith("ticket-"))
+			.map((e) => `${e.kind} ${e.subject} by ${e.actor.name}`);
 		const steps = (await t.api.get<{ steps: { name: string }[] }>(`/projects/${id}`)).steps.map((x) => x.name);
 		expect(steps).toContain("full");
 		const resolved = "ticket-resolved precheck by local operator";
@@ -193,6 +197,19 @@ describe("roles: viewers read, operators run projects, admins manage data source
 			expect(made[0]?.actor, c.what).toEqual({ name: `local ${c.role}`, role: c.role });
 		}
 		expect(global.at(-1)?.message).toContain(`DELETE /projects/${id}`);
+		expect(global.find((e) => e.subject === "copyDataSource")?.details).toEqual({ id: copy.id });
+		// settings changed: who, old and new (the password never, only that it changed)
+		const edit = global.find((e) => e.kind === "settings-changed" && e.subject === copy.id);
+		expect(edit?.details).toEqual({
+			name: { old: "src copy", new: "src copy 2" },
+			password: { old: "(hidden)", new: "(changed)" },
+		});
+		expect(sourceCredentials.password.length).toBeGreaterThan(3);
+		expect(JSON.stringify([global, events])).not.toContain(sourceCredentials.password);
+		const imported = events.find((e) => e.kind === "settings-changed");
+		expect(imported?.details).toMatchObject({
+			objects: { old: [{ database: "elsewhere" }], new: [{ database: db }] },
+		});
 		// the time filter
 		const since = calls.at(-1)?.from ?? "";
 		expect((await t.api.get<ProjectEvent[]>(`/events?from=${since}`)).map((e) => e.subject)).toEqual(["deleteProject"]);
