@@ -7,12 +7,18 @@ import { type Route, route } from "./route.ts";
 
 const CloneRequest = z.object({ name: z.string().min(1).max(128) }).strict();
 
-/** Operations: metrics history, the console's lists, precheck dry run and clone, runtime parameters. */
+/**
+ * Operations: metrics history, the console's lists, precheck dry run and clone, runtime
+ * parameters. Access (route.ts): reading is `read`; the dry run (it connects to both servers),
+ * a clone and a parameter change are `operate`, as running projects is. A parameter change
+ * records its own event (old and new values); the others are recorded by dispatch.
+ */
 export const OPERATIONS_ROUTES: Route[] = [
 	route({
 		method: "GET",
 		path: "/projects/{id}/metrics",
 		operationId: "getProjectMetrics",
+		access: "read",
 		summary:
 			"Metrics history (?from=&to= ISO times, default the last hour; &step= seconds per point): latency, rows/s and bytes/s per stream (forward, reverse, sink), copy and verification progress, as series",
 		status: 200,
@@ -22,6 +28,7 @@ export const OPERATIONS_ROUTES: Route[] = [
 		method: "GET",
 		path: "/tickets",
 		operationId: "listOpenTickets",
+		access: "read",
 		summary: "Open tickets across projects, newest first",
 		status: 200,
 		handle: (ctx) => openTickets(ctx),
@@ -30,6 +37,7 @@ export const OPERATIONS_ROUTES: Route[] = [
 		method: "GET",
 		path: "/components",
 		operationId: "listComponents",
+		access: "read",
 		summary:
 			"Replication tasks (state, heartbeat age, session, position, last error) and the chunk workers' queues (depth, in flight, dead letters)",
 		status: 200,
@@ -39,6 +47,7 @@ export const OPERATIONS_ROUTES: Route[] = [
 		method: "GET",
 		path: "/projects/{id}/tables",
 		operationId: "getTableStatistics",
+		access: "read",
 		summary:
 			"Per-table statistics: copy (rows, bytes, chunks), replay (inserts, updates, deletes, DDL) and the current verification run (rows checked, differences)",
 		status: 200,
@@ -48,6 +57,7 @@ export const OPERATIONS_ROUTES: Route[] = [
 		method: "POST",
 		path: "/projects/{id}/precheck",
 		operationId: "dryRunPrecheck",
+		access: "operate",
 		summary: "Run the precheck's checks on a project that has not started, changing nothing: its findings",
 		status: 200,
 		handle: (ctx, req) => dryRunPrecheck(ctx, req.params.id ?? ""),
@@ -56,6 +66,7 @@ export const OPERATIONS_ROUTES: Route[] = [
 		method: "POST",
 		path: "/projects/{id}/clone",
 		operationId: "cloneProject",
+		access: "operate",
 		summary: "Create a new project with the same settings (state new)",
 		body: CloneRequest,
 		status: 201,
@@ -65,6 +76,7 @@ export const OPERATIONS_ROUTES: Route[] = [
 		method: "GET",
 		path: "/projects/{id}/parameters",
 		operationId: "getProjectParameters",
+		access: "read",
 		summary:
 			"A project's runtime parameters (throttle, parallelism, replay batch and parallel apply, verification concurrency) and when a change takes effect",
 		status: 200,
@@ -74,6 +86,8 @@ export const OPERATIONS_ROUTES: Route[] = [
 		method: "PATCH",
 		path: "/projects/{id}/parameters",
 		operationId: "changeProjectParameters",
+		access: "operate",
+		recordsOwnEvent: true,
 		summary:
 			"Change runtime parameters, also while the project runs: workers and replication tasks pick the change up without a restart; the timeline records it",
 		body: ParametersPatch,

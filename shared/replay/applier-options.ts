@@ -92,6 +92,25 @@ export interface ApplyStats {
 	tables: TableCounts;
 }
 
+/** An applier's totals before it applies anything. */
+export function emptyStats(): ApplyStats {
+	return {
+		transactions: 0,
+		rows: 0,
+		bytes: 0,
+		commits: 0,
+		skipped: 0,
+		unwritten: 0,
+		lastCommitTime: null,
+		position: null,
+		inconsistencies: 0,
+		mode: "exact",
+		retries: 0,
+		ddl: 0,
+		tables: {},
+	};
+}
+
 /** The options the applier fills in when they are not given. */
 export type ApplierDefaults = Required<
 	Pick<

@@ -4,7 +4,8 @@ import { hasReached, includesTransaction } from "../binlog/position.ts";
 import type { Change, RowChange, TransactionPart } from "../capture/change.ts";
 import type { Connection } from "../db/connect.ts";
 import { logger } from "../observability.ts";
-import { type ApplierDefaults, type ApplierOptions, type ApplyStats, applierDefaults } from "./applier-options.ts";
+import type { ApplierDefaults, ApplierOptions, ApplyStats } from "./applier-options.ts";
+import { applierDefaults, emptyStats } from "./applier-options.ts";
 import { type Checkpoint, ensureMetaSchema, readCheckpoint } from "./checkpoint.ts";
 import { Committer, type Worker } from "./committer.ts";
 import { connectDestination, replaySessions } from "./destination-session.ts";
@@ -58,8 +59,9 @@ import { addCounts, countDdl } from "./table-counts.ts";
  *   performs no cascades either, and the binlog does not carry the source's: replay redoes them
  *   itself (cascades.ts);
  *   sql_mode strict (a value the destination cannot hold fails instead of being truncated) with
- *   zero and invalid dates allowed and backslash escapes, as in the copy; READ COMMITTED, so no
- *   gap locks between parallel groups; time zone UTC.
+ *   zero and invalid dates allowed and backslash escapes, as in the copy, except for a statement
+ *   writing ENUM's error value, which strict mode refuses and the source holds (batch.ts
+ *   `BatchItem.lax`); READ COMMITTED, so no gap locks between parallel groups; time zone UTC.
  * - Safe mode until the position reaches `safeUntil` (where the full copy's last chunk
  *   finished), exact mode after (see statements.ts).
  * - DDL: the open group is committed and every group in flight awaited; then `onDdl` runs on a
@@ -74,6 +76,7 @@ import { addCounts, countDdl } from "./table-counts.ts";
  */
 
 const IDLE = Symbol("idle");
+const FAILED = Symbol("failed");
 
 function sleepImmediate(ms: number): Promise<typeof IDLE> {
 	return new Promise((resolve) => {
@@ -96,21 +99,7 @@ export class Applier {
 	private skipping = false;
 	private opened = false;
 	private closed = false;
-	private readonly stats: ApplyStats = {
-		transactions: 0,
-		rows: 0,
-		bytes: 0,
-		commits: 0,
-		skipped: 0,
-		unwritten: 0,
-		lastCommitTime: null,
-		position: null,
-		inconsistencies: 0,
-		mode: "exact",
-		retries: 0,
-		ddl: 0,
-		tables: {},
-	};
+	private readonly stats: ApplyStats = emptyStats();
 
 	constructor(private readonly options: ApplierOptions) {
 		this.opts = applierDefaults(options);
@@ -144,10 +133,9 @@ export class Applier {
 
 	/** Source transactions per destination commit from the next group on (undefined: the default). */
 	setGroupTransactions(n: number | undefined): boolean {
-		const next = applierDefaults({ ...this.options, groupTransactions: n }).groupTransactions;
-		if (next === this.opts.groupTransactions) return false;
-		this.opts.groupTransactions = next;
-		return true;
+		const before = this.opts.groupTransactions;
+		this.opts.groupTransactions = applierDefaults({ ...this.options, groupTransactions: n }).groupTransactions;
+		return this.opts.groupTransactions !== before;
 	}
 
 	/** Running totals (a copy). */
@@ -161,8 +149,9 @@ export class Applier {
 		this.opened = true;
 		const c = this.options.destination;
 		this.control = await connectDestination(c, false);
-		const { packetBytes, setup } = await replaySessions(this.control, this.opts.lockWaitTimeout);
+		const { packetBytes, setup, laxStatement } = await replaySessions(this.control, this.opts.lockWaitTimeout);
 		this.committer.packetBytes = packetBytes;
+		this.committer.laxStatement = laxStatement;
 		await setup(this.control);
 		await ensureMetaSchema(this.control, this.opts.metaDatabase, this.options.stream);
 		this.checkpoint = await readCheckpoint(this.control, this.options.stream, this.opts.metaDatabase);
@@ -214,6 +203,14 @@ export class Applier {
 				: (async function* () {
 						yield* parts as Iterable<TransactionPart>;
 					})();
+		// A group committing in the background may fail while the input is quiet: the wait for
+		// the next part ends with its error then, not once the source writes again.
+		const failed = this.committer.failed.then(() => FAILED);
+		const input = async (next: Promise<IteratorResult<TransactionPart>>) => {
+			const r = await Promise.race([next, failed]);
+			if (r === FAILED) this.committer.throwIfFailed();
+			return r as IteratorResult<TransactionPart>;
+		};
 		try {
 			let next = it.next();
 			for (;;) {
@@ -222,10 +219,10 @@ export class Applier {
 					r = await Promise.race([next, sleepImmediate(0)]);
 					if (r === IDLE) {
 						await this.flush();
-						r = await next;
+						r = await input(next);
 					}
 				} else {
-					r = await next;
+					r = await input(next);
 				}
 				if (r.done) break;
 				this.committer.throwIfFailed();
