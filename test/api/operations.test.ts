@@ -1,14 +1,15 @@
 import { GetQueueUrlCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
+import { FerryClient } from "../../shared/api/client.ts";
 import { sqsClient } from "../../shared/aws/clients.ts";
 import { configFromEnv } from "../../shared/config.ts";
-import { contextFrom } from "../../shared/context.ts";
 import type { PrecheckDryRun } from "../../shared/control/before-start.ts";
 import type { Components, OpenTicket } from "../../shared/control/lists.ts";
 import type { ProjectParameters } from "../../shared/control/parameters.ts";
 import type { MetricsHistory } from "../../shared/metrics/series.ts";
+import type { Role } from "../../shared/model/actor.ts";
 import type { Project } from "../../shared/model/project.ts";
-import { listEvents } from "../../shared/state/events.ts";
+import type { ProjectEvent } from "../../shared/state/events.ts";
 import { createDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { refusal, useTestStack, waitFor } from "../support/stack.ts";
 
@@ -20,8 +21,8 @@ describe("precheck dry run, clone, runtime parameters and the lists, through the
 		seed: () => createDatabase(sourceCredentials, db, "CREATE TABLE items (id INT PRIMARY KEY, v INT)"),
 		databases: [db],
 	});
-	/** The stack's state, read directly (the timeline's route is another area's). */
-	const events = (id: string) => listEvents(contextFrom(configFromEnv()), id);
+	const events = (id: string) => t.api.get<ProjectEvent[]>(`/projects/${id}/events`);
+	const as = (role: Role) => new FerryClient(t.stack.apiUrl, t.stack.tokens[role]);
 	const create = (name: string, types: string[], options: Record<string, unknown> = {}) =>
 		t.api.post<Project>("/projects", { name, ...t.ids, types, objects: [{ database: db }], options, tags: ["ops"] });
 
@@ -68,6 +69,14 @@ describe("precheck dry run, clone, runtime parameters and the lists, through the
 		expect(clone.steps.every((s) => s.state === "pending")).toBe(true);
 		const timeline = await events(clone.id);
 		expect(timeline).toContainEqual(expect.objectContaining({ kind: "action", details: { from: original.id } }));
+		// and the original's, who made it
+		expect(await events(original.id)).toContainEqual(
+			expect.objectContaining({
+				subject: "cloneProject",
+				details: { id: clone.id },
+				actor: { name: "local admin", role: "admin" },
+			}),
+		);
 		expect((await refusal(t.api.post(`/projects/${original.id}/clone`, {}))).status).toBe(400);
 	});
 
@@ -87,8 +96,9 @@ describe("precheck dry run, clone, runtime parameters and the lists, through the
 			parallelism: 6,
 			replayBatchSize: 250,
 		});
-		// null removes the throttle; an unchanged value is no change
-		await t.api.patch(`/projects/${p.id}/parameters`, { maxRowsPerSecond: null, parallelism: 6 });
+		// null removes the throttle; an unchanged value is no change; an operator may, a viewer may not
+		await as("operator").patch(`/projects/${p.id}/parameters`, { maxRowsPerSecond: null, parallelism: 6 });
+		expect((await refusal(as("viewer").patch(`/projects/${p.id}/parameters`, { parallelism: 1 }))).status).toBe(403);
 		const settings = (await events(p.id)).filter((e) => e.kind === "settings-changed");
 		expect(settings.map((e) => e.details)).toEqual([
 			{
@@ -100,7 +110,10 @@ describe("precheck dry run, clone, runtime parameters and the lists, through the
 			},
 			{ changes: { maxRowsPerSecond: { old: 50_000, new: null } } },
 		]);
-		expect(settings.every((e) => e.actor.role === "system")).toBe(true);
+		expect(settings.map((e) => e.actor)).toEqual([
+			{ name: "local admin", role: "admin" },
+			{ name: "local operator", role: "operator" },
+		]);
 
 		expect((await refusal(t.api.patch(`/projects/${p.id}/parameters`, { parallelism: 0 }))).status).toBe(400);
 		expect((await refusal(t.api.patch(`/projects/${p.id}/parameters`, {}))).status).toBe(400);

@@ -1,12 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { configFromEnv } from "../../shared/config.ts";
-import { contextFrom } from "../../shared/context.ts";
 import type { Components, TableStatistics } from "../../shared/control/lists.ts";
 import type { ProjectStatus } from "../../shared/control/status.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import type { MetricsHistory } from "../../shared/metrics/series.ts";
-import { listEvents } from "../../shared/state/events.ts";
+import type { ProjectEvent } from "../../shared/state/events.ts";
 import { createDatabase, destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { useTestStack, verified, waitFor, waitForIdentical } from "../support/stack.ts";
 
@@ -163,7 +161,7 @@ describe("a running project's metrics history, per-table statistics, components 
 		expect(history.series.some((s) => s.group === "reverse" || s.group === "sink")).toBe(false);
 
 		// the change is in the timeline with its old and new values
-		const timeline = await listEvents(contextFrom(configFromEnv()), id);
+		const timeline = await t.api.get<ProjectEvent[]>(`/projects/${id}/events`);
 		expect(timeline.find((e) => e.kind === "settings-changed")?.details).toEqual({
 			changes: { parallelApply: { old: null, new: 2 }, replayBatchSize: { old: null, new: 50 } },
 		});
