@@ -34,6 +34,7 @@ import { startVerification } from "../scheduler/verification.ts";
 import { getDataSource, listDataSources } from "../state/datasources.ts";
 import { getProject, listProjects } from "../state/projects.ts";
 import { type Route, route } from "./route.ts";
+import { ALERT_ROUTES } from "./routes-alerts.ts";
 
 const CopyRequest = z.object({ name: z.string().min(1).max(128) }).strict();
 const VerificationRequest = z
@@ -286,4 +287,4 @@ const CORE_ROUTES: Route[] = [
  * Every route of Ferry's REST API; docs/openapi.json is generated from this table. Each area
  * keeps its routes in a file of its own and adds them here.
  */
-export const ROUTES: Route[] = [...CORE_ROUTES];
+export const ROUTES: Route[] = [...CORE_ROUTES, ...ALERT_ROUTES];

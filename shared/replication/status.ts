@@ -1,3 +1,4 @@
+import { totalmem } from "node:os";
 import { type SourcePosition, samePosition } from "../binlog/position.ts";
 import type { Context } from "../context.ts";
 import { logger, metrics } from "../observability.ts";
@@ -21,7 +22,7 @@ export type SessionProgress = TargetProgress & { echoes: number };
  */
 export class StatusReporter {
 	private timer?: NodeJS.Timeout;
-	private last = { at: Date.now(), rows: 0, bytes: 0 };
+	private last = { at: Date.now(), rows: 0, bytes: 0, cpu: process.cpuUsage() };
 	private busy: Promise<void> | null = null;
 	private started = false;
 	lostLease = false;
@@ -83,7 +84,9 @@ export class StatusReporter {
 		const seconds = Math.max(0.001, (now - this.last.at) / 1000);
 		const rowsPerSecond = Math.round((p.rows - this.last.rows) / seconds);
 		const bytesPerSecond = Math.round((p.bytes - this.last.bytes) / seconds);
-		this.last = { at: now, rows: p.rows, bytes: p.bytes };
+		const cpu = process.cpuUsage();
+		const host = hostUse(cpu, this.last.cpu, seconds);
+		this.last = { at: now, rows: p.rows, bytes: p.bytes, cpu };
 		const sourceNow = await this.sourceNow();
 		const caughtUp = p.position !== null && sourceNow !== null && samePosition(p.position, sourceNow);
 		// before this session's first commit, the last one of an earlier session
@@ -105,6 +108,7 @@ export class StatusReporter {
 			...this.totals(p),
 			rowsPerSecond,
 			bytesPerSecond,
+			host,
 			lastError: undefined,
 		});
 		const { projectId, direction } = parseReplicationId(this.replicationId);
@@ -114,4 +118,22 @@ export class StatusReporter {
 			this.abort.abort();
 		}
 	}
+}
+
+/**
+ * The task's own use of its host, for the host threshold alert: resident memory as a share of
+ * its limit (the container's where there is one, else the machine's) and CPU time over the last
+ * interval as a share of one core.
+ */
+function hostUse(
+	cpu: NodeJS.CpuUsage,
+	before: NodeJS.CpuUsage,
+	seconds: number,
+): { memoryPercent: number; cpuPercent: number } {
+	const limit = process.constrainedMemory() || totalmem();
+	const cpuMicros = cpu.user - before.user + cpu.system - before.system;
+	return {
+		memoryPercent: Math.round((process.memoryUsage.rss() / limit) * 1000) / 10,
+		cpuPercent: Math.round(cpuMicros / (seconds * 10_000)),
+	};
 }

@@ -42,6 +42,8 @@ export interface ReplicationStatus extends ReplicationTotals {
 	rowsPerSecond: number;
 	bytesPerSecond: number;
 	lastError?: string;
+	/** The task's process: resident memory as a share of its limit, CPU time as a share of one core (alerts watch them). */
+	host?: { memoryPercent: number; cpuPercent: number };
 	/** Set when the task stopped on something only a person can decide (an unsupported DDL). */
 	fatal?: { message: string; gtid?: string; statement?: string };
 }
