@@ -1,7 +1,7 @@
 import type { Context } from "../context.ts";
 import { type Actor, SYSTEM } from "../model/actor.ts";
 import type { Direction, Project } from "../model/project.ts";
-import { logger } from "../observability.ts";
+import { logger, metrics } from "../observability.ts";
 import { replicationId } from "../replication/ids.ts";
 import { streamLiveness } from "../replication/liveness.ts";
 import { replicationWanted } from "../replication/wanted.ts";
@@ -66,7 +66,12 @@ export async function alertInputs(ctx: Context, project: Project, now: number): 
 		const status = await replicationStatus(ctx, replicationId(project.id, direction));
 		const wanted = replicationWanted(project, direction);
 		if (!status && !wanted) continue;
-		streams.push({ direction, status, wanted, liveness: streamLiveness(project, direction, status, now) });
+		const liveness = streamLiveness(project, direction, status, now);
+		streams.push({ direction, status, wanted, liveness });
+		// the host down alarm's metric (cdk/alarms.ts): how long a wanted task has not reported
+		if (wanted && liveness.heartbeatAgeSeconds !== undefined) {
+			metrics.addMetric("ReplicationHeartbeatAgeSeconds", "Seconds", liveness.heartbeatAgeSeconds);
+		}
 	}
 	// chunks are read only while a chunk job runs or stopped on them (the full step or a verification run)
 	const partitions: string[] = [];

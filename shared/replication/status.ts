@@ -96,8 +96,14 @@ export class StatusReporter {
 			: lastCommitTime === null
 				? undefined
 				: Math.max(0, Math.round((now - lastCommitTime) / 1000));
-		if (latencySeconds !== undefined) metrics.addMetric("ReplicationLatencySeconds", "Seconds", latencySeconds);
+		const { projectId, direction } = parseReplicationId(this.replicationId);
+		const project = await getProject(this.ctx, projectId);
+		// one name per kind of project, so that the migration delay and sync delay alarms (cdk/alarms.ts) tell them apart
+		const latencyMetric = project.sync ? "SyncLatencySeconds" : "ReplicationLatencySeconds";
+		if (latencySeconds !== undefined) metrics.addMetric(latencyMetric, "Seconds", latencySeconds);
 		metrics.addMetric("ReplicatedRows", "Count", rowsPerSecond);
+		metrics.addMetric("TaskMemoryPercent", "Percent", host.memoryPercent);
+		metrics.addMetric("TaskCpuPercent", "Percent", host.cpuPercent);
 		metrics.publishStoredMetrics();
 		const kept = await renewLease(this.ctx, this.replicationId, this.owner, {
 			session: "running",
@@ -111,8 +117,7 @@ export class StatusReporter {
 			host,
 			lastError: undefined,
 		});
-		const { projectId, direction } = parseReplicationId(this.replicationId);
-		const wanted = replicationWanted(await getProject(this.ctx, projectId), direction);
+		const wanted = replicationWanted(project, direction);
 		if (!kept || !wanted) {
 			this.lostLease = !kept;
 			this.abort.abort();

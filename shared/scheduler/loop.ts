@@ -99,7 +99,7 @@ export async function advanceProject(ctx: Context, id: string, given?: readonly 
 			}
 			const message = (err as Error).message;
 			logger.error("step failed", { projectId: id, step: step.name, error: message });
-			metrics.addMetric("MigrationFailed", "Count", 1);
+			metrics.addMetric(project.sync ? "SyncFailed" : "MigrationFailed", "Count", 1);
 			if (step.alarm) metrics.addMetric(step.alarm, "Count", 1);
 			return updateProject(ctx, id, (p) => openTicket(p, step, message));
 		}
