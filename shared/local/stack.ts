@@ -35,6 +35,8 @@ export interface LocalStack {
 	workers(): ChildProcess[];
 	/** The replication task processes (one per project with incremental migration). */
 	tasks(): ChildProcess[];
+	/** Holds (true) or releases the starting of replication tasks: a killed task stays down while held. */
+	holdTaskStarts(held: boolean): void;
 	stop(): Promise<void>;
 }
 
@@ -177,6 +179,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 		token,
 		workers: () => [...children],
 		tasks: () => tasks.processes(),
+		holdTaskStarts: (held) => tasks.holdStarts(held),
 		async stop() {
 			stopping = true;
 			clearInterval(tick);
