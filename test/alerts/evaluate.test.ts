@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ALERT_NAMES, CATALOGUE, effectiveSettings, unknownThresholds } from "../../shared/alerts/catalogue.ts";
 import { type AlertInputs, evaluateAlerts } from "../../shared/alerts/evaluate.ts";
@@ -73,6 +74,15 @@ describe("the alert catalogue", () => {
 		expect(ALERT_NAMES.filter((n) => n.startsWith("oms_"))).toHaveLength(7);
 		for (const name of ALERT_NAMES) expect(CATALOGUE[name].watches.length).toBeGreaterThan(10);
 		expect(Object.keys(CATALOGUE.oms_host_threshold.thresholds)).toEqual(["memoryPercent", "cpuPercent"]);
+	});
+
+	it("is documented in docs/alerts.md, every name and threshold", () => {
+		const doc = readFileSync(new URL("../../docs/alerts.md", import.meta.url), "utf8");
+		for (const name of ALERT_NAMES) {
+			expect(doc).toContain(`\`${name}\``);
+			for (const [key, t] of Object.entries(CATALOGUE[name].thresholds))
+				expect(doc).toContain(`\`${key}\` (${t.default})`);
+		}
 	});
 
 	it("takes a project's setting over the defaults' over the catalogue's, and refuses unknown thresholds", () => {

@@ -99,10 +99,16 @@ describe("the alert centre on a local stack", () => {
 
 	it("fires migration delay while a lock at the destination holds replay back, resolves once released", async () => {
 		projectId = await startIncrementalProject(t.api, t.ids, db);
+		// replay's latency is measured from the last transaction it applied: apply one first
+		await execute(sourceCredentials, `INSERT INTO \`${db}\`.t VALUES (3, 'c')`);
 		const locker = await connect(destinationCredentials);
 		try {
+			await waitFor("the first change at the destination", async () => {
+				const [rows] = await locker.query(`SELECT v FROM \`${db}\`.t WHERE id = 3`);
+				return (rows as unknown[]).length === 1 ? true : undefined;
+			});
 			await locker.query(`LOCK TABLES \`${db}\`.t WRITE`);
-			await execute(sourceCredentials, `INSERT INTO \`${db}\`.t VALUES (3, 'c')`);
+			await execute(sourceCredentials, `INSERT INTO \`${db}\`.t VALUES (4, 'd')`);
 			const alert = await firesThenResolves(projectId, "oms_migration_delay", () =>
 				locker.query("UNLOCK TABLES").then(() => {}),
 			);
@@ -127,6 +133,7 @@ describe("the alert centre on a local stack", () => {
 		await execute(destinationCredentials, `UPDATE \`${db}\`.t SET v = 'tampered' WHERE id = 1`);
 		const differing = await verified(t, projectId);
 		expect(differing.run.totals?.different).toBe(1);
+		expect(differing.run.totals?.rowsChecked).toBe(4);
 		await firesThenResolves(projectId, "ferry_verification_inconsistent", async () => {
 			await execute(destinationCredentials, `UPDATE \`${db}\`.t SET v = 'a' WHERE id = 1`);
 			expect((await verified(t, projectId)).run.totals?.different).toBe(0);
