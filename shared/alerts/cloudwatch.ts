@@ -4,7 +4,7 @@ import { logger } from "../observability.ts";
 import { AlertName } from "./catalogue.ts";
 import { conditionKey } from "./evaluate.ts";
 import { getScopeState, STACK_SCOPE, saveScopeState } from "./history.ts";
-import { channelsFor, drainOutbox } from "./notify.ts";
+import { channelsFor } from "./notify.ts";
 import { applyConditions } from "./tick.ts";
 
 /*
@@ -50,16 +50,4 @@ export async function recordAlarmChange(ctx: Context, event: AlarmStateChange, n
 		if ((await saveScopeState(ctx, STACK_SCOPE, next, version)) !== undefined) return;
 	}
 	logger.warn("could not record a CloudWatch alarm's change after 5 attempts", { alarm: event.detail.alarmName });
-}
-
-/** From the tick: webhook notifications of the stack's alarms that failed earlier and are due again. */
-export async function retryStackNotifications(ctx: Context, now = Date.now()): Promise<void> {
-	try {
-		const { state, version } = await getScopeState(ctx, STACK_SCOPE);
-		if (!state.outbox.some((e) => e.nextAt <= now)) return;
-		const { remaining } = await drainOutbox(state.outbox, { ...(await channelsFor(ctx)), sns: undefined }, now);
-		await saveScopeState(ctx, STACK_SCOPE, { ...state, outbox: remaining }, version);
-	} catch (err) {
-		logger.warn("could not retry the stack's alert notifications", { error: (err as Error).message });
-	}
 }

@@ -10,8 +10,6 @@ export interface AlertInputs {
 	streams: Array<{ direction: Direction; status?: ReplicationStatus; liveness: StreamLiveness; wanted: boolean }>;
 	/** Copy or verification chunks that ran out of attempts (only counted while a chunk job runs). */
 	exhaustedChunks?: { count: number; example: string };
-	/** Messages in the chunk dead-letter queues, where known. */
-	deadLetters?: number;
 	now: number;
 }
 
@@ -112,25 +110,13 @@ export function evaluateAlerts(inputs: AlertInputs, settings: EffectiveSettings)
 		});
 	}
 
-	if (on("ferry_chunk_stuck")) {
-		if (inputs.exhaustedChunks && inputs.exhaustedChunks.count > 0) {
-			out.push({
-				name: "ferry_chunk_stuck",
-				subject: "chunks",
-				message: `${inputs.exhaustedChunks.count} chunks of ${project.name} ran out of attempts, e.g. ${inputs.exhaustedChunks.example}`,
-				value: inputs.exhaustedChunks.count,
-			});
-		}
-		const threshold = limit("ferry_chunk_stuck", "deadLetters");
-		if (inputs.deadLetters !== undefined && inputs.deadLetters >= threshold) {
-			out.push({
-				name: "ferry_chunk_stuck",
-				subject: "dead-letters",
-				message: `the chunk dead-letter queues hold ${inputs.deadLetters} messages`,
-				value: inputs.deadLetters,
-				threshold,
-			});
-		}
+	if (on("ferry_chunk_stuck") && inputs.exhaustedChunks && inputs.exhaustedChunks.count > 0) {
+		out.push({
+			name: "ferry_chunk_stuck",
+			subject: "chunks",
+			message: `${inputs.exhaustedChunks.count} chunks of ${project.name} ran out of attempts, e.g. ${inputs.exhaustedChunks.example}`,
+			value: inputs.exhaustedChunks.count,
+		});
 	}
 	return out;
 }
@@ -151,3 +137,23 @@ function stoppedSince(project: Project): number | undefined {
 
 /** The key of a condition in the open alerts: one open alert per name and subject. */
 export const conditionKey = (c: { name: AlertName; subject: string }) => `${c.name}|${c.subject}`;
+
+/**
+ * The chunk dead-letter queues belong to the whole stack, not to a project: their depth is
+ * evaluated in the stack's scope (stack.ts).
+ */
+export function deadLetterConditions(depth: number, settings: EffectiveSettings): Condition[] {
+	const rule = settings.alerts.ferry_chunk_stuck;
+	const threshold = rule.thresholds.deadLetters as number;
+	if (!rule.enabled || depth < threshold) return [];
+	return [
+		{
+			name: "ferry_chunk_stuck",
+			subject: DEAD_LETTERS_SUBJECT,
+			message: `the chunk dead-letter queues hold ${depth} messages: chunks whose messages failed 5 times`,
+			value: depth,
+			threshold,
+		},
+	];
+}
+export const DEAD_LETTERS_SUBJECT = "dead-letters";

@@ -82,6 +82,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 		FERRY_STATE_TABLE: stateTable,
 		FERRY_COPY_QUEUE_URL: copy?.url ?? "",
 		FERRY_VERIFY_QUEUE_URL: verify?.url ?? "",
+		// the scheduler watches them for the ferry_chunk_stuck alert (in AWS a CloudWatch alarm does)
+		FERRY_DEAD_LETTER_QUEUE_URLS: [copy?.deadLetterUrl, verify?.deadLetterUrl].filter(Boolean).join(","),
 		FERRY_DYNAMODB_ENDPOINT: dynamoEndpoint,
 		FERRY_SQS_ENDPOINT: sqsEndpoint,
 		FERRY_SECRET_FILE: join(options.home, "secrets", "datasources.json"),

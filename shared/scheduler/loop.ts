@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { retryStackNotifications } from "../alerts/cloudwatch.ts";
+import { evaluateStackAlerts } from "../alerts/stack.ts";
 import { evaluateProjectAlerts } from "../alerts/tick.ts";
 import type { Context } from "../context.ts";
 import type { Direction, Project } from "../model/project.ts";
@@ -135,6 +135,6 @@ export async function advanceAll(ctx: Context): Promise<number> {
 			await evaluateProjectAlerts(ctx, current);
 		}),
 	);
-	await retryStackNotifications(ctx);
+	await evaluateStackAlerts(ctx);
 	return running.length;
 }

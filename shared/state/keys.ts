@@ -51,6 +51,9 @@ export const alertStateKey = (scope: string) => ({ pk: "ALERTSTATE", sk: scope }
 export const alertsPk = (scope: string) => `ALERTS#${scope}`;
 export const alertSk = (firedAt: string, id: string) => `${firedAt}#${id}`;
 
+/** A project's single alert items (its partitions are in `projectPartitions`), deleted with it. */
+export const projectAlertItems = (projectId: string) => [alertStateKey(projectId), alertProjectSettingsKey(projectId)];
+
 /** Every partition that belongs to one project (but its item and its streams), for deleting it. */
 export function projectPartitions(projectId: string, verificationRuns: number): string[] {
 	const runs = Array.from({ length: verificationRuns }, (_, i) => i + 1);

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ALERT_NAMES, CATALOGUE, effectiveSettings, unknownThresholds } from "../../shared/alerts/catalogue.ts";
-import { type AlertInputs, evaluateAlerts } from "../../shared/alerts/evaluate.ts";
+import { type AlertInputs, deadLetterConditions, evaluateAlerts } from "../../shared/alerts/evaluate.ts";
 import type { Direction, Project } from "../../shared/model/project.ts";
 import { SyncOptions } from "../../shared/model/sync.ts";
 import { streamLiveness } from "../../shared/replication/liveness.ts";
@@ -178,12 +178,14 @@ describe("evaluating a project's alerts", () => {
 		expect(names(inputs(migration({ verification: { ...run, state: "running" } }), status()))).toEqual([]);
 	});
 
-	it("fires chunk stuck for exhausted chunks and for dead letters at the threshold", () => {
+	it("fires chunk stuck for exhausted chunks, and for dead letters (the stack's) at the threshold", () => {
 		expect(
 			names(inputs(migration(), status(), { exhaustedChunks: { count: 2, example: "000000#000000001" } })),
 		).toEqual(["ferry_chunk_stuck"]);
 		const settings = effectiveSettings({ alerts: { ferry_chunk_stuck: { thresholds: { deadLetters: 3 } } } });
-		expect(names(inputs(migration(), status(), { deadLetters: 2 }), settings)).toEqual([]);
-		expect(names(inputs(migration(), status(), { deadLetters: 3 }), settings)).toEqual(["ferry_chunk_stuck"]);
+		expect(deadLetterConditions(2, settings)).toEqual([]);
+		expect(deadLetterConditions(3, settings)).toMatchObject([{ name: "ferry_chunk_stuck", value: 3, threshold: 3 }]);
+		expect(deadLetterConditions(1, effectiveSettings())).toHaveLength(1);
+		expect(deadLetterConditions(0, effectiveSettings())).toEqual([]);
 	});
 });
