@@ -3,7 +3,7 @@ import { z } from "zod";
 /*
  * The alert catalogue: OMS's alert names (its alert centre's events) and Ferry's own two, each
  * with what it watches and its thresholds. The same names are the CloudWatch alarms' in AWS
- * (`<stack>-<alert name>`, cdk/alarms.ts), so one history holds both.
+ * (`<stack>-<alert name>`, cdk/alert-alarms.ts), so one history holds both.
  */
 
 export const ALERT_NAMES = [

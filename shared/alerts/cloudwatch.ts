@@ -8,7 +8,7 @@ import { channelsFor } from "./notify.ts";
 import { applyConditions } from "./tick.ts";
 
 /*
- * In AWS, CloudWatch's alarms (cdk/alarms.ts, named `<stack>-<alert name>`) feed the same history:
+ * In AWS, CloudWatch's alarms (cdk/alert-alarms.ts, named `<stack>-<alert name>`) feed the same history:
  * an EventBridge rule sends their state changes to the scheduler function, which records ALARM as
  * firing and OK as resolved, in the stack's scope (the alarms watch the whole stack). SNS already
  * has them (the alarms' own actions), so only the webhook is notified from here.

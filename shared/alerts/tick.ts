@@ -68,7 +68,7 @@ export async function alertInputs(ctx: Context, project: Project, now: number): 
 		if (!status && !wanted) continue;
 		const liveness = streamLiveness(project, direction, status, now);
 		streams.push({ direction, status, wanted, liveness });
-		// the host down alarm's metric (cdk/alarms.ts): how long a wanted task has not reported
+		// the host down alarm's metric (cdk/alert-alarms.ts): how long a wanted task has not reported
 		if (wanted && liveness.heartbeatAgeSeconds !== undefined) {
 			metrics.addMetric("ReplicationHeartbeatAgeSeconds", "Seconds", liveness.heartbeatAgeSeconds);
 		}

@@ -98,7 +98,7 @@ export class StatusReporter {
 				: Math.max(0, Math.round((now - lastCommitTime) / 1000));
 		const { projectId, direction } = parseReplicationId(this.replicationId);
 		const project = await getProject(this.ctx, projectId);
-		// one name per kind of project, so that the migration delay and sync delay alarms (cdk/alarms.ts) tell them apart
+		// one name per kind of project, so that the migration delay and sync delay alarms (cdk/alert-alarms.ts) tell them apart
 		const latencyMetric = project.sync ? "SyncLatencySeconds" : "ReplicationLatencySeconds";
 		if (latencySeconds !== undefined) metrics.addMetric(latencyMetric, "Seconds", latencySeconds);
 		metrics.addMetric("ReplicatedRows", "Count", rowsPerSecond);
