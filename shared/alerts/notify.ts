@@ -80,19 +80,34 @@ async function send(entry: OutboxEntry, channels: Channels): Promise<void> {
 
 export type DeliveryResult = { entry: OutboxEntry; outcome: "sent" | "retry" | "failed"; error?: string };
 
-/** Tries every entry that is due; returns what happened to each and the entries left for later. */
+/**
+ * Tries every entry that is due; returns what happened to each and the entries left for later.
+ * Each alert's notifications on one channel go in order (fired before resolved: a later one
+ * waits while an earlier one is retried); different alerts and channels go at once, so a slow
+ * receiver costs one timeout, not one per notification.
+ */
 export async function drainOutbox(
 	outbox: readonly OutboxEntry[],
 	channels: Channels,
 	now = Date.now(),
 ): Promise<{ results: DeliveryResult[]; remaining: OutboxEntry[] }> {
-	const results: DeliveryResult[] = [];
-	const remaining: OutboxEntry[] = [];
+	const lines = new Map<string, OutboxEntry[]>();
 	for (const entry of outbox) {
-		if (entry.nextAt > now) {
-			remaining.push(entry);
-			continue;
-		}
+		const key = `${entry.alert.id}|${entry.channel}`;
+		lines.set(key, [...(lines.get(key) ?? []), entry]);
+	}
+	const outcomes = await Promise.all([...lines.values()].map((line) => drainLine(line, channels, now)));
+	return { results: outcomes.flatMap((o) => o.results), remaining: outcomes.flatMap((o) => o.remaining) };
+}
+
+async function drainLine(
+	line: OutboxEntry[],
+	channels: Channels,
+	now: number,
+): Promise<{ results: DeliveryResult[]; remaining: OutboxEntry[] }> {
+	const results: DeliveryResult[] = [];
+	for (const [i, entry] of line.entries()) {
+		if (entry.nextAt > now) return { results, remaining: line.slice(i) };
 		try {
 			await send(entry, channels);
 			results.push({ entry, outcome: "sent" });
@@ -105,9 +120,9 @@ export async function drainOutbox(
 				continue;
 			}
 			const pause = Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** entry.attempts);
-			remaining.push({ ...entry, attempts, nextAt: now + pause });
 			results.push({ entry, outcome: "retry", error });
+			return { results, remaining: [{ ...entry, attempts, nextAt: now + pause }, ...line.slice(i + 1)] };
 		}
 	}
-	return { results, remaining };
+	return { results, remaining: [] };
 }

@@ -32,6 +32,9 @@ export function snsPublisherFromEnv(env: NodeJS.ProcessEnv = process.env): SnsPu
 	const endpoint = env.FERRY_SNS_ENDPOINT;
 	const client = new SNSClient({
 		region: env.AWS_REGION ?? "us-east-1",
+		// a notification that cannot go now is tried again at a later evaluation (alerts/notify.ts)
+		maxAttempts: 2,
+		requestHandler: { connectionTimeout: 3000, requestTimeout: 5000 },
 		...(endpoint ? { endpoint, credentials: { accessKeyId: "local", secretAccessKey: "local" } } : {}),
 	});
 	return new SnsPublisher(client, topicArn);
