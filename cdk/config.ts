@@ -1,4 +1,5 @@
 import type { Node } from "constructs";
+import { parsePrincipalRoles } from "../shared/aws/api-caller.ts";
 
 /** Secrets Manager name prefix for data-source passwords: `ferry/datasources/<id>`. */
 export const SECRET_PREFIX = "ferry/datasources/";
@@ -31,6 +32,8 @@ export interface FerryConfig {
 	readonly taskImage?: string;
 	readonly copyWorker: WorkerConfig;
 	readonly verifyWorker: WorkerConfig;
+	/** FERRY_IAM_ROLES for the api function (shared/aws/api-caller.ts), as JSON; absent, every IAM caller is an admin. */
+	readonly iamRoles?: string;
 }
 
 /**
@@ -40,6 +43,9 @@ export interface FerryConfig {
  * - `taskImage`: image URI for the capture-replay task (default: built from tasks/replication at deploy).
  * - `copyBatchSize`, `copyMaxConcurrency`, `copyReservedConcurrency`: copy worker tuning
  *   (`verify...` likewise for the verify worker).
+ * - `iamRoles`: the API's roles of IAM principals, an object (or its JSON) from principal ARN to
+ *   admin, operator or viewer, `*` for the others (shared/aws/api-caller.ts); checked here so a
+ *   mistake fails the synth, not the function.
  */
 export function readConfig(node: Node): FerryConfig {
 	const vpcId = optionalString(node, "vpcId");
@@ -64,7 +70,15 @@ export function readConfig(node: Node): FerryConfig {
 		taskImage: optionalString(node, "taskImage"),
 		copyWorker: workerConfig(node, "copy"),
 		verifyWorker: workerConfig(node, "verify"),
+		iamRoles: iamRoles(node),
 	};
+}
+
+function iamRoles(node: Node): string | undefined {
+	const value: unknown = node.tryGetContext("iamRoles");
+	if (value === undefined || value === null || value === "") return undefined;
+	const roles = parsePrincipalRoles(typeof value === "string" ? value : JSON.stringify(value));
+	return roles && JSON.stringify(roles);
 }
 
 function workerConfig(node: Node, prefix: string): WorkerConfig {

@@ -84,7 +84,7 @@ export class FerryStack extends Stack {
 			description: "Ferry API: projects, data sources, tickets",
 			timeout: TIMEOUTS.api,
 			memorySize: 512,
-			environment,
+			environment: config.iamRoles ? { ...environment, FERRY_IAM_ROLES: config.iamRoles } : environment,
 		});
 		const scheduler = new FerryFunction(this, "SchedulerFn", {
 			...fnCommon,

@@ -1,19 +1,31 @@
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { Command } from "commander";
 import { ApiError, FerryClient } from "../shared/api/client.ts";
 import { ferryHome } from "../shared/config.ts";
 import type { ProjectStatus } from "../shared/control/status.ts";
-import { localApiToken, startLocalStack } from "../shared/local/stack.ts";
+import { startLocalStack } from "../shared/local/stack.ts";
+import { localApiToken, tokenFile } from "../shared/local/tokens.ts";
+import { Role } from "../shared/model/actor.ts";
 import { runDemo } from "./demo/run.ts";
 import { renderStatus } from "./render.ts";
 
 const DEFAULT_API = "http://127.0.0.1:7300";
 
+/**
+ * The caller's token, first found of: --token-file, FERRY_API_TOKEN, --role's local token, the
+ * local admin's. A token is never an argument itself: arguments show in `ps` and shell history.
+ */
+function token(): string {
+	const o = program.opts<{ tokenFile?: string; role?: string }>();
+	if (o.tokenFile) return readFileSync(o.tokenFile, "utf8").trim();
+	if (process.env.FERRY_API_TOKEN) return process.env.FERRY_API_TOKEN;
+	const role = Role.safeParse(o.role ?? "admin");
+	if (!role.success) throw new Error(`--role must be one of ${Role.options.join(", ")}, not '${o.role}'`);
+	return localApiToken(ferryHome(), role.data);
+}
+
 function client(): FerryClient {
-	const url = process.env.FERRY_API_URL ?? DEFAULT_API;
-	const token = process.env.FERRY_API_TOKEN ?? localApiToken(ferryHome());
-	return new FerryClient(url, token);
+	return new FerryClient(process.env.FERRY_API_URL ?? DEFAULT_API, token());
 }
 
 const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
@@ -29,7 +41,10 @@ function password(opts: { passwordEnv?: string; passwordFile?: string }): string
 	return undefined;
 }
 
-const program = new Command("ferry").description("Online migration of MySQL-compatible databases");
+const program = new Command("ferry")
+	.description("Online migration of MySQL-compatible databases")
+	.option("--role <role>", "local mode: call as admin, operator or viewer (that role's token in ~/.ferry/secrets)")
+	.option("--token-file <file>", "call with the bearer token in this file (or set FERRY_API_TOKEN)");
 
 const local = program.command("local").description("run Ferry on this machine");
 local
@@ -43,7 +58,8 @@ local
 			apiPort: Number(o.port),
 			workers: Number(o.workers),
 		});
-		console.log(`Ferry local mode: API on ${stack.apiUrl} (token in ${join(ferryHome(), "secrets", "api-token")})`);
+		console.log(`Ferry local mode: API on ${stack.apiUrl}; bearer tokens (use one with --role or FERRY_API_TOKEN):`);
+		for (const role of Role.options) console.log(`  ${role.padEnd(8)} ${tokenFile(ferryHome(), role)}`);
 		const stop = () => stack.stop().then(() => process.exit(0));
 		process.on("SIGINT", stop);
 		process.on("SIGTERM", stop);
@@ -153,6 +169,15 @@ pr.command("export-objects <id>").action(async (id) => print(await client().get(
 pr.command("import-objects <id> <file>").action(async (id, file) =>
 	print(await client().put(`/projects/${id}/objects`, readFileSync(file, "utf8"))),
 );
+pr.command("events <id>")
+	.description("the project's timeline, each event with its author ('global' for data sources and deleted projects)")
+	.option("--from <time>", "ISO time, e.g. 2026-12-06T09:00:00Z")
+	.option("--to <time>", "ISO time")
+	.action(async (id, o) => {
+		const query = new URLSearchParams(JSON.parse(JSON.stringify({ from: o.from, to: o.to }))).toString();
+		const path = id === "global" ? "/events" : `/projects/${encodeURIComponent(id)}/events`;
+		print(await client().get(`${path}${query ? `?${query}` : ""}`));
+	});
 pr.command("status <id>")
 	.option("--watch", "refresh until the project stops running")
 	.option("--json", "print the raw status")

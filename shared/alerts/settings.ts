@@ -1,7 +1,7 @@
 import type { SecretStore } from "../aws/secrets.ts";
 import { invalid } from "../errors.ts";
 import type { Actor } from "../model/actor.ts";
-import { recordEvent } from "../state/events.ts";
+import { recordEvent, settingChanges } from "../state/events.ts";
 import { alertDefaultsKey, alertProjectSettingsKey, alertStateKey, alertWebhookKey } from "../state/keys.ts";
 import { type HasStore, withoutKey } from "../state/store.ts";
 import { ALERT_NAMES, type AlertSettings, CATALOGUE, effectiveSettings, unknownThresholds } from "./catalogue.ts";
@@ -62,7 +62,7 @@ export async function setProjectAlertSettings(ctx: HasStore, projectId: string, 
 		message: "alert settings changed",
 		actor,
 		subject: "alerts",
-		details: { before, after: settings },
+		details: settingChanges(before, settings),
 	});
 	return projectAlertSettingsView(ctx, projectId);
 }

@@ -2,7 +2,10 @@ import { z } from "zod";
 import type { Context } from "../context.ts";
 import { ConnectError } from "../db/connect.ts";
 import { UserError } from "../errors.ts";
+import type { Actor } from "../model/actor.ts";
 import { logger } from "../observability.ts";
+import { permits, ROLE_NEEDED } from "./access.ts";
+import { recordCall } from "./audit.ts";
 import type { Route } from "./route.ts";
 import { ROUTES } from "./routes.ts";
 
@@ -11,6 +14,8 @@ export interface HttpRequest {
 	path: string;
 	query: Record<string, string | undefined>;
 	body: string | null;
+	/** The caller, as the entry point authenticated them (a local token, IAM or Cognito in AWS). */
+	actor: Actor;
 }
 
 export interface HttpResponse {
@@ -52,7 +57,9 @@ const error = (status: number, code: string, message: string, details?: unknown)
 });
 
 /**
- * Routes one API request: finds the route, parses and validates the body, runs it, and turns
+ * Routes one API request: finds the route, checks the caller's role against its access (before
+ * reading the body: a caller who may not change anything learns nothing from validation), parses
+ * and validates the body, runs it, records a change in the timeline with its author, and turns
  * every refusal into a 4xx with a code and a message that says what to do. Unexpected errors
  * become a 500 whose details stay in the log.
  */
@@ -61,6 +68,14 @@ export async function dispatch(ctx: Context, req: HttpRequest): Promise<HttpResp
 	if (found === undefined) return error(404, "NO_SUCH_ROUTE", `no route ${req.method} ${req.path}`);
 	if (found === "method") return error(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed on ${req.path}`);
 	const { route, params } = found;
+	if (!permits(req.actor, route.access)) {
+		const needed = ROLE_NEEDED[route.access];
+		return error(
+			403,
+			"FORBIDDEN",
+			`${route.method} ${route.path} needs the ${needed} role (or higher); ${req.actor.name} is ${req.actor.role}`,
+		);
+	}
 	let body: unknown;
 	if (route.body) {
 		try {
@@ -84,7 +99,9 @@ export async function dispatch(ctx: Context, req: HttpRequest): Promise<HttpResp
 		body = parsed.data;
 	}
 	try {
-		const result = await route.handle(ctx, { params, query: req.query, body });
+		const call = { params, query: req.query, body, actor: req.actor };
+		const result = await route.handle(ctx, call);
+		await recordCall(ctx, route, call, req.path, result);
 		return route.status === 204 ? { status: 204 } : { status: route.status, body: result };
 	} catch (err) {
 		if (err instanceof UserError) return error(err.status, err.code, err.message);

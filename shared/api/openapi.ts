@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ROLE_NEEDED } from "./access.ts";
 import { ROUTES } from "./routes.ts";
 
 const ERROR = {
@@ -33,6 +34,8 @@ export function openApiDocument(): Record<string, unknown> {
 		const op: Record<string, unknown> = {
 			operationId: r.operationId,
 			summary: r.summary,
+			description: `Needs the ${ROLE_NEEDED[r.access]} role or higher (viewer < operator < admin).`,
+			"x-ferry-access": r.access,
 			parameters: params.length ? params : undefined,
 			requestBody: r.body
 				? {
@@ -50,6 +53,14 @@ export function openApiDocument(): Record<string, unknown> {
 				},
 				"400": {
 					description: "malformed or invalid request",
+					content: { "application/json": { schema: ERROR } },
+				},
+				"401": {
+					description: "no caller: a missing or wrong token (local mode)",
+					content: { "application/json": { schema: ERROR } },
+				},
+				"403": {
+					description: "the caller's role is below the route's (FORBIDDEN names the role needed)",
 					content: { "application/json": { schema: ERROR } },
 				},
 				"404": {
@@ -81,7 +92,8 @@ export function openApiDocument(): Record<string, unknown> {
 					type: "apiKey",
 					name: "Authorization",
 					in: "header",
-					description: "AWS SigV4 (IAM) in the cloud; `Bearer <token>` in local mode",
+					description:
+						"AWS SigV4 (IAM) or a Cognito user pool token in the cloud; `Bearer <token>` in local mode, one token per role",
 				},
 			},
 		},

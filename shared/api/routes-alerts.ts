@@ -12,10 +12,10 @@ import {
 } from "../alerts/settings.ts";
 import type { Context } from "../context.ts";
 import { UserError } from "../errors.ts";
-import { type Actor, SYSTEM } from "../model/actor.ts";
-import { recordEvent } from "../state/events.ts";
+import type { Actor } from "../model/actor.ts";
+import { GLOBAL_TIMELINE, recordEvent } from "../state/events.ts";
 import { getProject, listProjects } from "../state/projects.ts";
-import { type Request, type Route, route } from "./route.ts";
+import { type Route, route } from "./route.ts";
 
 /** The alert centre's routes: history (across projects and per project), acknowledgement, settings, the webhook. */
 
@@ -36,9 +36,6 @@ const WebhookInput = z
 		secret: z.string().min(16).max(512),
 	})
 	.strict();
-
-/** The caller, once the API passes it in (roles); Ferry itself until then. */
-const actorOf = (req: Request<unknown>): Actor => (req as { actor?: Actor }).actor ?? SYSTEM;
 
 function filterOf(query: Record<string, string | undefined>): AlertFilter {
 	const defined = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined));
@@ -62,8 +59,8 @@ async function allAlerts(ctx: Context, filter: AlertFilter): Promise<{ alerts: A
 async function acknowledge(ctx: Context, scope: string, alertId: string, actor: Actor): Promise<Alert> {
 	if (scope !== STACK_SCOPE) await getProject(ctx, scope);
 	const { alert, first } = await acknowledgeAlert(ctx, scope, alertId, actor);
-	if (scope !== STACK_SCOPE && first) {
-		await recordEvent(ctx, scope, {
+	if (first) {
+		await recordEvent(ctx, scope === STACK_SCOPE ? GLOBAL_TIMELINE : scope, {
 			kind: "alert-acknowledged",
 			message: `${actor.name} acknowledged ${alert.name}: ${alert.message}`,
 			actor,
@@ -79,6 +76,7 @@ export const ALERT_ROUTES: Route[] = [
 		method: "GET",
 		path: "/alerts",
 		operationId: "listAlerts",
+		access: "read",
 		summary:
 			"Alert history across projects and the stack's CloudWatch alarms, newest first: ?range=7d|3w|1m|3m (7d by default) or ?from&to (ISO times), ?state=firing|resolved|acknowledged|unacknowledged, ?name=",
 		status: 200,
@@ -88,6 +86,7 @@ export const ALERT_ROUTES: Route[] = [
 		method: "GET",
 		path: "/projects/{id}/alerts",
 		operationId: "listProjectAlerts",
+		access: "read",
 		summary: "A project's alert history, with the same filters as /alerts",
 		status: 200,
 		handle: async (ctx, req) => {
@@ -101,14 +100,17 @@ export const ALERT_ROUTES: Route[] = [
 		method: "POST",
 		path: "/alerts/{scope}/{alertId}/acknowledge",
 		operationId: "acknowledgeAlert",
+		access: "operate",
+		recordsOwnEvent: true,
 		summary: "Acknowledge an alert of a project (scope: its id) or of the stack (scope: stack); records who did",
 		status: 200,
-		handle: (ctx, req) => acknowledge(ctx, req.params.scope ?? "", req.params.alertId ?? "", actorOf(req)),
+		handle: (ctx, req) => acknowledge(ctx, req.params.scope ?? "", req.params.alertId ?? "", req.actor),
 	}),
 	route({
 		method: "GET",
 		path: "/alerts/settings",
 		operationId: "getAlertDefaults",
+		access: "read",
 		summary:
 			"The alert catalogue (what each alert watches, its thresholds and their defaults) and the default settings",
 		status: 200,
@@ -118,15 +120,17 @@ export const ALERT_ROUTES: Route[] = [
 		method: "PUT",
 		path: "/alerts/settings",
 		operationId: "setAlertDefaults",
+		access: "admin",
 		summary: "Replace the default alert settings (enabled, thresholds, evaluation interval) every project starts from",
 		body: AlertSettings,
 		status: 200,
-		handle: (ctx, req) => setAlertDefaults(ctx, req.body, actorOf(req)),
+		handle: (ctx, req) => setAlertDefaults(ctx, req.body, req.actor),
 	}),
 	route({
 		method: "GET",
 		path: "/projects/{id}/alerts/settings",
 		operationId: "getProjectAlertSettings",
+		access: "read",
 		summary: "A project's alert settings over the defaults, and the settings in force",
 		status: 200,
 		handle: async (ctx, req) => {
@@ -138,18 +142,21 @@ export const ALERT_ROUTES: Route[] = [
 		method: "PUT",
 		path: "/projects/{id}/alerts/settings",
 		operationId: "setProjectAlertSettings",
+		access: "operate",
+		recordsOwnEvent: true,
 		summary: "Replace a project's alert settings (what it leaves out follows the defaults); applies from the next tick",
 		body: AlertSettings,
 		status: 200,
 		handle: async (ctx, req) => {
 			await getProject(ctx, req.params.id ?? "");
-			return setProjectAlertSettings(ctx, req.params.id ?? "", req.body, actorOf(req));
+			return setProjectAlertSettings(ctx, req.params.id ?? "", req.body, req.actor);
 		},
 	}),
 	route({
 		method: "GET",
 		path: "/alerts/webhook",
 		operationId: "getAlertWebhook",
+		access: "read",
 		summary: "The webhook alert notifications are sent to (its secret is never returned)",
 		status: 200,
 		handle: (ctx) => getWebhookTarget(ctx),
@@ -158,16 +165,18 @@ export const ALERT_ROUTES: Route[] = [
 		method: "PUT",
 		path: "/alerts/webhook",
 		operationId: "setAlertWebhook",
+		access: "admin",
 		summary:
 			"Set the webhook for alert notifications: each POST is signed (X-Ferry-Signature: sha256=HMAC of '<X-Ferry-Timestamp>.<body>' under the secret)",
 		body: WebhookInput,
 		status: 200,
-		handle: (ctx, req) => setWebhookTarget(ctx, req.body, actorOf(req)),
+		handle: (ctx, req) => setWebhookTarget(ctx, req.body, req.actor),
 	}),
 	route({
 		method: "DELETE",
 		path: "/alerts/webhook",
 		operationId: "deleteAlertWebhook",
+		access: "admin",
 		summary: "Stop sending alert notifications to the webhook (its secret is deleted)",
 		status: 204,
 		handle: (ctx) => deleteWebhookTarget(ctx),

@@ -35,6 +35,7 @@ import { getDataSource, listDataSources } from "../state/datasources.ts";
 import { getProject, listProjects } from "../state/projects.ts";
 import { type Route, route } from "./route.ts";
 import { ALERT_ROUTES } from "./routes-alerts.ts";
+import { EVENT_ROUTES } from "./routes-events.ts";
 
 const CopyRequest = z.object({ name: z.string().min(1).max(128) }).strict();
 const VerificationRequest = z
@@ -51,12 +52,26 @@ const ConnectionTest = Endpoint.extend({
 	password: z.string().max(1024),
 }).strict();
 
-/** The routes of data sources, projects, verification and switchover. */
+/**
+ * The routes of data sources, projects, verification and switchover. Access (route.ts): every
+ * GET is `read`; running projects is `operate`; data sources and deleting a project are `admin`.
+ * The cases that could go either way:
+ * - testing a connection (POST /datasources/test) is `operate`: it saves nothing, and an
+ *   operator checks a server before asking an admin for the data source, as OMS's create wizard
+ *   tests first;
+ * - release is `operate`: it stops a project for good but deletes nothing (its tables, timeline
+ *   and results stay); deleting it is `admin`;
+ * - waiving a blocking finding and applying correction SQL are `operate`: both are decisions on
+ *   a running migration, like a ticket's retry or skip, which OMS leaves to whoever runs it;
+ * - the differences and the correction SQL (GET) are `read` although they show row values: a
+ *   viewer's job is to check the migration, and passwords are never in any answer.
+ */
 const CORE_ROUTES: Route[] = [
 	route({
 		method: "POST",
 		path: "/datasources/test",
 		operationId: "testConnection",
+		access: "operate",
 		summary: "Test a connection without saving a data source",
 		body: ConnectionTest,
 		status: 200,
@@ -66,6 +81,7 @@ const CORE_ROUTES: Route[] = [
 		method: "GET",
 		path: "/datasources",
 		operationId: "listDataSources",
+		access: "read",
 		summary: "List data sources (passwords are never returned)",
 		status: 200,
 		handle: (ctx) => listDataSources(ctx),
@@ -74,6 +90,7 @@ const CORE_ROUTES: Route[] = [
 		method: "POST",
 		path: "/datasources",
 		operationId: "addDataSource",
+		access: "admin",
 		summary: "Add a data source after a connection test; the password goes to the secret store",
 		body: DataSourceInput,
 		status: 201,
@@ -83,6 +100,7 @@ const CORE_ROUTES: Route[] = [
 		method: "GET",
 		path: "/datasources/{id}",
 		operationId: "getDataSource",
+		access: "read",
 		summary: "View a data source",
 		status: 200,
 		handle: (ctx, req) => getDataSource(ctx, req.params.id ?? ""),
@@ -91,15 +109,18 @@ const CORE_ROUTES: Route[] = [
 		method: "PATCH",
 		path: "/datasources/{id}",
 		operationId: "updateDataSource",
+		access: "admin",
 		summary: "Edit a data source (connection tested again)",
 		body: DataSourcePatch,
 		status: 200,
-		handle: (ctx, req) => updateDataSource(ctx, req.params.id ?? "", req.body),
+		recordsOwnEvent: true,
+		handle: (ctx, req) => updateDataSource(ctx, req.params.id ?? "", req.body, req.actor),
 	}),
 	route({
 		method: "POST",
 		path: "/datasources/{id}/copy",
 		operationId: "copyDataSource",
+		access: "admin",
 		summary: "Copy a data source under a new name",
 		body: CopyRequest,
 		status: 201,
@@ -109,6 +130,7 @@ const CORE_ROUTES: Route[] = [
 		method: "DELETE",
 		path: "/datasources/{id}",
 		operationId: "deleteDataSource",
+		access: "admin",
 		summary: "Delete a data source not used by an active project",
 		status: 204,
 		handle: (ctx, req) => deleteDataSource(ctx, req.params.id ?? ""),
@@ -117,6 +139,7 @@ const CORE_ROUTES: Route[] = [
 		method: "GET",
 		path: "/projects",
 		operationId: "listProjects",
+		access: "read",
 		summary: "List projects, optionally by tag (?tag=)",
 		status: 200,
 		handle: (ctx, req) => listProjects(ctx, req.query.tag),
@@ -125,6 +148,7 @@ const CORE_ROUTES: Route[] = [
 		method: "POST",
 		path: "/projects",
 		operationId: "createProject",
+		access: "operate",
 		summary: "Create a migration project",
 		body: ProjectInput,
 		status: 201,
@@ -134,6 +158,7 @@ const CORE_ROUTES: Route[] = [
 		method: "GET",
 		path: "/projects/{id}",
 		operationId: "getProject",
+		access: "read",
 		summary: "View a project's settings and steps",
 		status: 200,
 		handle: (ctx, req) => getProject(ctx, req.params.id ?? ""),
@@ -142,6 +167,7 @@ const CORE_ROUTES: Route[] = [
 		method: "DELETE",
 		path: "/projects/{id}",
 		operationId: "deleteProject",
+		access: "admin",
 		summary: "Delete a project that is not running or paused",
 		status: 204,
 		handle: (ctx, req) => deleteProject(ctx, req.params.id ?? ""),
@@ -150,6 +176,7 @@ const CORE_ROUTES: Route[] = [
 		method: "GET",
 		path: "/projects/{id}/status",
 		operationId: "getProjectStatus",
+		access: "read",
 		summary: "Obtain the status of a migration project: state, steps, per-table progress, throughput, errors",
 		status: 200,
 		handle: (ctx, req) => projectStatus(ctx, req.params.id ?? ""),
@@ -158,6 +185,7 @@ const CORE_ROUTES: Route[] = [
 		method: "POST",
 		path: "/projects/{id}/actions/{action}",
 		operationId: "actOnProject",
+		access: "operate",
 		summary: "start, pause, resume or release a project",
 		status: 200,
 		handle: (ctx, req) => actOnProject(ctx, req.params.id ?? "", req.params.action ?? ""),
@@ -166,15 +194,18 @@ const CORE_ROUTES: Route[] = [
 		method: "POST",
 		path: "/projects/{id}/ticket",
 		operationId: "resolveTicket",
+		access: "operate",
 		summary: "Retry or skip the failed step of a project",
 		body: TicketDecision,
 		status: 200,
-		handle: (ctx, req) => resolveTicket(ctx, req.params.id ?? "", req.body.decision),
+		recordsOwnEvent: true,
+		handle: (ctx, req) => resolveTicket(ctx, req.params.id ?? "", req.body.decision, req.actor),
 	}),
 	route({
 		method: "POST",
 		path: "/projects/{id}/findings/{finding}/waive",
 		operationId: "waiveFinding",
+		access: "operate",
 		summary: "Accept one blocking precheck finding (by its id): the retried precheck keeps it as a warning",
 		status: 200,
 		handle: (ctx, req) => waiveFinding(ctx, req.params.id ?? "", req.params.finding ?? ""),
@@ -183,6 +214,7 @@ const CORE_ROUTES: Route[] = [
 		method: "GET",
 		path: "/projects/{id}/schema-report",
 		operationId: "getSchemaReport",
+		access: "read",
 		summary: "Every schema object converted, changed or refused at the destination, and why",
 		status: 200,
 		handle: (ctx, req) => schemaReport(ctx, req.params.id ?? ""),
@@ -191,6 +223,7 @@ const CORE_ROUTES: Route[] = [
 		method: "GET",
 		path: "/projects/{id}/objects",
 		operationId: "exportObjects",
+		access: "read",
 		summary: "Export the project's object settings as a file",
 		status: 200,
 		handle: (ctx, req) => exportObjects(ctx, req.params.id ?? ""),
@@ -199,15 +232,18 @@ const CORE_ROUTES: Route[] = [
 		method: "PUT",
 		path: "/projects/{id}/objects",
 		operationId: "importObjects",
+		access: "operate",
 		summary: "Import object settings into a project that has not started",
 		body: ObjectSettings,
 		status: 200,
-		handle: (ctx, req) => importObjects(ctx, req.params.id ?? "", req.body),
+		recordsOwnEvent: true,
+		handle: (ctx, req) => importObjects(ctx, req.params.id ?? "", req.body, req.actor),
 	}),
 	route({
 		method: "POST",
 		path: "/projects/{id}/verification",
 		operationId: "startVerification",
+		access: "operate",
 		summary: "Start (or re-run) full verification of every table, or of the chosen source tables (database.table)",
 		body: VerificationRequest,
 		status: 200,
@@ -217,6 +253,7 @@ const CORE_ROUTES: Route[] = [
 		method: "GET",
 		path: "/projects/{id}/verification",
 		operationId: "getVerification",
+		access: "read",
 		summary:
 			"The current verification run and per-table results: rows checked, missing, extra, different (with columns), and differences in the tables themselves (a table or column at one end only)",
 		status: 200,
@@ -226,6 +263,7 @@ const CORE_ROUTES: Route[] = [
 		method: "POST",
 		path: "/projects/{id}/verification/pause",
 		operationId: "pauseVerification",
+		access: "operate",
 		summary: "Pause the running verification",
 		status: 200,
 		handle: (ctx, req) => pauseVerification(ctx, req.params.id ?? "", true),
@@ -234,6 +272,7 @@ const CORE_ROUTES: Route[] = [
 		method: "POST",
 		path: "/projects/{id}/verification/resume",
 		operationId: "resumeVerification",
+		access: "operate",
 		summary: "Resume a paused verification",
 		status: 200,
 		handle: (ctx, req) => pauseVerification(ctx, req.params.id ?? "", false),
@@ -242,6 +281,7 @@ const CORE_ROUTES: Route[] = [
 		method: "GET",
 		path: "/projects/{id}/verification/differences",
 		operationId: "getVerificationDifferences",
+		access: "read",
 		summary: "Download the inconsistent rows of the last run (keys, kind, differing columns)",
 		status: 200,
 		handle: (ctx, req) => verificationDifferences(ctx, req.params.id ?? ""),
@@ -250,6 +290,7 @@ const CORE_ROUTES: Route[] = [
 		method: "GET",
 		path: "/projects/{id}/verification/correction",
 		operationId: "getCorrectionSql",
+		access: "read",
 		summary:
 			"Download the correction SQL for the last run, built from the current data of the run's truth (the source; the destination after the switchover) for the other side",
 		status: 200,
@@ -259,6 +300,7 @@ const CORE_ROUTES: Route[] = [
 		method: "POST",
 		path: "/projects/{id}/verification/correction",
 		operationId: "applyCorrection",
+		access: "operate",
 		summary:
 			"Apply the correction SQL at the side that is not the run's truth (the destination; the source after the switchover), then re-verify the corrected tables",
 		status: 200,
@@ -268,6 +310,7 @@ const CORE_ROUTES: Route[] = [
 		method: "POST",
 		path: "/projects/{id}/switchover",
 		operationId: "startSwitchover",
+		access: "operate",
 		summary: "Start the forward switchover: checks latency and verification, then waits for writes to stop",
 		body: SwitchoverRequest,
 		status: 200,
@@ -277,6 +320,7 @@ const CORE_ROUTES: Route[] = [
 		method: "POST",
 		path: "/projects/{id}/switchover/writes-stopped",
 		operationId: "confirmWritesStopped",
+		access: "operate",
 		summary: "Confirm the application stopped writing to the source: replay drains and the switch goes on",
 		status: 200,
 		handle: (ctx, req) => confirmWritesStopped(ctx, req.params.id ?? ""),
@@ -287,4 +331,4 @@ const CORE_ROUTES: Route[] = [
  * Every route of Ferry's REST API; docs/openapi.json is generated from this table. Each area
  * keeps its routes in a file of its own and adds them here.
  */
-export const ROUTES: Route[] = [...CORE_ROUTES, ...ALERT_ROUTES];
+export const ROUTES: Route[] = [...CORE_ROUTES, ...EVENT_ROUTES, ...ALERT_ROUTES];

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Context } from "../context.ts";
 import { connect } from "../db/connect.ts";
 import { conflict, invalid } from "../errors.ts";
+import type { Actor } from "../model/actor.ts";
 import {
 	type Credentials,
 	type DataSource,
@@ -19,6 +20,7 @@ import {
 	getDataSource,
 	replaceDataSource,
 } from "../state/datasources.ts";
+import { GLOBAL_TIMELINE, recordEvent, settingChanges } from "../state/events.ts";
 import { listProjects } from "../state/projects.ts";
 
 /** The user's data source commands: add (after a connection test), edit, copy, delete. */
@@ -103,7 +105,13 @@ export async function addDataSource(
 	return { ...created, serverVersion: version };
 }
 
-export async function updateDataSource(ctx: Context, id: string, patch: DataSourcePatch): Promise<DataSource> {
+/** Edits a data source (connection tested again); the global timeline records who changed what, old and new. */
+export async function updateDataSource(
+	ctx: Context,
+	id: string,
+	patch: DataSourcePatch,
+	actor: Actor,
+): Promise<DataSource> {
 	const current = await getDataSource(ctx, id);
 	const { password, ...fields } = patch;
 	if (fields.engine && fields.engine !== current.engine) {
@@ -123,7 +131,22 @@ export async function updateDataSource(ctx: Context, id: string, patch: DataSour
 	await testDataSource(merged.data);
 	if (password !== undefined) await ctx.secrets.put(id, password);
 	const { password: _p, ...item } = merged.data;
-	return replaceDataSource(ctx, id, { ...item, createdAt, updatedAt: new Date().toISOString() } as DataSourceItem);
+	const saved = await replaceDataSource(ctx, id, {
+		...item,
+		createdAt,
+		updatedAt: new Date().toISOString(),
+	} as DataSourceItem);
+	// a password is never a setting's value in the timeline: only that it changed
+	const changes = settingChanges(current, saved, ["updatedAt", "serverVersion"]);
+	if (password !== undefined) changes.password = { old: "(hidden)", new: "(changed)" };
+	await recordEvent(ctx, GLOBAL_TIMELINE, {
+		kind: "settings-changed",
+		message: `data source '${saved.name}' edited: ${Object.keys(changes).join(", ") || "nothing changed"}`,
+		actor,
+		subject: id,
+		details: changes,
+	});
+	return saved;
 }
 
 /** A copy under a new name with the same secret: OMS's "copy a data source". */

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { Context } from "../context.ts";
 import { conflict, invalid } from "../errors.ts";
+import type { Actor } from "../model/actor.ts";
 import { isBroker } from "../model/datasource.ts";
 import type { Direction, Project, ProjectInput, ProjectState } from "../model/project.ts";
 import { ObjectRules } from "../model/rules.ts";
@@ -12,6 +13,7 @@ import type { Step } from "../scheduler/step.ts";
 import { stepListFor, stepNamed, stepsFor } from "../scheduler/steps/index.ts";
 import type { ReportEntry } from "../schema/plan.ts";
 import { getDatabaseSource, getDataSource } from "../state/datasources.ts";
+import { recordEvent, settingChanges } from "../state/events.ts";
 import { createProjectItem, deleteProjectItems, getProject, updateProject } from "../state/projects.ts";
 import { readSchemaReport } from "../state/reports.ts";
 import { clearFatalStop, type ReplicationStatus, replicationStatus } from "../state/streams.ts";
@@ -77,12 +79,13 @@ async function skipRefusal(ctx: Context, p: Project, step: Step): Promise<string
 /**
  * Resolves an open ticket: `retry` runs the failed step again, `skip` marks it skipped. For the
  * incremental step, `skip` passes over the one source transaction replay stopped on (an
- * unsupported DDL) and replay goes on.
+ * unsupported DDL) and replay goes on. The project's timeline records who decided what.
  */
 export async function resolveTicket(
 	ctx: Context,
 	id: string,
 	decision: "retry" | "skip",
+	actor: Actor,
 	given?: readonly Step[],
 ): Promise<Project> {
 	const current = await getProject(ctx, id);
@@ -108,7 +111,8 @@ export async function resolveTicket(
 		);
 	}
 	for (const direction of Object.keys(fatal) as Direction[]) await clearFatalStop(ctx, replicationId(id, direction));
-	return updateProject(ctx, id, (p) => {
+	const { ticket } = current;
+	const resolved = await updateProject(ctx, id, (p) => {
 		if (!p.ticket || p.state !== "failed") throw conflict("NO_TICKET", `project '${p.name}' has no open ticket`);
 		const step = p.ticket.step;
 		const replication = stepNamed(step, steps).replication;
@@ -139,6 +143,15 @@ export async function resolveTicket(
 			),
 		};
 	});
+	const passedOver = decision === "skip" ? Object.values(fatal).find((f) => f?.statement)?.statement : undefined;
+	await recordEvent(ctx, id, {
+		kind: "ticket-resolved",
+		message: `${decision === "retry" ? "retried" : "skipped"} step ${ticket.step} (ticket ${ticket.id}: ${ticket.message})`,
+		actor,
+		subject: ticket.step,
+		details: { ticket: ticket.id, decision, ...(passedOver ? { statement: passedOver } : {}) },
+	});
+	return resolved;
 }
 
 /** A throttle so low that one chunk's copy (one streaming read) would outlast the statement time bound. */
@@ -217,12 +230,28 @@ export async function exportObjects(ctx: Context, id: string): Promise<ObjectSet
 	return { format: "ferry-objects/1", objects: p.objects };
 }
 
-export async function importObjects(ctx: Context, id: string, settings: ObjectSettings): Promise<Project> {
-	return updateProject(ctx, id, (p) => {
+/** Replaces a new project's object rules; its timeline records who changed them, old and new. */
+export async function importObjects(
+	ctx: Context,
+	id: string,
+	settings: ObjectSettings,
+	actor: Actor,
+): Promise<Project> {
+	let before: Project["objects"] = [];
+	const project = await updateProject(ctx, id, (p) => {
 		if (p.state !== "new")
 			throw conflict("BAD_STATE", `objects of project '${p.name}' can only change before it starts`);
+		before = p.objects;
 		return { ...p, objects: settings.objects };
 	});
+	await recordEvent(ctx, id, {
+		kind: "settings-changed",
+		message: `object rules imported: ${settings.objects.length} rules replace ${before.length}`,
+		actor,
+		subject: "objects",
+		details: settingChanges({ objects: before }, { objects: settings.objects }),
+	});
+	return project;
 }
 
 /** The schema report of the project's last schema step: every object converted, changed or refused, and why. */

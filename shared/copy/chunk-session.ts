@@ -2,7 +2,7 @@ import type { RowDataPacket } from "mysql2";
 import { isTidb } from "../binlog/tso.ts";
 import type { Connection } from "../db/connect.ts";
 import { FILTER_SQL_MODE } from "../db/filter-mode.ts";
-import { rowWriteSqlMode } from "../db/session.ts";
+import { laxRowWriteSqlMode, rowWriteSqlMode, statementSqlMode } from "../db/session.ts";
 import { CopyError, type SideErrors } from "./errors.ts";
 
 /**
@@ -28,6 +28,8 @@ export interface DestinationSession {
 	readCommitted: boolean;
 	/** The destination's max_allowed_packet. */
 	maxPacket: number;
+	/** An INSERT as it runs under the lax mode, for rows holding ENUM's error value (batcher.ts `LaxRows`). */
+	laxStatement: (sql: string) => string;
 }
 
 /**
@@ -50,7 +52,7 @@ export async function prepareDestination(
 ): Promise<DestinationSession> {
 	const [[dstState]] = await onDestination(
 		dst.query<RowDataPacket[]>(
-			"SELECT @@session.foreign_key_checks AS fk, @@session.unique_checks AS uc, @@session.sql_mode AS mode, @@max_allowed_packet AS maxPacket",
+			"SELECT @@session.foreign_key_checks AS fk, @@session.unique_checks AS uc, @@session.sql_mode AS mode, @@max_allowed_packet AS maxPacket, VERSION() AS version",
 		),
 	);
 	if (!dstState) throw new CopyError(`${what}: cannot read the destination session`, "DESTINATION_FAILED");
@@ -77,7 +79,13 @@ export async function prepareDestination(
 			loadMode,
 		]),
 	);
-	return { saved: dstState, method, readCommitted, maxPacket: Number(dstState.maxPacket ?? 4 * 1024 * 1024) };
+	return {
+		saved: dstState,
+		method,
+		readCommitted,
+		maxPacket: Number(dstState.maxPacket ?? 4 * 1024 * 1024),
+		laxStatement: statementSqlMode(String(dstState.version ?? ""), laxRowWriteSqlMode(loadMode)),
+	};
 }
 
 export async function restoreDestination(

@@ -2,6 +2,7 @@ import type { KeyColumn } from "../chunking/keys.ts";
 import type { ChunkSpec } from "../chunking/plan.ts";
 import { keyOrder, rangeCondition, whereClause } from "../chunking/range.ts";
 import type { ColumnInfo } from "../db/introspect.ts";
+import { refusesEnumErrorValue } from "../db/session.ts";
 import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableMapping } from "../model/rules.ts";
 import { CopyError } from "./errors.ts";
@@ -19,6 +20,8 @@ export interface ChunkStatements {
 	plain: boolean[];
 	/** Per column: it arrives as bytes and travels hex-coded in a LOAD DATA file. */
 	binary: boolean[];
+	/** Per column: an ENUM at the destination that refuses its error value under strict mode (batcher.ts `LaxRows`). */
+	laxEnum: boolean[];
 }
 
 /**
@@ -51,6 +54,7 @@ export function chunkStatements(
 	const inserted: string[] = [];
 	const plain: boolean[] = [];
 	const binary: boolean[] = [];
+	const laxEnum: boolean[] = [];
 	for (const m of mapping.columns) {
 		const s = sourceByName.get(m.source.toLowerCase());
 		if (!s) {
@@ -71,6 +75,7 @@ export function chunkStatements(
 		inserted.push(d.name);
 		plain.push(isPlainType(s.dataType));
 		binary.push(isBinaryType(s.dataType));
+		laxEnum.push(refusesEnumErrorValue(d.dataType, d.columnType));
 	}
 	if (selected.length === 0) {
 		throw new CopyError(`${what}: no column to copy`, "BAD_CHUNK");
@@ -115,5 +120,6 @@ export function chunkStatements(
 		inserted,
 		plain,
 		binary,
+		laxEnum,
 	};
 }

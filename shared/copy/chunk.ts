@@ -183,15 +183,18 @@ async function run(
 		1,
 		Math.min(options.batchBytes ?? DEFAULT_BATCH_BYTES, Math.floor(destination.maxPacket / 4)),
 	);
-	const { inserted, plain, binary } = statements;
+	const { inserted, plain, binary, laxEnum } = statements;
+	const insertSql = `INSERT INTO ${quoteTable(mapping.destination)} (${inserted.map(quoteId).join(", ")}) VALUES ?`;
+	const lax = laxEnum.some(Boolean) ? { columns: laxEnum, sql: destination.laxStatement(insertSql) } : undefined;
 	const batcher =
 		destination.method === "insert"
-			? insertBatcher(`INSERT INTO ${quoteTable(mapping.destination)} (${inserted.map(quoteId).join(", ")}) VALUES ?`)
+			? insertBatcher(insertSql, lax)
 			: loadBatcher(
 					loadDataSql(mapping.destination, inserted, binary, destinationColumns.find((c) => c.autoIncrement)?.name),
 					batchLimit,
 					plain,
 					binary,
+					lax,
 				);
 	const source = await openSnapshot(src, onSource, options.asOfTso);
 	const writer = batchWriter(dst, destination.readCommitted, options, what, onDestination);

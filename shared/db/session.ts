@@ -1,3 +1,6 @@
+import { escapeValue } from "./sql.ts";
+import { typeMembers } from "./types.ts";
+
 /**
  * Session sql_mode handling shared by the two paths that write rows at the destination: the
  * copy (shared/copy/chunk.ts) and replay (shared/replay/destination-session.ts). Other sql_mode lists differ
@@ -47,4 +50,50 @@ export function rowWriteSqlMode(mode: string): string {
 		"NO_AUTO_VALUE_ON_ZERO",
 		"ALLOW_INVALID_DATES",
 	].join(",");
+}
+
+/**
+ * Whether a column (information_schema DATA_TYPE and COLUMN_TYPE) is an ENUM without '' among its
+ * members. Its error value (index 0, '' as read back), which a non-strict session stores for an
+ * invalid member, is refused under `rowWriteSqlMode` ("Data truncated"): a statement writing it
+ * runs under `laxRowWriteSqlMode`.
+ */
+export function refusesEnumErrorValue(dataType: string, columnType: string): boolean {
+	return dataType === "enum" && !typeMembers(columnType).includes("");
+}
+
+/**
+ * Whether a value is ENUM's error value: '' (as capture and the copy read it), or the index 0 (a
+ * change feed that gave indexes and no member list; the server reads a number as the index).
+ */
+export function isEnumErrorValue(v: unknown): boolean {
+	return v === "" || v === 0;
+}
+
+/**
+ * `rowWriteSqlMode` without strictness, for a statement writing ENUM's error value (see
+ * `refusesEnumErrorValue`): there is no literal strict mode accepts for it, and the source holds
+ * it. Only such statements run under it, so every other value still fails instead of being
+ * altered.
+ */
+export function laxRowWriteSqlMode(rowMode: string): string {
+	return removeModes(rowMode, ["STRICT_ALL_TABLES", "STRICT_TRANS_TABLES"]).join(",");
+}
+
+/**
+ * Wraps an INSERT, REPLACE or UPDATE so that it alone runs under `mode`, on the server whose
+ * VERSION() is `version`: MariaDB's `SET STATEMENT … FOR`, MySQL's SET_VAR optimizer hint (8.0.3
+ * and later; an older server ignores it with a warning, and the statement fails as under strict
+ * mode), which must follow the statement's first keyword. The session's own mode stays, even when
+ * the statement fails (a session SET around it would outlive a failure in a multi-statement
+ * packet).
+ */
+export function statementSqlMode(version: string, mode: string): (sql: string) => string {
+	const value = escapeValue(mode);
+	if (/mariadb/i.test(version)) return (sql) => `SET STATEMENT sql_mode = ${value} FOR ${sql}`;
+	return (sql) => {
+		const m = /^\s*(INSERT|REPLACE|UPDATE)\b/i.exec(sql);
+		if (!m) throw new Error(`no per-statement sql_mode for: ${sql.slice(0, 60)}`);
+		return `${m[1]} /*+ SET_VAR(sql_mode = ${value}) */${sql.slice(m[0].length)}`;
+	};
 }

@@ -50,3 +50,9 @@ export const SPATIAL_TYPES = typeSet([
 
 /** Types stored off-row as LOBs (TEXT, BLOB and JSON): limits on defaults and keys apply to them. */
 export const LOB_TYPES = typeSet(TEXT_TYPES, BLOB_TYPES, ["json"]);
+
+/** The members of an ENUM or SET type, from its COLUMN_TYPE: `enum('a','it''s')`. */
+export function typeMembers(columnType: string): string[] {
+	const list = columnType.slice(columnType.indexOf("(") + 1);
+	return [...list.matchAll(/'((?:[^']|'')*)'/g)].map((m) => (m[1] ?? "").replaceAll("''", "'"));
+}

@@ -1,6 +1,4 @@
 import { type ChildProcess, fork } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -11,11 +9,13 @@ import { ensureStateTable } from "../aws/state-store.ts";
 import { ensureQueueWithDeadLetter } from "../aws/work-queue.ts";
 import { configFromEnv } from "../config.ts";
 import { contextFrom } from "../context.ts";
+import type { Role } from "../model/actor.ts";
 import { logger } from "../observability.ts";
 import { releaseLeasesOf } from "../scheduler/chunks/lease.ts";
 import { advanceAll } from "../scheduler/loop.ts";
 import { type EmbeddedAws, startEmbeddedAws } from "./embedded-aws.ts";
 import { LocalTaskLauncher } from "./task-launcher.ts";
+import { localApiTokens, localCaller } from "./tokens.ts";
 
 export interface LocalStackOptions {
 	/** Ferry's home on this machine (~/.ferry): data, secrets and logs of local mode live here. */
@@ -30,7 +30,10 @@ export interface LocalStackOptions {
 
 export interface LocalStack {
 	apiUrl: string;
+	/** The admin's bearer token. */
 	token: string;
+	/** Each role's bearer token (shared/local/tokens.ts). */
+	tokens: Record<Role, string>;
 	/** The copy worker processes, for tests that kill them. */
 	workers(): ChildProcess[];
 	/** The replication task processes (one per project with incremental migration). */
@@ -43,16 +46,6 @@ export interface LocalStack {
 const CHUNK_WORKER = fileURLToPath(new URL("./chunk-worker-process.ts", import.meta.url));
 /** Children load TypeScript the way this process does, wherever they are started from. */
 const TSX_LOADER = import.meta.resolve("tsx");
-
-/** The API's bearer token in local mode: made once, kept in the secrets folder, never logged. */
-export function localApiToken(home: string): string {
-	const file = join(home, "secrets", "api-token");
-	if (!existsSync(file)) {
-		mkdirSync(join(home, "secrets"), { recursive: true, mode: 0o700 });
-		writeFileSync(file, randomBytes(24).toString("hex"), { mode: 0o600 });
-	}
-	return readFileSync(file, "utf8").trim();
-}
 
 /**
  * Local mode: the same handlers as in AWS, on one machine. The API and the scheduler run in
@@ -93,13 +86,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 	Object.assign(process.env, env);
 	const tasks = new LocalTaskLauncher(env);
 	const ctx = contextFrom(configFromEnv(), tasks);
-	const token = localApiToken(options.home);
+	const tokens = localApiTokens(options.home);
 
 	const server: Server = createServer((req, res) => {
 		const chunks: Buffer[] = [];
 		req.on("data", (c: Buffer) => chunks.push(c));
 		req.on("end", async () => {
-			if (req.headers.authorization !== `Bearer ${token}`) {
+			const actor = localCaller(tokens, req.headers.authorization);
+			if (!actor) {
 				res.writeHead(401, { "content-type": "application/json" });
 				res.end(
 					JSON.stringify({
@@ -117,6 +111,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 				path: url.pathname,
 				query: Object.fromEntries(url.searchParams),
 				body: chunks.length ? Buffer.concat(chunks).toString("utf8") : null,
+				actor,
 			});
 			res.writeHead(out.status, { "content-type": "application/json" });
 			res.end(out.body === undefined ? "" : JSON.stringify(out.body));
@@ -178,7 +173,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
 	return {
 		apiUrl,
-		token,
+		token: tokens.admin,
+		tokens,
 		workers: () => [...children],
 		tasks: () => tasks.processes(),
 		holdTaskStarts: (held) => tasks.holdStarts(held),

@@ -57,8 +57,9 @@ import type { Inconsistency, ReplayMode } from "./statements.ts";
  *   performs no cascades either, and the binlog does not carry the source's: replay redoes them
  *   itself (cascades.ts);
  *   sql_mode strict (a value the destination cannot hold fails instead of being truncated) with
- *   zero and invalid dates allowed and backslash escapes, as in the copy; READ COMMITTED, so no
- *   gap locks between parallel groups; time zone UTC.
+ *   zero and invalid dates allowed and backslash escapes, as in the copy, except for a statement
+ *   writing ENUM's error value, which strict mode refuses and the source holds (batch.ts
+ *   `BatchItem.lax`); READ COMMITTED, so no gap locks between parallel groups; time zone UTC.
  * - Safe mode until the position reaches `safeUntil` (where the full copy's last chunk
  *   finished), exact mode after (see statements.ts).
  * - DDL: the open group is committed and every group in flight awaited; then `onDdl` runs on a
@@ -73,6 +74,7 @@ import type { Inconsistency, ReplayMode } from "./statements.ts";
  */
 
 const IDLE = Symbol("idle");
+const FAILED = Symbol("failed");
 
 function sleepImmediate(ms: number): Promise<typeof IDLE> {
 	return new Promise((resolve) => {
@@ -146,8 +148,9 @@ export class Applier {
 		this.opened = true;
 		const c = this.options.destination;
 		this.control = await connectDestination(c, false);
-		const { packetBytes, setup } = await replaySessions(this.control, this.opts.lockWaitTimeout);
+		const { packetBytes, setup, laxStatement } = await replaySessions(this.control, this.opts.lockWaitTimeout);
 		this.committer.packetBytes = packetBytes;
+		this.committer.laxStatement = laxStatement;
 		await setup(this.control);
 		await ensureMetaSchema(this.control, this.opts.metaDatabase, this.options.stream);
 		this.checkpoint = await readCheckpoint(this.control, this.options.stream, this.opts.metaDatabase);
@@ -199,6 +202,14 @@ export class Applier {
 				: (async function* () {
 						yield* parts as Iterable<TransactionPart>;
 					})();
+		// A group committing in the background may fail while the input is quiet: the wait for
+		// the next part ends with its error then, not once the source writes again.
+		const failed = this.committer.failed.then(() => FAILED);
+		const input = async (next: Promise<IteratorResult<TransactionPart>>) => {
+			const r = await Promise.race([next, failed]);
+			if (r === FAILED) this.committer.throwIfFailed();
+			return r as IteratorResult<TransactionPart>;
+		};
 		try {
 			let next = it.next();
 			for (;;) {
@@ -207,10 +218,10 @@ export class Applier {
 					r = await Promise.race([next, sleepImmediate(0)]);
 					if (r === IDLE) {
 						await this.flush();
-						r = await next;
+						r = await input(next);
 					}
 				} else {
-					r = await next;
+					r = await input(next);
 				}
 				if (r.done) break;
 				this.committer.throwIfFailed();

@@ -9,6 +9,7 @@ import {
 	keyRecord,
 	lit,
 	rowTuple,
+	writesEnumErrorValue,
 } from "./literals.ts";
 import { ReplayError } from "./replay-error.ts";
 import type { ReplayColumn, ReplayTable } from "./replay-table.ts";
@@ -31,6 +32,12 @@ export interface BatchItem {
 	sql: string;
 	/** Inspects the statement's result; returns the inconsistencies it shows. */
 	check?: (result: unknown) => Inconsistency[];
+	/**
+	 * It writes ENUM's error value where strict mode refuses it: it runs under the lax mode
+	 * (shared/db/session.ts `laxRowWriteSqlMode`), for itself alone (committer.ts). A row needing it
+	 * never shares a statement with rows that do not: they keep strict mode.
+	 */
+	lax?: true;
 }
 
 function statementCheck(table: ReplayTable, check: StatementCheck): (result: unknown) => Inconsistency[] {
@@ -84,6 +91,7 @@ export class OrderedBatch {
 			this.flushInserts();
 			const item: BatchItem = { sql: formatStatement(s) };
 			if (s.check) item.check = statementCheck(this.table, s.check);
+			if (s.lax) item.lax = true;
 			this.items.push(item);
 		}
 	}
@@ -294,21 +302,28 @@ export class TableBatch {
 			const slice = deleted.slice(i, i + KEYS_PER_DELETE);
 			items.push({ sql: `DELETE FROM ${t.quoted} WHERE ${this.keysWhere(slice)}` });
 		}
+		// Rows holding ENUM's error value get REPLACEs of their own, under the lax mode; the final
+		// images are distinct rows of one consistent state, so their order does not matter.
 		const head = `REPLACE INTO ${t.quoted} ${t.columnList} VALUES `;
-		let tuples: string[] = [];
-		let bytes = 0;
+		const strict = { tuples: [] as string[], bytes: 0 };
+		const lax = { tuples: [] as string[], bytes: 0 };
+		const flush = (list: typeof strict) => {
+			if (!list.tuples.length) return;
+			const sql = head + list.tuples.join(", ");
+			items.push(list === lax ? { sql, lax: true } : { sql });
+			list.tuples = [];
+			list.bytes = 0;
+		};
 		for (const e of entries) {
 			if (!e.final) continue;
+			const list = writesEnumErrorValue(e.final, t.columns) ? lax : strict;
 			const tuple = rowTuple(t, e.final);
-			tuples.push(tuple);
-			bytes += tuple.length + 2;
-			if (bytes >= this.maxStatementBytes) {
-				items.push({ sql: head + tuples.join(", ") });
-				tuples = [];
-				bytes = 0;
-			}
+			list.tuples.push(tuple);
+			list.bytes += tuple.length + 2;
+			if (list.bytes >= this.maxStatementBytes) flush(list);
 		}
-		if (tuples.length) items.push({ sql: head + tuples.join(", ") });
+		flush(strict);
+		flush(lax);
 		return items;
 	}
 }

@@ -1,6 +1,7 @@
 import type { ResultSetHeader, RowDataPacket } from "mysql2";
 import type { RowChange, RowImage } from "../capture/change.ts";
 import type { Connection, Pool } from "../db/connect.ts";
+import { isEnumErrorValue } from "../db/session.ts";
 import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import type { TableName } from "../model/rules.ts";
 import type { BatchItem } from "./batch.ts";
@@ -111,6 +112,8 @@ export async function readReferencingKeys(conn: Pool | Connection): Promise<Map<
 interface Referenced {
 	source: string;
 	kind: LiteralKind;
+	/** ReplayColumn `laxEnum`: a key moving to ENUM's error value moves its children under the lax mode. */
+	laxEnum: boolean;
 }
 
 /**
@@ -120,9 +123,9 @@ interface Referenced {
 function referencedColumns(table: ReplayTable, key: ReferencingKey): Referenced[] {
 	return key.referenced.map((name) => {
 		const written = table.columns.find((x) => x.destination.toLowerCase() === name.toLowerCase());
-		if (written) return { source: written.source, kind: written.kind };
+		if (written) return { source: written.source, kind: written.kind, laxEnum: written.laxEnum };
 		const mapped = table.mapping.columns.find((x) => x.destination.toLowerCase() === name.toLowerCase());
-		if (mapped) return { source: mapped.source, kind: "other" as const };
+		if (mapped) return { source: mapped.source, kind: "other" as const, laxEnum: false };
 		throw new ReplayError(
 			`${table.label}: foreign key ${key.name} of ${qualifiedName(key.child)} references column ${name}, which is not replicated, so its ON DELETE/ON UPDATE action cannot be redone: include the column in the rule's columns`,
 			"DESTINATION_COLUMN_MISSING",
@@ -149,6 +152,7 @@ function actionItem(
 	old: string[],
 	next: string[] | null,
 	mode: ReplayMode,
+	lax: boolean,
 ): BatchItem[] {
 	const child = quoteTable(key.child);
 	const where = key.columns.map((c, i) => `${quoteId(c)} = ${old[i]}`).join(" AND ");
@@ -156,7 +160,10 @@ function actionItem(
 		key.columns.map((c, i) => `${quoteId(c)} = ${value(c, i)}`).join(", ");
 	switch (action) {
 		case "CASCADE":
-			if (next) return [{ sql: `UPDATE ${child} SET ${set((_, i) => next[i] as string)} WHERE ${where}` }];
+			if (next) {
+				const sql = `UPDATE ${child} SET ${set((_, i) => next[i] as string)} WHERE ${where}`;
+				return [lax ? { sql, lax: true } : { sql }];
+			}
 			return [
 				{ sql: "SET foreign_key_checks = 1" },
 				{
@@ -207,7 +214,7 @@ export function cascadeItems(
 		for (const key of keys) {
 			if (!ACTIONS.has(key.onDelete)) continue;
 			const old = values(referencedColumns(table, key), before);
-			if (old) items.push(...actionItem(table, key, key.onDelete, old, null, mode));
+			if (old) items.push(...actionItem(table, key, key.onDelete, old, null, mode, false));
 		}
 	} else if (change.kind === "update" && before && after) {
 		for (const key of keys) {
@@ -221,7 +228,8 @@ export function cascadeItems(
 				return v === null || v === undefined ? "NULL" : literal(c.kind, v);
 			});
 			if (next.every((v, i) => v === old[i])) continue;
-			items.push(...actionItem(table, key, key.onUpdate, old, next, mode));
+			const lax = columns.some((c) => c.laxEnum && isEnumErrorValue(after[c.source]));
+			items.push(...actionItem(table, key, key.onUpdate, old, next, mode, lax));
 		}
 	}
 	return items;

@@ -73,8 +73,15 @@ export class Committer {
 	private failedSeq = Number.POSITIVE_INFINITY;
 	/** The first unrecoverable error: every later step throws it. */
 	failure: unknown = null;
+	private readonly failedInFlight = Promise.withResolvers<void>();
 	/** Characters of statements sent in one packet, at most (from the server's max_allowed_packet). */
 	packetBytes = 4 * 1024 * 1024;
+	/**
+	 * A statement as it runs under the lax mode (`BatchItem.lax`), in the destination's syntax:
+	 * set by the applier once it has read the destination (destination-session.ts), before any
+	 * statement runs.
+	 */
+	laxStatement: (sql: string) => string = (sql) => sql;
 
 	constructor(
 		/** The stream's name: its checkpoint row's key. */
@@ -96,6 +103,14 @@ export class Committer {
 
 	throwIfFailed(): void {
 		if (this.failure) throw this.failure;
+	}
+
+	/**
+	 * Settles once a group committing in the background has failed for good (`failure` holds the
+	 * error): the applier waits for input racing it, so a quiet input does not hide the failure.
+	 */
+	get failed(): Promise<void> {
+		return this.failedInFlight.promise;
 	}
 
 	/**
@@ -126,7 +141,7 @@ export class Committer {
 				statements.push({ sql: markSql(this.stream, this.metaDatabase) });
 			}
 		}
-		for (const item of items) statements.push(item);
+		for (const item of items) statements.push(item.lax ? { ...item, sql: this.laxStatement(item.sql) } : item);
 		if (commit) {
 			if (checkpoint && !checkpointWritten) for (const sql of checkpoint) statements.push({ sql });
 			statements.push({ sql: "COMMIT" });
@@ -261,6 +276,7 @@ export class Committer {
 				this.failure ??= err;
 				flight.reject(err);
 				this.wakeAll();
+				this.failedInFlight.resolve();
 				return;
 			}
 		}

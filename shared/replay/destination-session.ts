@@ -1,12 +1,12 @@
 import mysql, { type RowDataPacket } from "mysql2/promise";
 import { connectionOptions, explainConnectError } from "../db/connect.ts";
-import { rowWriteSqlMode } from "../db/session.ts";
+import { laxRowWriteSqlMode, rowWriteSqlMode, statementSqlMode } from "../db/session.ts";
 import type { Credentials } from "../model/datasource.ts";
 
 /**
  * Replay's destination sessions (applier.ts explains the settings): time zone UTC, strict
- * sql_mode with zero and invalid dates allowed and backslash escapes, foreign_key_checks=0,
- * READ COMMITTED, a short lock wait.
+ * sql_mode with zero and invalid dates allowed and backslash escapes (lax for a statement writing
+ * ENUM's error value), foreign_key_checks=0, READ COMMITTED, a short lock wait.
  */
 
 /** A connection to the destination (`multipleStatements` for the connections that write groups). */
@@ -19,15 +19,20 @@ export async function connectDestination(c: Credentials, multipleStatements: boo
 }
 
 /**
- * Reads the server's sql_mode, max_allowed_packet and binlog format on `control`: returns the
- * setup of each replay session and how many characters of statements one packet may carry.
+ * Reads the server's sql_mode, max_allowed_packet, version and binlog format on `control`: returns
+ * the setup of each replay session, how many characters of statements one packet may carry, and
+ * how a statement runs under the lax mode (batch.ts `BatchItem.lax`).
  */
 export async function replaySessions(
 	control: mysql.Connection,
 	lockWaitTimeout: number,
-): Promise<{ packetBytes: number; setup: (conn: mysql.Connection) => Promise<void> }> {
+): Promise<{
+	packetBytes: number;
+	setup: (conn: mysql.Connection) => Promise<void>;
+	laxStatement: (sql: string) => string;
+}> {
 	const [[state]] = await control.query<RowDataPacket[]>(
-		"SELECT @@session.sql_mode AS mode, @@max_allowed_packet AS maxPacket",
+		"SELECT @@session.sql_mode AS mode, @@max_allowed_packet AS maxPacket, VERSION() AS version",
 	);
 	let binlogFormat = "";
 	try {
@@ -48,5 +53,6 @@ export async function replaySessions(
 		// With statement-based binary logging InnoDB refuses writes under READ COMMITTED.
 		if (binlogFormat !== "STATEMENT") await conn.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
 	};
-	return { packetBytes, setup };
+	const laxStatement = statementSqlMode(String(state?.version ?? ""), laxRowWriteSqlMode(mode));
+	return { packetBytes, setup, laxStatement };
 }

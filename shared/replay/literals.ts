@@ -1,4 +1,5 @@
 import type { RowImage, Value } from "../capture/change.ts";
+import { isEnumErrorValue } from "../db/session.ts";
 import { escapeValue } from "../db/sql.ts";
 import { ReplayError } from "./replay-error.ts";
 import type { LiteralKind, ReplayColumn, ReplayTable } from "./replay-table.ts";
@@ -44,6 +45,14 @@ export function written(table: ReplayTable, image: RowImage): ReplayColumn[] {
 /** Whether an image has every written column (see `written`). */
 export function completeImage(table: ReplayTable, image: RowImage | undefined): boolean {
 	return !image || table.columns.every((c) => image[c.source] !== undefined);
+}
+
+/**
+ * Whether writing these columns of an image puts ENUM's error value into a column that refuses it
+ * under strict mode (ReplayColumn `laxEnum`): the statement then runs under the lax mode.
+ */
+export function writesEnumErrorValue(image: RowImage, columns: readonly ReplayColumn[]): boolean {
+	return columns.some((c) => c.laxEnum && isEnumErrorValue(image[c.source]));
 }
 
 /** `(`a`, `b`)`: an insert's column list. */

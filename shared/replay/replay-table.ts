@@ -1,5 +1,6 @@
 import type { RowDataPacket } from "mysql2";
 import type { Connection, Pool } from "../db/connect.ts";
+import { refusesEnumErrorValue } from "../db/session.ts";
 import { qualifiedName, quoteId, quoteTable } from "../db/sql.ts";
 import { APPROXIMATE_TYPES, DECIMAL_TYPES, INTEGER_TYPES } from "../db/types.ts";
 import type { TableMapping, TableName } from "../model/rules.ts";
@@ -46,6 +47,11 @@ export interface ReplayColumn {
 	kind: LiteralKind;
 	/** Text under a collation that may equate different strings (case, accents, trailing spaces). */
 	fold: boolean;
+	/**
+	 * An ENUM without a '' member: a statement writing its error value runs under the lax mode
+	 * (shared/db/session.ts `refusesEnumErrorValue`, batch.ts `BatchItem.lax`).
+	 */
+	laxEnum: boolean;
 }
 
 export interface ReplayUniqueKey {
@@ -162,6 +168,7 @@ export function buildReplayTable(mapping: TableMapping, destination: Destination
 			dataType: d.dataType,
 			kind: literalKind(d.dataType),
 			fold: foldable(d),
+			laxEnum: refusesEnumErrorValue(d.dataType, d.columnType),
 		};
 		columns.push(column);
 		bySource.set(d.name.toLowerCase(), column);

@@ -1,7 +1,16 @@
 import mysql from "mysql2";
 import type { RowChange, RowImage, Value } from "../capture/change.ts";
 import type { TableName } from "../model/rules.ts";
-import { columnList, completeImage, exactKey, keyRecord, lit, rowTuple, written } from "./literals.ts";
+import {
+	columnList,
+	completeImage,
+	exactKey,
+	keyRecord,
+	lit,
+	rowTuple,
+	writesEnumErrorValue,
+	written,
+} from "./literals.ts";
 import { ReplayError } from "./replay-error.ts";
 import type { ReplayColumn, ReplayTable } from "./replay-table.ts";
 
@@ -79,6 +88,8 @@ export interface Statement {
 	check?: StatementCheck;
 	/** A plain one-row INSERT: `head` + `tuple` (formatted), which a batch may merge with the next ones. */
 	multiRow?: { head: string; tuple: string };
+	/** It writes ENUM's error value: it runs under the lax mode (batch.ts `BatchItem.lax`). */
+	lax?: true;
 }
 
 /** A literal for mysql2's formatting: inserted as is. */
@@ -105,6 +116,11 @@ function keyWhere(table: ReplayTable, image: RowImage, values: unknown[]): strin
 		.join(" AND ")} LIMIT 1`;
 }
 
+/** `s`, marked to run under the lax mode when it writes ENUM's error value (`Statement.lax`). */
+function writing(s: Statement, image: RowImage, columns: readonly ReplayColumn[]): Statement {
+	return writesEnumErrorValue(image, columns) ? { ...s, lax: true } : s;
+}
+
 /** REPLACE, or IODKU when the destination's values of columns the statement does not write must stay (`keep`). */
 function upsertStatement(table: ReplayTable, image: RowImage, keep = table.keepUnmapped): Statement {
 	const values: unknown[] = [];
@@ -112,12 +128,11 @@ function upsertStatement(table: ReplayTable, image: RowImage, keep = table.keepU
 	const ph = placeholders(table, columns, image, values);
 	if (keep) {
 		const updates = columns.map((c) => `${c.quoted} = VALUES(${c.quoted})`).join(", ");
-		return {
-			sql: `INSERT INTO ${table.quoted} ${columnList(table, columns)} VALUES (${ph.join(", ")}) ON DUPLICATE KEY UPDATE ${updates}`,
-			values,
-		};
+		const sql = `INSERT INTO ${table.quoted} ${columnList(table, columns)} VALUES (${ph.join(", ")}) ON DUPLICATE KEY UPDATE ${updates}`;
+		return writing({ sql, values }, image, columns);
 	}
-	return { sql: `REPLACE INTO ${table.quoted} ${columnList(table, columns)} VALUES (${ph.join(", ")})`, values };
+	const sql = `REPLACE INTO ${table.quoted} ${columnList(table, columns)} VALUES (${ph.join(", ")})`;
+	return writing({ sql, values }, image, columns);
 }
 
 function insertStatement(table: ReplayTable, image: RowImage): Statement {
@@ -126,7 +141,10 @@ function insertStatement(table: ReplayTable, image: RowImage): Statement {
 	const ph = placeholders(table, columns, image, values);
 	// the head names the columns: only inserts of the same columns share a multi-row statement
 	const head = `INSERT INTO ${table.quoted} ${columnList(table, columns)} VALUES `;
-	return { sql: `${head}(${ph.join(", ")})`, values, multiRow: { head, tuple: rowTuple(table, image, columns) } };
+	const sql = `${head}(${ph.join(", ")})`;
+	// one that needs the lax mode goes alone: the rows it would join keep strict mode
+	if (writesEnumErrorValue(image, columns)) return { sql, values, lax: true };
+	return { sql, values, multiRow: { head, tuple: rowTuple(table, image, columns) } };
 }
 
 /** Inserts a row unless an identical one exists (a table without key, safe mode). */
@@ -135,10 +153,8 @@ function insertAbsentStatement(table: ReplayTable, image: RowImage): Statement {
 	const columns = written(table, image);
 	const ph = placeholders(table, columns, image, values);
 	const where = keyWhere(table, image, values).replace(/ LIMIT 1$/, "");
-	return {
-		sql: `INSERT INTO ${table.quoted} ${columnList(table, columns)} SELECT ${ph.join(", ")} FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM ${table.quoted} WHERE ${where})`,
-		values,
-	};
+	const sql = `INSERT INTO ${table.quoted} ${columnList(table, columns)} SELECT ${ph.join(", ")} FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM ${table.quoted} WHERE ${where})`;
+	return writing({ sql, values }, image, columns);
 }
 
 function deleteStatement(table: ReplayTable, image: RowImage, check?: StatementCheck): Statement {
@@ -251,8 +267,8 @@ function updateStatement(table: ReplayTable, before: RowImage, after: RowImage, 
 		.join(", ");
 	const where = keyWhere(table, before, values);
 	const sql = `UPDATE ${table.quoted} SET ${set} WHERE ${where}`;
-	if (!check) return { sql, values };
-	return {
+	if (!check) return writing({ sql, values }, after, columns);
+	const statement: Statement = {
 		sql,
 		values,
 		check: {
@@ -262,6 +278,7 @@ function updateStatement(table: ReplayTable, before: RowImage, after: RowImage, 
 			detail: "update of a row the destination does not have",
 		},
 	};
+	return writing(statement, after, columns);
 }
 
 /** A statement as text, values formatted client-side by the driver. */

@@ -5,6 +5,7 @@ import { type Connection, connect, type Pool } from "../db/connect.ts";
 import { qualifiedName, redactSql } from "../db/sql.ts";
 import { mapTable } from "../ddl/rules.ts";
 import { applyDdlEffects, type DdlContext, type DdlDecision, type DdlEffect, translateDdl } from "../ddl/translate.ts";
+import { SYSTEM } from "../model/actor.ts";
 import type { Credentials } from "../model/datasource.ts";
 import type { Direction, Project } from "../model/project.ts";
 import type { ObjectRules, TableMapping, TableName } from "../model/rules.ts";
@@ -14,6 +15,7 @@ import { ddlIdentity, executeDdl } from "../replay/ddl-execute.ts";
 import { FatalReplicationError } from "../replay/fatal.ts";
 import type { ColumnRule } from "../replay/resolver.ts";
 import { quotedNames } from "../schema/sqltext.ts";
+import { recordEvent } from "../state/events.ts";
 import { type MappingChange, saveMappings } from "../state/tables.ts";
 import { replicationId } from "./ids.ts";
 import { forwardOf, invertMappings, sourceOf } from "./reverse.ts";
@@ -175,7 +177,16 @@ export class Tables {
 			destinationEngine: this.s.servers.destinationEngine,
 		});
 		await this.save(decision.effects);
-		logger.info("DDL replayed", { ...log, statements: decision.statements.map(redactSql) });
+		const statements = decision.statements.map(redactSql);
+		logger.info("DDL replayed", { ...log, statements });
+		// (a refused statement is recorded where the stream stops on it: stream.ts)
+		await recordEvent(this.s.ctx, this.s.project.id, {
+			kind: "ddl-applied",
+			message: `${this.s.direction} replay applied DDL: ${statement}`,
+			actor: SYSTEM,
+			subject: this.stream,
+			details: { gtid: part.gtid, statements },
+		});
 	}
 
 	/**

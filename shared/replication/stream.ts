@@ -5,6 +5,7 @@ import { openBinlogReader } from "../capture/reader.ts";
 import type { Context } from "../context.ts";
 import { type Connection, connect, createPool, type Pool } from "../db/connect.ts";
 import { type ChangeReader, FeedReader } from "../feed/reader.ts";
+import { SYSTEM } from "../model/actor.ts";
 import type { Credentials } from "../model/datasource.ts";
 import { isBroker } from "../model/datasource.ts";
 import type { Project } from "../model/project.ts";
@@ -13,6 +14,7 @@ import { asFatal, FatalReplicationError } from "../replay/fatal.ts";
 import { describeServer } from "../schema/read.ts";
 import { openSinkTarget } from "../sinks/open.ts";
 import { brokerCredentialsFor, credentialsFor, getDataSource } from "../state/datasources.ts";
+import { recordEvent } from "../state/events.ts";
 import { getProject } from "../state/projects.ts";
 import { replicationStatus } from "../state/streams.ts";
 import { captureFilter } from "./echoes.ts";
@@ -71,6 +73,17 @@ async function replicateUntilStopped(
 			const err = asFatal(caught);
 			if (err instanceof FatalReplicationError) {
 				logger.error("replication stopped: a person must decide", { replicationId, error: err.message });
+				// a stop on a statement is DDL refused (recorded before the stop the ticket follows); the
+				// other stops are told by the ticket
+				if (err.statement) {
+					await recordEvent(ctx, parseReplicationId(replicationId).projectId, {
+						kind: "ddl-refused",
+						message: err.message,
+						actor: SYSTEM,
+						subject: replicationId,
+						details: { gtid: err.gtid, statement: err.statement },
+					});
+				}
 				await renewLease(ctx, replicationId, owner, {
 					fatal: { message: err.message, gtid: err.gtid, statement: err.statement },
 				});

@@ -2,9 +2,11 @@ import { randomUUID } from "node:crypto";
 import { evaluateStackAlerts } from "../alerts/stack.ts";
 import { evaluateProjectAlerts } from "../alerts/tick.ts";
 import type { Context } from "../context.ts";
+import { SYSTEM } from "../model/actor.ts";
 import type { Direction, Project } from "../model/project.ts";
 import { logger, metrics } from "../observability.ts";
 import { forwardReplicating } from "../replication/wanted.ts";
+import { type EventKind, recordEvent } from "../state/events.ts";
 import { getProject, listProjects, updateProject } from "../state/projects.ts";
 import { ConflictError } from "../state/store.ts";
 import type { Step } from "./step.ts";
@@ -23,6 +25,29 @@ function openTicket(p: Project, step: Step, message: string, stopsReplication = 
 		step.name,
 		{ state: "failed", error: message },
 	);
+}
+
+/** A step's moment in the project's timeline, by Ferry itself: once per change of its state, never per tick. */
+function stepEvent(
+	ctx: Context,
+	projectId: string,
+	kind: EventKind,
+	step: string,
+	message: string,
+	details?: Record<string, unknown>,
+) {
+	return recordEvent(ctx, projectId, { kind, message, actor: SYSTEM, subject: step, ...(details ? { details } : {}) });
+}
+
+/** Records the ticket `updated` holds when the update opened it (another scheduler may have been first). */
+async function ticketOpened(ctx: Context, before: Project, updated: Project): Promise<Project> {
+	const t = updated.ticket;
+	if (t && t.id !== before.ticket?.id) {
+		await stepEvent(ctx, updated.id, "ticket-opened", t.step, `ticket ${t.id} on step ${t.step}: ${t.message}`, {
+			ticket: t.id,
+		});
+	}
+	return updated;
 }
 
 /** The step a replication task's fatal stop opens its ticket on: the one that runs that stream. */
@@ -60,9 +85,10 @@ export async function advanceProject(ctx: Context, id: string, given?: readonly 
 		logger.error("replication stopped", { projectId: id, direction: fatal.direction, error: fatal.message });
 		metrics.addMetric("ReplicationStopped", "Count", 1);
 		const step = replicationStepOf(project, fatal.direction, steps);
-		return updateProject(ctx, id, (p) =>
+		const stopped = await updateProject(ctx, id, (p) =>
 			p.state === "running" ? openTicket(p, step, `replication stopped: ${fatal.message}`, true) : p,
 		);
+		return ticketOpened(ctx, project, stopped);
 	}
 	// (with another ticket open, the stop waits in the replication status until that one is resolved)
 	project = await advanceVerification(ctx, project);
@@ -78,6 +104,7 @@ export async function advanceProject(ctx: Context, id: string, given?: readonly 
 			project = await updateProject(ctx, id, (p) =>
 				markStep(p, step.name, { state: "running", startedAt: new Date().toISOString(), begun: !step.begin }),
 			);
+			await stepEvent(ctx, id, "step-started", step.name, `step ${step.name} started`);
 		}
 		let outcome: "done" | "waiting";
 		try {
@@ -101,12 +128,14 @@ export async function advanceProject(ctx: Context, id: string, given?: readonly 
 			logger.error("step failed", { projectId: id, step: step.name, error: message });
 			metrics.addMetric(project.sync ? "SyncFailed" : "MigrationFailed", "Count", 1);
 			if (step.alarm) metrics.addMetric(step.alarm, "Count", 1);
-			return updateProject(ctx, id, (p) => openTicket(p, step, message));
+			await stepEvent(ctx, id, "step-failed", step.name, `step ${step.name} failed: ${message}`);
+			return ticketOpened(ctx, project, await updateProject(ctx, id, (p) => openTicket(p, step, message)));
 		}
 		if (outcome === "waiting") return project;
 		project = await updateProject(ctx, id, (p) =>
 			markStep(p, step.name, { state: "done", finishedAt: new Date().toISOString() }),
 		);
+		await stepEvent(ctx, id, "step-done", step.name, `step ${step.name} done`);
 	}
 	return project;
 }

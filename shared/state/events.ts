@@ -11,6 +11,13 @@ import type { HasStore } from "./store.ts";
  * fired and resolved.
  */
 
+/**
+ * The timeline of what belongs to no one project: data sources added, edited, copied and deleted,
+ * and projects deleted (a project's own timeline goes with it). No project has this id (theirs
+ * start with "pr-").
+ */
+export const GLOBAL_TIMELINE = "global";
+
 export type EventKind =
 	| "step-started"
 	| "step-done"
@@ -40,12 +47,38 @@ export interface ProjectEvent {
 	details?: Record<string, unknown>;
 }
 
+let last = { at: "", seq: 0 };
+
+/** A sort key suffix that keeps one process's events of the same millisecond in the order they happened. */
+function suffix(at: string): string {
+	last = at === last.at ? { at, seq: last.seq + 1 } : { at, seq: 0 };
+	return `${String(last.seq).padStart(4, "0")}${randomUUID().slice(0, 8)}`;
+}
+
 /** Records an event; never fails the caller for it (the timeline must not stop a migration). */
 export async function recordEvent(ctx: HasStore, projectId: string, event: Omit<ProjectEvent, "at">): Promise<void> {
 	const at = new Date().toISOString();
-	await ctx.store
-		.create({ pk: eventsPk(projectId), sk: eventSk(at, randomUUID().slice(0, 8)) }, { ...event, at })
-		.catch(() => {});
+	await ctx.store.create({ pk: eventsPk(projectId), sk: eventSk(at, suffix(at)) }, { ...event, at }).catch(() => {});
+}
+
+/** A setting's value before and after a change, for a `settings-changed` event's details. */
+export interface SettingChange {
+	old: unknown;
+	new: unknown;
+}
+
+/** The top-level settings that differ between two versions (compared as JSON), but those in `ignore`. */
+export function settingChanges(
+	before: object,
+	after: object,
+	ignore: readonly string[] = [],
+): Record<string, SettingChange> {
+	const b = before as Record<string, unknown>;
+	const a = after as Record<string, unknown>;
+	const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((k) => !ignore.includes(k));
+	return Object.fromEntries(
+		keys.filter((k) => JSON.stringify(b[k]) !== JSON.stringify(a[k])).map((k) => [k, { old: b[k], new: a[k] }]),
+	);
 }
 
 /** The project's events between `from` and `to` (ISO times, both optional), oldest first. */

@@ -1,14 +1,22 @@
 import { describe, expect, it } from "vitest";
 import { fireAlert } from "../../shared/alerts/history.ts";
 import { dispatch } from "../../shared/api/dispatch.ts";
+import type { Actor } from "../../shared/model/actor.ts";
 import { listEvents } from "../../shared/state/events.ts";
 import { seedProject } from "../scheduler/support.ts";
 import { fakeContext } from "../support/fakes.ts";
 
 /* The alert centre's routes through the API's dispatch, on in-memory state. */
 describe("the alert routes", () => {
-	const call = (ctx: ReturnType<typeof fakeContext>, method: string, path: string, body?: unknown, query = {}) =>
-		dispatch(ctx, { method, path, query, body: body === undefined ? null : JSON.stringify(body) });
+	const ALICE: Actor = { name: "alice", role: "admin" };
+	const call = (
+		ctx: ReturnType<typeof fakeContext>,
+		method: string,
+		path: string,
+		body?: unknown,
+		query = {},
+		actor = ALICE,
+	) => dispatch(ctx, { method, path, query, body: body === undefined ? null : JSON.stringify(body), actor });
 
 	it("keeps the webhook's secret in the secret store and never returns it", async () => {
 		const ctx = fakeContext();
@@ -47,7 +55,9 @@ describe("the alert routes", () => {
 		expect(put.body).toMatchObject({
 			effective: { alerts: { oms_host_down: { enabled: false, thresholds: { heartbeatSeconds: 30 } } } },
 		});
-		expect((await listEvents(ctx, p.id)).map((e) => [e.kind, e.subject])).toEqual([["settings-changed", "alerts"]]);
+		const [changed] = await listEvents(ctx, p.id);
+		expect(changed).toMatchObject({ kind: "settings-changed", subject: "alerts", actor: { name: "alice" } });
+		expect(changed?.details).toEqual({ alerts: { old: undefined, new: { oms_host_down: { enabled: false } } } });
 		expect((await call(ctx, "GET", "/projects/pr-none/alerts/settings")).status).toBe(404);
 	});
 
@@ -55,10 +65,21 @@ describe("the alert routes", () => {
 		const ctx = fakeContext();
 		const p = await seedProject(ctx, ["schema", "full"]);
 		const alert = await fireAlert(ctx, p.id, { name: "oms_migration_failed", subject: "full", message: "stopped" });
+		const viewer: Actor = { name: "vic", role: "viewer" };
+		expect((await call(ctx, "POST", `/alerts/${p.id}/${alert.id}/acknowledge`, undefined, {}, viewer)).status).toBe(
+			403,
+		);
 		const first = await call(ctx, "POST", `/alerts/${p.id}/${alert.id}/acknowledge`);
-		expect(first.body).toMatchObject({ id: alert.id, acknowledged: { by: "ferry" } });
-		await call(ctx, "POST", `/alerts/${p.id}/${alert.id}/acknowledge`);
-		expect((await listEvents(ctx, p.id)).map((e) => e.kind)).toEqual(["alert-acknowledged"]);
+		expect(first.body).toMatchObject({ id: alert.id, acknowledged: { by: "alice" } });
+		await call(
+			ctx,
+			"POST",
+			`/alerts/${p.id}/${alert.id}/acknowledge`,
+			undefined,
+			{},
+			{ name: "bob", role: "operator" },
+		);
+		expect((await listEvents(ctx, p.id)).map((e) => [e.kind, e.actor.name])).toEqual([["alert-acknowledged", "alice"]]);
 		expect((await call(ctx, "POST", `/alerts/${p.id}/al-none/acknowledge`)).status).toBe(404);
 		const all = await call(ctx, "GET", "/alerts", undefined, { state: "acknowledged" });
 		expect(all.body).toMatchObject({ alerts: [{ id: alert.id, projectId: p.id }] });

@@ -12,7 +12,10 @@ describe("the OpenAPI document in docs/openapi.json", () => {
 
 	it("documents every route once, with a request schema wherever the route validates a body", () => {
 		const documented = Object.entries(
-			committed.paths as Record<string, Record<string, { operationId: string; requestBody?: unknown }>>,
+			committed.paths as Record<
+				string,
+				Record<string, { operationId: string; requestBody?: unknown; "x-ferry-access"?: string }>
+			>,
 		).flatMap(([path, ops]) =>
 			Object.entries(ops).map(([method, op]) => ({
 				path,
@@ -25,6 +28,7 @@ describe("the OpenAPI document in docs/openapi.json", () => {
 			const doc = documented.find((d) => d.path === r.path && d.method === r.method);
 			expect(doc?.op.operationId, `${r.method} ${r.path}`).toBe(r.operationId);
 			expect(Boolean(doc?.op.requestBody), `${r.method} ${r.path} body`).toBe(Boolean(r.body));
+			expect(doc?.op["x-ferry-access"], `${r.method} ${r.path} access`).toBe(r.access);
 		}
 		expect(new Set(ROUTES.map((r) => r.operationId)).size).toBe(ROUTES.length);
 	});

@@ -208,6 +208,18 @@ describe("FerryStack", () => {
 		expect(() => makeStack({ copyReservedConcurrency: 2, copyMaxConcurrency: 3 })).toThrow(/copyMaxConcurrency/);
 	});
 
+	it("passes the IAM principals' roles to the api function only, and refuses a role Ferry does not have", () => {
+		const roles = { "arn:aws:iam::123456789012:role/ferry-ops": "operator", "*": "viewer" };
+		const t = Template.fromStack(makeStack({ iamRoles: roles }).stack);
+		const fns = Object.values(t.findResources("AWS::Lambda::Function"));
+		const withRoles = fns.filter((fn) => fn.Properties.Environment?.Variables?.FERRY_IAM_ROLES !== undefined);
+		expect(withRoles.map((fn) => fn.Properties.Description)).toEqual([expect.stringMatching(/^Ferry API/)]);
+		expect(JSON.parse(withRoles[0]?.Properties.Environment.Variables.FERRY_IAM_ROLES)).toEqual(roles);
+		expect(() => makeStack({ iamRoles: JSON.stringify({ "*": "root" }) })).toThrow(/admin, operator or viewer/);
+		const plain = Object.values(template.findResources("AWS::Lambda::Function"));
+		expect(plain.some((fn) => fn.Properties.Environment?.Variables?.FERRY_IAM_ROLES)).toBe(false);
+	});
+
 	it("runs four Node.js 24 arm64 functions in the VPC with the shared environment", () => {
 		const fns = Object.values(template.findResources("AWS::Lambda::Function"));
 		expect(fns).toHaveLength(4);

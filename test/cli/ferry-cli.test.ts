@@ -1,4 +1,7 @@
 import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -74,6 +77,23 @@ describe("the ferry command line against a local API", () => {
 			(e: { stderr: string }) => e,
 		);
 		expect((bad as { stderr: string }).stderr).toMatch(/error 400 INVALID_BODY: .*maxLatencySeconds/);
+	});
+
+	it("calls with another role's token from --token-file, before FERRY_API_TOKEN, and refuses an unknown --role", async () => {
+		const file = join(mkdtempSync(join(tmpdir(), "ferry-cli-")), "viewer-token");
+		writeFileSync(file, `${t.stack.tokens.viewer}\n`, { mode: 0o600 });
+		const refused = await run(FERRY, ["--token-file", file, "project", "create", "/dev/null"], { env }).catch(
+			(e: { stderr: string }) => e,
+		);
+		expect((refused as { stderr: string }).stderr).toMatch(
+			/error 403 FORBIDDEN: POST \/projects needs the operator role \(or higher\); local viewer is viewer/,
+		);
+		const listed = await run(FERRY, ["project", "list", "--token-file", file], { env });
+		expect(JSON.parse(listed.stdout)).toEqual([]);
+		const bad = await run(FERRY, ["--role", "root", "project", "list"], { env: { ...env, FERRY_API_TOKEN: "" } }).catch(
+			(e: { stderr: string }) => e,
+		);
+		expect((bad as { stderr: string }).stderr).toMatch(/--role must be one of admin, operator, viewer, not 'root'/);
 	});
 
 	it("tells the user to start the API when nothing listens", async () => {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
+import type { ProjectEvent } from "../../shared/state/events.ts";
 import { createDatabase, destinationCredentials, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { startIncrementalProject, useTestStack, waitForProject } from "../support/stack.ts";
+import { startIncrementalProject, useTestStack, waitFor, waitForProject } from "../support/stack.ts";
 
 describe("an unsupported DDL during incremental migration", () => {
 	const db = uniqueDatabase("ddlticket");
@@ -45,6 +46,25 @@ describe("an unsupported DDL during incremental migration", () => {
 		]);
 		const status = await t.status(projectId);
 		expect(status.state).toBe("running");
+
+		// the timeline: the task, the refused statement, the ticket and who skipped it, then DDL applied
+		await src.query(`CREATE TABLE ${quoteId(db)}.t2 (id INT PRIMARY KEY)`);
+		const events = await waitFor("the CREATE TABLE in the timeline", async () => {
+			const all = await t.api.get<ProjectEvent[]>(`/projects/${projectId}/events`);
+			return all.some((e) => e.kind === "ddl-applied") ? all : undefined;
+		});
+		const story = events
+			.filter((e) =>
+				["task-started", "ddl-refused", "ticket-opened", "ticket-resolved", "ddl-applied"].includes(e.kind),
+			)
+			.map((e) => `${e.kind} by ${e.actor.name}`);
+		expect(story.slice(0, 3)).toEqual(["task-started by ferry", "ddl-refused by ferry", "ticket-opened by ferry"]);
+		// the restart may come before the decision's event is written; the CREATE TABLE after both
+		expect(story.slice(3, 5).sort()).toEqual(["task-started by ferry", "ticket-resolved by local admin"]);
+		expect(story.slice(5)).toEqual(["ddl-applied by ferry"]);
+		expect(events.find((e) => e.kind === "ddl-refused")?.details?.statement).toMatch(/CREATE SEQUENCE/i);
+		expect(events.find((e) => e.kind === "ticket-resolved")?.details).toMatchObject({ decision: "skip" });
+		expect(events.find((e) => e.kind === "ddl-applied")?.message).toMatch(/CREATE TABLE .*t2/);
 		await Promise.all([src.end(), dst.end()]);
 	});
 });

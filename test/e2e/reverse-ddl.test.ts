@@ -4,6 +4,7 @@ import { compareDatabases } from "../../cli/demo/compare.ts";
 import { resolveTicket } from "../../shared/control/projects.ts";
 import type { Connection } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
+import { SYSTEM } from "../../shared/model/actor.ts";
 import { markSql } from "../../shared/replay/checkpoint.ts";
 import { replicationId } from "../../shared/replication/ids.ts";
 import { runReplication } from "../../shared/replication/stream.ts";
@@ -305,7 +306,7 @@ describe("DDL at the destination reaches the source (reverse replication, after 
 				ticket: { id: "tk-test", step: "reverse", message: "replication stopped", openedAt: new Date().toISOString() },
 			}));
 			const fatal = (await replicationStatus(fx.ctx, ids.reverse))?.fatal;
-			await resolveTicket(fx.ctx, projectId, decision);
+			await resolveTicket(fx.ctx, projectId, decision, SYSTEM);
 			await reverse.end();
 			reverse = stream(ids.reverse, stop.signal);
 			return fatal;
@@ -325,10 +326,10 @@ describe("DDL at the destination reaches the source (reverse replication, after 
 				state: "failed",
 				ticket: { id: "tk-lost", step: "reverse", message: "replication stopped", openedAt: new Date().toISOString() },
 			}));
-			await expect(resolveTicket(fx.ctx, projectId, "skip")).rejects.toMatchObject({ code: "CANNOT_SKIP" });
+			await expect(resolveTicket(fx.ctx, projectId, "skip", SYSTEM)).rejects.toMatchObject({ code: "CANNOT_SKIP" });
 
 			await q(fx.src, "ALTER TABLE $db.t ADD COLUMN x INT DEFAULT 7");
-			await resolveTicket(fx.ctx, projectId, "retry");
+			await resolveTicket(fx.ctx, projectId, "retry", SYSTEM);
 			await reverse.end();
 			reverse = stream(ids.reverse, stop.signal);
 			await until("row 10 with x = 42 at the source", async () => {

@@ -9,7 +9,7 @@ import { FerryClient } from "../../shared/api/client.ts";
 import type { ProjectStatus } from "../../shared/control/status.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
-import { localApiToken } from "../../shared/local/stack.ts";
+import { localApiToken } from "../../shared/local/tokens.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { addLocalDataSources, waitFor, waitForIdentical } from "../support/stack.ts";
 

@@ -16,6 +16,7 @@ describe("conflict keys", () => {
 			dataType: kind === "integer" ? "int" : "varchar",
 			kind,
 			fold: true,
+			laxEnum: false,
 		});
 		const id = col("id", "integer");
 		const email = col("email");

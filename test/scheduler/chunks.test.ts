@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { actOnProject, resolveTicket } from "../../shared/control/projects.ts";
+import { SYSTEM } from "../../shared/model/actor.ts";
 import { ChunkMessage } from "../../shared/model/chunk-message.ts";
 import { copyJob } from "../../shared/scheduler/chunks/copy.ts";
 import { releaseLeasesOf } from "../../shared/scheduler/chunks/lease.ts";
@@ -74,8 +75,8 @@ describe("the chunk job lifecycle", () => {
 			`copying shop.orders failed ${MAX_ATTEMPTS} times, last with: Lock wait timeout exceeded`,
 		);
 		// no chunk was copied: skipping would leave nothing migrated
-		await expect(resolveTicket(ctx, p.id, "skip")).rejects.toMatchObject({ code: "CANNOT_SKIP" });
-		await resolveTicket(ctx, p.id, "retry");
+		await expect(resolveTicket(ctx, p.id, "skip", SYSTEM)).rejects.toMatchObject({ code: "CANNOT_SKIP" });
+		await resolveTicket(ctx, p.id, "retry", SYSTEM);
 		await advanceProject(ctx, p.id);
 		const [first] = await listChunks(ctx, chunksPk(p.id));
 		expect(first).toMatchObject({ attempts: 0, state: "queued" });

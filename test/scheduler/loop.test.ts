@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { actOnProject, resolveTicket } from "../../shared/control/projects.ts";
+import { SYSTEM } from "../../shared/model/actor.ts";
 import { advanceProject } from "../../shared/scheduler/loop.ts";
 import { STEPS, stepsFor } from "../../shared/scheduler/steps/index.ts";
 import { streamKey } from "../../shared/state/keys.ts";
@@ -114,7 +115,7 @@ describe("advanceProject", () => {
 		expect((await advanceProject(ctx, p.id, steps)).state).toBe("failed");
 		expect(flaky.calls).toBe(1);
 
-		await resolveTicket(ctx, p.id, "retry", steps);
+		await resolveTicket(ctx, p.id, "retry", SYSTEM, steps);
 		const retried = await advanceProject(ctx, p.id, steps);
 		expect(retried.state).toBe("completed");
 		expect(retried.steps.map((s) => s.state)).toEqual(["done", "done"]);
@@ -122,7 +123,7 @@ describe("advanceProject", () => {
 		const q = await seedProject(ctx, ["full"], { steps });
 		const failing = [scriptedStep("flaky", [new Error("no")]), after];
 		await advanceProject(ctx, q.id, failing);
-		await resolveTicket(ctx, q.id, "skip", failing);
+		await resolveTicket(ctx, q.id, "skip", SYSTEM, failing);
 		const skipped = await advanceProject(ctx, q.id, steps);
 		expect(skipped.steps.map((s) => s.state)).toEqual(["skipped", "done"]);
 		expect(skipped.state).toBe("completed");
@@ -135,7 +136,7 @@ describe("advanceProject", () => {
 		// precheck fails (no such data source), and precheck cannot be skipped
 		const failed = await advanceProject(ctx, p.id);
 		expect(failed.ticket?.step).toBe("precheck");
-		await expect(resolveTicket(ctx, p.id, "skip")).rejects.toMatchObject({
+		await expect(resolveTicket(ctx, p.id, "skip", SYSTEM)).rejects.toMatchObject({
 			code: "CANNOT_SKIP",
 			message: expect.stringMatching(/^step precheck of 'p\d+' cannot be skipped: it records the tables to migrate/),
 		});
@@ -214,7 +215,7 @@ describe("replication supervision", () => {
 		await advanceProject(ctx, p.id);
 		expect(ctx.tasks.stopped).toContain(p.id);
 
-		const resumed = await resolveTicket(ctx, p.id, "skip");
+		const resumed = await resolveTicket(ctx, p.id, "skip", SYSTEM);
 		expect(resumed.incremental?.skipGtid).toBe("0-1-42");
 		expect(resumed.steps.find((s) => s.name === "incremental")?.state).toBe("running");
 		expect((await replicationStatus(ctx, p.id))?.fatal).toBeUndefined();

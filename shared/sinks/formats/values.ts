@@ -1,5 +1,6 @@
 import type { RowImage, Value } from "../../capture/change.ts";
 import { type ColumnInfo, columnOfType } from "../../db/introspect.ts";
+import { typeMembers } from "../../db/types.ts";
 import type { SinkTable } from "../event.ts";
 
 /*
@@ -55,8 +56,7 @@ export function isUnsigned(column: ColumnInfo): boolean {
 
 /** The members of an ENUM or SET column, from its type: `enum('a','it''s')`. */
 export function members(column: ColumnInfo): string[] {
-	const list = column.columnType.slice(column.columnType.indexOf("(") + 1);
-	return [...list.matchAll(/'((?:[^']|'')*)'/g)].map((m) => (m[1] ?? "").replaceAll("''", "'"));
+	return typeMembers(column.columnType);
 }
 
 /** A SET value ('a,b') as its members. */
