@@ -22,8 +22,8 @@ import { type Route, route } from "./route.ts";
 const AlertQuery = z
 	.object({
 		range: z.enum(Object.keys(RANGES) as [keyof typeof RANGES]).optional(),
-		from: z.iso.datetime().optional(),
-		to: z.iso.datetime().optional(),
+		from: z.iso.datetime({ offset: true }).optional(),
+		to: z.iso.datetime({ offset: true }).optional(),
 		state: z.enum(["firing", "resolved", "acknowledged", "unacknowledged"]).optional(),
 		name: z.string().max(100).optional(),
 	})
@@ -47,7 +47,9 @@ function filterOf(query: Record<string, string | undefined>): AlertFilter {
 			`the query is invalid: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
 		);
 	}
-	return parsed.data;
+	// stored times are UTC: compare in UTC
+	const utc = (t: string | undefined) => t && new Date(t).toISOString();
+	return { ...parsed.data, from: utc(parsed.data.from), to: utc(parsed.data.to) };
 }
 
 async function allAlerts(ctx: Context, filter: AlertFilter): Promise<{ alerts: Alert[] }> {

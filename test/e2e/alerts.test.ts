@@ -94,6 +94,11 @@ describe("the alert centre on a local stack", () => {
 		);
 		expect(delivered).toEqual(["alert-fired", "alert-resolved"]);
 		expect(receiver.refused()).toBe(0);
+		const timeline = await t.api.get<Array<{ kind: string; details?: { alertId?: string } }>>(`/projects/${id}/events`);
+		expect(timeline.filter((e) => e.details?.alertId === fired.id).map((e) => e.kind)).toEqual([
+			"alert-fired",
+			"alert-resolved",
+		]);
 		return resolved;
 	}
 
