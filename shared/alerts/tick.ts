@@ -20,6 +20,7 @@ import {
 	getScopeState,
 	type OutboxEntry,
 	resolveAlert,
+	STACK_SCOPE,
 	saveScopeState,
 } from "./history.ts";
 import { type Channels, channelsFor, configuredChannels, drainOutbox } from "./notify.ts";
@@ -52,7 +53,12 @@ export async function evaluateProjectAlerts(ctx: Context, project: Project, now 
 		);
 		if (claimed === undefined) return;
 		const conditions = evaluateAlerts(await alertInputs(ctx, project, now), settings);
-		const next = await applyConditions(ctx, project.id, state, conditions, await channelsFor(ctx), now);
+		// the channels (the webhook's secret is a secret store read) only when something is to be sent
+		const holding = new Set(conditions.map(conditionKey));
+		const changed =
+			conditions.some((c) => !state.open[conditionKey(c)]) || Object.keys(state.open).some((k) => !holding.has(k));
+		const channels = changed || dueOutbox ? await channelsFor(ctx) : {};
+		const next = await applyConditions(ctx, project.id, state, conditions, channels, now);
 		await saveScopeState(ctx, project.id, { ...next, nextAt: now + settings.evaluationSeconds * 1000 }, claimed);
 	} catch (err) {
 		logger.warn("could not evaluate alerts", { projectId: project.id, error: (err as Error).message });
@@ -115,7 +121,7 @@ export async function applyConditions(
 		for (const channel of configuredChannels(channels))
 			outbox.push({ alert, transition, channel, attempts: 0, nextAt: now });
 	};
-	const onTimeline = scope.startsWith("pr-");
+	const onTimeline = scope !== STACK_SCOPE;
 	const actor = options.actor ?? SYSTEM;
 	for (const c of conditions) {
 		const key = conditionKey(c);

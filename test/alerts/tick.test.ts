@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { recordAlarmChange } from "../../shared/alerts/cloudwatch.ts";
 import { acknowledgeAlert, fireAlert, listAlerts, resolveAlert, STACK_SCOPE } from "../../shared/alerts/history.ts";
 import { setProjectAlertSettings, setWebhookTarget } from "../../shared/alerts/settings.ts";
@@ -103,6 +103,7 @@ describe("alerts evaluated from the scheduler's tick (in-memory state)", () => {
 
 	it("fires chunk stuck for a chunk past its retry budget while the copy runs", async () => {
 		const ctx = fakeContext();
+		await setWebhookTarget(ctx, { url: receiver.url, secret: SECRET }, ALICE);
 		const seeded = await seedProject(ctx, ["schema", "full"]);
 		const project = await updateProject(ctx, seeded.id, (p) => ({
 			...p,
@@ -116,6 +117,11 @@ describe("alerts evaluated from the scheduler's tick (in-memory state)", () => {
 		const [alert] = await listAlerts(ctx, project.id);
 		expect(alert).toMatchObject({ name: "ferry_chunk_stuck", state: "firing", value: 1 });
 		expect(alert?.message).toMatch(/deadlock/);
+		// evaluated again with nothing changed: nothing to send, so the webhook's secret is not read
+		const reads = vi.spyOn(ctx.secrets, "get");
+		await evaluateProjectAlerts(ctx, await getProject(ctx, project.id), Date.now() + 31_000);
+		expect(reads).not.toHaveBeenCalled();
+		expect(await listAlerts(ctx, project.id)).toHaveLength(1);
 	});
 
 	it("keeps who acknowledged an alert, and filters the history by state and time", async () => {
