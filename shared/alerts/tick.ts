@@ -10,7 +10,7 @@ import { listChunks } from "../state/chunks.ts";
 import { recordEvent } from "../state/events.ts";
 import { chunksPk, verifyChunksPk } from "../state/keys.ts";
 import { replicationStatus } from "../state/streams.ts";
-import { effectiveSettings } from "./catalogue.ts";
+import { type AlertName, effectiveSettings } from "./catalogue.ts";
 import { type AlertInputs, type Condition, conditionKey, evaluateAlerts } from "./evaluate.ts";
 import {
 	type Alert,
@@ -58,7 +58,10 @@ export async function evaluateProjectAlerts(ctx: Context, project: Project, now 
 		const changed =
 			conditions.some((c) => !state.open[conditionKey(c)]) || Object.keys(state.open).some((k) => !holding.has(k));
 		const channels = changed || dueOutbox ? await channelsFor(ctx) : {};
-		const next = await applyConditions(ctx, project.id, state, conditions, channels, now);
+		const next = await applyConditions(ctx, project.id, state, conditions, channels, now, {
+			resolutionOf: (name) =>
+				settings.alerts[name as AlertName]?.enabled === false ? "the alert was disabled" : undefined,
+		});
 		await saveScopeState(ctx, project.id, { ...next, nextAt: now + settings.evaluationSeconds * 1000 }, claimed);
 	} catch (err) {
 		logger.warn("could not evaluate alerts", { projectId: project.id, error: (err as Error).message });
@@ -113,7 +116,13 @@ export async function applyConditions(
 	channels: Channels,
 	now: number,
 	/** `resolveOnly`: the open alerts this call may resolve (CloudWatch reports one alarm at a time); all by default. */
-	options: { source?: Alert["source"]; resolveOnly?: string[]; actor?: Actor } = {},
+	/** `resolutionOf`: why an alert of that name resolved, when not because its condition ended. */
+	options: {
+		source?: Alert["source"];
+		resolveOnly?: string[];
+		actor?: Actor;
+		resolutionOf?: (name: string) => string | undefined;
+	} = {},
 ): Promise<AlertScopeState> {
 	const open = { ...state.open };
 	const outbox = [...state.outbox];
@@ -143,7 +152,7 @@ export async function applyConditions(
 	for (const [key, ref] of Object.entries(open)) {
 		if (holding.has(key) || (options.resolveOnly && !options.resolveOnly.includes(key))) continue;
 		delete open[key];
-		const alert = await resolveAlert(ctx, ref, undefined, new Date(now));
+		const alert = await resolveAlert(ctx, ref, options.resolutionOf?.(ref.name), new Date(now));
 		if (!alert) continue;
 		queue(alert, "resolved");
 		if (onTimeline) {

@@ -85,6 +85,19 @@ describe("alerts evaluated from the scheduler's tick (in-memory state)", () => {
 		expect(kinds).toEqual(["settings-changed", "alert-fired", "alert-resolved"]);
 	});
 
+	it("resolves an open alert whose alert was disabled, saying so", async () => {
+		const { ctx, project } = await setup();
+		const t0 = Date.now();
+		await report(ctx, project.id, t0, 25);
+		await evaluateProjectAlerts(ctx, project, t0);
+		await setProjectAlertSettings(ctx, project.id, { alerts: { oms_migration_delay: { enabled: false } } }, ALICE);
+		await evaluateProjectAlerts(ctx, project, t0 + 1000);
+		expect((await listAlerts(ctx, project.id, {}, t0 + 1000))[0]).toMatchObject({
+			state: "resolved",
+			resolution: "the alert was disabled",
+		});
+	});
+
 	it("retries a webhook that failed, at the next evaluation after its pause", async () => {
 		const { ctx, project } = await setup();
 		const t0 = Date.now();
