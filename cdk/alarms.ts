@@ -5,18 +5,17 @@ import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { METRICS_NAMESPACE } from "./config.ts";
 
-/** Name of the custom metric the replication task publishes (seconds behind the source). */
-export const REPLICATION_LATENCY_METRIC = "ReplicationLatencySeconds";
-
 export interface FerryAlarmsProps {
 	readonly deadLetterQueues: Record<string, sqs.IQueue>;
 	readonly functions: Record<string, lambda.IFunction>;
 }
 
-/** Alarms: a message in any DLQ, any function error, replication latency over 60 s for 5 minutes, a blocked switchover, a stopped replication task. */
+/**
+ * Alarms beside the alert catalogue's (alert-alarms.ts, which has replication latency): a message in
+ * any DLQ, any function error, a blocked switchover, a stopped replication task.
+ */
 export class FerryAlarms extends Construct {
 	readonly alarms: cloudwatch.Alarm[] = [];
-	readonly replicationDelay: cloudwatch.Alarm;
 
 	constructor(scope: Construct, id: string, props: FerryAlarmsProps) {
 		super(scope, id);
@@ -47,23 +46,6 @@ export class FerryAlarms extends Construct {
 				}),
 			);
 		}
-		// Metrics Insights takes the maximum over every dimension set (service, project, ...), so the alarm
-		// does not depend on which dimensions the publisher adds.
-		const latency = new cloudwatch.MathExpression({
-			expression: `SELECT MAX(${REPLICATION_LATENCY_METRIC}) FROM "${METRICS_NAMESPACE}"`,
-			label: "Replication latency (s), worst project",
-			period: Duration.minutes(1),
-			usingMetrics: {},
-		});
-		this.replicationDelay = latency.createAlarm(this, "ReplicationDelay", {
-			alarmDescription: "Migration delay: replication is more than 60 s behind the source for 5 minutes",
-			threshold: 60,
-			comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-			evaluationPeriods: 5,
-			datapointsToAlarm: 5,
-			treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-		});
-		this.alarms.push(this.replicationDelay);
 		// a switchover or a replication task that needs a person: the scheduler counts each ticket
 		for (const [metric, what] of [
 			[

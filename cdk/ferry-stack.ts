@@ -1,15 +1,17 @@
 import { fileURLToPath } from "node:url";
 import { Aws, CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
+import * as cloudwatchActions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { Construct } from "constructs";
 import { FerryAlarms } from "./alarms.ts";
+import { AlertAlarms } from "./alert-alarms.ts";
 import { FerryApi } from "./api.ts";
 import { METRICS_NAMESPACE, readConfig, SECRET_PREFIX, SERVICE_NAME, type WorkerConfig } from "./config.ts";
 import { FerryFunction, type FerryFunctionProps, TIMEOUTS } from "./functions.ts";
-import { acknowledgeWildcardResource } from "./nag.ts";
+import { acknowledge, acknowledgeWildcardResource } from "./nag.ts";
 import { Network } from "./network.ts";
 import { ChunkQueue } from "./queues.ts";
 import { CAPTURE_REPLAY_CONTAINER, ReplicationTasks } from "./replication.ts";
@@ -171,7 +173,20 @@ export class FerryStack extends Stack {
 			],
 		});
 
-		new FerryAlarms(this, "Alarms", {
+		const alerts = new AlertAlarms(this, "AlertAlarms", {
+			deadLetterQueues: [copyChunks.deadLetterQueue, verifyChunks.deadLetterQueue],
+			recorder: scheduler.fn,
+		});
+		// the scheduler's own alert notifications go to the same topic as the alarms'
+		alerts.topic.grantPublish(scheduler.role);
+		acknowledge(
+			scheduler.role,
+			"AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+			"Publishing to the KMS-encrypted alert topic needs GenerateDataKey on its key; the grant names that key only.",
+		);
+		scheduler.fn.addEnvironment("FERRY_ALERT_TOPIC_ARN", alerts.topic.topicArn);
+
+		const other = new FerryAlarms(this, "Alarms", {
 			deadLetterQueues: {
 				CopyChunks: copyChunks.deadLetterQueue,
 				VerifyChunks: verifyChunks.deadLetterQueue,
@@ -184,6 +199,9 @@ export class FerryStack extends Stack {
 			},
 		});
 
+		for (const alarm of other.alarms) alarm.addAlarmAction(new cloudwatchActions.SnsAction(alerts.topic));
+
+		new CfnOutput(this, "AlertTopicArn", { value: alerts.topic.topicArn });
 		new CfnOutput(this, "ApiUrl", { value: ferryApi.api.url });
 		new CfnOutput(this, "StateTableName", { value: state.table.tableName });
 		new CfnOutput(this, "ClusterArn", {

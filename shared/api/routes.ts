@@ -34,6 +34,7 @@ import { startVerification } from "../scheduler/verification.ts";
 import { getDataSource, listDataSources } from "../state/datasources.ts";
 import { getProject, listProjects } from "../state/projects.ts";
 import { type Route, route } from "./route.ts";
+import { ALERT_ROUTES } from "./routes-alerts.ts";
 import { EVENT_ROUTES } from "./routes-events.ts";
 import { OPERATIONS_ROUTES } from "./routes-operations.ts";
 
@@ -331,4 +332,4 @@ const CORE_ROUTES: Route[] = [
  * Every route of Ferry's REST API; docs/openapi.json is generated from this table. Each area
  * keeps its routes in a file of its own and adds them here.
  */
-export const ROUTES: Route[] = [...CORE_ROUTES, ...EVENT_ROUTES, ...OPERATIONS_ROUTES];
+export const ROUTES: Route[] = [...CORE_ROUTES, ...EVENT_ROUTES, ...ALERT_ROUTES, ...OPERATIONS_ROUTES];

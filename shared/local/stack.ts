@@ -40,6 +40,8 @@ export interface LocalStack {
 	workers(): ChildProcess[];
 	/** The replication task processes (one per project with incremental migration). */
 	tasks(): ChildProcess[];
+	/** Holds (true) or releases the starting of replication tasks: a killed task stays down while held. */
+	holdTaskStarts(held: boolean): void;
 	stop(): Promise<void>;
 }
 
@@ -75,6 +77,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 		FERRY_STATE_TABLE: stateTable,
 		FERRY_COPY_QUEUE_URL: copy?.url ?? "",
 		FERRY_VERIFY_QUEUE_URL: verify?.url ?? "",
+		// the scheduler watches them for the ferry_chunk_stuck alert (in AWS a CloudWatch alarm does)
+		FERRY_DEAD_LETTER_QUEUE_URLS: [copy?.deadLetterUrl, verify?.deadLetterUrl].filter(Boolean).join(","),
 		FERRY_DYNAMODB_ENDPOINT: dynamoEndpoint,
 		FERRY_SQS_ENDPOINT: sqsEndpoint,
 		FERRY_SECRET_FILE: join(options.home, "secrets", "datasources.json"),
@@ -178,6 +182,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 		tokens,
 		workers: () => [...children],
 		tasks: () => tasks.processes(),
+		holdTaskStarts: (held) => tasks.holdStarts(held),
 		async stop() {
 			stopping = true;
 			clearInterval(tick);

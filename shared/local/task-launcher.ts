@@ -9,11 +9,12 @@ const TSX_LOADER = import.meta.resolve("tsx");
 /** Local mode's stand-in for ECS RunTask: a replication task as a child process per replication stream. */
 export class LocalTaskLauncher implements TaskLauncher {
 	private readonly children = new Map<string, ChildProcess>();
+	private held = false;
 
 	constructor(private readonly env: Record<string, string>) {}
 
 	async start(replicationId: string): Promise<void> {
-		if (await this.running(replicationId)) return;
+		if (this.held || (await this.running(replicationId))) return;
 		const child = fork(REPLICATION_TASK, [], {
 			env: { ...process.env, ...this.env, FERRY_REPLICATION_ID: replicationId },
 			execArgv: ["--import", TSX_LOADER],
@@ -39,6 +40,14 @@ export class LocalTaskLauncher implements TaskLauncher {
 			child.kill("SIGTERM");
 			setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
 		});
+	}
+
+	/**
+	 * While held, `start` starts nothing: a task that dies stays down (the scheduler's restarts
+	 * wait) until released. Tests keep a killed task down this way, to see it reported dead.
+	 */
+	holdStarts(held: boolean): void {
+		this.held = held;
 	}
 
 	/** The running task processes, for tests that kill them. */

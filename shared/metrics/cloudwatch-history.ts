@@ -11,6 +11,7 @@ import { METRICS, type MetricDefinition, type MetricSeries, type MetricsRange, t
 /** Names the publishers use (replication/status.ts, scheduler/chunks/copy.ts and progress.ts). */
 export const PUBLISHED = {
 	latency: "ReplicationLatencySeconds",
+	syncLatency: "SyncLatencySeconds",
 	replicatedRows: "ReplicatedRows",
 	replicatedBytes: "ReplicatedBytes",
 	rowsCopied: "RowsCopied",
@@ -24,7 +25,9 @@ type Source = { name: string; stat: "Maximum" | "Average" } | { name: string; ra
 
 function sourceOf(d: MetricDefinition): Source | undefined {
 	if (d.group === "forward" || d.group === "reverse" || d.group === "sink") {
-		if (d.metric === "latencySeconds") return { name: PUBLISHED.latency, stat: "Maximum" };
+		if (d.metric === "latencySeconds") {
+			return { name: d.group === "sink" ? PUBLISHED.syncLatency : PUBLISHED.latency, stat: "Maximum" };
+		}
 		// published every second as that second's rate
 		if (d.metric === "rowsPerSecond") return { name: PUBLISHED.replicatedRows, stat: "Average" };
 		if (d.metric === "bytesPerSecond") return { name: PUBLISHED.replicatedBytes, stat: "Average" };

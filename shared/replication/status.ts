@@ -1,3 +1,4 @@
+import { totalmem } from "node:os";
 import { type SourcePosition, samePosition } from "../binlog/position.ts";
 import type { Context } from "../context.ts";
 import type { Project } from "../model/project.ts";
@@ -23,7 +24,7 @@ export type SessionProgress = TargetProgress & { echoes: number };
  */
 export class StatusReporter {
 	private timer?: NodeJS.Timeout;
-	private last = { at: Date.now(), rows: 0, bytes: 0 };
+	private last = { at: Date.now(), rows: 0, bytes: 0, cpu: process.cpuUsage() };
 	private busy: Promise<void> | null = null;
 	private started = false;
 	lostLease = false;
@@ -88,7 +89,9 @@ export class StatusReporter {
 		const seconds = Math.max(0.001, (now - this.last.at) / 1000);
 		const rowsPerSecond = Math.round((p.rows - this.last.rows) / seconds);
 		const bytesPerSecond = Math.round((p.bytes - this.last.bytes) / seconds);
-		this.last = { at: now, rows: p.rows, bytes: p.bytes };
+		const cpu = process.cpuUsage();
+		const host = hostUse(cpu, this.last.cpu, seconds);
+		this.last = { at: now, rows: p.rows, bytes: p.bytes, cpu };
 		const sourceNow = await this.sourceNow();
 		const caughtUp = p.position !== null && sourceNow !== null && samePosition(p.position, sourceNow);
 		// before this session's first commit, the last one of an earlier session
@@ -100,11 +103,15 @@ export class StatusReporter {
 				: Math.max(0, Math.round((now - lastCommitTime) / 1000));
 		const { projectId, direction } = parseReplicationId(this.replicationId);
 		const project = await getProject(this.ctx, projectId);
-		// per project and stream, as the metrics history reads them (metrics/cloudwatch-history.ts)
+		// one name per kind of project, so that the migration delay and sync delay alarms (cdk/alert-alarms.ts) tell them
+		// apart; per project and stream, as the metrics history reads them (metrics/cloudwatch-history.ts)
+		const latencyMetric = project.sync ? "SyncLatencySeconds" : "ReplicationLatencySeconds";
 		metrics.addDimensions({ project: projectId, stream: project.sync ? "sink" : direction });
-		if (latencySeconds !== undefined) metrics.addMetric("ReplicationLatencySeconds", "Seconds", latencySeconds);
+		if (latencySeconds !== undefined) metrics.addMetric(latencyMetric, "Seconds", latencySeconds);
 		metrics.addMetric("ReplicatedRows", "Count", rowsPerSecond);
 		metrics.addMetric("ReplicatedBytes", "Bytes", bytesPerSecond);
+		metrics.addMetric("TaskMemoryPercent", "Percent", host.memoryPercent);
+		metrics.addMetric("TaskCpuPercent", "Percent", host.cpuPercent);
 		metrics.publishStoredMetrics();
 		const kept = await renewLease(this.ctx, this.replicationId, this.owner, {
 			session: "running",
@@ -116,6 +123,7 @@ export class StatusReporter {
 			rowsPerSecond,
 			bytesPerSecond,
 			tuning: p.tuning,
+			host,
 			lastError: undefined,
 		});
 		this.onProject(project);
@@ -125,4 +133,22 @@ export class StatusReporter {
 			this.abort.abort();
 		}
 	}
+}
+
+/**
+ * The task's own use of its host, for the host threshold alert: resident memory as a share of
+ * its limit (the container's where there is one, else the machine's) and CPU time over the last
+ * interval as a share of one core.
+ */
+function hostUse(
+	cpu: NodeJS.CpuUsage,
+	before: NodeJS.CpuUsage,
+	seconds: number,
+): { memoryPercent: number; cpuPercent: number } {
+	const limit = process.constrainedMemory() || totalmem();
+	const cpuMicros = cpu.user - before.user + cpu.system - before.system;
+	return {
+		memoryPercent: Math.round((process.memoryUsage.rss() / limit) * 1000) / 10,
+		cpuPercent: Math.round(cpuMicros / (seconds * 10_000)),
+	};
 }

@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { evaluateStackAlerts } from "../alerts/stack.ts";
+import { evaluateProjectAlerts } from "../alerts/tick.ts";
 import type { Context } from "../context.ts";
 import { SYSTEM } from "../model/actor.ts";
 import type { Direction, Project } from "../model/project.ts";
@@ -124,7 +126,7 @@ export async function advanceProject(ctx: Context, id: string, given?: readonly 
 			}
 			const message = (err as Error).message;
 			logger.error("step failed", { projectId: id, step: step.name, error: message });
-			metrics.addMetric("MigrationFailed", "Count", 1);
+			metrics.addMetric(project.sync ? "SyncFailed" : "MigrationFailed", "Count", 1);
 			if (step.alarm) metrics.addMetric(step.alarm, "Count", 1);
 			await stepEvent(ctx, id, "step-failed", step.name, `step ${step.name} failed: ${message}`);
 			return ticketOpened(ctx, project, await updateProject(ctx, id, (p) => openTicket(p, step, message)));
@@ -140,23 +142,28 @@ export async function advanceProject(ctx: Context, id: string, given?: readonly 
 
 /**
  * The scheduler's tick: every project that has something running gets a turn (its steps, its
- * replication tasks, its verification); one project's trouble never stops the others.
+ * replication tasks, its verification), then its alerts are evaluated (when due: alerts/tick.ts);
+ * one project's trouble never stops the others.
  */
 export async function advanceAll(ctx: Context): Promise<number> {
 	const projects = await listProjects(ctx);
 	const running = projects.filter((p) => p.state === "running");
-	const others = projects.filter(
-		(p) => p.state !== "running" && p.state !== "new" && (p.types.includes("incremental") || p.verification),
-	);
+	const advanced = (p: Project) =>
+		p.state === "running" || (p.state !== "new" && (p.types.includes("incremental") || !!p.verification));
 	await Promise.all(
-		[...running, ...others].map((p) =>
-			advanceProject(ctx, p.id).catch((err) =>
-				logger.error("scheduler could not advance project", {
-					projectId: p.id,
-					error: (err as Error).message,
-				}),
-			),
-		),
+		projects.map(async (p) => {
+			const current = advanced(p)
+				? await advanceProject(ctx, p.id).catch((err) => {
+						logger.error("scheduler could not advance project", {
+							projectId: p.id,
+							error: (err as Error).message,
+						});
+						return p;
+					})
+				: p;
+			await evaluateProjectAlerts(ctx, current);
+		}),
 	);
+	await evaluateStackAlerts(ctx);
 	return running.length;
 }

@@ -1,6 +1,7 @@
 import type { Context } from "../context.ts";
 import { SYSTEM } from "../model/actor.ts";
 import type { Direction, Project } from "../model/project.ts";
+import { metrics } from "../observability.ts";
 import { replicationId } from "../replication/ids.ts";
 import { replicationWanted } from "../replication/wanted.ts";
 import { recordEvent } from "../state/events.ts";
@@ -19,7 +20,11 @@ export async function superviseReplication(
 	for (const direction of ["forward", "reverse"] as const) {
 		const id = replicationId(project.id, direction);
 		if (!replicationWanted(project, direction)) {
-			if (await ctx.tasks.running(id).catch(() => false)) await ctx.tasks.stop(id).catch(() => {});
+			if (await ctx.tasks.running(id).catch(() => false)) {
+				// a task that runs though its project stopped it: the sync status inconsistent alarm counts these
+				metrics.addMetric("ReplicationTaskUnwanted", "Count", 1);
+				await ctx.tasks.stop(id).catch(() => {});
+			}
 			continue;
 		}
 		const status = await replicationStatus(ctx, id);

@@ -39,6 +39,22 @@ export const triggersPk = (projectId: string) => `TRIGGERS#${projectId}`;
 export const eventsPk = (projectId: string) => `EVENTS#${projectId}`;
 export const eventSk = (at: string, suffix: string) => `${at}#${suffix}`;
 
+/**
+ * The alert centre (shared/alerts/): alert settings (sk `defaults`, `project#<id>`, `webhook`), one
+ * evaluation state item per project (its open alerts and undelivered notifications), and the
+ * alert history per project (or `stack` for CloudWatch's stack-wide alarms), sorted by firing time.
+ */
+export const ALERT_SETTINGS_PK = "ALERTSETTINGS";
+export const alertDefaultsKey = () => ({ pk: ALERT_SETTINGS_PK, sk: "defaults" });
+export const alertProjectSettingsKey = (projectId: string) => ({ pk: ALERT_SETTINGS_PK, sk: `project#${projectId}` });
+export const alertWebhookKey = () => ({ pk: ALERT_SETTINGS_PK, sk: "webhook" });
+export const alertStateKey = (scope: string) => ({ pk: "ALERTSTATE", sk: scope });
+export const alertsPk = (scope: string) => `ALERTS#${scope}`;
+export const alertSk = (firedAt: string, id: string) => `${firedAt}#${id}`;
+
+/** A project's single alert items (its partitions are in `projectPartitions`), deleted with it. */
+export const projectAlertItems = (projectId: string) => [alertStateKey(projectId), alertProjectSettingsKey(projectId)];
+
 /** Every partition that belongs to one project (but its item and its streams), for deleting it. */
 export function projectPartitions(projectId: string, verificationRuns: number): string[] {
 	const runs = Array.from({ length: verificationRuns }, (_, i) => i + 1);
@@ -50,5 +66,6 @@ export function projectPartitions(projectId: string, verificationRuns: number): 
 		triggersPk(projectId),
 		sinkCheckpointPk(projectId),
 		eventsPk(projectId),
+		alertsPk(projectId),
 	];
 }

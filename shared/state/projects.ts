@@ -1,6 +1,6 @@
 import { notFound } from "../errors.ts";
 import type { Project } from "../model/project.ts";
-import { PROJECTS_PK, projectKey, projectPartitions } from "./keys.ts";
+import { PROJECTS_PK, projectAlertItems, projectKey, projectPartitions } from "./keys.ts";
 import { type HasStore, withoutKey } from "./store.ts";
 
 /** Project items: settings, state, steps, ticket, findings, and each phase's progress. */
@@ -40,5 +40,6 @@ export async function deleteProjectItems(ctx: HasStore, project: Project): Promi
 	for (const pk of projectPartitions(project.id, project.verification?.run ?? 0)) {
 		for await (const item of ctx.store.query(pk)) await ctx.store.delete(item);
 	}
+	for (const key of projectAlertItems(project.id)) await ctx.store.delete(key);
 	await ctx.store.delete(projectKey(project.id));
 }

@@ -48,6 +48,8 @@ export interface ReplicationStatus extends ReplicationTotals {
 	lastError?: string;
 	/** The runtime parameters replay applies with now (the project's, once the task picked them up). */
 	tuning?: ReplayTuning;
+	/** The task's process: resident memory as a share of its limit, CPU time as a share of one core (alerts watch them). */
+	host?: { memoryPercent: number; cpuPercent: number };
 	/** Set when the task stopped on something only a person can decide (an unsupported DDL). */
 	fatal?: { message: string; gtid?: string; statement?: string };
 }

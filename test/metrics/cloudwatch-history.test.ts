@@ -29,6 +29,8 @@ const STORED: Record<string, number[]> = {
 	[`${PUBLISHED.latency}/forward`]: [3, 7, 2],
 	[`${PUBLISHED.replicatedRows}/forward`]: [120, 80, 0],
 	[`${PUBLISHED.latency}/reverse`]: [1],
+	// a synchronization project's stream publishes its latency under its own name
+	[`${PUBLISHED.syncLatency}/sink`]: [9],
 	[`${PUBLISHED.rowsCopied}/`]: [6000, 1200],
 	[`${PUBLISHED.copyProgress}/`]: [80, 100],
 };
@@ -100,8 +102,9 @@ describe("the metrics history in AWS (CloudWatch mocked by a local GetMetricData
 		expect(get("copy", "rowsPerSecond")).toEqual([100, 20]);
 		expect(get("copy", "percent")).toEqual([80, 100]);
 		expect(series.find((s) => s.group === "forward")?.points[1]?.at).toBe(new Date((T0 + 60) * 1000).toISOString());
-		// nothing stored for the sink stream: no series
-		expect(series.some((s) => s.group === "sink")).toBe(false);
+		expect(get("sink", "latencySeconds")).toEqual([9]);
+		// nothing stored for the sink's rates: no series
+		expect(series.filter((s) => s.group === "sink").map((s) => s.metric)).toEqual(["latencySeconds"]);
 		expect(seen[0]?.target).toBe("GraniteServiceVersion20100801.GetMetricData");
 		const latency = seen[0]?.queries.find((q) => q.MetricStat?.Metric.MetricName === PUBLISHED.latency);
 		expect(latency?.MetricStat?.Stat).toBe("Maximum");
