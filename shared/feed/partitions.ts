@@ -138,7 +138,9 @@ export class FeedPartitions {
 			}
 			const sink = this.sink;
 			const [earliest, stable] = await committedRange(this.consumer, DEFAULT_OFFSETS_TOPIC, sink.partition);
-			const from = sink.next > earliest ? sink.next : earliest;
+			// bigints: Math.max does not take them
+			let from = earliest;
+			if (sink.next > from) from = sink.next;
 			sink.next = await readCommitted(this.consumer, DEFAULT_OFFSETS_TOPIC, sink.partition, from, stable, (r) => {
 				if (!r.key?.equals(key)) return;
 				const parsed = r.value ? StoredCheckpoint.safeParse(JSON.parse(r.value.toString("utf8"))) : null;
