@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { openApiDocument } from "../../shared/api/openapi.ts";
+import { RESPONSES } from "../../shared/api/responses.ts";
 import { ROUTES } from "../../shared/api/routes.ts";
 
 describe("the OpenAPI document in docs/openapi.json", () => {
@@ -27,5 +28,18 @@ describe("the OpenAPI document in docs/openapi.json", () => {
 			expect(Boolean(doc?.op.requestBody), `${r.method} ${r.path} body`).toBe(Boolean(r.body));
 		}
 		expect(new Set(ROUTES.map((r) => r.operationId)).size).toBe(ROUTES.length);
+	});
+
+	it("gives every route that answers a body the schema of that body, and a 204 none (shared/api/responses.ts)", () => {
+		for (const r of ROUTES) {
+			const listed = RESPONSES[r.operationId] !== undefined;
+			expect(listed, `${r.operationId}: ${r.status === 204 ? "answers 204, no body" : "no response schema"}`).toBe(
+				r.status !== 204,
+			);
+			const answer = committed.paths[r.path][r.method.toLowerCase()].responses[String(r.status)];
+			expect(Boolean(answer.content?.["application/json"]?.schema), `${r.operationId} documented answer`).toBe(listed);
+		}
+		const routed = new Set(ROUTES.map((r) => r.operationId));
+		expect(Object.keys(RESPONSES).filter((id) => !routed.has(id))).toEqual([]);
 	});
 });
