@@ -88,9 +88,7 @@ const DatabaseView = Endpoint.extend({ ...Described, engine: Engine });
 const KafkaView = KafkaEndpoint.extend({ ...Described, engine: z.literal("kafka") });
 const RocketMqView = RocketMqEndpoint.extend({ ...Described, engine: z.literal("rocketmq") });
 
-export const DataSourceView = exactly<DataSource>()(
-	z.discriminatedUnion("engine", [DatabaseView, KafkaView, RocketMqView]),
-);
+const DataSourceView = exactly<DataSource>()(z.discriminatedUnion("engine", [DatabaseView, KafkaView, RocketMqView]));
 
 /** A data source just added, with the version its connection test found. */
 const withVersion = { serverVersion: z.string() };
@@ -112,7 +110,7 @@ const FeedCursorView = exactly<FeedCursor>()(
 	}),
 );
 
-export const SourcePositionView = exactly<SourcePosition>()(
+const SourcePositionView = exactly<SourcePosition>()(
 	z.object({
 		gtid: z.string(),
 		file: z.string(),
@@ -213,7 +211,7 @@ const SwitchoverView = exactly<SwitchoverState>()(
 	}),
 );
 
-export const ProjectView = exactly<Project>()(
+const ProjectView = exactly<Project>()(
 	ProjectInput.extend({
 		id: z.string(),
 		state: z.enum(["new", "running", "paused", "failed", "completed", "released"]),
@@ -250,7 +248,7 @@ const TableResultView = exactly<TableResult>()(
 	}),
 );
 
-export const VerificationResultsView = exactly<VerificationResults>()(
+const VerificationResultsView = exactly<VerificationResults>()(
 	z.object({ run: VerificationRunView, tables: z.array(TableResultView) }),
 );
 
@@ -307,7 +305,7 @@ const TableProgressView = exactly<TableProgress>()(
 	}),
 );
 
-export const ProjectStatusView = exactly<ProjectStatus>()(
+const ProjectStatusView = exactly<ProjectStatus>()(
 	z.object({
 		id: z.string(),
 		name: z.string(),
