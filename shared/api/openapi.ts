@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ROLE_NEEDED } from "./access.ts";
+import { NAMED_SCHEMAS, RESPONSES } from "./responses.ts";
 import { ROUTES } from "./routes.ts";
 
 const ERROR = {
@@ -23,6 +24,7 @@ const ERROR = {
  * docs/openapi.json is this document, and a test checks the file is current.
  */
 export function openApiDocument(): Record<string, unknown> {
+	const { schemas, answer } = responseSchemas();
 	const paths: Record<string, Record<string, unknown>> = {};
 	for (const r of ROUTES) {
 		const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
@@ -50,6 +52,7 @@ export function openApiDocument(): Record<string, unknown> {
 			responses: {
 				[String(r.status)]: {
 					description: r.status === 204 ? "done" : "success",
+					content: answer(r.operationId),
 				},
 				"400": {
 					description: "malformed or invalid request",
@@ -87,6 +90,7 @@ export function openApiDocument(): Record<string, unknown> {
 		info: { title: "Ferry API", version: "1" },
 		security: [{ sigv4: [] }],
 		components: {
+			schemas,
 			securitySchemes: {
 				sigv4: {
 					type: "apiKey",
@@ -98,5 +102,36 @@ export function openApiDocument(): Record<string, unknown> {
 			},
 		},
 		paths,
+	};
+}
+
+/**
+ * The answers' JSON schemas (as the handlers' output) under components/schemas: the shared ones
+ * by their names, each other answer as `<OperationId>Response`; `answer` gives a route's content
+ * referring to its schema there, none for a route without one (204).
+ */
+function responseSchemas(): {
+	schemas: Record<string, unknown>;
+	answer(operationId: string): Record<string, unknown> | undefined;
+} {
+	const registry = z.registry<{ id: string }>();
+	for (const [id, schema] of Object.entries(NAMED_SCHEMAS)) registry.add(schema, { id });
+	for (const [operationId, schema] of Object.entries(RESPONSES)) {
+		if (!registry.has(schema)) {
+			registry.add(schema, { id: `${operationId[0]?.toUpperCase()}${operationId.slice(1)}Response` });
+		}
+	}
+	const uri = (id: string) => `#/components/schemas/${id}`;
+	const { schemas } = z.toJSONSchema(registry, { io: "output", uri });
+	return {
+		// a component is part of the document: no dialect or identity of its own
+		schemas: Object.fromEntries(
+			Object.entries(schemas).map(([id, { $schema: _s, $id: _i, ...schema }]) => [id, schema]),
+		),
+		answer(operationId) {
+			const schema = RESPONSES[operationId];
+			const id = schema && registry.get(schema)?.id;
+			return id ? { "application/json": { schema: { $ref: uri(id) } } } : undefined;
+		},
 	};
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { openApiDocument } from "../../shared/api/openapi.ts";
+import { RESPONSES } from "../../shared/api/responses.ts";
 import { ROUTES } from "../../shared/api/routes.ts";
 
 describe("the OpenAPI document in docs/openapi.json", () => {
@@ -31,5 +32,23 @@ describe("the OpenAPI document in docs/openapi.json", () => {
 			expect(doc?.op["x-ferry-access"], `${r.method} ${r.path} access`).toBe(r.access);
 		}
 		expect(new Set(ROUTES.map((r) => r.operationId)).size).toBe(ROUTES.length);
+	});
+
+	it("gives every route that answers a body the schema of that body, and a 204 none (shared/api/responses.ts)", () => {
+		const unlisted = ROUTES.filter((r) => r.status !== 204 && !RESPONSES[r.operationId]).map((r) => r.operationId);
+		expect(unlisted, "routes without a response schema in shared/api/responses.ts").toEqual([]);
+		const bodiless = ROUTES.filter((r) => r.status === 204 && RESPONSES[r.operationId]).map((r) => r.operationId);
+		expect(bodiless, "routes answering 204 (no body) with a response schema").toEqual([]);
+		const routed = new Set(ROUTES.map((r) => r.operationId));
+		expect(
+			Object.keys(RESPONSES).filter((id) => !routed.has(id)),
+			"response schemas of no route",
+		).toEqual([]);
+		for (const r of ROUTES) {
+			const answer = committed.paths[r.path][r.method.toLowerCase()].responses[String(r.status)];
+			expect(Boolean(answer.content?.["application/json"]?.schema), `${r.operationId} documented answer`).toBe(
+				r.status !== 204,
+			);
+		}
 	});
 });

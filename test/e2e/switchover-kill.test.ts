@@ -5,13 +5,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSampleDatabase } from "../../cli/demo/sample.ts";
-import { FerryClient } from "../../shared/api/client.ts";
+import type { FerryClient } from "../../shared/api/client.ts";
 import type { ProjectStatus } from "../../shared/control/status.ts";
 import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { localApiToken } from "../../shared/local/tokens.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { addLocalDataSources, waitFor, waitForIdentical } from "../support/stack.ts";
+import { ValidatingClient } from "../support/validating-client.ts";
 
 const FERRY = fileURLToPath(new URL("../../bin/ferry", import.meta.url));
 
@@ -57,7 +58,7 @@ describe("killing Ferry (SIGKILL of `ferry local up`) during switchover", () => 
 		const src = await connect(sourceCredentials);
 		await createSampleDatabase(src, db, 0.01);
 		await src.end();
-		api = new FerryClient(`http://127.0.0.1:${port}`, localApiToken(home));
+		api = new ValidatingClient(`http://127.0.0.1:${port}`, localApiToken(home));
 		await start();
 	});
 

@@ -3,12 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import { compareDatabases } from "../../cli/demo/compare.ts";
-import { ApiError, FerryClient } from "../../shared/api/client.ts";
+import { ApiError, type FerryClient } from "../../shared/api/client.ts";
 import type { ProjectStatus } from "../../shared/control/status.ts";
 import { type LocalStack, startLocalStack } from "../../shared/local/stack.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
 import type { VerificationResults } from "../../shared/scheduler/verification-results.ts";
 import { destinationCredentials, dropDatabase, sourceCredentials } from "./databases.ts";
+import { ValidatingClient } from "./validating-client.ts";
 
 export interface TestStack {
 	stack: LocalStack;
@@ -21,7 +22,10 @@ export interface DataSourceIds {
 	destinationId: string;
 }
 
-/** A local-mode Ferry (API, scheduler, copy worker processes) on embedded servers in a temp home. */
+/**
+ * A local-mode Ferry (API, scheduler, copy worker processes) on embedded servers in a temp home;
+ * its client checks every answer against docs/openapi.json.
+ */
 export async function startTestStack(workers = 2): Promise<TestStack> {
 	const home = mkdtempSync(join(tmpdir(), "ferry-test-"));
 	const stack = await startLocalStack({
@@ -32,7 +36,7 @@ export async function startTestStack(workers = 2): Promise<TestStack> {
 	});
 	return {
 		stack,
-		api: new FerryClient(stack.apiUrl, stack.token),
+		api: new ValidatingClient(stack.apiUrl, stack.token),
 		async close() {
 			await stack.stop();
 			rmSync(home, { recursive: true, force: true });

@@ -1,0 +1,410 @@
+import { z } from "zod";
+import type { FeedCursor, SourcePosition } from "../binlog/position.ts";
+import type { addDataSource, copyDataSource, testConnection, updateDataSource } from "../control/datasources.ts";
+import type { waiveFinding } from "../control/findings.ts";
+import {
+	type actOnProject,
+	type createProject,
+	type exportObjects,
+	type importObjects,
+	ObjectSettings,
+	type resolveTicket,
+	type schemaReport,
+} from "../control/projects.ts";
+import type { ProjectStatus, projectStatus, StreamStatus, TableProgress } from "../control/status.ts";
+import type { confirmWritesStopped, requestSwitchover } from "../control/switchover.ts";
+import type {
+	correctionSql,
+	pauseVerification,
+	requestCorrection,
+	verificationDifferences,
+	verificationResults,
+} from "../control/verification.ts";
+import { type DataSource, Endpoint, Engine, KafkaEndpoint, RocketMqEndpoint } from "../model/datasource.ts";
+import {
+	type Finding,
+	type IncrementalState,
+	type Project,
+	ProjectInput,
+	type ReverseState,
+	type Step,
+	type SwitchoverState,
+	type Ticket,
+	type VerificationRun,
+	type VerificationTotals,
+} from "../model/project.ts";
+import type { startVerification } from "../scheduler/verification.ts";
+import type { TableResult, VerificationResults } from "../scheduler/verification-results.ts";
+import type { ReportEntry } from "../schema/report.ts";
+import type { getDataSource, listDataSources } from "../state/datasources.ts";
+import type { getProject, listProjects } from "../state/projects.ts";
+import type { RowDiff } from "../verify/diff.ts";
+
+/*
+ * What each route answers, as zod schemas: docs/openapi.json documents them (openapi.ts) and the
+ * tests validate every answer of the e2e runs against that document. Each schema is tied to the
+ * type its handler returns by `exactly`, so neither can change without the other.
+ */
+
+/** The type with interfaces and intersections spelt out member by member, all the way down. */
+type Plain<T> = T extends object ? { [K in keyof T]: Plain<T[K]> } : T;
+
+/** True when A and B have the same members, each of the same type and optionality. */
+type Same<A, B> = (<G>() => G extends Plain<A> ? 1 : 2) extends <G>() => G extends Plain<B> ? 1 : 2 ? true : false;
+
+/**
+ * A schema whose output is exactly `T`, the type a handler returns: a field added, dropped or
+ * changed on one side alone fails to compile here. (`z.ZodType<T>` alone would let the type
+ * gain an optional field the document never shows.)
+ */
+function exactly<T>() {
+	return <S extends z.ZodType>(
+		schema: S & (Same<z.output<S>, T> extends true ? unknown : { "the schema's output is not exactly": T }),
+	): S => schema;
+}
+
+type Returns<F extends (...args: never[]) => unknown> = Awaited<ReturnType<F>>;
+
+/** An ISO time as `Date.toISOString` writes it. */
+const Time = z.iso.datetime();
+const Count = z.number().int().nonnegative();
+const Rate = z.number().nonnegative();
+/** A verification run: 1, 2, ... */
+const RunNumber = z.number().int().positive();
+
+// ---------------------------------------------------------------------------------------------
+// Data sources: as stored and shown, never with the password (no schema here has one, and none
+// allows a field it does not name).
+
+const Described = {
+	id: z.string(),
+	name: z.string(),
+	description: z.string().optional(),
+	createdAt: Time,
+	updatedAt: Time,
+};
+
+const DatabaseView = Endpoint.extend({ ...Described, engine: Engine });
+const KafkaView = KafkaEndpoint.extend({ ...Described, engine: z.literal("kafka") });
+const RocketMqView = RocketMqEndpoint.extend({ ...Described, engine: z.literal("rocketmq") });
+
+const DataSourceView = exactly<DataSource>()(z.discriminatedUnion("engine", [DatabaseView, KafkaView, RocketMqView]));
+
+/** A data source just added, with the version its connection test found. */
+const withVersion = { serverVersion: z.string() };
+const AddedDataSourceView = exactly<Returns<typeof addDataSource>>()(
+	z.discriminatedUnion("engine", [
+		DatabaseView.extend(withVersion),
+		KafkaView.extend(withVersion),
+		RocketMqView.extend(withVersion),
+	]),
+);
+
+// ---------------------------------------------------------------------------------------------
+// Projects: the settings as created, and the state the scheduler keeps on them.
+
+const FeedCursorView = exactly<FeedCursor>()(
+	z.object({
+		offsets: z.record(z.string(), z.string()),
+		watermarks: z.record(z.string(), z.string()).optional(),
+	}),
+);
+
+const SourcePositionView = exactly<SourcePosition>()(
+	z.object({
+		gtid: z.string(),
+		file: z.string(),
+		pos: Count,
+		tso: z.string().regex(/^\d+$/).optional(),
+		feed: FeedCursorView.optional(),
+	}),
+);
+
+const StepView = exactly<Step>()(
+	z.object({
+		name: z.string(),
+		state: z.enum(["pending", "running", "done", "failed", "skipped"]),
+		begun: z.boolean().optional(),
+		startedAt: Time.optional(),
+		finishedAt: Time.optional(),
+		error: z.string().optional(),
+	}),
+);
+
+const TicketView = exactly<Ticket>()(
+	z.object({
+		id: z.string(),
+		step: z.string(),
+		message: z.string(),
+		openedAt: Time,
+		stopsReplication: z.boolean().optional(),
+	}),
+);
+
+const FindingView = exactly<Finding>()(
+	z.object({
+		level: z.enum(["error", "warning"]),
+		object: z.string(),
+		message: z.string(),
+		fix: z.string(),
+		id: z.string().optional(),
+		waived: z.boolean().optional(),
+	}),
+);
+
+const IncrementalView = exactly<IncrementalState>()(
+	z.object({
+		startPosition: SourcePositionView.optional(),
+		safeUntil: SourcePositionView.optional(),
+		skipGtid: z.string().optional(),
+	}),
+);
+
+const ReverseView = exactly<ReverseState>()(
+	z.object({
+		startPosition: SourcePositionView.optional(),
+		active: z.boolean().optional(),
+		skipGtid: z.string().optional(),
+	}),
+);
+
+const TotalsView = exactly<VerificationTotals>()(
+	z.object({
+		rowsChecked: Count,
+		missing: Count,
+		extra: Count,
+		different: Count,
+		schema: Count.optional(),
+		tablesDiffering: Count,
+	}),
+);
+
+const VerificationRunView = exactly<VerificationRun>()(
+	z.object({
+		run: RunNumber,
+		state: z.enum(["running", "paused", "correcting", "done", "failed"]),
+		tables: z.array(z.string()).optional(),
+		truth: z.enum(["source", "destination"]).optional(),
+		startedAt: Time,
+		finishedAt: Time.optional(),
+		error: z.string().optional(),
+		totals: TotalsView.optional(),
+		correcting: RunNumber.optional(),
+		/** Epoch milliseconds. */
+		applyingSince: Count.optional(),
+		fullRun: RunNumber.optional(),
+		differing: z.array(z.string()).optional(),
+	}),
+);
+
+const SwitchoverView = exactly<SwitchoverState>()(
+	z.object({
+		requestedAt: Time.optional(),
+		maxLatencySeconds: Rate,
+		waiveVerification: z.boolean(),
+		writesStoppedAt: Time.optional(),
+		finalPosition: SourcePositionView.optional(),
+		forwardStopped: z.boolean().optional(),
+		blocked: z.string().optional(),
+		/** Epoch milliseconds. */
+		lateSince: Count.optional(),
+	}),
+);
+
+const ProjectView = exactly<Project>()(
+	ProjectInput.extend({
+		id: z.string(),
+		state: z.enum(["new", "running", "paused", "failed", "completed", "released"]),
+		steps: z.array(StepView),
+		ticket: TicketView.optional(),
+		findings: z.array(FindingView).optional(),
+		waivedFindings: z.array(z.string()).optional(),
+		incremental: IncrementalView.optional(),
+		reverse: ReverseView.optional(),
+		verification: VerificationRunView.optional(),
+		switchover: SwitchoverView.optional(),
+		createdAt: Time,
+		updatedAt: Time,
+	}),
+);
+
+// ---------------------------------------------------------------------------------------------
+// Verification results.
+
+const TableResultView = exactly<TableResult>()(
+	z.object({
+		table: z.string(),
+		destination: z.string(),
+		rowsChecked: Count,
+		missing: Count,
+		extra: Count,
+		different: Count,
+		schema: z.array(z.string()),
+		columns: z.array(z.string()),
+		chunksDone: Count,
+		chunksTotal: Count,
+		chunksRechecking: Count,
+		truncated: z.boolean(),
+	}),
+);
+
+const VerificationResultsView = exactly<VerificationResults>()(
+	z.object({ run: VerificationRunView, tables: z.array(TableResultView) }),
+);
+
+const RowDiffView = exactly<RowDiff>()(
+	z.object({
+		kind: z.enum(["missing", "extra", "different"]),
+		key: z.array(z.string()).nullable(),
+		columns: z.array(z.string()).optional(),
+		rowHash: z.string().optional(),
+		count: z.number().int().positive().optional(),
+	}),
+);
+
+const DifferencesView = exactly<Returns<typeof verificationDifferences>>()(
+	z.object({
+		run: RunNumber,
+		tables: z.array(
+			z.object({ table: z.string(), destination: z.string(), truncated: z.boolean(), rows: z.array(RowDiffView) }),
+		),
+	}),
+);
+
+// ---------------------------------------------------------------------------------------------
+// The status.
+
+const StreamStatusView = exactly<StreamStatus>()(
+	z.object({
+		phase: z.enum(["starting", "safe", "exact", "snapshot", "not started"]),
+		state: z.enum(["starting", "running", "restarting", "dead", "stopped"]),
+		stateReason: z.string().optional(),
+		latencySeconds: Rate.optional(),
+		rowsPerSecond: Rate,
+		bytesPerSecond: Rate,
+		transactions: Count,
+		rows: Count,
+		inconsistencies: Count,
+		position: SourcePositionView.optional(),
+		heartbeatAgeSeconds: Count.optional(),
+		lastError: z.string().optional(),
+	}),
+);
+
+const TableProgressView = exactly<TableProgress>()(
+	z.object({
+		source: z.string(),
+		destination: z.string(),
+		rowsCopied: Count,
+		bytesCopied: Count,
+		rowsEstimate: Count,
+		chunksDone: Count,
+		chunksTotal: Count,
+		planned: z.boolean(),
+		errors: z.array(z.string()),
+		waiting: z.array(z.string()),
+	}),
+);
+
+const ProjectStatusView = exactly<ProjectStatus>()(
+	z.object({
+		id: z.string(),
+		name: z.string(),
+		state: ProjectView.shape.state,
+		steps: z.array(StepView),
+		ticket: TicketView.optional(),
+		incremental: StreamStatusView.optional(),
+		reverse: StreamStatusView.optional(),
+		verification: VerificationResultsView.optional(),
+		switchover: SwitchoverView.optional(),
+		full: z
+			.object({
+				rowsCopied: Count,
+				bytesCopied: Count,
+				rowsPerSecond: Count,
+				bytesPerSecond: Count,
+				percent: z.number().int().min(0).max(100),
+				tables: z.array(TableProgressView),
+			})
+			.optional(),
+	}),
+);
+
+// ---------------------------------------------------------------------------------------------
+// The schema report.
+
+const ReportEntryView = exactly<ReportEntry>()(
+	z.object({
+		kind: z.enum([
+			"database",
+			"table",
+			"index",
+			"foreignKey",
+			"check",
+			"view",
+			"procedure",
+			"function",
+			"event",
+			"package",
+			"trigger",
+		]),
+		object: z.string(),
+		source: z.string(),
+		status: z.enum(["converted", "changed", "refused"]),
+		changes: z.array(z.object({ what: z.string(), why: z.string() })),
+		warnings: z.array(z.string()),
+		reason: z.string().optional(),
+	}),
+);
+
+/**
+ * The shared schemas the document lists under components/schemas by these names; the answers
+ * refer to them there.
+ */
+export const NAMED_SCHEMAS: Record<string, z.ZodType> = {
+	Time,
+	DataSource: DataSourceView,
+	SourcePosition: SourcePositionView,
+	Step: StepView,
+	Ticket: TicketView,
+	VerificationRun: VerificationRunView,
+	SwitchoverState: SwitchoverView,
+	Project: ProjectView,
+	StreamStatus: StreamStatusView,
+	ProjectStatus: ProjectStatusView,
+	VerificationResults: VerificationResultsView,
+	ReportEntry: ReportEntryView,
+};
+
+/**
+ * The body of each route's successful answer, by operationId, each checked against the type of
+ * the command its route calls; a route answering 204 has none (test/api/openapi.test.ts checks
+ * that every other route has one here).
+ */
+export const RESPONSES: Record<string, z.ZodType> = {
+	testConnection: exactly<Returns<typeof testConnection>>()(z.object({ version: z.string() })),
+	listDataSources: exactly<Returns<typeof listDataSources>>()(z.array(DataSourceView)),
+	addDataSource: AddedDataSourceView,
+	getDataSource: exactly<Returns<typeof getDataSource>>()(DataSourceView),
+	updateDataSource: exactly<Returns<typeof updateDataSource>>()(DataSourceView),
+	copyDataSource: exactly<Returns<typeof copyDataSource>>()(DataSourceView),
+	listProjects: exactly<Returns<typeof listProjects>>()(z.array(ProjectView)),
+	createProject: exactly<Returns<typeof createProject>>()(ProjectView),
+	getProject: exactly<Returns<typeof getProject>>()(ProjectView),
+	getProjectStatus: exactly<Returns<typeof projectStatus>>()(ProjectStatusView),
+	actOnProject: exactly<Returns<typeof actOnProject>>()(ProjectView),
+	resolveTicket: exactly<Returns<typeof resolveTicket>>()(ProjectView),
+	waiveFinding: exactly<Returns<typeof waiveFinding>>()(ProjectView),
+	getSchemaReport: exactly<Returns<typeof schemaReport>>()(z.array(ReportEntryView)),
+	exportObjects: exactly<Returns<typeof exportObjects>>()(ObjectSettings),
+	importObjects: exactly<Returns<typeof importObjects>>()(ProjectView),
+	startVerification: exactly<Returns<typeof startVerification>>()(ProjectView),
+	getVerification: exactly<Returns<typeof verificationResults>>()(VerificationResultsView),
+	pauseVerification: exactly<Returns<typeof pauseVerification>>()(ProjectView),
+	resumeVerification: exactly<Returns<typeof pauseVerification>>()(ProjectView),
+	getVerificationDifferences: exactly<Returns<typeof verificationDifferences>>()(DifferencesView),
+	getCorrectionSql: exactly<Returns<typeof correctionSql>>()(z.object({ run: RunNumber, script: z.string() })),
+	applyCorrection: exactly<Returns<typeof requestCorrection>>()(ProjectView),
+	startSwitchover: exactly<Returns<typeof requestSwitchover>>()(ProjectView),
+	confirmWritesStopped: exactly<Returns<typeof confirmWritesStopped>>()(ProjectView),
+};
