@@ -1,5 +1,4 @@
 import { z } from "zod";
-import type { FeedCursor, SourcePosition } from "../binlog/position.ts";
 import type { addDataSource, copyDataSource, testConnection, updateDataSource } from "../control/datasources.ts";
 import type { waiveFinding } from "../control/findings.ts";
 import {
@@ -21,56 +20,33 @@ import type {
 	verificationResults,
 } from "../control/verification.ts";
 import { type DataSource, Endpoint, Engine, KafkaEndpoint, RocketMqEndpoint } from "../model/datasource.ts";
-import {
-	type Finding,
-	type IncrementalState,
-	type Project,
-	ProjectInput,
-	type ReverseState,
-	type Step,
-	type SwitchoverState,
-	type Ticket,
-	type VerificationRun,
-	type VerificationTotals,
-} from "../model/project.ts";
 import type { startVerification } from "../scheduler/verification.ts";
 import type { TableResult, VerificationResults } from "../scheduler/verification-results.ts";
 import type { ReportEntry } from "../schema/report.ts";
 import type { getDataSource, listDataSources } from "../state/datasources.ts";
 import type { getProject, listProjects } from "../state/projects.ts";
 import type { RowDiff } from "../verify/diff.ts";
+import { ALERT_RESPONSES, AlertView } from "./responses-alerts.ts";
+import { Count, exactly, Rate, type Returns, RunNumber, Time } from "./responses-base.ts";
+import { EVENT_RESPONSES, EventView } from "./responses-events.ts";
+import { OPERATIONS_RESPONSES } from "./responses-operations.ts";
+import {
+	ProjectView,
+	SourcePositionView,
+	StepView,
+	SwitchoverView,
+	TicketView,
+	VerificationRunView,
+} from "./responses-project.ts";
 
 /*
  * What each route answers, as zod schemas: docs/openapi.json documents them (openapi.ts) and the
  * tests validate every answer of the e2e runs against that document. Each schema is tied to the
- * type its handler returns by `exactly`, so neither can change without the other.
+ * type its handler returns by `exactly` (responses-base.ts), so neither can change without the
+ * other. The project's own schemas are in responses-project.ts, the timeline's, the alert
+ * centre's and the operations' in responses-events.ts, responses-alerts.ts and
+ * responses-operations.ts.
  */
-
-/** The type with interfaces and intersections spelt out member by member, all the way down. */
-type Plain<T> = T extends object ? { [K in keyof T]: Plain<T[K]> } : T;
-
-/** True when A and B have the same members, each of the same type and optionality. */
-type Same<A, B> = (<G>() => G extends Plain<A> ? 1 : 2) extends <G>() => G extends Plain<B> ? 1 : 2 ? true : false;
-
-/**
- * A schema whose output is exactly `T`, the type a handler returns: a field added, dropped or
- * changed on one side alone fails to compile here. (`z.ZodType<T>` alone would let the type
- * gain an optional field the document never shows.)
- */
-function exactly<T>() {
-	return <S extends z.ZodType>(
-		schema: S & (Same<z.output<S>, T> extends true ? unknown : { "the schema's output is not exactly": T }),
-	): S => schema;
-}
-
-type Returns<F extends (...args: never[]) => unknown> = Awaited<ReturnType<F>>;
-
-/** An ISO time as `Date.toISOString` writes it. */
-const Time = z.iso.datetime();
-const Count = z.number().int().nonnegative();
-const Rate = z.number().nonnegative();
-/** A verification run: 1, 2, ... */
-const RunNumber = z.number().int().positive();
 
 // ---------------------------------------------------------------------------------------------
 // Data sources: as stored and shown, never with the password (no schema here has one, and none
@@ -98,134 +74,6 @@ const AddedDataSourceView = exactly<Returns<typeof addDataSource>>()(
 		KafkaView.extend(withVersion),
 		RocketMqView.extend(withVersion),
 	]),
-);
-
-// ---------------------------------------------------------------------------------------------
-// Projects: the settings as created, and the state the scheduler keeps on them.
-
-const FeedCursorView = exactly<FeedCursor>()(
-	z.object({
-		offsets: z.record(z.string(), z.string()),
-		watermarks: z.record(z.string(), z.string()).optional(),
-	}),
-);
-
-const SourcePositionView = exactly<SourcePosition>()(
-	z.object({
-		gtid: z.string(),
-		file: z.string(),
-		pos: Count,
-		tso: z.string().regex(/^\d+$/).optional(),
-		feed: FeedCursorView.optional(),
-	}),
-);
-
-const StepView = exactly<Step>()(
-	z.object({
-		name: z.string(),
-		state: z.enum(["pending", "running", "done", "failed", "skipped"]),
-		begun: z.boolean().optional(),
-		startedAt: Time.optional(),
-		finishedAt: Time.optional(),
-		error: z.string().optional(),
-	}),
-);
-
-const TicketView = exactly<Ticket>()(
-	z.object({
-		id: z.string(),
-		step: z.string(),
-		message: z.string(),
-		openedAt: Time,
-		stopsReplication: z.boolean().optional(),
-	}),
-);
-
-const FindingView = exactly<Finding>()(
-	z.object({
-		level: z.enum(["error", "warning"]),
-		object: z.string(),
-		message: z.string(),
-		fix: z.string(),
-		id: z.string().optional(),
-		waived: z.boolean().optional(),
-	}),
-);
-
-const IncrementalView = exactly<IncrementalState>()(
-	z.object({
-		startPosition: SourcePositionView.optional(),
-		safeUntil: SourcePositionView.optional(),
-		skipGtid: z.string().optional(),
-	}),
-);
-
-const ReverseView = exactly<ReverseState>()(
-	z.object({
-		startPosition: SourcePositionView.optional(),
-		active: z.boolean().optional(),
-		skipGtid: z.string().optional(),
-	}),
-);
-
-const TotalsView = exactly<VerificationTotals>()(
-	z.object({
-		rowsChecked: Count,
-		missing: Count,
-		extra: Count,
-		different: Count,
-		schema: Count.optional(),
-		tablesDiffering: Count,
-	}),
-);
-
-const VerificationRunView = exactly<VerificationRun>()(
-	z.object({
-		run: RunNumber,
-		state: z.enum(["running", "paused", "correcting", "done", "failed"]),
-		tables: z.array(z.string()).optional(),
-		truth: z.enum(["source", "destination"]).optional(),
-		startedAt: Time,
-		finishedAt: Time.optional(),
-		error: z.string().optional(),
-		totals: TotalsView.optional(),
-		correcting: RunNumber.optional(),
-		/** Epoch milliseconds. */
-		applyingSince: Count.optional(),
-		fullRun: RunNumber.optional(),
-		differing: z.array(z.string()).optional(),
-	}),
-);
-
-const SwitchoverView = exactly<SwitchoverState>()(
-	z.object({
-		requestedAt: Time.optional(),
-		maxLatencySeconds: Rate,
-		waiveVerification: z.boolean(),
-		writesStoppedAt: Time.optional(),
-		finalPosition: SourcePositionView.optional(),
-		forwardStopped: z.boolean().optional(),
-		blocked: z.string().optional(),
-		/** Epoch milliseconds. */
-		lateSince: Count.optional(),
-	}),
-);
-
-const ProjectView = exactly<Project>()(
-	ProjectInput.extend({
-		id: z.string(),
-		state: z.enum(["new", "running", "paused", "failed", "completed", "released"]),
-		steps: z.array(StepView),
-		ticket: TicketView.optional(),
-		findings: z.array(FindingView).optional(),
-		waivedFindings: z.array(z.string()).optional(),
-		incremental: IncrementalView.optional(),
-		reverse: ReverseView.optional(),
-		verification: VerificationRunView.optional(),
-		switchover: SwitchoverView.optional(),
-		createdAt: Time,
-		updatedAt: Time,
-	}),
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -374,6 +222,8 @@ export const NAMED_SCHEMAS: Record<string, z.ZodType> = {
 	ProjectStatus: ProjectStatusView,
 	VerificationResults: VerificationResultsView,
 	ReportEntry: ReportEntryView,
+	ProjectEvent: EventView,
+	Alert: AlertView,
 };
 
 /**
@@ -407,4 +257,7 @@ export const RESPONSES: Record<string, z.ZodType> = {
 	applyCorrection: exactly<Returns<typeof requestCorrection>>()(ProjectView),
 	startSwitchover: exactly<Returns<typeof requestSwitchover>>()(ProjectView),
 	confirmWritesStopped: exactly<Returns<typeof confirmWritesStopped>>()(ProjectView),
+	...EVENT_RESPONSES,
+	...ALERT_RESPONSES,
+	...OPERATIONS_RESPONSES,
 };

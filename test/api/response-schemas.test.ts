@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { dispatch } from "../../shared/api/dispatch.ts";
 import { exportObjects } from "../../shared/control/projects.ts";
 import { projectStatus } from "../../shared/control/status.ts";
 import { requestSwitchover } from "../../shared/control/switchover.ts";
@@ -107,6 +108,38 @@ describe("answers checked against docs/openapi.json", () => {
 		];
 		for (const [method, path, body] of answers)
 			expect(check(method, path, wire(body)), `${method} ${path}`).not.toThrow();
+	});
+
+	it("lets through the alert settings and the webhook as their routes answer them, never the webhook's secret", async () => {
+		const { ctx, project } = await seeded();
+		const call = async (method: string, path: string, body?: unknown) => {
+			const actor = { name: "alice", role: "admin" } as const;
+			const json = body === undefined ? null : JSON.stringify(body);
+			const answer = await dispatch(ctx, { method, path, query: {}, body: json, actor });
+			expect(answer.status, `${method} ${path}: ${JSON.stringify(answer.body)}`).toBeLessThan(300);
+			return wire(answer.body);
+		};
+		const calls: [string, string, unknown?][] = [
+			["GET", "/alerts/webhook"],
+			[
+				"PUT",
+				"/alerts/settings",
+				{ evaluationSeconds: 10, alerts: { oms_host_down: { thresholds: { heartbeatSeconds: 5 } } } },
+			],
+			["GET", "/alerts/settings"],
+			["PUT", `/projects/${project.id}/alerts/settings`, { alerts: { oms_migration_delay: { enabled: false } } }],
+			["GET", `/projects/${project.id}/alerts/settings`],
+			["PUT", "/alerts/webhook", { url: "https://hooks.example/ferry", secret: "a-secret-of-16-chars" }],
+			["GET", "/alerts/webhook"],
+		];
+		for (const [method, path, body] of calls) {
+			const answer = await call(method, path, body);
+			expect(check(method, path, answer), `${method} ${path}`).not.toThrow();
+		}
+		const webhook = (await call("GET", "/alerts/webhook")) as Record<string, unknown>;
+		expect(check("GET", "/alerts/webhook", { ...webhook, secret: "a-secret-of-16-chars" })).toThrow(
+			/getAlertWebhook[\s\S]*additional properties 'secret'/,
+		);
 	});
 
 	it("refuses a data source that shows its password, naming the operation and the field", async () => {
