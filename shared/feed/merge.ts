@@ -54,7 +54,11 @@ export interface MergeOptions {
 	completeness: FeedFormat["completeness"];
 	/** Every partition read ('topic:partition'). */
 	partitions: readonly string[];
-	/** Where an earlier session stopped (the checkpoint's cursor): its watermarks count from the start. */
+	/**
+	 * Where an earlier session stopped (the checkpoint's cursor). Its offsets only: a watermark
+	 * counts once its partition has been read up to it in this session, or a transaction below it
+	 * could be released before all its rows are read again (TiCDC sends watermarks every second).
+	 */
 	cursor?: FeedCursor;
 	/** Whether a transaction is already at the destination (at or before the checkpoint, or the copy's start). */
 	applied: (t: FeedTransaction) => boolean;
@@ -77,9 +81,6 @@ export class FeedMerge {
 	duplicates = 0;
 
 	constructor(private readonly options: MergeOptions) {
-		for (const [partition, mark] of Object.entries(options.cursor?.watermarks ?? {})) {
-			this.watermarks.set(partition, BigInt(mark));
-		}
 		for (const [partition, offset] of Object.entries(options.cursor?.offsets ?? {})) {
 			this.next.set(partition, BigInt(offset));
 		}
@@ -121,9 +122,14 @@ export class FeedMerge {
 				held = { transaction: t, events: [], fingerprints: new Set(), round: this.round, bytes: 0 };
 				this.held.set(t.id, held);
 			}
-			if (this.options.completeness === "watermarks") {
+			// Ferry writes a statement to every partition of its table's topic (and to every topic of
+			// its database): one transaction runs it once
+			const ddlCopy = event.kind === "ddl" && this.options.completeness === "transactions";
+			if (this.options.completeness === "watermarks" || ddlCopy) {
 				// TiDB writes one version of a key per transaction: the same event twice is a resend
-				const fingerprint = JSON.stringify(event, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+				const fingerprint = ddlCopy
+					? `ddl:${event.kind === "ddl" ? `${event.database}\u0000${event.sql}` : ""}`
+					: JSON.stringify(event, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
 				if (held.fingerprints.has(fingerprint)) {
 					this.duplicates++;
 					continue;
@@ -203,11 +209,8 @@ export class FeedMerge {
 	cursor(): FeedCursor {
 		const offsets: Record<string, string> = {};
 		for (const [partition, next] of this.next) offsets[partition] = next.toString();
-		const watermarks: Record<string, string> = {};
-		for (const [partition, mark] of this.watermarks) watermarks[partition] = mark.toString();
-		const cursor = this.watermarks.size > 0 ? { offsets, watermarks } : { offsets };
 		return withEvents(
-			cursor,
+			{ offsets },
 			[...this.held.values()].flatMap((h) => h.events),
 		);
 	}

@@ -15,6 +15,19 @@ import { FeedError, FeedFormatError, type FeedRecord } from "./event.ts";
  * destination with the data (cursor.ts in merge.ts), not offsets committed to Kafka.
  */
 
+/** Where a partition ends when listed. */
+export interface PartitionEnds {
+	earliest: bigint;
+	/** The last stable offset: the end of what a read_committed reader may see. */
+	stable: bigint;
+	/**
+	 * No transaction is open or awaiting its marker (the last stable offset is the log's end). A
+	 * committed transaction's markers reach its partitions one by one: until then a partition's
+	 * end says nothing about it.
+	 */
+	settled: boolean;
+}
+
 /** A partition's name in cursors and merges: 'topic:partition'. */
 export function partitionKey(topic: string, partition: number): string {
 	return `${topic}:${partition}`;
@@ -74,14 +87,14 @@ export class FeedPartitions {
 		}
 	}
 
-	/** Every partition's last stable offset (the end of what a read_committed reader may see), and earliest offset. */
-	async ends(): Promise<Map<string, { earliest: bigint; stable: bigint }>> {
+	/** Every partition's earliest and last stable offsets, and whether every transaction in it is settled. */
+	async ends(): Promise<Map<string, PartitionEnds>> {
 		const byTopic = new Map<string, number[]>();
 		for (const p of this.partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
 		const topics = [...byTopic.keys()];
 		const partitions = Object.fromEntries(byTopic);
 		try {
-			const [earliest, stable] = await Promise.all([
+			const [earliest, stable, high] = await Promise.all([
 				this.consumer.listOffsets({ topics, partitions, timestamp: -2n }),
 				this.consumer.listOffsets({
 					topics,
@@ -89,12 +102,20 @@ export class FeedPartitions {
 					timestamp: -1n,
 					isolationLevel: FetchIsolationLevels.READ_COMMITTED,
 				}),
+				this.consumer.listOffsets({
+					topics,
+					partitions,
+					timestamp: -1n,
+					isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED,
+				}),
 			]);
-			const out = new Map<string, { earliest: bigint; stable: bigint }>();
+			const out = new Map<string, PartitionEnds>();
 			for (const p of this.partitions) {
+				const last = stable.get(p.topic)?.[p.partition] ?? 0n;
 				out.set(p.key, {
 					earliest: earliest.get(p.topic)?.[p.partition] ?? 0n,
-					stable: stable.get(p.topic)?.[p.partition] ?? 0n,
+					stable: last,
+					settled: last === (high.get(p.topic)?.[p.partition] ?? 0n),
 				});
 			}
 			return out;

@@ -108,11 +108,12 @@ export class FeedReader implements ChangeReader {
 			const moveDue = Date.now() - lastMove >= (this.options.idleMoveMs ?? 1000);
 			// read before the round: the round then reads every message committed with it
 			const sent = sink && moveDue ? await this.partitions.sinkPosition(sink) : null;
-			const read = await this.readRound();
+			const { records: read, settled } = await this.readRound();
 			const ready = this.merge.release();
 			this.stats.duplicates = this.merge.duplicates;
 			for (const t of ready) yield* this.parts(t);
-			this.drained = this.merge.pending === 0;
+			// handed out everything, and every partition was read to a settled end this round
+			this.drained = this.merge.pending === 0 && settled;
 			// an idle feed still moves: TiCDC's watermarks, or the synchronization's checkpoint, say
 			// that nothing more was committed below them
 			if (this.drained && moveDue) {
@@ -124,15 +125,22 @@ export class FeedReader implements ChangeReader {
 		}
 	}
 
-	/** One round: every partition read up to the last stable offset listed at its start. Returns the records read. */
-	private async readRound(): Promise<number> {
+	/**
+	 * One round: every partition read up to the last stable offset listed at its start, a bounded
+	 * share each. Returns the records read, and whether every partition reached a settled end.
+	 */
+	private async readRound(): Promise<{ records: number; settled: boolean }> {
 		this.merge.startRound();
 		const ends = await this.partitions.ends();
 		let records = 0;
+		let settled = true;
 		for (const p of this.partitions.partitions) {
-			if (this.closed) return records;
+			if (this.closed) return { records, settled: false };
 			const end = ends.get(p.key);
-			if (!end) continue;
+			if (!end) {
+				settled = false;
+				continue;
+			}
 			const from = this.merge.startOffset(p.key) ?? end.earliest;
 			if (from < end.earliest) {
 				throw new FeedError(
@@ -145,10 +153,12 @@ export class FeedReader implements ChangeReader {
 				records++;
 				this.merge.add(p.key, record.offset, this.format.decode(record), record.value?.length ?? 0);
 			});
-			this.merge.readTo(p.key, reached, reached >= end.stable);
+			const atEnd = reached >= end.stable && end.settled;
+			this.merge.readTo(p.key, reached, atEnd);
+			settled &&= atEnd;
 		}
 		this.stats.records += records;
-		return records;
+		return { records, settled };
 	}
 
 	/** A complete transaction as parts of at most `maxPartChanges` changes; the last carries its position. */
@@ -199,6 +209,7 @@ export class FeedReader implements ChangeReader {
 	}
 
 	private async row(event: FeedRow): Promise<Change | null> {
+		if (this.options.include && !this.options.include(event.table)) return null;
 		if (event.op === "read") {
 			// the migration's own copy holds the table as of its start; a snapshot after it may hide changes before it
 			const { database, table } = event.table;
@@ -206,7 +217,6 @@ export class FeedReader implements ChangeReader {
 				`the change feed holds a snapshot of ${database}.${table} taken after the migration's start position: the changes to it between the two are not in the feed; start the migration again after the synchronization's snapshot has finished`,
 			);
 		}
-		if (this.options.include && !this.options.include(event.table)) return null;
 		const columns = await this.tableColumns(event);
 		const image = (raw: FeedRow["after"]): RowImage | undefined =>
 			raw === undefined ? undefined : this.format.values(raw, columns, event);

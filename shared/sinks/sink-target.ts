@@ -212,6 +212,8 @@ export class SinkTarget implements ReplicationTarget {
 		while (!signal.aborted) {
 			const next = await iterator.next(idleMs);
 			if (next === "idle") {
+				// never commit in the middle of a source transaction: a Kafka transaction holds whole ones
+				if (this.inTransaction) continue;
 				if (this.uncommitted > 0 && this.totals.position) await this.commitAt(this.totals.position);
 				else await this.heartbeatIfIdle();
 				continue;
