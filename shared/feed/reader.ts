@@ -282,9 +282,9 @@ export class FeedReader implements ChangeReader {
  * holds what it holds (a Debezium snapshot after the start is refused by the format's order).
  */
 export function isApplied(t: FeedTransaction, from: SourcePosition): boolean {
-	if (from.tso !== undefined) {
-		if (t.commitTs === undefined) return false;
-		return BigInt(t.commitTs) <= BigInt(from.tso);
+	if (t.commitTs !== undefined || from.tso !== undefined) {
+		// a TSO compares only with a TSO; without one on either side nothing is known applied
+		return t.commitTs !== undefined && from.tso !== undefined && BigInt(t.commitTs) <= BigInt(from.tso);
 	}
 	if (t.gtid && from.gtid) return includesTransaction(from, t.gtid);
 	if (t.file !== undefined && t.pos !== undefined && from.file) {

@@ -1,12 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { runWriteLoad } from "../../cli/demo/load.ts";
-import { currentPosition, hasReached } from "../../shared/binlog/position.ts";
-import { connect } from "../../shared/db/connect.ts";
-import type { Credentials } from "../../shared/model/datasource.ts";
+import { hasReached } from "../../shared/binlog/position.ts";
 import type { FeedFormatName } from "../../shared/model/feed.ts";
 import type { FormatName } from "../../shared/model/sync.ts";
 import { sampleDatabases, scratch2Credentials, scratchCredentials, uniqueDatabase } from "../support/databases.ts";
 import { createTopics } from "../support/kafka.ts";
+import { position } from "../support/replication.ts";
 import { type StackFixture, useTestStack, waitFor } from "../support/stack.ts";
 import { addLocalKafka, compareRebuilt, killReplicationTask, waitForSyncCaughtUp } from "../support/sync.ts";
 
@@ -19,15 +18,6 @@ import { addLocalKafka, compareRebuilt, killReplicationTask, waitForSyncCaughtUp
 
 const TABLES = ["customers", "products", "orders", "order_items", "audit_log", "digits", "seq"];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function withConnection<T>(creds: Credentials, work: (c: Awaited<ReturnType<typeof connect>>) => Promise<T>) {
-	const c = await connect(creds);
-	try {
-		return await work(c);
-	} finally {
-		await c.end();
-	}
-}
 
 interface Leg {
 	db: string;
@@ -98,7 +88,7 @@ describe("a migration through a queue: MariaDB -> sync -> Kafka -> Ferry fed fro
 		expect(kills).toBe(4);
 		for (const d of done) expect(d.transactions).toBeGreaterThan(50);
 		// where the source's binlog ends: each fed migration must get there, the other leg's transactions included
-		const end = await withConnection(scratchCredentials, currentPosition);
+		const end = await position(scratchCredentials);
 
 		for (const [i, id] of fed.entries()) {
 			const leg = legs[i] as Leg;
