@@ -5,6 +5,7 @@ const RESTARTS = ["test/e2e/incremental-chaos.test.ts", "test/capture/restart.te
 
 export default defineConfig({
 	test: {
+		globalSetup: ["test/global-setup.ts"],
 		testTimeout: 60_000,
 		hookTimeout: 60_000,
 		// metrics go to stdout as embedded-metric JSON: tests read them from the code, never from the log

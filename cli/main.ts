@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
+import { buildConsole } from "../console/build.ts";
 import { ApiError, FerryClient } from "../shared/api/client.ts";
 import { ferryHome } from "../shared/config.ts";
 import type { ProjectStatus } from "../shared/control/status.ts";
 import { startLocalStack } from "../shared/local/stack.ts";
-import { localApiToken, tokenFile } from "../shared/local/tokens.ts";
+import { consoleLink, localApiToken, tokenFile } from "../shared/local/tokens.ts";
 import { Role } from "../shared/model/actor.ts";
 import { runDemo } from "./demo/run.ts";
 import { renderStatus } from "./render.ts";
@@ -53,6 +54,7 @@ local
 	.option("--port <n>", "API port", "7300")
 	.option("--workers <n>", "copy worker processes", "2")
 	.action(async (o) => {
+		await buildConsole();
 		const stack = await startLocalStack({
 			home: ferryHome(),
 			apiPort: Number(o.port),
@@ -60,9 +62,21 @@ local
 		});
 		console.log(`Ferry local mode: API on ${stack.apiUrl}; bearer tokens (use one with --role or FERRY_API_TOKEN):`);
 		for (const role of Role.options) console.log(`  ${role.padEnd(8)} ${tokenFile(ferryHome(), role)}`);
+		// the token rides in the fragment, which the browser never sends: it reaches no server log
+		console.log(
+			`Console (as admin; 'ferry console --role viewer' prints another): ${consoleLink(stack.apiUrl, stack.token)}`,
+		);
 		const stop = () => stack.stop().then(() => process.exit(0));
 		process.on("SIGINT", stop);
 		process.on("SIGTERM", stop);
+	});
+
+program
+	.command("console")
+	.description("print the web console's link for a role (local mode; the token is in the link's fragment)")
+	.action(() => {
+		const role = Role.parse(program.opts().role ?? "admin");
+		console.log(consoleLink(process.env.FERRY_API_URL ?? DEFAULT_API, localApiToken(ferryHome(), role)));
 	});
 
 program

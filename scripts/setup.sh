@@ -18,12 +18,20 @@ if [[ $want_java == 1 ]]; then
   command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 fi
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
-if [[ ${#missing[@]} -gt 0 ]]; then
+# the console's browser tests drive Debian's Chromium (with its recommended fonts): nothing downloads a browser
+browser=()
+[[ $want_java == 1 ]] && ! command -v chromium >/dev/null 2>&1 && browser=(chromium)
+if [[ ${#missing[@]} -gt 0 || ${#browser[@]} -gt 0 ]]; then
   [[ $(id -u) == 0 ]] || die "missing packages ${missing[*]}: install them with apt-get (needs root)"
-  log "installing ${missing[*]} with apt-get"
+  log "installing ${missing[*]} ${browser[*]} with apt-get"
   apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
-    || die "apt-get install ${missing[*]} failed"
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+      || die "apt-get install ${missing[*]} failed"
+  fi
+  if [[ ${#browser[@]} -gt 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || die "apt-get install chromium failed"
+  fi
 fi
 
 use_node24
@@ -38,4 +46,6 @@ if [[ ! -f node_modules/.ferry-installed-$lock_sum ]]; then
     || die "npm install failed"
   touch "node_modules/.ferry-installed-$lock_sum"
 fi
+# the web console, served by `ferry local up` (and deployed to S3 by the CDK stack)
+node --import tsx console/build.ts >/dev/null || die "building the console failed"
 log "setup done: node $(node --version), $(mariadbd --version 2>/dev/null | awk '{print $3}' || echo mariadb)"

@@ -64,9 +64,11 @@ const error = (status: number, code: string, message: string, details?: unknown)
  * become a 500 whose details stay in the log.
  */
 export async function dispatch(ctx: Context, req: HttpRequest): Promise<HttpResponse> {
-	const found = match(req.method.toUpperCase(), req.path);
-	if (found === undefined) return error(404, "NO_SUCH_ROUTE", `no route ${req.method} ${req.path}`);
-	if (found === "method") return error(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed on ${req.path}`);
+	// the console calls the API under /api: the same origin as its files, locally and behind CloudFront
+	const path = req.path.startsWith("/api/") ? req.path.slice("/api".length) : req.path;
+	const found = match(req.method.toUpperCase(), path);
+	if (found === undefined) return error(404, "NO_SUCH_ROUTE", `no route ${req.method} ${path}`);
+	if (found === "method") return error(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed on ${path}`);
 	const { route, params } = found;
 	if (!permits(req.actor, route.access)) {
 		const needed = ROLE_NEEDED[route.access];
@@ -101,7 +103,7 @@ export async function dispatch(ctx: Context, req: HttpRequest): Promise<HttpResp
 	try {
 		const call = { params, query: req.query, body, actor: req.actor };
 		const result = await route.handle(ctx, call);
-		await recordCall(ctx, route, call, req.path, result);
+		await recordCall(ctx, route, call, path, result);
 		return route.status === 204 ? { status: 204 } : { status: route.status, body: result };
 	} catch (err) {
 		if (err instanceof UserError) return error(err.status, err.code, err.message);

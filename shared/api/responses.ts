@@ -26,6 +26,7 @@ import type { ReportEntry } from "../schema/report.ts";
 import type { getDataSource, listDataSources } from "../state/datasources.ts";
 import type { getProject, listProjects } from "../state/projects.ts";
 import type { RowDiff } from "../verify/diff.ts";
+import type { roleMatrix, whoAmI } from "./access.ts";
 import { ALERT_RESPONSES, AlertView } from "./responses-alerts.ts";
 import { Count, exactly, Rate, type Returns, RunNumber, Time } from "./responses-base.ts";
 import { EVENT_RESPONSES, EventView } from "./responses-events.ts";
@@ -232,6 +233,20 @@ export const NAMED_SCHEMAS: Record<string, z.ZodType> = {
  * that every other route has one here).
  */
 export const RESPONSES: Record<string, z.ZodType> = {
+	whoAmI: exactly<Returns<typeof whoAmI>>()(
+		z.object({ name: z.string(), role: z.enum(["admin", "operator", "viewer"]) }),
+	),
+	listRoleAccess: exactly<Returns<typeof roleMatrix>>()(
+		z.array(
+			z.object({
+				operationId: z.string(),
+				method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]),
+				path: z.string(),
+				summary: z.string(),
+				role: z.enum(["admin", "operator", "viewer"]),
+			}),
+		),
+	),
 	testConnection: exactly<Returns<typeof testConnection>>()(z.object({ version: z.string() })),
 	listDataSources: exactly<Returns<typeof listDataSources>>()(z.array(DataSourceView)),
 	addDataSource: AddedDataSourceView,

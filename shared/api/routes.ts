@@ -33,6 +33,7 @@ import { ProjectInput } from "../model/project.ts";
 import { startVerification } from "../scheduler/verification.ts";
 import { getDataSource, listDataSources } from "../state/datasources.ts";
 import { getProject, listProjects } from "../state/projects.ts";
+import { roleMatrix, whoAmI } from "./access.ts";
 import { type Route, route } from "./route.ts";
 import { ALERT_ROUTES } from "./routes-alerts.ts";
 import { EVENT_ROUTES } from "./routes-events.ts";
@@ -68,6 +69,24 @@ const ConnectionTest = Endpoint.extend({
  *   viewer's job is to check the migration, and passwords are never in any answer.
  */
 const CORE_ROUTES: Route[] = [
+	route({
+		method: "GET",
+		path: "/me",
+		operationId: "whoAmI",
+		access: "read",
+		summary: "The caller's name and role (the console offers only what the role may do)",
+		status: 200,
+		handle: (_ctx, req) => whoAmI(req.actor),
+	}),
+	route({
+		method: "GET",
+		path: "/roles",
+		operationId: "listRoleAccess",
+		access: "read",
+		summary: "Every operation of the API with the least role that may call it (viewer, operator, admin)",
+		status: 200,
+		handle: () => roleMatrix(ROUTES),
+	}),
 	route({
 		method: "POST",
 		path: "/datasources/test",

@@ -1,9 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
-import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { dispatch } from "../api/dispatch.ts";
 import { dynamoDocumentClient, sqsClient } from "../aws/clients.ts";
 import { ensureStateTable } from "../aws/state-store.ts";
 import { ensureQueueWithDeadLetter } from "../aws/work-queue.ts";
@@ -15,9 +13,10 @@ import { logger } from "../observability.ts";
 import { releaseLeasesOf } from "../scheduler/chunks/lease.ts";
 import { advanceAll } from "../scheduler/loop.ts";
 import { type EmbeddedAws, startEmbeddedAws } from "./embedded-aws.ts";
+import { localHttpServer } from "./http-server.ts";
 import { startMetricsSampler } from "./metrics-sampler.ts";
 import { LocalTaskLauncher } from "./task-launcher.ts";
-import { localApiTokens, localCaller } from "./tokens.ts";
+import { localApiTokens } from "./tokens.ts";
 
 export interface LocalStackOptions {
 	/** Ferry's home on this machine (~/.ferry): data, secrets and logs of local mode live here. */
@@ -28,10 +27,14 @@ export interface LocalStackOptions {
 	/** Use these servers instead of starting the embedded ones (tests use the emulators this way). */
 	dynamoEndpoint?: string;
 	sqsEndpoint?: string;
+	/** The built console the server serves (default: the repo's console/dist, built by `npm run build:console`). */
+	consoleDir?: string;
 }
 
 export interface LocalStack {
 	apiUrl: string;
+	/** The console's address (the same server as the API). */
+	consoleUrl: string;
 	/** The admin's bearer token. */
 	token: string;
 	/** Each role's bearer token (shared/local/tokens.ts). */
@@ -45,6 +48,7 @@ export interface LocalStack {
 	stop(): Promise<void>;
 }
 
+const CONSOLE_DIST = fileURLToPath(new URL("../../console/dist", import.meta.url));
 const CHUNK_WORKER = fileURLToPath(new URL("./chunk-worker-process.ts", import.meta.url));
 /** Children load TypeScript the way this process does, wherever they are started from. */
 const TSX_LOADER = import.meta.resolve("tsx");
@@ -91,35 +95,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 	const ctx = { ...contextFrom(configFromEnv(), tasks), metrics: history };
 	const tokens = localApiTokens(options.home);
 
-	const server: Server = createServer((req, res) => {
-		const chunks: Buffer[] = [];
-		req.on("data", (c: Buffer) => chunks.push(c));
-		req.on("end", async () => {
-			const actor = localCaller(tokens, req.headers.authorization);
-			if (!actor) {
-				res.writeHead(401, { "content-type": "application/json" });
-				res.end(
-					JSON.stringify({
-						error: {
-							code: "UNAUTHENTICATED",
-							message: "missing or wrong bearer token",
-						},
-					}),
-				);
-				return;
-			}
-			const url = new URL(req.url ?? "/", "http://local");
-			const out = await dispatch(ctx, {
-				method: req.method ?? "GET",
-				path: url.pathname,
-				query: Object.fromEntries(url.searchParams),
-				body: chunks.length ? Buffer.concat(chunks).toString("utf8") : null,
-				actor,
-			});
-			res.writeHead(out.status, { "content-type": "application/json" });
-			res.end(out.body === undefined ? "" : JSON.stringify(out.body));
-		});
-	});
+	const server = localHttpServer({ ctx, tokens, consoleDir: options.consoleDir ?? CONSOLE_DIST });
 	server.listen(options.apiPort, "127.0.0.1");
 	await new Promise<void>((resolve, reject) => {
 		server.once("listening", resolve);
@@ -178,6 +154,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
 	return {
 		apiUrl,
+		consoleUrl: `${apiUrl}/`,
 		token: tokens.admin,
 		tokens,
 		workers: () => [...children],

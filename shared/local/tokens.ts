@@ -40,3 +40,8 @@ export function localCaller(tokens: Record<Role, string>, authorization: string 
 	}
 	return undefined;
 }
+
+/** The console's address signed in as a token's holder: the fragment never leaves the browser. */
+export function consoleLink(apiUrl: string, token: string): string {
+	return `${apiUrl}/#token=${encodeURIComponent(token)}`;
+}

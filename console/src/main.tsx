@@ -1,0 +1,52 @@
+import { render } from "preact";
+import { api, configureApi, signedIn } from "./api.ts";
+import { App } from "./app.tsx";
+import { type ConsoleConfig, finishCognitoSignIn, loadConfig, savedToken, takeTokenFromFragment } from "./auth.ts";
+import { me, type Role } from "./session.ts";
+import "./styles.css";
+
+async function start(): Promise<void> {
+	const root = document.getElementById("app");
+	if (!root) return;
+	let config: ConsoleConfig;
+	try {
+		config = await loadConfig();
+	} catch (err) {
+		root.textContent = (err as Error).message;
+		return;
+	}
+	configureApi(config);
+	takeTokenFromFragment();
+	if (config.auth.kind === "cognito") {
+		try {
+			await finishCognitoSignIn(config.auth);
+		} catch (err) {
+			root.textContent = (err as Error).message;
+			return;
+		}
+	}
+	await whoAmI();
+	// a new link pasted into this tab changes only the fragment: no reload, so take its token here
+	addEventListener("hashchange", () => {
+		if (location.hash.startsWith("#token=")) {
+			takeTokenFromFragment();
+			void whoAmI();
+		}
+	});
+	render(<App config={config} />, root);
+}
+
+async function whoAmI(): Promise<void> {
+	if (!savedToken()) {
+		signedIn.value = false;
+		return;
+	}
+	try {
+		me.value = await api.get<{ name: string; role: Role }>("/me");
+		signedIn.value = true;
+	} catch {
+		signedIn.value = false;
+	}
+}
+
+void start();
