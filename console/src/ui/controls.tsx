@@ -25,7 +25,7 @@ export function Notice() {
 interface ActionProps {
 	access: Access;
 	/** Runs the action; its resolved string (if any) is announced as done. */
-	run: () => Promise<string | undefined | void>;
+	run: () => Promise<string | undefined>;
 	children: ComponentChildren;
 	kind?: "primary" | "danger" | "plain";
 	disabled?: boolean;
