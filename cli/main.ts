@@ -86,8 +86,11 @@ program
 	)
 	.option("--scale <x>", "sample size factor (1 = about 365,000 rows)", "1")
 	.option("--write-seconds <n>", "how long the source keeps taking writes during the migration", "20")
+	.option("--stay", "keep the API and the console up after the proof, until Ctrl-C")
 	.action(async (o) => {
-		process.exitCode = (await runDemo({ scale: Number(o.scale), writeSeconds: Number(o.writeSeconds) })) ? 0 : 1;
+		await buildConsole();
+		const ok = await runDemo({ scale: Number(o.scale), writeSeconds: Number(o.writeSeconds), stay: Boolean(o.stay) });
+		process.exitCode = ok ? 0 : 1;
 	});
 
 const ds = program.command("datasource").description("data sources (passwords go to the secret store)");

@@ -7,6 +7,7 @@ import { connect } from "../../shared/db/connect.ts";
 import { quoteId } from "../../shared/db/sql.ts";
 import { localInstance } from "../../shared/local/instances.ts";
 import { startLocalStack } from "../../shared/local/stack.ts";
+import { consoleLink } from "../../shared/local/tokens.ts";
 import { renderStatus } from "../render.ts";
 import { compareDatabases } from "./compare.ts";
 import { runWriteLoad } from "./load.ts";
@@ -20,7 +21,7 @@ const DEMO_DB = "ferry_demo";
  * verification during replay) while the source keeps taking writes, and prove by query that the
  * destination ends identical.
  */
-export async function runDemo(options: { scale: number; writeSeconds: number }): Promise<boolean> {
+export async function runDemo(options: { scale: number; writeSeconds: number; stay?: boolean }): Promise<boolean> {
 	const [source, destination] = [localInstance("source"), localInstance("destination")];
 	console.log(`generating sample database ${DEMO_DB} on ${source.host}:${source.port} ...`);
 	const src = await connect(source);
@@ -59,6 +60,8 @@ export async function runDemo(options: { scale: number; writeSeconds: number }):
 		writes = runWriteLoad(source, DEMO_DB, { signal: load.signal, connections: 2, pauseMs: 10 });
 		const stopWrites = setTimeout(() => load.abort(), options.writeSeconds * 1000);
 		await api.post(`/projects/${project.id}/actions/start`);
+		// a viewer's link: whoever watches can look at everything and change nothing
+		console.log(`watch it in the web console (as a viewer): ${consoleLink(stack.apiUrl, stack.tokens.viewer)}`);
 		const started = Date.now();
 		let status: ProjectStatus;
 		// running until the copy is done, verification (during replay) has passed, and replay has
@@ -87,6 +90,12 @@ export async function runDemo(options: { scale: number; writeSeconds: number }):
 		for (const line of report.lines) console.log(`  ${line}`);
 		console.log(report.identical ? "IDENTICAL: schema and rows match" : "DIFFERENT: see above");
 		await api.post(`/projects/${project.id}/actions/pause`);
+		if (options.stay) {
+			console.log(
+				`the API and the console stay up (admin: ${consoleLink(stack.apiUrl, stack.token)}); Ctrl-C stops them`,
+			);
+			await new Promise<void>((resolve) => process.once("SIGINT", resolve));
+		}
 		return report.identical;
 	} finally {
 		load.abort();
