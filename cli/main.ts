@@ -9,6 +9,7 @@ import { consoleLink, localApiToken, tokenFile } from "../shared/local/tokens.ts
 import { Role } from "../shared/model/actor.ts";
 import { runDemo } from "./demo/run.ts";
 import { renderStatus } from "./render.ts";
+import { regionOfApiUrl, sigv4 } from "./sigv4.ts";
 
 const DEFAULT_API = "http://127.0.0.1:7300";
 
@@ -25,8 +26,19 @@ function token(): string {
 	return localApiToken(ferryHome(), role.data);
 }
 
+/**
+ * The API the CLI calls: --api, FERRY_API_URL or local mode's. An API Gateway URL (or --auth
+ * sigv4) is called with SigV4 from the AWS credential chain; anything else with a bearer token.
+ */
 function client(): FerryClient {
-	return new FerryClient(process.env.FERRY_API_URL ?? DEFAULT_API, token());
+	const o = program.opts<{ api?: string; auth?: string }>();
+	const url = o.api ?? process.env.FERRY_API_URL ?? DEFAULT_API;
+	const auth = o.auth ?? process.env.FERRY_API_AUTH ?? (regionOfApiUrl(url) ? "sigv4" : "bearer");
+	if (auth === "bearer") return new FerryClient(url, token());
+	if (auth !== "sigv4") throw new Error(`--auth must be bearer or sigv4, not '${auth}'`);
+	const region = regionOfApiUrl(url) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+	if (!region) throw new Error(`the region of ${url} is unknown: set AWS_REGION`);
+	return new FerryClient(url, sigv4(region));
 }
 
 const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
@@ -45,7 +57,9 @@ function password(opts: { passwordEnv?: string; passwordFile?: string }): string
 const program = new Command("ferry")
 	.description("Online migration of MySQL-compatible databases")
 	.option("--role <role>", "local mode: call as admin, operator or viewer (that role's token in ~/.ferry/secrets)")
-	.option("--token-file <file>", "call with the bearer token in this file (or set FERRY_API_TOKEN)");
+	.option("--token-file <file>", "call with the bearer token in this file (or set FERRY_API_TOKEN)")
+	.option("--api <url>", "the API to call (or FERRY_API_URL; default local mode's http://127.0.0.1:7300)")
+	.option("--auth <kind>", "bearer (local mode) or sigv4 (AWS; the default for an execute-api URL), or FERRY_API_AUTH");
 
 const local = program.command("local").description("run Ferry on this machine");
 local
@@ -76,7 +90,8 @@ program
 	.description("print the web console's link for a role (local mode; the token is in the link's fragment)")
 	.action(() => {
 		const role = Role.parse(program.opts().role ?? "admin");
-		console.log(consoleLink(process.env.FERRY_API_URL ?? DEFAULT_API, localApiToken(ferryHome(), role)));
+		const api = program.opts<{ api?: string }>().api ?? process.env.FERRY_API_URL ?? DEFAULT_API;
+		console.log(consoleLink(api, localApiToken(ferryHome(), role)));
 	});
 
 program
@@ -260,7 +275,7 @@ program.parseAsync().catch((err) => {
 	if (err instanceof ApiError) console.error(`error ${err.status} ${err.code}: ${err.message}`);
 	else if ((err as Error).message === "fetch failed")
 		console.error(
-			`Ferry's API is not reachable at ${process.env.FERRY_API_URL ?? DEFAULT_API}: start it with 'ferry local up'`,
+			`Ferry's API is not reachable at ${program.opts<{ api?: string }>().api ?? process.env.FERRY_API_URL ?? DEFAULT_API}: start it with 'ferry local up', or name it with --api`,
 		);
 	else console.error(`error: ${(err as Error).message}`);
 	process.exit(1);

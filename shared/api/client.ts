@@ -10,27 +10,43 @@ export class ApiError extends Error {
 	}
 }
 
+/** One request about to be sent, for an authorizer to add its headers to. */
+export interface OutgoingRequest {
+	method: string;
+	url: URL;
+	headers: Record<string, string>;
+	body?: string;
+}
+
+/** Adds the caller's credentials to a request: a bearer token locally, a SigV4 signature in AWS (cli/sigv4.ts). */
+export type Authorizer = (req: OutgoingRequest) => Promise<Record<string, string>>;
+
+export const bearer =
+	(token: string): Authorizer =>
+	async (req) => ({ ...req.headers, authorization: `Bearer ${token}` });
+
 /** A small typed client of Ferry's REST API, used by the CLI and the tests. */
 export class FerryClient {
+	private readonly authorize: Authorizer;
+
+	/** `auth` is a local bearer token or an authorizer. */
 	constructor(
 		private readonly baseUrl: string,
-		private readonly token: string,
-	) {}
+		auth: string | Authorizer,
+	) {
+		this.authorize = typeof auth === "string" ? bearer(auth) : auth;
+	}
 
 	async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-		const res = await fetch(this.baseUrl + path, {
-			method,
-			headers: {
-				authorization: `Bearer ${this.token}`,
-				"content-type": "application/json",
-			},
-			body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-		});
-		const text = await res.text();
-		const parsed = text ? JSON.parse(text) : undefined;
+		const url = new URL(this.baseUrl.replace(/\/$/, "") + path);
+		const text = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
+		const headers = await this.authorize({ method, url, headers: { "content-type": "application/json" }, body: text });
+		const res = await fetch(url, { method, headers, body: text });
+		const answer = await res.text();
+		const parsed = answer ? JSON.parse(answer) : undefined;
 		if (!res.ok) {
 			const e = parsed?.error ?? {};
-			throw new ApiError(res.status, e.code ?? String(res.status), e.message ?? text);
+			throw new ApiError(res.status, e.code ?? String(res.status), e.message ?? answer);
 		}
 		return parsed as T;
 	}
