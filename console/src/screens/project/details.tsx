@@ -3,6 +3,7 @@ import type { DataSource } from "../../../../shared/model/datasource.ts";
 import type { Project } from "../../../../shared/model/project.ts";
 import { api, seg } from "../../api.ts";
 import { href, navigate, setQuery } from "../../router.ts";
+import { can } from "../../session.ts";
 import { StateBadge } from "../../ui/badges.tsx";
 import { Action } from "../../ui/controls.tsx";
 import { LIVE_MS, useResource } from "../../ui/resource.ts";
@@ -153,7 +154,7 @@ function Header({ project, status, reload }: { project: Project; status: Project
 				</Action>
 				<Action
 					access="admin"
-					kind={status.state === "running" || status.state === "paused" ? "plain" : "danger"}
+					kind={status.state === "running" || status.state === "paused" || !can("admin") ? "plain" : "danger"}
 					disabled={status.state === "running" || status.state === "paused"}
 					title={
 						status.state === "running" || status.state === "paused"

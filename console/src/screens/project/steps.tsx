@@ -11,9 +11,9 @@ export function StepTimeline({ steps, now = Date.now() }: { steps: ProjectStatus
 				{steps.map((s) => {
 					const start = time(s.startedAt);
 					const end = time(s.finishedAt);
-					const seconds = s.startedAt
-						? ((s.finishedAt ? Date.parse(s.finishedAt) : now) - Date.parse(s.startedAt)) / 1000
-						: undefined;
+					// a step that stopped without finishing (failed, skipped) has no duration to give
+					const until = s.finishedAt ? Date.parse(s.finishedAt) : s.state === "running" ? now : undefined;
+					const seconds = s.startedAt && until !== undefined ? (until - Date.parse(s.startedAt)) / 1000 : undefined;
 					return (
 						<li key={s.name} class={`st st-${s.state}`}>
 							<span class="st-name">{s.name}</span>

@@ -1,6 +1,7 @@
 import type { ProjectStatus } from "../../../../shared/control/status.ts";
 import type { Project } from "../../../../shared/model/project.ts";
 import { api, seg } from "../../api.ts";
+import { can } from "../../session.ts";
 import { Action } from "../../ui/controls.tsx";
 import { duration, time } from "../../ui/format.ts";
 import { stoppages, waivable } from "./diagnose.ts";
@@ -74,7 +75,7 @@ export function WhyStopped({ project, status, reload }: { project: Project; stat
 			})}
 			{ticket && (
 				<div class="toolbar">
-					<Action access="operate" kind="primary" run={decide("retry")}>
+					<Action access="operate" kind={can("operate") ? "primary" : "plain"} run={decide("retry")}>
 						Retry step {ticket.step}
 					</Action>
 					<Action
