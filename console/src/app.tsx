@@ -5,7 +5,7 @@ import { here, href, matchPath } from "./router.ts";
 import { NAV, SCREENS } from "./screens/index.ts";
 import { SignIn, SignOut } from "./screens/signin.tsx";
 import { me } from "./session.ts";
-import { Notice } from "./ui/controls.tsx";
+import { Notice, notice } from "./ui/controls.tsx";
 import { Empty } from "./ui/states.tsx";
 
 /** The console's frame: navigation, who is signed in, the page's status line and the current screen. */
@@ -23,6 +23,10 @@ export function App({ config }: { config: ConsoleConfig }) {
 	useEffect(() => {
 		document.title = `${title} · Ferry`;
 	}, [title]);
+	// an action's outcome belongs to the page it was taken on
+	useEffect(() => {
+		notice.value = undefined;
+	}, [path]);
 	if (!signedIn.value) return <SignIn config={config} />;
 	const section = `/${path.split("/")[1] ?? ""}`;
 	return (
