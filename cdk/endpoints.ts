@@ -13,8 +13,9 @@ import { Construct } from "constructs";
  *
  * Not here, on purpose: ecs-agent and ecs-telemetry serve the agent on EC2 container instances,
  * which Fargate tasks do not use; STS, since the functions and the task take their role's
- * credentials from the runtime, never from AssumeRole; Lambda's own logs and traces, which the
- * Lambda service delivers outside the function's network interfaces.
+ * credentials from the runtime, never from AssumeRole; X-Ray and Lambda's logs, since the Lambda
+ * service itself delivers a function's logs and its active-tracing segments (no Ferry code calls
+ * X-Ray), outside the function's network interfaces.
  */
 export const INTERFACE_ENDPOINTS = {
 	Sqs: ec2.InterfaceVpcEndpointAwsService.SQS,

@@ -56,7 +56,7 @@ export interface FerryProps {
 	readonly vpc?: ec2.IVpc;
 	/**
 	 * Subnets of `vpc` for the functions, the tasks and the endpoints (one per zone at least).
-	 * @default the VPC's private subnets
+	 * @default the VPC's private subnets with egress, or its isolated ones when it has none
 	 */
 	readonly subnets?: ec2.SubnetSelection;
 	/**

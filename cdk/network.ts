@@ -7,7 +7,7 @@ import { addServiceEndpoints, GATEWAY_ENDPOINTS } from "./endpoints.ts";
 export interface NetworkProps {
 	/** The user's VPC; absent, a VPC of its own (two zones, private subnets, flow logs). */
 	readonly vpc?: ec2.IVpc;
-	/** Subnets of `vpc` to run in; absent, its private subnets. */
+	/** Subnets of `vpc` to run in; absent, its private subnets (with egress, else isolated). */
 	readonly subnets?: ec2.SubnetSelection;
 	/** Groups the workloads carry; absent, one is made. */
 	readonly securityGroups?: ec2.ISecurityGroup[];
@@ -17,6 +17,11 @@ export interface NetworkProps {
 	readonly natGateways: number;
 	/** Encrypts the flow-log group of the VPC it makes. */
 	readonly encryptionKey?: kms.IKey;
+}
+
+/** A VPC's private subnets with egress, else its isolated ones (CDK files them apart). */
+function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
+	return vpc.privateSubnets.length > 0 ? { subnets: vpc.privateSubnets } : { subnets: vpc.isolatedSubnets };
 }
 
 /** The VPC the workloads run in, their subnets, and the security groups they carry. */
@@ -31,7 +36,7 @@ export class Network extends Construct {
 		super(scope, id);
 		if (props.vpc) {
 			this.vpc = props.vpc;
-			this.subnets = props.subnets ?? { subnets: props.vpc.privateSubnets };
+			this.subnets = props.subnets ?? defaultSubnets(props.vpc);
 		} else {
 			this.vpc = this.ownVpc(props.natGateways, props.encryptionKey);
 			this.subnets = {

@@ -138,6 +138,19 @@ describe("the Ferry construct in a user's CDK app", () => {
 			.subnets.map((s) => stack.resolve(s.subnetId));
 		expect(appSubnets).toHaveLength(2);
 		for (const f of functions(t)) expect(f.Properties.VpcConfig.SubnetIds).toEqual(appSubnets);
+		// without a selection: its private subnets, or in a VPC without NAT its isolated ones
+		let isolated: ec2.Vpc | undefined;
+		const closed = synth((s) => {
+			isolated = new ec2.Vpc(s, "Closed", {
+				maxAzs: 2,
+				flowLogs: { all: {} },
+				subnetConfiguration: [{ name: "db", subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+			});
+			return { vpc: isolated, vpcEndpoints: true };
+		});
+		const closedIds = (isolated as ec2.Vpc).isolatedSubnets.map((s) => closed.stack.resolve(s.subnetId));
+		for (const f of functions(closed.template)) expect(f.Properties.VpcConfig.SubnetIds).toEqual(closedIds);
+		expect(closed.nag).toEqual([]);
 		const taskSubnets = fnByDescription(t, "scheduler").Properties.Environment.Variables.FERRY_TASK_SUBNETS;
 		expect(JSON.stringify(taskSubnets)).toContain(JSON.stringify(appSubnets[0]));
 		expect(JSON.stringify(taskSubnets)).toContain(JSON.stringify(appSubnets[1]));
