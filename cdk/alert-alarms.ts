@@ -16,6 +16,12 @@ export interface AlertAlarmsProps {
 	readonly deadLetterQueues: sqs.IQueue[];
 	/** Receives the alarms' state changes and records them in the alert history (functions/scheduler). */
 	readonly recorder: lambda.IFunction;
+	/** Where the alarms send; absent, a topic of its own, KMS-encrypted. */
+	readonly topic?: sns.ITopic;
+	/** Encrypts the topic it makes; absent, a key of its own. */
+	readonly encryptionKey?: kms.IKey;
+	/** Alarm names start with `<namePrefix>-`; the EventBridge rule matches that prefix. */
+	readonly namePrefix: string;
 }
 
 /** A Metrics Insights query over Ferry's namespace: the worst value across every dimension set the publisher adds. */
@@ -37,43 +43,19 @@ interface AlarmSpec {
 
 /**
  * The alert catalogue (shared/alerts/catalogue.ts) as CloudWatch alarms, one per alert name,
- * named `<stack>-<alert name>`, each sending to the stack's alert topic; an EventBridge rule
+ * named `<namePrefix>-<alert name>`, each sending to the alert topic; an EventBridge rule
  * hands their state changes to the scheduler, which records ALARM as firing and OK as resolved
  * in the same history as its own evaluation (shared/alerts/cloudwatch.ts). Thresholds are the
  * catalogue's defaults; per-project settings apply to Ferry's own evaluation.
  */
 export class AlertAlarms extends Construct {
-	readonly topic: sns.Topic;
+	readonly topic: sns.ITopic;
 	readonly alarms = new Map<AlertName, cloudwatch.IAlarm>();
 
 	constructor(scope: Construct, id: string, props: AlertAlarmsProps) {
 		super(scope, id);
-		const stackName = Stack.of(this).stackName;
-		// CloudWatch publishes to an encrypted topic only with a customer-managed key it may use
-		const key = new kms.Key(this, "TopicKey", {
-			description: "Encrypts the Ferry alert topic",
-			enableKeyRotation: true,
-		});
-		key.addToResourcePolicy(
-			new iam.PolicyStatement({
-				principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-				actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
-				resources: ["*"],
-			}),
-		);
-		this.topic = new sns.Topic(this, "Topic", {
-			displayName: "Ferry alerts",
-			masterKey: key,
-			enforceSSL: true,
-		});
-		this.topic.addToResourcePolicy(
-			new iam.PolicyStatement({
-				principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-				actions: ["sns:Publish"],
-				resources: [this.topic.topicArn],
-				conditions: { StringEquals: { "aws:SourceAccount": Stack.of(this).account } },
-			}),
-		);
+		const prefix = props.namePrefix;
+		this.topic = props.topic ?? this.ownTopic(props.encryptionKey);
 
 		const deadLetters = new cloudwatch.MathExpression({
 			expression: props.deadLetterQueues.map((_, i) => `dlq${i}`).join(" + "),
@@ -132,12 +114,12 @@ export class AlertAlarms extends Construct {
 			},
 		};
 		for (const [name, spec] of Object.entries(specs) as Array<[AlertName, AlarmSpec]>) {
-			this.add(name, spec.metric.createAlarm(this, name, this.alarmProps(stackName, name, spec)));
+			this.add(name, spec.metric.createAlarm(this, name, this.alarmProps(prefix, name, spec)));
 		}
 		// two measures, one name: a composite alarm over one alarm per measure
 		const parts = (["TaskMemoryPercent", "TaskCpuPercent"] as const).map((metric) =>
 			insights("MAX", metric, `${metric}, worst task`).createAlarm(this, `oms_host_threshold_${metric}`, {
-				alarmName: `${stackName}-oms_host_threshold-${metric}`,
+				alarmName: `${prefix}-oms_host_threshold-${metric}`,
 				alarmDescription: `A replication task's ${metric} is over 90 for 5 minutes`,
 				threshold: 90,
 				comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -147,7 +129,7 @@ export class AlertAlarms extends Construct {
 			}),
 		);
 		const host = new cloudwatch.CompositeAlarm(this, "oms_host_threshold", {
-			compositeAlarmName: `${stackName}-oms_host_threshold`,
+			compositeAlarmName: `${prefix}-oms_host_threshold`,
 			alarmDescription: "A replication task's memory or CPU use is over its threshold",
 			alarmRule: cloudwatch.AlarmRule.anyOf(...parts),
 		});
@@ -159,15 +141,47 @@ export class AlertAlarms extends Construct {
 			eventPattern: {
 				source: ["aws.cloudwatch"],
 				detailType: ["CloudWatch Alarm State Change"],
-				detail: { alarmName: [{ prefix: `${stackName}-` }] },
+				detail: { alarmName: [{ prefix: `${prefix}-` }] },
 			},
 			targets: [new targets.LambdaFunction(props.recorder, { retryAttempts: 4, maxEventAge: Duration.hours(1) })],
 		});
 	}
 
-	private alarmProps(stackName: string, name: AlertName, spec: AlarmSpec): cloudwatch.CreateAlarmOptions {
+	/** A topic CloudWatch may publish to, encrypted with a customer-managed key CloudWatch may use. */
+	private ownTopic(encryptionKey: kms.IKey | undefined): sns.Topic {
+		const key =
+			encryptionKey ??
+			new kms.Key(this, "TopicKey", {
+				description: "Encrypts the Ferry alert topic",
+				enableKeyRotation: true,
+			});
+		// A no-op on a key imported by ARN: its policy must grant CloudWatch these (docs/deploy.md).
+		key.addToResourcePolicy(
+			new iam.PolicyStatement({
+				principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+				actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+				resources: ["*"],
+			}),
+		);
+		const topic = new sns.Topic(this, "Topic", {
+			displayName: "Ferry alerts",
+			masterKey: key,
+			enforceSSL: true,
+		});
+		topic.addToResourcePolicy(
+			new iam.PolicyStatement({
+				principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+				actions: ["sns:Publish"],
+				resources: [topic.topicArn],
+				conditions: { StringEquals: { "aws:SourceAccount": Stack.of(this).account } },
+			}),
+		);
+		return topic;
+	}
+
+	private alarmProps(prefix: string, name: AlertName, spec: AlarmSpec): cloudwatch.CreateAlarmOptions {
 		return {
-			alarmName: `${stackName}-${name}`,
+			alarmName: `${prefix}-${name}`,
 			alarmDescription: spec.description,
 			threshold: spec.threshold,
 			comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { Duration } from "aws-cdk-lib";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
+import type * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
@@ -26,8 +27,10 @@ export interface FerryFunctionProps {
 	readonly environment: Record<string, string>;
 	readonly vpc: ec2.IVpc;
 	readonly subnets: ec2.SubnetSelection;
-	readonly securityGroup: ec2.ISecurityGroup;
+	readonly securityGroups: ec2.ISecurityGroup[];
 	readonly reservedConcurrency?: number;
+	/** Encrypts the function's log group. */
+	readonly encryptionKey?: kms.IKey;
 }
 
 /**
@@ -51,6 +54,7 @@ export class FerryFunction extends Construct {
 		super(scope, id);
 		this.logGroup = new logs.LogGroup(this, "Logs", {
 			retention: logs.RetentionDays.ONE_MONTH,
+			encryptionKey: props.encryptionKey,
 		});
 		this.role = new iam.Role(this, "Role", {
 			assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
@@ -94,7 +98,7 @@ export class FerryFunction extends Construct {
 			reservedConcurrentExecutions: props.reservedConcurrency,
 			vpc: props.vpc,
 			vpcSubnets: props.subnets,
-			securityGroups: [props.securityGroup],
+			securityGroups: props.securityGroups,
 			environment: {
 				...props.environment,
 				NODE_OPTIONS: "--enable-source-maps",

@@ -1,4 +1,5 @@
 import { Duration } from "aws-cdk-lib";
+import type * as kms from "aws-cdk-lib/aws-kms";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 
@@ -7,6 +8,8 @@ export interface ChunkQueueProps {
 	readonly consumerTimeout: Duration;
 	/** Receives before a message moves to the dead-letter queue. */
 	readonly maxReceiveCount?: number;
+	/** Encrypts both queues; absent, SQS-managed encryption. */
+	readonly encryptionKey?: kms.IKey;
 }
 
 /** A work queue of chunks with its dead-letter queue, both encrypted and TLS-only. */
@@ -16,13 +19,16 @@ export class ChunkQueue extends Construct {
 
 	constructor(scope: Construct, id: string, props: ChunkQueueProps) {
 		super(scope, id);
+		const encryption = props.encryptionKey
+			? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey }
+			: { encryption: sqs.QueueEncryption.SQS_MANAGED };
 		this.deadLetterQueue = new sqs.Queue(this, "Dlq", {
-			encryption: sqs.QueueEncryption.SQS_MANAGED,
+			...encryption,
 			enforceSSL: true,
 			retentionPeriod: Duration.days(14),
 		});
 		this.queue = new sqs.Queue(this, "Queue", {
-			encryption: sqs.QueueEncryption.SQS_MANAGED,
+			...encryption,
 			enforceSSL: true,
 			visibilityTimeout: Duration.seconds(props.consumerTimeout.toSeconds() * 6),
 			retentionPeriod: Duration.days(4),

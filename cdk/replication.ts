@@ -4,6 +4,7 @@ import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as ecr from "aws-cdk-lib/aws-ecr";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as iam from "aws-cdk-lib/aws-iam";
+import type * as kms from "aws-cdk-lib/aws-kms";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct, type IConstruct } from "constructs";
 import { METRICS_NAMESPACE } from "./config.ts";
@@ -21,6 +22,11 @@ export interface ReplicationTasksProps {
 	readonly image?: string;
 	readonly sourceRoot: string;
 	readonly environment: Record<string, string>;
+	/** Fargate vCPU units (1024 = 1 vCPU) and memory (MiB) of the task; a valid Fargate pair. */
+	readonly cpu: number;
+	readonly memoryLimitMiB: number;
+	/** Encrypts the task's log group. */
+	readonly encryptionKey?: kms.IKey;
 }
 
 /**
@@ -40,10 +46,11 @@ export class ReplicationTasks extends Construct {
 		});
 		this.logGroup = new logs.LogGroup(this, "Logs", {
 			retention: logs.RetentionDays.ONE_MONTH,
+			encryptionKey: props.encryptionKey,
 		});
 		this.taskDefinition = new ecs.FargateTaskDefinition(this, "CaptureReplay", {
-			cpu: 1024,
-			memoryLimitMiB: 2048,
+			cpu: props.cpu,
+			memoryLimitMiB: props.memoryLimitMiB,
 			runtimePlatform: {
 				cpuArchitecture: ecs.CpuArchitecture.ARM64,
 				operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,

@@ -1,5 +1,6 @@
 import { RemovalPolicy } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import type * as kms from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
 
 /**
@@ -9,7 +10,7 @@ import { Construct } from "constructs";
 export class StateTable extends Construct {
 	readonly table: dynamodb.Table;
 
-	constructor(scope: Construct, id: string) {
+	constructor(scope: Construct, id: string, encryptionKey?: kms.IKey) {
 		super(scope, id);
 		this.table = new dynamodb.Table(this, "Table", {
 			partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
@@ -17,6 +18,7 @@ export class StateTable extends Construct {
 			billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
 			pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
 			removalPolicy: RemovalPolicy.RETAIN,
+			...(encryptionKey && { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey }),
 		});
 	}
 }

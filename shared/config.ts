@@ -15,6 +15,8 @@ export interface FerryConfig {
 	sqsEndpoint?: string;
 	/** Secrets Manager name prefix in the cloud; a file path in local mode. */
 	secretPrefix: string;
+	/** KMS key (id or ARN) new data-source secrets are encrypted with; absent, Secrets Manager's own key. */
+	secretKmsKeyId?: string;
 	secretFile?: string;
 }
 
@@ -37,6 +39,7 @@ export function configFromEnv(): FerryConfig {
 		dynamoEndpoint: process.env.FERRY_DYNAMODB_ENDPOINT,
 		sqsEndpoint: process.env.FERRY_SQS_ENDPOINT,
 		secretPrefix: process.env.FERRY_SECRET_PREFIX ?? "ferry/datasources/",
+		secretKmsKeyId: process.env.FERRY_SECRET_KMS_KEY_ID || undefined,
 		secretFile: process.env.FERRY_SECRET_FILE,
 	};
 }

@@ -13,7 +13,7 @@ export interface EcsTaskSettings {
 	taskDefinition: string;
 	container: string;
 	subnets: string[];
-	securityGroup: string;
+	securityGroups: string[];
 }
 
 /**
@@ -45,7 +45,7 @@ export class EcsTaskLauncher implements TaskLauncher {
 				networkConfiguration: {
 					awsvpcConfiguration: {
 						subnets: this.settings.subnets,
-						securityGroups: [this.settings.securityGroup],
+						securityGroups: this.settings.securityGroups,
 						assignPublicIp: "DISABLED",
 					},
 				},
@@ -105,6 +105,6 @@ export function ecsLauncherFromEnv(): TaskLauncher | undefined {
 		taskDefinition: process.env.FERRY_TASK_DEFINITION_ARN ?? "",
 		container: process.env.FERRY_TASK_CONTAINER ?? "",
 		subnets: (process.env.FERRY_TASK_SUBNETS ?? "").split(",").filter(Boolean),
-		securityGroup: process.env.FERRY_TASK_SECURITY_GROUP ?? "",
+		securityGroups: (process.env.FERRY_TASK_SECURITY_GROUPS ?? "").split(",").filter(Boolean),
 	});
 }

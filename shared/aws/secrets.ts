@@ -21,12 +21,13 @@ export class SecretsManagerStore implements SecretStore {
 	constructor(
 		private readonly client: SecretsManagerClient,
 		private readonly prefix: string,
+		private readonly kmsKeyId?: string,
 	) {}
 
 	async put(id: string, secret: string): Promise<void> {
 		const name = this.prefix + id;
 		try {
-			await this.client.send(new CreateSecretCommand({ Name: name, SecretString: secret }));
+			await this.client.send(new CreateSecretCommand({ Name: name, SecretString: secret, KmsKeyId: this.kmsKeyId }));
 		} catch (err) {
 			if (!(err instanceof ResourceExistsException)) throw err;
 			await this.client.send(new PutSecretValueCommand({ SecretId: name, SecretString: secret }));
@@ -90,8 +91,17 @@ export class FileSecretStore implements SecretStore {
 	}
 }
 
-export function secretStoreFor(config: { region: string; secretPrefix: string; secretFile?: string }): SecretStore {
+export function secretStoreFor(config: {
+	region: string;
+	secretPrefix: string;
+	secretKmsKeyId?: string;
+	secretFile?: string;
+}): SecretStore {
 	return config.secretFile
 		? new FileSecretStore(config.secretFile)
-		: new SecretsManagerStore(new SecretsManagerClient({ region: config.region }), config.secretPrefix);
+		: new SecretsManagerStore(
+				new SecretsManagerClient({ region: config.region }),
+				config.secretPrefix,
+				config.secretKmsKeyId,
+			);
 }

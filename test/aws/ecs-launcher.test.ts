@@ -21,7 +21,7 @@ const settings = {
 	taskDefinition: "arn:aws:ecs:eu-west-1:111122223333:task-definition/ferry-capture-replay:3",
 	container: "capture-replay",
 	subnets: ["subnet-a", "subnet-b"],
-	securityGroup: "sg-1",
+	securityGroups: ["sg-1", "sg-2"],
 };
 
 describe("the ECS task launcher (recorded fake ECS client)", () => {
@@ -39,7 +39,7 @@ describe("the ECS task launcher (recorded fake ECS client)", () => {
 			networkConfiguration: {
 				awsvpcConfiguration: {
 					subnets: ["subnet-a", "subnet-b"],
-					securityGroups: ["sg-1"],
+					securityGroups: ["sg-1", "sg-2"],
 					assignPublicIp: "DISABLED",
 				},
 			},

@@ -1,6 +1,3 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { afterAll, describe, expect, it } from "vitest";
@@ -8,29 +5,12 @@ import { FerryStack } from "../../cdk/ferry-stack.ts";
 import { addNagChecks } from "../../cdk/nag.ts";
 import { ALERT_NAMES } from "../../shared/alerts/catalogue.ts";
 import { alertNameOfAlarm } from "../../shared/alerts/cloudwatch.ts";
+import { FAST_APP, stubSourceRoot } from "./stub-source.ts";
 
-// as stack.test.ts: stub handler entries, bundling skipped
-const sourceRoot = mkdtempSync(join(tmpdir(), "ferry-cdk-alerts-"));
-const BROKERS = ["@platformatic/kafka", "rocketmq-client-nodejs"];
-writeFileSync(
-	join(sourceRoot, "package-lock.json"),
-	JSON.stringify({
-		packages: Object.fromEntries(
-			["@vlasky/zongji", ...BROKERS].map((name) => [`node_modules/${name}`, { version: "0.0.0-test" }]),
-		),
-	}),
-);
-writeFileSync(
-	join(sourceRoot, "package.json"),
-	JSON.stringify({ name: "t", private: true, dependencies: Object.fromEntries(BROKERS.map((b) => [b, "0.0.0-test"])) }),
-);
-for (const name of ["api", "scheduler", "chunk-worker"]) {
-	mkdirSync(join(sourceRoot, "functions", name), { recursive: true });
-	writeFileSync(join(sourceRoot, "functions", name, "handler.ts"), "export const handler = async () => {};\n");
-}
-afterAll(() => rmSync(sourceRoot, { recursive: true, force: true }));
+const { sourceRoot, remove } = stubSourceRoot("cdk-alerts");
+afterAll(remove);
 
-const app = new App({ context: { "aws:cdk:bundling-stacks": [] }, builtinCloudFormationValidation: false });
+const app = new App(FAST_APP);
 const stack = new FerryStack(app, "FerryStack", { sourceRoot });
 const pack = addNagChecks(app);
 const template = Template.fromStack(stack);

@@ -1,51 +1,19 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { App, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { Queue } from "aws-cdk-lib/aws-sqs";
 import { afterAll, describe, expect, it } from "vitest";
 import { FerryStack } from "../../cdk/ferry-stack.ts";
 import { addNagChecks } from "../../cdk/nag.ts";
+import { FAST_APP, stubSourceRoot } from "./stub-source.ts";
 
-// Template tests do not need the real handlers: stub entries in a temporary source root, bundling skipped,
-// aws-cdk-lib's built-in (slow) CloudFormation validation off.
-const FUNCTIONS = ["api", "scheduler", "chunk-worker"];
-const sourceRoot = mkdtempSync(join(tmpdir(), "ferry-cdk-test-"));
-writeFileSync(
-	join(sourceRoot, "package-lock.json"),
-	JSON.stringify({
-		packages: Object.fromEntries(
-			["@vlasky/zongji", "@platformatic/kafka", "rocketmq-client-nodejs"].map((name) => [
-				`node_modules/${name}`,
-				{ version: "0.0.0-test" },
-			]),
-		),
-	}),
-);
-// bundling installs the broker clients beside each function (functions.ts BROKER_CLIENTS): it reads this
-writeFileSync(
-	join(sourceRoot, "package.json"),
-	JSON.stringify({
-		name: "ferry-cdk-test",
-		private: true,
-		dependencies: { "@platformatic/kafka": "0.0.0-test", "rocketmq-client-nodejs": "0.0.0-test" },
-	}),
-);
-for (const name of FUNCTIONS) {
-	mkdirSync(join(sourceRoot, "functions", name), { recursive: true });
-	writeFileSync(join(sourceRoot, "functions", name, "handler.ts"), "export const handler = async () => {};\n");
-}
-afterAll(() => rmSync(sourceRoot, { recursive: true, force: true }));
+const { sourceRoot, remove } = stubSourceRoot("cdk-test");
+afterAll(remove);
 
 function makeStack(context: Record<string, unknown> = {}): {
 	app: App;
 	stack: FerryStack;
 } {
-	const app = new App({
-		context: { "aws:cdk:bundling-stacks": [], ...context },
-		builtinCloudFormationValidation: false,
-	});
+	const app = new App({ ...FAST_APP, context: { ...FAST_APP.context, ...context } });
 	const stack = new FerryStack(app, "FerryStack", { sourceRoot });
 	return { app, stack };
 }
@@ -206,6 +174,25 @@ describe("FerryStack", () => {
 		});
 		expect(() => makeStack({ copyBatchSize: 11 })).toThrow(/copyBatchSize/);
 		expect(() => makeStack({ copyReservedConcurrency: 2, copyMaxConcurrency: 3 })).toThrow(/copyMaxConcurrency/);
+	});
+
+	it("takes memory, task size, endpoints and NAT gateways from context too", () => {
+		const t = Template.fromStack(
+			makeStack({ verifyMemorySize: "2048", taskCpu: 512, taskMemory: "4096", vpcEndpoints: "false", natGateways: "2" })
+				.stack,
+		);
+		t.hasResourceProperties("AWS::Lambda::Function", {
+			Description: Match.stringLikeRegexp("verify worker"),
+			MemorySize: 2048,
+		});
+		t.hasResourceProperties("AWS::ECS::TaskDefinition", { Cpu: "512", Memory: "4096" });
+		t.resourceCountIs("AWS::EC2::NatGateway", 2);
+		expect(Object.values(t.findResources("AWS::EC2::VPCEndpoint")).map((e) => e.Properties.VpcEndpointType)).toEqual([
+			"Gateway",
+			"Gateway",
+		]);
+		expect(() => makeStack({ vpcEndpoints: "yes" })).toThrow(/vpcEndpoints must be true or false/);
+		expect(() => makeStack({ taskCpu: 512, taskMemory: 8192 })).toThrow(/not offered with cpu 512/);
 	});
 
 	it("passes the IAM principals' roles to the api function only, and refuses a role Ferry does not have", () => {
@@ -439,8 +426,23 @@ describe("FerryStack", () => {
 			},
 		});
 		t.hasResourceProperties("AWS::EC2::SecurityGroup", { VpcId: "vpc-0123" });
+		// endpoints in the imported VPC: the gateways need its route tables
+		const withEndpoints = {
+			vpcId: "vpc-0123",
+			privateSubnetIds: "subnet-a,subnet-b",
+			availabilityZones: "eu-west-1a,eu-west-1b",
+			vpcEndpoints: "true",
+		};
+		expect(() => makeStack(withEndpoints)).toThrow(/privateSubnetRouteTableIds/);
+		const routed = Template.fromStack(makeStack({ ...withEndpoints, privateSubnetRouteTableIds: "rtb-a,rtb-b" }).stack);
+		routed.hasResourceProperties("AWS::EC2::VPCEndpoint", {
+			VpcEndpointType: "Gateway",
+			RouteTableIds: ["rtb-a", "rtb-b"],
+		});
+		expect(Object.keys(routed.findResources("AWS::EC2::VPCEndpoint"))).toHaveLength(10);
 		template.resourceCountIs("AWS::EC2::VPC", 1);
-		template.resourceCountIs("AWS::EC2::NatGateway", 1);
+		// its own VPC reaches AWS through endpoints, no NAT gateway
+		template.resourceCountIs("AWS::EC2::NatGateway", 0);
 		template.resourceCountIs("AWS::EC2::FlowLog", 1);
 	});
 
