@@ -140,7 +140,7 @@ describe("console: overview, tickets, alerts, components", () => {
 		const live = page()
 			.getByRole("row")
 			.filter({ has: page().getByRole("link", { name: `incremental ${liveDb}` }) });
-		await expect.poll(() => live.textContent()).toContain("running");
+		await expect.poll(() => live.textContent(), { timeout: 30_000 }).toContain("running");
 		await page().getByText("Replay latency, last hour").waitFor({ timeout: 30_000 });
 		await look(page(), "ops-overview-attention");
 	}, 240_000);
@@ -227,7 +227,7 @@ describe("console: overview, tickets, alerts, components", () => {
 			const { replicationTasks } = await t.api.get<Components>("/components");
 			return replicationTasks.find((r) => r.projectId === project.live && r.state === "running");
 		});
-		await expect.poll(() => task.textContent()).toContain("running");
+		await expect.poll(() => task.textContent(), { timeout: 30_000 }).toContain("running");
 		expect(await task.textContent()).toContain(live?.position?.file ?? "no position");
 		expect(await task.getByRole("link").getAttribute("href")).toBe(`#/projects/${project.live}`);
 		await page().getByText("Queue depth (waiting + in flight) since this page opened").waitFor();

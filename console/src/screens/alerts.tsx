@@ -132,7 +132,7 @@ export function AlertsScreen({ query }: ScreenProps) {
 												<code>{a.name}</code>
 												{a.subject && <div class="hint">{a.subject}</div>}
 											</th>
-											<td>
+											<td class="project-cell">
 												<AlertScope alert={a} names={names} />
 											</td>
 											<td>
@@ -143,8 +143,12 @@ export function AlertsScreen({ query }: ScreenProps) {
 												{measured(a) && <div class="hint">{measured(a)}</div>}
 												{a.resolution && <div class="hint">{a.resolution}</div>}
 											</td>
-											<td title={time(a.firedAt).title}>{time(a.firedAt).text}</td>
-											<td title={time(a.resolvedAt).title}>{time(a.resolvedAt).text}</td>
+											<td class="when" title={time(a.firedAt).title}>
+												{time(a.firedAt).text}
+											</td>
+											<td class="when" title={time(a.resolvedAt).title}>
+												{time(a.resolvedAt).text}
+											</td>
 											<td>
 												<AcknowledgeAlert alert={a} done={alerts.reload} />
 											</td>

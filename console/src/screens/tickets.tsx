@@ -65,7 +65,7 @@ export function TicketsScreen() {
 												{t.ticket.stopsReplication && <span class="badge badge-bad">replication stopped</span>}
 											</td>
 											<td class="error-text">{t.ticket.message}</td>
-											<td title={time(t.ticket.openedAt).title}>
+											<td class="when" title={time(t.ticket.openedAt).title}>
 												{time(t.ticket.openedAt).text}
 												<br />
 												<span class="hint">{ago(t.ticket.openedAt)}</span>
