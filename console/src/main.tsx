@@ -2,6 +2,7 @@ import { render } from "preact";
 import { api, configureApi, signedIn } from "./api.ts";
 import { App } from "./app.tsx";
 import { type ConsoleConfig, finishCognitoSignIn, loadConfig, savedToken, takeTokenFromFragment } from "./auth.ts";
+import { rereadLocation } from "./router.ts";
 import { me, type Role } from "./session.ts";
 import "./styles.css";
 
@@ -25,11 +26,13 @@ async function start(): Promise<void> {
 			return;
 		}
 	}
+	rereadLocation();
 	await whoAmI();
 	// a new link pasted into this tab changes only the fragment: no reload, so take its token here
 	addEventListener("hashchange", () => {
 		if (location.hash.startsWith("#token=")) {
 			takeTokenFromFragment();
+			rereadLocation();
 			void whoAmI();
 		}
 	});

@@ -22,6 +22,11 @@ addEventListener("hashchange", () => {
 	here.value = read();
 });
 
+/** Reads the address again after something rewrote it without a hashchange (the token taken from the fragment). */
+export function rereadLocation(): void {
+	here.value = read();
+}
+
 export function navigate(path: string): void {
 	location.hash = path;
 }

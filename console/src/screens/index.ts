@@ -1,5 +1,12 @@
 import type { FunctionComponent } from "preact";
 import { ProjectScreen } from "./project/details.tsx";
+import { AlertSettingsScreen } from "./alert-settings.tsx";
+import { AlertsScreen } from "./alerts.tsx";
+import { ComponentsScreen } from "./components.tsx";
+import { EditDataSourceScreen, NewDataSourceScreen } from "./datasource-form.tsx";
+import { DataSourceScreen, DataSourcesScreen } from "./datasources.tsx";
+import { OverviewScreen } from "./overview.tsx";
+import { TicketsScreen } from "./tickets.tsx";
 import { UsersScreen } from "./users.tsx";
 
 export interface ScreenProps {
@@ -17,6 +24,15 @@ export interface Screen {
 
 /** Every screen of the console; the first whose pattern matches the hash path is shown. */
 export const SCREENS: Screen[] = [
+	{ pattern: "/", title: "Overview", component: OverviewScreen },
+	{ pattern: "/datasources", title: "Data sources", component: DataSourcesScreen },
+	{ pattern: "/datasources/new", title: "Add a data source", component: NewDataSourceScreen },
+	{ pattern: "/datasources/:id", title: "Data source", component: DataSourceScreen },
+	{ pattern: "/datasources/:id/edit", title: "Edit data source", component: EditDataSourceScreen },
+	{ pattern: "/tickets", title: "Tickets", component: TicketsScreen },
+	{ pattern: "/alerts", title: "Alerts", component: AlertsScreen },
+	{ pattern: "/alerts/settings", title: "Alert settings", component: AlertSettingsScreen },
+	{ pattern: "/components", title: "Components", component: ComponentsScreen },
 	{ pattern: "/users", title: "Users and roles", component: UsersScreen },
 	// after /projects/new: a pattern with a parameter matches "new" too
 	{ pattern: "/projects/:id", title: "Project", component: ProjectScreen },
