@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { addDataSource, copyDataSource, testConnection, updateDataSource } from "../control/datasources.ts";
+import type { addDataSource, copyDataSource, testDataSource, updateDataSource } from "../control/datasources.ts";
 import type { waiveFinding } from "../control/findings.ts";
 import {
 	type actOnProject,
@@ -247,7 +247,7 @@ export const RESPONSES: Record<string, z.ZodType> = {
 			}),
 		),
 	),
-	testConnection: exactly<Returns<typeof testConnection>>()(z.object({ version: z.string() })),
+	testConnection: exactly<Returns<typeof testDataSource>>()(z.object({ version: z.string() })),
 	listDataSources: exactly<Returns<typeof listDataSources>>()(z.array(DataSourceView)),
 	addDataSource: AddedDataSourceView,
 	getDataSource: exactly<Returns<typeof getDataSource>>()(DataSourceView),

@@ -1,11 +1,12 @@
 import { z } from "zod";
 import {
 	addDataSource,
+	ConnectionTestInput,
 	copyDataSource,
 	DataSourceInput,
 	DataSourcePatch,
 	deleteDataSource,
-	testConnection,
+	testDataSource,
 	updateDataSource,
 } from "../control/datasources.ts";
 import { waiveFinding } from "../control/findings.ts";
@@ -28,7 +29,6 @@ import {
 	verificationDifferences,
 	verificationResults,
 } from "../control/verification.ts";
-import { Endpoint } from "../model/datasource.ts";
 import { ProjectInput } from "../model/project.ts";
 import { startVerification } from "../scheduler/verification.ts";
 import { getDataSource, listDataSources } from "../state/datasources.ts";
@@ -50,9 +50,6 @@ const SwitchoverRequest = z
 	})
 	.strict();
 const TicketDecision = z.object({ decision: z.enum(["retry", "skip"]) }).strict();
-const ConnectionTest = Endpoint.extend({
-	password: z.string().max(1024),
-}).strict();
 
 /**
  * The routes of data sources, projects, verification and switchover. Access (route.ts): every
@@ -93,9 +90,9 @@ const CORE_ROUTES: Route[] = [
 		operationId: "testConnection",
 		access: "operate",
 		summary: "Test a connection without saving a data source",
-		body: ConnectionTest,
+		body: ConnectionTestInput,
 		status: 200,
-		handle: (_ctx, req) => testConnection(req.body),
+		handle: (_ctx, req) => testDataSource(req.body),
 	}),
 	route({
 		method: "GET",

@@ -74,17 +74,36 @@ export async function testConnection(creds: Credentials): Promise<{ version: str
 	}
 }
 
+/**
+ * What POST /datasources/test takes: the connection fields of any kind of data source, before it
+ * has a name (the console tests before it saves); without `engine`, a database's endpoint.
+ */
+export const ConnectionTestInput = z.union([
+	Endpoint.extend({ password: Described.password }).strict(),
+	z.discriminatedUnion("engine", [
+		DatabaseInput.omit({ name: true, description: true }),
+		KafkaInput.omit({ name: true, description: true }),
+		RocketMqInput.omit({ name: true, description: true }),
+	]),
+]);
+export type ConnectionTestInput = z.infer<typeof ConnectionTestInput>;
+
 /** The connection test of any kind of data source: a database's login, a broker's metadata. */
-async function testDataSource(input: DataSourceInput): Promise<{ version: string }> {
-	if (input.engine === "kafka" || input.engine === "rocketmq") {
-		const { name: _n, description: _d, ...creds } = input;
+export async function testDataSource(input: ConnectionTestInput | DataSourceInput): Promise<{ version: string }> {
+	const {
+		name: _n,
+		description: _d,
+		...fields
+	} = input as ConnectionTestInput & { name?: string; description?: string };
+	if (!("engine" in fields)) return testConnection(fields);
+	if (fields.engine === "kafka" || fields.engine === "rocketmq") {
 		try {
-			return await testBrokerConnection(creds);
+			return await testBrokerConnection(fields);
 		} catch (err) {
 			throw invalid("CONNECTION_FAILED", (err as Error).message);
 		}
 	}
-	const { name: _n, description: _d, engine: _e, ...creds } = input;
+	const { engine: _e, ...creds } = fields;
 	return testConnection(creds);
 }
 

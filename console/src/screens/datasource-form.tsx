@@ -108,9 +108,9 @@ function Field({
 type Outcome = { kind: "ok"; text: string } | { kind: "error"; code: string; text: string } | undefined;
 
 /**
- * Add or edit a data source. A database's connection is tested first (POST /datasources/test)
- * and Save stays off until the values as typed passed; saving tests again server-side (a
- * queue's test is its save). Editing leaves the password empty: the stored one is kept.
+ * Add or edit a data source. Its connection (a database's login, a broker's metadata) is tested
+ * first (POST /datasources/test) and Save stays off until the values as typed passed; saving
+ * tests again server-side. Editing leaves the password empty: the stored one is kept.
  */
 function DataSourceForm({ existing }: { existing?: DataSource }) {
 	const [f, setF] = useState<Fields>(existing ? fieldsOf(existing) : BLANK);
@@ -126,7 +126,7 @@ function DataSourceForm({ existing }: { existing?: DataSource }) {
 	const database = isDatabase(f.engine);
 	const editing = existing !== undefined;
 	// editing with the password left empty: the stored one is used, and only the save can test with it
-	const mustTest = database && !(editing && f.password === "");
+	const mustTest = !(editing && f.password === "");
 	const admin = can("admin");
 
 	const fail = (err: unknown) => {
@@ -136,7 +136,11 @@ function DataSourceForm({ existing }: { existing?: DataSource }) {
 	const test = async () => {
 		setBusy("test");
 		try {
-			const r = await api.post<{ version: string }>("/datasources/test", { ...connection, password: f.password });
+			const r = await api.post<{ version: string }>("/datasources/test", {
+				engine: f.engine,
+				...connection,
+				password: f.password,
+			});
 			setTested(fingerprint);
 			setOutcome({ kind: "ok", text: `Connected: the server is version ${r.version}.` });
 		} catch (err) {
@@ -315,7 +319,7 @@ function DataSourceForm({ existing }: { existing?: DataSource }) {
 				</div>
 			)}
 			<div class="toolbar form-actions">
-				{database && (
+				{
 					<button
 						type="button"
 						disabled={!can("operate") || !!busy || (editing && f.password === "")}
@@ -328,18 +332,16 @@ function DataSourceForm({ existing }: { existing?: DataSource }) {
 					>
 						{busy === "test" ? "Testing…" : "Test connection"}
 					</button>
-				)}
+				}
 				<button type="submit" class="primary" disabled={!canSave} title={saveWhy} aria-busy={busy === "save"}>
 					{busy === "save" ? "Saving…" : existing ? "Save" : "Add data source"}
 				</button>
 				<a href={href(existing ? `/datasources/${existing.id}` : "/datasources")}>Cancel</a>
 			</div>
 			<p class="hint">
-				{database
-					? mustTest
-						? "Test the connection first; saving tests it again."
-						: "Saving tests the connection again with the stored password."
-					: "Saving connects to the broker first and saves nothing if it cannot."}
+				{mustTest
+					? "Test the connection first; saving tests it again."
+					: "Saving tests the connection again with the stored password."}
 			</p>
 		</form>
 	);

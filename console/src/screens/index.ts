@@ -1,11 +1,11 @@
 import type { FunctionComponent } from "preact";
-import { ProjectScreen } from "./project/details.tsx";
 import { AlertSettingsScreen } from "./alert-settings.tsx";
 import { AlertsScreen } from "./alerts.tsx";
 import { ComponentsScreen } from "./components.tsx";
 import { EditDataSourceScreen, NewDataSourceScreen } from "./datasource-form.tsx";
 import { DataSourceScreen, DataSourcesScreen } from "./datasources.tsx";
 import { OverviewScreen } from "./overview.tsx";
+import { ProjectScreen } from "./project/details.tsx";
 import { TicketsScreen } from "./tickets.tsx";
 import { UsersScreen } from "./users.tsx";
 
