@@ -31,6 +31,15 @@ describe("synchronization projects: bad input gets a clear error naming the obje
 		);
 		expect(noProxy.status).toBe(422);
 		expect(noProxy.message).toMatch(/127\.0\.0\.1:19698/);
+		// the console tests a broker before it saves it, as it does a database
+		const untested = await refusal(
+			t.api.post("/datasources/test", { engine: "kafka", brokers: ["127.0.0.1:19599"], password: "" }),
+		);
+		expect(untested.status).toBe(422);
+		expect(untested.message).toMatch(/127\.0\.0\.1:19599/);
+		expect(
+			await t.api.post<{ version: string }>("/datasources/test", { engine: "kafka", brokers: ["127.0.0.1:19092"] }),
+		).toHaveProperty("version");
 
 		const kafka = { id: await addLocalKafka(t, "kafka") };
 		const base = { sourceId: t.ids.sourceId, destinationId: kafka.id, objects: [{ database: db }] };
