@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Aws, CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import * as cloudwatchActions from "aws-cdk-lib/aws-cloudwatch-actions";
@@ -10,6 +11,7 @@ import { FerryAlarms } from "./alarms.ts";
 import { AlertAlarms } from "./alert-alarms.ts";
 import { FerryApi } from "./api.ts";
 import { METRICS_NAMESPACE, readConfig, SECRET_PREFIX, SERVICE_NAME, type WorkerConfig } from "./config.ts";
+import { FerryConsole } from "./console.ts";
 import { FerryFunction, type FerryFunctionProps, TIMEOUTS } from "./functions.ts";
 import { acknowledge, acknowledgeWildcardResource } from "./nag.ts";
 import { Network } from "./network.ts";
@@ -35,9 +37,11 @@ export interface FerryStackProps extends StackProps {
 	 * Template tests point it at stub entries.
 	 */
 	readonly sourceRoot?: string;
+	/** The built web console (default console/dist; cdk/app.ts builds it when missing). */
+	readonly consoleDir?: string;
 }
 
-/** Ferry on AWS: API, scheduler, copy worker, replication tasks, state table, copy-chunks queue and alarms. */
+/** Ferry on AWS: API, web console, scheduler, copy worker, replication tasks, state table, copy-chunks queue and alarms. */
 export class FerryStack extends Stack {
 	constructor(scope: Construct, id: string, props: FerryStackProps = {}) {
 		super(scope, id, props);
@@ -162,6 +166,11 @@ export class FerryStack extends Stack {
 
 		// Entry points.
 		const ferryApi = new FerryApi(this, "Api", { handler: api.fn });
+		new FerryConsole(this, "Console", {
+			handler: api.fn,
+			distDir: props.consoleDir ?? join(REPO_ROOT, "console", "dist"),
+			domainPrefix: this.node.tryGetContext("consoleDomainPrefix"),
+		});
 		new events.Rule(this, "SchedulerTick", {
 			description: "Runs the Ferry scheduler every minute",
 			schedule: events.Schedule.rate(Duration.minutes(1)),

@@ -1,4 +1,5 @@
 import type { FunctionComponent } from "preact";
+import { SwitchoverScreen, VerificationScreen } from "./project/standalone.tsx";
 import { UsersScreen } from "./users.tsx";
 
 export interface ScreenProps {
@@ -15,7 +16,11 @@ export interface Screen {
 }
 
 /** Every screen of the console; the first whose pattern matches the hash path is shown. */
-export const SCREENS: Screen[] = [{ pattern: "/users", title: "Users and roles", component: UsersScreen }];
+export const SCREENS: Screen[] = [
+	{ pattern: "/users", title: "Users and roles", component: UsersScreen },
+	{ pattern: "/projects/:id/verification", title: "Verification", component: VerificationScreen },
+	{ pattern: "/projects/:id/switchover", title: "Switchover", component: SwitchoverScreen },
+];
 
 /** The side navigation, in order. */
 export const NAV: { path: string; label: string }[] = [
