@@ -1,8 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProjectStatus } from "../../shared/control/status.ts";
+import { quoteId } from "../../shared/db/sql.ts";
 import { type Browser, launchBrowser, openConsole, screenshot, seriousViolations } from "../support/browser.ts";
 import { seedShop, startVerifiedProject, stepState } from "../support/console-project.ts";
-import { destinationCredentials, dropDatabase, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
+import {
+	destinationCredentials,
+	dropDatabase,
+	execute,
+	sourceCredentials,
+	uniqueDatabase,
+} from "../support/databases.ts";
 import { addLocalDataSources, startTestStack, type TestStack, waitFor } from "../support/stack.ts";
 
 let t: TestStack;
@@ -32,6 +39,15 @@ afterAll(async () => {
 
 const status = () => t.api.get<ProjectStatus>(`/projects/${id}/status`);
 
+/** Runs verification over every table through the API and waits for it to finish. */
+async function verifiedRun(): Promise<void> {
+	const started = await t.api.post<{ verification: { run: number } }>(`/projects/${id}/verification`, {});
+	await waitFor("the verification run", async () => {
+		const v = (await status()).verification?.run;
+		return v?.run === started.verification.run && v.state === "done" ? true : undefined;
+	});
+}
+
 /** The checklist item's badge word (ready, not yet, blocked, waived) and its detail. */
 async function item(name: string): Promise<{ word: string; detail: string }> {
 	const li = b.page.getByRole("listitem").filter({ hasText: name });
@@ -47,9 +63,18 @@ describe("switchover tab: readiness, start, writes stopped, steps to the end (re
 		await waitFor("the switchover to wait for the user", async () =>
 			stepState(await status(), "switch-check") === "running" ? true : undefined,
 		);
+		// a difference at the destination, found by a new run: the verification item is not green ...
+		await execute(destinationCredentials, `UPDATE ${quoteId(db)}.orders SET quantity = 0 WHERE id = 3`);
+		await verifiedRun();
 		await openConsole(page, t.stack, "operator", `/projects/${id}/switchover`);
 		await page.getByRole("heading", { name: "Readiness" }).waitFor();
 		await page.getByLabel("Largest replay latency to switch at (seconds)").fill("30");
+		await expect.poll(async () => (await item("Verification clean")).word).toBe("not yet");
+		expect((await item("Verification clean")).detail).toBe(`differences remain in ${db}.orders`);
+		await screenshot(page, "switchover-not-ready");
+		expect(await seriousViolations(page)).toEqual([]);
+		// ... until the correction's re-verification comes back clean
+		await t.api.post(`/projects/${id}/verification/correction`);
 		const names = [
 			"Replay latency under the threshold",
 			"Verification clean",
@@ -59,7 +84,7 @@ describe("switchover tab: readiness, start, writes stopped, steps to the end (re
 		for (const name of names) {
 			await expect.poll(async () => (await item(name)).word, { timeout: 60_000, message: name }).toBe("ready");
 		}
-		expect((await item("Verification clean")).detail).toMatch(/^clean since run 1 over every table/);
+		expect((await item("Verification clean")).detail).toMatch(/^clean since run 2 over every table \(and run 3\)/);
 		expect((await item("Replay latency under the threshold")).detail).toMatch(
 			/latency [\d.]+ s \(threshold 30 s\); applied up to /,
 		);

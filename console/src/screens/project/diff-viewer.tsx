@@ -14,11 +14,9 @@ interface Differences {
 
 type Kind = RowDiff["kind"];
 const KINDS: Kind[] = ["missing", "extra", "different"];
-const KIND_TEXT: Record<Kind, string> = {
-	missing: "missing at the destination",
-	extra: "extra at the destination",
-	different: "different values",
-};
+/** What each kind means, said of the side the run checks against its truth. */
+const kindText = (kind: Kind, checked: string) =>
+	kind === "different" ? "with different values" : `${kind} at the ${checked}`;
 
 const rowsText = (n: number) => `${num(n)} ${n === 1 ? "row" : "rows"}`;
 
@@ -40,7 +38,18 @@ function download(projectName: string, d: Differences): void {
  * the destination's, the differing columns marked (colour and a ≠ sign), the kinds, per-column
  * mismatch counts, and a download of every difference of the run.
  */
-export function DiffViewer({ projectId, projectName, run }: { projectId: string; projectName: string; run: number }) {
+export function DiffViewer({
+	projectId,
+	projectName,
+	run,
+	checked,
+}: {
+	projectId: string;
+	projectName: string;
+	run: number;
+	/** The side that is not the run's truth: where rows are missing or extra. */
+	checked: string;
+}) {
 	const diffs = useResource<Differences>(`/projects/${seg(projectId)}/verification/differences`);
 	const [table, setTable] = useState<string | undefined>(undefined);
 	return (
@@ -70,7 +79,7 @@ export function DiffViewer({ projectId, projectName, run }: { projectId: string;
 									Download differences (JSON)
 								</button>
 							</div>
-							<KindsAndColumns rows={current.rows} />
+							<KindsAndColumns rows={current.rows} checked={checked} />
 							<TableRows projectId={projectId} table={current.table} />
 						</>
 					);
@@ -80,7 +89,7 @@ export function DiffViewer({ projectId, projectName, run }: { projectId: string;
 	);
 }
 
-function KindsAndColumns({ rows }: { rows: RowDiff[] }) {
+function KindsAndColumns({ rows, checked }: { rows: RowDiff[]; checked: string }) {
 	const counts = columnCounts(rows);
 	return (
 		<div class="diff-summary">
@@ -91,7 +100,8 @@ function KindsAndColumns({ rows }: { rows: RowDiff[] }) {
 							<span class={`kind kind-${k}`}>{k}</span>
 						</dt>
 						<dd>
-							{rowsText(rows.filter((r) => r.kind === k).reduce((n, r) => n + (r.count ?? 1), 0))} {KIND_TEXT[k]}
+							{rowsText(rows.filter((r) => r.kind === k).reduce((n, r) => n + (r.count ?? 1), 0))}{" "}
+							{kindText(k, checked)}
 						</dd>
 					</div>
 				))}

@@ -40,7 +40,8 @@ export function readiness(project: Project, status: ProjectStatus, maxLatency: n
 				? "forward replay has not started"
 				: `${fwd.state === "running" ? "" : `replay is ${fwd.state}${fwd.stateReason ? ` (${fwd.stateReason})` : ""}; `}latency ${lat === undefined ? "unknown" : duration(lat)} (threshold ${duration(maxLatency)})${where ? `; applied up to ${where}` : ""}`,
 	});
-	const v = project.verification;
+	// from the polled status: the project itself is read once
+	const v = status.verification?.run;
 	const clean = v?.state === "done" && v.fullRun !== undefined && (v.differing ?? []).length === 0;
 	const finished = time(v?.finishedAt);
 	checks.push({
@@ -51,7 +52,7 @@ export function readiness(project: Project, status: ProjectStatus, maxLatency: n
 			: `${!v ? "never run" : v.state !== "done" ? `run ${v.run} is ${v.state}` : v.fullRun === undefined ? "no run has covered every table" : `differences remain in ${(v.differing ?? []).join(", ")}`}${waive ? "; waived" : ""}`,
 	});
 	if (project.types.includes("reverse")) {
-		const step = project.steps.find((s) => s.name === "reverse");
+		const step = status.steps.find((s) => s.name === "reverse");
 		const rev = status.reverse;
 		checks.push({
 			name: "Reverse replication ready",
@@ -158,7 +159,10 @@ export function SwitchoverTab({ project, status, reload }: TabProps) {
 						{sw?.requestedAt ? "Change the settings" : "Start the switchover"}
 					</Action>
 					{!ready && !sw?.requestedAt && (
-						<span class="hint">Not every item is ready: the switchover will wait for them (or fail on a ticket).</span>
+						<span class="hint">
+							Not every item is ready: the switchover's check waits a while for replay, but opens a ticket at once for a
+							verification that is not clean (unless waived).
+						</span>
 					)}
 					{sw?.requestedAt && <span class="hint">Started {time(sw.requestedAt).text}</span>}
 				</div>

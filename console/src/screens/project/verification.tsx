@@ -72,7 +72,13 @@ export function VerificationTab({ project, status, reload }: TabProps) {
 				</section>
 			)}
 			{results?.run.state === "done" && results.run.totals && differences(sum(results.tables)) > 0 && (
-				<DiffViewer key={results.run.run} projectId={project.id} projectName={project.name} run={results.run.run} />
+				<DiffViewer
+					key={results.run.run}
+					checked={results.run.truth === "destination" ? "source" : "destination"}
+					projectId={project.id}
+					projectName={project.name}
+					run={results.run.run}
+				/>
 			)}
 			{results && <CorrectionFlow projectId={project.id} results={results} reload={reload} />}
 		</>
@@ -96,10 +102,11 @@ function RunSummary({ results }: { results: VerificationResults }) {
 	const totals = run.totals;
 	const rows = tables.reduce((n, t) => n + t.rowsChecked, 0);
 	const all = sum(tables);
+	const checked = run.truth === "destination" ? "source" : "destination";
 	const cards: [string, number, string][] = [
 		["rows checked", totals?.rowsChecked ?? rows, ""],
-		["missing", totals?.missing ?? all.missing, "at the destination"],
-		["extra", totals?.extra ?? all.extra, "at the destination"],
+		["missing", totals?.missing ?? all.missing, `at the ${checked}`],
+		["extra", totals?.extra ?? all.extra, `at the ${checked}`],
 		["different", totals?.different ?? all.different, "rows with other values"],
 		["tables differing", totals?.tablesDiffering ?? tables.filter((t) => differences(t) > 0).length, ""],
 	];
