@@ -79,6 +79,8 @@ export interface FerryConfig {
 	readonly natGateways?: number;
 	/** Roles of IAM principals in the API (shared/aws/api-caller.ts); absent, every IAM caller is an admin. */
 	readonly iamRoles?: PrincipalRoles;
+	/** The console's managed-login domain prefix; absent, `ferry-<account>`. */
+	readonly consoleDomainPrefix?: string;
 }
 
 /**
@@ -91,6 +93,7 @@ export interface FerryConfig {
  *   sizing (`verify...` likewise for the verify worker).
  * - `taskCpu`, `taskMemory`: the capture-replay task's vCPU units and MiB.
  * - `vpcEndpoints` (true/false), `natGateways`: the VPC's way out (cdk/ferry.ts FerryProps).
+ * - `consoleDomainPrefix`: the web console's Cognito managed-login domain prefix (unique in the region).
  * - `iamRoles`: the API's roles of IAM principals, an object (or its JSON) from principal ARN to
  *   admin, operator or viewer, `*` for the others (shared/aws/api-caller.ts); checked here so a
  *   mistake fails the synth, not the function.
@@ -136,6 +139,7 @@ export function readConfig(node: Node): FerryConfig {
 		vpcEndpoints: optionalBoolean(node, "vpcEndpoints"),
 		natGateways: optionalInt(node, "natGateways", 0, 3),
 		iamRoles: iamRoles(node),
+		consoleDomainPrefix: optionalString(node, "consoleDomainPrefix"),
 	};
 }
 

@@ -10,6 +10,8 @@ export interface FerryStackProps extends StackProps {
 	 * Template tests point it at stub entries.
 	 */
 	readonly sourceRoot?: string;
+	/** The built web console (default console/dist; cdk/app.ts builds it when missing). */
+	readonly consoleDir?: string;
 }
 
 /** The stack `cdk deploy` makes: the Ferry construct configured from CDK context (cdk/config.ts), and its outputs. */
@@ -42,6 +44,7 @@ export class FerryStack extends Stack {
 			vpcEndpoints: config.vpcEndpoints,
 			natGateways: config.natGateways,
 			sourceRoot: props.sourceRoot,
+			console: { distDir: props.consoleDir, domainPrefix: config.consoleDomainPrefix },
 		});
 
 		const ferry = this.ferry;

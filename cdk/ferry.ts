@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Aws, Duration, Stack } from "aws-cdk-lib";
 import type * as apigw from "aws-cdk-lib/aws-apigateway";
@@ -27,6 +28,7 @@ import {
 	type WorkerConfig,
 	type WorkerSizing,
 } from "./config.ts";
+import { FerryConsole } from "./console.ts";
 import { allowLogsToUse, grantKeyAcknowledged } from "./encryption.ts";
 import { FerryFunction, type FerryFunctionProps, TIMEOUTS } from "./functions.ts";
 import { acknowledge, acknowledgeWildcardResource } from "./nag.ts";
@@ -117,6 +119,13 @@ export interface FerryProps {
 	 * @default this repository's root; template tests point it at stub entries
 	 */
 	readonly sourceRoot?: string;
+	/**
+	 * The web console: its files on S3 behind CloudFront, sign-in through a Cognito user pool
+	 * (cdk/console.ts). `distDir` is the built console (console/build.ts), `domainPrefix` the
+	 * managed login's domain prefix, unique in the region; `false` deploys no console.
+	 * @default the repository's console/dist, domain prefix `ferry-<account>`
+	 */
+	readonly console?: { readonly distDir?: string; readonly domainPrefix?: string } | false;
 }
 
 /**
@@ -141,6 +150,8 @@ export class Ferry extends Construct {
 	readonly runProjectsPolicy: iam.ManagedPolicy;
 	/** Attach to principals that may only read (execute-api:Invoke on GET). */
 	readonly readOnlyPolicy: iam.ManagedPolicy;
+	/** The web console, unless `console: false`. */
+	readonly console?: FerryConsole;
 
 	constructor(scope: Construct, id: string, props: FerryProps = {}) {
 		super(scope, id);
@@ -287,6 +298,13 @@ export class Ferry extends Construct {
 		this.apiUrl = ferryApi.api.url;
 		this.runProjectsPolicy = ferryApi.runProjectsPolicy;
 		this.readOnlyPolicy = ferryApi.readOnlyPolicy;
+		if (props.console !== false) {
+			this.console = new FerryConsole(this, "Console", {
+				handler: api.fn,
+				distDir: props.console?.distDir ?? join(REPO_ROOT, "console", "dist"),
+				domainPrefix: props.console?.domainPrefix,
+			});
+		}
 		new events.Rule(this, "SchedulerTick", {
 			description: "Runs the Ferry scheduler every minute",
 			schedule: events.Schedule.rate(Duration.minutes(1)),

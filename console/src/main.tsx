@@ -20,7 +20,9 @@ async function start(): Promise<void> {
 	takeTokenFromFragment();
 	if (config.auth.kind === "cognito") {
 		try {
-			await finishCognitoSignIn(config.auth);
+			// back from the managed login, the address bar was put back to the deep link without a
+			// hashchange: the router reads it again
+			if (await finishCognitoSignIn(config.auth)) dispatchEvent(new HashChangeEvent("hashchange"));
 		} catch (err) {
 			root.textContent = (err as Error).message;
 			return;

@@ -19,6 +19,7 @@ import type {
 	verificationDifferences,
 	verificationResults,
 } from "../control/verification.ts";
+import type { differenceRows } from "../control/verification-rows.ts";
 import { type DataSource, Endpoint, Engine, KafkaEndpoint, RocketMqEndpoint } from "../model/datasource.ts";
 import type { startVerification } from "../scheduler/verification.ts";
 import type { TableResult, VerificationResults } from "../scheduler/verification-results.ts";
@@ -108,6 +109,19 @@ const RowDiffView = exactly<RowDiff>()(
 		columns: z.array(z.string()).optional(),
 		rowHash: z.string().optional(),
 		count: z.number().int().positive().optional(),
+	}),
+);
+
+const Values = z.array(z.string().nullable()).nullable();
+const DifferenceRowsView = exactly<Returns<typeof differenceRows>>()(
+	z.object({
+		run: RunNumber,
+		table: z.string(),
+		destination: z.string(),
+		columns: z.array(z.string()),
+		key: z.array(z.string()),
+		rows: z.array(RowDiffView.extend({ source: Values, destination: Values })),
+		more: z.boolean(),
 	}),
 );
 
@@ -268,6 +282,7 @@ export const RESPONSES: Record<string, z.ZodType> = {
 	pauseVerification: exactly<Returns<typeof pauseVerification>>()(ProjectView),
 	resumeVerification: exactly<Returns<typeof pauseVerification>>()(ProjectView),
 	getVerificationDifferences: exactly<Returns<typeof verificationDifferences>>()(DifferencesView),
+	getDifferenceRows: exactly<Returns<typeof differenceRows>>()(DifferenceRowsView),
 	getCorrectionSql: exactly<Returns<typeof correctionSql>>()(z.object({ run: RunNumber, script: z.string() })),
 	applyCorrection: exactly<Returns<typeof requestCorrection>>()(ProjectView),
 	startSwitchover: exactly<Returns<typeof requestSwitchover>>()(ProjectView),

@@ -29,6 +29,7 @@ import {
 	verificationDifferences,
 	verificationResults,
 } from "../control/verification.ts";
+import { differenceRows } from "../control/verification-rows.ts";
 import { ProjectInput } from "../model/project.ts";
 import { startVerification } from "../scheduler/verification.ts";
 import { getDataSource, listDataSources } from "../state/datasources.ts";
@@ -302,6 +303,16 @@ const CORE_ROUTES: Route[] = [
 		summary: "Download the inconsistent rows of the last run (keys, kind, differing columns)",
 		status: 200,
 		handle: (ctx, req) => verificationDifferences(ctx, req.params.id ?? ""),
+	}),
+	route({
+		method: "GET",
+		path: "/projects/{id}/verification/rows",
+		operationId: "getDifferenceRows",
+		access: "read",
+		summary:
+			"One table's differences of the last run (?table= its source database.table) with each row's values at both ends as they are now (the first 100)",
+		status: 200,
+		handle: (ctx, req) => differenceRows(ctx, req.params.id ?? "", req.query.table),
 	}),
 	route({
 		method: "GET",

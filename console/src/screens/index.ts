@@ -6,6 +6,7 @@ import { EditDataSourceScreen, NewDataSourceScreen } from "./datasource-form.tsx
 import { DataSourceScreen, DataSourcesScreen } from "./datasources.tsx";
 import { OverviewScreen } from "./overview.tsx";
 import { ProjectScreen } from "./project/details.tsx";
+import { SwitchoverScreen, VerificationScreen } from "./project/standalone.tsx";
 import { TicketsScreen } from "./tickets.tsx";
 import { UsersScreen } from "./users.tsx";
 
@@ -36,6 +37,8 @@ export const SCREENS: Screen[] = [
 	{ pattern: "/users", title: "Users and roles", component: UsersScreen },
 	// after /projects/new: a pattern with a parameter matches "new" too
 	{ pattern: "/projects/:id", title: "Project", component: ProjectScreen },
+	{ pattern: "/projects/:id/verification", title: "Verification", component: VerificationScreen },
+	{ pattern: "/projects/:id/switchover", title: "Switchover", component: SwitchoverScreen },
 ];
 
 /** The side navigation, in order. */

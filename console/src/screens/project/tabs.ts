@@ -4,11 +4,12 @@ import type { Project } from "../../../../shared/model/project.ts";
 import { FullTab } from "./full.tsx";
 import { OverviewTab } from "./overview.tsx";
 import { ParametersTab } from "./parameters.tsx";
-import { NotYetTab } from "./placeholder.tsx";
 import { SchemaTab } from "./schema.tsx";
 import { IncrementalTab, ReverseTab, SynchronizationTab } from "./stream.tsx";
+import { SwitchoverTab } from "./switchover.tsx";
 import type { TabProps } from "./tab.ts";
 import { TimelineTab } from "./timeline.tsx";
+import { VerificationTab } from "./verification.tsx";
 
 export interface ProjectTab {
 	/** The `?tab=` value. */
@@ -40,8 +41,13 @@ export const TABS: ProjectTab[] = [
 		shows: (p, s) => migration(p) && (has("reverse")(p) || p.options.twoWay || !!s.reverse),
 	},
 	{ id: "sync", label: "Synchronization", component: SynchronizationTab, shows: (p) => !migration(p) },
-	{ id: "verification", label: "Verification", component: NotYetTab, shows: migration },
-	{ id: "switchover", label: "Switchover", component: NotYetTab, shows: (p) => migration(p) && has("switchover")(p) },
+	{ id: "verification", label: "Verification", component: VerificationTab, shows: migration },
+	{
+		id: "switchover",
+		label: "Switchover",
+		component: SwitchoverTab,
+		shows: (p) => migration(p) && has("switchover")(p),
+	},
 	{ id: "timeline", label: "Timeline", component: TimelineTab },
 	{ id: "parameters", label: "Parameters", component: ParametersTab },
 ];
