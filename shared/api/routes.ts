@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { dataSourceObjects } from "../control/datasource-objects.ts";
 import {
 	addDataSource,
 	copyDataSource,
@@ -8,7 +9,6 @@ import {
 	testConnection,
 	updateDataSource,
 } from "../control/datasources.ts";
-import { dataSourceObjects } from "../control/datasource-objects.ts";
 import { waiveFinding } from "../control/findings.ts";
 import {
 	actOnProject,

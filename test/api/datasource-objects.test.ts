@@ -48,7 +48,9 @@ describe("a data source's databases and tables, through the API", () => {
 	it("reads hostile database and table names as data (bound values, quoted identifiers)", async () => {
 		const answer = await t.api.get<DataSourceObjects>(`/datasources/${t.ids.sourceId}/objects`);
 		const odd = answer.databases.find((d) => d.name === hostile);
-		expect(odd?.tables).toEqual([{ name: hostileTable, kind: "table", rowsEstimate: 0, hasKey: true, columns: ["id"] }]);
+		expect(odd?.tables).toEqual([
+			{ name: hostileTable, kind: "table", rowsEstimate: 0, hasKey: true, columns: ["id"] },
+		]);
 	});
 
 	it("refuses a message queue (it has no tables) and an unknown data source with a clear 4xx, and lets a viewer read", async () => {

@@ -1,5 +1,7 @@
 import type { FunctionComponent } from "preact";
+import { ProjectsScreen } from "./projects/list.tsx";
 import { UsersScreen } from "./users.tsx";
+import { WizardScreen } from "./wizard/wizard.tsx";
 
 export interface ScreenProps {
 	params: Record<string, string>;
@@ -15,7 +17,12 @@ export interface Screen {
 }
 
 /** Every screen of the console; the first whose pattern matches the hash path is shown. */
-export const SCREENS: Screen[] = [{ pattern: "/users", title: "Users and roles", component: UsersScreen }];
+export const SCREENS: Screen[] = [
+	{ pattern: "/projects", title: "Projects", component: ProjectsScreen },
+	// before `/projects/:id`, which would take "new" for an id
+	{ pattern: "/projects/new", title: "Create project", component: WizardScreen },
+	{ pattern: "/users", title: "Users and roles", component: UsersScreen },
+];
 
 /** The side navigation, in order. */
 export const NAV: { path: string; label: string }[] = [
