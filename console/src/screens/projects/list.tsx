@@ -4,7 +4,7 @@ import type { Project, ProjectState } from "../../../../shared/model/project.ts"
 import { href, setQuery } from "../../router.ts";
 import { can, notAllowed } from "../../session.ts";
 import { StateBadge, StepStrip } from "../../ui/badges.tsx";
-import { duration, rate, time } from "../../ui/format.ts";
+import { ago, duration, rate, time } from "../../ui/format.ts";
 import { LIVE_MS, useResource } from "../../ui/resource.ts";
 import { Empty, Loaded } from "../../ui/states.tsx";
 import type { ScreenProps } from "../index.ts";
@@ -248,7 +248,7 @@ function Row({
 					</span>
 				))}
 			</td>
-			<td>
+			<td class="steps-cell">
 				<StepStrip steps={p.steps} />
 			</td>
 			<td>
@@ -260,8 +260,8 @@ function Row({
 			<td class="num" title={notLive}>
 				{live ? rate(live.rowsPerSecond) : "–"}
 			</td>
-			<td>
-				<span title={created.title}>{created.text}</span>
+			<td class="when">
+				<span title={`${created.text} (${created.title})`}>{ago(p.createdAt)}</span>
 			</td>
 			<td>
 				<CloneControl project={p} />

@@ -10,7 +10,9 @@ export function OptionsStep({ draft, update, synchronizes }: StepProps) {
 	return (
 		<>
 			<h2>Options</h2>
-			<p class="hint">Empty fields take the default shown in them. Most can be changed later while the project runs.</p>
+			<p class="hint">
+				Empty fields take the default shown under them. Most can be changed later while the project runs.
+			</p>
 			<div class="form-row">
 				{(Object.keys(NUMBER_OPTIONS) as NumberOption[]).map((key) => (
 					<div key={key}>
@@ -18,11 +20,14 @@ export function OptionsStep({ draft, update, synchronizes }: StepProps) {
 						<input
 							id={`o-${key}`}
 							inputMode="numeric"
-							placeholder={`default: ${NUMBER_OPTIONS[key].empty}`}
+							aria-describedby={`o-${key}-default`}
 							value={draft.numbers[key]}
 							aria-invalid={numberProblem(key, draft.numbers[key]) ? true : undefined}
 							onInput={(e) => setNumber(key, e.currentTarget.value)}
 						/>
+						<div class="hint" id={`o-${key}-default`}>
+							Default: {NUMBER_OPTIONS[key].empty}
+						</div>
 					</div>
 				))}
 			</div>

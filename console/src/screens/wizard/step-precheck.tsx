@@ -111,7 +111,8 @@ export function PrecheckStep(props: PrecheckProps) {
 }
 
 function Findings(props: { findings: Finding[]; passes: boolean; projectId: string; recheck: () => Promise<void> }) {
-	const { findings } = props;
+	// blocking ones first, then warnings, each in the order the precheck found them
+	const findings = [...props.findings].sort((a, b) => Number(b.level === "error") - Number(a.level === "error"));
 	return (
 		<>
 			<p class={props.passes ? "verdict verdict-ok" : "verdict verdict-bad"} role="status">
@@ -171,7 +172,7 @@ function Findings(props: { findings: Finding[]; passes: boolean; projectId: stri
 					</table>
 				</div>
 			)}
-			<button type="button" onClick={() => props.recheck()}>
+			<button type="button" class="after-table" onClick={() => props.recheck()}>
 				Run the precheck again
 			</button>
 		</>

@@ -31,7 +31,7 @@ export function TypesStep({ draft, update, synchronizes }: StepProps) {
 								: synchronizes && m.type === "incremental"
 									? "Incremental synchronization"
 									: m.label}
-							<span class="hint"> {off ? "(not for a message-queue destination)" : `: ${m.what}`}</span>
+							<span class="hint">{off ? " (not for a message-queue destination)" : `: ${m.what}`}</span>
 						</label>
 					);
 				})}

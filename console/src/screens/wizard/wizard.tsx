@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import type { DataSource } from "../../../../shared/model/datasource.ts";
 import { href } from "../../router.ts";
+import { notice } from "../../ui/controls.tsx";
 import { useResource } from "../../ui/resource.ts";
 import { Empty, Loaded } from "../../ui/states.tsx";
 import { type Draft, emptyDraft, typesProblem } from "./draft.ts";
@@ -37,7 +38,12 @@ export function WizardScreen() {
 
 function Wizard({ sources }: { sources: DataSource[] }) {
 	const [draft, setDraft] = useState<Draft>(emptyDraft);
-	const [step, setStep] = useState(0);
+	const [step, setStepNumber] = useState(0);
+	// the last step's announcement is about that step
+	const setStep = (n: number) => {
+		notice.value = undefined;
+		setStepNumber(n);
+	};
 	const [created, setCreated] = useState<Created | undefined>();
 	const [passes, setPasses] = useState(false);
 	const destination = sources.find((s) => s.id === draft.destinationId);
