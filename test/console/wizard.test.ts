@@ -139,10 +139,10 @@ describe("create wizard", () => {
 
 		// 4: options, defaults shown
 		await page.getByRole("heading", { name: "Options" }).waitFor();
-		expect(await page.locator("#o-chunkRows-default").textContent()).toBe("Default: 100000");
-		await page.getByLabel("Parallelism (chunks copied at once)").fill("0");
+		expect(await page.locator("#o-chunkRows-default").textContent()).toBe("of the full copy; default: 100000");
+		await page.getByLabel("Parallelism").fill("0");
 		expect(await next.isDisabled()).toBe(true);
-		await page.getByLabel("Parallelism (chunks copied at once)").fill("2");
+		await page.getByLabel("Parallelism").fill("2");
 		await screenshot(page, "wizard-4-options");
 		expect(await seriousViolations(page)).toEqual([]);
 
@@ -150,7 +150,7 @@ describe("create wizard", () => {
 		await page.getByRole("button", { name: "1. Name and data sources" }).click();
 		expect(await page.getByLabel("Project name").inputValue()).toBe("wizard shop");
 		for (let i = 0; i < 3; i++) await next.click();
-		expect(await page.getByLabel("Parallelism (chunks copied at once)").inputValue()).toBe("2");
+		expect(await page.getByLabel("Parallelism").inputValue()).toBe("2");
 		await next.click();
 
 		// 5: precheck (a dry run) on the created project: a blocking finding and a keyless warning

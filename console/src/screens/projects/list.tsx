@@ -168,8 +168,7 @@ function ProjectTable({
 									/>
 								</th>
 								<th scope="col">Name</th>
-								<th scope="col">Type</th>
-								<th scope="col">Source → destination</th>
+								<th scope="col">Type: source → destination</th>
 								<th scope="col">Tags</th>
 								<th scope="col">Steps</th>
 								<th scope="col">State</th>
@@ -237,9 +236,11 @@ function Row({
 				<a href={href(`/projects/${encodeURIComponent(p.id)}`)}>{p.name}</a>
 				<div class="hint">{p.id}</div>
 			</td>
-			<td>{kind(p)}</td>
 			<td>
-				{names.get(p.sourceId) ?? p.sourceId} → {names.get(p.destinationId) ?? p.destinationId}
+				{kind(p)}
+				<div class="hint">
+					{names.get(p.sourceId) ?? p.sourceId} → {names.get(p.destinationId) ?? p.destinationId}
+				</div>
 			</td>
 			<td>
 				{p.tags.map((t) => (

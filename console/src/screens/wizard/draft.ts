@@ -21,14 +21,14 @@ export interface Draft {
 
 /** ProjectInput's number options, with what leaving each empty means (shared/model/project.ts). */
 export const NUMBER_OPTIONS = {
-	parallelism: { label: "Parallelism (chunks copied at once)", empty: "4" },
-	chunkRows: { label: "Rows per chunk", empty: "100000" },
-	maxRowsPerSecond: { label: "Max rows/s for the copy", empty: "no limit" },
-	maxBytesPerSecond: { label: "Max bytes/s for the copy", empty: "no limit" },
-	verifyConcurrency: { label: "Verification chunks at once", empty: "as parallelism" },
-	replayBatchSize: { label: "Replay batch (transactions per commit)", empty: "1000; 200 with parallel apply" },
-	parallelApply: { label: "Parallel apply connections", empty: "1" },
-	queryTimeoutSeconds: { label: "Statement time bound (s)", empty: "3600" },
+	parallelism: { label: "Parallelism", what: "chunks copied at once", empty: "4" },
+	chunkRows: { label: "Rows per chunk", what: "of the full copy", empty: "100000" },
+	maxRowsPerSecond: { label: "Max rows/s", what: "the copy's throttle", empty: "no limit" },
+	maxBytesPerSecond: { label: "Max bytes/s", what: "the copy's throttle", empty: "no limit" },
+	verifyConcurrency: { label: "Verify concurrency", what: "verification chunks at once", empty: "as parallelism" },
+	replayBatchSize: { label: "Replay batch", what: "transactions per commit", empty: "1000; 200 with parallel apply" },
+	parallelApply: { label: "Parallel apply", what: "destination connections replay uses", empty: "1" },
+	queryTimeoutSeconds: { label: "Statement timeout (s)", what: "longest copy or verify statement", empty: "3600" },
 } as const;
 export type NumberOption = keyof typeof NUMBER_OPTIONS;
 

@@ -26,7 +26,7 @@ export function OptionsStep({ draft, update, synchronizes }: StepProps) {
 							onInput={(e) => setNumber(key, e.currentTarget.value)}
 						/>
 						<div class="hint" id={`o-${key}-default`}>
-							Default: {NUMBER_OPTIONS[key].empty}
+							{NUMBER_OPTIONS[key].what}; default: {NUMBER_OPTIONS[key].empty}
 						</div>
 					</div>
 				))}
