@@ -133,7 +133,7 @@ describe("projects list", () => {
 		expect(await seriousViolations(page)).toEqual([]);
 
 		await page.getByLabel("State").selectOption("failed");
-		expect(page.url()).toContain("state=failed");
+		await expect.poll(() => page.url()).toContain("state=failed");
 		await expect.poll(() => page.locator("table.projects tbody tr").count()).toBe(1);
 		await screenshot(page, "projects-failed");
 		expect(await seriousViolations(page)).toEqual([]);
@@ -141,7 +141,7 @@ describe("projects list", () => {
 		await page.getByLabel("Tag").selectOption("beta");
 		await page.getByLabel("Type").selectOption("migration");
 		await page.getByLabel("Name or id").fill("not");
-		expect(page.url()).toMatch(/tag=beta.*type=migration.*q=not/);
+		await expect.poll(() => page.url()).toMatch(/tag=beta.*type=migration.*q=not/);
 		await expect.poll(() => page.locator("table.projects tbody tr").count()).toBe(1);
 		await page.reload();
 		await rowOf(page, "not yet").waitFor();

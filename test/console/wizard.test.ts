@@ -213,6 +213,35 @@ describe("create wizard", () => {
 		}
 	}, 300_000);
 
+	it("makes a project to a message queue a synchronization: full and incremental only, with its message options", async () => {
+		await t.api.post("/datasources", {
+			name: "queue",
+			engine: "kafka",
+			brokers: [(process.env.FERRY_KAFKA_BROKERS ?? "127.0.0.1:19092").split(",")[0]],
+		});
+		const { page } = b;
+		await openConsole(page, t.stack, "operator", "/projects/new");
+		await page.getByLabel("Project name").fill("to the queue");
+		await page.getByLabel("Source (a database)").selectOption({ label: "src (mariadb)" });
+		await page.getByLabel(/^Destination/).selectOption({ label: "queue (kafka)" });
+		await page.getByText("Type: synchronization.").waitFor();
+		await page.getByRole("button", { name: /^Next:/ }).click();
+		expect(await page.getByLabel(/Schema migration/).isDisabled()).toBe(true);
+		expect(await page.getByLabel(/Schema migration/).isChecked()).toBe(false);
+		expect(await page.getByLabel(/Full synchronization/).isChecked()).toBe(true);
+		expect(await page.getByLabel(/Two-way synchronization/).isDisabled()).toBe(true);
+		await page.getByRole("button", { name: /^Next:/ }).click();
+		await page.getByLabel(`Migrate every table of database ${db}`).check();
+		await page.getByRole("button", { name: /^Next:/ }).click();
+		await page.getByRole("group", { name: "Messages (synchronization)" }).waitFor();
+		expect(await page.getByLabel("Topic pattern").inputValue()).toBe("{database}.{table}");
+		await page.getByLabel("Message format").selectOption("debezium");
+		await page.getByLabel("A tombstone after each delete").waitFor();
+		await page.getByLabel("ddl").uncheck();
+		await screenshot(page, "wizard-4-sync-options");
+		expect(await seriousViolations(page)).toEqual([]);
+	}, 120_000);
+
 	it("shows a viewer every step but the mutating control disabled, and a failing source listing with its error (API failure injected in the browser)", async () => {
 		const { page } = b;
 		await page.route("**/api/datasources/*/objects", (r) =>
