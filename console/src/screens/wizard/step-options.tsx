@@ -66,13 +66,13 @@ export function OptionsStep({ draft, update, synchronizes }: StepProps) {
 								value={sync.partitioning}
 								onChange={(e) => setSync({ partitioning: e.currentTarget.value as typeof sync.partitioning })}
 							>
-								<option value="key">by primary key (per-row order)</option>
-								<option value="table">by table (per-table order)</option>
-								<option value="one">one partition (total order)</option>
+								<option value="key">by key (row order)</option>
+								<option value="table">by table (table order)</option>
+								<option value="one">one (total order)</option>
 							</select>
 						</div>
 						<div>
-							<label for="s-heartbeat">Heartbeat interval (ms, 0: none)</label>
+							<label for="s-heartbeat">Heartbeat (ms; 0: none)</label>
 							<input
 								id="s-heartbeat"
 								inputMode="numeric"
