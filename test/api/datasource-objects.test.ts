@@ -37,19 +37,22 @@ describe("a data source's databases and tables, through the API", () => {
 			expect(names).not.toContain(hidden);
 		}
 		const mine = answer.databases.find((d) => d.name === db);
+		// estimates are InnoDB's sampled statistics: a whole number, exact only for a view (0)
+		const rows = expect.any(Number);
 		expect(mine?.tables).toEqual([
 			{ name: "big_orders", kind: "view", rowsEstimate: 0, hasKey: false, columns: ["id", "total"] },
-			{ name: "codes", kind: "table", rowsEstimate: 0, hasKey: true, columns: ["code"] },
-			{ name: "loose", kind: "table", rowsEstimate: 0, hasKey: false, columns: ["v"] },
-			{ name: "orders", kind: "table", rowsEstimate: 3, hasKey: true, columns: ["id", "total", "note"] },
+			{ name: "codes", kind: "table", rowsEstimate: rows, hasKey: true, columns: ["code"] },
+			{ name: "loose", kind: "table", rowsEstimate: rows, hasKey: false, columns: ["v"] },
+			{ name: "orders", kind: "table", rowsEstimate: rows, hasKey: true, columns: ["id", "total", "note"] },
 		]);
+		for (const t of mine?.tables ?? []) expect(Number.isInteger(t.rowsEstimate) && t.rowsEstimate >= 0).toBe(true);
 	});
 
 	it("reads hostile database and table names as data (bound values, quoted identifiers)", async () => {
 		const answer = await t.api.get<DataSourceObjects>(`/datasources/${t.ids.sourceId}/objects`);
 		const odd = answer.databases.find((d) => d.name === hostile);
 		expect(odd?.tables).toEqual([
-			{ name: hostileTable, kind: "table", rowsEstimate: 0, hasKey: true, columns: ["id"] },
+			{ name: hostileTable, kind: "table", rowsEstimate: expect.any(Number), hasKey: true, columns: ["id"] },
 		]);
 	});
 
