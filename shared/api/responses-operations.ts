@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { cloneProject, dryRunPrecheck } from "../control/before-start.ts";
+import type { dataSourceObjects } from "../control/datasource-objects.ts";
 import type { components, openTickets, tableStatistics } from "../control/lists.ts";
 import type { projectMetrics } from "../control/metrics.ts";
 import { type changeParameters, ParametersPatch, type projectParameters } from "../control/parameters.ts";
@@ -102,7 +103,28 @@ const ParametersView = exactly<Returns<typeof projectParameters>>()(
 	}),
 );
 
+const DataSourceObjectsView = exactly<Returns<typeof dataSourceObjects>>()(
+	z.object({
+		dataSourceId: z.string(),
+		databases: z.array(
+			z.object({
+				name: z.string(),
+				tables: z.array(
+					z.object({
+						name: z.string(),
+						kind: z.enum(["table", "view"]),
+						rowsEstimate: Count,
+						hasKey: z.boolean(),
+						columns: z.array(z.string()),
+					}),
+				),
+			}),
+		),
+	}),
+);
+
 export const OPERATIONS_RESPONSES: Record<string, z.ZodType> = {
+	listDataSourceObjects: DataSourceObjectsView,
 	getProjectMetrics: MetricsView,
 	listOpenTickets: OpenTicketsView,
 	listComponents: ComponentsView,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { dataSourceObjects } from "../control/datasource-objects.ts";
 import {
 	addDataSource,
 	ConnectionTestInput,
@@ -122,6 +123,16 @@ const CORE_ROUTES: Route[] = [
 		summary: "View a data source",
 		status: 200,
 		handle: (ctx, req) => getDataSource(ctx, req.params.id ?? ""),
+	}),
+	route({
+		method: "GET",
+		path: "/datasources/{id}/objects",
+		operationId: "listDataSourceObjects",
+		access: "read",
+		summary:
+			"A database data source's databases and tables (kind, estimated rows, whether it has a primary or unique key, columns), for choosing a project's objects",
+		status: 200,
+		handle: (ctx, req) => dataSourceObjects(ctx, req.params.id ?? ""),
 	}),
 	route({
 		method: "PATCH",

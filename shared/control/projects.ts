@@ -4,9 +4,11 @@ import type { Context } from "../context.ts";
 import { conflict, invalid } from "../errors.ts";
 import type { Actor } from "../model/actor.ts";
 import { isBroker } from "../model/datasource.ts";
-import type { Direction, Project, ProjectInput, ProjectOptions, ProjectState } from "../model/project.ts";
+import type { Direction, Project, ProjectInput, ProjectOptions } from "../model/project.ts";
+import { synchronizationError, typeCombinationError } from "../model/project-rules.ts";
 import { ObjectRules } from "../model/rules.ts";
 import { SyncOptions } from "../model/sync.ts";
+import { type ProjectAction, TRANSITIONS, UNDELETABLE } from "../model/transitions.ts";
 import { replicationId } from "../replication/ids.ts";
 import { cancelStoppedChunks, DEFAULT_QUERY_TIMEOUT_SECONDS } from "../scheduler/chunks/sessions.ts";
 import type { Step } from "../scheduler/step.ts";
@@ -48,16 +50,8 @@ export async function createProject(ctx: Context, input: ProjectInput): Promise<
 	return createProjectItem(ctx, id, project);
 }
 
-/** Which user actions each state allows; anything else is a 409 naming the state. */
-const TRANSITIONS: Record<string, { from: ProjectState[]; to: ProjectState }> = {
-	start: { from: ["new"], to: "running" },
-	pause: { from: ["running"], to: "paused" },
-	resume: { from: ["paused"], to: "running" },
-	release: { from: ["new", "paused", "failed", "completed"], to: "released" },
-};
-
 export async function actOnProject(ctx: Context, id: string, action: string): Promise<Project> {
-	const t = TRANSITIONS[action];
+	const t = Object.hasOwn(TRANSITIONS, action) ? TRANSITIONS[action as ProjectAction] : undefined;
 	if (!t) throw invalid("UNKNOWN_ACTION", `unknown action '${action}': use ${Object.keys(TRANSITIONS).join(", ")}`);
 	const project = await updateProject(ctx, id, (p) => {
 		if (!t.from.includes(p.state)) {
@@ -164,22 +158,6 @@ export function throttledChunkError(options: ProjectOptions): string | undefined
 	return `a chunk of ${chunkRows} rows copies in ${seconds} s at the throttle (maxRowsPerSecond / parallelism), longer than queryTimeoutSeconds (${bound} s), after which the server stops its read: raise queryTimeoutSeconds, lower chunkRows or raise maxRowsPerSecond`;
 }
 
-/** Migration types that only make sense with others, as OMS ties them. */
-/** What a synchronization project (a message-queue destination) may be, and a migration may not. */
-function synchronizationError(input: ProjectInput, synchronizes: boolean): string | undefined {
-	if (!synchronizes) {
-		return input.sync
-			? "sync options are for a Kafka or RocketMQ destination; this destination is a database"
-			: undefined;
-	}
-	const other = input.types.filter((t) => t !== "full" && t !== "incremental");
-	if (other.length > 0) {
-		return `a synchronization project (to a message queue) runs full and incremental synchronization only: untick ${other.join(", ")}`;
-	}
-	if (input.options.twoWay) return "two-way sync needs a database at both ends: turn twoWay off";
-	return undefined;
-}
-
 /** A change feed replaces the source's binlog for incremental migration into a database, one way. */
 async function changeFeedError(ctx: Context, input: ProjectInput, synchronizes: boolean): Promise<string | undefined> {
 	if (synchronizes) return "a change feed is read into a database: this project's destination is a message queue";
@@ -200,22 +178,9 @@ async function changeFeedError(ctx: Context, input: ProjectInput, synchronizes: 
 	return undefined;
 }
 
-function typeCombinationError(input: ProjectInput): string | undefined {
-	const has = (t: ProjectInput["types"][number]) => input.types.includes(t);
-	if (has("switchover") && !has("incremental")) return "switchover needs incremental migration: tick incremental too";
-	if (has("reverse") && !has("switchover")) {
-		return "reverse incremental starts at the switchover: tick switchover too (or use options.twoWay for two-way sync)";
-	}
-	if (input.options.twoWay && !has("incremental")) return "two-way sync needs incremental migration: tick incremental";
-	if (input.options.twoWay && (has("reverse") || has("switchover"))) {
-		return "two-way sync keeps both sides primary: there is no switchover; untick switchover and reverse (or turn twoWay off)";
-	}
-	return undefined;
-}
-
 export async function deleteProject(ctx: Context, id: string): Promise<void> {
 	const p = await getProject(ctx, id);
-	if (p.state === "running" || p.state === "paused") {
+	if (UNDELETABLE.includes(p.state)) {
 		throw conflict("BAD_STATE", `project '${p.name}' is ${p.state}: release it before deleting`);
 	}
 	await deleteProjectItems(ctx, p);

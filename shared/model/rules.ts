@@ -1,4 +1,15 @@
 import { z } from "zod";
+import { destinationOf, type RuleMatch as GenericMatch, type TableName } from "./rule-match.ts";
+
+export {
+	destinationOf,
+	includingRule,
+	lastMatchingRule,
+	type RulePattern,
+	rulesForDatabase,
+	type TableName,
+	wildcard,
+} from "./rule-match.ts";
 
 /**
  * One object-matching rule, in the spirit of OMS's "matching rules": a database and table
@@ -29,11 +40,6 @@ export type TableRule = z.infer<typeof TableRule>;
 export const ObjectRules = z.array(TableRule).min(1);
 export type ObjectRules = z.infer<typeof ObjectRules>;
 
-export interface TableName {
-	database: string;
-	table: string;
-}
-
 export interface ColumnMapping {
 	source: string;
 	destination: string;
@@ -56,58 +62,8 @@ export interface TableMapping {
  * column names compared case-insensitively.
  */
 
-/** A rule and its place in the list (messages call it `rule #<index + 1>`). */
-export interface RuleMatch {
-	rule: TableRule;
-	index: number;
-}
-
-const patterns = new Map<string, RegExp>();
-/** A rule pattern (`*` any run of characters, `?` one character) as an anchored RegExp. */
-export function wildcard(pattern: string): RegExp {
-	let re = patterns.get(pattern);
-	if (!re) {
-		const body = [...pattern]
-			.map((ch) => (ch === "*" ? ".*" : ch === "?" ? "." : ch.replace(/[\\^$.|+()[\]{}]/g, "\\$&")))
-			.join("");
-		re = new RegExp(`^${body}$`, "su");
-		patterns.set(pattern, re);
-	}
-	return re;
-}
-
-/** The last rule matching the table, including or excluding it; `used` collects every rule that matched. */
-export function lastMatchingRule(rules: ObjectRules, name: TableName, used?: Set<number>): RuleMatch | undefined {
-	let found: RuleMatch | undefined;
-	rules.forEach((rule, index) => {
-		if (wildcard(rule.database).test(name.database) && wildcard(rule.table).test(name.table)) {
-			used?.add(index);
-			found = { rule, index };
-		}
-	});
-	return found;
-}
-
-/** The rule that decides about a table: the last one matching it, if it includes the table. */
-export function includingRule(rules: ObjectRules, name: TableName): RuleMatch | undefined {
-	const found = lastMatchingRule(rules, name);
-	return found && !found.rule.exclude ? found : undefined;
-}
-
-/** Non-excluding rules whose database pattern matches the database (some of its tables may be migrated). */
-export function rulesForDatabase(rules: ObjectRules, database: string): RuleMatch[] {
-	return rules.flatMap((rule, index) =>
-		!rule.exclude && wildcard(rule.database).test(database) ? [{ rule, index }] : [],
-	);
-}
-
-/** Where the rule sends a table (its renames; views follow them too). */
-export function destinationOf(match: RuleMatch, name: TableName): TableName {
-	return {
-		database: match.rule.renameDatabase ?? name.database,
-		table: match.rule.renameTable ?? name.table,
-	};
-}
+/** A rule of a project and its place in the list. */
+export type RuleMatch = GenericMatch<TableRule>;
 
 export const lower = (s: string) => s.toLowerCase();
 

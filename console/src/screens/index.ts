@@ -7,8 +7,10 @@ import { DataSourceScreen, DataSourcesScreen } from "./datasources.tsx";
 import { OverviewScreen } from "./overview.tsx";
 import { ProjectScreen } from "./project/details.tsx";
 import { SwitchoverScreen, VerificationScreen } from "./project/standalone.tsx";
+import { ProjectsScreen } from "./projects/list.tsx";
 import { TicketsScreen } from "./tickets.tsx";
 import { UsersScreen } from "./users.tsx";
+import { WizardScreen } from "./wizard/wizard.tsx";
 
 export interface ScreenProps {
 	params: Record<string, string>;
@@ -35,7 +37,9 @@ export const SCREENS: Screen[] = [
 	{ pattern: "/alerts/settings", title: "Alert settings", component: AlertSettingsScreen },
 	{ pattern: "/components", title: "Components", component: ComponentsScreen },
 	{ pattern: "/users", title: "Users and roles", component: UsersScreen },
-	// after /projects/new: a pattern with a parameter matches "new" too
+	{ pattern: "/projects", title: "Projects", component: ProjectsScreen },
+	// before `/projects/:id`, which would take "new" for an id
+	{ pattern: "/projects/new", title: "Create project", component: WizardScreen },
 	{ pattern: "/projects/:id", title: "Project", component: ProjectScreen },
 	{ pattern: "/projects/:id/verification", title: "Verification", component: VerificationScreen },
 	{ pattern: "/projects/:id/switchover", title: "Switchover", component: SwitchoverScreen },
