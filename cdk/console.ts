@@ -5,6 +5,7 @@ import * as apigw from "aws-cdk-lib/aws-apigateway";
 import * as cloudfront from "aws-cdk-lib/aws-cloudfront";
 import * as origins from "aws-cdk-lib/aws-cloudfront-origins";
 import * as cognito from "aws-cdk-lib/aws-cognito";
+import type * as kms from "aws-cdk-lib/aws-kms";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as s3 from "aws-cdk-lib/aws-s3";
@@ -19,6 +20,8 @@ export interface FerryConsoleProps {
 	readonly distDir: string;
 	/** The managed-login domain's prefix, unique in the region (default `ferry-<account>`). */
 	readonly domainPrefix?: string;
+	/** Encrypts the console API's access logs (the Ferry construct's `encryptionKey`). */
+	readonly encryptionKey?: kms.IKey;
 }
 
 /** The groups a console user is put in; the api function maps `cognito:groups` to Ferry's roles (shared/aws/api-caller.ts). */
@@ -89,7 +92,7 @@ export class FerryConsole extends Construct {
 		});
 		this.authDomain = Fn.join("", [domain.domainName, ".auth.", Aws.REGION, ".amazoncognito.com"]);
 
-		this.api = this.consoleApi(props.handler);
+		this.api = this.consoleApi(props.handler, props.encryptionKey);
 
 		this.bucket = new s3.Bucket(this, "Files", {
 			blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -203,8 +206,11 @@ export class FerryConsole extends Construct {
 	}
 
 	/** The console's REST API: the api function behind a Cognito user pool authorizer on every method. */
-	private consoleApi(handler: lambda.IFunction): apigw.LambdaRestApi {
-		const accessLogs = new logs.LogGroup(this, "ApiAccessLogs", { retention: logs.RetentionDays.THREE_MONTHS });
+	private consoleApi(handler: lambda.IFunction, encryptionKey?: kms.IKey): apigw.LambdaRestApi {
+		const accessLogs = new logs.LogGroup(this, "ApiAccessLogs", {
+			retention: logs.RetentionDays.THREE_MONTHS,
+			encryptionKey,
+		});
 		const authorizer = new apigw.CognitoUserPoolsAuthorizer(this, "Authorizer", {
 			cognitoUserPools: [this.userPool],
 			authorizerName: "ferry-console-users",
@@ -285,9 +291,11 @@ export class FerryConsole extends Construct {
 			acknowledge(handler, `AwsSolutions-IAM5[Action::${action}]`, why);
 		}
 		acknowledgeWildcardResource(handler, `${this.bucket.bucketArn}/*`, why);
-		acknowledge(
+		// the default bootstrap's asset bucket, named by the stack's account and region (literal in a user's env-bound stack)
+		const stack = Stack.of(this);
+		acknowledgeWildcardResource(
 			handler,
-			"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]",
+			`arn:${Aws.PARTITION}:s3:::cdk-hnb659fds-assets-${stack.account}-${stack.region}/*`,
 			why,
 		);
 		acknowledge(

@@ -303,6 +303,7 @@ export class Ferry extends Construct {
 				handler: api.fn,
 				distDir: props.console?.distDir ?? join(REPO_ROOT, "console", "dist"),
 				domainPrefix: props.console?.domainPrefix,
+				encryptionKey: key,
 			});
 		}
 		new events.Rule(this, "SchedulerTick", {
