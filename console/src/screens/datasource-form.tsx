@@ -290,24 +290,26 @@ function DataSourceForm({ existing }: { existing?: DataSource }) {
 				</div>
 			)}
 			<div class="form-row">
-				<Field
-					id="ds-password"
-					label={secretLabel}
-					hint={
-						editing
-							? "Leave empty to keep the stored one. It is never shown again."
-							: "Kept in the secret store; never shown again."
-					}
-				>
-					<input
+				{!(f.engine === "kafka" && f.sasl === "none") && (
+					<Field
 						id="ds-password"
-						type="password"
-						autocomplete="new-password"
-						aria-describedby="ds-password-hint"
-						value={f.password}
-						onInput={(e) => set({ password: e.currentTarget.value })}
-					/>
-				</Field>
+						label={secretLabel}
+						hint={
+							editing
+								? "Leave empty to keep the stored one. It is never shown again."
+								: "Kept in the secret store; never shown again."
+						}
+					>
+						<input
+							id="ds-password"
+							type="password"
+							autocomplete="new-password"
+							aria-describedby="ds-password-hint"
+							value={f.password}
+							onInput={(e) => set({ password: e.currentTarget.value })}
+						/>
+					</Field>
+				)}
 				<div class="checkbox">
 					<input id="ds-tls" type="checkbox" checked={f.tls} onChange={(e) => set({ tls: e.currentTarget.checked })} />
 					<label for="ds-tls">Connect with TLS</label>
