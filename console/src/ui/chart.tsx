@@ -33,6 +33,7 @@ export function TimeChart({ title, x, series, format, threshold, height = 180 }:
 		: series;
 	const data = [x, ...all.map((s) => s.values)] as uPlot.AlignedData;
 	const shape = all.map((s) => s.label).join("|");
+	const empty = x.length === 0;
 
 	useEffect(() => {
 		const el = box.current;
@@ -72,8 +73,8 @@ export function TimeChart({ title, x, series, format, threshold, height = 180 }:
 			plot.current?.destroy();
 			plot.current = null;
 		};
-		// rebuilt only when the series change, not on every new point
-	}, [shape, height]);
+		// rebuilt only when the series change (or the first points come), not on every new point
+	}, [shape, height, empty]);
 
 	useEffect(() => {
 		plot.current?.setData(data);
@@ -88,8 +89,11 @@ export function TimeChart({ title, x, series, format, threshold, height = 180 }:
 	return (
 		<figure class="chart">
 			<figcaption>{title}</figcaption>
-			<div ref={box} role="img" aria-label={`${title}: newest ${newest}`} />
-			{x.length === 0 && <p class="chart-empty">No points yet in this time range.</p>}
+			{empty ? (
+				<p class="chart-empty">No points yet in this time range.</p>
+			) : (
+				<div ref={box} role="img" aria-label={`${title}: newest ${newest}`} />
+			)}
 		</figure>
 	);
 }
