@@ -1,3 +1,4 @@
+import { Component, type ComponentChildren } from "preact";
 import { useEffect } from "preact/hooks";
 import { signedIn } from "./api.ts";
 import type { ConsoleConfig } from "./auth.ts";
@@ -6,7 +7,22 @@ import { NAV, SCREENS } from "./screens/index.ts";
 import { SignIn, SignOut } from "./screens/signin.tsx";
 import { me } from "./session.ts";
 import { Notice, notice } from "./ui/controls.tsx";
-import { Empty } from "./ui/states.tsx";
+import { Empty, Failure } from "./ui/states.tsx";
+
+/**
+ * A screen that throws while rendering (an answer of an unexpected shape, say) shows the error in
+ * its place; the frame and the navigation stay. Keyed by the path: another page starts afresh,
+ * and a screen is never reused with another project's state.
+ */
+class ScreenBoundary extends Component<{ children: ComponentChildren }, { error?: Error }> {
+	static override getDerivedStateFromError(error: Error) {
+		return { error };
+	}
+	override render() {
+		const { error } = this.state;
+		return error ? <Failure error={error} what="this page" /> : this.props.children;
+	}
+}
 
 /** The console's frame: navigation, who is signed in, the page's status line and the current screen. */
 export function App({ config }: { config: ConsoleConfig }) {
@@ -58,7 +74,9 @@ export function App({ config }: { config: ConsoleConfig }) {
 			<main class="content" id="main">
 				<Notice />
 				{found ? (
-					<found.screen.component params={found.params} query={query} />
+					<ScreenBoundary key={path}>
+						<found.screen.component params={found.params} query={query} />
+					</ScreenBoundary>
 				) : (
 					<>
 						<h1>Not found</h1>

@@ -17,7 +17,10 @@ async function start(): Promise<void> {
 		return;
 	}
 	configureApi(config);
-	takeTokenFromFragment();
+	// only local mode takes a token from a link: in AWS a link carrying someone's ID token would
+	// sign a person in as someone else
+	const tokenLinks = config.auth.kind === "token";
+	if (tokenLinks) takeTokenFromFragment();
 	if (config.auth.kind === "cognito") {
 		try {
 			// back from the managed login, the address bar was put back to the deep link without a
@@ -32,7 +35,7 @@ async function start(): Promise<void> {
 	await whoAmI();
 	// a new link pasted into this tab changes only the fragment: no reload, so take its token here
 	addEventListener("hashchange", () => {
-		if (location.hash.startsWith("#token=")) {
+		if (tokenLinks && location.hash.startsWith("#token=")) {
 			takeTokenFromFragment();
 			rereadLocation();
 			void whoAmI();

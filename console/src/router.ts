@@ -43,6 +43,15 @@ export function setQuery(values: Record<string, string | undefined>): void {
 	here.value = read();
 }
 
+/** A path segment's value; a malformed escape (typed by hand) stays as it is and names nothing. */
+function decodeSegment(segment: string): string {
+	try {
+		return decodeURIComponent(segment);
+	} catch {
+		return segment;
+	}
+}
+
 /** `/projects/:id` against `/projects/p-1` gives `{id: "p-1"}`; undefined when it does not match. */
 export function matchPath(pattern: string, path: string): Record<string, string> | undefined {
 	const p = pattern.split("/");
@@ -52,7 +61,7 @@ export function matchPath(pattern: string, path: string): Record<string, string>
 	for (let i = 0; i < p.length; i++) {
 		const want = p[i] ?? "";
 		const got = a[i] ?? "";
-		if (want.startsWith(":")) params[want.slice(1)] = decodeURIComponent(got);
+		if (want.startsWith(":")) params[want.slice(1)] = decodeSegment(got);
 		else if (want !== got) return undefined;
 	}
 	return params;

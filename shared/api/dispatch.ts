@@ -38,6 +38,15 @@ const COMPILED: CompiledRoute[] = ROUTES.map((route) => {
 	return { route, pattern: new RegExp(`^${source}/?$`), names };
 });
 
+/** A path segment's value; a malformed escape stays as it came (and then names nothing). */
+function decodeSegment(segment: string): string {
+	try {
+		return decodeURIComponent(segment);
+	} catch {
+		return segment;
+	}
+}
+
 function match(method: string, path: string): { route: Route; params: Record<string, string> } | "method" | undefined {
 	let pathMatched = false;
 	for (const c of COMPILED) {
@@ -45,7 +54,7 @@ function match(method: string, path: string): { route: Route; params: Record<str
 		if (!m) continue;
 		pathMatched = true;
 		if (c.route.method !== method) continue;
-		const params = Object.fromEntries(c.names.map((n, i) => [n, decodeURIComponent(m[i + 1] ?? "")]));
+		const params = Object.fromEntries(c.names.map((n, i) => [n, decodeSegment(m[i + 1] ?? "")]));
 		return { route: c.route, params };
 	}
 	return pathMatched ? "method" : undefined;

@@ -51,6 +51,8 @@ const SwitchoverRequest = z
 		waiveVerification: z.boolean().default(false),
 	})
 	.strict();
+/** `run`: the run whose correction SQL the caller read; refused when the last run is another one. */
+const CorrectionRequest = z.object({ run: z.number().int().positive().optional() }).strict();
 const TicketDecision = z.object({ decision: z.enum(["retry", "skip"]) }).strict();
 
 /**
@@ -342,8 +344,9 @@ const CORE_ROUTES: Route[] = [
 		access: "operate",
 		summary:
 			"Apply the correction SQL at the side that is not the run's truth (the destination; the source after the switchover), then re-verify the corrected tables",
+		body: CorrectionRequest,
 		status: 200,
-		handle: (ctx, req) => requestCorrection(ctx, req.params.id ?? ""),
+		handle: (ctx, req) => requestCorrection(ctx, req.params.id ?? "", req.body.run),
 	}),
 	route({
 		method: "POST",

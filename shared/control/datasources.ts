@@ -125,6 +125,9 @@ export async function addDataSource(
 }
 
 /** Edits a data source (connection tested again); the global timeline records who changed what, old and new. */
+/** The fields that say where a data source connects and as whom. */
+const WHERE_IT_CONNECTS = ["host", "port", "user", "tls", "brokers", "endpoint", "sasl", "accessKey", "namespace"];
+
 export async function updateDataSource(
 	ctx: Context,
 	id: string,
@@ -140,7 +143,20 @@ export async function updateDataSource(
 		);
 	}
 	const { id: _id, createdAt, updatedAt: _u, ...kept } = current;
-	const merged = DataSourceInput.safeParse({ ...kept, ...fields, password: password ?? (await ctx.secrets.get(id)) });
+	const stored = password === undefined ? await ctx.secrets.get(id) : undefined;
+	// the stored secret is only ever sent where it was given for: a new address or login needs it again
+	const moved = WHERE_IT_CONNECTS.filter(
+		(k) =>
+			k in fields &&
+			JSON.stringify((fields as Record<string, unknown>)[k]) !== JSON.stringify((kept as Record<string, unknown>)[k]),
+	);
+	if (stored && moved.length > 0) {
+		throw invalid(
+			"PASSWORD_REQUIRED",
+			`changing ${moved.join(", ")} of data source '${current.name}' needs its password again: the stored one is never sent anywhere new`,
+		);
+	}
+	const merged = DataSourceInput.safeParse({ ...kept, ...fields, password: password ?? stored });
 	if (!merged.success) {
 		throw invalid(
 			"INVALID_DATASOURCE",

@@ -35,11 +35,17 @@ export async function pauseVerification(ctx: Context, id: string, pause: boolean
 }
 
 /** Applies the correction SQL for the last run's differences, then re-verifies the corrected tables. */
-export async function requestCorrection(ctx: Context, id: string): Promise<Project> {
+export async function requestCorrection(ctx: Context, id: string, run?: number): Promise<Project> {
 	return updateProject(ctx, id, (p) => {
 		const v = p.verification;
 		if (v?.state !== "done" || !v.totals) {
 			throw conflict("BAD_STATE", `project '${p.name}' has no finished verification to correct`);
+		}
+		if (run !== undefined && run !== v.run) {
+			throw conflict(
+				"RUN_CHANGED",
+				`the last verification run of '${p.name}' is run ${v.run}, not run ${run}: read its correction SQL, then apply it`,
+			);
 		}
 		if (v.totals.missing + v.totals.extra + v.totals.different === 0) {
 			if (differs(v.totals)) {

@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, normalize } from "node:path";
 import { dispatch } from "../api/dispatch.ts";
 import type { Context } from "../context.ts";
 import type { Role } from "../model/actor.ts";
+import { logger } from "../observability.ts";
 import { localCaller } from "./tokens.ts";
 
 /**
@@ -62,33 +63,63 @@ export function localHttpServer(options: LocalHttpOptions): Server {
 			return;
 		}
 		const url = new URL(req.url ?? "/", "http://local");
-		if (req.method === "GET" && isConsolePath(url.pathname)) {
-			serveConsole(options.consoleDir, url.pathname, res);
-			return;
+		// whatever one request does wrong, the process (API, scheduler, workers) keeps running
+		try {
+			if (req.method === "GET" && isConsolePath(url.pathname)) serveConsole(options.consoleDir, url.pathname, res);
+			else serveApi(options, req, url, res);
+		} catch (err) {
+			internalError(res, err);
 		}
-		serveApi(options, req, url, res);
 	});
+	// a slow or silent client cannot hold a connection for long
+	server.headersTimeout = 10_000;
+	server.requestTimeout = 60_000;
 	return server;
 }
 
+/** The largest request body the API reads (object settings of thousands of tables fit easily). */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
 function serveApi(options: LocalHttpOptions, req: IncomingMessage, url: URL, res: ServerResponse): void {
+	// the token is checked before anything is read: a caller without one costs nothing
+	const actor = localCaller(options.tokens, req.headers.authorization);
+	if (!actor) {
+		sendJson(res, 401, { error: { code: "UNAUTHENTICATED", message: "missing or wrong bearer token" } });
+		req.resume();
+		return;
+	}
 	const chunks: Buffer[] = [];
-	req.on("data", (c: Buffer) => chunks.push(c));
-	req.on("end", async () => {
-		const actor = localCaller(options.tokens, req.headers.authorization);
-		if (!actor) {
-			sendJson(res, 401, { error: { code: "UNAUTHENTICATED", message: "missing or wrong bearer token" } });
+	let size = 0;
+	req.on("data", (c: Buffer) => {
+		size += c.length;
+		if (size > MAX_BODY_BYTES) {
+			sendJson(res, 413, {
+				error: { code: "BODY_TOO_LARGE", message: `the request body is over ${MAX_BODY_BYTES} bytes` },
+			});
+			req.destroy();
 			return;
 		}
-		const out = await dispatch(options.ctx, {
+		chunks.push(c);
+	});
+	req.on("end", () => {
+		if (res.headersSent) return;
+		dispatch(options.ctx, {
 			method: req.method ?? "GET",
 			path: url.pathname,
 			query: Object.fromEntries(url.searchParams),
 			body: chunks.length ? Buffer.concat(chunks).toString("utf8") : null,
 			actor,
-		});
-		sendJson(res, out.status, out.body);
+		}).then(
+			(out) => sendJson(res, out.status, out.body),
+			(err) => internalError(res, err),
+		);
 	});
+}
+
+function internalError(res: ServerResponse, err: unknown): void {
+	logger.error("local HTTP request failed", { error: (err as Error).stack ?? String(err) });
+	if (!res.headersSent) sendJson(res, 500, { error: { code: "INTERNAL", message: "internal error; see the log" } });
+	else res.destroy();
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -103,7 +134,9 @@ function serveConsole(dir: string | undefined, path: string, res: ServerResponse
 		return;
 	}
 	const file = dir && join(dir, normalize(path === "/" ? "/index.html" : path));
-	if (!dir || !file?.startsWith(dir) || !existsSync(file)) {
+	// a directory (/assets/) or a file a rebuild just removed is not found, never a thrown error
+	const content = file?.startsWith(`${dir}/`) ? readIfFile(file) : undefined;
+	if (!dir || !file || content === undefined) {
 		const missing = !dir || !existsSync(join(dir, "index.html"));
 		res.writeHead(missing ? 503 : 404, { "content-type": "text/plain; charset=utf-8", ...SECURITY_HEADERS });
 		res.end(missing ? "The console is not built: run `npm run build:console`, then reload.\n" : "Not found\n");
@@ -116,5 +149,13 @@ function serveConsole(dir: string | undefined, path: string, res: ServerResponse
 		"cache-control": immutable ? "public, max-age=31536000, immutable" : "no-cache",
 		...SECURITY_HEADERS,
 	});
-	res.end(readFileSync(file));
+	res.end(content);
+}
+
+function readIfFile(file: string): Buffer | undefined {
+	try {
+		return statSync(file).isFile() ? readFileSync(file) : undefined;
+	} catch {
+		return undefined;
+	}
 }

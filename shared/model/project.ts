@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { SourcePosition } from "../binlog/position.ts";
 import { ChangeFeed } from "./feed.ts";
+import { OPTION_RANGES, type RangedOption, TAG_LIMITS } from "./option-ranges.ts";
 import { ObjectRules } from "./rules.ts";
 import { SyncOptions } from "./sync.ts";
 
@@ -8,36 +9,33 @@ import { SyncOptions } from "./sync.ts";
 export const MigrationType = z.enum(["schema", "full", "incremental", "verification", "switchover", "reverse"]);
 export type MigrationType = z.infer<typeof MigrationType>;
 
+const ranged = (option: RangedOption) => z.number().int().min(OPTION_RANGES[option].min).max(OPTION_RANGES[option].max);
+
 export const ProjectOptions = z
 	.object({
 		/** Chunks copied at once for this project. */
-		parallelism: z.number().int().min(1).max(64).default(4),
+		parallelism: ranged("parallelism").default(4),
 		/** Rows per full-migration chunk. */
-		chunkRows: z.number().int().min(100).max(1_000_000).default(100_000),
+		chunkRows: ranged("chunkRows").default(100_000),
 		/** Throttle for the whole project's copy; absent means as fast as the databases allow. */
-		maxRowsPerSecond: z.number().int().positive().max(100_000_000).optional(),
-		maxBytesPerSecond: z
-			.number()
-			.int()
-			.positive()
-			.max(100 * 1024 ** 3)
-			.optional(),
+		maxRowsPerSecond: ranged("maxRowsPerSecond").optional(),
+		maxBytesPerSecond: ranged("maxBytesPerSecond").optional(),
 		/** Verification chunks checked at once (absent: `parallelism`). */
-		verifyConcurrency: z.number().int().min(1).max(64).optional(),
+		verifyConcurrency: ranged("verifyConcurrency").optional(),
 		/** Source transactions replay commits at the destination at once, at most (absent: 1000; 200 with parallel apply). */
-		replayBatchSize: z.number().int().min(1).max(100_000).optional(),
+		replayBatchSize: ranged("replayBatchSize").optional(),
 		/**
 		 * Destination connections forward replay applies on at once, groups whose keys do not meet
 		 * running side by side (absent: 1). Two-way sync and reverse replay keep one connection:
 		 * each transaction's checkpoint row must come first.
 		 */
-		parallelApply: z.number().int().min(1).max(32).optional(),
+		parallelApply: ranged("parallelApply").optional(),
 		/**
 		 * The longest one statement of a copy or verification chunk (or of planning them) may run
 		 * on either server before the server stops it (absent: 3600). It bounds the copy's
 		 * streaming read too, so it must exceed one chunk's copy time.
 		 */
-		queryTimeoutSeconds: z.number().int().min(1).max(86_400).optional(),
+		queryTimeoutSeconds: ranged("queryTimeoutSeconds").optional(),
 		/** Create secondary indexes after the load (faster for large tables). */
 		deferSecondaryIndexes: z.boolean().default(true),
 		/**
@@ -68,7 +66,7 @@ export const ProjectInput = z
 		 * change feed in Kafka (TiDB through TiCDC, or a Ferry synchronization's output).
 		 */
 		feed: ChangeFeed.optional(),
-		tags: z.array(z.string().min(1).max(64)).max(50).default([]),
+		tags: z.array(z.string().min(1).max(TAG_LIMITS.length)).max(TAG_LIMITS.count).default([]),
 	})
 	.strict();
 export type ProjectInput = z.infer<typeof ProjectInput>;

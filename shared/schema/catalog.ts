@@ -39,9 +39,14 @@ export async function listCatalog(conn: Connection): Promise<CatalogDatabase[]> 
 		 ORDER BY TABLE_SCHEMA, TABLE_NAME`,
 		HIDDEN,
 	);
+	// a key the copy can use (chunking/keys.ts findCopyKey): unique, no nullable column, no prefix part
 	const [keys] = await conn.query(
-		`SELECT DISTINCT TABLE_SCHEMA AS db, TABLE_NAME AS name FROM information_schema.STATISTICS
-		 WHERE TABLE_SCHEMA NOT IN (${marks}) AND NON_UNIQUE = 0`,
+		`SELECT s.TABLE_SCHEMA AS db, s.TABLE_NAME AS name FROM information_schema.STATISTICS s
+		 JOIN information_schema.COLUMNS c
+		   ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME
+		 WHERE s.TABLE_SCHEMA NOT IN (${marks}) AND s.NON_UNIQUE = 0
+		 GROUP BY s.TABLE_SCHEMA, s.TABLE_NAME, s.INDEX_NAME
+		 HAVING SUM(c.IS_NULLABLE = 'YES') = 0 AND SUM(s.SUB_PART IS NOT NULL) = 0`,
 		HIDDEN,
 	);
 	const [columns] = await conn.query(

@@ -22,6 +22,9 @@ describe("a data source's databases and tables, through the API", () => {
 				"ANALYZE TABLE orders",
 				"CREATE TABLE codes (code VARCHAR(8) NOT NULL, UNIQUE KEY (code))",
 				"CREATE TABLE loose (v INT)",
+				// unique, but over a nullable column or a prefix: the copy cannot use it as a key
+				"CREATE TABLE nullable_unique (email VARCHAR(80) NULL, UNIQUE KEY (email))",
+				"CREATE TABLE prefix_unique (name VARCHAR(80) NOT NULL, UNIQUE KEY (name(10)))",
 				"CREATE VIEW big_orders AS SELECT id, total FROM orders WHERE total > 15",
 			);
 			await createDatabase(sourceCredentials, hostile, `CREATE TABLE ${quoteId(hostileTable)} (id INT PRIMARY KEY)`);
@@ -43,7 +46,9 @@ describe("a data source's databases and tables, through the API", () => {
 			{ name: "big_orders", kind: "view", rowsEstimate: 0, hasKey: false, columns: ["id", "total"] },
 			{ name: "codes", kind: "table", rowsEstimate: rows, hasKey: true, columns: ["code"] },
 			{ name: "loose", kind: "table", rowsEstimate: rows, hasKey: false, columns: ["v"] },
+			{ name: "nullable_unique", kind: "table", rowsEstimate: rows, hasKey: false, columns: ["email"] },
 			{ name: "orders", kind: "table", rowsEstimate: rows, hasKey: true, columns: ["id", "total", "note"] },
+			{ name: "prefix_unique", kind: "table", rowsEstimate: rows, hasKey: false, columns: ["name"] },
 		]);
 		for (const t of mine?.tables ?? []) expect(Number.isInteger(t.rowsEstimate) && t.rowsEstimate >= 0).toBe(true);
 	});

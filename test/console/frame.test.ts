@@ -42,6 +42,25 @@ describe("console frame, sign-in and serving", () => {
 		expect(await me.json()).toEqual({ name: "local operator", role: "operator" });
 	});
 
+	it("survives what any local page or process can send it: a directory, a malformed path, a huge body", async () => {
+		const base = t.stack.apiUrl;
+		const auth = { authorization: `Bearer ${t.stack.tokens.viewer}` };
+		expect((await fetch(`${base}/assets/`)).status).toBe(404);
+		expect((await fetch(`${base}/assets/..%2f..%2fpackage.json`)).status).toBe(404);
+		expect((await fetch(`${base}/api/projects/%E0%A4%A`, { headers: auth })).status).toBe(404);
+		// no token: refused before the body is read; with one, a body over the limit is refused
+		const huge = "x".repeat(5 * 1024 * 1024);
+		expect((await fetch(`${base}/api/projects`, { method: "POST", body: huge })).status).toBe(401);
+		const tooBig = await fetch(`${base}/api/projects`, { method: "POST", body: huge, headers: auth }).then(
+			(r) => r.status,
+			() => 413,
+		);
+		expect(tooBig).toBe(413);
+		// and the process still answers
+		const me = await fetch(`${base}/api/me`, { headers: auth });
+		expect(await me.json()).toEqual({ name: "local viewer", role: "viewer" });
+	});
+
 	it("takes the token from the fragment, removes it from the address bar, and shows who is signed in", async () => {
 		const { page } = b;
 		await openConsole(page, t.stack, "viewer", "/users");

@@ -51,7 +51,13 @@ describe("copy rates and ETA", () => {
 		// an estimate below the truth: the chunks left say how much remains
 		const over = table({ rowsCopied: 1200, rowsEstimate: 1000, chunksDone: 6, chunksTotal: 8 });
 		expect(remainingRows(over)).toBe(400);
-		expect(tablePercent(over)).toBe(99);
+		expect(tablePercent(over)).toBe(75);
+		// an estimate far above the truth (1M said, 100k real, 9 of 10 chunks done): the chunks are believed
+		const under = table({ rowsCopied: 90_000, rowsEstimate: 1_000_000, chunksDone: 9, chunksTotal: 10 });
+		expect(tablePercent(under)).toBe(90);
+		expect(remainingRows(under)).toBe(10_000);
+		// before any chunk is done, the estimate is all there is
+		expect(tablePercent(table({ rowsCopied: 0, rowsEstimate: 1000, chunksDone: 0, chunksTotal: 10 }))).toBe(0);
 		// no estimate (TABLE_ROWS 0): unknown until a chunk is done, then from the chunks
 		expect(remainingRows(table({ rowsEstimate: 0, chunksDone: 0 }))).toBe(undefined);
 		expect(remainingRows(table({ rowsEstimate: 0, rowsCopied: 300, chunksDone: 3 }))).toBe(700);

@@ -7,7 +7,7 @@ import { quoteId } from "../../shared/db/sql.ts";
 import type { VerificationResults } from "../../shared/scheduler/verification-results.ts";
 import type { RowDiff } from "../../shared/verify/diff.ts";
 import { destinationCredentials, sampleDatabases, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
-import { useTestStack, waitFor, waitForProject } from "../support/stack.ts";
+import { refusal, useTestStack, waitFor, waitForProject } from "../support/stack.ts";
 
 /** Waits until the given verification run is over and returns its results. */
 function runOver(api: FerryClient, id: string, run: number): Promise<VerificationResults> {
@@ -131,7 +131,10 @@ describe("full verification and correction through the API (local stack, real Ma
 		expect(status.ticket?.step).toBe("verify");
 		expect(status.incremental?.heartbeatAgeSeconds).toBeLessThan(10);
 
-		await t.api.post(`/projects/${projectId}/verification/correction`);
+		// the correction of a run the caller did not read is refused
+		const stale = await refusal(t.api.post(`/projects/${projectId}/verification/correction`, { run: 99 }));
+		expect(stale).toMatchObject({ status: 409, code: "RUN_CHANGED" });
+		await t.api.post(`/projects/${projectId}/verification/correction`, { run: results.run.run });
 		const corrected = await runOver(t.api, projectId, 2);
 		expect(corrected.run.totals).toMatchObject({ missing: 0, extra: 0, different: 0 });
 		await t.api.post(`/projects/${projectId}/ticket`, { decision: "retry" });

@@ -1,12 +1,12 @@
-import { useEffect, useRef, useState } from "preact/hooks";
 import type { ProjectStatus } from "../../../shared/control/status.ts";
 import type { MetricsHistory } from "../../../shared/metrics/series.ts";
 import type { Project } from "../../../shared/model/project.ts";
-import { api, seg } from "../api.ts";
+import { seg } from "../api.ts";
 import { href } from "../router.ts";
 import { StateBadge } from "../ui/badges.tsx";
 import { TimeChart } from "../ui/chart.tsx";
 import { duration, rate } from "../ui/format.ts";
+import { useEach } from "../ui/resource.ts";
 
 /** The overview asks about this many running projects at most, so a big fleet does not flood the API. */
 export const FLEET_STATUS_LIMIT = 20;
@@ -14,37 +14,6 @@ export const FLEET_STATUS_LIMIT = 20;
 const FLEET_CHART_LIMIT = 8;
 const METRICS_POLL_MS = 15_000;
 const COLOURS = ["#1849a9", "#067647", "#93370d", "#6941c6", "#c11574", "#0e7090", "#344054", "#b54708"];
-
-/** GETs each path (again every `pollMs` while the tab is visible); a path that fails is left out. */
-export function useEach<T>(paths: string[], pollMs: number): Map<string, T> {
-	const [found, setFound] = useState(new Map<string, T>());
-	const key = paths.join("\n");
-	const seq = useRef(0);
-	useEffect(() => {
-		const list = key ? key.split("\n") : [];
-		const load = () => {
-			const mine = ++seq.current;
-			Promise.all(
-				list.map((p) =>
-					api.get<T>(p).then(
-						(v) => [p, v] as const,
-						() => undefined,
-					),
-				),
-			).then((answers) => {
-				if (mine !== seq.current) return;
-				setFound(new Map(answers.filter((a) => a !== undefined)));
-			});
-		};
-		load();
-		const timer = setInterval(() => document.visibilityState === "visible" && load(), pollMs);
-		return () => {
-			clearInterval(timer);
-			seq.current++;
-		};
-	}, [key, pollMs]);
-	return found;
-}
 
 /** A project's replication stream: forward replay, or a synchronization's stream to its broker. */
 export const streamOf = (s: ProjectStatus | undefined) => s?.incremental;

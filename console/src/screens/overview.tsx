@@ -7,11 +7,11 @@ import { seg } from "../api.ts";
 import { href } from "../router.ts";
 import { StateBadge } from "../ui/badges.tsx";
 import { duration, num, time } from "../ui/format.ts";
-import { LIVE_MS, useResource } from "../ui/resource.ts";
+import { LIVE_MS, useEach, useResource } from "../ui/resource.ts";
 import { Empty, Loaded } from "../ui/states.tsx";
 import { AlertScope } from "./alerts.tsx";
 import { ActionLink } from "./datasources.tsx";
-import { FLEET_STATUS_LIMIT, Fleet, streamOf, useEach } from "./overview-fleet.tsx";
+import { FLEET_STATUS_LIMIT, Fleet, streamOf } from "./overview-fleet.tsx";
 
 const STATES: ProjectState[] = ["running", "failed", "paused", "new", "completed", "released"];
 const NEWEST_ALERTS = 8;

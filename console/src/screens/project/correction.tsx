@@ -84,7 +84,8 @@ export function CorrectionFlow({ projectId, results, reload }: Props) {
 						confirm={`Run these statements at the ${target}?`}
 						run={async () => {
 							try {
-								await api.post(path);
+								// the run read: the server refuses if another run finished since
+								await api.post(path, { run: script?.run });
 							} catch (err) {
 								if (err instanceof ApiError && err.code === "NOTHING_TO_CORRECT") reload();
 								throw err;

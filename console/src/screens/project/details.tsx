@@ -94,7 +94,7 @@ function ProjectPage({
 			{current && (
 				<section id="tab-panel" role="tabpanel" aria-labelledby={`tab-${current.id}`} class="tab-body">
 					<h2 class="visually-hidden">{current.label}</h2>
-					<current.component project={project} status={status} reload={reload} />
+					<current.component key={project.id} project={project} status={status} reload={reload} />
 				</section>
 			)}
 		</>

@@ -74,23 +74,24 @@ export interface TableCounts {
 /** Done as soon as its chunks are, whatever the estimate said. */
 export const tableDone = (t: TableCounts) => t.planned && t.chunksTotal > 0 && t.chunksDone === t.chunksTotal;
 
+/** Whether chunks were copied: from then on they measure the table better than the estimate. */
+const measured = (t: TableCounts) => t.planned && t.chunksTotal > 0 && t.chunksDone > 0;
+
 /**
- * Rows still to copy; undefined when unknown. The estimate is the server's TABLE_ROWS, which can
- * be below the truth: past it, the chunks left at the rows per chunk so far say more.
+ * Rows still to copy; undefined when unknown. The estimate is the server's TABLE_ROWS, often 30-50%
+ * off either way: once chunks are done, the chunks left at the rows per chunk so far say more.
  */
 export function remainingRows(t: TableCounts): number | undefined {
 	if (tableDone(t)) return 0;
-	const byChunks =
-		t.planned && t.chunksDone > 0 ? ((t.chunksTotal - t.chunksDone) * t.rowsCopied) / t.chunksDone : undefined;
-	if (t.rowsEstimate <= 0) return byChunks;
-	const byEstimate = t.rowsEstimate - t.rowsCopied;
-	return byEstimate > 0 ? byEstimate : byChunks;
+	if (measured(t)) return ((t.chunksTotal - t.chunksDone) * t.rowsCopied) / t.chunksDone;
+	if (t.rowsEstimate <= 0) return undefined;
+	return Math.max(0, t.rowsEstimate - t.rowsCopied);
 }
 
-/** Share copied, 0 to 100; undefined with no estimate and no chunks planned. */
+/** Share copied, 0 to 100 (by chunks once some are done, by the estimate before); undefined when unknown. */
 export function tablePercent(t: TableCounts): number | undefined {
 	if (tableDone(t)) return 100;
+	if (measured(t)) return Math.min(99, (t.chunksDone / t.chunksTotal) * 100);
 	if (t.rowsEstimate > 0) return Math.min(99, (t.rowsCopied / t.rowsEstimate) * 100);
-	if (t.planned && t.chunksTotal > 0) return (t.chunksDone / t.chunksTotal) * 100;
 	return undefined;
 }

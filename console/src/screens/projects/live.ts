@@ -1,7 +1,6 @@
-import { useEffect, useRef, useState } from "preact/hooks";
 import type { ProjectStatus } from "../../../../shared/control/status.ts";
-import { api, seg } from "../../api.ts";
-import { LIVE_MS } from "../../ui/resource.ts";
+import { seg } from "../../api.ts";
+import { LIVE_MS, useEach } from "../../ui/resource.ts";
 
 /** At most this many running projects' streams are polled at once: the list stays cheap with hundreds. */
 export const LIVE_LIMIT = 25;
@@ -16,35 +15,15 @@ export interface LiveStream {
  * the tab is visible; a project whose status fails is left out (the row shows "–").
  */
 export function useLiveStreams(ids: string[]): Map<string, LiveStream> {
-	const [streams, setStreams] = useState(new Map<string, LiveStream>());
-	const key = ids.slice(0, LIVE_LIMIT).join(",");
-	const seq = useRef(0);
-	useEffect(() => {
-		const wanted = key ? key.split(",") : [];
-		if (wanted.length === 0) {
-			setStreams(new Map());
-			return;
-		}
-		const load = async () => {
-			const mine = ++seq.current;
-			const answers = await Promise.allSettled(
-				wanted.map((id) => api.get<ProjectStatus>(`/projects/${seg(id)}/status`)),
-			);
-			if (mine !== seq.current) return;
-			const next = new Map<string, LiveStream>();
-			answers.forEach((a, i) => {
-				const stream = a.status === "fulfilled" ? a.value.incremental : undefined;
-				const id = wanted[i];
-				if (stream && id) next.set(id, { latencySeconds: stream.latencySeconds, rowsPerSecond: stream.rowsPerSecond });
-			});
-			setStreams(next);
-		};
-		load();
-		const timer = setInterval(() => document.visibilityState === "visible" && load(), LIVE_MS);
-		return () => {
-			clearInterval(timer);
-			seq.current++;
-		};
-	}, [key]);
+	const shown = ids.slice(0, LIVE_LIMIT);
+	const statuses = useEach<ProjectStatus>(
+		shown.map((id) => `/projects/${seg(id)}/status`),
+		LIVE_MS,
+	);
+	const streams = new Map<string, LiveStream>();
+	for (const id of shown) {
+		const stream = statuses.get(`/projects/${seg(id)}/status`)?.incremental;
+		if (stream) streams.set(id, { latencySeconds: stream.latencySeconds, rowsPerSecond: stream.rowsPerSecond });
+	}
 	return streams;
 }

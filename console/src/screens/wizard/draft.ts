@@ -1,3 +1,4 @@
+import { OPTION_RANGES, TAG_LIMITS } from "../../../../shared/model/option-ranges.ts";
 import type { MigrationType, ProjectInput } from "../../../../shared/model/project.ts";
 import { synchronizationError, typeCombinationError } from "../../../../shared/model/project-rules.ts";
 import type { TableRule } from "../../../../shared/model/rules.ts";
@@ -82,6 +83,14 @@ export const tagList = (tags: string) =>
 		.map((t) => t.trim())
 		.filter((t) => t !== "");
 
+/** Why the tags as typed are not acceptable (the API's limits), if they are not. */
+export function tagsProblem(tags: string): string | undefined {
+	const list = tagList(tags);
+	if (list.length > TAG_LIMITS.count) return `at most ${TAG_LIMITS.count} tags`;
+	const long = list.find((t) => t.length > TAG_LIMITS.length);
+	return long ? `a tag has at most ${TAG_LIMITS.length} characters: '${long.slice(0, 20)}…' has more` : undefined;
+}
+
 /** What POST /projects gets; number fields left empty are left out (the API's defaults apply). */
 export function projectInput(d: Draft, synchronizes: boolean): ProjectInput {
 	const options: Record<string, number | boolean> = {
@@ -112,7 +121,8 @@ export function typesProblem(d: Draft, synchronizes: boolean): string | undefine
 export function numberProblem(key: NumberOption, text: string): string | undefined {
 	if (text.trim() === "") return undefined;
 	const n = Number(text);
-	if (!Number.isInteger(n) || n <= 0)
-		return `${NUMBER_OPTIONS[key].label}: a whole number above 0, or empty for the default`;
+	const { min, max } = OPTION_RANGES[key];
+	if (!Number.isInteger(n) || n < min || n > max)
+		return `${NUMBER_OPTIONS[key].label}: a whole number from ${min.toLocaleString("en")} to ${max.toLocaleString("en")}, or empty for the default`;
 	return undefined;
 }

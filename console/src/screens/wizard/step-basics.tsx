@@ -1,4 +1,4 @@
-import { SYNC_TYPES } from "./draft.ts";
+import { SYNC_TYPES, tagsProblem } from "./draft.ts";
 import type { StepProps } from "./steps.ts";
 
 const isBroker = (engine: string) => engine === "kafka" || engine === "rocketmq";
@@ -87,5 +87,5 @@ export function basicsProblem({ draft }: Pick<StepProps, "draft">): string | und
 	if (draft.name.trim() === "") return "give the project a name";
 	if (!draft.sourceId) return "choose the source";
 	if (!draft.destinationId) return "choose the destination";
-	return undefined;
+	return tagsProblem(draft.tags);
 }

@@ -43,10 +43,16 @@ async function ensureProject(props: PrecheckProps): Promise<{ created: Created; 
 	const project = await api.post<Project>("/projects", input);
 	let note: string | undefined;
 	if (old) {
+		// the new project is kept whatever happens to the old one: a failed clean-up is said, not thrown
 		const id = seg(old.project.id);
-		if (can("admin")) await api.del(`/projects/${id}`);
-		else await api.post(`/projects/${id}/actions/release`);
-		note = `${project.id} replaces ${old.project.id} (${can("admin") ? "deleted" : "released"}): its settings changed`;
+		const how = can("admin") ? "deleted" : "released";
+		try {
+			if (can("admin")) await api.del(`/projects/${id}`);
+			else await api.post(`/projects/${id}/actions/release`);
+			note = `${project.id} replaces ${old.project.id} (${how}): its settings changed`;
+		} catch (err) {
+			note = `${project.id} replaces ${old.project.id}, which could not be ${how} (${(err as Error).message}): remove it from the projects list`;
+		}
 	}
 	return { created: { project, sent }, note };
 }
