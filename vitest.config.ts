@@ -2,6 +2,12 @@ import { defineConfig } from "vitest/config";
 
 /** Tests that stop and start a server (a database, the Kafka broker) run alone, after all the others. */
 const RESTARTS = ["test/e2e/incremental-chaos.test.ts", "test/capture/restart.test.ts", "test/e2e/sync-kafka.test.ts"];
+/**
+ * The console's tests drive Chromium, which takes a core of its own: they run one file at a time
+ * after the main group, so they neither slow the replication tests beside them into timeouts nor
+ * each other.
+ */
+const BROWSER = ["test/console/**/*.test.ts"];
 
 export default defineConfig({
 	test: {
@@ -17,7 +23,7 @@ export default defineConfig({
 				test: {
 					name: "main",
 					include: ["test/**/*.test.ts"],
-					exclude: RESTARTS,
+					exclude: [...RESTARTS, ...BROWSER],
 					// integration tests share the database servers and a 2-core machine
 					maxWorkers: 2,
 					sequence: { groupOrder: 0 },
@@ -25,7 +31,11 @@ export default defineConfig({
 			},
 			{
 				extends: true,
-				test: { name: "restarts", include: RESTARTS, fileParallelism: false, sequence: { groupOrder: 1 } },
+				test: { name: "browser", include: BROWSER, fileParallelism: false, sequence: { groupOrder: 1 } },
+			},
+			{
+				extends: true,
+				test: { name: "restarts", include: RESTARTS, fileParallelism: false, sequence: { groupOrder: 2 } },
 			},
 		],
 	},
