@@ -296,7 +296,7 @@ function DataSourceForm({ existing }: { existing?: DataSource }) {
 						label={secretLabel}
 						hint={
 							editing
-								? "Leave empty to keep the stored one. It is never shown again."
+								? "Leave empty to keep the stored one while the address and user stay the same. It is never shown again."
 								: "Kept in the secret store; never shown again."
 						}
 					>
