@@ -23,9 +23,15 @@ describe("data source and project lifecycle through the API", () => {
 		expect(copy.id).not.toBe(added.id);
 		const badEdit = await t.api.patch(`/datasources/${copy.id}`, { password: "wrong" }).catch((e: ApiError) => e);
 		expect((badEdit as ApiError).code).toBe("CONNECTION_FAILED");
+		// a new address without the password: the stored secret is never sent anywhere new
+		const moved = await t.api
+			.patch(`/datasources/${copy.id}`, { port: destinationCredentials.port })
+			.catch((e: ApiError) => e);
+		expect((moved as ApiError).code).toBe("PASSWORD_REQUIRED");
 		const edited = await t.api.patch<{ name: string; port: number }>(`/datasources/${copy.id}`, {
 			name: "renamed",
 			port: destinationCredentials.port,
+			password: destinationCredentials.password,
 		});
 		expect(edited).toMatchObject({ name: "renamed", port: destinationCredentials.port });
 		await t.api.delete(`/datasources/${copy.id}`);
