@@ -4,7 +4,13 @@ import { App } from "./app.tsx";
 import { type ConsoleConfig, finishCognitoSignIn, loadConfig, savedToken, takeTokenFromFragment } from "./auth.ts";
 import { rereadLocation } from "./router.ts";
 import { me, type Role } from "./session.ts";
-import "./styles.css";
+// one stylesheet per area, in this order (later areas may refine the shared rules)
+import "./styles/base.css";
+import "./styles/widgets.css";
+import "./styles/project.css";
+import "./styles/ops.css";
+import "./styles/verification.css";
+import "./styles/wizard.css";
 
 async function start(): Promise<void> {
 	const root = document.getElementById("app");
