@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Duration } from "aws-cdk-lib";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
@@ -7,6 +8,7 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { type Lockfile, linuxArm64Natives, lockSubset } from "./lockfile.ts";
 import { acknowledge } from "./nag.ts";
 
 /**
@@ -40,6 +42,21 @@ export interface FerryFunctionProps {
  * precheck too, the replication task sends to it).
  */
 export const BROKER_CLIENTS = ["@platformatic/kafka", "rocketmq-client-nodejs"];
+
+/**
+ * Bundling runs `npm ci` on the build machine, which installs only that machine's native
+ * packages (rocketmq-client-nodejs's CRC32 addon). The functions run on Linux arm64, so the
+ * bundle also gets the arm64 build of each, unpacked beside the build machine's: the same
+ * asset then loads on the build machine (the bundle tests) and in Lambda.
+ */
+export function arm64NativeCommands(sourceRoot: string, outputDir: string): string[] {
+	const lock = JSON.parse(readFileSync(join(sourceRoot, "package-lock.json"), "utf8")) as Lockfile;
+	return linuxArm64Natives(lockSubset(lock, "bundle", BROKER_CLIENTS)).map(({ name, version }) => {
+		const dir = join(outputDir, "node_modules", name);
+		const tarball = join(outputDir, `${name.replace(/^@/, "").replace("/", "-")}-${version}.tgz`);
+		return `[ -d "${dir}" ] || { mkdir -p "${dir}" && npm pack "${name}@${version}" --silent --pack-destination "${outputDir}" >/dev/null && tar -xzf "${tarball}" -C "${dir}" --strip-components=1 && rm "${tarball}"; }`;
+	});
+}
 
 /**
  * A Node.js 24 arm64 Lambda function bundled locally by esbuild to ESM, in the VPC, traced, with its own
@@ -115,6 +132,11 @@ export class FerryFunction extends Construct {
 				sourceMap: true,
 				sourcesContent: false,
 				forceDockerBundling: false,
+				commandHooks: {
+					beforeBundling: () => [],
+					beforeInstall: () => [],
+					afterBundling: (_input, outputDir) => arm64NativeCommands(props.sourceRoot, outputDir),
+				},
 			},
 		});
 	}

@@ -4,43 +4,46 @@ import { Platform } from "aws-cdk-lib/aws-ecr-assets";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import { buildSync } from "esbuild";
 import { BROKER_CLIENTS } from "./functions.ts";
+import { type Lockfile, lockSubset } from "./lockfile.ts";
 
 /**
  * The capture-replay task's container: tasks/replication bundled by esbuild into one ESM file,
  * like the Lambda functions, plus what cannot be inlined installed beside it: @vlasky/zongji
  * (Ferry patches a few of its internals at load time, found by resolving its files) and the
- * broker clients (BROKER_CLIENTS). The image is built by `cdk deploy` from this directory; synth
- * only writes the directory.
+ * broker clients (BROKER_CLIENTS), at the versions and with the transitive dependencies that
+ * package-lock.json holds (a lockfile subset, so `npm ci` builds the same image every time and
+ * installs the arm64 native packages on the arm64 build). The image is built by `cdk deploy` from
+ * this directory; synth only writes the directory.
  */
 const KEPT_OUTSIDE = ["@vlasky/zongji", ...BROKER_CLIENTS];
 
 const DOCKERFILE = `FROM public.ecr.aws/docker/library/node:24-slim
 WORKDIR /app
-COPY package.json ./
-RUN npm install --omit=dev --no-audit --no-fund
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
 COPY main.mjs ./
 USER node
 # SIGTERM reaches node directly: the task stops replay at a transaction boundary
 CMD ["node", "main.mjs"]
 `;
 
-/** Writes the image's build directory: Dockerfile, package.json and (when `bundle`) main.mjs. */
+const IMAGE_PACKAGE = "ferry-capture-replay";
+
+/** Writes the image's build directory: Dockerfile, package.json, package-lock.json and (when `bundle`) main.mjs. */
 export function writeReplicationTaskContext(sourceRoot: string, outDir: string, bundle = true): void {
 	mkdirSync(outDir, { recursive: true });
-	const lock = JSON.parse(readFileSync(join(sourceRoot, "package-lock.json"), "utf8")) as {
-		packages: Record<string, { version?: string }>;
-	};
-	const dependencies = Object.fromEntries(
-		KEPT_OUTSIDE.map((name) => {
-			const version = lock.packages[`node_modules/${name}`]?.version;
-			if (!version) throw new Error(`${name} is not in package-lock.json: run npm install`);
-			return [name, version];
-		}),
+	const lock = lockSubset(
+		JSON.parse(readFileSync(join(sourceRoot, "package-lock.json"), "utf8")) as Lockfile,
+		IMAGE_PACKAGE,
+		KEPT_OUTSIDE,
 	);
+	const dependencies = lock.packages[""]?.dependencies;
+	const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 	writeFileSync(
 		join(outDir, "package.json"),
-		`${JSON.stringify({ name: "ferry-capture-replay", private: true, type: "module", dependencies }, null, 2)}\n`,
+		json({ name: IMAGE_PACKAGE, private: true, type: "module", dependencies }),
 	);
+	writeFileSync(join(outDir, "package-lock.json"), json(lock));
 	writeFileSync(join(outDir, "Dockerfile"), DOCKERFILE);
 	if (!bundle) return;
 	buildSync({
