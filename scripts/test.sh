@@ -8,10 +8,13 @@ bash scripts/setup.sh
 use_node24
 trap 'bash scripts/services/all.sh stop' EXIT
 bash scripts/services/all.sh start
+# one real synth (bundles the functions with esbuild, runs cdk-nag; test/cdk/bundles.test.ts runs
+# its output), beside the type check and lint: each of them leaves a core mostly idle
+npm run --silent synth > "$FERRY_LOGS/synth.log" 2>&1 &
+synth=$!
 npm run --silent typecheck
 npm run --silent lint
-# one real synth: bundles the Lambda functions with esbuild, runs cdk-nag and CloudFormation validation
-npm run --silent synth
+wait "$synth" || { cat "$FERRY_LOGS/synth.log"; echo "cdk synth failed" >&2; exit 1; }
 report="$FERRY_RUN/vitest-report.json"
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile="$report" "$@" || status=$?

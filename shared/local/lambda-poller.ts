@@ -1,6 +1,7 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context as LambdaContext, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { WorkQueue } from "../aws/work-queue.ts";
+import { logger } from "../observability.ts";
 
 const VISIBILITY_SECONDS = 30;
 
@@ -71,8 +72,19 @@ export async function pollIntoHandler(options: {
 			},
 			(VISIBILITY_SECONDS * 1000) / 3,
 		);
+		// A handler that throws fails its whole batch, as in Lambda (Powertools throws when every
+		// record failed, e.g. a lone chunk another worker holds): the records come back after their
+		// visibility timeout, and the worker process lives on.
 		const result = await options
 			.handler(event, localContext(options.functionName))
+			.catch((err: Error) => {
+				logger.warn("a batch failed as a whole; its records come back", {
+					functionName: options.functionName,
+					records: items.length,
+					error: err.message,
+				});
+				return { batchItemFailures: items.map((m) => ({ itemIdentifier: m.messageId })) };
+			})
 			.finally(() => clearInterval(heartbeat));
 		const failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
 		for (const m of items) if (!failed.has(m.messageId)) await queue.ack(m);
