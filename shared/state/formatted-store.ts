@@ -1,3 +1,4 @@
+import { logger } from "../observability.ts";
 import {
 	currentFormat,
 	FORMAT_ATTRIBUTE,
@@ -77,7 +78,14 @@ export class FormattedStore implements StateStore {
 		try {
 			return this.view<T>(await this.inner.replace<StoredRecord>(raw, stamp(raw, value), raw.version));
 		} catch (err) {
-			if (!(err instanceof ConflictError)) throw err;
+			// the read stands without it: another writer won (in the current format too), or the write
+			// failed (throttled) and the next read writes it back
+			if (!(err instanceof ConflictError)) {
+				logger.warn("could not write an upgraded state item back", {
+					item: describe(raw),
+					error: (err as Error).message,
+				});
+			}
 			return item;
 		}
 	}
