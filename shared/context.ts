@@ -8,6 +8,7 @@ import { cloudWatchHistoryFromEnv } from "./metrics/cloudwatch-history.ts";
 import type { MetricsReader } from "./metrics/series.ts";
 import type { ChunkMessage } from "./model/chunk-message.ts";
 import type { MessageQueue, TaskLauncher } from "./ports.ts";
+import { FormattedStore } from "./state/formatted-store.ts";
 import type { StateStore } from "./state/store.ts";
 
 /** What the control plane and the workers need from the outside world, built once per process. */
@@ -32,7 +33,10 @@ const NO_TASKS: TaskLauncher = {
 
 export function contextFrom(config: FerryConfig, tasks: TaskLauncher = ecsLauncherFromEnv() ?? NO_TASKS): Context {
 	return {
-		store: new DynamoStateStore(dynamoDocumentClient(config.region, config.dynamoEndpoint), config.stateTable),
+		// every process reads and writes items through their formats (state/format.ts)
+		store: new FormattedStore(
+			new DynamoStateStore(dynamoDocumentClient(config.region, config.dynamoEndpoint), config.stateTable),
+		),
 		copyQueue: new WorkQueue(sqsClient(config.region, config.sqsEndpoint), config.copyQueueUrl),
 		verifyQueue: new WorkQueue(sqsClient(config.region, config.sqsEndpoint), config.verifyQueueUrl),
 		secrets: secretStoreFor(config),

@@ -4,7 +4,7 @@ import type { KafkaCredentials } from "../model/datasource.ts";
 import { clientOptions, explainKafkaError, protocolErrorId } from "../sinks/kafka/client.ts";
 import { committedRange, readCommitted } from "../sinks/kafka/committed.ts";
 import { javaPartition } from "../sinks/kafka/partitioner.ts";
-import { DEFAULT_OFFSETS_TOPIC, StoredCheckpoint } from "../sinks/kafka/producer.ts";
+import { DEFAULT_OFFSETS_TOPIC, parseCheckpointRecord } from "../sinks/kafka/producer.ts";
 import { FeedError, FeedFormatError, type FeedRecord } from "./event.ts";
 
 /*
@@ -164,7 +164,9 @@ export class FeedPartitions {
 			if (sink.next > from) from = sink.next;
 			sink.next = await readCommitted(this.consumer, DEFAULT_OFFSETS_TOPIC, sink.partition, from, stable, (r) => {
 				if (!r.key?.equals(key)) return;
-				const parsed = r.value ? StoredCheckpoint.safeParse(JSON.parse(r.value.toString("utf8"))) : null;
+				const parsed = r.value
+					? parseCheckpointRecord(r.value, `the checkpoint of synchronization ${stream} in '${DEFAULT_OFFSETS_TOPIC}'`)
+					: null;
 				sink.position = parsed?.success ? parsed.data.position : null;
 			});
 			return sink.position;

@@ -4,6 +4,7 @@ import type { SourcePosition } from "../binlog/position.ts";
 import type { EchoMarks } from "../capture/change.ts";
 import type { Queryable } from "../db/connect.ts";
 import { escapeValue, quoteId } from "../db/sql.ts";
+import { currentFormat, formatOf, upgradeRecord } from "../state/format.ts";
 
 /**
  * Ferry's helper schema at the destination. Every destination transaction that replay commits
@@ -100,9 +101,11 @@ export async function ensureMetaSchema(
 			file VARCHAR(255),
 			pos BIGINT,
 			applied_at DATETIME(6),
-			source_commit_time DATETIME(6)
+			source_commit_time DATETIME(6),
+			format SMALLINT
 		) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
 	);
+	await addFormatColumn(conn, database, mark);
 	await conn.query(
 		`${mark}CREATE TABLE IF NOT EXISTS ${feedPositionTable(database)} (
 			stream VARCHAR(191) NOT NULL PRIMARY KEY,
@@ -110,6 +113,24 @@ export async function ensureMetaSchema(
 			cursor_json MEDIUMTEXT
 		) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
 	);
+}
+
+/**
+ * A checkpoint table an older Ferry created has no `format` column (its rows are format 1):
+ * added once, at the end, so the columns capture and the writers name keep their places.
+ */
+async function addFormatColumn(conn: Queryable, database: string, mark: string): Promise<void> {
+	const [rows] = await conn.query<RowDataPacket[]>(
+		"SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = 'format'",
+		[database, CHECKPOINT_TABLE],
+	);
+	if (rows.length > 0) return;
+	try {
+		await conn.query(`${mark}ALTER TABLE ${checkpointTable(database)} ADD COLUMN format SMALLINT`);
+	} catch (err) {
+		// ER_DUP_FIELDNAME: another stream's task added it first
+		if ((err as { errno?: number }).errno !== 1060) throw err;
+	}
 }
 
 /** The stream's checkpoint, or null if it has none (or the helper schema does not exist yet). */
@@ -121,7 +142,8 @@ export async function readCheckpoint(
 	let rows: RowDataPacket[];
 	try {
 		[rows] = await conn.query<RowDataPacket[]>(
-			`SELECT gtid, file, pos, DATE_FORMAT(applied_at, '%Y-%m-%d %H:%i:%s.%f') AS appliedAt,
+			// every column: a table an older Ferry created may lack `format` (its rows are format 1)
+			`SELECT *, DATE_FORMAT(applied_at, '%Y-%m-%d %H:%i:%s.%f') AS appliedAt,
 				DATE_FORMAT(source_commit_time, '%Y-%m-%d %H:%i:%s.%f') AS sourceCommitTime
 			FROM ${checkpointTable(database)} WHERE stream = ?`,
 			[stream],
@@ -132,9 +154,11 @@ export async function readCheckpoint(
 		if (errno === 1146 || errno === 1049) return null;
 		throw err;
 	}
-	const row = rows[0];
+	const stored = rows[0];
 	// no file: only a transaction's opening mark (markSql) was ever committed, no position
-	if (!row || row.file == null) return null;
+	if (!stored || stored.file == null) return null;
+	const what = `the checkpoint row of stream ${stream} in ${database}.${CHECKPOINT_TABLE}`;
+	const row = upgradeRecord("checkpoint", formatOf(stored.format, what), { ...stored }, what);
 	return {
 		stream,
 		position: {
@@ -224,12 +248,15 @@ function checkpointRowSql(
 		String(Math.trunc(position.pos)),
 		"UTC_TIMESTAMP(6)",
 		commitTime == null ? "NULL" : utcDatetime(commitTime),
+		String(currentFormat("checkpoint")),
 	];
+	// the whole row is written, so its format is this writer's
 	return (
 		`${FERRY_MARKER} INSERT INTO ${checkpointTable(database)} ` +
-		"(stream, gtid, file, pos, applied_at, source_commit_time) " +
+		"(stream, gtid, file, pos, applied_at, source_commit_time, format) " +
 		`VALUES (${values.join(", ")}) ON DUPLICATE KEY UPDATE gtid = VALUES(gtid), file = VALUES(file), ` +
-		"pos = VALUES(pos), applied_at = VALUES(applied_at), source_commit_time = VALUES(source_commit_time)"
+		"pos = VALUES(pos), applied_at = VALUES(applied_at), source_commit_time = VALUES(source_commit_time), " +
+		"format = VALUES(format)"
 	);
 }
 

@@ -15,6 +15,7 @@ import { describeServer } from "../schema/read.ts";
 import { openSinkTarget } from "../sinks/open.ts";
 import { brokerCredentialsFor, credentialsFor, getDataSource } from "../state/datasources.ts";
 import { recordEvent } from "../state/events.ts";
+import { FormatTooNewError } from "../state/format.ts";
 import { getProject } from "../state/projects.ts";
 import { replicationStatus } from "../state/streams.ts";
 import { captureFilter } from "./echoes.ts";
@@ -70,6 +71,9 @@ async function replicateUntilStopped(
 			const outcome = await session(ctx, replicationId, owner, signal);
 			if (outcome === "stopped") return "stopped";
 		} catch (caught) {
+			// a newer Ferry wrote what this task reads (an upgrade under way): retrying cannot help; the
+			// task ends, and the scheduler starts its replacement from the new version (format.ts)
+			if (caught instanceof FormatTooNewError) throw caught;
 			const err = asFatal(caught);
 			if (err instanceof FatalReplicationError) {
 				logger.error("replication stopped: a person must decide", { replicationId, error: err.message });

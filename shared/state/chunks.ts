@@ -47,8 +47,10 @@ export interface ChunkItem {
 	tableIndex: number;
 	spec: ChunkSpec;
 	state: ChunkState;
-	/** Epoch ms after which a queued or leased chunk counts as abandoned, or a failed one may be retried. */
+	/** Epoch ms after which a queued or leased chunk counts as abandoned (queued again). */
 	deadline?: number;
+	/** A failed (pending) chunk's next attempt waits until then, epoch ms (format 2; format 1 kept it in `deadline`). */
+	retryAt?: number;
 	attempts: number;
 	/** The worker holding the lease (`workerId`): a worker known to have died has its leases released at once. */
 	owner?: string;

@@ -2,6 +2,7 @@
  * Every key of the state table, one line each: what a newcomer reads beside the table in
  * docs/architecture.md ("The state table"). Nothing else builds a `pk` or `sk`.
  */
+import type { FormatKind } from "./format.ts";
 
 export const dataSourceKey = (id: string) => ({ pk: "DATASOURCE", sk: id });
 export const DATA_SOURCES_PK = "DATASOURCE";
@@ -68,4 +69,39 @@ export function projectPartitions(projectId: string, verificationRuns: number): 
 		eventsPk(projectId),
 		alertsPk(projectId),
 	];
+}
+
+/** A partition's name: its key before the first `#` (`CHUNKS#p1` -> `CHUNKS`). */
+const partitionName = (pk: string) => pk.split("#")[0] as string;
+
+/**
+ * The kind of item each partition holds, for its format (state/format.ts): every partition above
+ * has one, and a new partition needs its line here. Copy and verification chunks share a format.
+ */
+const PARTITION_KINDS = new Map<string, FormatKind>(
+	(
+		[
+			[DATA_SOURCES_PK, "datasource"],
+			[PROJECTS_PK, "project"],
+			[tablesPk(""), "table"],
+			[chunksPk(""), "chunk"],
+			[verifyChunksPk("", 0), "chunk"],
+			[verifyPlanPk("", 0), "verify-plan"],
+			[reportPk(""), "report"],
+			[STREAMS_PK, "stream"],
+			[sinkCheckpointPk(""), "sink-checkpoint"],
+			[triggersPk(""), "triggers"],
+			[eventsPk(""), "event"],
+			[ALERT_SETTINGS_PK, "alert-settings"],
+			[alertStateKey("").pk, "alert-state"],
+			[alertsPk(""), "alert"],
+		] as const
+	).map(([pk, kind]) => [partitionName(pk), kind]),
+);
+
+/** The kind of the items of partition `pk`. */
+export function itemKind(pk: string): FormatKind {
+	const kind = PARTITION_KINDS.get(partitionName(pk));
+	if (!kind) throw new Error(`state partition '${pk}' has no item kind (add it to keys.ts PARTITION_KINDS)`);
+	return kind;
 }

@@ -81,9 +81,9 @@ describe("a copy worker that dies", () => {
 		expect(chunkWait({ ...chunk, deadline: now + 55_000 }, now)).toBe(
 			"being worked on by worker lambda-host:8 (attempt 1/5)",
 		);
-		expect(chunkWait({ ...chunk, state: "pending", deadline: now + 4_000, lastError: "boom" }, now)).toBe(
-			"waiting 4 s before attempt 2/5 (last: boom)",
-		);
-		expect(chunkWait({ ...chunk, state: "pending", deadline: undefined }, now)).toBeUndefined();
+		expect(
+			chunkWait({ ...chunk, state: "pending", deadline: undefined, retryAt: now + 4_000, lastError: "boom" }, now),
+		).toBe("waiting 4 s before attempt 2/5 (last: boom)");
+		expect(chunkWait({ ...chunk, state: "pending", deadline: undefined, retryAt: undefined }, now)).toBeUndefined();
 	});
 });

@@ -23,6 +23,7 @@ import { CHECKPOINT_TABLE, FEED_POSITION_TABLE, META_DATABASE } from "../../shar
 import { runChunk } from "../../shared/scheduler/chunks/worker.ts";
 import { advanceVerification } from "../../shared/scheduler/verification.ts";
 import type { VerificationResults } from "../../shared/scheduler/verification-results.ts";
+import { FormattedStore } from "../../shared/state/formatted-store.ts";
 
 import { getProject, updateProject } from "../../shared/state/projects.ts";
 import type { ReplicationStatus } from "../../shared/state/streams.ts";
@@ -59,7 +60,7 @@ async function testContext(home: string, options: { verify?: boolean } = {}): Pr
 			)
 		: unused;
 	return {
-		store: new DynamoStateStore(dynamo, table),
+		store: new FormattedStore(new DynamoStateStore(dynamo, table)),
 		copyQueue: unused,
 		verifyQueue,
 		secrets: new FileSecretStore(join(home, "datasources.json")),

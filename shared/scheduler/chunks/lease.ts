@@ -118,8 +118,9 @@ export function chunkWait(c: ChunkItem, now = Date.now()): string | undefined {
 			? `queued ${secs(waited)} ago, waiting for a free worker (queued again in ${secs(deadline - now)} if none takes it)`
 			: `queued ${secs(waited)} ago and not taken: queued again at the next top-up`;
 	}
-	if (c.state === "pending" && deadline > now) {
-		return `waiting ${secs(deadline - now)} before attempt ${c.attempts + 1}/${MAX_ATTEMPTS}${c.lastError ? ` (last: ${c.lastError})` : ""}`;
+	const retryAt = c.retryAt ?? 0;
+	if (c.state === "pending" && retryAt > now) {
+		return `waiting ${secs(retryAt - now)} before attempt ${c.attempts + 1}/${MAX_ATTEMPTS}${c.lastError ? ` (last: ${c.lastError})` : ""}`;
 	}
 	return undefined;
 }

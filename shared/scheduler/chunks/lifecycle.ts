@@ -116,13 +116,21 @@ export async function topUp(ctx: HasStore, project: Project, job: ChunkJob, now 
 		(c) => (c.state === "queued" || c.state === "leased") && (c.deadline ?? 0) > now && c.attempts < MAX_ATTEMPTS,
 	).length;
 	const candidates = chunks.filter(
-		(c) => c.attempts < MAX_ATTEMPTS && c.state !== "done" && c.state !== "recheck" && (c.deadline ?? 0) <= now,
+		(c) =>
+			c.attempts < MAX_ATTEMPTS &&
+			c.state !== "done" &&
+			c.state !== "recheck" &&
+			(c.state === "pending" ? (c.retryAt ?? 0) : (c.deadline ?? 0)) <= now,
 	);
 	const room = job.concurrency(project) - active;
 	const sent: ChunkMessage[] = [];
 	for (const c of candidates.slice(0, Math.max(0, room))) {
 		try {
-			await update<ChunkItem>(ctx.store, c, { state: "queued", deadline: now + chunkTimings().queuedMs });
+			await update<ChunkItem>(ctx.store, c, {
+				state: "queued",
+				deadline: now + chunkTimings().queuedMs,
+				retryAt: undefined,
+			});
 			sent.push(job.message(c.sk));
 		} catch (err) {
 			// another scheduler or worker queued it first: nothing to do
@@ -147,7 +155,9 @@ export function allDone(chunks: readonly ChunkItem[]): boolean {
 export async function resetExhausted(ctx: HasStore, job: ChunkJob): Promise<void> {
 	for (const c of await listChunks(ctx, job.pk)) {
 		if (c.state !== "done" && c.attempts >= MAX_ATTEMPTS) {
-			await update<ChunkItem>(ctx.store, c, { attempts: 0, deadline: undefined }).catch(ignoreConflict);
+			await update<ChunkItem>(ctx.store, c, { attempts: 0, deadline: undefined, retryAt: undefined }).catch(
+				ignoreConflict,
+			);
 		}
 	}
 }
@@ -192,7 +202,8 @@ export function failed(c: ChunkItem, reason: string, now: number): ChunkItem {
 	return {
 		...c,
 		state: "pending",
-		deadline: now + c.attempts * RETRY_PAUSE_MS,
+		deadline: undefined,
+		retryAt: now + c.attempts * RETRY_PAUSE_MS,
 		owner: undefined,
 		lastError: reason,
 		sessions: undefined,

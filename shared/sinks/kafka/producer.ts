@@ -1,6 +1,7 @@
 import { Admin, Consumer, Producer } from "@platformatic/kafka";
 import { z } from "zod";
 import type { KafkaCredentials } from "../../model/datasource.ts";
+import { currentFormat, formatOf, type StoredRecord, upgradeRecord } from "../../state/format.ts";
 import type { BrokerMessage, SinkCheckpoint, SinkProducer } from "../producer.ts";
 import { clientOptions, explainKafkaError, KafkaError, protocolErrorId } from "./client.ts";
 import { committedRange, readCommitted } from "./committed.ts";
@@ -38,6 +39,21 @@ export const StoredCheckpoint = z.object({
 	position: z.object({ gtid: z.string(), file: z.string(), pos: z.number() }),
 	snapshot: z.unknown().optional(),
 });
+
+/** A checkpoint record's value as written: its format (state/format.ts) beside the checkpoint. */
+export function checkpointRecordValue(checkpoint: SinkCheckpoint): Buffer {
+	return Buffer.from(JSON.stringify({ ...checkpoint, format: currentFormat("kafka-checkpoint") }));
+}
+
+/**
+ * A checkpoint record's value read back: brought up to the current format, then parsed. Throws
+ * FormatTooNewError for a newer Ferry's record; `what` names the record.
+ */
+export function parseCheckpointRecord(value: Buffer, what: string): ReturnType<typeof StoredCheckpoint.safeParse> {
+	const raw = JSON.parse(value.toString("utf8")) as StoredRecord;
+	const { format, ...rest } = raw ?? {};
+	return StoredCheckpoint.safeParse(upgradeRecord("kafka-checkpoint", formatOf(format, what), rest, what));
+}
 
 /** The transactional id of a stream: stable, so a restarted task fences the one before it. */
 export function transactionalIdOf(stream: string): string {
@@ -136,7 +152,7 @@ class KafkaSinkProducer implements SinkProducer {
 			topic: this.#offsetsTopic,
 			partition: session.offsetsPartition,
 			key: this.#streamKey,
-			value: Buffer.from(JSON.stringify(checkpoint)),
+			value: checkpointRecordValue(checkpoint),
 			headers: new Map(),
 			dedupKey: `checkpoint of ${this.stream}`,
 		};
@@ -225,7 +241,10 @@ class KafkaSinkProducer implements SinkProducer {
 				if (r.key?.equals(this.#streamKey)) latest.value = r.value;
 			});
 			if (latest.value === null) return null;
-			const parsed = StoredCheckpoint.safeParse(JSON.parse(latest.value.toString("utf8")));
+			const parsed = parseCheckpointRecord(
+				latest.value,
+				`the checkpoint of stream ${this.stream} in topic '${this.#offsetsTopic}'`,
+			);
 			if (!parsed.success) {
 				throw new KafkaError(
 					`stream ${this.stream}: the checkpoint in topic '${this.#offsetsTopic}' is not one Ferry wrote: ${parsed.error.message}`,
