@@ -44,6 +44,7 @@ export const StepView = exactly<Step>()(
 		startedAt: Time.optional(),
 		finishedAt: Time.optional(),
 		error: z.string().optional(),
+		retryingSince: Time.optional(),
 	}),
 );
 

@@ -29,6 +29,12 @@ export function connectionOptions(c: Credentials): mysql.ConnectionOptions {
 		dateStrings: true,
 		timezone: "Z",
 		connectTimeout: 10_000,
+		// A peer that vanishes without a FIN or RST (a black-holed route, a host gone) otherwise
+		// leaves a query waiting for hours: the kernel's keepalive probes find it, after 10 s idle
+		// (Node sets a 1 s probe interval and 10 probes). A server alive but silent behind a proxy
+		// that answers the probes is caught by replication's probe (replication/probe.ts).
+		enableKeepAlive: true,
+		keepAliveInitialDelay: 10_000,
 		multipleStatements: false,
 	};
 }
@@ -58,6 +64,62 @@ export function createPool(c: Credentials, size: number): Pool {
 		conn.query(SESSION_SETUP);
 	});
 	return pool;
+}
+
+/** Driver and socket codes of a connection that failed or was lost on the way: the network, not the statement. */
+const NETWORK_CODES = new Set([
+	"ECONNRESET",
+	"ECONNREFUSED",
+	"ECONNABORTED",
+	"ETIMEDOUT",
+	"EPIPE",
+	"EHOSTUNREACH",
+	"ENETUNREACH",
+	"ENOTFOUND",
+	"EAI_AGAIN",
+	"PROTOCOL_CONNECTION_LOST",
+	"PROTOCOL_SEQUENCE_TIMEOUT",
+	"UNREACHABLE",
+	"CONNECTION_SEVERED",
+]);
+
+/**
+ * Whether an error is a lost or failed connection (a cut, a black hole, a restarting server)
+ * rather than something a statement did: worth retrying once the network is back.
+ */
+export function isNetworkError(err: unknown): boolean {
+	const e = err as { code?: unknown; message?: unknown } | null;
+	if (typeof e?.code === "string" && NETWORK_CODES.has(e.code)) return true;
+	// mysql2's words for a query on a connection that already died
+	return typeof e?.message === "string" && /connection is in closed state|Can't write in closed state/.test(e.message);
+}
+
+interface WithSocket {
+	connection?: WithSocket;
+	stream?: { destroy(err?: Error): void };
+	on?(event: "error", listener: () => void): unknown;
+}
+
+function destroySocket(c: WithSocket, reason: string): void {
+	// an idle connection reports its loss as an 'error' event: expected here, not a crash
+	c.on?.("error", () => {});
+	c.stream?.destroy(Object.assign(new Error(reason), { code: "CONNECTION_SEVERED" }));
+}
+
+/**
+ * Closes a connection's socket at once, failing what waits on it with `reason`. mysql2's own
+ * `destroy()` only half-closes the socket and forgets its pending queries: on a dead network
+ * they (and an `end()` queued behind them) wait forever.
+ */
+export function sever(conn: Connection | mysql.PoolConnection, reason: string): void {
+	const c = conn as unknown as WithSocket;
+	destroySocket(c.connection ?? c, reason);
+}
+
+/** Severs every connection of a pool, idle or busy (see `sever`). */
+export function severPool(pool: Pool, reason: string): void {
+	const all = (pool as unknown as { pool?: { _allConnections?: { toArray(): WithSocket[] } } }).pool?._allConnections;
+	for (const c of all?.toArray() ?? []) destroySocket(c, reason);
 }
 
 export function explainConnectError(err: unknown, c: Pick<Credentials, "host" | "port" | "user">): ConnectError {

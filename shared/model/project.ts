@@ -86,6 +86,8 @@ export interface Step {
 	startedAt?: string;
 	finishedAt?: string;
 	error?: string;
+	/** Since when the step has failed on the network only (a lost connection, a server out of reach): retried, not ticketed, for a while. */
+	retryingSince?: string;
 }
 
 /** A failed step waiting for the user: retry it or skip it (OMS's O&M ticket). */

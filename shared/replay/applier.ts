@@ -2,7 +2,7 @@ import type mysql from "mysql2/promise";
 import type { SourcePosition } from "../binlog/position.ts";
 import { hasReached, includesTransaction } from "../binlog/position.ts";
 import type { Change, RowChange, TransactionPart } from "../capture/change.ts";
-import type { Connection } from "../db/connect.ts";
+import { type Connection, sever } from "../db/connect.ts";
 import { logger } from "../observability.ts";
 import type { ApplierDefaults, ApplierOptions, ApplyStats } from "./applier-options.ts";
 import { applierDefaults, emptyStats } from "./applier-options.ts";
@@ -174,11 +174,15 @@ export class Applier {
 		await Promise.all(all.map((c) => c.end().catch(() => c.destroy())));
 	}
 
-	/** Destroys the connections at once (after a failure). */
-	private destroy(): void {
+	/**
+	 * Fails every statement in flight and closes the connections at once: after a failure, or when
+	 * the destination stopped answering (replication/probe.ts), whose statements would otherwise
+	 * wait forever (db/connect.ts `sever`).
+	 */
+	sever(reason: string): void {
 		this.closed = true;
-		for (const w of this.committer.workers) w.conn.destroy();
-		this.control?.destroy();
+		for (const w of this.committer.workers) sever(w.conn, reason);
+		if (this.control) sever(this.control, reason);
 	}
 
 	/** Forgets what it knows of tables (after DDL, or when the rules change). */
@@ -241,7 +245,7 @@ export class Applier {
 		} catch (err) {
 			this.committer.failure ??= err;
 			await Promise.allSettled(this.committer.inflight.map((f) => f.committed));
-			this.destroy();
+			this.sever(`replay failed: ${(err as Error).message}`);
 			throw err;
 		} finally {
 			void it.return?.()?.catch?.(() => {});

@@ -125,6 +125,10 @@ class MysqlTarget implements ReplicationTarget {
 		return { ...this.applier.progress, tuning: { parallelApply: parallel, replayBatchSize: groupTransactions } };
 	}
 
+	sever(reason: string): void {
+		this.applier.sever(reason);
+	}
+
 	close(): Promise<void> {
 		return this.applier.close();
 	}

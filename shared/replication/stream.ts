@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { currentPosition, type SourcePosition } from "../binlog/position.ts";
 import { openBinlogReader } from "../capture/reader.ts";
 import type { Context } from "../context.ts";
-import { type Connection, connect, createPool, type Pool } from "../db/connect.ts";
+import { type Connection, connect, createPool, type Pool, sever, severPool } from "../db/connect.ts";
 import { type ChangeReader, FeedReader } from "../feed/reader.ts";
 import { SYSTEM } from "../model/actor.ts";
 import type { Credentials } from "../model/datasource.ts";
@@ -22,6 +22,7 @@ import { captureFilter } from "./echoes.ts";
 import { parseReplicationId } from "./ids.ts";
 import { renewLease, takeLease, waitHoldingLease } from "./lease.ts";
 import { mysqlTarget } from "./mysql-target.ts";
+import { probeServers } from "./probe.ts";
 import { StatusReporter } from "./status.ts";
 import type { ReplicationTarget } from "./target.ts";
 import { replicationWanted } from "./wanted.ts";
@@ -67,13 +68,17 @@ async function replicateUntilStopped(
 ): Promise<"stopped" | "fatal"> {
 	let backoffMs = 1000;
 	while (!signal.aborted) {
+		const ran = { running: false };
 		try {
-			const outcome = await session(ctx, replicationId, owner, signal);
+			const outcome = await session(ctx, replicationId, owner, signal, ran);
 			if (outcome === "stopped") return "stopped";
 		} catch (caught) {
 			// a newer Ferry wrote what this task reads (an upgrade under way): retrying cannot help; the
 			// task ends, and the scheduler starts its replacement from the new version (format.ts)
 			if (caught instanceof FormatTooNewError) throw caught;
+			// the backoff grows over failures in a row: a session that ran (say for days, until a
+			// network cut) is a fresh start, not the next failure of a series
+			if (ran.running) backoffMs = 1000;
 			const err = asFatal(caught);
 			if (err instanceof FatalReplicationError) {
 				logger.error("replication stopped: a person must decide", { replicationId, error: err.message });
@@ -115,6 +120,7 @@ async function session(
 	replicationId: string,
 	owner: string,
 	signal: AbortSignal,
+	ran: { running: boolean },
 ): Promise<"stopped" | "ended"> {
 	const { projectId, direction } = parseReplicationId(replicationId);
 	const project = await getProject(ctx, projectId);
@@ -123,13 +129,34 @@ async function session(
 	const [captureId, targetId] =
 		direction === "reverse" ? [project.destinationId, project.sourceId] : [project.sourceId, project.destinationId];
 	const captureCreds = await credentialsFor(ctx, captureId);
+	const targetSource = await getDataSource(ctx, targetId);
+	const targetCreds = isBroker(targetSource) ? undefined : await credentialsFor(ctx, targetId);
 	const capturePool = createPool(captureCreds, 2);
 	const control = await connect(captureCreds);
 	let target: ReplicationTarget | undefined;
+	// both servers asked all along: one that stops answering ends the session (probe.ts)
+	const [captureRole, targetRole] =
+		direction === "reverse" ? ["the destination", "the source"] : ["the source", "the destination"];
+	const probe = probeServers([
+		{ role: captureRole, creds: captureCreds },
+		...(targetCreds ? [{ role: targetRole, creds: targetCreds }] : []),
+	]);
+	// ends the session's work (its reader, its status reports) when a server stops answering
+	const gaveUp = new AbortController();
+	const unreachable = probe.dead.catch((err: Error) => {
+		gaveUp.abort();
+		// every statement in flight on the session's connections fails now, rather than never
+		target?.sever?.(err.message);
+		sever(control, err.message);
+		severPool(capturePool, err.message);
+		throw err;
+	});
+	unreachable.catch(() => {});
+	let work: Promise<unknown> = Promise.resolve();
 	try {
 		const captureServer = await describeServer(control);
 		// the stream's target: a message queue (a synchronization project), or a database
-		target = isBroker(await getDataSource(ctx, targetId))
+		target = isBroker(targetSource)
 			? await openSinkTarget({ ctx, project, stream: replicationId, capture: capturePool, captureCreds, control })
 			: await mysqlTarget({
 					ctx,
@@ -140,15 +167,23 @@ async function session(
 					capture: capturePool,
 					captureServer,
 				});
-		return await replicate(ctx, project, replicationId, owner, signal, {
+		const replicating = replicate(ctx, project, replicationId, owner, AbortSignal.any([signal, gaveUp.signal]), ran, {
 			target,
 			control,
 			captureCreds,
 			capturePool,
 		});
+		work = replicating.catch(() => {});
+		// a server that stopped answering ends the session with the probe's word for it, whatever
+		// replay was waiting for (severed and aborted, it unwinds on its own)
+		return await Promise.race([replicating, unreachable]);
 	} finally {
-		await target?.close().catch(() => {});
-		await Promise.allSettled([capturePool.end(), control.end()]);
+		probe.stop();
+		// bounded: on a dead network a polite end waits forever
+		const bound = new Promise((resolve) => setTimeout(resolve, 2_000).unref());
+		await Promise.race([work, bound]);
+		await Promise.race([Promise.allSettled([target?.close(), capturePool.end(), control.end()]), bound]);
+		control.destroy();
 	}
 }
 
@@ -158,6 +193,7 @@ async function replicate(
 	replicationId: string,
 	owner: string,
 	signal: AbortSignal,
+	ran: { running: boolean },
 	s: { target: ReplicationTarget; control: Connection; captureCreds: Credentials; capturePool: Pool },
 ): Promise<"stopped" | "ended"> {
 	const { projectId, direction } = parseReplicationId(replicationId);
@@ -218,6 +254,7 @@ async function replicate(
 		startedAt = from;
 		target.startAt(from);
 		reporter.start();
+		ran.running = true;
 		// a synchronization project's snapshot goes before the first change (shared/sinks/snapshot.ts)
 		await target.snapshot?.(stop.signal);
 		const filter = captureFilter(replicationId, (t) => target.captures(t));

@@ -88,6 +88,12 @@ export interface ReplicationTarget {
 	run(parts: AsyncIterable<TransactionPart>, signal: AbortSignal): Promise<void>;
 	/** Running totals since `open` (a copy): the stream's status report reads them every second. */
 	readonly progress: TargetProgress;
+	/**
+	 * Fails what it has in flight on its server at once and closes its connections, when that
+	 * server stopped answering (probe.ts): its statements would otherwise wait forever. Absent: the
+	 * target bounds its own requests (a broker client's timeouts).
+	 */
+	sever?(reason: string): void;
 	/** Closes its connections; what it has not committed is dropped (and delivered again from the checkpoint). */
 	close(): Promise<void>;
 }

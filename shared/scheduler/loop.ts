@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { evaluateStackAlerts } from "../alerts/stack.ts";
 import { evaluateProjectAlerts } from "../alerts/tick.ts";
 import type { Context } from "../context.ts";
+import { isNetworkError } from "../db/connect.ts";
 import { SYSTEM } from "../model/actor.ts";
 import type { Direction, Project } from "../model/project.ts";
 import { logger, metrics } from "../observability.ts";
@@ -13,6 +14,11 @@ import type { Step } from "./step.ts";
 import { stepListFor, stepNamed } from "./steps/index.ts";
 import { superviseReplication } from "./supervise.ts";
 import { advanceVerification } from "./verification.ts";
+
+/** How long a step failing on the network only is retried before it opens a ticket. */
+function networkRetryMs(): number {
+	return Number(process.env.FERRY_STEP_NETWORK_RETRY_MS ?? 5 * 60_000);
+}
 
 export function markStep(p: Project, name: string, change: Partial<Project["steps"][number]>): Project {
 	return { ...p, steps: p.steps.map((s) => (s.name === name ? { ...s, ...change } : s)) };
@@ -125,11 +131,26 @@ export async function advanceProject(ctx: Context, id: string, given?: readonly 
 				return project;
 			}
 			const message = (err as Error).message;
+			const since = project.steps.find((s) => s.name === step.name)?.retryingSince ?? new Date().toISOString();
+			if (isNetworkError(err) && Date.now() - Date.parse(since) < networkRetryMs()) {
+				// a cut or a server out of reach for a moment is not a person's business: the step
+				// says so and runs again next tick; a ticket only once it lasts
+				logger.warn("step waits for the network", { projectId: id, step: step.name, error: message });
+				return updateProject(ctx, id, (p) =>
+					markStep(p, step.name, { error: `retrying: ${message}`, retryingSince: since }),
+				);
+			}
 			logger.error("step failed", { projectId: id, step: step.name, error: message });
 			metrics.addMetric(project.sync ? "SyncFailed" : "MigrationFailed", "Count", 1);
 			if (step.alarm) metrics.addMetric(step.alarm, "Count", 1);
 			await stepEvent(ctx, id, "step-failed", step.name, `step ${step.name} failed: ${message}`);
 			return ticketOpened(ctx, project, await updateProject(ctx, id, (p) => openTicket(p, step, message)));
+		}
+		if (project.steps.find((s) => s.name === step.name)?.retryingSince) {
+			// the network is back
+			project = await updateProject(ctx, id, (p) =>
+				markStep(p, step.name, { error: undefined, retryingSince: undefined }),
+			);
 		}
 		if (outcome === "waiting") return project;
 		project = await updateProject(ctx, id, (p) =>

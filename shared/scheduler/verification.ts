@@ -1,6 +1,7 @@
 import { hasReached } from "../binlog/position.ts";
 import { planChunks } from "../chunking/plan.ts";
 import type { Context } from "../context.ts";
+import { isNetworkError } from "../db/connect.ts";
 import { qualifiedName } from "../db/sql.ts";
 import { conflict, invalid } from "../errors.ts";
 import type { Direction, Project, VerificationRun } from "../model/project.ts";
@@ -16,7 +17,7 @@ import { listTables } from "../state/tables.ts";
 import { markTablePlanned, plannedTables, saveUnreplicated, unreplicatedOf } from "../state/verification.ts";
 import { applyCorrections } from "../verify/correct.ts";
 import { tableSchema, unreplicatedTables } from "../verify/schema-diff.ts";
-import { allDone, planTable, requeueRecheck, stuck, topUp } from "./chunks/lifecycle.ts";
+import { allDone, MAX_ATTEMPTS, planTable, requeueRecheck, stuck, topUp } from "./chunks/lifecycle.ts";
 import { publishProgress } from "./chunks/progress.ts";
 import { boundStatements, queryTimeout } from "./chunks/sessions.ts";
 import { verifyJob } from "./chunks/verify.ts";
@@ -155,6 +156,28 @@ async function releaseRechecks(ctx: Context, project: Project, chunks: Stored<Ch
 }
 
 /**
+ * A running run's `error` says what it is retrying (a chunk that failed and waits for its next
+ * attempt, say on a cut network), as the copy's tables show theirs; cleared once nothing is.
+ */
+async function showRetries(
+	ctx: Context,
+	project: Project,
+	run: VerificationRun,
+	chunks: Stored<ChunkItem>[],
+): Promise<void> {
+	const retrying = chunks.find((c) => c.state === "pending" && c.lastError);
+	const note = retrying
+		? `retrying chunk ${retrying.sk} (attempt ${retrying.attempts}/${MAX_ATTEMPTS}): ${retrying.lastError}`
+		: undefined;
+	if (note === run.error) return;
+	await updateProject(ctx, project.id, (p) =>
+		p.verification?.run === run.run && p.verification.state === "running"
+			? { ...p, verification: { ...p.verification, error: note } }
+			: p,
+	);
+}
+
+/**
  * The scheduler's turn for a project's verification: plan, feed the verify queue, release
  * rechecks, apply a requested correction, and close the run with its totals. Every action
  * is idempotent; returns the project as it now is.
@@ -168,6 +191,7 @@ export async function advanceVerification(ctx: Context, project: Project): Promi
 		await planRun(ctx, project, run);
 		const job = verifyJob(ctx, project.id, run.run);
 		const chunks = await listChunks(ctx, job.pk);
+		await showRetries(ctx, project, run, chunks);
 		publishProgress(project.id, "VerificationProgressPercent", chunks);
 		const failing = stuck(chunks);
 		if (failing) {
@@ -187,6 +211,7 @@ export async function advanceVerification(ctx: Context, project: Project): Promi
 								...p.verification,
 								...coverageAfter(p.verification, tables),
 								state: "done",
+								error: undefined,
 								totals,
 								finishedAt: new Date().toISOString(),
 							},
@@ -199,6 +224,16 @@ export async function advanceVerification(ctx: Context, project: Project): Promi
 	} catch (err) {
 		if (err instanceof ConflictError) return project;
 		const error = (err as Error).message;
+		if (isNetworkError(err)) {
+			// a cut or an unreachable server is not the run's fault: it stays running, says why it
+			// does not move, and the next tick tries again (its chunks retry on their own)
+			logger.warn("verification waits for the network", { projectId: project.id, run: run.run, error });
+			return updateProject(ctx, project.id, (p) =>
+				p.verification?.run === run.run && p.verification.state === run.state
+					? { ...p, verification: { ...p.verification, error: `retrying: ${error}` } }
+					: p,
+			);
+		}
 		logger.error("verification failed", { projectId: project.id, run: run.run, error });
 		return updateProject(ctx, project.id, (p) =>
 			p.verification?.run === run.run
