@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import mysql, { type Connection, type RowDataPacket } from "mysql2/promise";
 import { ferryHome } from "../shared/config.ts";
 import { quoteId } from "../shared/db/sql.ts";
-import { localInstance } from "../shared/local/instances.ts";
+import { type LocalInstance, localInstance } from "../shared/local/instances.ts";
 
 export const FERRY_HOME = ferryHome();
 export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), "results");
@@ -55,10 +55,16 @@ export function workDir(onSignal?: () => void): string {
 	return dir;
 }
 
-/** The local source and destination (scripts/services/mariadb.sh), with option files in `work`. */
-export function localServers(work: string): { source: Server; destination: Server } {
+/**
+ * The local source and destination (scripts/services/mariadb.sh), with option files in `work`;
+ * `instances` picks other instances of that script to play the two parts (the soak's own).
+ */
+export function localServers(
+	work: string,
+	instances: Record<Server["name"], LocalInstance> = { source: "source", destination: "destination" },
+): { source: Server; destination: Server } {
 	const server = (name: Server["name"]): Server => {
-		const { host, port, user, password } = localInstance(name);
+		const { host, port, user, password } = localInstance(instances[name]);
 		const cnf = join(work, `${name}.cnf`);
 		writeFileSync(cnf, `[client]\nhost=${host}\nport=${port}\nuser=${user}\npassword=${password}\n`, { mode: 0o600 });
 		return { name, host, port, user, password, cnf };

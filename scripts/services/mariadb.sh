@@ -3,9 +3,12 @@
 # FULL row image, FULL row metadata and GTIDs (the destination needs its binlog for reverse
 # replication). The machine's own MariaDB on 3306 is left alone: tests control binlog settings.
 #
-# Usage: mariadb.sh start|stop|status [source|destination|scratch|scratch2]   (default: source and destination)
+# Usage: mariadb.sh start|stop|status [source|destination|scratch|scratch2|soak-source|soak-destination]
+# (default: source and destination)
 # Ports: FERRY_SOURCE_PORT (33401), FERRY_DESTINATION_PORT (33402), FERRY_SCRATCH_PORT (33403),
-# FERRY_SCRATCH2_PORT (33404). The scratch instances are for tests that restart a server.
+# FERRY_SCRATCH2_PORT (33404), FERRY_SOAK_SOURCE_PORT (33405), FERRY_SOAK_DESTINATION_PORT (33406).
+# The scratch instances are for tests that restart a server, the soak ones for bench/soak.ts
+# (which kills and restarts them while other work uses the rest).
 # The test user `ferry` gets a random password on first start, kept in
 # $FERRY_SECRETS/mariadb.env (outside the repo); tests and the demo read it from there.
 source "$(dirname "$0")/../lib.sh"
@@ -19,9 +22,14 @@ port_of() {
     destination) echo "${FERRY_DESTINATION_PORT:-33402}" ;;
     scratch) echo "${FERRY_SCRATCH_PORT:-33403}" ;;
     scratch2) echo "${FERRY_SCRATCH2_PORT:-33404}" ;;
+    soak-source) echo "${FERRY_SOAK_SOURCE_PORT:-33405}" ;;
+    soak-destination) echo "${FERRY_SOAK_DESTINATION_PORT:-33406}" ;;
   esac
 }
-server_id_of() { case "$1" in source) echo 1 ;; destination) echo 2 ;; scratch) echo 3 ;; scratch2) echo 4 ;; esac; }
+server_id_of() {
+  case "$1" in source) echo 1 ;; destination) echo 2 ;; scratch) echo 3 ;; scratch2) echo 4 ;;
+    soak-source) echo 5 ;; soak-destination) echo 6 ;; esac
+}
 
 ensure_password() {
   if [[ ! -f "$CREDS" ]]; then
@@ -95,11 +103,12 @@ names=("$@")
 # shellcheck disable=SC2206
 [[ ${#names[@]} -gt 0 ]] || names=(${FERRY_MARIADB_INSTANCES:-source destination})
 for n in "${names[@]}"; do
-  [[ $n =~ ^(source|destination|scratch|scratch2)$ ]] || die "unknown instance '$n' (source, destination, scratch or scratch2)"
+  [[ $n =~ ^(source|destination|scratch|scratch2|soak-source|soak-destination)$ ]] ||
+    die "unknown instance '$n' (source, destination, scratch, scratch2, soak-source or soak-destination)"
   case "$cmd" in
     start) start_one "$n" ;;
     stop) stop_one "$n" ;;
     status) status_one "$n" ;;
-    *) die "usage: $0 start|stop|status [source|destination|scratch|scratch2]" ;;
+    *) die "usage: $0 start|stop|status [source|destination|scratch|scratch2|soak-source|soak-destination]" ;;
   esac
 done

@@ -3,13 +3,15 @@ import { join } from "node:path";
 import { ferryHome } from "../config.ts";
 import type { Credentials } from "../model/datasource.ts";
 
-export type LocalInstance = "source" | "destination" | "scratch" | "scratch2";
+export type LocalInstance = "source" | "destination" | "scratch" | "scratch2" | "soak-source" | "soak-destination";
 
 const PORTS: Record<LocalInstance, { env: string; port: number }> = {
 	source: { env: "FERRY_SOURCE_PORT", port: 33401 },
 	destination: { env: "FERRY_DESTINATION_PORT", port: 33402 },
 	scratch: { env: "FERRY_SCRATCH_PORT", port: 33403 },
 	scratch2: { env: "FERRY_SCRATCH2_PORT", port: 33404 },
+	"soak-source": { env: "FERRY_SOAK_SOURCE_PORT", port: 33405 },
+	"soak-destination": { env: "FERRY_SOAK_DESTINATION_PORT", port: 33406 },
 };
 
 /**
