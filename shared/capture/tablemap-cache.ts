@@ -63,6 +63,9 @@ interface Entry {
 	fields?: [string, unknown][];
 }
 
+/** Table ids remembered per zongji instance. */
+const MAX_ENTRIES = 10_000;
+
 /** A miss waiting for its fields: the entry, and the event's own fields before the parse. */
 const PENDING = Symbol("tableMapPending");
 
@@ -152,7 +155,10 @@ function readColumnMetadata(this: TableMapLike, parser: Parser): void {
 		mariadb,
 		bytes: Buffer.from(bytes),
 	};
+	cache.entries.delete(this.tableId); // re-inserted last: the map's order is least recently parsed first
 	cache.entries.set(this.tableId, entry);
+	// Table ids change with every ALTER (and table cache eviction): forget the oldest beyond the bound.
+	if (cache.entries.size > MAX_ENTRIES) cache.entries.delete(cache.entries.keys().next().value as number);
 	(this as unknown as Record<symbol, unknown>)[PENDING] = { entry, before: new Set(Object.keys(this)) };
 	originalReadColumnMetadata.call(this, parser);
 }
