@@ -4,8 +4,10 @@
  * on the same data, checks every copy with CHECKSUM TABLE and SHOW CREATE TABLE against the
  * source, and prints and writes the figures (bench/results/full-migration-<date>.md).
  *
- *   npx tsx bench/full-migration.ts [--tables 4] [--rows 1000000] [--threads 2]
+ *   npx tsx bench/full-migration.ts [--tables 4] [--rows 1000000] [--threads 2] [--rounds 3]
  *                                   [--only mariadb-dump,mydumper,floor,ferry,mydumper-binlog]
+ *
+ * Each round copies once per tool, in the order of --only; the figures are medians over the rounds.
  *
  * See bench/README.md for what each tool runs and how the figures are taken.
  */
@@ -32,10 +34,14 @@ import {
 	query,
 	quoteId,
 	RESULTS_DIR,
+	type Round,
+	type Rounds,
+	roundsHeader,
 	serverFact,
 	settle,
 	sh,
 	stamp,
+	summariseRounds,
 	sysbench,
 	textTable,
 	workDir,
@@ -53,12 +59,14 @@ const { values: args } = parseArgs({
 		tables: { type: "string", default: "4" },
 		rows: { type: "string", default: "1000000" },
 		threads: { type: "string", default: "2" },
+		rounds: { type: "string", default: "3" },
 		only: { type: "string", default: DEFAULT_TOOLS.join(",") },
 	},
 });
 const TABLES = positive("tables", args.tables);
 const ROWS = positive("rows", args.rows);
 const THREADS = positive("threads", args.threads);
+const ROUNDS = positive("rounds", args.rounds);
 const ONLY = args.only.split(",").map((s) => s.trim()) as Tool[];
 for (const t of ONLY) if (!TOOLS.includes(t)) fail(`--only: unknown tool "${t}" (known: ${TOOLS.join(", ")})`);
 
@@ -126,11 +134,16 @@ interface Run {
 	peakRss?: string;
 }
 
-interface Result extends Partial<Run> {
+interface Result extends Partial<Run>, Round {
+	tool: Tool;
+}
+
+/** A tool over all rounds: medians, and the detail of its last successful round. */
+interface Summary extends Rounds {
 	tool: Tool;
 	label: string;
 	commands: string[];
-	problems: string[];
+	detail: string;
 }
 
 const DUMP_CMD = `mariadb-dump --defaults-file=${source.cnf} --single-transaction --quick --databases ${DB} | mariadb --defaults-file=${destination.cnf}`;
@@ -350,29 +363,47 @@ const RUNNERS: Record<Tool, { label: string; run: () => Promise<Run>; commands: 
 
 // ---------------------------------------------------------------- report
 
-function rows(results: Result[]): string[][] {
-	const ferrySeconds = results.find((r) => r.tool === "ferry" && !r.problems.length)?.seconds;
-	return results.map((r) => {
-		const ok = !r.problems.length && r.seconds !== undefined;
+function summarise(tool: Tool, results: Result[]): Summary {
+	const mine = results.filter((r) => r.tool === tool);
+	const last = mine.filter((r) => !r.problems.length).at(-1);
+	const { label, commands } = RUNNERS[tool];
+	return {
+		tool,
+		label,
+		commands,
+		...summariseRounds(mine),
+		detail: [last?.parts, last?.peakRss].filter(Boolean).join("; "),
+	};
+}
+
+function rows(summaries: Summary[]): string[][] {
+	const ferrySeconds = summaries.find((r) => r.tool === "ferry" && r.ok)?.seconds;
+	return summaries.map((r) => {
+		const ok = r.ok && r.seconds !== undefined;
 		return [
 			r.label,
 			ok ? "ok" : "FAILED",
 			fmt(r.seconds),
+			r.runs,
+			r.spread,
 			ok && r.seconds ? `${Math.round((TABLES * ROWS) / r.seconds / 1000)}k` : "-",
 			r.cpu ? `${fmt(r.cpu.client)} / ${fmt(r.cpu.source)} / ${fmt(r.cpu.destination)}` : "-",
+			r.cpu ? fmt((r.cpu.client * 1e6) / (TABLES * ROWS), 2) : "-",
 			ok && ferrySeconds ? fmt((r.seconds ?? 0) / ferrySeconds, 2) : "-",
-			[r.parts, r.peakRss].filter(Boolean).join("; ") || "",
+			r.detail,
 		];
 	});
 }
 
-const HEADER = ["tool", "result", "seconds", "rows/s", "CPU s client/src/dst", "time / Ferry", "detail"];
+const HEADER = roundsHeader("tool");
 
-function ferryOverFloor(results: Result[]): string {
-	const ok = (t: Tool) => results.find((r) => r.tool === t && !r.problems.length)?.seconds;
+function ferryOverFloor(summaries: Summary[]): string {
+	const ok = (t: Tool) => summaries.find((r) => r.tool === t && r.ok)?.seconds;
 	const f = ok("ferry");
 	const fl = ok("floor");
-	return f && fl ? `Ferry / floor = ${(f / fl).toFixed(2)}` : "Ferry / floor: n/a (one of them did not run or failed)";
+	return f && fl
+		? `Ferry / floor = ${(f / fl).toFixed(2)} (medians; target <= 1.3)`
+		: "Ferry / floor: n/a (one of them did not run or failed)";
 }
 
 async function machineFacts(): Promise<string[]> {
@@ -408,32 +439,30 @@ async function main(): Promise<void> {
 	const facts = await machineFacts();
 
 	const results: Result[] = [];
-	for (const tool of ONLY) {
-		const { label, run, commands } = RUNNERS[tool];
-		await dropDestination();
-		log(`${tool}: copying ...`);
-		let result: Result;
-		try {
-			result = { tool, label, commands, problems: [], ...(await run()) };
-		} catch (err) {
-			result = {
-				tool,
-				label,
-				commands,
-				problems: [`did not finish: ${(err as Error).message}`],
-			};
+	for (let round = 1; round <= ROUNDS; round++) {
+		for (const tool of ONLY) {
+			const { run } = RUNNERS[tool];
+			await dropDestination();
+			log(`round ${round} of ${ROUNDS}, ${tool}: copying ...`);
+			let result: Result;
+			try {
+				result = { tool, problems: [], ...(await run()) };
+			} catch (err) {
+				result = { tool, problems: [`did not finish: ${(err as Error).message}`] };
+			}
+			if (!result.problems.length) result.problems = await checkDestination();
+			log(
+				`${tool}: ${result.problems.length ? `FAILED: ${result.problems.join("; ")}` : "identical to the source"}` +
+					(result.seconds !== undefined ? ` in ${result.seconds.toFixed(1)} s` : ""),
+			);
+			results.push(result);
 		}
-		if (!result.problems.length) result.problems = await checkDestination();
-		log(
-			`${tool}: ${result.problems.length ? `FAILED: ${result.problems.join("; ")}` : "identical to the source"}` +
-				(result.seconds !== undefined ? ` in ${result.seconds.toFixed(1)} s` : ""),
-		);
-		results.push(result);
 	}
 	await dropDestination();
 
-	const body = rows(results);
-	console.log(`\n${textTable(HEADER, body)}\n${ferryOverFloor(results)}\n`);
+	const summaries = ONLY.map((tool) => summarise(tool, results));
+	const body = rows(summaries);
+	console.log(`\n${textTable(HEADER, body)}\n${ferryOverFloor(summaries)}\n`);
 
 	const file = join(RESULTS_DIR, `full-migration-${stamp()}.md`);
 	const hide = (s: string) => s.replaceAll(WORK, "$TMP");
@@ -444,25 +473,27 @@ async function main(): Promise<void> {
 		"",
 		markdownTable(HEADER, body),
 		"",
-		ferryOverFloor(results),
+		ferryOverFloor(summaries),
 		"",
-		"rows/s = all rows / wall seconds. CPU s = user+system seconds from /proc over the timed window: client = this process, its children and Ferry's workers; src/dst = the two mariadbd processes. Every copy was checked with CHECKSUM TABLE and SHOW CREATE TABLE (AUTO_INCREMENT aside) against the source.",
+		`${ROUNDS} round(s), each copying once per tool in the order of the table; median s, rows/s, CPU and time / Ferry are medians over the rounds (runs s: every round in order, x = failed; spread: min-max and half the range over the median). rows/s = all rows / wall seconds. CPU s = user+system seconds from /proc over the timed window: client = this process, its children and Ferry's workers; src/dst = the two mariadbd processes; client CPU µs/row = client CPU seconds per million rows. Every copy was checked with CHECKSUM TABLE and SHOW CREATE TABLE (AUTO_INCREMENT aside) against the source.`,
 		"",
-		"One run, no repetitions, on a machine shared with other work: expect 10-20 % noise. myloader turns the binlog off for its sessions unless -e; every other tool writes the destination binlog. See bench/README.md (Caveats).",
+		"On a machine shared with other work a single round moves by 10-20 %, hence the medians. myloader turns the binlog off for its sessions unless -e; every other tool writes the destination binlog. See bench/README.md (Caveats).",
 		"",
-		...results.flatMap((r) => (r.problems.length ? [`**${r.label} FAILED**: ${r.problems.join("; ")}`, ""] : [])),
+		...summaries.flatMap((r) => (r.problems.length ? [`**${r.label} FAILED**: ${r.problems.join("; ")}`, ""] : [])),
 		"## Commands",
 		"",
 		`Prepare (once, not timed; password in MYSQL_PWD): \`${SYSBENCH_PREPARE}\``,
 		"",
 		"`$TMP/source.cnf` and `$TMP/destination.cnf` are option files ([client] host, port, user, password) in a temporary directory, mode 0600.",
 		"",
-		...results.flatMap((r) => [`${r.label}:`, "", "```", ...r.commands.map(hide), "```", ""]),
+		`Benchmark: \`npx tsx bench/full-migration.ts --tables ${TABLES} --rows ${ROWS} --threads ${THREADS} --rounds ${ROUNDS} --only ${ONLY.join(",")}\``,
+		"",
+		...summaries.flatMap((r) => [`${r.label}:`, "", "```", ...r.commands.map(hide), "```", ""]),
 	].join("\n");
 	mkdirSync(RESULTS_DIR, { recursive: true });
 	writeFileSync(file, md);
 	console.log(`results written to ${file}`);
-	if (results.some((r) => r.problems.length)) process.exitCode = 1;
+	if (summaries.some((r) => !r.ok)) process.exitCode = 1;
 }
 
 try {

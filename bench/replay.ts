@@ -7,16 +7,22 @@
  * sysbench runs at half the rate the backlog reached. Prints and writes the figures
  * (bench/results/replay-<date>.md).
  *
- *   npx tsx bench/replay.ts [--tables 4] [--rows 100000] [--seconds 60] [--threads 4]
- *                           [--only ferry-1,ferry-2,native-1,native-4,native-2,latency]
+ *   npx tsx bench/replay.ts [--tables 4] [--rows 100000] [--seconds 60] [--threads 4] [--rounds 3]
+ *                           [--profile] [--only ferry-1,ferry-2,native-1,native-4,native-2,latency]
+ *
+ * Each round drains the backlog once per contender; the figures are medians over the rounds.
+ * --profile adds one more ferry-1 drain under V8's CPU profiler (not in the medians).
  *
  * See bench/README.md for what each contender runs and how the figures are taken.
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { SourcePosition } from "../shared/binlog/position.ts";
 import type { Applier } from "../shared/replay/applier.ts";
+import { CHECKPOINT_TABLE, FEED_POSITION_TABLE } from "../shared/replay/checkpoint.ts";
+import { type Profiled, profiled } from "./cpu-profile.ts";
 import {
 	type Cpu,
 	compareTables,
@@ -38,18 +44,23 @@ import {
 	query,
 	quoteId,
 	RESULTS_DIR,
+	type Round,
+	type Rounds,
+	roundsHeader,
 	type Server,
 	serverFact,
 	settle,
 	sh,
 	sleep,
 	stamp,
+	summariseRounds,
 	sysbench,
 	sysbenchEnv,
 	sysbenchFigures,
 	textTable,
 	workDir,
 } from "./support.ts";
+import { profileLines } from "./sync-profile.ts";
 
 // ---------------------------------------------------------------- settings
 
@@ -63,6 +74,8 @@ const { values: args } = parseArgs({
 		rows: { type: "string", default: "100000" },
 		seconds: { type: "string", default: "60" },
 		threads: { type: "string", default: "4" },
+		rounds: { type: "string", default: "3" },
+		profile: { type: "boolean", default: false },
 		only: { type: "string", default: STEPS.join(",") },
 	},
 });
@@ -70,13 +83,16 @@ const TABLES = positive("tables", args.tables);
 const ROWS = positive("rows", args.rows);
 const SECONDS = positive("seconds", args.seconds);
 const THREADS = positive("threads", args.threads);
+const ROUNDS = positive("rounds", args.rounds);
+const PROFILE = args.profile;
 const ONLY = args.only.split(",").map((s) => s.trim());
 for (const s of ONLY) if (!(STEPS as readonly string[]).includes(s)) fail(`--only: unknown "${s}" (known: ${STEPS})`);
 
 const DB = "sbrepl";
 const TABLE_NAMES = Array.from({ length: TABLES }, (_, i) => `sbtest${i + 1}`);
 /** Ferry's checkpoint table lives in the benchmark's own database (metaDatabase), so a restore resets it. */
-const CHECKPOINTS = "checkpoints";
+/** Replay's own tables in the meta database (its checkpoint, a feed's positions): not compared. */
+const META_TABLES = [CHECKPOINT_TABLE, FEED_POSITION_TABLE];
 /** The GTID domain of the source (gtid_domain_id = server id). */
 const DOMAIN = 1;
 /** The replica server id Ferry's binlog connection announces. */
@@ -88,6 +104,8 @@ const WORK = workDir();
 const { source, destination } = localServers(WORK);
 const { now: cpuNow, timed } = cpuMeter(source, destination);
 const BASELINE = join(WORK, "baseline.sql");
+/** Where --profile leaves its .cpuprofile: outside WORK, which is removed at the end. */
+const PROFILE_DIR = process.env.FERRY_BENCH_PROFILE_DIR ?? tmpdir();
 const credentials = (s: Server) => ({ host: s.host, port: s.port, user: s.user, password: s.password, tls: false });
 
 // ---------------------------------------------------------------- commands
@@ -446,23 +464,38 @@ async function latency(backlog: Backlog): Promise<Latency> {
 		await src.end();
 		await replay.stop().catch((err: unknown) => result.problems.push(`replay failed: ${describe(err)}`));
 	}
-	if (!result.problems.length)
-		result.problems = await compareTables(source, destination, DB, TABLE_NAMES, [CHECKPOINTS]);
+	if (!result.problems.length) result.problems = await compareTables(source, destination, DB, TABLE_NAMES, META_TABLES);
 	return result;
 }
 
-const spread = (v: number[]) =>
+const latencySpread = (v: number[]) =>
 	!v.length
 		? "no samples"
 		: `p50 ${fmt(percentile(v, 0.5), 2)} s, p95 ${fmt(percentile(v, 0.95), 2)} s, max ${fmt(Math.max(...v), 2)} s (${v.length} samples)`;
 
 // ---------------------------------------------------------------- report
 
-interface Result extends Partial<Run> {
+interface Result extends Partial<Run>, Round {
+	contender: Contender;
+}
+
+/** A contender over all rounds: medians, and the detail of its last successful round. */
+interface Summary extends Rounds {
 	contender: Contender;
 	label: string;
 	commands: string[];
-	problems: string[];
+	detail: string;
+}
+
+function summarise(contender: Contender, results: Result[], backlog: Backlog): Summary {
+	const mine = results.filter((r) => r.contender === contender);
+	return {
+		contender,
+		label: LABELS[contender],
+		commands: commandsOf(contender, backlog),
+		...summariseRounds(mine),
+		detail: mine.filter((r) => !r.problems.length).at(-1)?.detail ?? "",
+	};
 }
 
 const LABELS: Record<Contender, string> = {
@@ -493,35 +526,53 @@ const commandsOf = (c: Contender, b: Backlog) =>
 		? FERRY_FLOW(Number(c.slice(6)))
 		: nativeSql(c === "native-1" ? 0 : Number(c.slice(7)), b.from.gtid, b.to.gtid);
 
-const HEADER = ["contender", "result", "seconds", "rows/s", "CPU s client/src/dst", "time / Ferry", "detail"];
+const HEADER = roundsHeader("contender");
 
-function rows(results: Result[], backlog: Backlog): string[][] {
-	const ferrySeconds = results.find((r) => r.contender === "ferry-1" && !r.problems.length)?.seconds;
-	return results.map((r) => {
-		const ok = !r.problems.length && r.seconds !== undefined;
+function rows(summaries: Summary[], backlog: Backlog): string[][] {
+	const ferrySeconds = summaries.find((r) => r.contender === "ferry-1" && r.ok)?.seconds;
+	return summaries.map((r) => {
+		const ok = r.ok && r.seconds !== undefined;
 		return [
 			r.label,
 			ok ? "ok" : "FAILED",
 			fmt(r.seconds),
+			r.runs,
+			r.spread,
 			ok && r.seconds ? `${(backlog.rows / r.seconds / 1000).toFixed(1)}k` : "-",
 			r.cpu ? `${fmt(r.cpu.client)} / ${fmt(r.cpu.source)} / ${fmt(r.cpu.destination)}` : "-",
+			r.cpu && r.contender.startsWith("ferry") ? fmt((r.cpu.client * 1e6) / backlog.rows, 1) : "-",
 			ok && ferrySeconds ? fmt((r.seconds ?? 0) / ferrySeconds, 2) : "-",
-			r.detail ?? "",
+			r.detail,
 		];
 	});
 }
 
-/** Ferry's rows/s over the single-threaded replica's: the target is above 1. */
-function ferryOverNative(results: Result[]): string {
-	const ok = (c: Contender) => results.find((r) => r.contender === c && !r.problems.length)?.seconds;
+/** Ferry's rows/s over the single-threaded replica's and over the best parallel setting (medians). */
+function ferryOverNative(summaries: Summary[]): string {
+	const ok = (c: Contender) => summaries.find((r) => r.contender === c && r.ok)?.seconds;
+	const parallel = (["native-2", "native-4"] as const).flatMap((c) => (ok(c) ? [ok(c) as number] : []));
 	const lines = (["ferry-1", "ferry-2"] as const).flatMap((f) => {
 		const a = ok(f);
 		const b = ok("native-1");
-		return a && b
-			? [`${LABELS[f]}: ${(b / a).toFixed(2)} x the rows/s of the single-threaded replica (target > 1)`]
-			: [];
+		if (!a || !b) return [];
+		const best = parallel.length ? `, ${(Math.min(...parallel) / a).toFixed(2)} x the best parallel replica's` : "";
+		return [`${LABELS[f]}: ${(b / a).toFixed(2)} x the rows/s of the single-threaded replica (target >= 2.5)${best}`];
 	});
 	return lines.join("\n") || "Ferry vs single-threaded replica: n/a (one of them did not run or failed)";
+}
+
+/** Where the profiled drain spent this process's CPU (not in the medians). */
+function profileSection(p: Profiled<Run> | undefined, backlog: Backlog): string[] {
+	if (!p) return [];
+	const { seconds, cpu } = p.result;
+	return [
+		"",
+		"## Profile of one more ferry-1 drain (not in the medians)",
+		"",
+		`Under V8's sampling profiler (1 ms; sampling costs a little): ${fmt(seconds)} s, client CPU ${fmt(cpu.client)} s = ${fmt((cpu.client * 1e6) / backlog.rows, 1)} µs per row event. Profile: \`${p.file.replace(PROFILE_DIR, "$TMP")}\` (kept only for the run).`,
+		"",
+		...profileLines(p.summary),
+	];
 }
 
 function latencyLines(l: Latency | undefined): string[] {
@@ -530,8 +581,8 @@ function latencyLines(l: Latency | undefined): string[] {
 	return [
 		`Latency of Ferry replay (parallel 1) under sysbench --rate=${l.rate} (half of the backlog's ${l.rate * 2} tps; achieved ${fmt(l.tps)} tps), ${SECONDS} s${ok ? "" : " -- FAILED"}:`,
 		"",
-		`- as Ferry's status reports it (0 if the source's position is applied, else now - source commit time of the last applied transaction): ${spread(l.samples)}; target < 2 s: ${ok && l.samples.length && Math.max(...l.samples) < 2 ? "met" : "NOT met"}`,
-		`- time until the position read on the source at each sample was applied: ${spread(l.catchUp)}`,
+		`- as Ferry's status reports it (0 if the source's position is applied, else now - source commit time of the last applied transaction): ${latencySpread(l.samples)}; target < 2 s: ${ok && l.samples.length && Math.max(...l.samples) < 2 ? "met" : "NOT met"}`,
+		`- time until the position read on the source at each sample was applied: ${latencySpread(l.catchUp)}`,
 		`- before the load: backlog from P applied in ${fmt(l.drainSeconds)} s; after it, destination checked with CHECKSUM TABLE: ${ok ? "identical" : l.problems.join("; ")}`,
 	];
 }
@@ -573,35 +624,37 @@ async function main(): Promise<void> {
 	const factLines = await facts(backlog);
 
 	const results: Result[] = [];
-	for (const contender of CONTENDERS.filter((c) => ONLY.includes(c))) {
-		const label = LABELS[contender];
-		log(`${contender}: restoring the baseline ...`);
-		await restoreBaseline();
-		log(`${contender}: draining the backlog ...`);
-		let result: Result;
-		try {
-			result = {
-				contender,
-				label,
-				commands: commandsOf(contender, backlog),
-				problems: [],
-				...(await drain(contender, backlog)),
-			};
-		} catch (err) {
-			result = {
-				contender,
-				label,
-				commands: commandsOf(contender, backlog),
-				problems: [`did not finish: ${describe(err)}`],
-			};
+	for (let round = 1; round <= ROUNDS; round++) {
+		for (const contender of CONTENDERS.filter((c) => ONLY.includes(c))) {
+			log(`round ${round} of ${ROUNDS}, ${contender}: restoring the baseline ...`);
+			await restoreBaseline();
+			log(`${contender}: draining the backlog ...`);
+			let result: Result;
+			try {
+				result = { contender, problems: [], ...(await drain(contender, backlog)) };
+			} catch (err) {
+				result = { contender, problems: [`did not finish: ${describe(err)}`] };
+			}
+			if (!result.problems.length)
+				result.problems = await compareTables(source, destination, DB, TABLE_NAMES, META_TABLES);
+			log(
+				`${contender}: ${result.problems.length ? `FAILED: ${result.problems.join("; ")}` : "identical to the source"}` +
+					(result.seconds !== undefined ? ` in ${result.seconds.toFixed(1)} s` : ""),
+			);
+			results.push(result);
 		}
-		if (!result.problems.length)
-			result.problems = await compareTables(source, destination, DB, TABLE_NAMES, [CHECKPOINTS]);
-		log(
-			`${contender}: ${result.problems.length ? `FAILED: ${result.problems.join("; ")}` : "identical to the source"}` +
-				(result.seconds !== undefined ? ` in ${result.seconds.toFixed(1)} s` : ""),
-		);
-		results.push(result);
+	}
+	const summaries = CONTENDERS.filter((c) => ONLY.includes(c)).map((c) => summarise(c, results, backlog));
+
+	let profile: Profiled<Run> | undefined;
+	if (PROFILE) {
+		log("profile: restoring the baseline, one more ferry-1 drain under the CPU profiler ...");
+		await restoreBaseline();
+		try {
+			profile = await profiled(join(PROFILE_DIR, `replay-ferry-1-${stamp()}.cpuprofile`), () => ferryDrain(1, backlog));
+		} catch (err) {
+			log(`profile: did not finish: ${describe(err)}`);
+		}
 	}
 
 	let lat: Latency | undefined;
@@ -615,8 +668,8 @@ async function main(): Promise<void> {
 	await dst.query(`DROP DATABASE IF EXISTS ${quoteId(DB)}`);
 	await dst.end();
 
-	const body = rows(results, backlog);
-	const summary = [ferryOverNative(results), "", ...latencyLines(lat)];
+	const body = rows(summaries, backlog);
+	const summary = [ferryOverNative(summaries), "", ...latencyLines(lat), ...profileSection(profile, backlog)];
 	console.log(`\n${textTable(HEADER, body)}\n\n${summary.join("\n")}\n`);
 
 	const file = join(RESULTS_DIR, `replay-${stamp()}.md`);
@@ -632,9 +685,9 @@ async function main(): Promise<void> {
 		"",
 		"seconds: from opening the binlog reader (Ferry) or START SLAVE (replica) until the destination holds E. rows/s = backlog row events / seconds. time / Ferry: seconds over Ferry's (parallel 1); above 1 means slower than Ferry. CPU s = user+system seconds from /proc over that window: client = this process (Ferry's capture and replay run in it), src/dst = the two mariadbd processes. Each contender starts from the same baseline (the dump at P restored at the destination) and was checked with CHECKSUM TABLE and SHOW CREATE TABLE against the source at E.",
 		"",
-		"One run, no repetitions, fixed order, on a 2-core machine shared with other work (other tests use other databases on the same servers): expect 10-20 % noise. Source commit times in the binlog have 1 s resolution, so the status-style latency reads up to 1 s high; the catch-up time has none of that. See bench/README.md (Caveats).",
+		`${ROUNDS} round(s), each draining the backlog once per contender in the order of the table: median s, rows/s, CPU and time / Ferry are medians over the rounds (runs s: every round in order, x = failed; spread: min-max and half the range over the median); client CPU µs/row = Ferry's client CPU seconds per million row events. Fixed order, on a 2-core machine shared with other work (other tests use other databases on the same servers): expect 10-20 % noise. Source commit times in the binlog have 1 s resolution, so the status-style latency reads up to 1 s high; the catch-up time has none of that. See bench/README.md (Caveats).`,
 		"",
-		...results.flatMap((r) => (r.problems.length ? [`**${r.label} FAILED**: ${r.problems.join("; ")}`, ""] : [])),
+		...summaries.flatMap((r) => (r.problems.length ? [`**${r.label} FAILED**: ${r.problems.join("; ")}`, ""] : [])),
 		"## Commands",
 		"",
 		`Prepare (once, not timed; password in MYSQL_PWD): \`${PREPARE_CMD}\``,
@@ -651,7 +704,9 @@ async function main(): Promise<void> {
 		"",
 		"`$TMP/source.cnf` and `$TMP/destination.cnf` are option files ([client] host, port, user, password) in a temporary directory, mode 0600.",
 		"",
-		...results.flatMap((r) => [`${r.label}:`, "", "```", ...r.commands, "```", ""]),
+		`Benchmark: \`npx tsx bench/replay.ts --tables ${TABLES} --rows ${ROWS} --seconds ${SECONDS} --threads ${THREADS} --rounds ${ROUNDS}${PROFILE ? " --profile" : ""} --only ${ONLY.join(",")}\``,
+		"",
+		...summaries.flatMap((r) => [`${r.label}:`, "", "```", ...r.commands, "```", ""]),
 		...(lat
 			? [
 					"Latency (after restoring the baseline):",
@@ -670,7 +725,7 @@ async function main(): Promise<void> {
 	mkdirSync(RESULTS_DIR, { recursive: true });
 	writeFileSync(file, md);
 	console.log(`results written to ${file}`);
-	if (results.some((r) => r.problems.length) || lat?.problems.length) process.exitCode = 1;
+	if (summaries.some((r) => !r.ok) || lat?.problems.length) process.exitCode = 1;
 }
 
 try {

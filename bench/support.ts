@@ -383,3 +383,79 @@ export function markdownTable(header: string[], body: string[][]): string {
 	const rule = `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`;
 	return [line(all[0] ?? []), rule, ...all.slice(1).map(line)].join("\n");
 }
+
+// ---------------------------------------------------------------- rounds and medians
+
+/** The median of `values` (the mean of the middle two for an even count; NaN when empty). */
+export function median(values: number[]): number {
+	const s = [...values].sort((a, b) => a - b);
+	if (!s.length) return Number.NaN;
+	const m = Math.floor(s.length / 2);
+	return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/** How far the rounds lie apart: `min-max (±x %)` around the median, x = half the range over the median. */
+export function spread(values: number[], digits = 1): string {
+	if (values.length < 2) return "-";
+	const lo = Math.min(...values);
+	const hi = Math.max(...values);
+	return `${fmt(lo, digits)}-${fmt(hi, digits)} (±${fmt((50 * (hi - lo)) / median(values), 0)} %)`;
+}
+
+/** One round of one contender: its wall and CPU seconds, or the problems that failed it. */
+export interface Round {
+	seconds?: number;
+	cpu?: Cpu;
+	problems: string[];
+}
+
+/** A contender's rounds summed up: medians over the rounds that succeeded, every round's seconds. */
+export interface Rounds {
+	/** At least one round succeeded and none failed. */
+	ok: boolean;
+	seconds?: number;
+	cpu?: Cpu;
+	/** Every round's seconds in order (`x` for a failed round). */
+	runs: string;
+	spread: string;
+	/** The failed rounds' problems, each with its round number. */
+	problems: string[];
+}
+
+export function summariseRounds(rounds: Round[]): Rounds {
+	const good = rounds.filter((r) => !r.problems.length && r.seconds !== undefined);
+	const seconds = good.map((r) => r.seconds as number);
+	const cpus = good.flatMap((r) => (r.cpu ? [r.cpu] : []));
+	return {
+		ok: good.length > 0 && good.length === rounds.length,
+		...(good.length ? { seconds: median(seconds) } : {}),
+		...(cpus.length
+			? {
+					cpu: {
+						client: median(cpus.map((c) => c.client)),
+						source: median(cpus.map((c) => c.source)),
+						destination: median(cpus.map((c) => c.destination)),
+					},
+				}
+			: {}),
+		runs: rounds.map((r) => (r.problems.length || r.seconds === undefined ? "x" : fmt(r.seconds))).join(" "),
+		spread: spread(seconds),
+		problems: rounds.flatMap((r, i) => r.problems.map((p) => `round ${i + 1}: ${p}`)),
+	};
+}
+
+/** The columns of a results table over rounds; `what` names the first ("tool", "contender"). */
+export function roundsHeader(what: string): string[] {
+	return [
+		what,
+		"result",
+		"median s",
+		"runs s",
+		"spread s",
+		"rows/s",
+		"CPU s client/src/dst",
+		"client CPU µs/row",
+		"time / Ferry",
+		"detail (last round)",
+	];
+}

@@ -12,7 +12,7 @@
  * Before timing, a reliability probe plants five kinds of difference in five small tables of
  * database `verify_probe` (dropped at the end) and counts which each method finds.
  *
- *   npx tsx bench/verify.ts [--tables 4] [--rows 1000000] [--chunk-rows 50000] [--concurrency 2] [--repeat 3] [--prepare]
+ *   npx tsx bench/verify.ts [--tables 4] [--rows 1000000] [--chunk-rows 50000] [--concurrency 2] [--rounds 3] [--prepare]
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -34,6 +34,7 @@ import {
 	log,
 	machineFact,
 	markdownTable,
+	median,
 	positive,
 	prepareSysbench,
 	processCpuSeconds,
@@ -42,6 +43,7 @@ import {
 	serverFact,
 	settle,
 	sh,
+	spread,
 	stamp,
 	sysbench,
 	textTable,
@@ -54,7 +56,7 @@ const { values: args } = parseArgs({
 		rows: { type: "string", default: "1000000" },
 		"chunk-rows": { type: "string", default: "50000" },
 		concurrency: { type: "string", default: "2" },
-		repeat: { type: "string", default: "3" },
+		rounds: { type: "string", default: "3" },
 		prepare: { type: "boolean", default: false },
 	},
 });
@@ -62,7 +64,7 @@ const TABLES = positive("tables", args.tables);
 const ROWS = positive("rows", args.rows);
 const CHUNK_ROWS = positive("chunk-rows", args["chunk-rows"]);
 const CONCURRENCY = positive("concurrency", args.concurrency);
-const REPEAT = positive("repeat", args.repeat);
+const ROUNDS = positive("rounds", args.rounds);
 const PREPARE = args.prepare;
 const SERIAL_CHUNK = 10_000;
 const DB = "sbtest";
@@ -314,12 +316,6 @@ interface Run {
 	differing: number;
 }
 
-const median = (xs: number[]) => {
-	const s = [...xs].sort((a, b) => a - b);
-	const m = Math.floor(s.length / 2);
-	return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-
 /** Ferry's row expression for the sysbench tables, for the results file. */
 let ROW_SQL = "";
 
@@ -355,13 +351,13 @@ async function main(): Promise<void> {
 	await checksumTable(DB, NAMES);
 	const runs = new Map<string, Run[]>(METHODS.map((m) => [m.id, []]));
 	const loads: string[] = [];
-	for (let round = 1; round <= REPEAT; round++) {
+	for (let round = 1; round <= ROUNDS; round++) {
 		loads.push(
 			loadavg()
 				.map((n) => n.toFixed(2))
 				.join(" "),
 		);
-		log(`round ${round} of ${REPEAT} (load average ${loads.at(-1)})`);
+		log(`round ${round} of ${ROUNDS} (load average ${loads.at(-1)})`);
 		for (const m of METHODS) {
 			const cpu0 = [processCpuSeconds(pids.source), processCpuSeconds(pids.destination)];
 			const t0 = performance.now();
@@ -388,7 +384,9 @@ async function main(): Promise<void> {
 		"method",
 		"median s",
 		"runs s",
+		"spread s",
 		"rows/s",
+		"÷ CHECKSUM TABLE",
 		"÷ serial, same check",
 		"÷ serial, pt check",
 		"server CPU s src+dst",
@@ -403,7 +401,12 @@ async function main(): Promise<void> {
 			m.label,
 			fmt(s, 2),
 			rs.map((r) => fmt(r.seconds, 2)).join(" "),
+			spread(
+				rs.map((r) => r.seconds),
+				2,
+			),
 			fmt(total / s, 0),
+			`${fmt(s / med("checksum-table"), 2)}x`,
 			`${fmt(serial / s, 2)}x`,
 			`${fmt(pt / s, 2)}x`,
 			`${fmt(median(rs.map((r) => r.cpuSource)), 1)} + ${fmt(median(rs.map((r) => r.cpuDestination)), 1)}`,
@@ -431,12 +434,12 @@ async function main(): Promise<void> {
 		`# Full verification, ${TABLES} x ${ROWS} sysbench rows\n\n` +
 			`${facts.join("\n")}\n` +
 			`- Load average at the start of each round: ${loads.join("; ")}.\n` +
-			`- Both buffer pools warmed by one untimed CHECKSUM TABLE first; then ${REPEAT} round(s), each running the methods one after another in the order of the table.\n\n` +
+			`- Both buffer pools warmed by one untimed CHECKSUM TABLE first; then ${ROUNDS} round(s), each running the methods one after another in the order of the table.\n\n` +
 			`${markdownTable(header, body)}\n\n` +
-			'"median s" is the median over the rounds, "runs s" every round\'s seconds in order. "÷ serial" is the serial scan\'s median seconds divided by the method\'s (higher is faster): "same check" is the serial scan running Ferry\'s own chunk checksum (equally reliable), "pt check" the one running pt-table-checksum\'s default (weaker, see below). "server CPU" is the median user+system CPU seconds of the two mariadbd processes over a run (other work on the same servers counts too). "false positives": differing tables or chunks over all rounds (every sysbench table is identical on both sides, so any is a false positive).\n\n' +
+			'"median s" is the median over the rounds, "runs s" every round\'s seconds in order, "spread s" their min-max and half the range over the median. "÷ CHECKSUM TABLE" is the method\'s median seconds over CHECKSUM TABLE\'s (the target for Ferry: at most 1.3x). "÷ serial" is the serial scan\'s median seconds divided by the method\'s (higher is faster): "same check" is the serial scan running Ferry\'s own chunk checksum (equally reliable), "pt check" the one running pt-table-checksum\'s default (weaker, see below). "server CPU" is the median user+system CPU seconds of the two mariadbd processes over a run (other work on the same servers counts too). "false positives": differing tables or chunks over all rounds (every sysbench table is identical on both sides, so any is a false positive).\n\n' +
 			`## Reliability probe\n\nFive small tables in \`${PROBE_DB}\`, equal on both servers but for one planted difference each; "planted found" counts the tables in which a method reported a difference.\n\n${probeLines}\n\n` +
 			"## Commands\n\n" +
-			`- \`${env}npx tsx bench/verify.ts --tables ${TABLES} --rows ${ROWS} --chunk-rows ${CHUNK_ROWS} --concurrency ${CONCURRENCY} --repeat ${REPEAT}\`\n` +
+			`- \`${env}npx tsx bench/verify.ts --tables ${TABLES} --rows ${ROWS} --chunk-rows ${CHUNK_ROWS} --concurrency ${CONCURRENCY} --rounds ${ROUNDS}\`\n` +
 			`- CHECKSUM TABLE: \`CHECKSUM TABLE ${NAMES.map((n) => table(DB, n)).join(", ")}\` on both servers at once\n` +
 			`- Serial scan, pt-table-checksum's check, per ${SERIAL_CHUNK}-id chunk, source then destination: \`SELECT COUNT(*), BIT_XOR(CRC32(CONCAT_WS('#', id, k, c, pad))) FROM sbtest.sbtestN FORCE INDEX (PRIMARY) WHERE id >= ? AND id < ?\`\n` +
 			`- Serial scan, Ferry's check, per ${SERIAL_CHUNK}-id chunk (\`planChunks\` stepping), source then destination: \`chunkChecksum\` (shared/verify/checksum.ts), here \`SELECT COUNT(*), SUM((CRC32(r) << 32) | CRC32C(r)) FROM sbtest.sbtestN WHERE <key range>\` with \`r = ${ROW_SQL}\`\n` +

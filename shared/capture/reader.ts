@@ -8,6 +8,7 @@ import { CaptureError } from "./errors.ts";
 import { checkCaptureSettings } from "./precheck.ts";
 import type { BinlogReader, BinlogReaderOptions } from "./reader-types.ts";
 import { readSessionDefaults } from "./session.ts";
+import { cacheTableMaps } from "./tablemap-cache.ts";
 import { sameTable, ZongjiBinlogReader } from "./zongji-reader.ts";
 
 /**
@@ -94,6 +95,7 @@ export async function openBinlogReader(creds: Credentials, options: BinlogReader
 			connectTimeout: 10_000,
 		});
 		zongji = z;
+		cacheTableMaps(z as unknown as Parameters<typeof cacheTableMaps>[0]);
 		const reader = new ZongjiBinlogReader(z, ctrl, flavor, from, where, options);
 		reader.sessionDefaults = await readSessionDefaults(ctrl);
 		if (options.include) {

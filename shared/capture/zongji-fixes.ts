@@ -23,7 +23,8 @@ interface TableMapInternals {
 const MYSQL_TYPE_BLOB = 252;
 const MYSQL_TYPE_GEOMETRY = 255;
 
-function zongjiLibUrl(file: string): string {
+/** The URL of one of zongji's internal modules (lib/<file>), the very instance zongji uses. */
+export function zongjiLibUrl(file: string): string {
 	let main: string;
 	try {
 		main = import.meta.resolve("@vlasky/zongji");

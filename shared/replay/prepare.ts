@@ -64,12 +64,17 @@ export class GroupStatements {
 
 	/** Routes changes through row filters, compacts them and builds the statements. */
 	async prepare(changes: RowChange[], mode: ReplayMode, withKeys: boolean): Promise<Prepared> {
+		// Each change's table key, computed once: the loops below run once per row change, and a
+		// group holds hundreds of them over a few tables (bench/replay.ts profiles this loop).
+		const tableKeys: string[] = new Array(changes.length);
 		const resolved = new Map<string, ReplayTable | null>();
-		for (const c of changes) {
+		for (let i = 0; i < changes.length; i++) {
+			const c = changes[i] as RowChange;
 			const k = tableKey(c.table);
+			tableKeys[i] = k;
 			if (!resolved.has(k)) resolved.set(k, await this.tables.resolve(c.table));
 		}
-		await this.tables.cover(changes, resolved);
+		await this.tables.cover(changes, resolved, tableKeys);
 		// Row filters: every image of a filtered table, evaluated per table in one batch.
 		let routed: (RowChange | null)[] = changes;
 		const filtered = [...resolved.entries()].filter(([, t]) => t?.mapping.where?.trim());
@@ -88,7 +93,7 @@ export class GroupStatements {
 				const list = [];
 				for (let i = 0; i < changes.length; i++) {
 					const c = changes[i] as RowChange;
-					if (tableKey(c.table) !== k) continue;
+					if (tableKeys[i] !== k) continue;
 					if (c.before) {
 						images.push({ index: i, before: true });
 						list.push(c.before);
@@ -112,12 +117,19 @@ export class GroupStatements {
 		// A table with images older than one of its mapped columns (completeImage) is applied change
 		// by change in this group: compaction's REPLACE would reset the column an update lacks.
 		const incomplete = new Set<string>();
-		for (const c of changes) {
-			const k = tableKey(c.table);
+		for (let i = 0; i < changes.length; i++) {
+			const k = tableKeys[i] as string;
+			if (incomplete.has(k)) continue;
+			const c = changes[i] as RowChange;
 			const table = resolved.get(k);
 			if (table && (!completeImage(table, c.before) || !completeImage(table, c.after))) incomplete.add(k);
 		}
 		const referencing = await this.referencingKeys();
+		// What the loop needs of each table, looked up once per table rather than once per change.
+		const contexts = new Map<string, { table: ReplayTable; children: ReferencingKey[] | undefined }>();
+		for (const [k, table] of resolved) {
+			if (table) contexts.set(k, { table, children: referencing.get(referencedKey(table.mapping.destination)) });
+		}
 		const batches = new Map<string, TableBatch | OrderedBatch>();
 		const items: BatchItem[] = [];
 		const takeBatches = () => {
@@ -127,15 +139,15 @@ export class GroupStatements {
 		let keys: Set<string> | null = withKeys ? new Set() : null;
 		for (let i = 0; i < changes.length; i++) {
 			const original = changes[i] as RowChange;
-			const k = tableKey(original.table);
-			const table = resolved.get(k);
-			if (!table) continue;
+			const k = tableKeys[i] as string;
+			const context = contexts.get(k);
+			if (!context) continue;
+			const { table, children } = context;
 			if (keys) {
 				conflictKeys(table, original.before, keys);
 				conflictKeys(table, original.after, keys);
 			}
 			const change = routed[i];
-			const children = referencing.get(referencedKey(table.mapping.destination));
 			const cascade = mayCascade(children, original)
 				? cascadeItems(table, children as ReferencingKey[], original, mode)
 				: [];

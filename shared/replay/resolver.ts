@@ -85,14 +85,26 @@ export class ReplayTables {
 	 * Makes each resolved table cover the columns its changes' images carry (see the module
 	 * comment); `resolved` is updated with the tables as they now are.
 	 */
-	async cover(changes: readonly RowChange[], resolved: Map<string, ReplayTable | null>): Promise<void> {
+	async cover(
+		changes: readonly RowChange[],
+		resolved: Map<string, ReplayTable | null>,
+		/** Each change's `tableKey`, when the caller has them already. */
+		tableKeys?: readonly string[],
+	): Promise<void> {
 		let unknown: Map<string, Set<string>> | undefined;
-		for (const c of changes) {
-			const k = tableKey(c.table);
-			const table = resolved.get(k);
-			if (!table) continue;
-			const known = this.mappedNames(table);
-			const left = this.leftOut.get(k);
+		// Per table, looked up once: the loop runs once per row change.
+		const seen = new Map<string, { known: Set<string>; left: Set<string> | undefined } | null>();
+		for (let i = 0; i < changes.length; i++) {
+			const c = changes[i] as RowChange;
+			const k = tableKeys?.[i] ?? tableKey(c.table);
+			let names = seen.get(k);
+			if (names === undefined) {
+				const table = resolved.get(k);
+				names = table ? { known: this.mappedNames(table), left: this.leftOut.get(k) } : null;
+				seen.set(k, names);
+			}
+			if (!names) continue;
+			const { known, left } = names;
 			for (const image of [c.before, c.after]) {
 				if (!image) continue;
 				for (const name in image) {

@@ -33,7 +33,16 @@ function entry(into: TableCounts, table: string): TableChangeCounts {
 const FIELD = { insert: "inserts", update: "updates", delete: "deletes" } as const;
 
 export function countRows(into: TableCounts, changes: readonly RowChange[]): void {
-	for (const c of changes) entry(into, `${c.table.database}.${c.table.table}`)[FIELD[c.kind]] += 1;
+	// Consecutive changes mostly share their table object (one rows event): its entry is looked up once.
+	let table: RowChange["table"] | undefined;
+	let counts: TableChangeCounts | undefined;
+	for (const c of changes) {
+		if (c.table !== table || !counts) {
+			table = c.table;
+			counts = entry(into, `${c.table.database}.${c.table.table}`);
+		}
+		counts[FIELD[c.kind]] += 1;
+	}
 }
 
 const TABLE_DDL =

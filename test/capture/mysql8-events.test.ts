@@ -33,6 +33,7 @@ import {
 	varchar,
 	xidBody,
 } from "./binlog-fixtures.ts";
+import { decodeEvent as decode, zongjiMain } from "./zongji-packets.ts";
 
 /**
  * MySQL 8 event decoding, from byte fixtures built after the documented formats (see
@@ -42,14 +43,6 @@ import {
  * events into transaction parts, exactly as on a live stream.
  */
 
-const zongjiMain = import.meta.resolve("@vlasky/zongji");
-type PacketClass = new () => { parse(parser: unknown): void; getEvent(): AnyBinlogEvent };
-const { default: initBinlogPacketClass } = (await import(new URL("./lib/packet/binlog.js", zongjiMain).href)) as {
-	default: (zongji: unknown) => PacketClass;
-};
-const { Parser } = (await import(new URL("./lib/reader.js", zongjiMain).href)) as {
-	Parser: new () => { append(buffer: Buffer): void };
-};
 const { default: zongjiDecodeJson, jsonToText: zongjiJsonToText } = (await import(
 	new URL("./lib/json_decode.js", zongjiMain).href
 )) as { default: (b: Buffer) => unknown; jsonToText: (v: unknown) => string };
@@ -74,27 +67,6 @@ class FakeZongji extends EventEmitter {
 	stop(): void {
 		this.emit("stopped");
 	}
-}
-
-/** One event through zongji's packet parser (after the 0x00 OK byte every binlog packet starts with). */
-function decode(z: FakeZongji, bytes: Buffer): AnyBinlogEvent {
-	const BinlogPacket = initBinlogPacketClass(z);
-	const parser = new Parser();
-	parser.append(Buffer.concat([u8(0x00), bytes]));
-	const packet = new BinlogPacket();
-	packet.parse(parser);
-	const ev = packet.getEvent();
-	if (ev.getEventName() === "tablemap") {
-		// what zongji's index.js does with a TABLE_MAP that carries FULL metadata
-		const tm = ev as TableMapEvent;
-		z.tableMap[tm.tableId] = {
-			columnSchemas: tm.buildColumnSchemas(),
-			parentSchema: tm.schemaName,
-			tableName: tm.tableName,
-		};
-		tm.updateColumnInfo();
-	}
-	return ev;
 }
 
 const UUID = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
