@@ -26,6 +26,7 @@ describe("a migration of many tables (local stack, real MariaDB binlogs, SQS and
 			parallelism: 4,
 			chunkRows: 1000,
 			schedulerIntervalMs: 300,
+			idleWindowMs: 2000,
 		});
 		expect(r.ticket).toBeUndefined();
 		expect(r.state).toBe("completed");

@@ -34,6 +34,8 @@ export interface ManyTablesOptions {
 	parallelism: number;
 	chunkRows: number;
 	schedulerIntervalMs: number;
+	/** How long the stack's idle traffic is measured while the switchover waits (default 10 s). */
+	idleWindowMs?: number;
 	/** Run the embedded DynamoDB and SQS in a process of their own on these ports (so the coordinator's memory is its own). */
 	awsPorts?: { dynamo: number; sqs: number };
 	log?: (line: string) => void;
@@ -254,7 +256,7 @@ export async function runManyTables(o: ManyTablesOptions): Promise<ManyTablesRes
 				await probeStatus("waiting at switch-check", id);
 				await probeTick("waiting at switch-check");
 				const a = { dynamo: dynamo.counts(), sqs: sqs.counts() };
-				const windowMs = 10_000;
+				const windowMs = o.idleWindowMs ?? 10_000;
 				await sleep(windowMs);
 				const b = { dynamo: dynamo.counts(), sqs: sqs.counts() };
 				const dd = countsSince(b.dynamo, a.dynamo);
