@@ -188,6 +188,8 @@ const ProjectStatusView = exactly<ProjectStatus>()(
 				bytesPerSecond: Count,
 				percent: z.number().int().min(0).max(100),
 				tables: z.array(TableProgressView),
+				tablesTotal: Count,
+				tablesDone: Count,
 			})
 			.optional(),
 	}),

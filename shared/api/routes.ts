@@ -21,7 +21,7 @@ import {
 	resolveTicket,
 	schemaReport,
 } from "../control/projects.ts";
-import { projectStatus } from "../control/status.ts";
+import { projectStatus, type TablesPage } from "../control/status.ts";
 import { confirmWritesStopped, requestSwitchover } from "../control/switchover.ts";
 import {
 	correctionSql,
@@ -31,6 +31,7 @@ import {
 	verificationResults,
 } from "../control/verification.ts";
 import { differenceRows } from "../control/verification-rows.ts";
+import { UserError } from "../errors.ts";
 import { ProjectInput } from "../model/project.ts";
 import { startVerification } from "../scheduler/verification.ts";
 import { getDataSource, listDataSources } from "../state/datasources.ts";
@@ -54,6 +55,25 @@ const SwitchoverRequest = z
 /** `run`: the run whose correction SQL the caller read; refused when the last run is another one. */
 const CorrectionRequest = z.object({ run: z.number().int().positive().optional() }).strict();
 const TicketDecision = z.object({ decision: z.enum(["retry", "skip"]) }).strict();
+
+/** Most tables one status page holds. */
+const MAX_TABLES_PAGE = 500;
+
+/** `?tablesFrom` and `?tablesLimit` of a status call: a page of tables, or undefined for all of them. */
+function tablesPage(query: Record<string, string | undefined>): TablesPage | undefined {
+	const { tablesFrom, tablesLimit } = query;
+	if (tablesFrom === undefined && tablesLimit === undefined) return undefined;
+	const whole = (name: string, v: string, min: number, max: number) => {
+		const n = Number(v);
+		if (!/^\d+$/.test(v) || n < min || n > max)
+			throw new UserError(400, "INVALID_PAGE", `${name} must be a whole number from ${min} to ${max}, not '${v}'`);
+		return n;
+	};
+	return {
+		from: whole("tablesFrom", tablesFrom ?? "0", 0, Number.MAX_SAFE_INTEGER),
+		limit: whole("tablesLimit", tablesLimit ?? "100", 1, MAX_TABLES_PAGE),
+	};
+}
 
 /**
  * The routes of data sources, projects, verification and switchover. Access (route.ts): every
@@ -208,9 +228,10 @@ const CORE_ROUTES: Route[] = [
 		path: "/projects/{id}/status",
 		operationId: "getProjectStatus",
 		access: "read",
-		summary: "Obtain the status of a migration project: state, steps, per-table progress, throughput, errors",
+		summary:
+			"Obtain the status of a migration project: state, steps, per-table progress, throughput, errors; ?tablesFrom=<table index>&tablesLimit=<n> gives one page of the tables (and the verification run without its tables), read at a cost that does not grow with the project's tables",
 		status: 200,
-		handle: (ctx, req) => projectStatus(ctx, req.params.id ?? ""),
+		handle: (ctx, req) => projectStatus(ctx, req.params.id ?? "", tablesPage(req.query)),
 	}),
 	route({
 		method: "POST",

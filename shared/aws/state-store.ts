@@ -11,6 +11,7 @@ import {
 	PutCommand,
 	QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
+import type { QueryPage } from "../state/store.ts";
 import { ConflictError, type Key, keyOf, type StateStore, type Stored, withoutKey } from "../state/store.ts";
 
 /**
@@ -105,8 +106,8 @@ export class DynamoStateStore implements StateStore {
 	}
 
 	/** All items of a partition whose sort key starts with `prefix`, page by page. */
-	async *query<T extends object>(pk: string, prefix = ""): AsyncGenerator<Stored<T>> {
-		let start: Record<string, unknown> | undefined;
+	async *query<T extends object>(pk: string, prefix = "", page: QueryPage = {}): AsyncGenerator<Stored<T>> {
+		let start: Record<string, unknown> | undefined = page.after === undefined ? undefined : { pk, sk: page.after };
 		do {
 			const out = await this.db.send(
 				new QueryCommand({
@@ -114,6 +115,7 @@ export class DynamoStateStore implements StateStore {
 					KeyConditionExpression: prefix ? "pk = :pk AND begins_with(sk, :p)" : "pk = :pk",
 					ExpressionAttributeValues: prefix ? { ":pk": pk, ":p": prefix } : { ":pk": pk },
 					ExclusiveStartKey: start,
+					Limit: page.pageSize,
 					ConsistentRead: true,
 				}),
 			);

@@ -79,6 +79,10 @@ export function sampleOf(project: Project, status: ProjectStatus, at: number): M
 		const done = v.tables.reduce((n, t) => n + t.chunksDone, 0);
 		values["verification.percent"] = total === 0 ? 0 : Math.floor((done / total) * 100);
 		values["verification.rowsChecked"] = v.tables.reduce((n, t) => n + t.rowsChecked, 0);
+	} else if (v?.run.state === "done" && v.run.totals) {
+		// a status page carries a finished run's totals, not its tables
+		values["verification.percent"] = 100;
+		values["verification.rowsChecked"] = v.run.totals.rowsChecked;
 	}
 	return { at, values };
 }

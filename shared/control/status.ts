@@ -1,31 +1,19 @@
 import type { Context } from "../context.ts";
-import { qualifiedName } from "../db/sql.ts";
 import type { Direction, Project } from "../model/project.ts";
 import { replicationId } from "../replication/ids.ts";
 import { type StreamState, streamLiveness } from "../replication/liveness.ts";
-import { chunkWait } from "../scheduler/chunks/lease.ts";
-import { MAX_ATTEMPTS } from "../scheduler/chunks/lifecycle.ts";
+import { fullProgress, type TableProgress, tablesProgress } from "../scheduler/chunks/progress.ts";
 import type { VerificationResults } from "../scheduler/verification-results.ts";
-import { listChunks } from "../state/chunks.ts";
-import { chunksPk } from "../state/keys.ts";
+import { type ChunkItem, listChunks } from "../state/chunks.ts";
+import { chunksPk, tableSk, tablesPk } from "../state/keys.ts";
+import { type FullProgress, getFullProgress } from "../state/progress.ts";
 import { getProject } from "../state/projects.ts";
+import type { Stored } from "../state/store.ts";
 import { type ReplicationStatus, replicationStatus } from "../state/streams.ts";
-import { listTables } from "../state/tables.ts";
+import { listTables, type TableItem } from "../state/tables.ts";
 import { verificationResults } from "./verification.ts";
 
-export interface TableProgress {
-	source: string;
-	destination: string;
-	rowsCopied: number;
-	bytesCopied: number;
-	rowsEstimate: number;
-	chunksDone: number;
-	chunksTotal: number;
-	planned: boolean;
-	errors: string[];
-	/** What its chunks that are not done wait for, beyond their turn (scheduler/chunks/lease.ts `chunkWait`); the first few. */
-	waiting: string[];
-}
+export type { TableProgress };
 
 export interface ProjectStatus {
 	id: string;
@@ -45,7 +33,11 @@ export interface ProjectStatus {
 		rowsPerSecond: number;
 		bytesPerSecond: number;
 		percent: number;
+		/** Every table's progress, or one page of them when the caller asked for a page. */
 		tables: TableProgress[];
+		tablesTotal: number;
+		/** Tables planned with every chunk copied. */
+		tablesDone: number;
 	};
 }
 
@@ -90,10 +82,18 @@ async function streamStatus(ctx: Context, project: Project, direction: Direction
 	};
 }
 
-const MAX_WAITING_SHOWN = 5;
+/**
+ * One page of the tables (`from`: the first table's index; `limit` of them) instead of all: the
+ * status of a project of thousands of tables then reads a page of table and chunk items and the
+ * copy's totals from one summary item, not every item (decisions/2026-12-06-many-tables.md).
+ */
+export interface TablesPage {
+	from: number;
+	limit: number;
+}
 
 /** "Obtain the status of a migration project": what a DBA needs to see where it stands. */
-export async function projectStatus(ctx: Context, id: string): Promise<ProjectStatus> {
+export async function projectStatus(ctx: Context, id: string, page?: TablesPage): Promise<ProjectStatus> {
 	const project = await getProject(ctx, id);
 	const status: ProjectStatus = {
 		id,
@@ -108,58 +108,63 @@ export async function projectStatus(ctx: Context, id: string): Promise<ProjectSt
 	}
 	if (project.reverse?.startPosition) status.reverse = await streamStatus(ctx, project, "reverse");
 	if (project.verification) {
-		status.verification = await verificationResults(ctx, id);
+		// a page asks for the run alone: its tables' results are GET /projects/{id}/verification's
+		status.verification = page ? { run: project.verification, tables: [] } : await verificationResults(ctx, id);
 	}
 	if (project.switchover) status.switchover = project.switchover;
 	const fullStep = project.steps.find((s) => s.name === "full");
 	if (!fullStep || fullStep.state === "pending") return status;
 
-	const [tables, chunks] = await Promise.all([listTables(ctx, id), listChunks(ctx, chunksPk(id))]);
-	const byTable = new Map<number, TableProgress>(
-		tables.map((t) => [
-			t.index,
-			{
-				source: qualifiedName(t.mapping.source),
-				destination: qualifiedName(t.mapping.destination),
-				rowsCopied: 0,
-				bytesCopied: 0,
-				rowsEstimate: t.rowsEstimate,
-				chunksDone: 0,
-				chunksTotal: t.chunks,
-				planned: t.planned,
-				errors: [],
-				waiting: [],
-			},
-		]),
-	);
-	let bytes = 0;
-	for (const c of chunks) {
-		const t = byTable.get(c.tableIndex);
-		if (!t) continue;
-		if (c.state === "done") {
-			t.chunksDone += 1;
-			t.rowsCopied += c.rows ?? 0;
-			t.bytesCopied += c.bytes ?? 0;
-			bytes += c.bytes ?? 0;
-		} else {
-			if (c.lastError) t.errors.push(`chunk ${c.sk} (attempt ${c.attempts}/${MAX_ATTEMPTS}): ${c.lastError}`);
-			const wait = chunkWait(c);
-			if (wait && t.waiting.length < MAX_WAITING_SHOWN) t.waiting.push(`chunk ${c.sk}: ${wait}`);
-		}
+	const summary = page ? await getFullProgress(ctx, id) : undefined;
+	let tables: TableProgress[];
+	let totals: FullProgress;
+	if (page && summary) {
+		tables = await tablesPage(ctx, id, page);
+		totals = summary;
+	} else {
+		const [all, chunks] = await Promise.all([listTables(ctx, id), listChunks(ctx, chunksPk(id))]);
+		tables = tablesProgress(all, chunks);
+		totals = fullProgress(tables);
+		if (page) tables = tables.slice(page.from, page.from + page.limit);
 	}
-	const list = [...byTable.values()];
-	const rows = list.reduce((n, t) => n + t.rowsCopied, 0);
-	const estimate = list.reduce((n, t) => n + Math.max(t.rowsEstimate, t.rowsCopied), 0);
 	const end = fullStep.finishedAt ? Date.parse(fullStep.finishedAt) : Date.now();
 	const seconds = Math.max(0.001, (end - Date.parse(fullStep.startedAt ?? project.updatedAt)) / 1000);
-	const allDone = list.every((t) => t.planned && t.chunksDone === t.chunksTotal);
+	const rows = totals.rowsCopied;
 	status.full = {
 		rowsCopied: rows,
-		bytesCopied: bytes,
+		bytesCopied: totals.bytesCopied,
 		rowsPerSecond: Math.round(rows / seconds),
-		bytesPerSecond: Math.round(bytes / seconds),
-		percent: allDone ? 100 : estimate === 0 ? 0 : Math.min(99, Math.floor((rows / estimate) * 100)),
-		tables: list,
+		bytesPerSecond: Math.round(totals.bytesCopied / seconds),
+		percent: totals.allDone
+			? 100
+			: totals.rowsEstimate === 0
+				? 0
+				: Math.min(99, Math.floor((rows / totals.rowsEstimate) * 100)),
+		tables,
+		tablesTotal: totals.tablesTotal,
+		tablesDone: totals.tablesDone,
 	};
 	return status;
+}
+
+/** The tables of one page and the chunks of those tables only (chunk keys begin with their table's key). */
+async function tablesPage(ctx: Context, id: string, page: TablesPage): Promise<TableProgress[]> {
+	const tables: Stored<TableItem>[] = [];
+	const after = page.from > 0 ? tableSk(page.from - 1) : undefined;
+	for await (const t of ctx.store.query<TableItem>(tablesPk(id), "", { after, pageSize: page.limit })) {
+		tables.push(t);
+		if (tables.length >= page.limit) break;
+	}
+	const first = tables[0];
+	const last = tables.at(-1);
+	if (!first || !last) return [];
+	const chunks: Stored<ChunkItem>[] = [];
+	// "000012" sorts just before "000012#000000000": the page's first table's chunks come first
+	// pages about the size of the tables' page: most tables have a chunk or two, and a read past the last table is waste
+	const from = { after: tableSk(first.index), pageSize: page.limit + 8 };
+	for await (const c of ctx.store.query<ChunkItem>(chunksPk(id), "", from)) {
+		if (c.tableIndex > last.index) break;
+		chunks.push(c);
+	}
+	return tablesProgress(tables, chunks);
 }

@@ -6,7 +6,7 @@ import { dynamoDocumentClient, sqsClient } from "../aws/clients.ts";
 import { ensureStateTable } from "../aws/state-store.ts";
 import { ensureQueueWithDeadLetter } from "../aws/work-queue.ts";
 import { configFromEnv } from "../config.ts";
-import { contextFrom } from "../context.ts";
+import { type Context, contextFrom } from "../context.ts";
 import { LocalMetricsHistory } from "../metrics/local-history.ts";
 import type { Role } from "../model/actor.ts";
 import { logger } from "../observability.ts";
@@ -45,6 +45,8 @@ export interface LocalStack {
 	tasks(): ChildProcess[];
 	/** Holds (true) or releases the starting of replication tasks: a killed task stays down while held. */
 	holdTaskStarts(held: boolean): void;
+	/** The coordinator's context (its state store, queues, task launcher): a benchmark builds a probe of its own from it. */
+	context: Context;
 	stop(): Promise<void>;
 }
 
@@ -160,6 +162,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 		workers: () => [...children],
 		tasks: () => tasks.processes(),
 		holdTaskStarts: (held) => tasks.holdStarts(held),
+		context: ctx,
 		async stop() {
 			stopping = true;
 			clearInterval(tick);

@@ -83,8 +83,10 @@ export async function tableDiffs(ctx: Context, project: Project, run: Verificati
 	]);
 	// counted from the truth side: with the destination as the truth, a row missing at the source is "missing"
 	const fromDestination = run.truth === "destination";
+	// grouped once: filtering every chunk for every table grew with tables x chunks
+	const byTable = Map.groupBy(chunks, (c) => c.tableIndex);
 	return tables.map((table) => {
-		const mine = chunks.filter((c) => c.tableIndex === table.index);
+		const mine = byTable.get(table.index) ?? [];
 		const plan = planned.get(table.index);
 		const result: TableResult = {
 			table: qualifiedName(table.mapping.source),

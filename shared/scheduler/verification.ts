@@ -219,7 +219,7 @@ export async function advanceVerification(ctx: Context, project: Project): Promi
 					: p,
 			);
 		}
-		await topUp(ctx, project, job);
+		await topUp(ctx, project, job, Date.now(), chunks);
 		return project;
 	} catch (err) {
 		if (err instanceof ConflictError) return project;

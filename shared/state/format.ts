@@ -53,6 +53,7 @@ const UPGRADERS = {
 	"alert-settings": [],
 	"alert-state": [],
 	alert: [],
+	progress: [],
 	checkpoint: [],
 	"kafka-checkpoint": [],
 } satisfies Record<string, readonly Upgrader[]>;

@@ -8,7 +8,7 @@ import {
 	upgradeRecord,
 } from "./format.ts";
 import { itemKind } from "./keys.ts";
-import { ConflictError, type Key, keyOf, type StateStore, type Stored } from "./store.ts";
+import { ConflictError, type Key, keyOf, type QueryPage, type StateStore, type Stored } from "./store.ts";
 
 /**
  * The state store with items' formats (state/format.ts) kept out of the repositories' sight:
@@ -54,8 +54,8 @@ export class FormattedStore implements StateStore {
 		return this.inner.delete(key, expectedVersion);
 	}
 
-	async *query<T extends object>(pk: string, prefix?: string): AsyncGenerator<Stored<T>> {
-		for await (const raw of this.inner.query<StoredRecord>(pk, prefix)) yield await this.settle<T>(raw);
+	async *query<T extends object>(pk: string, prefix?: string, page?: QueryPage): AsyncGenerator<Stored<T>> {
+		for await (const raw of this.inner.query<StoredRecord>(pk, prefix, page)) yield await this.settle<T>(raw);
 	}
 
 	list<T extends object>(pk: string, prefix?: string): Promise<Stored<T>[]> {

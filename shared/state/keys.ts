@@ -23,6 +23,9 @@ export const chunkSk = (tableIndex: number, chunkIndex: number) =>
 /** Marks each table of a verification run as planned (all its chunk items exist), so planning resumes. */
 export const verifyPlanPk = (projectId: string, run: number) => `VPLAN#${projectId}#${run}`;
 
+/** A project's copy progress summed in one item (state/progress.ts). */
+export const progressKey = (projectId: string) => ({ pk: `PROGRESS#${projectId}`, sk: "full" });
+
 /** The schema report, in pages. */
 export const reportPk = (projectId: string) => `REPORT#${projectId}`;
 
@@ -63,6 +66,7 @@ export function projectPartitions(projectId: string, verificationRuns: number): 
 		chunksPk(projectId),
 		...runs.flatMap((run) => [verifyChunksPk(projectId, run), verifyPlanPk(projectId, run)]),
 		tablesPk(projectId),
+		progressKey(projectId).pk,
 		reportPk(projectId),
 		triggersPk(projectId),
 		sinkCheckpointPk(projectId),
@@ -95,6 +99,7 @@ const PARTITION_KINDS = new Map<string, FormatKind>(
 			[ALERT_SETTINGS_PK, "alert-settings"],
 			[alertStateKey("").pk, "alert-state"],
 			[alertsPk(""), "alert"],
+			[progressKey("").pk, "progress"],
 		] as const
 	).map(([pk, kind]) => [partitionName(pk), kind]),
 );

@@ -11,6 +11,12 @@ export interface Key {
 }
 export type Stored<T> = T & Key & { version: number };
 
+/** Where a query starts (past the sort key `after`) and how many items each of its reads returns at most. */
+export interface QueryPage {
+	after?: string;
+	pageSize?: number;
+}
+
 /** A write lost a race: someone else created or changed the item first. */
 export class ConflictError extends Error {
 	constructor(key: Key) {
@@ -32,8 +38,12 @@ export interface StateStore {
 		attempts?: number,
 	): Promise<Stored<T> | undefined>;
 	delete(key: Key, expectedVersion?: number): Promise<void>;
-	/** All items of a partition whose sort key starts with `prefix`, page by page. */
-	query<T extends object>(pk: string, prefix?: string): AsyncGenerator<Stored<T>>;
+	/**
+	 * All items of a partition whose sort key starts with `prefix`, page by page, in sort-key order.
+	 * `after` starts past that sort key; `pageSize` bounds each read, so a caller that stops early
+	 * reads (and pays for) little more than what it used.
+	 */
+	query<T extends object>(pk: string, prefix?: string, page?: QueryPage): AsyncGenerator<Stored<T>>;
 	list<T extends object>(pk: string, prefix?: string): Promise<Stored<T>[]>;
 }
 

@@ -92,6 +92,8 @@ describe("why is it stopped", () => {
 							waiting: [],
 						},
 					],
+					tablesTotal: 1,
+					tablesDone: 0,
 				},
 			}),
 		);

@@ -29,7 +29,16 @@ describe("a sample of the metrics history", () => {
 			status({
 				incremental: stream(4, 30),
 				reverse: stream(undefined, 0),
-				full: { rowsCopied: 900, bytesCopied: 9000, rowsPerSecond: 90, bytesPerSecond: 900, percent: 90, tables: [] },
+				full: {
+					rowsCopied: 900,
+					bytesCopied: 9000,
+					rowsPerSecond: 90,
+					bytesPerSecond: 900,
+					percent: 90,
+					tables: [],
+					tablesTotal: 0,
+					tablesDone: 0,
+				},
 				verification: {
 					run: { run: 1, state: "running", startedAt: "" },
 					tables: [

@@ -4,11 +4,11 @@ import { SYSTEM } from "../../shared/model/actor.ts";
 import { ChunkMessage } from "../../shared/model/chunk-message.ts";
 import { copyJob } from "../../shared/scheduler/chunks/copy.ts";
 import { releaseLeasesOf } from "../../shared/scheduler/chunks/lease.ts";
-import { MAX_ATTEMPTS, workerId } from "../../shared/scheduler/chunks/lifecycle.ts";
+import { MAX_ATTEMPTS, topUpAfter, workerId } from "../../shared/scheduler/chunks/lifecycle.ts";
 import { runChunk } from "../../shared/scheduler/chunks/worker.ts";
 import { advanceProject } from "../../shared/scheduler/loop.ts";
 import { type ChunkItem, listChunks } from "../../shared/state/chunks.ts";
-import { chunksPk } from "../../shared/state/keys.ts";
+import { chunkSk, chunksPk } from "../../shared/state/keys.ts";
 import { getProject, updateProject } from "../../shared/state/projects.ts";
 import { fakeContext } from "../support/fakes.ts";
 import { seedCopy, seedProject } from "./support.ts";
@@ -110,6 +110,34 @@ describe("the chunk job lifecycle", () => {
 		const [released, other] = await listChunks(ctx, chunksPk(p.id));
 		expect(released).toMatchObject({ state: "pending", lastError: "worker 4242 exited", owner: undefined });
 		expect(other?.state).toBe("leased");
+	});
+});
+
+describe("a worker's top-up (one chunk out, one in)", () => {
+	it("queues the next pending chunk after the one it finished, reading a few items whatever the job's size", async () => {
+		const ctx = fakeContext();
+		const future = Date.now() + 60_000;
+		// 2,000 chunks done, the one just finished, three others in flight, then 1,000 pending
+		const done = Array.from({ length: 2000 }, () => ({ state: "done" as const }));
+		const inFlight = Array.from({ length: 3 }, () => ({ state: "leased" as const, deadline: future, attempts: 1 }));
+		const pending = Array.from({ length: 1000 }, () => ({}));
+		const p = await copying(ctx, [...done, { state: "done" }, ...inFlight, ...pending], 4);
+		const job = copyJob(ctx, p.id);
+		ctx.store.itemsRead = 0;
+		expect(await topUpAfter(ctx, p, job, chunkSk(0, 2000))).toBe(1);
+		expect(ctx.copyQueue.drain().map((m) => m.sk)).toEqual([chunkSk(0, 2004)]);
+		// one page of its successors, not the job's 3,004 chunks
+		expect(ctx.store.itemsRead).toBeLessThanOrEqual(16);
+	});
+
+	it("queues nothing while the job's places are all held after it (a lowered parallelism applies)", async () => {
+		const ctx = fakeContext();
+		const future = Date.now() + 60_000;
+		const leased = { state: "leased" as const, deadline: future, attempts: 1 };
+		const p = await copying(ctx, [{ state: "done" }, leased, leased, {}, {}], 2);
+		expect(await topUpAfter(ctx, p, copyJob(ctx, p.id), chunkSk(0, 0))).toBe(0);
+		expect(ctx.copyQueue.sent).toEqual([]);
+		expect(await states(ctx, p.id)).toEqual(["done", "leased", "leased", "pending", "pending"]);
 	});
 });
 

@@ -3,6 +3,7 @@ import type { Context } from "../../shared/context.ts";
 import { LocalMetricsHistory } from "../../shared/metrics/local-history.ts";
 import type { ChunkMessage } from "../../shared/model/chunk-message.ts";
 import type { MessageQueue, QueueStats, TaskLauncher } from "../../shared/ports.ts";
+import type { QueryPage } from "../../shared/state/store.ts";
 import { ConflictError, type Key, keyOf, type StateStore, type Stored, withoutKey } from "../../shared/state/store.ts";
 
 /**
@@ -18,6 +19,8 @@ export class MemoryStateStore implements StateStore {
 	readonly items = new Map<string, Stored<object>>();
 	/** Writes seen, for tests that count them. */
 	writes = 0;
+	/** Items handed out by queries (as far as their callers read them), for tests that count them. */
+	itemsRead = 0;
 
 	async get<T extends object>(key: Key): Promise<Stored<T> | undefined> {
 		const item = this.items.get(id(key));
@@ -52,11 +55,15 @@ export class MemoryStateStore implements StateStore {
 		this.items.delete(id(key));
 	}
 
-	async *query<T extends object>(pk: string, prefix = ""): AsyncGenerator<Stored<T>> {
+	async *query<T extends object>(pk: string, prefix = "", page: QueryPage = {}): AsyncGenerator<Stored<T>> {
+		const after = page.after;
 		const matching = [...this.items.values()]
-			.filter((i) => i.pk === pk && i.sk.startsWith(prefix))
+			.filter((i) => i.pk === pk && i.sk.startsWith(prefix) && (after === undefined || i.sk > after))
 			.sort((a, b) => (a.sk < b.sk ? -1 : 1));
-		for (const item of matching) yield copy(item) as Stored<T>;
+		for (const item of matching) {
+			this.itemsRead += 1;
+			yield copy(item) as Stored<T>;
+		}
 	}
 
 	async list<T extends object>(pk: string, prefix = ""): Promise<Stored<T>[]> {

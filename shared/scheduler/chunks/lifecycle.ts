@@ -109,36 +109,85 @@ export async function planCopyTable(
  * limit, whatever the number of workers. Called by the scheduler on its tick and by each worker
  * when it finishes a chunk, so the pipeline never waits for the next tick.
  */
-export async function topUp(ctx: HasStore, project: Project, job: ChunkJob, now = Date.now()): Promise<number> {
+export async function topUp(
+	ctx: HasStore,
+	project: Project,
+	job: ChunkJob,
+	now = Date.now(),
+	/** The job's chunks, when the caller has just read them (the scheduler's step): not read twice per tick. */
+	read?: readonly Stored<ChunkItem>[],
+): Promise<number> {
 	if (!job.active(project)) return 0;
-	const chunks = await listChunks(ctx, job.pk);
-	const active = chunks.filter(
-		(c) => (c.state === "queued" || c.state === "leased") && (c.deadline ?? 0) > now && c.attempts < MAX_ATTEMPTS,
-	).length;
-	const candidates = chunks.filter(
-		(c) =>
-			c.attempts < MAX_ATTEMPTS &&
-			c.state !== "done" &&
-			c.state !== "recheck" &&
-			(c.state === "pending" ? (c.retryAt ?? 0) : (c.deadline ?? 0)) <= now,
-	);
+	const chunks = read ?? (await listChunks(ctx, job.pk));
+	const active = chunks.filter((c) => isActive(c, now)).length;
+	const candidates = chunks.filter((c) => isCandidate(c, now));
 	const room = job.concurrency(project) - active;
 	const sent: ChunkMessage[] = [];
 	for (const c of candidates.slice(0, Math.max(0, room))) {
-		try {
-			await update<ChunkItem>(ctx.store, c, {
-				state: "queued",
-				deadline: now + chunkTimings().queuedMs,
-				retryAt: undefined,
-			});
-			sent.push(job.message(c.sk));
-		} catch (err) {
-			// another scheduler or worker queued it first: nothing to do
-			ignoreConflict(err);
-		}
+		if (await queueChunk(ctx, c, now)) sent.push(job.message(c.sk));
 	}
 	await job.queue.send(sent);
 	return sent.length;
+}
+
+/** Queued or leased, and its deadline not passed: it holds one of the job's places. */
+const isActive = (c: ChunkItem, now: number) =>
+	(c.state === "queued" || c.state === "leased") && (c.deadline ?? 0) > now && c.attempts < MAX_ATTEMPTS;
+
+/** Pending and its retry pause over (or queued or leased and abandoned: its deadline passed), attempts left: it may be queued now. */
+const isCandidate = (c: ChunkItem, now: number) =>
+	c.attempts < MAX_ATTEMPTS &&
+	c.state !== "done" &&
+	c.state !== "recheck" &&
+	(c.state === "pending" ? (c.retryAt ?? 0) : (c.deadline ?? 0)) <= now;
+
+/** Marks a chunk queued; false when another scheduler or worker queued it first (nothing to do). */
+async function queueChunk(ctx: HasStore, c: Stored<ChunkItem>, now: number): Promise<boolean> {
+	try {
+		await update<ChunkItem>(ctx.store, c, {
+			state: "queued",
+			deadline: now + chunkTimings().queuedMs,
+			retryAt: undefined,
+		});
+		return true;
+	} catch (err) {
+		ignoreConflict(err);
+		return false;
+	}
+}
+
+/** Items a worker's top-up reads at a time: its successors are the next few chunks after its own. */
+const WORKER_PAGE = 16;
+
+/**
+ * A worker's top-up after it finished chunk `sk`: one chunk out, one in. It queues the first
+ * chunk after `sk` that may run, reading forward from `sk` a page at a time (chunks are planned
+ * and queued in sort-key order, so the next pending one is a few items on), and stops without
+ * queueing once it has seen `concurrency` chunks holding places. What this misses (a retry
+ * before `sk`, a raised parallelism) the scheduler's `topUp` queues on its tick. Reading the
+ * whole job here, as `topUp` does, made every finished chunk cost a read of every chunk: a
+ * 2,000-table copy read millions of items (bench/results/many-tables-*.md).
+ */
+export async function topUpAfter(
+	ctx: HasStore,
+	project: Project,
+	job: ChunkJob,
+	sk: string,
+	now = Date.now(),
+): Promise<number> {
+	if (!job.active(project)) return 0;
+	const limit = job.concurrency(project);
+	let active = 0;
+	for await (const c of ctx.store.query<ChunkItem>(job.pk, "", { after: sk, pageSize: WORKER_PAGE })) {
+		if (isActive(c, now)) {
+			active += 1;
+			if (active >= limit) return 0;
+		} else if (isCandidate(c, now) && (await queueChunk(ctx, c, now))) {
+			await job.queue.send([job.message(c.sk)]);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /** A chunk that ran out of attempts: the job cannot finish without a person. */

@@ -8,7 +8,7 @@ import { getProject } from "../../state/projects.ts";
 import { getTable } from "../../state/tables.ts";
 import { copy, copyJob } from "./copy.ts";
 import { Lease } from "./lease.ts";
-import { abandoned, type ChunkJob, type ChunkWork, failed, putBack, take, topUp } from "./lifecycle.ts";
+import { abandoned, type ChunkJob, type ChunkWork, failed, putBack, take, topUpAfter } from "./lifecycle.ts";
 import { type ChunkConnections, killChunkSessions, openChunkConnections, queryTimeout } from "./sessions.ts";
 import { verify, verifyJob } from "./verify.ts";
 
@@ -93,6 +93,6 @@ export async function runChunk(
 		// never reused: their ids may still be recorded somewhere, and a kill must not hit another chunk
 		connections?.close();
 	}
-	await topUp(ctx, await getProject(ctx, project.id), job);
+	await topUpAfter(ctx, await getProject(ctx, project.id), job, message.sk);
 	return "done";
 }

@@ -4,11 +4,12 @@ import { planChunks } from "../../chunking/plan.ts";
 import { connect } from "../../db/connect.ts";
 import { listChunks } from "../../state/chunks.ts";
 import { credentialsFor, withConnection } from "../../state/datasources.ts";
+import { saveFullProgress } from "../../state/progress.ts";
 import { updateProject } from "../../state/projects.ts";
 import { listTables } from "../../state/tables.ts";
 import { copyJob } from "../chunks/copy.ts";
 import { allDone, planCopyTable, resetExhausted, stuck, topUp } from "../chunks/lifecycle.ts";
-import { publishProgress } from "../chunks/progress.ts";
+import { fullProgress, publishProgress, tablesProgress } from "../chunks/progress.ts";
 import { boundStatements, queryTimeout } from "../chunks/sessions.ts";
 import type { Step } from "../step.ts";
 
@@ -43,6 +44,8 @@ export const full: Step = {
 		}
 		const chunks = await listChunks(ctx, job.pk);
 		publishProgress(project.id, "CopyProgressPercent", chunks);
+		// the totals a status page gives without reading every item (control/status.ts)
+		await saveFullProgress(ctx, project.id, fullProgress(tablesProgress(tables, chunks)));
 		const failing = stuck(chunks);
 		if (failing) {
 			const t = tables.find((x) => x.index === failing.tableIndex);
@@ -64,7 +67,7 @@ export const full: Step = {
 			}
 			return "done";
 		}
-		await topUp(ctx, project, job);
+		await topUp(ctx, project, job, Date.now(), chunks);
 		return "waiting";
 	},
 };
