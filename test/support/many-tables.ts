@@ -7,6 +7,7 @@ import { FerryClient } from "../../shared/api/client.ts";
 import { dynamoDocumentClient, sqsClient } from "../../shared/aws/clients.ts";
 import { DynamoStateStore } from "../../shared/aws/state-store.ts";
 import { WorkQueue } from "../../shared/aws/work-queue.ts";
+import { configFromEnv } from "../../shared/config.ts";
 import type { Context } from "../../shared/context.ts";
 import { type ProjectStatus, projectStatus } from "../../shared/control/status.ts";
 import { startEmbeddedAws } from "../../shared/local/embedded-aws.ts";
@@ -14,6 +15,7 @@ import { startLocalStack } from "../../shared/local/stack.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
 import type { Project } from "../../shared/model/project.ts";
 import { advanceAll } from "../../shared/scheduler/loop.ts";
+import { FormattedStore } from "../../shared/state/formatted-store.ts";
 import { getProject } from "../../shared/state/projects.ts";
 import { type AwsCounts, type CountingRelay, countsSince, emptyCounts, startCountingRelay } from "./aws-counter.ts";
 import { type ManyTablesShape, seedManyTables, writeAcrossTables } from "./many-tables-seed.ts";
@@ -150,9 +152,9 @@ export async function runManyTables(o: ManyTablesOptions): Promise<ManyTablesRes
 	const region = process.env.AWS_REGION ?? "us-east-1";
 	const probe: Context = {
 		...base,
-		store: new DynamoStateStore(
-			dynamoDocumentClient(region, probeDynamo.endpoint),
-			(base.store as DynamoStateStore).table,
+		// the coordinator's store is format-aware (state/formatted-store.ts), the probe's must be too
+		store: new FormattedStore(
+			new DynamoStateStore(dynamoDocumentClient(region, probeDynamo.endpoint), configFromEnv().stateTable),
 		),
 		copyQueue: new WorkQueue(sqsClient(region, probeSqs.endpoint), (base.copyQueue as WorkQueue<never>).url),
 		verifyQueue: new WorkQueue(sqsClient(region, probeSqs.endpoint), (base.verifyQueue as WorkQueue<never>).url),
