@@ -73,6 +73,7 @@ describe("the synthesized bundles (Lambda runtime, API Gateway, Secrets Manager 
 	let gateway: ApiGatewayStandIn;
 	let api: FerryClient;
 	let copyQueueUrl: string;
+	let verifyQueueUrl: string;
 	const pumps = new AbortController();
 	const batches: Array<{ event: SQSEvent; response: SQSBatchResponse | undefined }> = [];
 
@@ -90,6 +91,7 @@ describe("the synthesized bundles (Lambda runtime, API Gateway, Secrets Manager 
 		});
 		queues.push(copy.url, copy.deadLetterUrl, verify.url, verify.deadLetterUrl);
 		copyQueueUrl = copy.url;
+		verifyQueueUrl = verify.url;
 		const topic = await new SNSClient({ ...LOCAL, endpoint: EMBEDDED_SQS }).send(
 			new CreateTopicCommand({ Name: uniqueName("alerts") }),
 		);
@@ -268,7 +270,7 @@ describe("the synthesized bundles (Lambda runtime, API Gateway, Secrets Manager 
 			}),
 			pollIntoHandler({
 				sqs,
-				queueUrl: queues[2] as string,
+				queueUrl: verifyQueueUrl,
 				functionName: "VerifyWorkerFn",
 				handler: recorded(running.VerifyWorkerFn as RunningFunction),
 				batchSize: 5,
