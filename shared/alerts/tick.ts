@@ -5,10 +5,11 @@ import { logger, metrics } from "../observability.ts";
 import { replicationId } from "../replication/ids.ts";
 import { streamLiveness } from "../replication/liveness.ts";
 import { replicationWanted } from "../replication/wanted.ts";
-import { MAX_ATTEMPTS } from "../scheduler/chunks/lifecycle.ts";
-import { listChunks } from "../state/chunks.ts";
+import { copyJob } from "../scheduler/chunks/copy.ts";
+import { type ChunkJob, MAX_ATTEMPTS } from "../scheduler/chunks/lifecycle.ts";
+import { verifyJob } from "../scheduler/chunks/verify.ts";
+import { openWindow, readWindow } from "../scheduler/chunks/window.ts";
 import { recordEvent } from "../state/events.ts";
-import { chunksPk, verifyChunksPk } from "../state/keys.ts";
 import { replicationStatus } from "../state/streams.ts";
 import { type AlertName, effectiveSettings } from "./catalogue.ts";
 import { type AlertInputs, type Condition, conditionKey, evaluateAlerts } from "./evaluate.ts";
@@ -83,15 +84,17 @@ export async function alertInputs(ctx: Context, project: Project, now: number): 
 		}
 	}
 	// chunks are read only while a chunk job runs or stopped on them (the full step or a verification run)
-	const partitions: string[] = [];
+	const jobs: ChunkJob[] = [];
 	if (project.steps.some((s) => s.name === "full" && (s.state === "running" || s.state === "failed"))) {
-		partitions.push(chunksPk(project.id));
+		jobs.push(copyJob(ctx, project.id));
 	}
 	const run = project.verification;
-	if (run && (run.state === "running" || run.state === "failed")) partitions.push(verifyChunksPk(project.id, run.run));
+	if (run && (run.state === "running" || run.state === "failed")) jobs.push(verifyJob(ctx, project.id, run.run));
 	let exhaustedChunks: AlertInputs["exhaustedChunks"];
-	for (const pk of partitions) {
-		const stuck = (await listChunks(ctx, pk)).filter((c) => c.state !== "done" && c.attempts >= MAX_ATTEMPTS);
+	for (const job of jobs) {
+		// a chunk that ran out of attempts was tried, so it is in the window the scheduler reads
+		const { chunks } = await readWindow(ctx, job, await openWindow(ctx, job), job.concurrency(project));
+		const stuck = chunks.filter((c) => c.state !== "done" && c.attempts >= MAX_ATTEMPTS);
 		if (stuck.length > 0) {
 			const first = stuck[0] as (typeof stuck)[number];
 			exhaustedChunks = {

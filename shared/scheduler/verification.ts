@@ -8,8 +8,9 @@ import type { Direction, Project, VerificationRun } from "../model/project.ts";
 import { logger, metrics } from "../observability.ts";
 import { replicationId } from "../replication/ids.ts";
 import { forwardReplicating } from "../replication/wanted.ts";
-import { type ChunkItem, listChunks } from "../state/chunks.ts";
+import type { ChunkItem } from "../state/chunks.ts";
 import { withConnections } from "../state/datasources.ts";
+import type { PlannedJob } from "../state/progress.ts";
 import { getProject, updateProject } from "../state/projects.ts";
 import { ConflictError, type Stored } from "../state/store.ts";
 import { replicationStatus } from "../state/streams.ts";
@@ -17,10 +18,21 @@ import { listTables } from "../state/tables.ts";
 import { markTablePlanned, plannedTables, saveUnreplicated, unreplicatedOf } from "../state/verification.ts";
 import { applyCorrections } from "../verify/correct.ts";
 import { tableSchema, unreplicatedTables } from "../verify/schema-diff.ts";
-import { allDone, MAX_ATTEMPTS, planTable, requeueRecheck, stuck, topUp } from "./chunks/lifecycle.ts";
+import { MAX_ATTEMPTS, planTable, requeueRecheck, stuck, topUp } from "./chunks/lifecycle.ts";
 import { publishProgress } from "./chunks/progress.ts";
 import { boundStatements, queryTimeout } from "./chunks/sessions.ts";
 import { verifyJob } from "./chunks/verify.ts";
+import {
+	chunksDone,
+	chunksTotal,
+	doneTables,
+	moveWindow,
+	openWindow,
+	readWindow,
+	setPlanned,
+	sumsOf,
+	windowDone,
+} from "./chunks/window.ts";
 import {
 	corrected,
 	results,
@@ -110,32 +122,34 @@ export function verifiedClean(v: VerificationRun | undefined): boolean {
  * in the table itself says so in its plan item (and is not chunked when a side is missing); a
  * full run also lists the tables the rules include that the project does not replicate.
  */
-async function planRun(ctx: Context, project: Project, run: VerificationRun): Promise<void> {
+async function planRun(ctx: Context, project: Project, run: VerificationRun): Promise<PlannedJob> {
 	const planned = await plannedTables(ctx, project.id, run.run);
 	const tables = await runTables(ctx, project, run);
 	const todo = tables.filter((t) => !planned.has(t.index));
 	const listUnreplicated = !run.tables && (await unreplicatedOf(ctx, project.id, run.run)) === undefined;
-	if (todo.length === 0 && !listUnreplicated) return;
-	await withConnections(ctx, project, async (source, destination) => {
-		await boundStatements(source, queryTimeout(project));
-		await boundStatements(destination, queryTimeout(project));
-		const job = verifyJob(ctx, project.id, run.run);
-		if (listUnreplicated) {
-			const mappings = tables.map((t) => t.mapping);
-			const found = await unreplicatedTables(source, destination, project.objects, mappings);
-			await saveUnreplicated(ctx, project.id, run.run, found);
-		}
-		for (const t of todo) {
-			const { comparable, schema } = await tableSchema(source, destination, t.mapping, project.objects);
-			const chunks = comparable
-				? await planTable(ctx, job, t.index, planChunks(source, t.mapping, { chunkRows: VERIFY_CHUNK_ROWS }))
-				: 0;
-			await markTablePlanned(ctx, project.id, run.run, t.index, {
-				chunks,
-				...(schema.length > 0 ? { schema } : {}),
-			});
-		}
-	});
+	if (todo.length > 0 || listUnreplicated) {
+		await withConnections(ctx, project, async (source, destination) => {
+			await boundStatements(source, queryTimeout(project));
+			await boundStatements(destination, queryTimeout(project));
+			const job = verifyJob(ctx, project.id, run.run);
+			if (listUnreplicated) {
+				const mappings = tables.map((t) => t.mapping);
+				const found = await unreplicatedTables(source, destination, project.objects, mappings);
+				await saveUnreplicated(ctx, project.id, run.run, found);
+			}
+			for (const t of todo) {
+				const { comparable, schema } = await tableSchema(source, destination, t.mapping, project.objects);
+				const chunks = comparable
+					? await planTable(ctx, job, t.index, planChunks(source, t.mapping, { chunkRows: VERIFY_CHUNK_ROWS }))
+					: 0;
+				const item = { chunks, ...(schema.length > 0 ? { schema } : {}) };
+				await markTablePlanned(ctx, project.id, run.run, t.index, item);
+				planned.set(t.index, item);
+			}
+		});
+	}
+	const chunks = tables.reduce((n, t) => n + (planned.get(t.index)?.chunks ?? 0), 0);
+	return { tables: tables.length, chunks, estimates: 0 };
 }
 
 /** Chunks waiting for a recheck go back to the queue once replay (each way it runs) has applied what they saw. */
@@ -188,17 +202,21 @@ export async function advanceVerification(ctx: Context, project: Project): Promi
 	try {
 		if (run.state === "correcting") return await correct(ctx, project, run);
 		if (run.state !== "running") return project;
-		await planRun(ctx, project, run);
 		const job = verifyJob(ctx, project.id, run.run);
-		const chunks = await listChunks(ctx, job.pk);
+		const start = await openWindow(ctx, job);
+		if (!start.cursor.planned) setPlanned(start, await planRun(ctx, project, run));
+		const window = await readWindow(ctx, job, start, job.concurrency(project));
+		const chunks = window.chunks;
 		await showRetries(ctx, project, run, chunks);
-		publishProgress(project.id, "VerificationProgressPercent", chunks);
+		publishProgress(project.id, "VerificationProgressPercent", chunksDone(window), chunksTotal(window));
+		const joining = doneTables(window);
+		await moveWindow(ctx, job, window, joining, sumsOf(joining));
 		const failing = stuck(chunks);
 		if (failing) {
 			throw new Error(`a chunk failed ${failing.attempts} times, last with: ${failing.lastError ?? "no error"}`);
 		}
 		await releaseRechecks(ctx, project, chunks);
-		if (allDone(chunks)) {
+		if (windowDone(window)) {
 			const tables = await results(ctx, project, run);
 			const totals = totalsOf(tables);
 			metrics.addMetric("VerificationDifferences", "Count", totals.missing + totals.extra + totals.different);

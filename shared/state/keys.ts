@@ -25,6 +25,11 @@ export const verifyPlanPk = (projectId: string, run: number) => `VPLAN#${project
 
 /** A project's copy progress summed in one item (state/progress.ts). */
 export const progressKey = (projectId: string) => ({ pk: `PROGRESS#${projectId}`, sk: "full" });
+/** Where a chunk job's window starts (state/progress.ts): `window#copy`, or `window#verify#<run>`. */
+export const chunkWindowKey = (projectId: string, job: string) => ({
+	pk: `PROGRESS#${projectId}`,
+	sk: `window#${job}`,
+});
 
 /** The schema report, in pages. */
 export const reportPk = (projectId: string) => `REPORT#${projectId}`;

@@ -17,6 +17,22 @@ export async function listTables(ctx: HasStore, projectId: string): Promise<Stor
 	return ctx.store.list<TableItem>(tablesPk(projectId));
 }
 
+/** The tables with an index from `first` to `last`, in order: one read of those items alone. */
+export async function tablesBetween(
+	ctx: HasStore,
+	projectId: string,
+	first: number,
+	last: number,
+): Promise<Stored<TableItem>[]> {
+	const out: Stored<TableItem>[] = [];
+	const page = { after: first > 0 ? tableSk(first - 1) : undefined, pageSize: Math.min(100, last - first + 1) };
+	for await (const t of ctx.store.query<TableItem>(tablesPk(projectId), "", page)) {
+		if (t.index > last) break;
+		out.push(t);
+	}
+	return out;
+}
+
 export async function getTable(ctx: HasStore, projectId: string, index: number): Promise<TableItem | undefined> {
 	return ctx.store.get<TableItem>({ pk: tablesPk(projectId), sk: tableSk(index) });
 }

@@ -2,12 +2,13 @@ import { copySnapshotTso } from "../../binlog/tso.ts";
 import type { Context } from "../../context.ts";
 import { copyChunk } from "../../copy/chunk.ts";
 import { metrics } from "../../observability.ts";
-import { chunksPk } from "../../state/keys.ts";
+import { chunksPk, chunkWindowKey } from "../../state/keys.ts";
 import type { ChunkJob, ChunkWork } from "./lifecycle.ts";
 
 /** A project's full copy as a chunk job: its chunks run while the project runs. */
 export const copyJob = (ctx: Pick<Context, "copyQueue">, projectId: string): ChunkJob => ({
 	pk: chunksPk(projectId),
+	windowKey: chunkWindowKey(projectId, "copy"),
 	queue: ctx.copyQueue,
 	message: (sk) => ({ projectId, sk }),
 	active: (p) => p.state === "running",

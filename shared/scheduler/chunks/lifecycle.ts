@@ -32,6 +32,8 @@ import { markPlanned, type TableItem } from "../../state/tables.ts";
 export interface ChunkJob {
 	/** The partition of its chunk items. */
 	pk: string;
+	/** Its cursor item: where the chunks a tick reads begin (window.ts). */
+	windowKey: { pk: string; sk: string };
 	queue: MessageQueue<ChunkMessage>;
 	message(sk: string): ChunkMessage;
 	/** Whether its chunks may run now (not paused, not stopped). */
@@ -100,8 +102,10 @@ export async function planCopyTable(
 	job: ChunkJob,
 	table: Stored<TableItem>,
 	specs: AsyncIterable<ChunkSpec>,
-): Promise<void> {
-	await markPlanned(ctx, table, await planTable(ctx, job, table.index, specs));
+): Promise<number> {
+	const chunks = await planTable(ctx, job, table.index, specs);
+	await markPlanned(ctx, table, chunks);
+	return chunks;
 }
 
 /**
@@ -193,11 +197,6 @@ export async function topUpAfter(
 /** A chunk that ran out of attempts: the job cannot finish without a person. */
 export function stuck(chunks: readonly ChunkItem[]): ChunkItem | undefined {
 	return chunks.find((c) => c.state !== "done" && c.attempts >= MAX_ATTEMPTS);
-}
-
-/** Whether every chunk of the job is done. */
-export function allDone(chunks: readonly ChunkItem[]): boolean {
-	return chunks.every((c) => c.state === "done");
 }
 
 /** After a ticket's retry: chunks that ran out of attempts get a fresh budget. */

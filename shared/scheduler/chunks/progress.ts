@@ -1,7 +1,7 @@
 import { qualifiedName } from "../../db/sql.ts";
 import { metrics } from "../../observability.ts";
 import type { ChunkItem } from "../../state/chunks.ts";
-import type { FullProgress } from "../../state/progress.ts";
+import type { FullProgress, WindowCursor } from "../../state/progress.ts";
 import type { TableItem } from "../../state/tables.ts";
 import { chunkWait } from "./lease.ts";
 import { MAX_ATTEMPTS } from "./lifecycle.ts";
@@ -14,12 +14,12 @@ import { MAX_ATTEMPTS } from "./lifecycle.ts";
 export function publishProgress(
 	projectId: string,
 	metric: "CopyProgressPercent" | "VerificationProgressPercent",
-	chunks: readonly ChunkItem[],
+	done: number,
+	total: number,
 ): void {
-	const done = chunks.filter((c) => c.state === "done").length;
 	const m = metrics.singleMetric();
 	m.addDimension("project", projectId);
-	m.addMetric(metric, "Percent", chunks.length === 0 ? 0 : Math.floor((done / chunks.length) * 100));
+	m.addMetric(metric, "Percent", total === 0 ? 0 : Math.floor((done / total) * 100));
 }
 
 export interface TableProgress {
@@ -87,5 +87,28 @@ export function fullProgress(tables: readonly TableProgress[]): FullProgress {
 		tablesDone: tables.filter(tableDone).length,
 		tablesTotal: tables.length,
 		allDone: tables.every(tableDone),
+	};
+}
+
+/**
+ * The copy's totals from a tick's window (window.ts): the done prefix's sums, the progress of the
+ * tables the window holds, and the job's size for the tables past it, which are untouched (no
+ * row copied, so each counts its estimate). Before the job is fully planned the window is
+ * every chunk read, with no prefix: its tables are the totals.
+ */
+export function copyTotals(cursor: WindowCursor, window: readonly TableProgress[]): FullProgress {
+	const w = fullProgress(window);
+	const planned = cursor.planned;
+	if (!planned) return w;
+	const { done } = cursor;
+	const untouched = planned.estimates - done.estimates - window.reduce((n, t) => n + t.rowsEstimate, 0);
+	const tablesDone = done.tables + w.tablesDone;
+	return {
+		rowsCopied: done.rows + w.rowsCopied,
+		bytesCopied: done.bytes + w.bytesCopied,
+		rowsEstimate: done.rowsEstimate + w.rowsEstimate + Math.max(0, untouched),
+		tablesDone,
+		tablesTotal: planned.tables,
+		allDone: tablesDone === planned.tables,
 	};
 }

@@ -3,7 +3,7 @@ import { sourcePositionNow } from "../../binlog/tso.ts";
 import type { Context } from "../../context.ts";
 import { metrics } from "../../observability.ts";
 import { forwardReplicating } from "../../replication/wanted.ts";
-import { verifyChunksPk } from "../../state/keys.ts";
+import { chunkWindowKey, verifyChunksPk } from "../../state/keys.ts";
 import { verifyChunk } from "../../verify/chunk.ts";
 import type { ChunkJob, ChunkWork } from "./lifecycle.ts";
 
@@ -13,6 +13,7 @@ export const MAX_RECHECKS = 5;
 /** A verification run as a chunk job: it goes on while a ticket waits (it may be what the ticket is about). */
 export const verifyJob = (ctx: Pick<Context, "verifyQueue">, projectId: string, run: number): ChunkJob => ({
 	pk: verifyChunksPk(projectId, run),
+	windowKey: chunkWindowKey(projectId, `verify#${run}`),
 	queue: ctx.verifyQueue,
 	message: (sk) => ({ projectId, sk, verifyRun: run }),
 	active: (p) =>
