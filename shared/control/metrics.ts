@@ -61,8 +61,16 @@ function streamValues(group: MetricStream, s: StreamStatus | undefined): Record<
 	return values;
 }
 
-/** What the project's status shows now, as one sample of its metrics history. */
-export function sampleOf(project: Project, status: ProjectStatus, at: number): MetricSample {
+/**
+ * What the project's status shows now, as one sample of its metrics history; a verification run
+ * under way gives its progress apart (scheduler/verification.ts `runProgress`).
+ */
+export function sampleOf(
+	project: Project,
+	status: ProjectStatus,
+	at: number,
+	verifying?: { percent: number; rowsChecked: number },
+): MetricSample {
 	const values: Record<string, number> = {
 		...streamValues(project.sync ? "sink" : "forward", status.incremental),
 		...streamValues("reverse", status.reverse),
@@ -73,16 +81,15 @@ export function sampleOf(project: Project, status: ProjectStatus, at: number): M
 		values["copy.rowsPerSecond"] = status.full.rowsPerSecond;
 		values["copy.bytesPerSecond"] = status.full.bytesPerSecond;
 	}
-	const v = status.verification;
-	if (v && v.tables.length > 0) {
-		const total = v.tables.reduce((n, t) => n + t.chunksTotal, 0);
-		const done = v.tables.reduce((n, t) => n + t.chunksDone, 0);
-		values["verification.percent"] = total === 0 ? 0 : Math.floor((done / total) * 100);
-		values["verification.rowsChecked"] = v.tables.reduce((n, t) => n + t.rowsChecked, 0);
-	} else if (v?.run.state === "done" && v.run.totals) {
-		// a status page carries a finished run's totals, not its tables
-		values["verification.percent"] = 100;
-		values["verification.rowsChecked"] = v.run.totals.rowsChecked;
+	if (verifying) {
+		values["verification.percent"] = verifying.percent;
+		values["verification.rowsChecked"] = verifying.rowsChecked;
+	} else {
+		const run = status.verification?.run;
+		if (run?.state === "done" && run.totals) {
+			values["verification.percent"] = 100;
+			values["verification.rowsChecked"] = run.totals.rowsChecked;
+		}
 	}
 	return { at, values };
 }

@@ -1,10 +1,10 @@
 import type { Context } from "../context.ts";
 import { sampleOf } from "../control/metrics.ts";
-import { type ProjectStatus, projectStatus } from "../control/status.ts";
-import { verificationResults } from "../control/verification.ts";
+import { projectStatus } from "../control/status.ts";
 import type { LocalMetricsHistory } from "../metrics/local-history.ts";
 import type { Project } from "../model/project.ts";
 import { logger } from "../observability.ts";
+import { runProgress } from "../scheduler/verification.ts";
 import { listProjects } from "../state/projects.ts";
 
 /**
@@ -17,22 +17,20 @@ export const SAMPLE_EVERY_MS = 10_000;
 const SAMPLED_STATES = new Set(["running", "paused", "failed"]);
 
 /**
- * The status a sample needs: the copy's totals from one page (the summary item, not every table
- * and chunk: a sample every 10 s of a 2,000-table project read thousands of items), and the
- * verification's per-table results only while a run is under way (a finished run has its totals).
+ * A sample reads the copy's totals from one page of the status (the summary item) and a
+ * verification run's progress from its window: never every table and chunk, which a sample every
+ * 10 s of a 2,000-table project would read thousands of times.
  */
-async function sampledStatus(ctx: Context, project: Project): Promise<ProjectStatus> {
+async function sample(ctx: Context, project: Project, now: number) {
 	const status = await projectStatus(ctx, project.id, { from: 0, limit: 1 });
-	const run = project.verification;
-	if (run && run.state !== "done") status.verification = await verificationResults(ctx, project.id);
-	return status;
+	return sampleOf(project, status, now, await runProgress(ctx, project));
 }
 
 export async function sampleProjects(ctx: Context, history: LocalMetricsHistory, now = Date.now()): Promise<void> {
 	for (const project of await listProjects(ctx)) {
 		if (!SAMPLED_STATES.has(project.state)) continue;
 		try {
-			history.record(project.id, sampleOf(project, await sampledStatus(ctx, project), now));
+			history.record(project.id, await sample(ctx, project, now));
 		} catch (err) {
 			logger.warn("could not sample a project's metrics", { project: project.id, error: (err as Error).message });
 		}

@@ -29,6 +29,7 @@ import {
 	moveWindow,
 	openWindow,
 	readWindow,
+	rowsDone,
 	setPlanned,
 	sumsOf,
 	windowDone,
@@ -259,6 +260,19 @@ export async function advanceVerification(ctx: Context, project: Project): Promi
 				: p,
 		);
 	}
+}
+
+/** A run under way: its share of chunks done and the rows checked so far, from its window (not every chunk). */
+export async function runProgress(
+	ctx: Context,
+	project: Project,
+): Promise<{ percent: number; rowsChecked: number } | undefined> {
+	const run = project.verification;
+	if (!run || run.state === "done") return undefined;
+	const job = verifyJob(ctx, project.id, run.run);
+	const window = await readWindow(ctx, job, await openWindow(ctx, job), job.concurrency(project));
+	const total = chunksTotal(window);
+	return { percent: total === 0 ? 0 : Math.floor((chunksDone(window) / total) * 100), rowsChecked: rowsDone(window) };
 }
 
 /** A claim on applying a correction lasts this long (a scheduler killed while applying frees it then). */

@@ -3,10 +3,11 @@ import { copyJob } from "../../shared/scheduler/chunks/copy.ts";
 import { fullProgress, tablesProgress } from "../../shared/scheduler/chunks/progress.ts";
 import { doneTables, openWindow, readWindow } from "../../shared/scheduler/chunks/window.ts";
 import { advanceProject } from "../../shared/scheduler/loop.ts";
+import { runProgress } from "../../shared/scheduler/verification.ts";
 import { type ChunkItem, listChunks } from "../../shared/state/chunks.ts";
-import { chunkSk, chunksPk } from "../../shared/state/keys.ts";
+import { chunkSk, chunksPk, verifyChunksPk } from "../../shared/state/keys.ts";
 import { getFullProgress } from "../../shared/state/progress.ts";
-import { updateProject } from "../../shared/state/projects.ts";
+import { getProject, updateProject } from "../../shared/state/projects.ts";
 import type { QueryPage, Stored } from "../../shared/state/store.ts";
 import { createTable, listTables } from "../../shared/state/tables.ts";
 import { type FakeContext, fakeContext } from "../support/fakes.ts";
@@ -139,5 +140,20 @@ describe("a chunk job's window", () => {
 		expect(next.cursor.doneThrough).toBe(chunkSk(0, 2));
 		expect(next.cursor.done).toMatchObject({ tables: 1, chunks: 3, rows: 30 });
 		expect(next.chunks.map((c) => c.sk)).toEqual([chunkSk(1, 0), chunkSk(1, 1), chunkSk(2, 0)]);
+	});
+
+	it("gives a verification run's progress (the metrics history's sample) from its window", async () => {
+		const ctx = fakeContext();
+		const p = await seedProject(ctx, ["full", "verification"]);
+		await updateProject(ctx, p.id, (x) => ({ ...x, verification: { run: 1, state: "running", startedAt: "" } }));
+		const name = { database: "shop", table: "orders" };
+		for (let i = 0; i < 4; i++) {
+			const spec = { kind: "whole" as const, index: i, source: name, destination: name, reason: "a test's chunk" };
+			const item: ChunkItem = { tableIndex: i, spec, state: i < 1 ? "done" : "pending", attempts: 0, rows: 10 };
+			await ctx.store.create({ pk: verifyChunksPk(p.id, 1), sk: chunkSk(i, 0) }, item);
+		}
+		expect(await runProgress(ctx, await getProject(ctx, p.id))).toEqual({ percent: 25, rowsChecked: 10 });
+		await updateProject(ctx, p.id, (x) => ({ ...x, verification: { run: 1, state: "done", startedAt: "" } }));
+		expect(await runProgress(ctx, await getProject(ctx, p.id))).toBeUndefined();
 	});
 });

@@ -17,6 +17,7 @@ import type { Project } from "../../shared/model/project.ts";
 import { advanceAll } from "../../shared/scheduler/loop.ts";
 import { FormattedStore } from "../../shared/state/formatted-store.ts";
 import { getProject } from "../../shared/state/projects.ts";
+import { getFullProgress } from "../../shared/state/progress.ts";
 import { type AwsCounts, type CountingRelay, countsSince, emptyCounts, startCountingRelay } from "./aws-counter.ts";
 import { type ManyTablesShape, seedManyTables, writeAcrossTables } from "./many-tables-seed.ts";
 
@@ -191,6 +192,10 @@ export async function runManyTables(o: ManyTablesOptions): Promise<ManyTablesRes
 		result.statusPage[moment] = { ...page.probe, bytes: Buffer.byteLength(JSON.stringify(page.value)) };
 		return all.value as ProjectStatus;
 	};
+	const quarterCopied = async (id: string) => {
+		const p = await getFullProgress(probe, id);
+		return p !== undefined && p.tablesTotal > 0 && p.tablesDone >= p.tablesTotal / 4;
+	};
 	const probeTick = async (moment: string) => {
 		result.tick[moment] = (await counted(() => advanceAll(probe))).probe;
 	};
@@ -240,10 +245,9 @@ export async function runManyTables(o: ManyTablesOptions): Promise<ManyTablesRes
 				lastLog = Date.now();
 				log(`  ${current} (${Object.values(now.dynamo.calls).reduce((n, x) => n + x, 0)} DynamoDB calls so far)`);
 			}
-			if (current === "full" && !seen.has("full")) {
+			if (current === "full" && !seen.has("full") && (await quarterCopied(id))) {
 				seen.add("full");
-				// mid-copy: planned, some chunks done
-				await sleep(2000);
+				// mid-copy: planned, a quarter of the tables done, so the tick's window has moved
 				await probeStatus("during full copy", id);
 				await probeTick("during full copy");
 			}

@@ -30,9 +30,12 @@ export interface WindowedJob {
 	windowKey: { pk: string; sk: string };
 }
 
-/** Untouched chunks read beyond the concurrency the next top-up may fill: a margin, not a need. */
+/**
+ * Untouched chunks read beyond the concurrency the next top-up may fill: a margin, not a need.
+ * Reads are pages of `concurrency + SLACK` items, so a window of chunks under way and a stretch
+ * of untouched ones costs a page or two (DynamoDB bills a page whole, however much is used).
+ */
 const SLACK = 32;
-const PAGE = 100;
 
 /** A job's cursor as this tick read it, and whether the tick planned the job's last table. */
 export interface WindowStart {
@@ -77,7 +80,7 @@ export async function readWindow(
 	const chunks: Stored<ChunkItem>[] = [];
 	const after = cursor.doneThrough === "" ? undefined : cursor.doneThrough;
 	let run = 0;
-	for await (const c of ctx.store.query<ChunkItem>(job.pk, "", { after, pageSize: PAGE })) {
+	for await (const c of ctx.store.query<ChunkItem>(job.pk, "", { after, pageSize: concurrency + SLACK })) {
 		chunks.push(c);
 		run = untouched(c) ? run + 1 : 0;
 		if (cursor.planned && run >= concurrency + SLACK) return { ...start, chunks, complete: false };
@@ -135,6 +138,11 @@ export function addSums(a: PrefixSums, b: PrefixSums): PrefixSums {
 /** Chunks done so far: the prefix's and the window's. */
 export function chunksDone(window: JobWindow): number {
 	return window.cursor.done.chunks + window.chunks.filter((c) => c.state === "done").length;
+}
+
+/** Rows of the chunks done so far (copied, or checked). */
+export function rowsDone(window: JobWindow): number {
+	return window.chunks.reduce((n, c) => n + (c.state === "done" ? (c.rows ?? 0) : 0), window.cursor.done.rows);
 }
 
 /** The job's chunk count: known once planned, else what was read (the whole job, then). */
