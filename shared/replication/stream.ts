@@ -139,13 +139,12 @@ async function session(
 	const [captureRole, targetRole] =
 		direction === "reverse" ? ["the destination", "the source"] : ["the source", "the destination"];
 	const timings = probeTimings();
+	const probes: Probe[] = [databaseProbe(captureRole, captureCreds)];
 	const targetProbe = targetCreds
 		? databaseProbe(targetRole, targetCreds)
 		: broker && brokerProbe(broker, timings.timeoutMs);
-	const probe = probeServers(
-		[databaseProbe(captureRole, captureCreds), ...(targetProbe ? [targetProbe] : [])] satisfies Probe[],
-		timings,
-	);
+	if (targetProbe) probes.push(targetProbe);
+	const probe = probeServers(probes, timings);
 	// ends the session's work (its reader, its status reports) when a server stops answering
 	const gaveUp = new AbortController();
 	const unreachable = probe.dead.catch((err: Error) => {

@@ -154,7 +154,7 @@ describe("network faults between Ferry and Kafka", () => {
 	async function deliveredOnce(): Promise<void> {
 		const messages = await consumeAll(
 			TABLES.map((table) => `${db}.${table}`),
-			{ untilIdleMs: 2000 },
+			{ untilIdleMs: 1000 },
 		);
 		const rows = messages
 			.map((m) => ({ ...m, body: JSON.parse(String(m.value)) as DefaultMessage }))
