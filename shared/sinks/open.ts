@@ -24,8 +24,8 @@ export type BrokerCredentials =
 /**
  * What the replication session's probe asks of the broker (replication/probe.ts). Kafka: every
  * broker, as the producer's own requests would hang for minutes on a silent one. RocketMQ: none;
- * every call of its client has a 10 s gRPC deadline, so a silent proxy fails the next call (a send
- * the client retries within a multiple of that).
+ * every call of its client has a 10 s gRPC deadline, so a silent proxy fails the next call (a send,
+ * tried 3 times, within about 30 s).
  */
 export function brokerProbe(broker: BrokerCredentials, timeoutMs: number): Probe | undefined {
 	return broker.engine === "kafka" ? kafkaProbe(broker.creds, timeoutMs) : undefined;
