@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runWriteLoad } from "../../cli/demo/load.ts";
 import type { ProjectStatus } from "../../shared/control/status.ts";
+import { testKafkaConnection } from "../../shared/sinks/kafka/client.ts";
 import { destinationCredentials, sampleDatabases, sourceCredentials, uniqueDatabase } from "../support/databases.ts";
 import { FaultProxy } from "../support/fault-proxy.ts";
-import { consumeAll, createTopics } from "../support/kafka.ts";
+import { consumeAll, createTopics, kafkaCredentials } from "../support/kafka.ts";
 import { applyDefaultMessages, copyTableDefinitions, type DefaultMessage } from "../support/rebuild.ts";
 import { useTestStack, waitFor } from "../support/stack.ts";
 import { compareRebuilt } from "../support/sync.ts";
@@ -84,7 +85,9 @@ describe("network faults between Ferry and Kafka", () => {
 			sync: { format: "default", topic: "{database}.{table}", partitioning: "table", heartbeatIntervalMs: 0 },
 		});
 		await until("the snapshot sent and the stream running", (s) => s.incremental?.phase === "exact");
-		// every connection of Ferry's to the broker went through the proxy
+		// a client that bootstraps at the proxy is sent back to it for every request: nothing bypasses it
+		const seen = await testKafkaConnection({ ...kafkaCredentials, brokers: [`127.0.0.1:${PROXY_PORT}`] });
+		expect(seen.brokers.map((b) => `${b.host}:${b.port}`)).toEqual([`127.0.0.1:${PROXY_PORT}`]);
 		expect(kafka().connections).toBeGreaterThan(0);
 	}, 60_000);
 
