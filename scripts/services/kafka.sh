@@ -12,6 +12,12 @@
 #   FERRY_KAFKA_SASL_PORT        SASL_PLAINTEXT listener with SCRAM-SHA-256 on 127.0.0.1 (default 19094):
 #                                user and password in $FERRY_SECRETS/kafka.env (made on first start),
 #                                for the tests of SASL logins and wrong credentials
+#   FERRY_KAFKA_FAULT_PORT       a second PLAINTEXT listener on 127.0.0.1 (default 19095), named PROXIED, that
+#                                advertises 127.0.0.1:$FERRY_KAFKA_FAULT_PROXY_PORT instead of itself: a client
+#                                bootstrapping there is sent to that port for every request, where a test's
+#                                fault proxy listens and forwards here (test/e2e/network-faults-brokers.test.ts).
+#                                Nothing listens on the proxy port otherwise: only such a test uses this listener.
+#   FERRY_KAFKA_FAULT_PROXY_PORT the port the PROXIED listener advertises (default 40103)
 #   FERRY_KAFKA_VERSION          org.apache.kafka:kafka_2.13 version (default 4.4.0)
 #   FERRY_KAFKA_HEAP             JVM heap flags (default -Xms64m -Xmx320m)
 #
@@ -27,6 +33,8 @@ LOG4J_VERSION="${FERRY_KAFKA_LOG4J_VERSION:-2.25.5}"
 PORT="${FERRY_KAFKA_PORT:-19092}"
 CTRL_PORT="${FERRY_KAFKA_CONTROLLER_PORT:-19093}"
 SASL_PORT="${FERRY_KAFKA_SASL_PORT:-19094}"
+FAULT_PORT="${FERRY_KAFKA_FAULT_PORT:-19095}"
+FAULT_PROXY_PORT="${FERRY_KAFKA_FAULT_PROXY_PORT:-40103}"
 CREDS="$FERRY_SECRETS/kafka.env"
 HEAP="${FERRY_KAFKA_HEAP:--Xms64m -Xmx320m}"
 HOME_DIR="$FERRY_CACHE/$NAME-$VERSION"
@@ -36,7 +44,7 @@ PIDF="$FERRY_RUN/$NAME.pid"
 MARK="-Dferry.service=$NAME"
 READY="Kafka Server started"   # KafkaRaftServer, once broker and controller are both up
 
-healthy() { port_open "$PORT" && port_open "$CTRL_PORT" && port_open "$SASL_PORT"; }
+healthy() { port_open "$PORT" && port_open "$CTRL_PORT" && port_open "$SASL_PORT" && port_open "$FAULT_PORT"; }
 
 write_pom() {
   mkdir -p "$HOME_DIR"
@@ -64,11 +72,11 @@ write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CTRL_PORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CTRL_PORT,SASL_PLAINTEXT://127.0.0.1:$SASL_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT,SASL_PLAINTEXT://127.0.0.1:$SASL_PORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CTRL_PORT,SASL_PLAINTEXT://127.0.0.1:$SASL_PORT,PROXIED://127.0.0.1:$FAULT_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT,SASL_PLAINTEXT://127.0.0.1:$SASL_PORT,PROXIED://127.0.0.1:$FAULT_PROXY_PORT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,PROXIED:PLAINTEXT
 sasl.enabled.mechanisms=SCRAM-SHA-256
 listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$DATA/kraft
@@ -121,6 +129,7 @@ start() {
   port_free "$PORT" "$NAME"
   port_free "$CTRL_PORT" "$NAME controller"
   port_free "$SASL_PORT" "$NAME SASL"
+  port_free "$FAULT_PORT" "$NAME fault-test listener"
   need_java 17
   write_pom
   fetch_classpath "$HOME_DIR"
@@ -157,6 +166,7 @@ start() {
   wait_port "$PORT" 10 "$pid" "$NAME" "$LOGF"
   wait_port "$CTRL_PORT" 10 "$pid" "$NAME" "$LOGF"
   wait_port "$SASL_PORT" 10 "$pid" "$NAME" "$LOGF"
+  wait_port "$FAULT_PORT" 10 "$pid" "$NAME" "$LOGF"
   trap - EXIT
   log "$NAME $VERSION ready on 127.0.0.1:$PORT (controller $CTRL_PORT, pid $pid, $((SECONDS - t0))s, log $LOGF)"
 }

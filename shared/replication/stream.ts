@@ -12,7 +12,7 @@ import type { Project } from "../model/project.ts";
 import { logger, metrics } from "../observability.ts";
 import { asFatal, FatalReplicationError } from "../replay/fatal.ts";
 import { describeServer } from "../schema/read.ts";
-import { openSinkTarget } from "../sinks/open.ts";
+import { brokerProbe, openSinkTarget } from "../sinks/open.ts";
 import { brokerCredentialsFor, credentialsFor, getDataSource } from "../state/datasources.ts";
 import { recordEvent } from "../state/events.ts";
 import { FormatTooNewError } from "../state/format.ts";
@@ -22,7 +22,7 @@ import { captureFilter } from "./echoes.ts";
 import { parseReplicationId } from "./ids.ts";
 import { renewLease, takeLease, waitHoldingLease } from "./lease.ts";
 import { mysqlTarget } from "./mysql-target.ts";
-import { probeServers } from "./probe.ts";
+import { databaseProbe, type Probe, probeServers, probeTimings } from "./probe.ts";
 import { StatusReporter } from "./status.ts";
 import type { ReplicationTarget } from "./target.ts";
 import { replicationWanted } from "./wanted.ts";
@@ -130,17 +130,21 @@ async function session(
 		direction === "reverse" ? [project.destinationId, project.sourceId] : [project.sourceId, project.destinationId];
 	const captureCreds = await credentialsFor(ctx, captureId);
 	const targetSource = await getDataSource(ctx, targetId);
-	const targetCreds = isBroker(targetSource) ? undefined : await credentialsFor(ctx, targetId);
+	const broker = isBroker(targetSource) ? await brokerCredentialsFor(ctx, targetId) : undefined;
+	const targetCreds = broker ? undefined : await credentialsFor(ctx, targetId);
 	const capturePool = createPool(captureCreds, 2);
 	const control = await connect(captureCreds);
 	let target: ReplicationTarget | undefined;
-	// both servers asked all along: one that stops answering ends the session (probe.ts)
+	// both servers (a broker too) asked all along: one that stops answering ends the session (probe.ts)
 	const [captureRole, targetRole] =
 		direction === "reverse" ? ["the destination", "the source"] : ["the source", "the destination"];
-	const probe = probeServers([
-		{ role: captureRole, creds: captureCreds },
-		...(targetCreds ? [{ role: targetRole, creds: targetCreds }] : []),
-	]);
+	const timings = probeTimings();
+	const probes: Probe[] = [databaseProbe(captureRole, captureCreds)];
+	const targetProbe = targetCreds
+		? databaseProbe(targetRole, targetCreds)
+		: broker && brokerProbe(broker, timings.timeoutMs);
+	if (targetProbe) probes.push(targetProbe);
+	const probe = probeServers(probes, timings);
 	// ends the session's work (its reader, its status reports) when a server stops answering
 	const gaveUp = new AbortController();
 	const unreachable = probe.dead.catch((err: Error) => {
@@ -156,8 +160,16 @@ async function session(
 	try {
 		const captureServer = await describeServer(control);
 		// the stream's target: a message queue (a synchronization project), or a database
-		target = isBroker(targetSource)
-			? await openSinkTarget({ ctx, project, stream: replicationId, capture: capturePool, captureCreds, control })
+		target = broker
+			? await openSinkTarget({
+					ctx,
+					project,
+					stream: replicationId,
+					broker,
+					capture: capturePool,
+					captureCreds,
+					control,
+				})
 			: await mysqlTarget({
 					ctx,
 					project,

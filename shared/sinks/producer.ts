@@ -50,6 +50,12 @@ export interface SinkProducer {
 	 * checkpoint is stored once every message was acknowledged.
 	 */
 	commit(checkpoint: SinkCheckpoint): Promise<void>;
+	/**
+	 * Fails what is in flight at once and drops the connections, when the broker stopped answering
+	 * (the session's probe, replication/probe.ts); `close` after it does nothing more. Absent: the
+	 * client's own request bounds are short enough (RocketMQ's 10 s gRPC deadline).
+	 */
+	sever?(reason: string): void;
 	/** Closes the connections; an open batch is aborted (and sent again from the checkpoint). */
 	close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import type { SourcePosition } from "../binlog/position.ts";
 import type { Change, DdlChange, RowChange, RowImage, TransactionPart } from "../capture/change.ts";
-import type { Connection, Pool } from "../db/connect.ts";
+import { type Connection, type Pool, sever } from "../db/connect.ts";
 import { type ObjectRules, rulesForDatabase, type TableMapping, type TableName } from "../model/rules.ts";
 import type { SyncOptions } from "../model/sync.ts";
 import { logger } from "../observability.ts";
@@ -454,6 +454,11 @@ export class SinkTarget implements ReplicationTarget {
 		this.pending.push(...out);
 		await this.commitAt(position);
 		logger.debug("heartbeat sent", { messages: out.length });
+	}
+
+	sever(reason: string): void {
+		this.s.producer.sever?.(reason);
+		if (this.snapshotConn) sever(this.snapshotConn, reason);
 	}
 
 	async close(): Promise<void> {

@@ -65,6 +65,21 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
 	throw new Error("expected a rejection");
 }
 
+/** Changes a topic's max.message.bytes behind the producers' backs (they read it once per session). */
+function setMaxMessageBytes(topic: string, value: string) {
+	return withAdmin((admin) =>
+		admin.incrementalAlterConfigs({
+			resources: [
+				{
+					resourceType: ConfigResourceTypes.TOPIC,
+					resourceName: topic,
+					configs: [{ name: "max.message.bytes", configOperation: IncrementalAlterConfigOperationTypes.SET, value }],
+				},
+			],
+		}),
+	);
+}
+
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
 	const deadline = Date.now() + timeoutMs;
 	while (!(await check())) {
@@ -177,19 +192,7 @@ describe("kafka producer against 127.0.0.1:19092", () => {
 		// The producer read the small topic's limit when it first looked at it; lowered behind its
 		// back, the broker refuses the big message after the rest of the batch was written: the
 		// whole transaction is aborted.
-		await withAdmin((admin) =>
-			admin.incrementalAlterConfigs({
-				resources: [
-					{
-						resourceType: ConfigResourceTypes.TOPIC,
-						resourceName: small,
-						configs: [
-							{ name: "max.message.bytes", configOperation: IncrementalAlterConfigOperationTypes.SET, value: "2000" },
-						],
-					},
-				],
-			}),
-		);
+		await setMaxMessageBytes(small, "2000");
 		const before = await writtenOffsets(topic);
 		const doomed = [...messages(topic, "aborted", 40), ...messages(small, "big", 1, 5000)];
 		const refused = await rejection(sendBatch(producer, doomed, at(2)));
@@ -217,6 +220,35 @@ describe("kafka producer against 127.0.0.1:19092", () => {
 		expect(got.find((m) => m.headers["ferry.dedup"] === "first:explicit")?.partition).toBe(2);
 		const sample = got.find((m) => m.headers["ferry.dedup"] === "third:7");
 		expect(sample?.headers).toEqual({ "ferry.dedup": "third:7", op: "insert" });
+	});
+
+	it("keeps a committed transaction between two aborted ones of its producer visible to read_committed readers", async () => {
+		// what a stream leaves after two network faults: each session's transaction aborted, the
+		// same producer id each time, the second one without a record in the partition (its produce
+		// request never landed; here: refused as too large). The broker lists only the first as
+		// aborted, and @platformatic/kafka's own filter dropped everything of the producer from
+		// there up to the last abort marker in the fetch response: the committed batch too
+		const topic = uniqueTopic("kafka-aborts");
+		await createTopics(1, [topic]);
+		const producer = openKafkaProducer(kafkaCredentials, uniqueTopic("kafka-aborts-s"), {
+			offsetsTopic: uniqueTopic("kafka-offsets"),
+		});
+		await producer.open();
+		await producer.send(messages(topic, "aborted", 5));
+		await producer.close();
+		await producer.open();
+		await sendBatch(producer, messages(topic, "kept", 5), at(1));
+		await setMaxMessageBytes(topic, "2000");
+		expect(await rejection(sendBatch(producer, messages(topic, "big", 1, 5000), at(2)))).toMatchObject({
+			code: "MESSAGE_TOO_LARGE",
+		});
+		await producer.close();
+		await setMaxMessageBytes(topic, "1048588");
+		await producer.open();
+		await sendBatch(producer, messages(topic, "last", 5), at(3));
+		await producer.close();
+		const got = await consumeAll([topic], { untilIdleMs: 500 });
+		expect(values(got)).toEqual(values([...messages(topic, "kept", 5), ...messages(topic, "last", 5)]));
 	});
 
 	it("fences the previous producer of a stream: its open transaction is aborted, its sends refused", async () => {

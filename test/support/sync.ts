@@ -1,6 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { compareDatabases } from "../../cli/demo/compare.ts";
 import type { Credentials } from "../../shared/model/datasource.ts";
+import { kafkaCredentials } from "./kafka.ts";
 import { firstDifferences } from "./rebuild.ts";
 import { type StackFixture, waitFor } from "./stack.ts";
 
@@ -51,6 +52,10 @@ export async function compareRebuilt(
 
 /** Registers the local Kafka broker (scripts/services/kafka.sh) as a data source; returns its id. */
 export async function addLocalKafka(t: StackFixture, name = "kafka"): Promise<string> {
-	const ds = await t.api.post<{ id: string }>("/datasources", { name, engine: "kafka", brokers: ["127.0.0.1:19092"] });
+	const ds = await t.api.post<{ id: string }>("/datasources", {
+		name,
+		engine: "kafka",
+		brokers: kafkaCredentials.brokers,
+	});
 	return ds.id;
 }

@@ -1,4 +1,11 @@
-import { type Consumer, FetchIsolationLevels, type fetchV17, IS_CONTROL, IS_TRANSACTIONAL } from "@platformatic/kafka";
+import {
+	type Consumer,
+	connectionsApiChannel,
+	FetchIsolationLevels,
+	type fetchV17,
+	IS_CONTROL,
+	IS_TRANSACTIONAL,
+} from "@platformatic/kafka";
 
 type FetchResponsePartition = fetchV17.FetchResponsePartition;
 
@@ -7,10 +14,26 @@ type FetchResponsePartition = fetchV17.FetchResponsePartition;
  * fetch at the last stable offset but still returns the records of aborted transactions below
  * it, with a list of those transactions; the client drops them. @platformatic/kafka 2.12.1's
  * filter keeps an aborted transaction's records when its abort marker is not in the same fetch
- * response (a large transaction spanning fetches) and when a producer aborted twice in one
- * response, so the filter here is Java's (FetchCollector / CompletedFetch): a producer's batches
- * are skipped from its aborted transaction's first offset until its abort marker.
+ * response (a large transaction spanning fetches), and when a producer aborted twice in one
+ * response it drops everything of that producer up to the second abort, committed transactions
+ * in between included. So the filter here is Java's (FetchCollector / CompletedFetch): a
+ * producer's batches are skipped from its aborted transaction's first offset until its abort
+ * marker. It must see the batches as the broker sent them: Consumer.fetch applies the client's
+ * filter before it returns (in place, replacing each partition's `records`), so the batches are
+ * taken from the client's diagnostics channel, which publishes each response before its callback runs.
  */
+
+/** The Fetch API key. */
+const FETCH = 1;
+/** Each fetched partition's batches before the client's filter, by the partition object it replaces them in. */
+const unfiltered = new WeakMap<object, FetchResponsePartition["records"]>();
+connectionsApiChannel.asyncStart.subscribe((message) => {
+	const event = message as { apiKey?: number; result?: { responses?: { partitions?: FetchResponsePartition[] }[] } };
+	if (event.apiKey !== FETCH) return;
+	for (const topic of event.result?.responses ?? []) {
+		for (const partition of topic.partitions ?? []) unfiltered.set(partition, partition.records);
+	}
+});
 
 export interface CommittedRecord {
 	offset: bigint;
@@ -125,8 +148,10 @@ export async function readCommitted(
 			maxBytes: FETCH_BYTES,
 			maxWaitTime: 100,
 		});
-		const fetched = response.responses[0]?.partitions.find((p) => p.partitionIndex === partition);
-		if (!fetched) break;
+		const filtered = response.responses[0]?.partitions.find((p) => p.partitionIndex === partition);
+		if (!filtered) break;
+		if (!unfiltered.has(filtered)) throw new Error("the Kafka client's fetch response was not seen unfiltered");
+		const fetched = { ...filtered, records: unfiltered.get(filtered) ?? null };
 		for (const r of committedRecords(fetched)) onRecord(r);
 		const next = nextOffset(fetched, offset);
 		// nothing more below `until` (the rest compacted away, or the log truncated)

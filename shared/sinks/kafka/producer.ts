@@ -204,6 +204,22 @@ class KafkaSinkProducer implements SinkProducer {
 		await Promise.allSettled([session.producer.close(), session.admin.close()]);
 	}
 
+	/**
+	 * Gives up on the cluster (the session's probe found it silent): its clients are closed at once,
+	 * which fails their requests in flight and stops their retries; no abort is attempted (it could
+	 * not get through). The next producer's InitProducerId aborts the open transaction and fences
+	 * this one, should a request of it still reach the broker.
+	 */
+	sever(reason: string): void {
+		const session = this.#session;
+		this.#session = undefined;
+		this.#tx = undefined;
+		this.#failed = new KafkaError(`stream ${this.stream}: ${reason}`, "BROKER_UNREACHABLE");
+		if (!session) return;
+		void session.producer.close(true).catch(() => undefined);
+		void session.admin.close().catch(() => undefined);
+	}
+
 	#ready(): Session {
 		if (this.#failed) throw this.#failed;
 		if (!this.#session) throw new Error(`stream ${this.stream}: the Kafka producer is not open`);
