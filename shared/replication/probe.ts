@@ -91,7 +91,7 @@ export function probeServers(probes: Probe[], timings = probeTimings()) {
 			if (outcome === "late") {
 				answer.catch(() => {});
 				throw new ServerUnreachableError(
-					`${p.role} ${p.where} did not answer for ${Math.round(timings.timeoutMs / 1000)} s: the network to it is down or the server hangs; resuming from the checkpoint once it answers`,
+					`${p.role} ${p.where} did not answer for ${Math.round(timings.timeoutMs / 1000)} s: the network to it is down or the server hangs; Ferry goes on from where it stopped once it answers`,
 				);
 			}
 		} catch (err) {

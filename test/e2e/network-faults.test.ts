@@ -134,7 +134,7 @@ describe("network faults between Ferry and both databases", () => {
 		};
 	};
 
-	it("a cut during the full copy: chunk errors shown, the copy finishes", async () => {
+	it("a black-holed source, then a cut, during the full copy: chunk errors shown, the copy finishes", async () => {
 		id = await t.startProject({
 			name: "network faults",
 			types: ["schema", "full", "incremental", "switchover"],
@@ -146,7 +146,20 @@ describe("network faults between Ferry and both databases", () => {
 			const s = await status();
 			return (s.full?.rowsCopied ?? 0) > 500 ? true : undefined;
 		});
-		measured.copyCut = await detected(status, (s) => s.full?.tables.flatMap((x) => x.errors)[0], cutBoth);
+		const chunkErrors = (s: ProjectStatus) => s.full?.tables.flatMap((x) => x.errors) ?? [];
+		// no RST: the chunk's statement would wait for TCP keepalive (minutes) but for the worker's probe
+		measured.copyBlackhole = await detected(
+			status,
+			(s) => chunkErrors(s).find((e) => e.includes("the source 127.0.0.1") && e.includes("did not answer")),
+			() => source().blackhole(),
+		);
+		source().restore();
+		await waitFor("the chunks to go through again", async () => {
+			const s = await status();
+			if (stepState(s, "full") === "done") throw new Error("the copy finished before the cut: slow it down");
+			return chunkErrors(s).length === 0 ? true : undefined;
+		});
+		measured.copyCut = await detected(status, (s) => chunkErrors(s)[0], cutBoth);
 		await sleep(2000);
 		restoreBoth();
 		const done = await until("the copy to finish", (s) => stepState(s, "full") === "done");

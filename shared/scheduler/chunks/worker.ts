@@ -1,7 +1,9 @@
 import type { Context } from "../../context.ts";
 import { createPool, type Pool } from "../../db/connect.ts";
 import type { ChunkMessage } from "../../model/chunk-message.ts";
+import type { Credentials } from "../../model/datasource.ts";
 import { logger } from "../../observability.ts";
+import { databaseProbe, probeServers } from "../../replication/probe.ts";
 import { getChunk } from "../../state/chunks.ts";
 import { credentialsFor } from "../../state/datasources.ts";
 import { getProject } from "../../state/projects.ts";
@@ -12,22 +14,27 @@ import { abandoned, type ChunkJob, type ChunkWork, failed, putBack, take, topUpA
 import { type ChunkConnections, killChunkSessions, openChunkConnections, queryTimeout } from "./sessions.ts";
 import { verify, verifyJob } from "./verify.ts";
 
-/** Pools live as long as the process (a Lambda container or a local worker), one per data source. */
-const pools = new Map<string, Promise<Pool>>();
-function poolFor(ctx: Context, dataSourceId: string): Promise<Pool> {
-	let pool = pools.get(dataSourceId);
-	if (!pool) {
-		pool = credentialsFor(ctx, dataSourceId).then((creds) => createPool(creds, 2));
-		pool.catch(() => pools.delete(dataSourceId));
-		pools.set(dataSourceId, pool);
+/** A data source's pool and where it points (for the probe): one per data source, as long as the process lives. */
+interface Server {
+	pool: Pool;
+	creds: Credentials;
+}
+const servers = new Map<string, Promise<Server>>();
+
+function serverFor(ctx: Context, dataSourceId: string): Promise<Server> {
+	let server = servers.get(dataSourceId);
+	if (!server) {
+		server = credentialsFor(ctx, dataSourceId).then((creds) => ({ pool: createPool(creds, 2), creds }));
+		server.catch(() => servers.delete(dataSourceId));
+		servers.set(dataSourceId, server);
 	}
-	return pool;
+	return server;
 }
 
 export async function closePools(): Promise<void> {
-	const all = [...pools.values()];
-	pools.clear();
-	await Promise.allSettled(all.map(async (p) => (await p).end()));
+	const all = [...servers.values()];
+	servers.clear();
+	await Promise.allSettled(all.map(async (s) => (await s).pool.end()));
 }
 
 /** The job and the work of a queue message: a copy chunk, or a chunk of verification run `verifyRun`. */
@@ -61,14 +68,15 @@ export async function runChunk(
 	const stillActive = async () => job.active(await getProject(ctx, project.id));
 	const lease = new Lease(ctx, leased, now, stillActive);
 	let connections: ChunkConnections | null = null;
+	let probe: { dead: Promise<never>; stop(): void } | undefined;
 	try {
 		// a worker that had this chunk before (killed, or its lease ran out) may still run statements
 		if (chunk.sessions) await killChunkSessions(ctx, project, [chunk.sessions]);
-		const [sourcePool, destinationPool] = await Promise.all([
-			poolFor(ctx, project.sourceId),
-			poolFor(ctx, project.destinationId),
+		const [sourceServer, destinationServer] = await Promise.all([
+			serverFor(ctx, project.sourceId),
+			serverFor(ctx, project.destinationId),
 		]);
-		connections = await openChunkConnections(sourcePool, destinationPool, queryTimeout(project));
+		connections = await openChunkConnections(sourceServer.pool, destinationServer.pool, queryTimeout(project));
 		const { sessions } = connections;
 		await lease.record(sessions);
 		// paused or released under the worker: what it runs on the servers is killed
@@ -76,7 +84,16 @@ export async function runChunk(
 		// a pause between the lease and recording the sessions found nothing to kill: look again
 		if (!(await stillActive())) throw new Error("the project stopped");
 		const { source, destination } = connections;
-		const outcome = await work({ source, destination, mapping: table.mapping, chunk, project, signal: lease.signal });
+		// a black-holed server leaves a statement waiting with nothing to end it (no RST, and the
+		// lease's heartbeat goes to the state table, which still answers): the probe ends the attempt
+		probe = probeServers([
+			databaseProbe("the source", sourceServer.creds),
+			databaseProbe("the destination", destinationServer.creds),
+		]);
+		const outcome = await Promise.race([
+			work({ source, destination, mapping: table.mapping, chunk, project, signal: lease.signal }),
+			probe.dead,
+		]);
 		await lease.finish((c) => ({ ...outcome(c), owner: undefined, lastError: undefined, sessions: undefined }));
 	} catch (err) {
 		if (!(await stillActive().catch(() => true))) {
@@ -90,6 +107,7 @@ export async function runChunk(
 		await lease.finish((c) => failed(c, reason, now())).catch(() => {});
 		return "failed";
 	} finally {
+		probe?.stop();
 		// never reused: their ids may still be recorded somewhere, and a kill must not hit another chunk
 		connections?.close();
 	}
