@@ -94,6 +94,14 @@ export function isNetworkError(err: unknown): boolean {
 	return typeof e?.message === "string" && /connection is in closed state|Can't write in closed state/.test(e.message);
 }
 
+/**
+ * How long work failing on the network only (a scheduler step, a chunk's attempts) is retried
+ * before it opens a ticket: an outage of a few minutes is not a person's business.
+ */
+export function networkRetryMs(): number {
+	return Number(process.env.FERRY_STEP_NETWORK_RETRY_MS ?? 5 * 60_000);
+}
+
 interface WithSocket {
 	connection?: WithSocket;
 	stream?: { destroy(err?: Error): void };

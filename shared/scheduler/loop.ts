@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { evaluateStackAlerts } from "../alerts/stack.ts";
 import { evaluateProjectAlerts } from "../alerts/tick.ts";
 import type { Context } from "../context.ts";
-import { isNetworkError } from "../db/connect.ts";
+import { isNetworkError, networkRetryMs } from "../db/connect.ts";
 import { SYSTEM } from "../model/actor.ts";
 import type { Direction, Project } from "../model/project.ts";
 import { logger, metrics } from "../observability.ts";
@@ -14,11 +14,6 @@ import type { Step } from "./step.ts";
 import { stepListFor, stepNamed } from "./steps/index.ts";
 import { superviseReplication } from "./supervise.ts";
 import { advanceVerification } from "./verification.ts";
-
-/** How long a step failing on the network only is retried before it opens a ticket. */
-function networkRetryMs(): number {
-	return Number(process.env.FERRY_STEP_NETWORK_RETRY_MS ?? 5 * 60_000);
-}
 
 export function markStep(p: Project, name: string, change: Partial<Project["steps"][number]>): Project {
 	return { ...p, steps: p.steps.map((s) => (s.name === name ? { ...s, ...change } : s)) };

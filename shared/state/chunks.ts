@@ -57,6 +57,8 @@ export interface ChunkItem {
 	rows?: number;
 	bytes?: number;
 	lastError?: string;
+	/** When its attempts began to fail on the network alone (such attempts are not counted for a while: lifecycle.ts `failed`). */
+	networkSince?: number;
 	verification?: ChunkVerification;
 	/** While leased: the worker's connections (absent before it opened them and once it is done). */
 	sessions?: ChunkSessions;

@@ -4,7 +4,7 @@ import { SYSTEM } from "../../shared/model/actor.ts";
 import { ChunkMessage } from "../../shared/model/chunk-message.ts";
 import { copyJob } from "../../shared/scheduler/chunks/copy.ts";
 import { releaseLeasesOf } from "../../shared/scheduler/chunks/lease.ts";
-import { MAX_ATTEMPTS, topUpAfter, workerId } from "../../shared/scheduler/chunks/lifecycle.ts";
+import { failed, MAX_ATTEMPTS, topUpAfter, workerId } from "../../shared/scheduler/chunks/lifecycle.ts";
 import { runChunk } from "../../shared/scheduler/chunks/worker.ts";
 import { advanceProject } from "../../shared/scheduler/loop.ts";
 import { type ChunkItem, listChunks } from "../../shared/state/chunks.ts";
@@ -138,6 +138,37 @@ describe("a worker's top-up (one chunk out, one in)", () => {
 		expect(await topUpAfter(ctx, p, copyJob(ctx, p.id), chunkSk(0, 0))).toBe(0);
 		expect(ctx.copyQueue.sent).toEqual([]);
 		expect(await states(ctx, p.id)).toEqual(["done", "leased", "leased", "pending", "pending"]);
+	});
+});
+
+describe("a failed attempt", () => {
+	const leased = (over: Partial<ChunkItem> = {}): ChunkItem => ({
+		tableIndex: 0,
+		spec: {
+			kind: "whole",
+			index: 0,
+			source: { database: "d", table: "t" },
+			destination: { database: "d", table: "t" },
+			reason: "test",
+		},
+		state: "leased",
+		attempts: 1,
+		...over,
+	});
+
+	it("counts, unless the network alone failed; an outage longer than the network's grace counts again", () => {
+		const now = 1_000_000;
+		expect(failed(leased({ attempts: 2 }), "syntax error", now)).toMatchObject({ attempts: 2, state: "pending" });
+		// a cut: the attempt is given back, and the outage's start kept across attempts
+		const first = failed(leased({ attempts: 2 }), "ECONNRESET", now, true);
+		expect(first).toMatchObject({ attempts: 1, networkSince: now, lastError: "ECONNRESET" });
+		const again = failed({ ...first, state: "leased", attempts: 2 }, "ECONNREFUSED", now + 60_000, true);
+		expect(again).toMatchObject({ attempts: 1, networkSince: now });
+		// past the grace (5 minutes by default) it counts, as a step's network retries end in a ticket
+		const late = failed({ ...again, state: "leased", attempts: 2 }, "ECONNREFUSED", now + 6 * 60_000, true);
+		expect(late).toMatchObject({ attempts: 2, networkSince: now });
+		// a failure of another kind ends the outage
+		expect(failed({ ...late, state: "leased", attempts: 3 }, "Duplicate entry", now).networkSince).toBeUndefined();
 	});
 });
 

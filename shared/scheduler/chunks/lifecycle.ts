@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import type { ChunkSpec } from "../../chunking/plan.ts";
-import type { Connection } from "../../db/connect.ts";
+import { type Connection, networkRetryMs } from "../../db/connect.ts";
 import type { ChunkMessage } from "../../model/chunk-message.ts";
 import type { Project } from "../../model/project.ts";
 import type { TableMapping } from "../../model/rules.ts";
@@ -245,13 +245,22 @@ export async function putBack(ctx: HasStore, chunk: Stored<ChunkItem>): Promise<
 /** How long a failed chunk waits before its next attempt, growing with the attempts. */
 const RETRY_PAUSE_MS = 2_000;
 
-/** The outcome of a failed attempt: back to pending with a growing pause, so a later top-up retries it. */
-export function failed(c: ChunkItem, reason: string, now: number): ChunkItem {
+/**
+ * The outcome of a failed attempt: back to pending with a growing pause, so a later top-up
+ * retries it. A failure of the network alone (`network`) does not use an attempt for the first
+ * `networkRetryMs` of an outage (as a step's, loop.ts), so a cut of a minute does not exhaust the
+ * chunk's five attempts and open a ticket.
+ */
+export function failed(c: ChunkItem, reason: string, now: number, network = false): ChunkItem {
+	const networkSince = network ? (c.networkSince ?? now) : undefined;
+	const spared = networkSince !== undefined && now - networkSince < networkRetryMs();
 	return {
 		...c,
 		state: "pending",
 		deadline: undefined,
-		retryAt: now + c.attempts * RETRY_PAUSE_MS,
+		attempts: spared ? Math.max(0, c.attempts - 1) : c.attempts,
+		retryAt: now + Math.max(1, c.attempts) * RETRY_PAUSE_MS,
+		networkSince,
 		owner: undefined,
 		lastError: reason,
 		sessions: undefined,

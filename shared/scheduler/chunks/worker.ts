@@ -1,5 +1,5 @@
 import type { Context } from "../../context.ts";
-import { createPool, type Pool } from "../../db/connect.ts";
+import { createPool, isNetworkError, type Pool } from "../../db/connect.ts";
 import type { ChunkMessage } from "../../model/chunk-message.ts";
 import type { Credentials } from "../../model/datasource.ts";
 import { logger } from "../../observability.ts";
@@ -94,7 +94,13 @@ export async function runChunk(
 			work({ source, destination, mapping: table.mapping, chunk, project, signal: lease.signal }),
 			probe.dead,
 		]);
-		await lease.finish((c) => ({ ...outcome(c), owner: undefined, lastError: undefined, sessions: undefined }));
+		await lease.finish((c) => ({
+			...outcome(c),
+			owner: undefined,
+			lastError: undefined,
+			networkSince: undefined,
+			sessions: undefined,
+		}));
 	} catch (err) {
 		if (!(await stillActive().catch(() => true))) {
 			// stopped by a pause or release, not failed: the attempt does not count
@@ -104,7 +110,8 @@ export async function runChunk(
 		const reason = (err as Error).message;
 		logger.warn("chunk failed", { projectId: project.id, chunk: message.sk, error: reason });
 		// after MAX_ATTEMPTS the scheduler opens a ticket naming the table and this error; the message itself is done
-		await lease.finish((c) => failed(c, reason, now())).catch(() => {});
+		const network = isNetworkError(err) || isNetworkError((err as { cause?: unknown }).cause);
+		await lease.finish((c) => failed(c, reason, now(), network)).catch(() => {});
 		return "failed";
 	} finally {
 		probe?.stop();
