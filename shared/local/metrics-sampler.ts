@@ -17,12 +17,12 @@ export const SAMPLE_EVERY_MS = 10_000;
 const SAMPLED_STATES = new Set(["running", "paused", "failed"]);
 
 /**
- * The status a sample needs: the copy's totals from one page (the summary item, not every table
+ * The status a sample needs: the copy's totals without a table (the summary item, not every table
  * and chunk: a sample every 10 s of a 2,000-table project read thousands of items), and the
  * verification's per-table results only while a run is under way (a finished run has its totals).
  */
 async function sampledStatus(ctx: Context, project: Project): Promise<ProjectStatus> {
-	const status = await projectStatus(ctx, project.id, { from: 0, limit: 1 });
+	const status = await projectStatus(ctx, project.id, { from: 0, limit: 0 });
 	const run = project.verification;
 	if (run && run.state !== "done") status.verification = await verificationResults(ctx, project.id);
 	return status;
