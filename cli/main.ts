@@ -3,13 +3,13 @@ import { Command } from "commander";
 import { buildConsole } from "../console/build.ts";
 import { ApiError, FerryClient } from "../shared/api/client.ts";
 import { ferryHome } from "../shared/config.ts";
-import type { ProjectStatus } from "../shared/control/status.ts";
 import { startLocalStack } from "../shared/local/stack.ts";
 import { consoleLink, localApiToken, tokenFile } from "../shared/local/tokens.ts";
 import { Role } from "../shared/model/actor.ts";
 import { runDemo } from "./demo/run.ts";
 import { renderStatus } from "./render.ts";
 import { regionOfApiUrl, sigv4 } from "./sigv4.ts";
+import { readStatus, TABLES_PAGE } from "./status.ts";
 
 const DEFAULT_API = "http://127.0.0.1:7300";
 
@@ -211,13 +211,16 @@ pr.command("events <id>")
 		print(await client().get(`${path}${query ? `?${query}` : ""}`));
 	});
 pr.command("status <id>")
+	.description(`the project's steps, streams and verification, and one page of its tables (${TABLES_PAGE} unless told)`)
+	.option("--tables-from <n>", "the first table shown (0 is the first)", "0")
+	.option("--tables-limit <n>", "tables shown, at most 500; 0: the totals alone", String(TABLES_PAGE))
 	.option("--watch", "refresh until the project stops running")
-	.option("--json", "print the raw status")
+	.option("--json", "print the status as the API gives that page, with the verification's per-table results when read")
 	.action(async (id, o) => {
 		for (;;) {
-			const status = await client().get<ProjectStatus>(`/projects/${id}/status`);
+			const status = await readStatus(client(), id, { from: o.tablesFrom, limit: o.tablesLimit });
 			if (o.json) print(status);
-			else process.stdout.write(`${o.watch ? "\x1b[2J\x1b[H" : ""}${renderStatus(status)}\n`);
+			else process.stdout.write(`${o.watch ? "\x1b[2J\x1b[H" : ""}${renderStatus(status, Number(o.tablesLimit))}\n`);
 			if (!o.watch || status.state !== "running") break;
 			await new Promise((r) => setTimeout(r, 1000));
 		}

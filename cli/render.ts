@@ -5,8 +5,31 @@ const bar = (percent: number, width = 24) => {
 	return `[${"#".repeat(full)}${".".repeat(width - full)}]`;
 };
 
-/** The status as a DBA reads it in a terminal: steps, then one line per table. */
-export function renderStatus(s: ProjectStatus): string {
+const n = (v: number) => v.toLocaleString("en");
+/** Differing tables named in the verification's line; the rest are counted. */
+const DIFFERING_NAMED = 10;
+
+/** Which of the copy's tables the status shows, and the command that shows the next ones. */
+function pageLine(s: ProjectStatus): string | undefined {
+	const f = s.full;
+	if (!f) return undefined;
+	const { tablesFrom: from, tablesTotal: total } = f;
+	const shown = f.tables.length;
+	if (from === 0 && shown >= total) return `  all ${n(total)} tables shown`;
+	if (shown === 0)
+		return from < total
+			? `  no table shown of ${n(total)}: ferry project status ${s.id} --tables-from ${from} shows them`
+			: `  no table from ${n(from + 1)} on: the project has ${n(total)}`;
+	const range = `tables ${n(from + 1)}-${n(from + shown)} of ${n(total)} shown`;
+	const next = from + shown < total ? `; next: ferry project status ${s.id} --tables-from ${from + shown}` : "";
+	return `  ${range}${next} (--tables-limit: at most 500 a page)`;
+}
+
+/**
+ * The status as a DBA reads it in a terminal: steps, then one line per table of the page shown
+ * (`limit` tables from the status's first; the verification's tables of the same page).
+ */
+export function renderStatus(s: ProjectStatus, limit = Number.MAX_SAFE_INTEGER): string {
 	const lines = [`project ${s.name} (${s.id}): ${s.state}`];
 	lines.push(`steps: ${s.steps.map((st) => `${st.name}=${st.state}`).join("  ")}`);
 	if (s.ticket)
@@ -26,6 +49,8 @@ export function renderStatus(s: ProjectStatus): string {
 			for (const e of t.errors.slice(0, 3)) lines.push(`    ! ${e}`);
 			for (const w of t.waiting ?? []) lines.push(`    … ${w}`);
 		}
+		const page = pageLine(s);
+		if (page) lines.push(page);
 	}
 	for (const [label, i] of [
 		[s.steps.some((st) => st.name === "sync") ? "sync" : "incremental", s.incremental],
@@ -47,7 +72,16 @@ export function renderStatus(s: ProjectStatus): string {
 		lines.push(
 			`verification run ${v.run} ${v.state}${v.truth === "destination" ? " (the destination is the truth)" : ""}${t ? `: ${t.rowsChecked.toLocaleString("en")} rows, ${t.missing} missing, ${t.extra} extra, ${t.different} different` : ""}${t?.schema ? `, ${t.schema} in the tables themselves` : ""}${v.error ? ` (${v.error})` : ""}`,
 		);
-		for (const r of tables) {
+		const from = s.full?.tablesFrom ?? 0;
+		const shown = tables.slice(from, from + limit);
+		const differing = v.differing ?? [];
+		if (differing.length > 0)
+			lines.push(
+				`  differences in ${differing.slice(0, DIFFERING_NAMED).join(", ")}${differing.length > DIFFERING_NAMED ? ` and ${n(differing.length - DIFFERING_NAMED)} more` : ""}`,
+			);
+		if (shown.length > 0 && shown.length < tables.length)
+			lines.push(`  results of tables ${n(from + 1)}-${n(from + shown.length)} of ${n(tables.length)}:`);
+		for (const r of shown) {
 			const diffs = r.missing + r.extra + r.different;
 			lines.push(
 				`  ${r.table}  chunks ${r.chunksDone}/${r.chunksTotal}${r.chunksRechecking ? ` (${r.chunksRechecking} rechecking)` : ""}  ${r.rowsChecked.toLocaleString("en")} rows${diffs ? `  ${r.missing} missing ${r.extra} extra ${r.different} different${r.columns.length ? ` in ${r.columns.join(", ")}` : ""}` : ""}`,

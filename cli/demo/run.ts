@@ -9,6 +9,7 @@ import { localInstance } from "../../shared/local/instances.ts";
 import { startLocalStack } from "../../shared/local/stack.ts";
 import { consoleLink } from "../../shared/local/tokens.ts";
 import { renderStatus } from "../render.ts";
+import { readStatus, TABLES_PAGE } from "../status.ts";
 import { compareDatabases } from "./compare.ts";
 import { runWriteLoad } from "./load.ts";
 import { createSampleDatabase } from "./sample.ts";
@@ -67,8 +68,8 @@ export async function runDemo(options: { scale: number; writeSeconds: number; st
 		// running until the copy is done, verification (during replay) has passed, and replay has
 		// caught up with the stopped writes
 		for (;;) {
-			status = await api.get<ProjectStatus>(`/projects/${project.id}/status`);
-			process.stdout.write(`${renderStatus(status)}\n\n`);
+			status = await readStatus(api, project.id, { from: 0, limit: TABLES_PAGE });
+			process.stdout.write(`${renderStatus(status, TABLES_PAGE)}\n\n`);
 			if (status.state !== "running") break;
 			const verified = status.steps.find((x) => x.name === "verify")?.state === "done";
 			if (verified && load.signal.aborted && status.incremental?.latencySeconds === 0) break;

@@ -70,3 +70,10 @@ export const api = {
 
 /** A path segment from a value (ids, table names): never pasted raw into a URL. */
 export const seg = (value: string) => encodeURIComponent(value);
+
+/**
+ * A project's status with `limit` of its tables from the `from`th (`limit` 0: the totals alone):
+ * a page costs the same whatever the project's tables, the whole list grows with them (docs/scale.md).
+ */
+export const statusPath = (id: string, page: { from: number; limit: number } = { from: 0, limit: 0 }) =>
+	`/projects/${seg(id)}/status?tablesFrom=${page.from}&tablesLimit=${page.limit}`;

@@ -187,7 +187,9 @@ const ProjectStatusView = exactly<ProjectStatus>()(
 				rowsPerSecond: Count,
 				bytesPerSecond: Count,
 				percent: z.number().int().min(0).max(100),
+				rowsEstimate: Count,
 				tables: z.array(TableProgressView),
+				tablesFrom: Count,
 				tablesTotal: Count,
 				tablesDone: Count,
 			})

@@ -59,7 +59,10 @@ const TicketDecision = z.object({ decision: z.enum(["retry", "skip"]) }).strict(
 /** Most tables one status page holds. */
 const MAX_TABLES_PAGE = 500;
 
-/** `?tablesFrom` and `?tablesLimit` of a status call: a page of tables, or undefined for all of them. */
+/**
+ * `?tablesFrom` and `?tablesLimit` of a status call: a page of tables, or undefined for all of
+ * them. `tablesLimit=0` asks for the totals alone (the console's lists poll the stream and steps).
+ */
 function tablesPage(query: Record<string, string | undefined>): TablesPage | undefined {
 	const { tablesFrom, tablesLimit } = query;
 	if (tablesFrom === undefined && tablesLimit === undefined) return undefined;
@@ -71,7 +74,7 @@ function tablesPage(query: Record<string, string | undefined>): TablesPage | und
 	};
 	return {
 		from: whole("tablesFrom", tablesFrom ?? "0", 0, Number.MAX_SAFE_INTEGER),
-		limit: whole("tablesLimit", tablesLimit ?? "100", 1, MAX_TABLES_PAGE),
+		limit: whole("tablesLimit", tablesLimit ?? "100", 0, MAX_TABLES_PAGE),
 	};
 }
 
@@ -229,7 +232,7 @@ const CORE_ROUTES: Route[] = [
 		operationId: "getProjectStatus",
 		access: "read",
 		summary:
-			"Obtain the status of a migration project: state, steps, per-table progress, throughput, errors; ?tablesFrom=<table index>&tablesLimit=<n> gives one page of the tables (and the verification run without its tables), read at a cost that does not grow with the project's tables",
+			"Obtain the status of a migration project: state, steps, per-table progress, throughput, errors; ?tablesFrom=<table index>&tablesLimit=<n> gives one page of the tables (tablesLimit=0: the totals alone) and the verification run without its tables, read at a cost that does not grow with the project's tables",
 		status: 200,
 		handle: (ctx, req) => projectStatus(ctx, req.params.id ?? "", tablesPage(req.query)),
 	}),

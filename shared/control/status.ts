@@ -33,8 +33,12 @@ export interface ProjectStatus {
 		rowsPerSecond: number;
 		bytesPerSecond: number;
 		percent: number;
+		/** The tables' row estimates summed (each at least its rows copied): what the copy's overall ETA counts down. */
+		rowsEstimate: number;
 		/** Every table's progress, or one page of them when the caller asked for a page. */
 		tables: TableProgress[];
+		/** The index of `tables`' first table among the project's (0 without a page). */
+		tablesFrom: number;
 		tablesTotal: number;
 		/** Tables planned with every chunk copied. */
 		tablesDone: number;
@@ -140,7 +144,9 @@ export async function projectStatus(ctx: Context, id: string, page?: TablesPage)
 			: totals.rowsEstimate === 0
 				? 0
 				: Math.min(99, Math.floor((rows / totals.rowsEstimate) * 100)),
+		rowsEstimate: totals.rowsEstimate,
 		tables,
+		tablesFrom: page?.from ?? 0,
 		tablesTotal: totals.tablesTotal,
 		tablesDone: totals.tablesDone,
 	};
@@ -149,6 +155,7 @@ export async function projectStatus(ctx: Context, id: string, page?: TablesPage)
 
 /** The tables of one page and the chunks of those tables only (chunk keys begin with their table's key). */
 async function tablesPage(ctx: Context, id: string, page: TablesPage): Promise<TableProgress[]> {
+	if (page.limit === 0) return [];
 	const tables: Stored<TableItem>[] = [];
 	const after = page.from > 0 ? tableSk(page.from - 1) : undefined;
 	for await (const t of ctx.store.query<TableItem>(tablesPk(id), "", { after, pageSize: page.limit })) {

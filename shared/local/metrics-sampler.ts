@@ -17,12 +17,12 @@ export const SAMPLE_EVERY_MS = 10_000;
 const SAMPLED_STATES = new Set(["running", "paused", "failed"]);
 
 /**
- * A sample reads the copy's totals from one page of the status (the summary item) and a
+ * A sample reads the copy's totals from the status without a table (the summary item) and a
  * verification run's progress from its window: never every table and chunk, which a sample every
  * 10 s of a 2,000-table project would read thousands of times.
  */
 async function sample(ctx: Context, project: Project, now: number) {
-	const status = await projectStatus(ctx, project.id, { from: 0, limit: 1 });
+	const status = await projectStatus(ctx, project.id, { from: 0, limit: 0 });
 	return sampleOf(project, status, now, await runProgress(ctx, project));
 }
 

@@ -78,6 +78,8 @@ describe("why is it stopped", () => {
 					rowsPerSecond: 0,
 					bytesPerSecond: 0,
 					percent: 0,
+					rowsEstimate: 10,
+					tablesFrom: 0,
 					tables: [
 						{
 							source: "shop.items",

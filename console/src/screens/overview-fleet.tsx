@@ -1,7 +1,7 @@
 import type { ProjectStatus } from "../../../shared/control/status.ts";
 import type { MetricsHistory } from "../../../shared/metrics/series.ts";
 import type { Project } from "../../../shared/model/project.ts";
-import { seg } from "../api.ts";
+import { seg, statusPath } from "../api.ts";
 import { href } from "../router.ts";
 import { StateBadge } from "../ui/badges.tsx";
 import { TimeChart } from "../ui/chart.tsx";
@@ -66,7 +66,7 @@ export function Fleet({
 		return h ? [{ name: p.name, h }] : [];
 	});
 	const { x, latency, rows } = fleetSeries(histories);
-	const statusOf = (p: Project) => statuses.get(`/projects/${seg(p.id)}/status`);
+	const statusOf = (p: Project) => statuses.get(statusPath(p.id));
 	return (
 		<>
 			<div class="table-wrap">

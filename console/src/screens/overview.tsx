@@ -3,7 +3,7 @@ import type { Alert } from "../../../shared/alerts/history.ts";
 import type { Components, OpenTicket } from "../../../shared/control/lists.ts";
 import type { ProjectStatus } from "../../../shared/control/status.ts";
 import type { Project, ProjectState } from "../../../shared/model/project.ts";
-import { seg } from "../api.ts";
+import { statusPath } from "../api.ts";
 import { href } from "../router.ts";
 import { StateBadge } from "../ui/badges.tsx";
 import { duration, num, time } from "../ui/format.ts";
@@ -60,7 +60,7 @@ function needsAttention({ projects, tickets, alerts, components, statuses, thres
 			});
 	}
 	for (const p of projects) {
-		const stream = streamOf(statuses.get(`/projects/${seg(p.id)}/status`));
+		const stream = streamOf(statuses.get(statusPath(p.id)));
 		const limit = thresholds?.alerts[p.sync ? "oms_sync_delay" : "oms_migration_delay"].thresholds.delaySeconds;
 		if (stream?.latencySeconds !== undefined && limit !== undefined && stream.latencySeconds > limit)
 			items.push({
@@ -177,7 +177,8 @@ export function OverviewScreen() {
 	const settings = useResource<{ catalogue: AlertDefinition[]; effective: EffectiveSettings }>("/alerts/settings");
 	const running = (projects.data ?? []).filter((p) => p.state === "running");
 	const statuses = useEach<ProjectStatus>(
-		running.slice(0, FLEET_STATUS_LIMIT).map((p) => `/projects/${seg(p.id)}/status`),
+		// streams and the copy's totals: no table
+		running.slice(0, FLEET_STATUS_LIMIT).map((p) => statusPath(p.id)),
 		LIVE_MS,
 	);
 	const threshold = settings.data?.effective.alerts.oms_migration_delay.thresholds.delaySeconds;

@@ -1,7 +1,8 @@
+import { useRef } from "preact/hooks";
 import type { ProjectStatus } from "../../../../shared/control/status.ts";
 import type { DataSource } from "../../../../shared/model/datasource.ts";
 import type { Project } from "../../../../shared/model/project.ts";
-import { api, seg } from "../../api.ts";
+import { api, seg, statusPath } from "../../api.ts";
 import { href, navigate, setQuery } from "../../router.ts";
 import { can } from "../../session.ts";
 import { StateBadge } from "../../ui/badges.tsx";
@@ -10,6 +11,7 @@ import { LIVE_MS, useResource } from "../../ui/resource.ts";
 import { Failure, Loaded, Loading } from "../../ui/states.tsx";
 import type { ScreenProps } from "../index.ts";
 import { StepTimeline } from "./steps.tsx";
+import { tablesPageOf } from "./tables-page.ts";
 import { tabsFor } from "./tabs.ts";
 import { WhyStopped } from "./why-stopped.tsx";
 
@@ -30,13 +32,17 @@ const ACTIONS: { action: string; label: string; from: Project["state"][]; confir
 export function ProjectScreen({ params, query }: ScreenProps) {
 	const id = params.id ?? "";
 	const project = useResource<Project>(`/projects/${seg(id)}`, LIVE_MS);
-	const status = useResource<ProjectStatus>(`/projects/${seg(id)}/status`, LIVE_MS);
+	// one page of the tables (the Full tab's pager moves it): the poll costs the same whatever the project's tables
+	const status = useResource<ProjectStatus>(statusPath(id, tablesPageOf(query)), LIVE_MS);
+	// another page keeps the last one on screen until it comes, rather than the whole page loading again
+	const last = useRef<ProjectStatus | undefined>(undefined);
+	if (status.data) last.current = status.data;
 	const reload = () => {
 		project.reload();
 		status.reload();
 	};
 	const p = project.data;
-	const s = status.data;
+	const s = status.data ?? (last.current?.id === id ? last.current : undefined);
 	return (
 		<>
 			<h1>{p ? `Project ${p.name}` : "Project"}</h1>
@@ -47,7 +53,7 @@ export function ProjectScreen({ params, query }: ScreenProps) {
 					<Loading what="the project" />
 				)
 			) : (
-				<Loaded r={status} what="the project's status">
+				<Loaded r={{ ...status, data: s }} what="the project's status">
 					{() => <ProjectPage project={p} status={s} reload={reload} tab={query.get("tab") ?? "overview"} />}
 				</Loaded>
 			)}

@@ -1,6 +1,7 @@
 import type { TableStatistics } from "../../../../shared/control/lists.ts";
-import type { TableProgress } from "../../../../shared/control/status.ts";
+import type { ProjectStatus, TableProgress } from "../../../../shared/control/status.ts";
 import { seg } from "../../api.ts";
+import { setQuery } from "../../router.ts";
 import { bytes, num, percent, rate } from "../../ui/format.ts";
 import { LIVE_MS, useResource } from "../../ui/resource.ts";
 import { Empty, Loaded } from "../../ui/states.tsx";
@@ -8,26 +9,37 @@ import { ThroughputCharts, useMetrics } from "./charts.tsx";
 import { eta, remainingRows, tableDone, tablePercent } from "./eta.ts";
 import { etaParts, etaText, useCopyRates } from "./progress.ts";
 import type { TabProps } from "./tab.ts";
+import { pageLabel, TABLES_PAGE } from "./tables-page.ts";
 
-/** The full copy: overall and per table progress with rate and an honest ETA, its throughput over time, and table statistics. */
+type Full = NonNullable<ProjectStatus["full"]>;
+
+/**
+ * Rows the whole copy has left, from the totals (the page holds only some tables): the estimates
+ * not yet copied; undefined when no table has an estimate.
+ */
+function totalRemaining(full: Full): number | undefined {
+	if (full.tablesTotal > 0 && full.tablesDone === full.tablesTotal) return 0;
+	if (full.rowsEstimate <= 0) return undefined;
+	return Math.max(0, full.rowsEstimate - full.rowsCopied);
+}
+
+/**
+ * The full copy: overall progress from the copy's totals, one page of the tables with each one's
+ * rate and an honest ETA, its throughput over time, and table statistics.
+ */
 export function FullTab({ project, status }: TabProps) {
 	const metrics = useMetrics(project.id);
 	const rates = useCopyRates(status);
 	const full = status.full;
 	if (!full) return <Empty title="The full copy has not started yet" />;
-	const allRemaining = full.tables.reduce<number | undefined>((n, t) => {
-		const r = remainingRows(t);
-		return n === undefined || r === undefined ? undefined : n + r;
-	}, 0);
-	const doneTables = full.tables.filter(tableDone).length;
-	const overall = full.percent === 100 ? { kind: "done" as const } : eta(allRemaining, rates(""));
+	const overall = full.percent === 100 ? { kind: "done" as const } : eta(totalRemaining(full), rates(""));
 	return (
 		<>
 			<div class="cards">
 				<Card label="Rows copied" value={num(full.rowsCopied)} />
 				<Card label="Copied" value={bytes(full.bytesCopied)} />
 				<Card label="Progress" value={percent(full.percent)} />
-				<Card label="Tables done" value={`${doneTables} of ${full.tables.length}`} />
+				<Card label="Tables done" value={`${num(full.tablesDone)} of ${num(full.tablesTotal)}`} />
 				<Card label="Average rate" value={rate(full.rowsPerSecond)} />
 				<Card
 					label={`Time left${etaParts(overall).range ? `: ${etaParts(overall).range}` : ""}`}
@@ -37,6 +49,7 @@ export function FullTab({ project, status }: TabProps) {
 			<ThroughputCharts history={metrics.data} group="copy" what="Copy" />
 			<section class="panel" aria-labelledby="full-tables">
 				<h3 id="full-tables">Tables</h3>
+				<Pager full={full} />
 				<div class="table-wrap">
 					<table class="progress-table">
 						<thead>
@@ -66,6 +79,23 @@ export function FullTab({ project, status }: TabProps) {
 			</section>
 			<Statistics projectId={project.id} />
 		</>
+	);
+}
+
+/** Which tables the page shows of how many, and the way to the pages before and after (kept in the address). */
+function Pager({ full }: { full: Full }) {
+	const from = full.tablesFrom;
+	const to = (f: number) => () => setQuery({ tablesFrom: f === 0 ? undefined : String(f) });
+	return (
+		<nav class="toolbar pager" aria-label="Pages of tables">
+			<span role="status">{pageLabel(from, full.tables.length, full.tablesTotal)}</span>
+			<button type="button" disabled={from === 0} onClick={to(Math.max(0, from - TABLES_PAGE))}>
+				Previous {TABLES_PAGE}
+			</button>
+			<button type="button" disabled={from + TABLES_PAGE >= full.tablesTotal} onClick={to(from + TABLES_PAGE)}>
+				Next {TABLES_PAGE}
+			</button>
+		</nav>
 	);
 }
 

@@ -36,7 +36,7 @@ export function OverviewTab({ project, status }: TabProps) {
 					<dt>Full copy</dt>
 					<dd>
 						{status.full
-							? `${percent(status.full.percent)} · ${num(status.full.rowsCopied)} rows in ${status.full.tables.length} table(s)`
+							? `${percent(status.full.percent)} · ${num(status.full.rowsCopied)} rows in ${num(status.full.tablesTotal)} table(s)`
 							: "not started"}
 					</dd>
 				</div>

@@ -15,15 +15,21 @@ const KEEP = 200;
 const history = new Map<string, Map<string, ProgressSample[]>>();
 
 function add(samples: Map<string, ProgressSample[]>, key: string, at: number, rows: number) {
-	const list = samples.get(key) ?? [];
+	let list = samples.get(key) ?? [];
 	const last = list[list.length - 1];
 	if (last && last.rows === rows && at - last.at < 1000) return;
+	// a table seen again on its page after others were shown: a window over the gap would average
+	// it with the time unseen, so its rate is measured afresh
+	if (last && at - last.at > RATE_WINDOW_MS) list = [];
 	list.push({ at, rows });
 	if (list.length > KEEP) list.shift();
 	samples.set(key, list);
 }
 
-/** Records the status's counts once per status object, and answers each table's recent rates (rows/s). */
+/**
+ * Records the status's counts once per status object (the copy's total and the tables of the page
+ * shown), and answers each table's recent rates (rows/s).
+ */
 export function useCopyRates(status: ProjectStatus): (table: string) => number[] {
 	const seen = useRef<ProjectStatus | undefined>(undefined);
 	const samples = history.get(status.id) ?? new Map<string, ProgressSample[]>();

@@ -1,7 +1,7 @@
 import type { FunctionComponent } from "preact";
 import type { ProjectStatus } from "../../../../shared/control/status.ts";
 import type { Project } from "../../../../shared/model/project.ts";
-import { seg } from "../../api.ts";
+import { seg, statusPath } from "../../api.ts";
 import { href } from "../../router.ts";
 import { StateBadge } from "../../ui/badges.tsx";
 import { LIVE_MS, useResource } from "../../ui/resource.ts";
@@ -20,7 +20,8 @@ function standalone(title: string, Tab: FunctionComponent<TabProps>, tab: string
 	return function StandaloneTab({ params }: ScreenProps) {
 		const id = params.id ?? "";
 		const project = useResource<Project>(`/projects/${seg(id)}`);
-		const status = useResource<ProjectStatus>(`/projects/${seg(id)}/status`, LIVE_MS);
+		// the verification and switchover tabs need no table of the copy: the totals alone
+		const status = useResource<ProjectStatus>(statusPath(id), LIVE_MS);
 		const reload = () => {
 			project.reload();
 			status.reload();

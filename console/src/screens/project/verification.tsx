@@ -4,7 +4,8 @@ import { api, seg } from "../../api.ts";
 import { StateBadge } from "../../ui/badges.tsx";
 import { Action } from "../../ui/controls.tsx";
 import { num, time } from "../../ui/format.ts";
-import { Empty } from "../../ui/states.tsx";
+import { LIVE_MS, useResource } from "../../ui/resource.ts";
+import { Empty, Loading } from "../../ui/states.tsx";
 import { CorrectionFlow } from "./correction.tsx";
 import { DiffViewer } from "./diff-viewer.tsx";
 import type { TabProps } from "./tab.ts";
@@ -13,12 +14,20 @@ const differences = (t: { missing: number; extra: number; different: number }) =
 
 /**
  * The verification tab: the run, each table's result as a bar, the controls (start over all or
- * chosen tables, pause, resume), then the diff viewer and the correction in one place.
+ * chosen tables, pause, resume), then the diff viewer and the correction in one place. The
+ * project's status gives the run alone (it is paged); the tables' results are read here, and only
+ * while this tab is open.
  */
-export function VerificationTab({ project, status, reload }: TabProps) {
-	const results = status.verification;
+export function VerificationTab({ project, status, reload: reloadStatus }: TabProps) {
 	const [chosen, setChosen] = useState<Set<string>>(new Set());
 	const path = `/projects/${seg(project.id)}/verification`;
+	const fetched = useResource<VerificationResults>(status.verification ? path : null, LIVE_MS);
+	const reload = () => {
+		reloadStatus();
+		fetched.reload();
+	};
+	// the polled status's run until the first answer, so the controls work at once
+	const results = fetched.data ?? (status.verification && { run: status.verification.run, tables: [] });
 	if (!project.types.includes("verification"))
 		return <Empty title="This project does not verify its data: verification is not among its migration types." />;
 	const start = async () => {
@@ -68,7 +77,11 @@ export function VerificationTab({ project, status, reload }: TabProps) {
 				<section class="panel" aria-labelledby="verify-tables">
 					<h2 id="verify-tables">Tables</h2>
 					<p class="hint">Tick tables to verify only those again.</p>
-					<TableBars tables={results.tables} chosen={chosen} setChosen={setChosen} />
+					{fetched.data ? (
+						<TableBars tables={results.tables} chosen={chosen} setChosen={setChosen} />
+					) : (
+						<Loading what="the tables' results" />
+					)}
 				</section>
 			)}
 			{results?.run.state === "done" && results.run.totals && differences(sum(results.tables)) > 0 && (

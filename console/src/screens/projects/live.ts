@@ -1,5 +1,5 @@
 import type { ProjectStatus } from "../../../../shared/control/status.ts";
-import { seg } from "../../api.ts";
+import { statusPath } from "../../api.ts";
 import { LIVE_MS, useEach } from "../../ui/resource.ts";
 
 /** At most this many running projects' streams are polled at once: the list stays cheap with hundreds. */
@@ -17,12 +17,13 @@ export interface LiveStream {
 export function useLiveStreams(ids: string[]): Map<string, LiveStream> {
 	const shown = ids.slice(0, LIVE_LIMIT);
 	const statuses = useEach<ProjectStatus>(
-		shown.map((id) => `/projects/${seg(id)}/status`),
+		// the stream alone: no table of the copy
+		shown.map((id) => statusPath(id)),
 		LIVE_MS,
 	);
 	const streams = new Map<string, LiveStream>();
 	for (const id of shown) {
-		const stream = statuses.get(`/projects/${seg(id)}/status`)?.incremental;
+		const stream = statuses.get(statusPath(id))?.incremental;
 		if (stream) streams.set(id, { latencySeconds: stream.latencySeconds, rowsPerSecond: stream.rowsPerSecond });
 	}
 	return streams;
