@@ -16,8 +16,8 @@ import type { Credentials } from "../../shared/model/datasource.ts";
 import type { Project } from "../../shared/model/project.ts";
 import { advanceAll } from "../../shared/scheduler/loop.ts";
 import { FormattedStore } from "../../shared/state/formatted-store.ts";
-import { getProject } from "../../shared/state/projects.ts";
 import { getFullProgress } from "../../shared/state/progress.ts";
+import { getProject } from "../../shared/state/projects.ts";
 import { type AwsCounts, type CountingRelay, countsSince, emptyCounts, startCountingRelay } from "./aws-counter.ts";
 import { type ManyTablesShape, seedManyTables, writeAcrossTables } from "./many-tables-seed.ts";
 
