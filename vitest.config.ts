@@ -3,9 +3,9 @@ import { defineConfig } from "vitest/config";
 /** Tests that stop and start a server (a database, the Kafka broker) run alone, after all the others. */
 const RESTARTS = ["test/e2e/incremental-chaos.test.ts", "test/capture/restart.test.ts", "test/e2e/sync-kafka.test.ts"];
 /**
- * The console's tests drive Chromium, which takes a core of its own: they run one file at a time
- * after the main group, so they neither slow the replication tests beside them into timeouts nor
- * each other.
+ * The console's tests drive Chromium, which takes a core of its own: they run after the main
+ * group, so they do not slow the replication tests beside them into timeouts, two files at a time
+ * (one per core).
  */
 const BROWSER = ["test/console/**/*.test.ts"];
 
@@ -31,7 +31,7 @@ export default defineConfig({
 			},
 			{
 				extends: true,
-				test: { name: "browser", include: BROWSER, fileParallelism: false, sequence: { groupOrder: 1 } },
+				test: { name: "browser", include: BROWSER, maxWorkers: 2, sequence: { groupOrder: 1 } },
 			},
 			{
 				extends: true,
