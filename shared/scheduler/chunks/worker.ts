@@ -68,32 +68,40 @@ export async function runChunk(
 	const stillActive = async () => job.active(await getProject(ctx, project.id));
 	const lease = new Lease(ctx, leased, now, stillActive);
 	let connections: ChunkConnections | null = null;
+	let ended = false;
 	let probe: { dead: Promise<never>; stop(): void } | undefined;
 	try {
-		// a worker that had this chunk before (killed, or its lease ran out) may still run statements
-		if (chunk.sessions) await killChunkSessions(ctx, project, [chunk.sessions]);
 		const [sourceServer, destinationServer] = await Promise.all([
 			serverFor(ctx, project.sourceId),
 			serverFor(ctx, project.destinationId),
 		]);
-		connections = await openChunkConnections(sourceServer.pool, destinationServer.pool, queryTimeout(project));
-		const { sessions } = connections;
-		await lease.record(sessions);
-		// paused or released under the worker: what it runs on the servers is killed
-		lease.signal.addEventListener("abort", () => void killChunkSessions(ctx, project, [sessions]));
-		// a pause between the lease and recording the sessions found nothing to kill: look again
-		if (!(await stillActive())) throw new Error("the project stopped");
-		const { source, destination } = connections;
-		// a black-holed server leaves a statement waiting with nothing to end it (no RST, and the
-		// lease's heartbeat goes to the state table, which still answers): the probe ends the attempt
+		// a black-holed server leaves whatever waits on it waiting with nothing to end it (no RST;
+		// the lease's heartbeat goes to the state table, which still answers): the probe ends the
+		// attempt, from the first connection on
 		probe = probeServers([
 			databaseProbe("the source", sourceServer.creds),
 			databaseProbe("the destination", destinationServer.creds),
 		]);
-		const outcome = await Promise.race([
-			work({ source, destination, mapping: table.mapping, chunk, project, signal: lease.signal }),
-			probe.dead,
-		]);
+		const attempt = async () => {
+			// a worker that had this chunk before (killed, or its lease ran out) may still run statements
+			if (chunk.sessions) await killChunkSessions(ctx, project, [chunk.sessions]);
+			const opened = await openChunkConnections(sourceServer.pool, destinationServer.pool, queryTimeout(project));
+			if (ended) {
+				// the probe gave up while they opened: nobody will close them but here
+				opened.close();
+				throw new Error("the attempt ended while its connections opened");
+			}
+			connections = opened;
+			const { sessions } = opened;
+			await lease.record(sessions);
+			// paused or released under the worker: what it runs on the servers is killed
+			lease.signal.addEventListener("abort", () => void killChunkSessions(ctx, project, [sessions]));
+			// a pause between the lease and recording the sessions found nothing to kill: look again
+			if (!(await stillActive())) throw new Error("the project stopped");
+			const { source, destination } = opened;
+			return work({ source, destination, mapping: table.mapping, chunk, project, signal: lease.signal });
+		};
+		const outcome = await Promise.race([attempt(), probe.dead]);
 		await lease.finish((c) => ({
 			...outcome(c),
 			owner: undefined,
@@ -114,9 +122,10 @@ export async function runChunk(
 		await lease.finish((c) => failed(c, reason, now(), network)).catch(() => {});
 		return "failed";
 	} finally {
+		ended = true;
 		probe?.stop();
 		// never reused: their ids may still be recorded somewhere, and a kill must not hit another chunk
-		connections?.close();
+		(connections as ChunkConnections | null)?.close();
 	}
 	await topUpAfter(ctx, await getProject(ctx, project.id), job, message.sk);
 	return "done";
