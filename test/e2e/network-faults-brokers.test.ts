@@ -6,7 +6,7 @@ import { destinationCredentials, sampleDatabases, sourceCredentials, uniqueDatab
 import { FaultProxy } from "../support/fault-proxy.ts";
 import { consumeAll, createTopics, kafkaCredentials } from "../support/kafka.ts";
 import { applyDefaultMessages, copyTableDefinitions, type DefaultMessage } from "../support/rebuild.ts";
-import { useTestStack, waitFor } from "../support/stack.ts";
+import { statusUntil, useTestStack } from "../support/stack.ts";
 import { compareRebuilt } from "../support/sync.ts";
 
 /*
@@ -179,22 +179,5 @@ describe("network faults between Ferry and Kafka", () => {
 		expect(rebuilt.identical, rebuilt.message).toBe(true);
 	}
 
-	/** The status once `done` holds of it; a ticket fails the test (no fault here may need a person). */
-	async function until(what: string, done: (s: ProjectStatus) => boolean): Promise<ProjectStatus> {
-		let last: ProjectStatus | undefined;
-		try {
-			return await waitFor(
-				what,
-				async () => {
-					const s = await status();
-					last = s;
-					if (s.ticket) throw new Error(`ticket: ${s.ticket.step}: ${s.ticket.message}`);
-					return done(s) ? s : undefined;
-				},
-				45_000,
-			);
-		} catch (err) {
-			throw new Error(`${(err as Error).message}; stream: ${JSON.stringify(last?.incremental)}`);
-		}
-	}
+	const until = (what: string, done: (s: ProjectStatus) => boolean) => statusUntil(status, what, done, 45_000);
 });

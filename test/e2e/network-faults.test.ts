@@ -12,7 +12,7 @@ import {
 	uniqueDatabase,
 } from "../support/databases.ts";
 import { FaultProxy } from "../support/fault-proxy.ts";
-import { useTestStack, verified, waitFor, waitForIdentical } from "../support/stack.ts";
+import { statusUntil, useTestStack, verified, waitFor, waitForIdentical } from "../support/stack.ts";
 
 /*
  * Ferry talks to the source and the destination through fault proxies (test/support/fault-proxy.ts);
@@ -67,6 +67,9 @@ describe("network faults between Ferry and both databases", () => {
 	});
 	afterEach((c) => {
 		took[c.task.name.split(":")[0] ?? ""] = Date.now() - started;
+		// a test that failed mid-fault must not leave the next ones behind a dead network
+		proxies.source?.restore();
+		proxies.destination?.restore();
 	});
 
 	beforeAll(async () => {
@@ -118,8 +121,6 @@ describe("network faults between Ferry and both databases", () => {
 		source().restore();
 		destination().restore();
 	};
-	// a test that failed mid-fault must not leave the next ones behind a dead network
-	afterEach(restoreBoth);
 	/** Writes at the source (directly, not through the proxy) until `stopWrites`. */
 	const startWrites = () => {
 		load = new AbortController();
@@ -263,30 +264,7 @@ describe("network faults between Ferry and both databases", () => {
 		return ms;
 	}
 
-	/** The status once `done` holds of it; a ticket fails the test (no fault here may need a person). */
-	async function until(what: string, done: (s: ProjectStatus) => boolean): Promise<ProjectStatus> {
-		let last: ProjectStatus | undefined;
-		try {
-			return await waitFor(
-				what,
-				async () => {
-					const s = await status();
-					last = s;
-					if (s.ticket) throw new Error(`ticket: ${s.ticket.step}: ${s.ticket.message}`);
-					return done(s) ? s : undefined;
-				},
-				60_000,
-			);
-		} catch (err) {
-			// where it stood, for a failure to be read without a rerun
-			const where = last && {
-				steps: last.steps.filter((x) => x.state !== "done").map((x) => `${x.name}: ${x.state} ${x.error ?? ""}`),
-				copy: last.full?.tables.flatMap((x) => [...x.errors, ...x.waiting]),
-				replay: last.incremental,
-			};
-			throw new Error(`${(err as Error).message}; status: ${JSON.stringify(where)}`);
-		}
-	}
+	const until = (what: string, done: (s: ProjectStatus) => boolean) => statusUntil(status, what, done, 60_000);
 
 	/** Replay running again and the destination equal to the source (the writes stopped). */
 	async function caughtUpAgain(): Promise<void> {

@@ -118,6 +118,38 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 }
 
 /** The local stack an e2e file runs on, started in its `beforeAll`, with the two data sources registered. */
+/**
+ * The status once `done` holds of it. A ticket fails at once (no fault a test injects may need a
+ * person), and a timeout says where the project stood, so a failure is read without a rerun.
+ */
+export async function statusUntil(
+	status: () => Promise<ProjectStatus>,
+	what: string,
+	done: (s: ProjectStatus) => boolean,
+	timeoutMs = 60_000,
+): Promise<ProjectStatus> {
+	let last: ProjectStatus | undefined;
+	try {
+		return await waitFor(
+			what,
+			async () => {
+				const s = await status();
+				last = s;
+				if (s.ticket) throw new Error(`ticket: ${s.ticket.step}: ${s.ticket.message}`);
+				return done(s) ? s : undefined;
+			},
+			timeoutMs,
+		);
+	} catch (err) {
+		const where = last && {
+			steps: last.steps.filter((x) => x.state !== "done").map((x) => `${x.name}: ${x.state} ${x.error ?? ""}`),
+			copy: last.full?.tables.flatMap((x) => [...x.errors, ...x.waiting]),
+			stream: last.incremental,
+		};
+		throw new Error(`${(err as Error).message}; status: ${JSON.stringify(where)}`);
+	}
+}
+
 export interface StackFixture {
 	readonly stack: LocalStack;
 	readonly api: FerryClient;
