@@ -1,14 +1,17 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { ECSClient } from "@aws-sdk/client-ecs";
 import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { DeleteQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FerryClient } from "../../shared/api/client.ts";
+import { EcsTaskLauncher } from "../../shared/aws/ecs-launcher.ts";
 import { ensureQueueWithDeadLetter, WorkQueue } from "../../shared/aws/work-queue.ts";
 import type { ProjectStatus } from "../../shared/control/status.ts";
 import { pollIntoHandler } from "../../shared/local/lambda-poller.ts";
+import { replicationId } from "../../shared/replication/ids.ts";
 import type { VerificationResults } from "../../shared/scheduler/verification-results.ts";
 import { type ApiGatewayStandIn, startApiGatewayStandIn } from "../support/api-gateway-standin.ts";
 import { uniqueName } from "../support/aws.ts";
@@ -45,6 +48,8 @@ const EMBEDDED_SQS = `http://127.0.0.1:${process.env.FERRY_EMBEDDED_SQS_PORT ?? 
 const EMBEDDED_DYNAMODB = `http://127.0.0.1:${process.env.FERRY_EMBEDDED_DYNAMODB_PORT ?? 14567}`;
 const LOCAL = { region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } };
 const CALLER = "arn:aws:sts::123456789012:assumed-role/FerryOperators/alice";
+/** Only the cluster matters for StopTask; the stand-in keeps one cluster. */
+const ECS_SETTINGS = { cluster: "ferry", taskDefinition: "", container: "", subnets: [], securityGroups: [] };
 
 /** ELF e_machine of a native addon: 0xb7 is AArch64, 0x3e x86-64. */
 const elfMachine = (file: string) => readFileSync(file).readUInt16LE(18);
@@ -344,14 +349,38 @@ describe("the synthesized bundles (Lambda runtime, API Gateway, Secrets Manager 
 		const alerts = await api.get<{ alerts: Array<{ name: string; state: string }> }>("/alerts?range=7d");
 		expect(alerts.alerts.map((a) => a.name)).toContain("oms_migration_failed");
 
-		// pausing stops the task (StopTask: SIGTERM), which ends at a transaction boundary with exit 0
+		// ECS stops a task on a deploy or a host's retirement (StopTask: SIGTERM): it ends at a
+		// transaction boundary with exit 0, and the next tick starts its replacement, which resumes
+		const ecs = new EcsTaskLauncher(new ECSClient({ ...LOCAL, endpoint: aws.endpoint }), ECS_SETTINGS);
+		const first = aws.tasks.filter((t) => t.lastStatus === "RUNNING");
+		await ecs.stop(replicationId(project.id, "forward"));
+		expect(aws.calls).toContain("StopTask");
+		const ended = await waitFor(
+			"the stopped task exited",
+			async () => (first.every((t) => t.lastStatus === "STOPPED") ? first : undefined),
+			60_000,
+		);
+		expect(
+			ended.map((t) => t.exitCode),
+			ended.map((t) => t.output.slice(-1000)).join("\n"),
+		).toEqual(ended.map(() => 0));
+		await waitFor(
+			"a replacement task",
+			async () => aws.tasks.find((t) => !first.includes(t) && t.lastStatus === "RUNNING"),
+			60_000,
+		);
+		await execute(sourceCredentials, `USE \`${db}\``, "INSERT INTO items VALUES (1003, 'after the stop', 3)");
+		const resumed = await waitForIdentical(sourceCredentials, destinationCredentials, db, 60_000);
+		expect(resumed.identical, resumed.lines.join("\n")).toBe(true);
+
+		// pausing ends every task with exit 0: the scheduler's StopTask or the task's own heartbeat,
+		// which sees the project paused, whichever comes first
 		await api.post(`/projects/${project.id}/actions/pause`);
 		const stopped = await waitFor(
 			"the task stopped",
 			async () => (aws.tasks.every((t) => t.lastStatus === "STOPPED") ? aws.tasks : undefined),
 			60_000,
 		);
-		expect(aws.calls).toContain("StopTask");
 		expect(
 			stopped.map((t) => t.exitCode),
 			stopped.map((t) => t.output.slice(-1000)).join("\n"),
