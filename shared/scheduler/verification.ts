@@ -1,6 +1,7 @@
 import { hasReached } from "../binlog/position.ts";
 import { planChunks } from "../chunking/plan.ts";
 import type { Context } from "../context.ts";
+import { boundStatements } from "../db/bound.ts";
 import { isNetworkError } from "../db/connect.ts";
 import { qualifiedName } from "../db/sql.ts";
 import { conflict, invalid } from "../errors.ts";
@@ -20,7 +21,7 @@ import { applyCorrections } from "../verify/correct.ts";
 import { tableSchema, unreplicatedTables } from "../verify/schema-diff.ts";
 import { MAX_ATTEMPTS, planTable, requeueRecheck, stuck, topUp } from "./chunks/lifecycle.ts";
 import { publishProgress } from "./chunks/progress.ts";
-import { boundStatements, queryTimeout } from "./chunks/sessions.ts";
+import { queryTimeout } from "./chunks/sessions.ts";
 import { verifyJob } from "./chunks/verify.ts";
 import {
 	chunksDone,

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import type { ChunkSpec } from "../../chunking/plan.ts";
+import type { Context } from "../../context.ts";
 import { type Connection, networkRetryMs } from "../../db/connect.ts";
 import type { ChunkMessage } from "../../model/chunk-message.ts";
 import type { Project } from "../../model/project.ts";
@@ -47,10 +48,12 @@ export interface ChunkJob {
  * outcome to record on it. `signal` aborts when the lease is lost or the job stops.
  */
 export type ChunkWork = (chunk: {
+	ctx: Context;
 	source: Connection;
 	destination: Connection;
+	table: TableItem;
 	mapping: TableMapping;
-	chunk: ChunkItem;
+	chunk: Stored<ChunkItem>;
 	project: Project;
 	signal: AbortSignal;
 }) => Promise<(c: ChunkItem) => ChunkItem>;

@@ -1,9 +1,9 @@
 import type { RowDataPacket } from "mysql2";
 import type { Context } from "../../context.ts";
+import { boundStatements } from "../../db/bound.ts";
 import { type Connection, connect, type Pool } from "../../db/connect.ts";
 import type { Project } from "../../model/project.ts";
 import { logger } from "../../observability.ts";
-import { describeServer } from "../../schema/read.ts";
 import { type ChunkSessions, listChunks, type ServerSession } from "../../state/chunks.ts";
 import { credentialsFor } from "../../state/datasources.ts";
 import { copyJob } from "./copy.ts";
@@ -36,18 +36,6 @@ async function identify(conn: Connection): Promise<ServerSession> {
 	const [[row]] = await conn.query<RowDataPacket[]>("SELECT CONNECTION_ID() AS id, UNIX_TIMESTAMP() AS now");
 	const [[uptime]] = await conn.query<RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Uptime'");
 	return { threadId: Number(row?.id), serverStart: Number(row?.now) - Number(uptime?.Value) };
-}
-
-/**
- * Makes the server stop any statement of this session that runs longer than `seconds`: MariaDB's
- * max_statement_time (every statement), MySQL's and TiDB's max_execution_time (SELECTs only; a
- * write there is bounded by lock wait timeouts and the kills above), OceanBase's ob_query_timeout.
- */
-export async function boundStatements(conn: Connection, seconds: number): Promise<void> {
-	const { flavor } = await describeServer(conn);
-	if (flavor === "mariadb") await conn.query("SET SESSION max_statement_time = ?", [seconds]);
-	else if (flavor === "oceanbase") await conn.query("SET SESSION ob_query_timeout = ?", [seconds * 1_000_000]);
-	else await conn.query("SET SESSION max_execution_time = ?", [seconds * 1000]);
 }
 
 /** The two connections a chunk works on, bounded and identified; `close` destroys them. */

@@ -99,7 +99,7 @@ export async function runChunk(
 			// a pause between the lease and recording the sessions found nothing to kill: look again
 			if (!(await stillActive())) throw new Error("the project stopped");
 			const { source, destination } = opened;
-			return work({ source, destination, mapping: table.mapping, chunk, project, signal: lease.signal });
+			return work({ ctx, source, destination, table, mapping: table.mapping, chunk, project, signal: lease.signal });
 		};
 		const outcome = await Promise.race([attempt(), probe.dead]);
 		await lease.finish((c) => ({

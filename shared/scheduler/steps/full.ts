@@ -2,6 +2,7 @@ import type { SourcePosition } from "../../binlog/position.ts";
 import { copySnapshotTso, isTidb, sourcePositionNow } from "../../binlog/tso.ts";
 import { planChunks } from "../../chunking/plan.ts";
 import type { Context } from "../../context.ts";
+import { boundStatements } from "../../db/bound.ts";
 import { connect } from "../../db/connect.ts";
 import type { Project } from "../../model/project.ts";
 import { type ChunkItem, listChunks } from "../../state/chunks.ts";
@@ -12,7 +13,7 @@ import { listTables, type TableItem, tablesBetween } from "../../state/tables.ts
 import { copyJob } from "../chunks/copy.ts";
 import { type ChunkJob, planCopyTable, resetExhausted, stuck, topUp } from "../chunks/lifecycle.ts";
 import { copyTotals, publishProgress, tablesProgress } from "../chunks/progress.ts";
-import { boundStatements, queryTimeout } from "../chunks/sessions.ts";
+import { queryTimeout } from "../chunks/sessions.ts";
 import {
 	chunksDone,
 	chunksTotal,
