@@ -1,7 +1,15 @@
 import { defineConfig } from "vitest/config";
 
-/** Tests that stop and start a server (a database, the Kafka broker) run alone, after all the others. */
-const RESTARTS = ["test/e2e/incremental-chaos.test.ts", "test/capture/restart.test.ts", "test/e2e/sync-kafka.test.ts"];
+/**
+ * Tests that stop and start a server (a database, the Kafka broker) or change its global settings
+ * run alone, after all the others.
+ */
+const RESTARTS = [
+	"test/e2e/incremental-chaos.test.ts",
+	"test/capture/restart.test.ts",
+	"test/e2e/sync-kafka.test.ts",
+	"test/verify/packet-overflow.test.ts",
+];
 /**
  * The console's tests drive Chromium, which takes a core of its own: they run after the main
  * group, so they do not slow the replication tests beside them into timeouts, two files at a time

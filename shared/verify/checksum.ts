@@ -3,8 +3,8 @@ import type { KeyColumn } from "../chunking/keys.ts";
 import type { ChunkSpec } from "../chunking/plan.ts";
 import { rangeCondition, whereClause } from "../chunking/range.ts";
 import type { Queryable } from "../db/connect.ts";
-import { filterQuery } from "../db/filter-mode.ts";
 import type { TableMapping } from "../model/rules.ts";
+import { hashQuery } from "./hash-query.ts";
 import {
 	type HashMode,
 	type PreparedTable,
@@ -115,7 +115,7 @@ export async function chunkChecksum(
 	const where = chunkWhere(sql, chunk);
 	// One pass over the chunk's rows (a range scan of the key). The row expression is written
 	// twice: a derived table would be merged and evaluate it twice all the same.
-	const [rows] = await filterQuery<RowDataPacket[]>(conn, {
+	const rows = await hashQuery<RowDataPacket[]>(conn, sql, {
 		sql: `SELECT COUNT(*) AS n, ${hashSums(sql.row, table.hash)} FROM ${tableSql(sql)}${where.sql}`,
 		values: where.values,
 	});

@@ -3,9 +3,9 @@ import type { KeyColumn, KeyKind } from "../chunking/keys.ts";
 import type { ChunkKeyColumn, ChunkSpec } from "../chunking/plan.ts";
 import { bindKeyValue, encodeKeyValue, type KeyValue, whereClause } from "../chunking/range.ts";
 import type { Queryable } from "../db/connect.ts";
-import { filterQuery } from "../db/filter-mode.ts";
 import { quoteId } from "../db/sql.ts";
 import { chunkWhere, type Side, sideKeyColumns } from "./checksum.ts";
+import { hashQuery } from "./hash-query.ts";
 import { hashExprs, type PreparedTable, type SideSql, tableSql } from "./normalise.ts";
 
 /** One row that differs between source and destination. */
@@ -62,7 +62,7 @@ async function rowHashes(
 	const keys = sideKeyColumns(chunk, sql.side);
 	const where = chunkWhere(sql, chunk);
 	const [h1, h2] = hashExprs(sql.row, table.hash);
-	const [rows] = await filterQuery<RowDataPacket[]>(conn, {
+	const rows = await hashQuery<RowDataPacket[]>(conn, sql, {
 		sql: `SELECT ${keys.map((k) => quoteId(k.name)).join(", ")}, CONCAT(${h1}, ':', ${h2})
 			FROM ${tableSql(sql)}${where.sql}`,
 		values: where.values,
@@ -87,7 +87,7 @@ async function columnDigests(
 	for (let i = 0; i < rowKeys.length; i += BATCH) {
 		const match = keyMatch(keys, rowKeys.slice(i, i + BATCH));
 		const where = whereClause(sql.filter, match);
-		const [rows] = await filterQuery<RowDataPacket[]>(conn, {
+		const rows = await hashQuery<RowDataPacket[]>(conn, sql, {
 			sql: `SELECT ${keys.map((k) => quoteId(k.name)).join(", ")}, ${sql.columns.map((c) => `MD5(${c.item})`).join(", ")}
 				FROM ${tableSql(sql)}${where.sql}`,
 			values: where.values,
@@ -111,13 +111,13 @@ async function multiset(conn: Queryable, sql: SideSql, table: PreparedTable, buc
 	// MD5's hex digits are text: summed exactly as an integer, not as a double
 	const sum2 = table.hash === "md5" ? "CAST(h2 AS UNSIGNED)" : "h2";
 	if (!buckets) {
-		const [rows] = await filterQuery<RowDataPacket[]>(conn, {
+		const rows = await hashQuery<RowDataPacket[]>(conn, sql, {
 			sql: `SELECT MOD(h1, ${BUCKETS}) AS b, COUNT(*) AS n, CAST(SUM(h1) AS CHAR) AS s1, CAST(SUM(${sum2}) AS CHAR) AS s2
 			FROM (${inner}) AS verify_rows GROUP BY b`,
 		});
 		return new Map(rows.map((r) => [String(r.b), `${r.n}:${r.s1}:${r.s2}`]));
 	}
-	const [rows] = await filterQuery<RowDataPacket[]>(conn, {
+	const rows = await hashQuery<RowDataPacket[]>(conn, sql, {
 		sql: `SELECT CONCAT(h1, ':', h2) AS h, COUNT(*) AS n FROM (${inner}) AS verify_rows
 		WHERE MOD(h1, ${BUCKETS}) IN (${buckets.join(", ")}) GROUP BY h1, h2`,
 	});
