@@ -14,7 +14,9 @@ class Bucket {
 		private readonly rate: number,
 		private readonly capacity: number,
 	) {
-		this.tokens = capacity;
+		// empty at first: each chunk has a throttle of its own, and a full bucket would let every
+		// chunk start with a burst, so chunks smaller than the burst would not be held at all
+		this.tokens = 0;
 	}
 
 	/** Takes `n` tokens, going into debt if needed; returns how long to sleep (ms) to repay it. */

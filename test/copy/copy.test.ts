@@ -306,12 +306,18 @@ describe("copying chunks", () => {
 		});
 		if (!chunk) throw new Error("no chunk");
 		const started = performance.now();
-		// 3000 rows at 2000 rows/s with a one-second burst: the last 1000 wait about 0.5 s.
+		// 3000 rows at 2000 rows/s: the throttle starts with nothing saved up, so about 1.5 s.
 		await copyChunk(pair.source, pair.destination, mapping, chunk, {
 			maxRowsPerSecond: 2000,
 			batchBytes: 5000,
 		});
-		expect(performance.now() - started).toBeGreaterThan(350);
+		expect(performance.now() - started).toBeGreaterThan(1200);
+		// chunks smaller than a second of the rate are held to it too (each has a throttle of its own)
+		const small = await planAllChunks(pair.source, mapping, { chunkRows: 1000 });
+		const smallStarted = performance.now();
+		for (const c of small) await copyChunk(pair.source, pair.destination, mapping, c, { maxRowsPerSecond: 2000 });
+		expect(small.length).toBe(3);
+		expect(performance.now() - smallStarted).toBeGreaterThan(1200);
 		const throttle = new Throttle({
 			maxBytesPerSecond: 1000,
 			burstSeconds: 0.1,

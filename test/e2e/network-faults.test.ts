@@ -213,6 +213,9 @@ describe("network faults between Ferry and both databases", () => {
 	}, 120_000);
 
 	it("a cut during verification: the run finishes, and finds nothing different", async () => {
+		// a slower link keeps the run going for seconds (on a quiet machine it took less than one)
+		source().latency(40);
+		destination().latency(40);
 		const run = verified(t, id);
 		await waitFor("verification under way", async () =>
 			(await status()).verification?.run.state === "running" ? true : undefined,
