@@ -1,7 +1,6 @@
 import { hasReached } from "../binlog/position.ts";
 import { planChunks } from "../chunking/plan.ts";
 import type { Context } from "../context.ts";
-import { boundStatements } from "../db/bound.ts";
 import { isNetworkError } from "../db/connect.ts";
 import { qualifiedName } from "../db/sql.ts";
 import { conflict, invalid } from "../errors.ts";
@@ -19,6 +18,7 @@ import { listTables } from "../state/tables.ts";
 import { markTablePlanned, plannedTables, saveUnreplicated, unreplicatedOf } from "../state/verification.ts";
 import { applyCorrections } from "../verify/correct.ts";
 import { tableSchema, unreplicatedTables } from "../verify/schema-diff.ts";
+import { boundStatements } from "./chunks/bound.ts";
 import { MAX_ATTEMPTS, planTable, requeueRecheck, stuck, topUp } from "./chunks/lifecycle.ts";
 import { publishProgress } from "./chunks/progress.ts";
 import { queryTimeout } from "./chunks/sessions.ts";

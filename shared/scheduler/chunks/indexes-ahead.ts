@@ -1,5 +1,4 @@
 import type { Context } from "../../context.ts";
-import { boundStatements } from "../../db/bound.ts";
 import type { Connection } from "../../db/connect.ts";
 import type { Project } from "../../model/project.ts";
 import { logger } from "../../observability.ts";
@@ -10,6 +9,7 @@ import type { ChunkItem } from "../../state/chunks.ts";
 import { getDatabaseSource } from "../../state/datasources.ts";
 import { chunksPk, tableSk } from "../../state/keys.ts";
 import type { TableItem } from "../../state/tables.ts";
+import { boundStatements } from "./bound.ts";
 
 /**
  * A build here must end well inside a chunk worker's time (5 minutes as a Lambda function, with

@@ -1,11 +1,11 @@
 import type { RowDataPacket } from "mysql2";
 import type { Context } from "../../context.ts";
-import { boundStatements } from "../../db/bound.ts";
 import { type Connection, connect, type Pool } from "../../db/connect.ts";
 import type { Project } from "../../model/project.ts";
 import { logger } from "../../observability.ts";
 import { type ChunkSessions, listChunks, type ServerSession } from "../../state/chunks.ts";
 import { credentialsFor } from "../../state/datasources.ts";
+import { boundStatements } from "./bound.ts";
 import { copyJob } from "./copy.ts";
 import { verifyJob } from "./verify.ts";
 
