@@ -1,5 +1,6 @@
 import type { Connection } from "../../db/connect.ts";
 import { describeServer } from "../../schema/read.ts";
+
 /**
  * Makes the server stop any statement of this session that runs longer than `seconds`: MariaDB's
  * max_statement_time (every statement), MySQL's and TiDB's max_execution_time (SELECTs only; a
