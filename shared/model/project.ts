@@ -17,7 +17,10 @@ export const ProjectOptions = z
 		parallelism: ranged("parallelism").default(4),
 		/** Rows per full-migration chunk. */
 		chunkRows: ranged("chunkRows").default(100_000),
-		/** Throttle for the whole project's copy; absent means as fast as the databases allow. */
+		/**
+		 * Throttle for the whole project's copy, shared out over its `parallelism` chunks and held
+		 * from each chunk's first batch; absent means as fast as the databases allow.
+		 */
 		maxRowsPerSecond: ranged("maxRowsPerSecond").optional(),
 		maxBytesPerSecond: ranged("maxBytesPerSecond").optional(),
 		/** Verification chunks checked at once (absent: `parallelism`). */
@@ -36,7 +39,11 @@ export const ProjectOptions = z
 		 * streaming read too, so it must exceed one chunk's copy time.
 		 */
 		queryTimeoutSeconds: ranged("queryTimeoutSeconds").optional(),
-		/** Create secondary indexes after the load (faster for large tables). */
+		/**
+		 * Create secondary indexes after the load (faster for large tables): each table's right after
+		 * its last chunk, beside the rest of the copy, or in the indexes step for tables of one chunk,
+		 * tables above 20M rows and builds that did not finish there.
+		 */
 		deferSecondaryIndexes: z.boolean().default(true),
 		/**
 		 * Two-way synchronisation (active-active): besides source -> destination, replicate

@@ -1,5 +1,6 @@
 import type { Context } from "../../context.ts";
 import type { Connection } from "../../db/connect.ts";
+import { qualifiedName } from "../../db/sql.ts";
 import type { Project } from "../../model/project.ts";
 import { logger } from "../../observability.ts";
 import { applySchemaPhase } from "../../schema/apply.ts";
@@ -28,10 +29,10 @@ const AHEAD_MAX_ROWS = 20_000_000;
  *
  * Best effort: a build that fails, is killed (a pause), runs out of time, or is never tried (the
  * last chunk to finish was not among the table's last ones, a table of one chunk or a very large
- * one) leaves the indexes to the indexes step, which skips what exists. Only one worker builds: it holds the lease of a chunk
- * and saw every other chunk of the table done, which no other holder of a chunk of it can see
- * while this one is not marked done; a worker that takes the chunk over kills the sessions of the
- * one before (worker.ts), an ALTER in flight among them.
+ * one) leaves the indexes to the indexes step, which skips what exists. Only one worker builds:
+ * it holds the lease of a chunk and saw every other chunk of the table done, which no other
+ * holder of a chunk of it can see while this one is not marked done; a worker that takes the
+ * chunk over kills the sessions of the one before (worker.ts), an ALTER in flight among them.
  */
 export async function buildIndexesAhead(
 	ctx: Context,
@@ -44,7 +45,7 @@ export async function buildIndexesAhead(
 	// chunks are queued in order, at most `parallelism` at once: the last to finish is one of the last few
 	if (chunkIndexOf(w.chunkSk) < table.chunks - project.options.parallelism) return;
 	if (!(await othersDone(ctx, project.id, table.index, w.chunkSk))) return;
-	const name = `${table.mapping.destination.database}.${table.mapping.destination.table}`;
+	const name = qualifiedName(table.mapping.destination);
 	try {
 		const engine = (await getDatabaseSource(ctx, project.destinationId)).engine;
 		const snapshot = await readSchema(w.source, [table.mapping.source]);
